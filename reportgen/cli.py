@@ -1,0 +1,217 @@
+"""The command line: parses options and calls the library, nothing more."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from reportgen import __version__
+from reportgen.errors import ReportgenError
+
+app = typer.Typer(
+    name="reportgen",
+    help=(
+        "Turn evaluation runs into one self-contained HTML report that compares models side "
+        "by side.\n\nExample: reportgen build old=runs/v1.csv new=runs/v2.parquet -o report.html"
+    ),
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    rich_markup_mode=None,
+)
+stderr = Console(stderr=True, highlight=False)
+
+
+class TaskOption(StrEnum):
+    binary = "binary"
+    multiclass = "multiclass"
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"reportgen {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """reportgen: side-by-side HTML reports for ML evaluation runs."""
+
+
+@contextmanager
+def _progress(quiet: bool) -> Iterator[object]:
+    """A spinner with the current step on stderr, only when a person is watching."""
+    if quiet or not stderr.is_terminal:
+        yield lambda message: None
+        return
+    with stderr.status("Starting") as status:
+        yield lambda message: status.update(message)
+
+
+def _fail(message: str) -> typer.Exit:
+    stderr.print(f"reportgen: error: {message}", markup=False, soft_wrap=True)
+    return typer.Exit(code=2)
+
+
+@app.command(
+    epilog=(
+        "Examples:\n\n"
+        "  reportgen build runs/model.csv -o report.html\n\n"
+        "  reportgen build baseline=v1.parquet candidate=v2.parquet -o report.html "
+        "--json summary.json\n\n"
+        "  reportgen build a.jsonl b.jsonl --task binary --positive-label spam --threshold 0.3\n\n"
+        "  reportgen build preds.csv --label-col gold --pred-col answer --score-col p_yes"
+    ),
+)
+def build(
+    runs: Annotated[
+        list[str],
+        typer.Argument(
+            help="Run files as PATH or NAME=PATH (CSV, TSV, JSON Lines, JSON, Parquet; "
+            ".csv/.tsv/.jsonl may be gzipped), or run directories holding predictions.<ext> "
+            "and run.json. The name defaults to the file stem.",
+            show_default=False,
+        ),
+    ],
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="Where to write the HTML report.")
+    ] = Path("report.html"),
+    json_path: Annotated[
+        Path | None,
+        typer.Option(
+            "--json",
+            help="Also write a machine-readable JSON summary here, e.g. --json summary.json.",
+        ),
+    ] = None,
+    title: Annotated[
+        str | None, typer.Option(help="Report title; default: the run names and the task.")
+    ] = None,
+    task: Annotated[
+        TaskOption | None,
+        typer.Option(help="Force the task instead of detecting it from classes and scores."),
+    ] = None,
+    positive_label: Annotated[
+        str | None,
+        typer.Option(
+            help="The positive class of a binary task, e.g. --positive-label spam. "
+            "Default: 1, True, yes, pos or positive, whichever occurs."
+        ),
+    ] = None,
+    threshold: Annotated[
+        float | None,
+        typer.Option(
+            help="Binary: predict positive when score >= THRESHOLD, replacing any "
+            "prediction column, e.g. --threshold 0.3. Default: use the prediction "
+            "column, or 0.5 when there is none."
+        ),
+    ] = None,
+    label_col: Annotated[
+        str | None,
+        typer.Option(
+            help="Column holding the true class (default: label or an "
+            "alias such as y_true, target, gold)."
+        ),
+    ] = None,
+    pred_col: Annotated[
+        str | None,
+        typer.Option(
+            help="Column holding the predicted class (default: prediction, pred, y_pred, ...)."
+        ),
+    ] = None,
+    score_col: Annotated[
+        str | None,
+        typer.Option(
+            help="Column holding the positive-class score of a binary "
+            "run (default: score, prob, probability, ...)."
+        ),
+    ] = None,
+    id_col: Annotated[
+        str | None,
+        typer.Option(help="Column holding example ids (default: id, example_id, uid, doc_id)."),
+    ] = None,
+    timestamp: Annotated[
+        bool, typer.Option(help="Show the generation time (SOURCE_DATE_EPOCH if set).")
+    ] = True,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
+) -> None:
+    """Build one HTML report comparing RUNS side by side."""
+    from reportgen.ingest import ColumnNames
+    from reportgen.report import build_report
+
+    columns = ColumnNames(label=label_col, prediction=pred_col, score=score_col, id=id_col)
+    try:
+        with _progress(quiet) as say:
+            report = build_report(
+                runs,
+                title=title,
+                task=task.value if task else None,
+                positive_label=positive_label,
+                threshold=threshold,
+                columns=columns,
+                timestamp=timestamp,
+                progress=say,  # type: ignore[arg-type]
+            )
+            say("Writing the report")  # type: ignore[operator]
+            report.save(output)
+            if json_path is not None:
+                report.save(json_path, format="json")
+    except ReportgenError as exc:
+        raise _fail(str(exc)) from None
+    except OSError as exc:
+        raise _fail(f"{exc.filename or output}: cannot write ({exc.strerror})") from None
+    if not quiet:
+        stderr.print(f"Wrote {output}" + (f" and {json_path}" if json_path else ""))
+
+
+@app.command(
+    epilog="Example:\n\n  reportgen demo -o /tmp/demo   (then open /tmp/demo/report.html)",
+)
+def demo(
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="Folder for the demo's run files and reports.")
+    ] = Path("reportgen-demo"),
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
+) -> None:
+    """Train real scikit-learn models on built-in datasets and report on them.
+
+    Writes the models' predictions on breast cancer (binary) and digits (10 classes) as run
+    files into OUTPUT, then builds a report from each set of files.
+    """
+    from reportgen.demo import write_demo_runs
+    from reportgen.report import build_report
+
+    try:
+        with _progress(quiet) as say:
+            say("Training demo models")  # type: ignore[operator]
+            plans = write_demo_runs(output)
+            for plan in plans:
+                report = build_report(plan.runs, title=plan.title, progress=say)  # type: ignore[arg-type]
+                report.save(plan.html)
+                report.save(plan.json)
+    except ReportgenError as exc:
+        raise _fail(str(exc)) from None
+    for plan in plans:
+        typer.echo(f"{plan.title}: {plan.html.resolve()}")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app(prog_name="reportgen")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,108 @@
+"""Curve data for drawing, simplified so a report's size does not grow with the run's.
+
+Curves are computed exactly from :class:`~reportgen.stats.RankCounts` and then simplified with
+the Ramer-Douglas-Peucker algorithm: every dropped point lies within ``tolerance`` (in axis
+units, both axes spanning [0, 1]) of the drawn polyline, so the drawn curve is visually
+identical to the full one at a fraction of a pixel.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from reportgen import metrics
+from reportgen.stats import CalibrationCounts, RankCounts
+
+# Charts are about 320 px across [0, 1]: 1e-3 is a third of a pixel.
+DEFAULT_TOLERANCE = 1e-3
+MAX_POINTS = 1000
+
+
+def simplify(x: np.ndarray, y: np.ndarray, tolerance: float = DEFAULT_TOLERANCE) -> np.ndarray:
+    """Indices of the points Ramer-Douglas-Peucker keeps (always the first and last)."""
+    n = len(x)
+    if n <= 2:
+        return np.arange(n)
+    keep = np.zeros(n, dtype=bool)
+    keep[0] = keep[-1] = True
+    stack = [(0, n - 1)]
+    while stack:
+        start, end = stack.pop()
+        if end - start < 2:
+            continue
+        dx, dy = x[end] - x[start], y[end] - y[start]
+        xs, ys = x[start + 1 : end] - x[start], y[start + 1 : end] - y[start]
+        length = np.hypot(dx, dy)
+        distance = np.abs(dx * ys - dy * xs) / length if length > 0 else np.hypot(xs, ys)
+        farthest = int(np.argmax(distance))
+        if distance[farthest] > tolerance:
+            split = start + 1 + farthest
+            keep[split] = True
+            stack.append((start, split))
+            stack.append((split, end))
+    return np.flatnonzero(keep)
+
+
+def simplify_bounded(
+    x: np.ndarray, y: np.ndarray, tolerance: float = DEFAULT_TOLERANCE, max_points: int = MAX_POINTS
+) -> np.ndarray:
+    """:func:`simplify`, loosening the tolerance until at most ``max_points`` remain."""
+    kept = simplify(x, y, tolerance)
+    while len(kept) > max_points:
+        tolerance *= 2
+        kept = simplify(x, y, tolerance)
+    return kept
+
+
+def roc_curve(rank: RankCounts, max_points: int = MAX_POINTS) -> dict[str, np.ndarray]:
+    """Simplified ROC curve: fpr, tpr and the threshold of each kept point."""
+    fpr, tpr = metrics.roc_points(rank)
+    thresholds = np.concatenate(([np.inf], rank.scores))
+    kept = simplify_bounded(fpr, tpr, max_points=max_points)
+    return {"fpr": fpr[kept], "tpr": tpr[kept], "threshold": thresholds[kept]}
+
+
+def precision_recall_curve(rank: RankCounts, max_points: int = MAX_POINTS) -> dict[str, np.ndarray]:
+    """Simplified PR curve, starting at (recall 0, precision 1) as scikit-learn's does."""
+    rec, prec = metrics.precision_recall_points(rank)
+    rec = np.concatenate(([0.0], rec))
+    prec = np.concatenate(([1.0], prec))
+    thresholds = np.concatenate(([np.inf], rank.scores))
+    kept = simplify_bounded(rec, prec, max_points=max_points)
+    return {"recall": rec[kept], "precision": prec[kept], "threshold": thresholds[kept]}
+
+
+def reliability(cal: CalibrationCounts) -> dict[str, np.ndarray]:
+    """Per non-empty bin: mean confidence, observed rate, count and bin edges."""
+    filled = cal.count > 0
+    count = cal.count[filled]
+    return {
+        "confidence": cal.confidence_sum[filled] / count,
+        "observed": cal.outcome_sum[filled] / count,
+        "count": count,
+        "bin_start": cal.edges[:-1][filled],
+        "bin_end": cal.edges[1:][filled],
+    }
+
+
+def macro_average_roc(
+    curves: list[tuple[np.ndarray, np.ndarray]], points: int = 201
+) -> tuple[np.ndarray, np.ndarray]:
+    """Mean TPR over one-vs-rest curves, each interpolated on a common FPR grid."""
+    grid = np.linspace(0.0, 1.0, points)
+    tpr = np.mean([np.interp(grid, fpr, tpr) for fpr, tpr in curves], axis=0)
+    return grid, tpr
+
+
+def macro_average_pr(
+    curves: list[tuple[np.ndarray, np.ndarray]], points: int = 201
+) -> tuple[np.ndarray, np.ndarray]:
+    """Mean interpolated precision (best precision at recall >= r) over one-vs-rest curves."""
+    grid = np.linspace(0.0, 1.0, points)
+    averaged = []
+    for rec, prec in curves:
+        # best precision reachable at recall >= r: a running maximum from the right
+        envelope = np.maximum.accumulate(prec[::-1])[::-1]
+        index = np.searchsorted(rec, grid, side="left").clip(max=len(rec) - 1)
+        averaged.append(envelope[index])
+    return grid, np.mean(averaged, axis=0)

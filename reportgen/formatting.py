@@ -1,0 +1,29 @@
+"""Number formatting shared by every output (HTML, Markdown, terminal)."""
+
+from __future__ import annotations
+
+import math
+
+MISSING = "—"
+
+
+def rate(value: float | None, digits: int = 3) -> str:
+    """Rates and scores with a fixed number of decimals: 0.973."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return MISSING
+    return f"{value:.{digits}f}"
+
+
+def count(value: int | None) -> str:
+    """Integers with thousands separators: 12,345."""
+    return MISSING if value is None else f"{int(value):,}"
+
+
+def percent(value: float | None, digits: int = 1) -> str:
+    return MISSING if value is None else f"{100 * value:.{digits}f}%"
+
+
+def p_value(value: float | None) -> str:
+    if value is None:
+        return MISSING
+    return "p < 0.001" if value < 0.001 else f"p = {value:.3f}"

@@ -1,0 +1,189 @@
+"""The pipeline in one call: runs -> :class:`Report`, which renders itself as HTML or JSON."""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import json
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from reportgen import __version__, render, sections
+from reportgen.errors import ReportgenError
+from reportgen.evaluate import RunEvaluation, evaluate
+from reportgen.ingest import ColumnNames, Run, load_run, parse_run_argument
+from reportgen.model import RunInfo, Section, Table
+from reportgen.tasks import encode_runs
+from reportgen.views import model_colours
+
+Progress = Callable[[str], None]
+RunSource = Run | str | Path
+
+
+@dataclass
+class Report:
+    """A built report: the data model that every output format is rendered from."""
+
+    title: str
+    task: str
+    generated_at: str | None
+    runs: list[RunInfo]
+    leaderboard: Table
+    sections: list[Section]
+    evaluations: list[RunEvaluation] = field(repr=False)
+    version: str = __version__
+
+    def summary(self) -> dict[str, Any]:
+        """The machine-readable summary written by ``--json``."""
+        return {
+            "reportgen_version": self.version,
+            "title": self.title,
+            "generated_at": self.generated_at,
+            "task": self.task,
+            "runs": [_run_summary(e) for e in self.evaluations],
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.summary(), indent=2, sort_keys=False, allow_nan=False) + "\n"
+
+    def to_html(self) -> str:
+        return render.render_html(self)
+
+    def save(self, path: str | Path, format: Literal["html", "json"] | None = None) -> Path:
+        """Write the HTML page, or the JSON summary (``format="json"`` or a ``.json`` path)."""
+        path = Path(path)
+        as_json = format == "json" or (format is None and path.suffix.lower() == ".json")
+        text = self.to_json() if as_json else self.to_html()
+        render.write_atomic(path, text)
+        return path
+
+    def _repr_html_(self) -> str:
+        # an iframe keeps the page's script, styles and CSP apart from the notebook's
+        page = html.escape(self.to_html(), quote=True)
+        return (
+            f'<iframe srcdoc="{page}" style="width:100%;height:900px;border:0" '
+            f'title="{html.escape(self.title)}"></iframe>'
+        )
+
+
+def _number(value: float | None) -> float | None:
+    return None if value is None else float(value)
+
+
+def _run_summary(evaluation: RunEvaluation) -> dict[str, Any]:
+    encoded = evaluation.encoded
+    run = encoded.run
+    classes = list(encoded.classes)
+    pc = evaluation.per_class
+    per_class = []
+    for k, name in enumerate(classes):
+        absent = pc["support"][k] == 0 and evaluation.confusion.predicted[k] == 0
+        per_class.append(
+            {
+                "class": name,
+                "precision": None if absent else float(pc["precision"][k]),
+                "recall": None if absent else float(pc["recall"][k]),
+                "f1": None if absent else float(pc["f1"][k]),
+                "support": int(pc["support"][k]),
+            }
+        )
+    return {
+        "name": run.name,
+        "task": encoded.task,
+        "n_examples": run.n_examples,
+        "classes": classes,
+        "positive_label": classes[encoded.positive] if encoded.positive is not None else None,
+        "predictions_from": encoded.prediction_source,
+        "source": {"path": str(run.path), "sha256": run.sha256, "format": run.format},
+        "columns": run.columns,
+        "metadata": run.metadata,
+        "metrics": {k: _number(v) for k, v in evaluation.metrics.items()},
+        "metric_notes": dict(sorted(evaluation.metric_notes.items())),
+        "per_class": per_class,
+        "confusion_matrix": {"labels": classes, "matrix": evaluation.confusion.matrix.tolist()},
+        "notes": [*encoded.notes, *evaluation.notes],
+    }
+
+
+def generation_time(timestamp: bool = True) -> str | None:
+    """Now in UTC, or ``SOURCE_DATE_EPOCH`` when set (reproducible builds); None to omit."""
+    if not timestamp:
+        return None
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch:
+        try:
+            moment = dt.datetime.fromtimestamp(int(epoch), tz=dt.UTC)
+        except ValueError:
+            raise ReportgenError(
+                f"SOURCE_DATE_EPOCH={epoch!r} is not a whole number of seconds"
+            ) from None
+    else:
+        moment = dt.datetime.now(tz=dt.UTC)
+    return moment.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def load_runs(sources: Sequence[RunSource], columns: ColumnNames | None = None) -> list[Run]:
+    """Load ``PATH`` or ``NAME=PATH`` arguments (Run objects pass through)."""
+    runs = []
+    for source in sources:
+        if isinstance(source, Run):
+            runs.append(source)
+            continue
+        name, path = parse_run_argument(str(source))
+        runs.append(load_run(path, name=name, columns=columns))
+    return runs
+
+
+def build_report(
+    runs: Sequence[RunSource],
+    *,
+    title: str | None = None,
+    task: str | None = None,
+    positive_label: str | None = None,
+    threshold: float | None = None,
+    columns: ColumnNames | None = None,
+    timestamp: bool = True,
+    progress: Progress | None = None,
+) -> Report:
+    """Load (if given paths), evaluate and lay out runs into one side-by-side report.
+
+    >>> report = build_report(["old=a.csv", "new=b.csv"], title="v1 vs v2")  # doctest: +SKIP
+    >>> report.save("report.html")  # doctest: +SKIP
+    """
+    say = progress or (lambda message: None)
+    say("Loading runs")
+    loaded = load_runs(runs, columns)
+    encoded = encode_runs(loaded, task=task, positive_label=positive_label, threshold=threshold)
+    evaluations = []
+    for run in encoded:
+        say(f"Computing metrics for {run.name}")
+        evaluations.append(evaluate(run))
+    say("Drawing charts")
+    names = [e.name for e in evaluations]
+    colours = model_colours(names)
+    body: list[Section] = [sections.confusion_section(evaluations, names)]
+    body += sections.curve_sections(evaluations, colours)
+    body.append(sections.calibration_section(evaluations, colours))
+    pairs = sections.confused_pairs_section(evaluations, colours)
+    if pairs is not None:
+        body.append(pairs)
+    body.append(sections.per_class_section(evaluations, colours))
+    body.append(sections.details_section(evaluations, colours))
+    resolved_task = evaluations[0].task
+    return Report(
+        title=title or _default_title(names, resolved_task),
+        task=resolved_task,
+        generated_at=generation_time(timestamp),
+        runs=[sections.run_info(e, colours[e.name]) for e in evaluations],
+        leaderboard=sections.leaderboard(evaluations, colours),
+        sections=body,
+        evaluations=evaluations,
+    )
+
+
+def _default_title(names: Sequence[str], task: str) -> str:
+    shown = " vs ".join(names[:4]) + (" …" if len(names) > 4 else "")
+    return f"{shown}: {task} evaluation"

@@ -1,0 +1,675 @@
+"""Evaluations -> the report's tables and figures (tidy data for each chart, then the chart).
+
+Caps that keep charts readable and the file small live here: at most ``MAX_MATRIX_CLASSES``
+classes in a confusion matrix (the rest pooled as "(other)"), the ``MAX_CLASS_ROWS`` weakest
+classes in per-class charts, the ``MAX_PAIRS`` most frequent mistakes.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import altair as alt
+import numpy as np
+import pandas as pd
+
+from reportgen import formatting as fmt
+from reportgen import views
+from reportgen.curves import reliability, simplify_bounded
+from reportgen.evaluate import LOWER_IS_BETTER, RunEvaluation
+from reportgen.model import Cell, Figure, RunInfo, Section, Table
+
+MAX_MATRIX_CLASSES = 12
+MAX_CLASS_ROWS = 30
+MAX_CLASS_CURVES = 10
+MAX_PAIRS = 15
+OTHER = "(other)"
+
+HEADLINE = {
+    "binary": (
+        "accuracy",
+        "balanced_accuracy",
+        "precision",
+        "recall",
+        "f1",
+        "mcc",
+        "roc_auc",
+        "average_precision",
+        "log_loss",
+        "brier",
+        "ece",
+    ),
+    "multiclass": (
+        "accuracy",
+        "balanced_accuracy",
+        "f1_macro",
+        "f1_weighted",
+        "mcc",
+        "roc_auc_ovr_macro",
+        "top_2_accuracy",
+        "log_loss",
+        "ece",
+    ),
+}
+METRIC_LABELS = {
+    "accuracy": "Accuracy",
+    "balanced_accuracy": "Balanced acc.",
+    "precision": "Precision",
+    "recall": "Recall",
+    "f1": "F1",
+    "specificity": "Specificity",
+    "mcc": "MCC",
+    "cohen_kappa": "Cohen's κ",
+    "roc_auc": "ROC AUC",
+    "average_precision": "Avg. precision",
+    "log_loss": "Log loss",
+    "brier": "Brier",
+    "ece": "ECE",
+    "precision_macro": "Precision (macro)",
+    "recall_macro": "Recall (macro)",
+    "f1_macro": "F1 (macro)",
+    "precision_weighted": "Precision (weighted)",
+    "recall_weighted": "Recall (weighted)",
+    "f1_weighted": "F1 (weighted)",
+    "f1_micro": "F1 (micro)",
+    "roc_auc_ovr_macro": "ROC AUC (OvR macro)",
+    "roc_auc_ovr_weighted": "ROC AUC (OvR weighted)",
+    "top_2_accuracy": "Top-2 acc.",
+}
+
+
+def metric_label(name: str) -> str:
+    return METRIC_LABELS.get(name, name)
+
+
+def chart_spec(chart: alt.TopLevelMixin) -> dict[str, Any]:
+    """The Vega-Lite spec as plain JSON data, without the (never fetched) ``$schema`` URL."""
+    spec = chart.to_dict(validate=False)  # builders are validated by the tests
+    spec.pop("$schema", None)
+    # a JSON round trip turns numpy scalars into plain numbers and fixes key order
+    return json.loads(json.dumps(spec, sort_keys=True, allow_nan=False))
+
+
+def _model_cell(name: str, colours: dict[str, str]) -> Cell:
+    return Cell(name, swatch=colours[name], css="model")
+
+
+def best_index(values: Sequence[float | None], metric: str) -> set[int]:
+    present = [(v, i) for i, v in enumerate(values) if v is not None]
+    if len(present) < 2:
+        return set()
+    target = (min if metric in LOWER_IS_BETTER else max)(v for v, _ in present)
+    return {i for v, i in present if v == target}
+
+
+def leaderboard(evaluations: Sequence[RunEvaluation], colours: dict[str, str]) -> Table:
+    """One row per model, headline metrics as columns, the best value per column in bold."""
+    task = evaluations[0].task
+    names = [m for m in HEADLINE[task] if any(e.metrics.get(m) is not None for e in evaluations)]
+    header = ["Model", "Examples", *[metric_label(m) for m in names]]
+    best = {m: best_index([e.metrics.get(m) for e in evaluations], m) for m in names}
+    rows = []
+    for i, evaluation in enumerate(evaluations):
+        row = [
+            _model_cell(evaluation.name, colours),
+            Cell(fmt.count(evaluation.confusion.n), css="num"),
+        ]
+        for metric in names:
+            value = evaluation.metrics.get(metric)
+            css = (
+                "num"
+                + (" best" if i in best[metric] else "")
+                + (" missing" if value is None else "")
+            )
+            title = evaluation.metric_notes.get(metric) if value is None else f"{value:.6g}"
+            row.append(Cell(fmt.rate(value), title=title, css=css))
+        rows.append(row)
+    arrows = ", ".join(metric_label(m) for m in names if m in LOWER_IS_BETTER)
+    caption = "Best value per column in bold."
+    if arrows:
+        caption += f" Lower is better for {arrows}; higher for the rest."
+    return Table(header, rows, caption=caption, numeric=[False, True, *[True] * len(names)])
+
+
+def all_metrics_table(evaluations: Sequence[RunEvaluation], colours: dict[str, str]) -> Table:
+    metric_names = list(evaluations[0].metrics)
+    header = ["Metric", *[e.name for e in evaluations]]
+    rows = []
+    for metric in metric_names:
+        values = [e.metrics.get(metric) for e in evaluations]
+        best = best_index(values, metric)
+        row = [Cell(metric, title=metric_label(metric), css="mono")]
+        for i, (evaluation, value) in enumerate(zip(evaluations, values, strict=True)):
+            note = evaluation.metric_notes.get(metric)
+            css = "num" + (" best" if i in best else "") + (" missing" if value is None else "")
+            row.append(
+                Cell(
+                    fmt.rate(value),
+                    title=note or (f"{value:.6g}" if value is not None else None),
+                    css=css,
+                )
+            )
+        rows.append(row)
+    return Table(
+        header,
+        rows,
+        numeric=[False, *[True] * len(evaluations)],
+        caption="Hover a value for more digits, or an empty value for the reason.",
+    )
+
+
+def run_info(evaluation: RunEvaluation, colour: str) -> RunInfo:
+    encoded = evaluation.encoded
+    run = encoded.run
+    classes = encoded.classes
+    shown = ", ".join(classes[:20]) + (f", … ({len(classes)} in all)" if len(classes) > 20 else "")
+    metadata = [
+        (str(k), v if isinstance(v, str) else json.dumps(v, sort_keys=True))
+        for k, v in run.metadata.items()
+    ]
+    return RunInfo(
+        name=run.name,
+        colour=colour,
+        path=str(run.path),
+        sha256=run.sha256,
+        n_examples=fmt.count(run.n_examples),
+        task=encoded.task,
+        classes=shown,
+        positive_label=classes[encoded.positive] if encoded.positive is not None else None,
+        predictions_from=encoded.prediction_source,
+        columns=sorted(run.columns.items()),
+        metadata=metadata,
+        notes=[*encoded.notes, *evaluation.notes],
+    )
+
+
+# --- confusion matrices -------------------------------------------------------------------
+
+
+def _matrix_classes(evaluations: Sequence[RunEvaluation]) -> tuple[list[str], np.ndarray]:
+    """Classes to draw, and for every class the column it is pooled into."""
+    classes = evaluations[0].classes
+    k = len(classes)
+    if k <= MAX_MATRIX_CLASSES:
+        return list(classes), np.arange(k)
+    total = sum(e.confusion.matrix for e in evaluations)
+    errors = total.sum(axis=0) + total.sum(axis=1) - 2 * np.diagonal(total)
+    keep = np.sort(np.argsort(-errors, kind="stable")[: MAX_MATRIX_CLASSES - 1])
+    target = np.full(k, len(keep))
+    target[keep] = np.arange(len(keep))
+    return [classes[i] for i in keep] + [OTHER], target
+
+
+def _pooled(matrix: np.ndarray, target: np.ndarray, size: int) -> np.ndarray:
+    assign = np.zeros((len(target), size), dtype=np.int64)
+    assign[np.arange(len(target)), target] = 1
+    return assign.T @ matrix @ assign
+
+
+def confusion_cells(evaluations: Sequence[RunEvaluation]) -> tuple[pd.DataFrame, list[str]]:
+    labels, target = _matrix_classes(evaluations)
+    frames = []
+    for evaluation in evaluations:
+        matrix = _pooled(evaluation.confusion.matrix, target, len(labels))
+        support = matrix.sum(axis=1, keepdims=True)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            rate = np.where(support > 0, matrix / np.maximum(support, 1), 0.0)
+        true_idx, pred_idx = np.indices(matrix.shape)
+        frames.append(
+            pd.DataFrame(
+                {
+                    "model": evaluation.name,
+                    "true": np.asarray(labels, dtype=object)[true_idx.ravel()],
+                    "predicted": np.asarray(labels, dtype=object)[pred_idx.ravel()],
+                    "count": matrix.ravel(),
+                    "rate": rate.ravel(),
+                }
+            )
+        )
+    cells = pd.concat(frames, ignore_index=True)
+    cells["count_text"] = [fmt.count(c) for c in cells["count"]]
+    # how dark the counts heatmap is, so the text on it can switch to white
+    cells["count_shade"] = cells["count"] / max(1, int(cells["count"].max()))
+    cells["rate_text"] = [f"{100 * r:.0f}%" for r in cells["rate"]]
+    return cells, labels
+
+
+def matrix_table(evaluation: RunEvaluation) -> Table:
+    classes = evaluation.classes
+    matrix = evaluation.confusion.matrix
+    header = ["True \\ predicted", *classes]
+    rows = [
+        [Cell(classes[i], css="mono"), *[Cell(fmt.count(v), css="num") for v in matrix[i]]]
+        for i in range(len(classes))
+    ]
+    return Table(
+        header,
+        rows,
+        caption=f"{evaluation.name}: rows are true classes.",
+        numeric=[False, *[True] * len(classes)],
+    )
+
+
+def confusion_section(evaluations: Sequence[RunEvaluation], models: list[str]) -> Section:
+    cells, labels = confusion_cells(evaluations)
+    pooled = labels[-1] == OTHER
+    note = (
+        (
+            f"{len(evaluations[0].classes)} classes: the {len(labels) - 1} with the most "
+            f"mistakes are drawn, the rest pooled as {OTHER}."
+        )
+        if pooled
+        else ""
+    )
+    figures = [
+        Figure(
+            "confusion-counts",
+            "Counts",
+            chart_spec(views.confusion_chart(cells, labels, models, normalised=False)),
+            lead="Each cell counts the examples of a true class (row) given a predicted "
+            "class (column); the diagonal holds the correct ones.",
+            note=note,
+        ),
+        Figure(
+            "confusion-rates",
+            "Share of each true class",
+            chart_spec(views.confusion_chart(cells, labels, models, normalised=True)),
+            lead="Rows sum to 100%: the diagonal is each class's recall, the rest shows "
+            "where its examples went.",
+            note=note,
+        ),
+    ]
+    tables = [matrix_table(e) for e in evaluations] if len(labels) <= 30 else []
+    return Section(
+        "confusion",
+        "Confusion matrices",
+        figures=figures,
+        tables=tables,
+        lead="Side by side, one matrix per model, on the same classes.",
+    )
+
+
+# --- curves -------------------------------------------------------------------------------
+
+
+def _threshold_text(values: np.ndarray) -> list[str]:
+    return ["∞" if np.isinf(v) and v > 0 else f"{v:.4g}" for v in values]
+
+
+def _curve_points(
+    evaluations: Sequence[RunEvaluation], kind: str, score_name: str
+) -> tuple[pd.DataFrame, list[str], list[str]]:
+    """Tidy points of each model's main curve (binary: the positive class; else macro)."""
+    frames, series = [], []
+    for evaluation in evaluations:
+        curve = (
+            evaluation.macro_curve
+            if evaluation.task == "multiclass"
+            else (evaluation.curves[0] if evaluation.curves else None)
+        )
+        data = getattr(curve, kind) if curve is not None else None
+        if curve is None or data is None:
+            continue
+        score = curve.roc_auc if kind == "roc" else curve.average_precision
+        label = f"{evaluation.name} ({score_name} {fmt.rate(score)})"
+        series.append(label)
+        frame = pd.DataFrame({k: v for k, v in data.items() if k != "threshold"})
+        frame["threshold"] = (
+            _threshold_text(data["threshold"]) if "threshold" in data else "(averaged)"
+        )
+        frame["series"] = label
+        frame["model"] = evaluation.name
+        frame["step"] = np.arange(len(frame))
+        frames.append(frame)
+    points = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    models = [e.name for e in evaluations if any(s.startswith(e.name + " (") for s in series)]
+    return points, series, models
+
+
+def _class_curve_points(evaluations: Sequence[RunEvaluation], kind: str) -> pd.DataFrame:
+    """Curves of the weakest classes (lowest mean AUC or AP across models)."""
+    score_of = "roc_auc" if kind == "roc" else "average_precision"
+    by_class: dict[str, list[float]] = {}
+    for evaluation in evaluations:
+        for curve in evaluation.curves:
+            value = getattr(curve, score_of)
+            if value is not None:
+                by_class.setdefault(curve.label, []).append(value)
+    weakest = sorted(by_class, key=lambda c: (np.mean(by_class[c]), c))[:MAX_CLASS_CURVES]
+    frames = []
+    for evaluation in evaluations:
+        for curve in evaluation.curves:
+            data = getattr(curve, kind)
+            if curve.label not in weakest or data is None:
+                continue
+            x, y = ("fpr", "tpr") if kind == "roc" else ("recall", "precision")
+            # per-class panels are small: a coarser tolerance keeps them light
+            kept = simplify_bounded(data[x], data[y], tolerance=3e-3, max_points=200)
+            frames.append(
+                pd.DataFrame(
+                    {
+                        x: data[x][kept],
+                        y: data[y][kept],
+                        "model": evaluation.name,
+                        "class": curve.label,
+                        "score": getattr(curve, score_of),
+                        "step": np.arange(len(kept)),
+                    }
+                )
+            )
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def _curve_table(evaluations: Sequence[RunEvaluation], kind: str) -> Table:
+    if kind == "roc":
+        header = ["Model", "ROC AUC", "Positives", "Negatives"]
+    else:
+        header = ["Model", "Average precision", "Prevalence", "Positives"]
+    rows = []
+    for evaluation in evaluations:
+        cm = evaluation.confusion
+        if evaluation.task == "binary" and evaluation.encoded.positive is not None:
+            p = int(cm.support[evaluation.encoded.positive])
+            value = evaluation.metrics["roc_auc" if kind == "roc" else "average_precision"]
+            extra = (
+                [fmt.count(cm.n - p)] if kind == "roc" else [fmt.rate(p / cm.n if cm.n else None)]
+            )
+            rows.append(
+                [
+                    Cell(evaluation.name),
+                    Cell(fmt.rate(value), css="num"),
+                    *(
+                        [Cell(fmt.count(p), css="num"), Cell(extra[0], css="num")]
+                        if kind == "roc"
+                        else [Cell(extra[0], css="num"), Cell(fmt.count(p), css="num")]
+                    ),
+                ]
+            )
+        else:
+            curve = evaluation.macro_curve
+            value = (
+                None
+                if curve is None
+                else (curve.roc_auc if kind == "roc" else curve.average_precision)
+            )
+            rows.append(
+                [
+                    Cell(evaluation.name),
+                    Cell(fmt.rate(value), css="num"),
+                    Cell("macro average over classes"),
+                    Cell(""),
+                ]
+            )
+    return Table(header, rows, numeric=[False, True, True, True])
+
+
+def curve_sections(evaluations: Sequence[RunEvaluation], colours: dict[str, str]) -> list[Section]:
+    sections = []
+    multiclass = evaluations[0].task == "multiclass"
+    what = "macro average of one-vs-rest curves" if multiclass else "positive class"
+    for kind, title, score_name in (
+        ("roc", "ROC curves", "AUC"),
+        ("pr", "Precision-recall curves", "AP"),
+    ):
+        points, series, models = _curve_points(evaluations, kind, score_name)
+        if not series:
+            continue
+        series_colours = [colours[m] for m in models]
+        if kind == "roc":
+            chart = views.roc_chart(points, series, series_colours)
+            lead = (
+                "Each curve traces true- against false-positive rate as the threshold "
+                "falls; closer to the top-left corner is better, the diagonal is chance."
+            )
+        else:
+            prevalences = {round(c.prevalence, 12) for e in evaluations for c in e.curves[:1]}
+            prevalence = (
+                next(iter(prevalences)) if len(prevalences) == 1 and not multiclass else None
+            )
+            chart = views.pr_chart(points, prevalence, series, series_colours)
+            lead = (
+                "Precision against recall as the threshold falls; closer to the top-right "
+                "corner is better. The dashed line is the prevalence, a random model's "
+                "precision."
+            )
+        figures = [
+            Figure(
+                f"{kind}-curves",
+                f"{title} ({what})",
+                chart_spec(chart),
+                lead=lead,
+                table=_curve_table(evaluations, kind),
+            )
+        ]
+        if multiclass:
+            class_points = _class_curve_points(evaluations, kind)
+            if not class_points.empty:
+                x, y = ("fpr", "tpr") if kind == "roc" else ("recall", "precision")
+                xt, yt = (
+                    ("False-positive rate", "True-positive rate")
+                    if kind == "roc"
+                    else ("Recall", "Precision")
+                )
+                n_shown = class_points["class"].nunique()
+                figures.append(
+                    Figure(
+                        f"{kind}-classes",
+                        f"Weakest classes, one-vs-rest ({n_shown} shown)",
+                        chart_spec(
+                            views.class_curves_chart(
+                                class_points, models, series_colours, x, y, xt, yt
+                            )
+                        ),
+                        lead=f"The {n_shown} classes with the lowest mean {score_name} across "
+                        "models; hover a line for its class.",
+                    )
+                )
+        sections.append(Section(kind, title, figures=figures))
+    return sections
+
+
+# --- calibration --------------------------------------------------------------------------
+
+
+def calibration_section(evaluations: Sequence[RunEvaluation], colours: dict[str, str]) -> Section:
+    frames = []
+    for evaluation in evaluations:
+        cal = evaluation.calibration
+        if cal is None:
+            continue
+        data = reliability(cal)
+        frame = pd.DataFrame(data)
+        frame["model"] = evaluation.name
+        frame["share"] = frame["count"] / cal.count.sum()
+        frame["bin"] = [
+            f"{a:.2f}–{b:.2f}" for a, b in zip(frame["bin_start"], frame["bin_end"], strict=True)
+        ]
+        frames.append(frame)
+    multiclass = evaluations[0].task == "multiclass"
+    x_title = "Mean top-class confidence" if multiclass else "Mean predicted probability"
+    y_title = "Observed accuracy" if multiclass else "Observed positive rate"
+    section = Section(
+        "calibration",
+        "Calibration",
+        lead=(
+            "Predictions are grouped into 15 equal-width bins of "
+            + ("top-class confidence" if multiclass else "predicted probability")
+            + "; a calibrated model sits on the diagonal. ECE is the count-weighted mean gap."
+        ),
+    )
+    if not frames:
+        section.notes.append("No run has probability scores, so calibration is not shown.")
+        return section
+    bins = pd.concat(frames, ignore_index=True)
+    models = [m for m in colours if m in set(bins["model"])]
+    chart = views.reliability_chart(bins, models, [colours[m] for m in models], x_title, y_title)
+    rows = [
+        [
+            Cell(r.model),
+            Cell(r.bin, css="mono"),
+            Cell(fmt.count(r.count), css="num"),
+            Cell(fmt.rate(r.confidence), css="num"),
+            Cell(fmt.rate(r.observed), css="num"),
+        ]
+        for r in bins.itertuples()
+    ]
+    table = Table(
+        ["Model", "Bin", "Examples", "Mean predicted", "Observed"],
+        rows,
+        numeric=[False, False, True, True, True],
+    )
+    section.figures.append(
+        Figure(
+            "reliability",
+            "Reliability diagram",
+            chart_spec(chart),
+            lead="Below the diagram: how the scores spread over the bins.",
+            table=table,
+        )
+    )
+    return section
+
+
+# --- per class ----------------------------------------------------------------------------
+
+
+def per_class_table(evaluations: Sequence[RunEvaluation]) -> Table:
+    classes = evaluations[0].classes
+    header = ["Class", "Support"]
+    numeric = [False, True]
+    for evaluation in evaluations:
+        header += [f"{evaluation.name} P", f"{evaluation.name} R", f"{evaluation.name} F1"]
+        numeric += [True, True, True]
+    rows = []
+    for k, name in enumerate(classes):
+        support = evaluations[0].per_class["support"][k]
+        row = [Cell(name, css="mono"), Cell(fmt.count(support), css="num")]
+        for evaluation in evaluations:
+            pc = evaluation.per_class
+            absent = pc["support"][k] == 0 and evaluation.confusion.predicted[k] == 0
+            for metric in ("precision", "recall", "f1"):
+                row.append(Cell(fmt.MISSING if absent else fmt.rate(pc[metric][k]), css="num"))
+        rows.append(row)
+    return Table(
+        header,
+        rows,
+        numeric=numeric,
+        caption="P precision, R recall. Support counts the class's examples.",
+    )
+
+
+def per_class_section(evaluations: Sequence[RunEvaluation], colours: dict[str, str]) -> Section:
+    classes = evaluations[0].classes
+    section = Section(
+        "per-class",
+        "Per-class precision, recall and F1",
+        tables=[per_class_table(evaluations)],
+        collapsed=evaluations[0].task == "binary",
+    )
+    if evaluations[0].task != "multiclass":
+        return section
+    f1 = np.mean([e.per_class["f1"] for e in evaluations], axis=0)
+    order = sorted(range(len(classes)), key=lambda k: (f1[k], classes[k]))[:MAX_CLASS_ROWS]
+    rows = []
+    for evaluation in evaluations:
+        for k in order:
+            for metric in ("precision", "recall", "f1"):
+                rows.append(
+                    {
+                        "model": evaluation.name,
+                        "class": classes[k],
+                        "metric": metric,
+                        "value": float(evaluation.per_class[metric][k]),
+                        "support": int(evaluation.per_class["support"][k]),
+                    }
+                )
+    frame = pd.DataFrame(rows)
+    shown = [classes[k] for k in order]
+    models = [e.name for e in evaluations]
+    chart = views.per_class_chart(frame, shown, models, [colours[m] for m in models])
+    capped = len(classes) > MAX_CLASS_ROWS
+    section.figures.append(
+        Figure(
+            "per-class-chart",
+            f"The {len(shown)} weakest classes" if capped else "All classes",
+            chart_spec(chart),
+            lead="Classes sorted by mean F1 across models, weakest first; each dot is one model.",
+        )
+    )
+    section.lead = "Right is better; a gap between dots of one row is a difference between models."
+    return section
+
+
+def confused_pairs_section(
+    evaluations: Sequence[RunEvaluation], colours: dict[str, str]
+) -> Section | None:
+    classes = evaluations[0].classes
+    if len(classes) < 3:
+        return None
+    total = sum(e.confusion.matrix for e in evaluations).astype(np.int64)
+    np.fill_diagonal(total, 0)
+    flat = np.argsort(-total.ravel(), kind="stable")[:MAX_PAIRS]
+    flat = flat[total.ravel()[flat] > 0]
+    if len(flat) == 0:
+        return None
+    pairs = [divmod(int(i), len(classes)) for i in flat]
+    labels = [f"{classes[t]} → {classes[p]}" for t, p in pairs]
+    rows = []
+    for evaluation in evaluations:
+        matrix, support = evaluation.confusion.matrix, evaluation.confusion.support
+        for (t, p), label in zip(pairs, labels, strict=True):
+            rows.append(
+                {
+                    "model": evaluation.name,
+                    "pair": label,
+                    "count": int(matrix[t, p]),
+                    "rate": float(matrix[t, p] / support[t]) if support[t] else 0.0,
+                }
+            )
+    models = [e.name for e in evaluations]
+    chart = views.confused_pairs_chart(
+        pd.DataFrame(rows), labels, models, [colours[m] for m in models]
+    )
+    table = Table(
+        ["Mistake", *models],
+        [
+            [
+                Cell(label, css="mono"),
+                *[Cell(fmt.count(r["count"]), css="num") for r in rows if r["pair"] == label],
+            ]
+            for label in labels
+        ],
+        numeric=[False, *[True] * len(models)],
+    )
+    return Section(
+        "confused-pairs",
+        "Most frequent mistakes",
+        figures=[
+            Figure(
+                "confused-pairs-chart",
+                f"Top {len(labels)} true → predicted pairs",
+                chart_spec(chart),
+                lead="The off-diagonal cells with the most examples, summed over models.",
+                table=table,
+            )
+        ],
+    )
+
+
+def details_section(evaluations: Sequence[RunEvaluation], colours: dict[str, str]) -> Section:
+    """Every metric of every model, and why any is missing."""
+    notes = []
+    for evaluation in evaluations:
+        for metric, reason in sorted(evaluation.metric_notes.items()):
+            value = evaluation.metrics.get(metric)
+            state = "not computed" if value is None else "note"
+            notes.append(f"{evaluation.name}: {metric} {state}: {reason}.")
+    return Section(
+        "all-metrics",
+        "All metrics",
+        tables=[all_metrics_table(evaluations, colours)],
+        notes=notes,
+        lead="Every metric reportgen computes, as in the JSON summary.",
+    )
