@@ -239,7 +239,7 @@ def _reject_binary(path: Path) -> None:
 
 def _read_jsonl(path: Path) -> pd.DataFrame:
     try:
-        return pd.read_json(path, lines=True, dtype=False, convert_dates=False)
+        return pd.read_json(path, lines=True, dtype=False)
     except ValueError:
         pass
     # pandas does not say which line is broken: find it, so the user can fix it
@@ -308,7 +308,7 @@ def class_name(value: Any) -> str:
 
 
 def _categorical(series: pd.Series, path: Path, fmt: str, role: str, column: str) -> Categorical:
-    missing = series.isna().to_numpy()
+    missing = series.isna().to_numpy().copy()
     if isinstance(series.dtype, pd.StringDtype) or series.dtype == object:
         missing |= (series.astype("string").str.strip() == "").fillna(True).to_numpy()
     if missing.any():
@@ -394,7 +394,7 @@ def _validate(
         if duplicated.any():
             row = int(np.argmax(duplicated))
             raise ReportgenError(
-                f"{path}: duplicate id {id_series.iloc[row]!r} in column {id_col!r} at "
+                f"{path}: duplicate id {class_name(id_series.iloc[row])} in column {id_col!r} at "
                 f"{_row_location(fmt, row)}; ids must be unique"
             )
         ids = id_series.to_numpy()

@@ -21,6 +21,7 @@ class Cell:
 class Table:
     header: list[str]
     rows: list[list[Cell]]
+    title: str = "Table"  # what a collapsed table is called
     caption: str = ""
     numeric: list[bool] = field(default_factory=list)  # right-align these columns
 

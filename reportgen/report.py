@@ -165,7 +165,7 @@ def build_report(
     names = [e.name for e in evaluations]
     colours = model_colours(names)
     body: list[Section] = [sections.confusion_section(evaluations, names)]
-    body += sections.curve_sections(evaluations, colours)
+    body.append(sections.curves_section(evaluations, colours))
     body.append(sections.calibration_section(evaluations, colours))
     pairs = sections.confused_pairs_section(evaluations, colours)
     if pairs is not None:

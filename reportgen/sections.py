@@ -18,13 +18,18 @@ import pandas as pd
 from reportgen import formatting as fmt
 from reportgen import views
 from reportgen.curves import reliability, simplify_bounded
-from reportgen.evaluate import LOWER_IS_BETTER, RunEvaluation
+from reportgen.evaluate import LOWER_IS_BETTER, ClassCurve, RunEvaluation
 from reportgen.model import Cell, Figure, RunInfo, Section, Table
 
 MAX_MATRIX_CLASSES = 12
 MAX_CLASS_ROWS = 30
-MAX_CLASS_CURVES = 10
+MAX_CLASS_CURVES = 6
 MAX_PAIRS = 15
+CURVE_AXES = {"roc": ("fpr", "tpr"), "pr": ("recall", "precision")}
+AXIS_TITLES = {
+    "roc": ("False-positive rate", "True-positive rate (recall)"),
+    "pr": ("Recall", "Precision"),
+}
 OTHER = "(other)"
 
 HEADLINE = {
@@ -208,61 +213,67 @@ def _pooled(matrix: np.ndarray, target: np.ndarray, size: int) -> np.ndarray:
     return assign.T @ matrix @ assign
 
 
-def confusion_cells(evaluations: Sequence[RunEvaluation]) -> tuple[pd.DataFrame, list[str]]:
+def pooled_matrices(evaluations: Sequence[RunEvaluation]) -> tuple[list[np.ndarray], list[str]]:
+    """Each model's confusion matrix on the drawn classes (the rest pooled as "(other)")."""
     labels, target = _matrix_classes(evaluations)
+    return [_pooled(e.confusion.matrix, target, len(labels)) for e in evaluations], labels
+
+
+def confusion_cells(
+    evaluations: Sequence[RunEvaluation], matrices: Sequence[np.ndarray], labels: Sequence[str]
+) -> pd.DataFrame:
     frames = []
-    for evaluation in evaluations:
-        matrix = _pooled(evaluation.confusion.matrix, target, len(labels))
+    names = np.asarray(labels, dtype=object)
+    for evaluation, matrix in zip(evaluations, matrices, strict=True):
         support = matrix.sum(axis=1, keepdims=True)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            rate = np.where(support > 0, matrix / np.maximum(support, 1), 0.0)
+        rate = matrix / np.maximum(support, 1)
         true_idx, pred_idx = np.indices(matrix.shape)
         frames.append(
             pd.DataFrame(
                 {
                     "model": evaluation.name,
-                    "true": np.asarray(labels, dtype=object)[true_idx.ravel()],
-                    "predicted": np.asarray(labels, dtype=object)[pred_idx.ravel()],
+                    "true": names[true_idx.ravel()],
+                    "predicted": names[pred_idx.ravel()],
                     "count": matrix.ravel(),
                     "rate": rate.ravel(),
                 }
             )
         )
     cells = pd.concat(frames, ignore_index=True)
+    if labels[-1] == OTHER:
+        # (other) -> (other) mixes hits and mistakes among the pooled classes: its size would
+        # swamp the colour scale and it says nothing about any class
+        cells = cells[~((cells["true"] == OTHER) & (cells["predicted"] == OTHER))]
     cells["count_text"] = [fmt.count(c) for c in cells["count"]]
     # how dark the counts heatmap is, so the text on it can switch to white
     cells["count_shade"] = cells["count"] / max(1, int(cells["count"].max()))
     cells["rate_text"] = [f"{100 * r:.0f}%" for r in cells["rate"]]
-    return cells, labels
+    return cells.reset_index(drop=True)
 
 
-def matrix_table(evaluation: RunEvaluation) -> Table:
-    classes = evaluation.classes
-    matrix = evaluation.confusion.matrix
-    header = ["True \\ predicted", *classes]
+def matrix_table(name: str, matrix: np.ndarray, labels: Sequence[str]) -> Table:
     rows = [
-        [Cell(classes[i], css="mono"), *[Cell(fmt.count(v), css="num") for v in matrix[i]]]
-        for i in range(len(classes))
+        [Cell(labels[i], css="mono"), *[Cell(fmt.count(v), css="num") for v in matrix[i]]]
+        for i in range(len(labels))
     ]
     return Table(
-        header,
+        ["True \\ predicted", *labels],
         rows,
-        caption=f"{evaluation.name}: rows are true classes.",
-        numeric=[False, *[True] * len(classes)],
+        title=f"Confusion matrix of {name}",
+        caption=f"{name}: rows are true classes, columns predicted classes.",
+        numeric=[False, *[True] * len(labels)],
     )
 
 
 def confusion_section(evaluations: Sequence[RunEvaluation], models: list[str]) -> Section:
-    cells, labels = confusion_cells(evaluations)
-    pooled = labels[-1] == OTHER
-    note = (
-        (
-            f"{len(evaluations[0].classes)} classes: the {len(labels) - 1} with the most "
-            f"mistakes are drawn, the rest pooled as {OTHER}."
+    matrices, labels = pooled_matrices(evaluations)
+    cells = confusion_cells(evaluations, matrices, labels)
+    note = ""
+    if labels[-1] == OTHER:
+        note = (
+            f"{len(evaluations[0].classes)} classes: the {len(labels) - 1} involved in the most "
+            f"mistakes are drawn; the rest are pooled as {OTHER}."
         )
-        if pooled
-        else ""
-    )
     figures = [
         Figure(
             "confusion-counts",
@@ -281,12 +292,13 @@ def confusion_section(evaluations: Sequence[RunEvaluation], models: list[str]) -
             note=note,
         ),
     ]
-    tables = [matrix_table(e) for e in evaluations] if len(labels) <= 30 else []
     return Section(
         "confusion",
         "Confusion matrices",
         figures=figures,
-        tables=tables,
+        tables=[
+            matrix_table(e.name, m, labels) for e, m in zip(evaluations, matrices, strict=True)
+        ],
         lead="Side by side, one matrix per model, on the same classes.",
     )
 
@@ -298,24 +310,29 @@ def _threshold_text(values: np.ndarray) -> list[str]:
     return ["∞" if np.isinf(v) and v > 0 else f"{v:.4g}" for v in values]
 
 
+def _main_curve(evaluation: RunEvaluation) -> ClassCurve | None:
+    """The curve a model is compared on: the positive class, or the macro average."""
+    if evaluation.task == "multiclass":
+        return evaluation.macro_curve
+    return evaluation.curves[0] if evaluation.curves else None
+
+
 def _curve_points(
     evaluations: Sequence[RunEvaluation], kind: str, score_name: str
 ) -> tuple[pd.DataFrame, list[str], list[str]]:
-    """Tidy points of each model's main curve (binary: the positive class; else macro)."""
-    frames, series = [], []
+    """Tidy points of each model's main curve, its legend label, and the models drawn."""
+    frames, series, models = [], [], []
+    x, y = CURVE_AXES[kind]
     for evaluation in evaluations:
-        curve = (
-            evaluation.macro_curve
-            if evaluation.task == "multiclass"
-            else (evaluation.curves[0] if evaluation.curves else None)
-        )
+        curve = _main_curve(evaluation)
         data = getattr(curve, kind) if curve is not None else None
         if curve is None or data is None:
             continue
         score = curve.roc_auc if kind == "roc" else curve.average_precision
         label = f"{evaluation.name} ({score_name} {fmt.rate(score)})"
         series.append(label)
-        frame = pd.DataFrame({k: v for k, v in data.items() if k != "threshold"})
+        models.append(evaluation.name)
+        frame = pd.DataFrame({x: np.round(data[x], 5), y: np.round(data[y], 5)})
         frame["threshold"] = (
             _threshold_text(data["threshold"]) if "threshold" in data else "(averaged)"
         )
@@ -324,7 +341,6 @@ def _curve_points(
         frame["step"] = np.arange(len(frame))
         frames.append(frame)
     points = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-    models = [e.name for e in evaluations if any(s.startswith(e.name + " (") for s in series)]
     return points, series, models
 
 
@@ -337,24 +353,24 @@ def _class_curve_points(evaluations: Sequence[RunEvaluation], kind: str) -> pd.D
             value = getattr(curve, score_of)
             if value is not None:
                 by_class.setdefault(curve.label, []).append(value)
-    weakest = sorted(by_class, key=lambda c: (np.mean(by_class[c]), c))[:MAX_CLASS_CURVES]
+    weakest = set(sorted(by_class, key=lambda c: (np.mean(by_class[c]), c))[:MAX_CLASS_CURVES])
+    x, y = CURVE_AXES[kind]
     frames = []
     for evaluation in evaluations:
         for curve in evaluation.curves:
             data = getattr(curve, kind)
             if curve.label not in weakest or data is None:
                 continue
-            x, y = ("fpr", "tpr") if kind == "roc" else ("recall", "precision")
             # per-class panels are small: a coarser tolerance keeps them light
-            kept = simplify_bounded(data[x], data[y], tolerance=3e-3, max_points=200)
+            kept = simplify_bounded(data[x], data[y], tolerance=4e-3, max_points=100)
             frames.append(
                 pd.DataFrame(
                     {
-                        x: data[x][kept],
-                        y: data[y][kept],
+                        x: np.round(data[x][kept], 4),
+                        y: np.round(data[y][kept], 4),
                         "model": evaluation.name,
                         "class": curve.label,
-                        "score": getattr(curve, score_of),
+                        "score": round(float(getattr(curve, score_of)), 4),
                         "step": np.arange(len(kept)),
                     }
                 )
@@ -362,112 +378,83 @@ def _class_curve_points(evaluations: Sequence[RunEvaluation], kind: str) -> pd.D
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
-def _curve_table(evaluations: Sequence[RunEvaluation], kind: str) -> Table:
-    if kind == "roc":
-        header = ["Model", "ROC AUC", "Positives", "Negatives"]
+def _ranking_table(evaluations: Sequence[RunEvaluation]) -> Table:
+    multiclass = evaluations[0].task == "multiclass"
+    if multiclass:
+        header = ["Model", "ROC AUC (macro)", "Average precision (macro)", "Classes"]
     else:
-        header = ["Model", "Average precision", "Prevalence", "Positives"]
+        header = ["Model", "ROC AUC", "Average precision", "Positives", "Negatives"]
     rows = []
     for evaluation in evaluations:
-        cm = evaluation.confusion
-        if evaluation.task == "binary" and evaluation.encoded.positive is not None:
-            p = int(cm.support[evaluation.encoded.positive])
-            value = evaluation.metrics["roc_auc" if kind == "roc" else "average_precision"]
-            extra = (
-                [fmt.count(cm.n - p)] if kind == "roc" else [fmt.rate(p / cm.n if cm.n else None)]
-            )
-            rows.append(
-                [
-                    Cell(evaluation.name),
-                    Cell(fmt.rate(value), css="num"),
-                    *(
-                        [Cell(fmt.count(p), css="num"), Cell(extra[0], css="num")]
-                        if kind == "roc"
-                        else [Cell(extra[0], css="num"), Cell(fmt.count(p), css="num")]
-                    ),
-                ]
-            )
+        curve = _main_curve(evaluation)
+        auc = curve.roc_auc if curve else None
+        ap = curve.average_precision if curve else None
+        row = [Cell(evaluation.name), Cell(fmt.rate(auc), css="num"), Cell(fmt.rate(ap), css="num")]
+        if multiclass:
+            row.append(Cell(fmt.count(len(evaluation.curves)), css="num"))
         else:
-            curve = evaluation.macro_curve
-            value = (
-                None
-                if curve is None
-                else (curve.roc_auc if kind == "roc" else curve.average_precision)
-            )
-            rows.append(
-                [
-                    Cell(evaluation.name),
-                    Cell(fmt.rate(value), css="num"),
-                    Cell("macro average over classes"),
-                    Cell(""),
-                ]
-            )
-    return Table(header, rows, numeric=[False, True, True, True])
+            positive = evaluation.encoded.positive
+            p = int(evaluation.confusion.support[positive]) if positive is not None else 0
+            row += [
+                Cell(fmt.count(p), css="num"),
+                Cell(fmt.count(evaluation.confusion.n - p), css="num"),
+            ]
+        rows.append(row)
+    return Table(
+        header, rows, title="Areas under the curves", numeric=[False, *[True] * (len(header) - 1)]
+    )
 
 
-def curve_sections(evaluations: Sequence[RunEvaluation], colours: dict[str, str]) -> list[Section]:
-    sections = []
+def curves_section(evaluations: Sequence[RunEvaluation], colours: dict[str, str]) -> Section:
+    """ROC and precision-recall curves side by side, then (multiclass) the weakest classes."""
     multiclass = evaluations[0].task == "multiclass"
     what = "macro average of one-vs-rest curves" if multiclass else "positive class"
-    for kind, title, score_name in (
-        ("roc", "ROC curves", "AUC"),
-        ("pr", "Precision-recall curves", "AP"),
-    ):
+    section = Section(
+        "curves",
+        "ROC and precision-recall curves",
+        lead=f"Each curve follows one model's {what} as the decision threshold falls from the "
+        "highest score to the lowest. Click a legend entry to pick out one model.",
+    )
+    main, per_class = [], []
+    for kind, title, score_name in (("roc", "ROC", "AUC"), ("pr", "Precision-recall", "AP")):
         points, series, models = _curve_points(evaluations, kind, score_name)
         if not series:
             continue
         series_colours = [colours[m] for m in models]
         if kind == "roc":
             chart = views.roc_chart(points, series, series_colours)
-            lead = (
-                "Each curve traces true- against false-positive rate as the threshold "
-                "falls; closer to the top-left corner is better, the diagonal is chance."
-            )
+            lead = "Closer to the top-left corner is better; the diagonal is chance."
         else:
             prevalences = {round(c.prevalence, 12) for e in evaluations for c in e.curves[:1]}
-            prevalence = (
-                next(iter(prevalences)) if len(prevalences) == 1 and not multiclass else None
-            )
-            chart = views.pr_chart(points, prevalence, series, series_colours)
-            lead = (
-                "Precision against recall as the threshold falls; closer to the top-right "
-                "corner is better. The dashed line is the prevalence, a random model's "
-                "precision."
-            )
-        figures = [
-            Figure(
-                f"{kind}-curves",
-                f"{title} ({what})",
-                chart_spec(chart),
-                lead=lead,
-                table=_curve_table(evaluations, kind),
-            )
-        ]
+            shared = next(iter(prevalences)) if len(prevalences) == 1 else None
+            chart = views.pr_chart(points, None if multiclass else shared, series, series_colours)
+            lead = "Closer to the top-right corner is better."
+            if shared is not None and not multiclass:
+                lead += " The dashed line is the prevalence: a random model's precision."
+        main.append(Figure(f"{kind}-curves", f"{title} curves", chart_spec(chart), lead=lead))
         if multiclass:
             class_points = _class_curve_points(evaluations, kind)
             if not class_points.empty:
-                x, y = ("fpr", "tpr") if kind == "roc" else ("recall", "precision")
-                xt, yt = (
-                    ("False-positive rate", "True-positive rate")
-                    if kind == "roc"
-                    else ("Recall", "Precision")
-                )
+                x, y = CURVE_AXES[kind]
                 n_shown = class_points["class"].nunique()
-                figures.append(
+                chart = views.class_curves_chart(
+                    class_points, models, series_colours, x, y, *AXIS_TITLES[kind]
+                )
+                per_class.append(
                     Figure(
                         f"{kind}-classes",
-                        f"Weakest classes, one-vs-rest ({n_shown} shown)",
-                        chart_spec(
-                            views.class_curves_chart(
-                                class_points, models, series_colours, x, y, xt, yt
-                            )
-                        ),
-                        lead=f"The {n_shown} classes with the lowest mean {score_name} across "
-                        "models; hover a line for its class.",
+                        f"{title}: the {n_shown} weakest classes",
+                        chart_spec(chart),
+                        lead=f"One-vs-rest curves of the classes with the lowest mean "
+                        f"{score_name}; hover a line for its class.",
                     )
                 )
-        sections.append(Section(kind, title, figures=figures))
-    return sections
+    if not main:
+        section.notes.append("No run has scores, so there are no curves to draw.")
+        return section
+    section.figures = main + per_class
+    section.tables.append(_ranking_table(evaluations))
+    return section
 
 
 # --- calibration --------------------------------------------------------------------------
@@ -518,6 +505,7 @@ def calibration_section(evaluations: Sequence[RunEvaluation], colours: dict[str,
     table = Table(
         ["Model", "Bin", "Examples", "Mean predicted", "Observed"],
         rows,
+        title="Bins",
         numeric=[False, False, True, True, True],
     )
     section.figures.append(
@@ -556,6 +544,7 @@ def per_class_table(evaluations: Sequence[RunEvaluation]) -> Table:
         header,
         rows,
         numeric=numeric,
+        title="Per-class table",
         caption="P precision, R recall. Support counts the class's examples.",
     )
 
@@ -642,6 +631,7 @@ def confused_pairs_section(
             for label in labels
         ],
         numeric=[False, *[True] * len(models)],
+        title="Counts",
     )
     return Section(
         "confused-pairs",

@@ -64,11 +64,21 @@ def _colour(
 
 
 def _rate_axis(field: str, title: str) -> alt.X:
-    return alt.X(f"{field}:Q", title=title, scale=alt.Scale(domain=[0, 1], nice=False))
+    return alt.X(
+        f"{field}:Q",
+        title=title,
+        scale=alt.Scale(domain=[0, 1], nice=False),
+        axis=alt.Axis(tickCount=5),
+    )
 
 
 def _rate_axis_y(field: str, title: str) -> alt.Y:
-    return alt.Y(f"{field}:Q", title=title, scale=alt.Scale(domain=[0, 1], nice=False))
+    return alt.Y(
+        f"{field}:Q",
+        title=title,
+        scale=alt.Scale(domain=[0, 1], nice=False),
+        axis=alt.Axis(tickCount=5),
+    )
 
 
 def _diagonal() -> alt.Chart:
@@ -176,7 +186,7 @@ def class_curves_chart(
     y_title: str,
 ) -> alt.TopLevelMixin:
     """One-vs-rest curves of single classes, one small panel per model."""
-    base = alt.Chart(points).encode(
+    base = alt.Chart().encode(  # data come from the facet, so each panel gets its own
         x=_rate_axis(x, x_title),
         y=_rate_axis_y(y, y_title),
         detail="class:N",
@@ -291,7 +301,9 @@ def reliability_chart(
     diagram = alt.layer(
         _diagonal(),
         curve.mark_line(strokeWidth=2).add_params(highlight),
-        curve.mark_point(filled=True, size=40),
+        curve.mark_point(filled=True).encode(
+            size=alt.Size("count:Q", scale=alt.Scale(range=[15, 220]), legend=None)
+        ),
     ).properties(width=SQUARE, height=SQUARE)
     histogram = (
         base.mark_bar(opacity=0.8)
@@ -323,7 +335,8 @@ def per_class_chart(
         .mark_point(filled=True, size=60)
         .encode(
             y=alt.Y("class:N", sort=list(classes), title="Class"),
-            x=alt.X("value:Q", title=None, scale=alt.Scale(domain=[0, 1], nice=False)),
+            # zoomed to the values (capped at 1): differences between models are the point
+            x=alt.X("value:Q", title=None, scale=alt.Scale(zero=False, domainMax=1)),
             yOffset=alt.YOffset("model:N", sort=list(models)),
             color=_colour("model", models, colours, "Model"),
             opacity=alt.condition(highlight, alt.value(1.0), alt.value(0.12)),
@@ -338,7 +351,12 @@ def per_class_chart(
         .add_params(highlight)
         .properties(width=200, height=alt.Step(8 * max(2, len(models))))
         .facet(
-            column=alt.Column("metric:N", sort=["precision", "recall", "f1"], title=None), data=rows
+            column=alt.Column(
+                "metric:N",
+                sort=["precision", "recall", "f1"],
+                title=None,
+                header=alt.Header(labelFontWeight="bold"),
+            )
         )
     )
     return _configure(chart)

@@ -1,0 +1,113 @@
+"""Shared test data: real models on the datasets that ship with scikit-learn."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.datasets import load_breast_cancer, load_digits, load_iris, load_wine
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import train_test_split
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.tree import DecisionTreeClassifier
+
+
+@dataclass(frozen=True)
+class Predictions:
+    """A model's predictions on a held-out split of a real dataset."""
+
+    name: str
+    y_true: np.ndarray
+    y_pred: np.ndarray
+    proba: np.ndarray  # (n, K)
+
+    def frame(self) -> pd.DataFrame:
+        frame = pd.DataFrame(
+            {"id": np.arange(len(self.y_true)), "label": self.y_true, "prediction": self.y_pred}
+        )
+        if self.proba.shape[1] == 2:
+            frame["score"] = self.proba[:, 1]
+        else:
+            for k in range(self.proba.shape[1]):
+                frame[f"prob_{k}"] = self.proba[:, k]
+        return frame
+
+
+def _fit(
+    loader: Callable[..., tuple[np.ndarray, np.ndarray]], model: object, name: str
+) -> Predictions:
+    x, y = loader(return_X_y=True)
+    x_train, x_test, y_train, y_test = train_test_split(
+        x, y, test_size=0.4, random_state=0, stratify=y
+    )
+    model.fit(x_train, y_train)  # type: ignore[attr-defined]
+    return Predictions(
+        name,
+        y_test,
+        model.predict(x_test),  # type: ignore[attr-defined]
+        model.predict_proba(x_test),
+    )  # type: ignore[attr-defined]
+
+
+def _logistic() -> object:
+    return make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
+
+
+@pytest.fixture(scope="session")
+def cancer_logistic() -> Predictions:
+    return _fit(load_breast_cancer, _logistic(), "logistic")
+
+
+@pytest.fixture(scope="session")
+def cancer_tree() -> Predictions:
+    """A shallow tree: few distinct scores, so many ties."""
+    return _fit(load_breast_cancer, DecisionTreeClassifier(max_depth=3, random_state=0), "tree")
+
+
+@pytest.fixture(scope="session")
+def digits_logistic() -> Predictions:
+    return _fit(load_digits, _logistic(), "logistic")
+
+
+@pytest.fixture(scope="session")
+def digits_forest() -> Predictions:
+    return _fit(load_digits, RandomForestClassifier(n_estimators=30, random_state=0), "forest")
+
+
+@pytest.fixture(scope="session")
+def wine_tree() -> Predictions:
+    """Three classes, tied probabilities."""
+    return _fit(load_wine, DecisionTreeClassifier(max_depth=2, random_state=0), "tree")
+
+
+@pytest.fixture(scope="session")
+def iris_logistic() -> Predictions:
+    return _fit(load_iris, _logistic(), "iris")
+
+
+@pytest.fixture
+def write_run(tmp_path: Path) -> Callable[..., Path]:
+    """Write a frame as a run file in the format its name asks for."""
+
+    def write(frame: pd.DataFrame, name: str = "run.csv") -> Path:
+        path = tmp_path / name
+        lower = name.lower()
+        if lower.endswith((".parquet", ".pq")):
+            frame.to_parquet(path, index=False)
+        elif lower.endswith((".jsonl", ".jsonl.gz", ".ndjson")):
+            frame.to_json(path, orient="records", lines=True)
+        elif lower.endswith(".json"):
+            frame.to_json(path, orient="records")
+        elif lower.endswith((".tsv", ".tsv.gz")):
+            frame.to_csv(path, sep="\t", index=False)
+        else:
+            frame.to_csv(path, index=False)
+        return path
+
+    return write

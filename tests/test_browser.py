@@ -1,0 +1,165 @@
+"""Real-browser checks: Debian's chromium through playwright, every network request blocked."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from reportgen import build_report
+
+from .conftest import Predictions
+from .test_render import hostile_report
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+pytestmark = pytest.mark.browser
+
+
+@dataclass
+class PageVisit:
+    console: list[tuple[str, str]] = field(default_factory=list)
+    blocked: list[str] = field(default_factory=list)
+    dialogs: list[str] = field(default_factory=list)
+    charts: list[dict] = field(default_factory=list)
+    pwned: object = None
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Debian's chromium is missing: apt-get install -y chromium (see .ci/run)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield instance
+        instance.close()
+
+
+@pytest.fixture
+def visit(browser: object) -> Callable[[Path], PageVisit]:
+    def open_page(path: Path) -> PageVisit:
+        seen = PageVisit()
+        context = browser.new_context()  # type: ignore[attr-defined]
+        page = context.new_page()
+        page.on("console", lambda m: seen.console.append((m.type, m.text)))
+        page.on("pageerror", lambda e: seen.console.append(("pageerror", str(e))))
+
+        def on_dialog(dialog: object) -> None:
+            seen.dialogs.append(dialog.message)  # type: ignore[attr-defined]
+            dialog.dismiss()  # type: ignore[attr-defined]
+
+        page.on("dialog", on_dialog)
+
+        def route(route: object) -> None:
+            url = route.request.url  # type: ignore[attr-defined]
+            if url.startswith("file:"):
+                route.continue_()  # type: ignore[attr-defined]
+            else:
+                seen.blocked.append(url)
+                route.abort()  # type: ignore[attr-defined]
+
+        context.route("**/*", route)
+        page.goto(path.resolve().as_uri())
+        page.wait_for_function(
+            "document.querySelectorAll('.chart:not([data-rendered])').length === 0",
+            timeout=30_000,
+        )
+        seen.charts = page.eval_on_selector_all(
+            ".chart",
+            """els => els.map(e => ({id: e.id, state: e.getAttribute('data-rendered'),
+                 svg: !!e.querySelector('svg'),
+                 marks: e.querySelectorAll('svg path, svg rect, svg line, svg text').length}))""",
+        )
+        seen.pwned = page.evaluate("window.__pwned === undefined ? null : window.__pwned")
+        context.close()
+        return seen
+
+    return open_page
+
+
+def assert_clean(seen: PageVisit, expected_charts: int) -> None:
+    assert len(seen.charts) == expected_charts
+    for chart in seen.charts:
+        assert chart["state"] == "true", chart
+        assert chart["svg"] and chart["marks"] > 10, chart
+    assert seen.console == []  # no errors and no warnings
+    assert seen.blocked == []  # the page asked for nothing outside the file
+    assert seen.dialogs == [] and seen.pwned is None
+
+
+def test_binary_report_renders_every_chart(
+    tmp_path: Path,
+    visit: Callable[[Path], PageVisit],
+    cancer_logistic: Predictions,
+    cancer_tree: Predictions,
+    write_run: Callable[..., Path],
+) -> None:
+    runs = [
+        write_run(cancer_logistic.frame(), "logistic.csv"),
+        write_run(cancer_tree.frame(), "tree.csv"),
+    ]
+    out = tmp_path / "binary.html"
+    report = build_report(runs)
+    report.save(out)
+    assert_clean(visit(out), sum(len(s.figures) for s in report.sections))
+
+
+def test_multiclass_report_renders_every_chart(
+    tmp_path: Path,
+    visit: Callable[[Path], PageVisit],
+    digits_logistic: Predictions,
+    digits_forest: Predictions,
+    write_run: Callable[..., Path],
+) -> None:
+    runs = [
+        write_run(digits_logistic.frame(), "logistic.parquet"),
+        write_run(digits_forest.frame(), "forest.parquet"),
+    ]
+    out = tmp_path / "digits.html"
+    report = build_report(runs)
+    report.save(out)
+    assert len({f.id for s in report.sections for f in s.figures}) >= 8
+    assert_clean(visit(out), sum(len(s.figures) for s in report.sections))
+
+
+def test_hundred_classes_render(tmp_path: Path, visit: Callable[[Path], PageVisit]) -> None:
+    rng = np.random.default_rng(0)
+    n, k = 20_000, 100
+    label = rng.integers(0, k, n)
+    logits = rng.normal(size=(n, k))
+    logits[np.arange(n), label] += 2.5
+    proba = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    frame = pd.DataFrame(proba, columns=[f"prob_c{i:03d}" for i in range(k)])
+    frame.insert(0, "label", [f"c{i:03d}" for i in label])
+    path = tmp_path / "hundred.parquet"
+    frame.to_parquet(path)
+    out = tmp_path / "hundred.html"
+    report = build_report([path])
+    report.save(out)
+    assert out.stat().st_size < 2_000_000
+    assert_clean(visit(out), sum(len(s.figures) for s in report.sections))
+
+
+def test_hostile_names_run_no_script(
+    tmp_path: Path, visit: Callable[[Path], PageVisit], cancer_logistic: Predictions
+) -> None:
+    out = hostile_report(tmp_path, cancer_logistic)
+    seen = visit(out)
+    assert_clean(seen, len(seen.charts))
+    assert len(seen.charts) >= 4

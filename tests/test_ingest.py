@@ -1,0 +1,178 @@
+"""Reading run files: formats, column aliases, metadata, and precise errors."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from reportgen.errors import ReportgenError
+from reportgen.ingest import ColumnNames, load_run, parse_run_argument
+
+FRAME = pd.DataFrame(
+    {
+        "id": ["a", "b", "c", "d"],
+        "label": [0, 1, 1, 0],
+        "prediction": [0, 1, 0, 0],
+        "score": [0.1, 0.9, 0.4, 0.3],
+        "text": ["x", "y", "z", "w"],
+    }
+)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "r.csv",
+        "r.tsv",
+        "r.jsonl",
+        "r.ndjson",
+        "r.json",
+        "r.parquet",
+        "r.csv.gz",
+        "r.jsonl.gz",
+        "r.tsv.gz",
+    ],
+)
+def test_every_format_reads_the_same(write_run: Callable[..., Path], name: str) -> None:
+    run = load_run(write_run(FRAME, name))
+    assert run.name == "r"
+    assert run.n_examples == 4
+    assert [run.labels.values[c] for c in run.labels.codes] == ["0", "1", "1", "0"]
+    np.testing.assert_allclose(run.score, FRAME["score"])
+    assert list(run.extra.columns) == ["text"]
+    assert len(run.sha256) == 64
+
+
+def test_aliases_are_case_insensitive(write_run: Callable[..., Path]) -> None:
+    frame = FRAME.rename(
+        columns={"label": "Y_True", "prediction": "PRED", "score": "Proba", "id": "Example_ID"}
+    )
+    run = load_run(write_run(frame))
+    assert run.columns == {
+        "label": "Y_True",
+        "prediction": "PRED",
+        "score": "Proba",
+        "id": "Example_ID",
+    }
+
+
+def test_overrides_and_class_score_columns(write_run: Callable[..., Path]) -> None:
+    frame = pd.DataFrame(
+        {
+            "gold": ["a", "b"],
+            "answer": ["a", "a"],
+            "proba_a": [0.7, 0.6],
+            "Score_b": [0.3, 0.4],
+            "label": ["x", "y"],
+        }
+    )
+    run = load_run(write_run(frame), columns=ColumnNames(label="gold", prediction="answer"))
+    assert run.columns["label"] == "gold"
+    assert sorted(run.class_scores) == ["a", "b"]
+    assert "label" in run.extra.columns  # not the label any more: kept as metadata
+
+
+def test_unknown_override_names_the_columns(write_run: Callable[..., Path]) -> None:
+    with pytest.raises(ReportgenError, match=r"no column 'truth' .*columns are: id, label"):
+        load_run(write_run(FRAME), columns=ColumnNames(label="truth"))
+
+
+def test_sidecar_and_directory_metadata(write_run: Callable[..., Path], tmp_path: Path) -> None:
+    path = write_run(FRAME, "model.csv")
+    path.with_name("model.csv.meta.json").write_text(json.dumps({"model": "m", "version": 3}))
+    assert load_run(path).metadata == {"model": "m", "version": 3}
+
+    directory = tmp_path / "run-dir"
+    directory.mkdir()
+    FRAME.to_parquet(directory / "predictions.parquet")
+    (directory / "run.json").write_text(json.dumps({"commit": "abc123"}))
+    run = load_run(directory)
+    assert run.name == "run-dir" and run.metadata == {"commit": "abc123"}
+
+
+def test_run_argument_parsing(tmp_path: Path) -> None:
+    assert parse_run_argument("new=runs/b.csv") == ("new", Path("runs/b.csv"))
+    assert parse_run_argument("runs/b.csv") == (None, Path("runs/b.csv"))
+    odd = tmp_path / "a=b.csv"
+    odd.write_text("label,prediction\n1,1\n")
+    assert parse_run_argument(str(odd)) == (None, odd)  # an existing path wins
+
+
+def test_integral_floats_and_booleans_become_clean_class_names(
+    write_run: Callable[..., Path],
+) -> None:
+    frame = pd.DataFrame({"label": [1.0, 0.0], "prediction": [True, False]})
+    run = load_run(write_run(frame, "r.parquet"))
+    assert set(run.labels.values) == {"0", "1"}
+    assert set(run.predictions.values) == {"True", "False"}  # type: ignore[union-attr]
+
+
+def _write_bytes(tmp_path: Path, name: str, data: bytes) -> Path:
+    path = tmp_path / name
+    path.write_bytes(data)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "message"),
+    [
+        ("empty.csv", b"", r"empty\.csv: file is empty"),
+        ("header.csv", b"label,prediction\n", r"header\.csv: has a header but no rows"),
+        ("run.xlsx", b"whatever", r"run\.xlsx: unsupported file type \.xlsx"),
+        ("nolabel.csv", b"truth,prediction\n1,1\n", r"nolabel\.csv: no label column"),
+        (
+            "score.csv",
+            b"label,score\n1,0.5\n0,high\n",
+            r"score\.csv: non-numeric value 'high' in score column 'score' at line 3",
+        ),
+        (
+            "missing.csv",
+            b"label,prediction\n1,1\n,0\n",
+            r"missing\.csv: missing label in column 'label' at line 3",
+        ),
+        (
+            "broken.jsonl",
+            b'{"label": 1, "prediction": 1}\n{"label": 0, "pred\n',
+            r"broken\.jsonl: line 2 is not valid JSON",
+        ),
+        (
+            "corrupt.parquet",
+            b"PAR1 this is not parquet at all PAR1",
+            r"corrupt\.parquet: cannot read as PARQUET",
+        ),
+        ("garbage.csv", bytes(range(256)) * 4, r"garbage\.csv: looks like a binary file"),
+        ("nopred.csv", b"label,text\n1,a\n", r"nopred\.csv: no prediction or score column"),
+        (
+            "dup.csv",
+            b"id,label,prediction\n1,1,1\n1,0,0\n",
+            r"dup\.csv: duplicate id 1 in column 'id' at line 3",
+        ),
+        ("records.json", b'{"label": 1}', r"records\.json: expected a JSON list of records"),
+        ("bad.csv.gz", b"not gzip at all", r"bad\.csv\.gz: not a valid gzip archive"),
+    ],
+)
+def test_bad_files_get_one_line_errors(
+    tmp_path: Path, name: str, data: bytes, message: str
+) -> None:
+    path = _write_bytes(tmp_path, name, data)
+    with pytest.raises(ReportgenError, match=message) as info:
+        load_run(path)
+    assert "\n" not in str(info.value)
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(ReportgenError, match=r"nothere\.csv: file not found"):
+        load_run(tmp_path / "nothere.csv")
+
+
+def test_gzip_csv_with_binary_inside(tmp_path: Path) -> None:
+    path = tmp_path / "bin.csv.gz"
+    path.write_bytes(gzip.compress(b"\x00\x01\x02" * 100))
+    with pytest.raises(ReportgenError, match="looks like a binary file"):
+        load_run(path)

@@ -1,0 +1,125 @@
+"""The HTML page: self-contained, escaped, deterministic, bounded in size; the JSON summary."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from reportgen import build_report, load_run
+from reportgen.render import javascript_bundle
+
+from .conftest import Predictions
+
+HOSTILE = "</script><script>window.__pwned=1</script><img src=x onerror=window.__pwned=2>"
+
+
+def hostile_report(tmp_path: Path, predictions: Predictions) -> Path:
+    """A report whose run name, file name, class names, title and metadata are all hostile."""
+    frame = predictions.frame()
+    names = {0: f"{HOSTILE} zero", 1: "one'\"&"}
+    frame["label"] = frame["label"].map(names)
+    frame["prediction"] = frame["prediction"].map(names)
+    path = tmp_path / "<img src=x onerror=window.__pwned=3>.csv"
+    frame.to_csv(path, index=False)
+    path.with_name(path.name + ".meta.json").write_text(json.dumps({HOSTILE: HOSTILE}))
+    run = load_run(path, name=HOSTILE)
+    out = tmp_path / "hostile.html"
+    build_report([run], title=HOSTILE, positive_label="one'\"&").save(out)
+    return out
+
+
+def test_hostile_text_is_escaped_everywhere(tmp_path: Path, cancer_logistic: Predictions) -> None:
+    page = hostile_report(tmp_path, cancer_logistic).read_text()
+    page = page.replace(javascript_bundle(), "")
+    assert "window.__pwned" in page  # the text is there, as text
+    assert "<img" not in page
+    script_tags = re.findall(r"<script[^>]*>", page)
+    assert script_tags.count("<script>") == 2  # the bundle and the renderer
+    assert all(tag == "<script>" or 'type="application/json"' in tag for tag in script_tags)
+    # inside JSON blocks, < > & ' are unicode escapes, so no tag can be closed from data
+    for block in re.findall(
+        r'<script type="application/json"[^>]*>(.*?)</script>', page, flags=re.S
+    ):
+        assert "<" not in block and ">" not in block
+        json.loads(block)
+
+
+def test_page_is_self_contained(
+    tmp_path: Path, cancer_logistic: Predictions, write_run: Callable[..., Path]
+) -> None:
+    out = tmp_path / "r.html"
+    build_report([write_run(cancer_logistic.frame(), "a.csv")]).save(out)
+    page = out.read_text()
+    bundle = javascript_bundle()
+    assert page.count(bundle) == 1  # inlined exactly once
+    assert page.count("<script>") == 2
+    csp = re.search(r'<meta http-equiv="Content-Security-Policy" content="([^"]+)"', page)
+    assert csp is not None
+    policy = html.unescape(csp.group(1))
+    assert "unsafe-eval" not in policy and "http" not in policy
+    assert "default-src 'none'" in policy
+    assert re.search(r"script-src 'sha256-[^']+' 'sha256-[^']+';", policy)
+    # no attribute anywhere points at the network
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", page.replace(bundle, ""))
+    assert "$schema" not in page.replace(bundle, "")
+
+
+def test_json_summary_has_the_documented_shape(
+    tmp_path: Path, digits_forest: Predictions, write_run: Callable[..., Path]
+) -> None:
+    report = build_report([write_run(digits_forest.frame(), "forest.parquet")])
+    summary = json.loads(report.to_json())
+    run = summary["runs"][0]
+    assert run["classes"] == [str(k) for k in range(10)]
+    assert run["positive_label"] is None
+    assert run["source"]["path"].endswith("forest.parquet")
+    assert run["metrics"]["accuracy"] == pytest.approx(
+        np.mean(digits_forest.y_true == digits_forest.y_pred)
+    )
+    assert [row["class"] for row in run["per_class"]] == run["classes"]
+    assert run["confusion_matrix"]["matrix"][3][3] == int(
+        np.sum((digits_forest.y_true == 3) & (digits_forest.y_pred == 3))
+    )
+
+
+def test_same_inputs_give_byte_identical_output(
+    tmp_path: Path,
+    cancer_logistic: Predictions,
+    cancer_tree: Predictions,
+    write_run: Callable[..., Path],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    runs = [write_run(cancer_logistic.frame(), "a.csv"), write_run(cancer_tree.frame(), "b.csv")]
+    first, second = build_report(runs), build_report(runs)
+    assert first.to_html() == second.to_html()
+    assert first.to_json() == second.to_json()
+    assert "2023-11-14 22:13 UTC" in first.to_html()
+    assert build_report(runs, timestamp=False).generated_at is None
+
+
+def synthetic_binary(n: int, seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    label = rng.random(n) < 0.3
+    score = np.clip(rng.normal(0.35 + 0.3 * label, 0.2), 0, 1)
+    return pd.DataFrame({"label": label.astype(int), "score": score})
+
+
+def test_report_size_does_not_grow_with_rows(tmp_path: Path) -> None:
+    sizes = []
+    for n in (2_000, 200_000):
+        runs = []
+        for seed in (1, 2):
+            path = tmp_path / f"m{seed}-{n}.parquet"
+            synthetic_binary(n, seed).to_parquet(path)
+            runs.append(path)
+        sizes.append(len(build_report(runs, timestamp=False).to_html().encode()))
+    assert sizes[1] < 2_000_000
+    assert sizes[1] - sizes[0] < 150_000, sizes  # curves are simplified, not per-row

@@ -1,0 +1,62 @@
+"""Chart builders: valid Vega-Lite, one fixed colour per model, rate axes on [0, 1]."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import altair as alt
+import pytest
+
+from reportgen import build_report, views
+
+from .conftest import Predictions
+
+
+def find(spec: object, key: str) -> list[object]:
+    """Every value stored under ``key`` anywhere in a nested spec."""
+    found = []
+    if isinstance(spec, dict):
+        for k, v in spec.items():
+            if k == key:
+                found.append(v)
+            found += find(v, key)
+    elif isinstance(spec, list):
+        for item in spec:
+            found += find(item, key)
+    return found
+
+
+def test_model_colours_are_fixed_in_run_order() -> None:
+    colours = views.model_colours(["b", "a", "c"])
+    assert list(colours) == ["b", "a", "c"]
+    assert colours["b"] == views.PALETTE[0] and colours["c"] == views.PALETTE[2]
+
+
+@pytest.mark.parametrize("fixture", ["cancer_logistic", "digits_forest"])
+def test_every_chart_is_valid_and_colours_models_the_same_way(
+    fixture: str,
+    request: pytest.FixtureRequest,
+    write_run: Callable[..., Path],
+    cancer_tree: Predictions,
+    digits_logistic: Predictions,
+) -> None:
+    first: Predictions = request.getfixturevalue(fixture)
+    second = cancer_tree if fixture == "cancer_logistic" else digits_logistic
+    report = build_report(
+        [write_run(first.frame(), "first.csv"), write_run(second.frame(), "second.csv")]
+    )
+    colours = views.model_colours(["first", "second"])
+    figures = [f for s in report.sections for f in s.figures]
+    assert figures
+    for figure in figures:
+        alt.Chart.from_dict(figure.spec, validate=True)  # raises on an invalid spec
+        for scale in find(figure.spec, "scale"):
+            domain = scale.get("domain") if isinstance(scale, dict) else None
+            if domain and set(map(str, domain)) >= {"first", "second"}:
+                assert scale["range"] == [colours["first"], colours["second"]], figure.id
+            if domain and isinstance(domain[0], str) and domain[0].startswith("first ("):
+                assert scale["range"] == [colours["first"], colours["second"]], figure.id
+    roc = next(f for f in figures if f.id == "roc-curves")
+    rate_scales = [s for s in find(roc.spec, "scale") if s.get("domain") == [0, 1]]
+    assert len(rate_scales) >= 2
