@@ -131,7 +131,7 @@ def averaged(cm: ConfusionCounts, name: str, average: str) -> float:
 
 def roc_points(rank: RankCounts) -> tuple[np.ndarray, np.ndarray]:
     """(fpr, tpr) at every distinct threshold, starting at (0, 0)."""
-    tps, fps = rank.cumulative()
+    tps, fps = rank.cumulative
     p, n = rank.n_positive, rank.n_negative
     if p == 0 or n == 0:
         raise UndefinedMetric(
@@ -148,7 +148,7 @@ def roc_auc(rank: RankCounts) -> float:
 
 def precision_recall_points(rank: RankCounts) -> tuple[np.ndarray, np.ndarray]:
     """(recall, precision) at every distinct threshold, descending scores."""
-    tps, fps = rank.cumulative()
+    tps, fps = rank.cumulative
     if rank.n_positive == 0:
         raise UndefinedMetric("no positive labels")
     return tps / rank.n_positive, tps / (tps + fps)

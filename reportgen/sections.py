@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any
 
-import altair as alt
 import numpy as np
 import pandas as pd
 
@@ -87,14 +85,6 @@ METRIC_LABELS = {
 
 def metric_label(name: str) -> str:
     return METRIC_LABELS.get(name, name)
-
-
-def chart_spec(chart: alt.TopLevelMixin) -> dict[str, Any]:
-    """The Vega-Lite spec as plain JSON data, without the (never fetched) ``$schema`` URL."""
-    spec = chart.to_dict(validate=False)  # builders are validated by the tests
-    spec.pop("$schema", None)
-    # a JSON round trip turns numpy scalars into plain numbers and fixes key order
-    return json.loads(json.dumps(spec, sort_keys=True, allow_nan=False))
 
 
 def _model_cell(name: str, colours: dict[str, str]) -> Cell:
@@ -278,7 +268,7 @@ def confusion_section(evaluations: Sequence[RunEvaluation], models: list[str]) -
         Figure(
             "confusion-counts",
             "Counts",
-            chart_spec(views.confusion_chart(cells, labels, models, normalised=False)),
+            views.chart_spec(views.confusion_chart(cells, labels, models, normalised=False)),
             lead="Each cell counts the examples of a true class (row) given a predicted "
             "class (column); the diagonal holds the correct ones.",
             note=note,
@@ -286,7 +276,7 @@ def confusion_section(evaluations: Sequence[RunEvaluation], models: list[str]) -
         Figure(
             "confusion-rates",
             "Share of each true class",
-            chart_spec(views.confusion_chart(cells, labels, models, normalised=True)),
+            views.chart_spec(views.confusion_chart(cells, labels, models, normalised=True)),
             lead="Rows sum to 100%: the diagonal is each class's recall, the rest shows "
             "where its examples went.",
             note=note,
@@ -431,7 +421,7 @@ def curves_section(evaluations: Sequence[RunEvaluation], colours: dict[str, str]
             lead = "Closer to the top-right corner is better."
             if shared is not None and not multiclass:
                 lead += " The dashed line is the prevalence: a random model's precision."
-        main.append(Figure(f"{kind}-curves", f"{title} curves", chart_spec(chart), lead=lead))
+        main.append(Figure(f"{kind}-curves", f"{title} curves", views.chart_spec(chart), lead=lead))
         if multiclass:
             class_points = _class_curve_points(evaluations, kind)
             if not class_points.empty:
@@ -444,7 +434,7 @@ def curves_section(evaluations: Sequence[RunEvaluation], colours: dict[str, str]
                     Figure(
                         f"{kind}-classes",
                         f"{title}: the {n_shown} weakest classes",
-                        chart_spec(chart),
+                        views.chart_spec(chart),
                         lead=f"One-vs-rest curves of the classes with the lowest mean "
                         f"{score_name}; hover a line for its class.",
                     )
@@ -512,7 +502,7 @@ def calibration_section(evaluations: Sequence[RunEvaluation], colours: dict[str,
         Figure(
             "reliability",
             "Reliability diagram",
-            chart_spec(chart),
+            views.chart_spec(chart),
             lead="Below the diagram: how the scores spread over the bins.",
             table=table,
         )
@@ -583,7 +573,7 @@ def per_class_section(evaluations: Sequence[RunEvaluation], colours: dict[str, s
         Figure(
             "per-class-chart",
             f"The {len(shown)} weakest classes" if capped else "All classes",
-            chart_spec(chart),
+            views.chart_spec(chart),
             lead="Classes sorted by mean F1 across models, weakest first; each dot is one model.",
         )
     )
@@ -640,7 +630,7 @@ def confused_pairs_section(
             Figure(
                 "confused-pairs-chart",
                 f"Top {len(labels)} true → predicted pairs",
-                chart_spec(chart),
+                views.chart_spec(chart),
                 lead="The off-diagonal cells with the most examples, summed over models.",
                 table=table,
             )

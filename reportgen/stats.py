@@ -6,6 +6,7 @@ by resampling (bootstrap) or by an out-of-core engine: metrics never look at row
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -57,12 +58,13 @@ class RankCounts:
 
     @classmethod
     def from_scores(cls, is_positive: np.ndarray, scores: np.ndarray) -> RankCounts:
-        order = np.argsort(scores)[::-1]
-        ordered = scores[order]
-        starts = np.concatenate(([0], np.flatnonzero(ordered[1:] != ordered[:-1]) + 1))
-        sizes = np.diff(np.append(starts, len(ordered)))
-        positives = np.add.reduceat(is_positive[order].astype(np.int64), starts)
-        return cls(ordered[starts], positives, sizes - positives)
+        # Two value sorts instead of one argsort: numpy's SIMD sort is several times faster
+        # than argsort, and the positives' distinct scores are a subset of all distinct scores.
+        distinct, sizes = _runs(np.sort(scores))
+        positive_scores, positive_sizes = _runs(np.sort(scores[is_positive]))
+        positives = np.zeros(len(distinct), dtype=np.int64)
+        positives[np.searchsorted(distinct, positive_scores)] = positive_sizes
+        return cls(distinct[::-1], positives[::-1], (sizes - positives)[::-1])
 
     @property
     def n_positive(self) -> int:
@@ -72,9 +74,18 @@ class RankCounts:
     def n_negative(self) -> int:
         return int(self.negatives.sum())
 
+    @functools.cached_property
     def cumulative(self) -> tuple[np.ndarray, np.ndarray]:
         """(true positives, false positives) when predicting positive at score >= each score."""
         return np.cumsum(self.positives), np.cumsum(self.negatives)
+
+
+def _runs(ascending: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct values of a sorted array and how often each occurs."""
+    if len(ascending) == 0:
+        return ascending, np.zeros(0, dtype=np.int64)
+    starts = np.concatenate(([0], np.flatnonzero(ascending[1:] != ascending[:-1]) + 1))
+    return ascending[starts], np.diff(np.append(starts, len(ascending)))
 
 
 @dataclass(frozen=True)

@@ -204,7 +204,8 @@ def _class_score_matrix(run: Run, classes: tuple[str, ...]) -> np.ndarray | None
             f"{f' (and {len(missing) - 1} more)' if len(missing) > 1 else ''}; "
             f"add prob_{missing[0]} or drop all prob_* columns"
         )
-    matrix = np.zeros((run.n_examples, len(classes)), dtype=np.float64)
+    # column-major: each class's column is contiguous, for copying in and for sorting
+    matrix = np.zeros((run.n_examples, len(classes)), dtype=np.float64, order="F")
     for k, name in enumerate(classes):
         column = run.class_scores.get(name)
         if column is not None:

@@ -7,7 +7,9 @@ builder are already small (curves simplified, classes capped): builders never ag
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from typing import Any
 
 import altair as alt
 import pandas as pd
@@ -35,21 +37,35 @@ def model_colours(names: Sequence[str]) -> dict[str, str]:
     return {name: PALETTE[i % len(PALETTE)] for i, name in enumerate(names)}
 
 
-def _configure(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
-    return (
-        chart.configure(font=FONT, background="transparent")
-        .configure_view(stroke=None)
-        .configure_axis(labelFontSize=11, titleFontSize=12, grid=True, gridOpacity=0.35)
-        .configure_legend(
-            labelFontSize=11,
-            titleFontSize=12,
-            orient="bottom",
-            columns=1,
-            labelLimit=320,
-            symbolStrokeWidth=3,
-        )
-        .configure_header(labelFontSize=12, titleFontSize=12)
-    )
+# One look for every chart, set on the finished spec (Altair's configure_* calls deep-copy
+# the whole chart each time, which cost more than building it).
+CONFIG: dict[str, Any] = {
+    "font": FONT,
+    "background": "transparent",
+    "view": {"stroke": None, "continuousWidth": SQUARE, "continuousHeight": SQUARE},
+    "axis": {"labelFontSize": 11, "titleFontSize": 12, "grid": True, "gridOpacity": 0.35},
+    "legend": {
+        "labelFontSize": 11,
+        "titleFontSize": 12,
+        "orient": "bottom",
+        "columns": 1,
+        "labelLimit": 320,
+        "symbolStrokeWidth": 3,
+    },
+    "header": {"labelFontSize": 12, "titleFontSize": 12},
+}
+
+
+def chart_spec(chart: alt.TopLevelMixin) -> dict[str, Any]:
+    """The chart's Vega-Lite spec as plain JSON data, with the shared look applied.
+
+    The ``$schema`` URL is dropped: nothing fetches it, and the page names no remote address.
+    """
+    spec = chart.to_dict(validate=False)  # every builder's output is validated by the tests
+    spec.pop("$schema", None)
+    spec["config"] = {**CONFIG, **spec.get("config", {})}
+    # a JSON round trip turns numpy scalars into plain numbers and fixes key order
+    return json.loads(json.dumps(spec, sort_keys=True, allow_nan=False))
 
 
 def _colour(
@@ -86,7 +102,7 @@ def _diagonal() -> alt.Chart:
     return (
         alt.Chart(line)
         .mark_line(color=GUIDE, strokeDash=[4, 4], strokeWidth=1)
-        .encode(x="x:Q", y="y:Q")
+        .encode(x=alt.X("x:Q"), y=alt.Y("y:Q"))
     )
 
 
@@ -132,7 +148,7 @@ def curve_chart(
     )
     layers = [guides, lines] if guides is not None else [lines]
     chart = alt.layer(*layers).properties(width=SQUARE, height=SQUARE, title=title)
-    return _configure(chart)
+    return chart
 
 
 def roc_chart(
@@ -161,7 +177,7 @@ def pr_chart(
         guide = (
             alt.Chart(pd.DataFrame({"y": [prevalence], "label": ["prevalence"]}))
             .mark_rule(color=GUIDE, strokeDash=[4, 4])
-            .encode(y="y:Q", tooltip=[alt.Tooltip("y:Q", title="prevalence", format=".3f")])
+            .encode(y=alt.Y("y:Q"), tooltip=[alt.Tooltip("y:Q", title="prevalence", format=".3f")])
         )
     return curve_chart(
         points,
@@ -189,7 +205,7 @@ def class_curves_chart(
     base = alt.Chart().encode(  # data come from the facet, so each panel gets its own
         x=_rate_axis(x, x_title),
         y=_rate_axis_y(y, y_title),
-        detail="class:N",
+        detail=alt.Detail("class:N"),
         order=alt.Order("step:Q"),
         color=_colour("model", models, colours, None),
         tooltip=[
@@ -208,7 +224,7 @@ def class_curves_chart(
             data=points,
         )
     )
-    return _configure(chart)
+    return chart
 
 
 def confusion_chart(
@@ -256,7 +272,7 @@ def confusion_chart(
     layers = [heat]
     if len(classes) <= 12:
         text = base.mark_text(fontSize=10 if len(classes) > 6 else 12).encode(
-            text=f"{text_field}:N",
+            text=alt.Text(f"{text_field}:N"),
             color=alt.condition(
                 f"datum.{'rate' if normalised else 'count_shade'} > 0.55",
                 alt.value("white"),
@@ -274,7 +290,7 @@ def confusion_chart(
         )
         .resolve_scale(color="shared")
     )
-    return _configure(chart)
+    return chart
 
 
 def reliability_chart(
@@ -314,7 +330,7 @@ def reliability_chart(
                 title=x_title,
                 scale=alt.Scale(domain=[0, 1], nice=False),
             ),
-            x2="bin_end:Q",
+            x2=alt.X2("bin_end:Q"),
             y=alt.Y("share:Q", title="Share of examples", axis=alt.Axis(format=".0%"), stack=None),
             color=colour,
             opacity=alt.condition(highlight, alt.value(0.55), alt.value(0.08)),
@@ -322,7 +338,7 @@ def reliability_chart(
         )
         .properties(width=SQUARE, height=90)
     )
-    return _configure(alt.vconcat(diagram, histogram, spacing=8))
+    return alt.vconcat(diagram, histogram, spacing=8)
 
 
 def per_class_chart(
@@ -359,7 +375,7 @@ def per_class_chart(
             )
         )
     )
-    return _configure(chart)
+    return chart
 
 
 def confused_pairs_chart(
@@ -386,4 +402,4 @@ def confused_pairs_chart(
         .add_params(highlight)
         .properties(width=420, height=alt.Step(6 * max(2, len(models))))
     )
-    return _configure(chart)
+    return chart

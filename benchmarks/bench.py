@@ -1,0 +1,127 @@
+"""End-to-end benchmark: `reportgen build` on generated runs of 100k and 1M rows.
+
+For each case it writes two models' runs as Parquet (once, cached in --data), runs the
+command as a fresh process (start-up included) several times, and prints the median wall
+time, the peak resident memory of the process, and the report's size.
+
+    python benchmarks/bench.py                 # all cases, 3 repeats
+    python benchmarks/bench.py --rows 100000   # one size
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+
+def binary_run(n: int, seed: int, skill: float) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    label = (rng.random(n) < 0.3).astype(np.int8)
+    logit = rng.normal(skill * (2 * label - 1), 1.0)
+    score = 1 / (1 + np.exp(-logit))
+    return pd.DataFrame(
+        {
+            "id": np.arange(n),
+            "label": label,
+            "prediction": (score >= 0.5).astype(np.int8),
+            "score": score,
+        }
+    )
+
+
+def multiclass_run(n: int, seed: int, skill: float, k: int = 10) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    label = rng.integers(0, k, n)
+    logits = rng.normal(size=(n, k))
+    logits[np.arange(n), label] += skill
+    proba = np.exp(logits)
+    proba /= proba.sum(axis=1, keepdims=True)
+    frame = pd.DataFrame(proba, columns=[f"prob_{c}" for c in range(k)])
+    frame.insert(0, "prediction", proba.argmax(axis=1))
+    frame.insert(0, "label", label)
+    frame.insert(0, "id", np.arange(n))
+    return frame
+
+
+def make_runs(data: Path, task: str, rows: int) -> list[Path]:
+    paths = []
+    for model, (seed, skill) in {"a": (1, 1.2), "b": (2, 1.4)}.items():
+        path = data / f"{task}-{rows}-{model}.parquet"
+        if not path.exists():
+            frame = (
+                binary_run(rows, seed, skill)
+                if task == "binary"
+                else multiclass_run(rows, seed, skill + 1)
+            )
+            frame.to_parquet(path, index=False)
+        paths.append(path)
+    return paths
+
+
+def measure(command: list[str]) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MiB) of one child process."""
+    script = (
+        "import resource, subprocess, sys, time; t = time.perf_counter(); "
+        "code = subprocess.call(sys.argv[1:]); w = time.perf_counter() - t; "
+        "print(w, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); sys.exit(code)"
+    )
+    # a wrapper process per run, so ru_maxrss is this run's peak, not an earlier one's
+    out = subprocess.run(
+        [sys.executable, "-c", script, *command], capture_output=True, text=True, check=True
+    ).stdout.split()
+    return float(out[-2]), float(out[-1]) / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--tasks", nargs="+", default=["binary", "multiclass"])
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--data", type=Path, default=Path(tempfile.gettempdir()) / "reportgen-bench"
+    )
+    args = parser.parse_args()
+    args.data.mkdir(parents=True, exist_ok=True)
+    reportgen = [sys.executable, "-m", "reportgen.cli"]
+    # warm the one-off caches (Vega bundle on disk, Python bytecode) outside the timings
+    warm = make_runs(args.data, "binary", 1000)
+    subprocess.run(
+        [*reportgen, "build", *map(str, warm), "-o", str(args.data / "warm.html"), "-q"], check=True
+    )
+
+    print(
+        f"reportgen benchmark: {os.cpu_count()} cores, Python {sys.version.split()[0]}, "
+        f"median of {args.repeat}"
+    )
+    print("| task | rows per run | runs | wall (s) | peak memory (MiB) | report (KB) |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for task in args.tasks:
+        for rows in args.rows:
+            runs = make_runs(args.data, task, rows)
+            out = args.data / f"{task}-{rows}.html"
+            command = [*reportgen, "build", *map(str, runs), "-o", str(out), "-q"]
+            walls, peaks = [], []
+            for _ in range(args.repeat):
+                wall, peak = measure(command)
+                walls.append(wall)
+                peaks.append(peak)
+            print(
+                f"| {task} | {rows:,} | {len(runs)} | {statistics.median(walls):.2f} | "
+                f"{max(peaks):,.0f} | {out.stat().st_size / 1024:,.0f} |",
+                flush=True,
+            )
+
+
+if __name__ == "__main__":
+    start = time.perf_counter()
+    main()
+    print(f"(benchmark took {time.perf_counter() - start:.0f} s)")
