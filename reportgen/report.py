@@ -7,6 +7,7 @@ import html
 import json
 import os
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -126,15 +127,25 @@ def generation_time(timestamp: bool = True) -> str | None:
 
 
 def load_runs(sources: Sequence[RunSource], columns: ColumnNames | None = None) -> list[Run]:
-    """Load ``PATH`` or ``NAME=PATH`` arguments (Run objects pass through)."""
-    runs = []
-    for source in sources:
+    """Load ``PATH`` or ``NAME=PATH`` arguments (Run objects pass through), in parallel."""
+
+    def load(source: RunSource) -> Run:
         if isinstance(source, Run):
-            runs.append(source)
-            continue
+            return source
         name, path = parse_run_argument(str(source))
-        runs.append(load_run(path, name=name, columns=columns))
-    return runs
+        return load_run(path, name=name, columns=columns)
+
+    return _parallel_map(load, sources)
+
+
+def _parallel_map(function: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
+    """``map`` on threads: reading Parquet and sorting release the GIL. Results (and the
+    first error, if any) come in input order, so the outcome does not depend on timing."""
+    workers = min(len(items), os.cpu_count() or 1)
+    if workers <= 1:
+        return [function(item) for item in items]
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(function, items))
 
 
 def build_report(
@@ -157,10 +168,8 @@ def build_report(
     say("Loading runs")
     loaded = load_runs(runs, columns)
     encoded = encode_runs(loaded, task=task, positive_label=positive_label, threshold=threshold)
-    evaluations = []
-    for run in encoded:
-        say(f"Computing metrics for {run.name}")
-        evaluations.append(evaluate(run))
+    say(f"Computing metrics for {len(encoded)} run{'s' if len(encoded) > 1 else ''}")
+    evaluations: list[RunEvaluation] = _parallel_map(evaluate, encoded)
     say("Drawing charts")
     names = [e.name for e in evaluations]
     colours = model_colours(names)
