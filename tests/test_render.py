@@ -123,3 +123,12 @@ def test_report_size_does_not_grow_with_rows(tmp_path: Path) -> None:
         sizes.append(len(build_report(runs, timestamp=False).to_html().encode()))
     assert sizes[1] < 2_000_000
     assert sizes[1] - sizes[0] < 150_000, sizes  # curves are simplified, not per-row
+
+
+def test_notebook_display_is_an_isolated_iframe(
+    cancer_logistic: Predictions, write_run: Callable[..., Path]
+) -> None:
+    report = build_report([write_run(cancer_logistic.frame(), "a.csv")], timestamp=False)
+    shown = report._repr_html_()
+    assert shown.startswith("<iframe srcdoc=")
+    assert html.unescape(shown.split('srcdoc="', 1)[1].split('" style=', 1)[0]) == report.to_html()
