@@ -84,6 +84,7 @@ class RunEvaluation:
     macro_curve: ClassCurve | None = None
     calibration: CalibrationCounts | None = None
     notes: list[str] = field(default_factory=list)
+    stats: RunStats | None = None
 
     @property
     def name(self) -> str:
@@ -134,11 +135,168 @@ def probability_problem(encoded: EncodedRun) -> str | None:
     return None
 
 
+@dataclass(frozen=True)
+class RunStats:
+    """Every sufficient statistic of one run; all metrics derive from these alone.
+
+    Built from rows by :func:`run_stats`, or from resampled cells by the bootstrap.
+    """
+
+    task: str
+    positive: int | None
+    confusion: ConfusionCounts
+    ranks: dict[int, RankCounts]  # class index -> one-vs-rest counts (binary: the positive)
+    calibration: CalibrationCounts | None
+    probability: ProbabilitySums | None
+    top2: TopKCounts | None
+    has_scores: bool
+    probability_problem: str | None
+
+
+def run_stats(encoded: EncodedRun) -> RunStats:
+    """One vectorised pass over a run's rows."""
+    n_classes = len(encoded.classes)
+    cm = ConfusionCounts.from_codes(encoded.y_true, encoded.y_pred, n_classes)
+    scores, y_true = encoded.scores, encoded.y_true
+    ranks: dict[int, RankCounts] = {}
+    calibration = probability = top2 = None
+    problem = probability_problem(encoded)
+    if scores is not None and encoded.task == "binary":
+        assert encoded.positive is not None
+        is_positive = y_true == encoded.positive
+        ranks[encoded.positive] = RankCounts.from_scores(is_positive, scores)
+        if problem is None:
+            probability = ProbabilitySums.binary(is_positive, scores)
+            calibration = CalibrationCounts.from_confidence(scores, is_positive)
+    elif scores is not None:
+        for k in range(n_classes):
+            if cm.support[k] or cm.predicted[k]:  # skip classes only other runs have
+                ranks[k] = RankCounts.from_scores(y_true == k, scores[:, k])
+        top2 = TopKCounts.from_scores(y_true, scores, 2)
+        if problem is None:
+            probability = ProbabilitySums.multiclass(y_true, scores)
+            top = np.argmax(scores, axis=1)
+            confidence = scores[np.arange(len(y_true)), top]
+            calibration = CalibrationCounts.from_confidence(confidence, top == y_true)
+    return RunStats(
+        encoded.task,
+        encoded.positive,
+        cm,
+        ranks,
+        calibration,
+        probability,
+        top2,
+        scores is not None,
+        problem,
+    )
+
+
+def metric_values(stats: RunStats) -> tuple[dict[str, float | None], dict[str, str]]:
+    """Every metric of the run's task from its statistics: (values, reasons for None)."""
+    if stats.task == "binary":
+        return _binary_metrics(stats)
+    return _multiclass_metrics(stats)
+
+
+def _binary_metrics(stats: RunStats) -> tuple[dict[str, float | None], dict[str, str]]:
+    cm, positive = stats.confusion, stats.positive
+    assert positive is not None
+    found = _Collector()
+    found.add("accuracy", lambda: metrics.accuracy(cm))
+    found.add("balanced_accuracy", lambda: metrics.balanced_accuracy(cm))
+    found.add("precision", lambda: metrics.precision(cm, positive))
+    found.add("recall", lambda: metrics.recall(cm, positive))
+    found.add("f1", lambda: metrics.f1(cm, positive))
+    found.add("specificity", lambda: metrics.specificity(cm, positive))
+    found.add("mcc", lambda: metrics.matthews_corrcoef(cm))
+    found.add("cohen_kappa", lambda: metrics.cohen_kappa(cm))
+    if not stats.has_scores:
+        found.undefined(
+            ("roc_auc", "average_precision", "log_loss", "brier", "ece"),
+            "the run has no score column",
+        )
+    else:
+        rank = stats.ranks[positive]
+        found.add("roc_auc", lambda: metrics.roc_auc(rank))
+        found.add("average_precision", lambda: metrics.average_precision(rank))
+        if stats.probability is None or stats.calibration is None:
+            found.undefined(("log_loss", "brier", "ece"), stats.probability_problem or "")
+        else:
+            sums, cal = stats.probability, stats.calibration
+            found.add("log_loss", lambda: metrics.log_loss(sums))
+            found.add("brier", lambda: metrics.brier_score(sums))
+            found.add("ece", lambda: metrics.expected_calibration_error(cal))
+    return {name: found.values[name] for name in BINARY_METRICS}, found.notes
+
+
+def _multiclass_metrics(stats: RunStats) -> tuple[dict[str, float | None], dict[str, str]]:
+    cm = stats.confusion
+    found = _Collector()
+    found.add("accuracy", lambda: metrics.accuracy(cm))
+    found.add("balanced_accuracy", lambda: metrics.balanced_accuracy(cm))
+    for average in ("macro", "weighted"):
+        for name in ("precision", "recall", "f1"):
+            found.add(f"{name}_{average}", lambda n=name, a=average: metrics.averaged(cm, n, a))
+    found.add("f1_micro", lambda: metrics.averaged(cm, "f1", "micro"))
+    found.add("mcc", lambda: metrics.matthews_corrcoef(cm))
+    found.add("cohen_kappa", lambda: metrics.cohen_kappa(cm))
+    if not stats.has_scores:
+        found.undefined(
+            ("roc_auc_ovr_macro", "roc_auc_ovr_weighted", "log_loss", "top_2_accuracy", "ece"),
+            "the run has no class-probability columns",
+        )
+    else:
+        aucs, weights, skipped = [], [], []
+        for k, rank in stats.ranks.items():
+            if rank.n_positive and rank.n_negative:
+                aucs.append(metrics.roc_auc(rank))
+                weights.append(rank.n_positive)
+            else:
+                skipped.append(k)
+        if aucs:
+            found.add("roc_auc_ovr_macro", lambda: float(np.mean(aucs)))
+            found.add("roc_auc_ovr_weighted", lambda: float(np.average(aucs, weights=weights)))
+            if skipped:
+                note = f"averaged over classes with examples; {len(skipped)} left out"
+                found.notes["roc_auc_ovr_macro"] = found.notes["roc_auc_ovr_weighted"] = note
+        else:
+            found.undefined(
+                ("roc_auc_ovr_macro", "roc_auc_ovr_weighted"), "no class has both cases"
+            )
+        top2 = stats.top2
+        assert top2 is not None
+        found.add("top_2_accuracy", lambda: top2.hits / top2.n)
+        if stats.probability is None or stats.calibration is None:
+            found.undefined(("log_loss", "ece"), stats.probability_problem or "")
+        else:
+            sums, cal = stats.probability, stats.calibration
+            found.add("log_loss", lambda: metrics.log_loss(sums))
+            found.add("ece", lambda: metrics.expected_calibration_error(cal))
+    return {name: found.values[name] for name in MULTICLASS_METRICS}, found.notes
+
+
 def evaluate(encoded: EncodedRun) -> RunEvaluation:
     """Compute every metric and curve of one run."""
-    if encoded.task == "binary":
-        return _evaluate_binary(encoded)
-    return _evaluate_multiclass(encoded)
+    stats = run_stats(encoded)
+    values, notes = metric_values(stats)
+    evaluation = RunEvaluation(
+        encoded,
+        stats.confusion,
+        values,
+        notes,
+        metrics.per_class_scores(stats.confusion),
+        stats=stats,
+    )
+    n = stats.confusion.n
+    for k, rank in stats.ranks.items():
+        evaluation.curves.append(_class_curve(encoded.classes[k], rank, n))
+    evaluation.calibration = stats.calibration
+    if encoded.task == "multiclass":
+        _multiclass_extras(evaluation)
+    if not stats.has_scores:
+        what = "scores" if encoded.task == "binary" else "class probabilities"
+        evaluation.notes.append(f"No {what}: ROC, precision-recall and calibration are not shown.")
+    return evaluation
 
 
 def _class_curve(label: str, rank: RankCounts, n: int) -> ClassCurve:
@@ -150,135 +308,26 @@ def _class_curve(label: str, rank: RankCounts, n: int) -> ClassCurve:
     return ClassCurve(label, roc, pr, auc, ap, rank.n_positive / n if n else 0.0)
 
 
-def _evaluate_binary(encoded: EncodedRun) -> RunEvaluation:
-    positive = encoded.positive
-    assert positive is not None
-    cm = ConfusionCounts.from_codes(encoded.y_true, encoded.y_pred, len(encoded.classes))
-    found = _Collector()
-    found.add("accuracy", lambda: metrics.accuracy(cm))
-    found.add("balanced_accuracy", lambda: metrics.balanced_accuracy(cm))
-    found.add("precision", lambda: metrics.precision(cm, positive))
-    found.add("recall", lambda: metrics.recall(cm, positive))
-    found.add("f1", lambda: metrics.f1(cm, positive))
-    found.add("specificity", lambda: metrics.specificity(cm, positive))
-    found.add("mcc", lambda: metrics.matthews_corrcoef(cm))
-    found.add("cohen_kappa", lambda: metrics.cohen_kappa(cm))
-
-    evaluation = RunEvaluation(encoded, cm, {}, {}, metrics.per_class_scores(cm))
-    scores = encoded.scores
-    if scores is None:
-        found.undefined(
-            ("roc_auc", "average_precision", "log_loss", "brier", "ece"),
-            "the run has no score column",
-        )
-        evaluation.notes.append("No scores: ROC, precision-recall and calibration are not shown.")
-    else:
-        is_positive = encoded.y_true == positive
-        rank = RankCounts.from_scores(is_positive, scores)
-        found.add("roc_auc", lambda: metrics.roc_auc(rank))
-        found.add("average_precision", lambda: metrics.average_precision(rank))
-        evaluation.curves.append(_class_curve(encoded.classes[positive], rank, len(scores)))
-        problem = probability_problem(encoded)
-        if problem:
-            found.undefined(("log_loss", "brier", "ece"), problem)
-        else:
-            sums = ProbabilitySums.binary(is_positive, scores)
-            cal = CalibrationCounts.from_confidence(scores, is_positive)
-            found.add("log_loss", lambda: metrics.log_loss(sums))
-            found.add("brier", lambda: metrics.brier_score(sums))
-            found.add("ece", lambda: metrics.expected_calibration_error(cal))
-            evaluation.calibration = cal
-    evaluation.metrics = {name: found.values[name] for name in BINARY_METRICS}
-    evaluation.metric_notes = found.notes
-    return evaluation
-
-
-def _evaluate_multiclass(encoded: EncodedRun) -> RunEvaluation:
-    n_classes = len(encoded.classes)
-    cm = ConfusionCounts.from_codes(encoded.y_true, encoded.y_pred, n_classes)
-    found = _Collector()
-    found.add("accuracy", lambda: metrics.accuracy(cm))
-    found.add("balanced_accuracy", lambda: metrics.balanced_accuracy(cm))
-    for average in ("macro", "weighted"):
-        for name in ("precision", "recall", "f1"):
-            found.add(f"{name}_{average}", lambda n=name, a=average: metrics.averaged(cm, n, a))
-    found.add("f1_micro", lambda: metrics.averaged(cm, "f1", "micro"))
-    found.add("mcc", lambda: metrics.matthews_corrcoef(cm))
-    found.add("cohen_kappa", lambda: metrics.cohen_kappa(cm))
-    evaluation = RunEvaluation(encoded, cm, {}, {}, metrics.per_class_scores(cm))
-    never_predicted = [
-        encoded.classes[k] for k in np.flatnonzero((cm.predicted == 0) & (cm.support > 0))
-    ]
-    if never_predicted:
+def _multiclass_extras(evaluation: RunEvaluation) -> None:
+    """Macro-average curves and the classes never predicted."""
+    cm, classes = evaluation.confusion, evaluation.classes
+    never = [classes[k] for k in np.flatnonzero((cm.predicted == 0) & (cm.support > 0))]
+    if never:
         evaluation.notes.append(
-            f"Never predicted: {', '.join(never_predicted[:10])}"
-            f"{' ...' if len(never_predicted) > 10 else ''} (precision counted as 0)."
+            f"Never predicted: {', '.join(never[:10])}{' ...' if len(never) > 10 else ''} "
+            "(precision counted as 0)."
         )
-
-    scores = encoded.scores
-    score_metrics = ("roc_auc_ovr_macro", "roc_auc_ovr_weighted", "log_loss", "top_2_accuracy")
-    if scores is None:
-        found.undefined((*score_metrics, "ece"), "the run has no class-probability columns")
-        evaluation.notes.append(
-            "No class probabilities: ROC, precision-recall and calibration are not shown."
-        )
-    else:
-        _multiclass_scores(encoded, scores, cm, found, evaluation)
-    evaluation.metrics = {name: found.values[name] for name in MULTICLASS_METRICS}
-    evaluation.metric_notes = found.notes
-    return evaluation
-
-
-def _multiclass_scores(
-    encoded: EncodedRun,
-    scores: np.ndarray,
-    cm: ConfusionCounts,
-    found: _Collector,
-    evaluation: RunEvaluation,
-) -> None:
-    y_true, n = encoded.y_true, len(encoded.y_true)
-    aucs, weights, roc_lines, pr_lines, aps = [], [], [], [], []
-    for k, label in enumerate(encoded.classes):
-        if cm.support[k] == 0 and cm.predicted[k] == 0:
-            continue  # a class only other runs have
-        rank = RankCounts.from_scores(y_true == k, scores[:, k])
-        curve = _class_curve(label, rank, n)
-        evaluation.curves.append(curve)
-        if curve.roc_auc is not None and curve.roc is not None:
-            aucs.append(curve.roc_auc)
-            weights.append(cm.support[k])
-            roc_lines.append((curve.roc["fpr"], curve.roc["tpr"]))
-        if curve.pr is not None and curve.average_precision is not None:
-            pr_lines.append((curve.pr["recall"], curve.pr["precision"]))
-            aps.append(curve.average_precision)
-    skipped = [c.label for c in evaluation.curves if c.roc_auc is None]
-    if aucs:
-        found.add("roc_auc_ovr_macro", lambda: float(np.mean(aucs)))
-        found.add("roc_auc_ovr_weighted", lambda: float(np.average(aucs, weights=weights)))
-        if skipped:
-            note = f"averaged over classes with examples; left out: {', '.join(skipped[:5])}"
-            found.notes["roc_auc_ovr_macro"] = found.notes["roc_auc_ovr_weighted"] = note
-        fpr, tpr = curves.macro_average_roc(roc_lines)
-        rec, prec = curves.macro_average_pr(pr_lines)
-        evaluation.macro_curve = ClassCurve(
-            "macro average",
-            {"fpr": fpr, "tpr": tpr},
-            {"recall": rec, "precision": prec},
-            float(np.mean(aucs)),
-            float(np.mean(aps)) if aps else None,
-            1.0 / len(aucs),
-        )
-    else:
-        found.undefined(("roc_auc_ovr_macro", "roc_auc_ovr_weighted"), "no class has both cases")
-    found.add("top_2_accuracy", lambda: TopKCounts.from_scores(y_true, scores, 2).hits / n)
-    problem = probability_problem(encoded)
-    if problem:
-        found.undefined(("log_loss", "ece"), problem)
+    with_roc = [c for c in evaluation.curves if c.roc is not None and c.roc_auc is not None]
+    with_pr = [c for c in evaluation.curves if c.pr is not None and c.average_precision is not None]
+    if not with_roc:
         return
-    sums = ProbabilitySums.multiclass(y_true, scores)
-    top = np.argmax(scores, axis=1)
-    confidence = scores[np.arange(n), top]
-    cal = CalibrationCounts.from_confidence(confidence, top == y_true)
-    found.add("log_loss", lambda: metrics.log_loss(sums))
-    found.add("ece", lambda: metrics.expected_calibration_error(cal))
-    evaluation.calibration = cal
+    fpr, tpr = curves.macro_average_roc([(c.roc["fpr"], c.roc["tpr"]) for c in with_roc])
+    rec, prec = curves.macro_average_pr([(c.pr["recall"], c.pr["precision"]) for c in with_pr])
+    evaluation.macro_curve = ClassCurve(
+        "macro average",
+        {"fpr": fpr, "tpr": tpr},
+        {"recall": rec, "precision": prec},
+        float(np.mean([c.roc_auc for c in with_roc])),
+        float(np.mean([c.average_precision for c in with_pr])) if with_pr else None,
+        1.0 / len(with_roc),
+    )
