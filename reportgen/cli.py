@@ -73,6 +73,7 @@ def _fail(message: str) -> typer.Exit:
         "  reportgen build runs/model.csv -o report.html\n\n"
         "  reportgen build baseline=v1.parquet candidate=v2.parquet -o report.html "
         "--json summary.json\n\n"
+        "  reportgen build v1.csv v2.csv v3.csv --baseline v2 --bootstrap 2000 --seed 7\n\n"
         "  reportgen build a.jsonl b.jsonl --task binary --positive-label spam --threshold 0.3\n\n"
         "  reportgen build preds.csv --label-col gold --pred-col answer --score-col p_yes"
     ),
@@ -143,6 +144,31 @@ def build(
         str | None,
         typer.Option(help="Column holding example ids (default: id, example_id, uid, doc_id)."),
     ] = None,
+    baseline: Annotated[
+        str | None,
+        typer.Option(
+            help="The run the others are compared with, by name, e.g. --baseline v1. "
+            "Default: the first run."
+        ),
+    ] = None,
+    unpaired: Annotated[
+        bool,
+        typer.Option(
+            "--unpaired",
+            help="Compare runs as independent samples even when they "
+            "share example ids (for runs on different examples).",
+        ),
+    ] = False,
+    bootstrap: Annotated[
+        int,
+        typer.Option(
+            help="Bootstrap replicates for confidence intervals and paired tests; "
+            "0 turns intervals off, e.g. --bootstrap 2000."
+        ),
+    ] = 1000,
+    seed: Annotated[
+        int, typer.Option(help="Random seed of the bootstrap: the same seed, the same report.")
+    ] = 0,
     timestamp: Annotated[
         bool, typer.Option(help="Show the generation time (SOURCE_DATE_EPOCH if set).")
     ] = True,
@@ -163,6 +189,10 @@ def build(
                 threshold=threshold,
                 columns=columns,
                 timestamp=timestamp,
+                baseline=baseline,
+                unpaired=unpaired,
+                bootstrap=bootstrap,
+                seed=seed,
                 progress=say,  # type: ignore[arg-type]
             )
             say("Writing the report")  # type: ignore[operator]

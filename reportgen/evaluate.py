@@ -56,6 +56,33 @@ MULTICLASS_METRICS = (
     "ece",
 )
 LOWER_IS_BETTER = frozenset({"log_loss", "brier", "ece"})
+# shown in the leaderboard, given intervals and compared against the baseline
+HEADLINE = {
+    "binary": (
+        "accuracy",
+        "balanced_accuracy",
+        "precision",
+        "recall",
+        "f1",
+        "mcc",
+        "roc_auc",
+        "average_precision",
+        "log_loss",
+        "brier",
+        "ece",
+    ),
+    "multiclass": (
+        "accuracy",
+        "balanced_accuracy",
+        "f1_macro",
+        "f1_weighted",
+        "mcc",
+        "roc_auc_ovr_macro",
+        "top_2_accuracy",
+        "log_loss",
+        "ece",
+    ),
+}
 PROBABILITY_TOLERANCE = 1e-3  # how far class-probability rows may sum from 1
 
 
@@ -145,7 +172,8 @@ class RunStats:
     task: str
     positive: int | None
     confusion: ConfusionCounts
-    ranks: dict[int, RankCounts]  # class index -> one-vs-rest counts (binary: the positive)
+    # class index -> one-vs-rest counts (binary: the positive); None: not available (resampled)
+    ranks: dict[int, RankCounts] | None
     calibration: CalibrationCounts | None
     probability: ProbabilitySums | None
     top2: TopKCounts | None
@@ -245,7 +273,12 @@ def _multiclass_metrics(stats: RunStats) -> tuple[dict[str, float | None], dict[
             ("roc_auc_ovr_macro", "roc_auc_ovr_weighted", "log_loss", "top_2_accuracy", "ece"),
             "the run has no class-probability columns",
         )
-    else:
+    elif stats.ranks is None:
+        found.undefined(
+            ("roc_auc_ovr_macro", "roc_auc_ovr_weighted"),
+            "one-vs-rest ranks are not resampled",
+        )
+    if stats.has_scores and stats.ranks is not None:
         aucs, weights, skipped = [], [], []
         for k, rank in stats.ranks.items():
             if rank.n_positive and rank.n_negative:
@@ -263,6 +296,7 @@ def _multiclass_metrics(stats: RunStats) -> tuple[dict[str, float | None], dict[
             found.undefined(
                 ("roc_auc_ovr_macro", "roc_auc_ovr_weighted"), "no class has both cases"
             )
+    if stats.has_scores:
         top2 = stats.top2
         assert top2 is not None
         found.add("top_2_accuracy", lambda: top2.hits / top2.n)

@@ -14,6 +14,14 @@ def rate(value: float | None, digits: int = 3) -> str:
     return f"{value:.{digits}f}"
 
 
+def signed(value: float | None, digits: int = 3) -> str:
+    """A difference with its sign: +0.012, −0.004 (a true minus sign)."""
+    if value is None:
+        return MISSING
+    text = f"{value:+.{digits}f}"
+    return text.replace("-", "−")
+
+
 def count(value: int | None) -> str:
     """Integers with thousands separators: 12,345."""
     return MISSING if value is None else f"{int(value):,}"

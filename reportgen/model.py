@@ -15,6 +15,8 @@ class Cell:
     title: str | None = None  # hover text: the full value, an interval or a reason
     css: str = ""  # e.g. "num best", "num missing"
     swatch: str | None = None  # a model's colour, shown as a dot before the text
+    sub: str | None = None  # a second, smaller line: a delta, a tag
+    sub_css: str = ""
 
 
 @dataclass

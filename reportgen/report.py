@@ -18,6 +18,7 @@ from reportgen.evaluate import RunEvaluation, evaluate
 from reportgen.ingest import ColumnNames, Run, load_run, parse_run_argument
 from reportgen.model import RunInfo, Section, Table
 from reportgen.tasks import encode_runs
+from reportgen.uncertainty import Assessment, assess
 from reportgen.views import model_colours
 
 Progress = Callable[[str], None]
@@ -35,6 +36,8 @@ class Report:
     leaderboard: Table
     sections: list[Section]
     evaluations: list[RunEvaluation] = field(repr=False)
+    assessment: Assessment = field(repr=False)
+    verdict: str = ""
     version: str = __version__
 
     def summary(self) -> dict[str, Any]:
@@ -44,7 +47,17 @@ class Report:
             "title": self.title,
             "generated_at": self.generated_at,
             "task": self.task,
-            "runs": [_run_summary(e) for e in self.evaluations],
+            "baseline": self.assessment.baseline,
+            "bootstrap": {"replicates": self.assessment.replicates, "seed": self.assessment.seed},
+            "runs": [
+                {
+                    **_run_summary(e),
+                    "ci": self.assessment.intervals[e.name],
+                    "pairing": _pairing_summary(self.assessment, e.name),
+                }
+                for e in self.evaluations
+            ],
+            "comparisons": [c.summary() for c in self.assessment.comparisons],
         }
 
     def to_json(self) -> str:
@@ -68,6 +81,18 @@ class Report:
             f'<iframe srcdoc="{page}" style="width:100%;height:900px;border:0" '
             f'title="{html.escape(self.title)}"></iframe>'
         )
+
+
+def _pairing_summary(assessment: Assessment, name: str) -> dict[str, Any] | None:
+    pairing = assessment.pairings.get(name)
+    if pairing is None:
+        return None
+    return {
+        "with": assessment.baseline,
+        "mode": pairing.mode,
+        "n_paired": pairing.n_paired,
+        "note": pairing.note,
+    }
 
 
 def _number(value: float | None) -> float | None:
@@ -157,6 +182,10 @@ def build_report(
     threshold: float | None = None,
     columns: ColumnNames | None = None,
     timestamp: bool = True,
+    baseline: str | None = None,
+    unpaired: bool = False,
+    bootstrap: int = 1000,
+    seed: int = 0,
     progress: Progress | None = None,
 ) -> Report:
     """Load (if given paths), evaluate and lay out runs into one side-by-side report.
@@ -170,10 +199,17 @@ def build_report(
     encoded = encode_runs(loaded, task=task, positive_label=positive_label, threshold=threshold)
     say(f"Computing metrics for {len(encoded)} run{'s' if len(encoded) > 1 else ''}")
     evaluations: list[RunEvaluation] = _parallel_map(evaluate, encoded)
+    if bootstrap < 0:
+        raise ReportgenError(f"--bootstrap {bootstrap} must be 0 (no intervals) or more")
+    say(f"Bootstrapping intervals ({bootstrap:,} replicates) and comparing with the baseline")
+    assessment = assess(evaluations, baseline, unpaired, bootstrap, seed, _parallel_map)
     say("Drawing charts")
     names = [e.name for e in evaluations]
     colours = model_colours(names)
-    body: list[Section] = [sections.confusion_section(evaluations, names)]
+    body: list[Section] = []
+    if assessment.comparisons:
+        body.append(sections.comparison_section(assessment, colours))
+    body.append(sections.confusion_section(evaluations, names))
     body.append(sections.curves_section(evaluations, colours))
     body.append(sections.calibration_section(evaluations, colours))
     pairs = sections.confused_pairs_section(evaluations, colours)
@@ -187,9 +223,11 @@ def build_report(
         task=resolved_task,
         generated_at=generation_time(timestamp),
         runs=[sections.run_info(e, colours[e.name]) for e in evaluations],
-        leaderboard=sections.leaderboard(evaluations, colours),
+        leaderboard=sections.leaderboard(evaluations, colours, assessment),
         sections=body,
         evaluations=evaluations,
+        assessment=assessment,
+        verdict=sections.verdict_line(assessment),
     )
 
 

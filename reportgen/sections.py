@@ -16,8 +16,9 @@ import pandas as pd
 from reportgen import formatting as fmt
 from reportgen import views
 from reportgen.curves import reliability, simplify_bounded
-from reportgen.evaluate import LOWER_IS_BETTER, ClassCurve, RunEvaluation
+from reportgen.evaluate import HEADLINE, LOWER_IS_BETTER, ClassCurve, RunEvaluation
 from reportgen.model import Cell, Figure, RunInfo, Section, Table
+from reportgen.uncertainty import Assessment, Comparison
 
 MAX_MATRIX_CLASSES = 12
 MAX_CLASS_ROWS = 30
@@ -30,32 +31,6 @@ AXIS_TITLES = {
 }
 OTHER = "(other)"
 
-HEADLINE = {
-    "binary": (
-        "accuracy",
-        "balanced_accuracy",
-        "precision",
-        "recall",
-        "f1",
-        "mcc",
-        "roc_auc",
-        "average_precision",
-        "log_loss",
-        "brier",
-        "ece",
-    ),
-    "multiclass": (
-        "accuracy",
-        "balanced_accuracy",
-        "f1_macro",
-        "f1_weighted",
-        "mcc",
-        "roc_auc_ovr_macro",
-        "top_2_accuracy",
-        "log_loss",
-        "ece",
-    ),
-}
 METRIC_LABELS = {
     "accuracy": "Accuracy",
     "balanced_accuracy": "Balanced acc.",
@@ -99,33 +74,170 @@ def best_index(values: Sequence[float | None], metric: str) -> set[int]:
     return {i for v, i in present if v == target}
 
 
-def leaderboard(evaluations: Sequence[RunEvaluation], colours: dict[str, str]) -> Table:
-    """One row per model, headline metrics as columns, the best value per column in bold."""
+def _interval_text(interval: Sequence[float] | None) -> str:
+    return "" if not interval else f"95% CI {fmt.rate(interval[0])} to {fmt.rate(interval[1])}"
+
+
+def _delta_cell_parts(comparison: Comparison) -> tuple[str, str]:
+    """(text, css) of a delta: an arrow by direction, coloured only when significant."""
+    delta = comparison.delta or 0.0
+    arrow = "▲" if delta > 0 else "▼" if delta < 0 else "="
+    css = {"better": "delta better", "worse": "delta worse"}.get(comparison.verdict, "delta")
+    return f"{arrow} {fmt.signed(delta)}", css
+
+
+def leaderboard(
+    evaluations: Sequence[RunEvaluation], colours: dict[str, str], assessment: Assessment
+) -> Table:
+    """One row per model, headline metrics as columns, the best value per column in bold,
+    deltas against the baseline under the candidates' values."""
     task = evaluations[0].task
     names = [m for m in HEADLINE[task] if any(e.metrics.get(m) is not None for e in evaluations)]
     header = ["Model", "Examples", *[metric_label(m) for m in names]]
     best = {m: best_index([e.metrics.get(m) for e in evaluations], m) for m in names}
+    deltas = {(c.candidate, c.metric): c for c in assessment.comparisons}
     rows = []
     for i, evaluation in enumerate(evaluations):
-        row = [
-            _model_cell(evaluation.name, colours),
-            Cell(fmt.count(evaluation.confusion.n), css="num"),
-        ]
+        model = _model_cell(evaluation.name, colours)
+        if evaluation.name == assessment.baseline and len(evaluations) > 1:
+            model.sub, model.sub_css = "baseline", "tag"
+        row = [model, Cell(fmt.count(evaluation.confusion.n), css="num")]
         for metric in names:
             value = evaluation.metrics.get(metric)
-            css = (
-                "num"
-                + (" best" if i in best[metric] else "")
-                + (" missing" if value is None else "")
-            )
-            title = evaluation.metric_notes.get(metric) if value is None else f"{value:.6g}"
-            row.append(Cell(fmt.rate(value), title=title, css=css))
+            css = "num" + (" best" if i in best[metric] else "")
+            interval = assessment.intervals.get(evaluation.name, {}).get(metric)
+            if value is None:
+                cell = Cell(
+                    fmt.rate(value), title=evaluation.metric_notes.get(metric), css=css + " missing"
+                )
+            else:
+                cell = Cell(
+                    fmt.rate(value), title=_interval_text(interval) or f"{value:.6g}", css=css
+                )
+            comparison = deltas.get((evaluation.name, metric))
+            if comparison is not None and comparison.delta is not None:
+                cell.sub, cell.sub_css = _delta_cell_parts(comparison)
+                cell.title = (cell.title or "") + (
+                    f"; delta {_interval_text(comparison.ci)}, {comparison.verdict}"
+                )
+            row.append(cell)
         rows.append(row)
     arrows = ", ".join(metric_label(m) for m in names if m in LOWER_IS_BETTER)
-    caption = "Best value per column in bold."
+    caption = "Best value per column in bold. Hover a value for its 95% interval."
+    if assessment.comparisons:
+        caption += (
+            " Under each candidate value: its difference from the baseline, coloured "
+            "when significant (Holm-adjusted p < 0.05), grey when not."
+        )
     if arrows:
         caption += f" Lower is better for {arrows}; higher for the rest."
     return Table(header, rows, caption=caption, numeric=[False, True, *[True] * len(names)])
+
+
+def verdict_line(assessment: Assessment) -> str:
+    """One sentence per candidate: on how many metrics it beats, loses to or ties the baseline."""
+    parts = []
+    for candidate in dict.fromkeys(c.candidate for c in assessment.comparisons):
+        mine = [c for c in assessment.comparisons if c.candidate == candidate]
+        tested = [c for c in mine if c.verdict != "untested"]
+        if not tested:
+            continue
+        count = {v: sum(c.verdict == v for c in tested) for v in ("better", "worse", "tie")}
+        text = (
+            f"{candidate} beats {assessment.baseline} on {count['better']} of {len(tested)} metrics"
+        )
+        if count["worse"]:
+            text += f", is worse on {count['worse']}"
+        text += f"; {count['tie']} tie{'s' if count['tie'] != 1 else ''}"
+        parts.append(text)
+    return "; ".join(parts) + ("." if parts else "")
+
+
+def comparison_section(assessment: Assessment, colours: dict[str, str]) -> Section:
+    """Each candidate against the baseline: deltas, intervals, tests and verdicts."""
+    comparisons = [c for c in assessment.comparisons if c.delta is not None]
+    rows, points = [], []
+    for c in comparisons:
+        sign = -1.0 if c.metric in LOWER_IS_BETTER else 1.0
+        text, css = _delta_cell_parts(c)
+        interval = f"{fmt.signed(c.ci[0])} to {fmt.signed(c.ci[1])}" if c.ci else fmt.MISSING
+        rows.append(
+            [
+                _model_cell(c.candidate, colours),
+                Cell(metric_label(c.metric)),
+                Cell(fmt.rate(c.baseline_value), css="num"),
+                Cell(fmt.rate(c.candidate_value), css="num"),
+                Cell(text, css="num " + css),
+                Cell(interval, css="num"),
+                Cell(fmt.p_value(c.p_value), title=c.test, css="num"),
+                Cell(fmt.p_value(c.p_value_adjusted), css="num"),
+                Cell(c.test, css="mono"),
+                Cell(c.verdict, css=f"verdict {c.verdict}"),
+            ]
+        )
+        if c.ci is not None:
+            low, high = sorted((sign * c.ci[0], sign * c.ci[1]))
+            points.append(
+                {
+                    "candidate": c.candidate,
+                    "metric": metric_label(c.metric),
+                    "improvement": round(sign * c.delta, 6),
+                    "low": round(low, 6),
+                    "high": round(high, 6),
+                    "verdict": c.verdict,
+                    "p": fmt.p_value(c.p_value_adjusted),
+                }
+            )
+    table = Table(
+        [
+            "Candidate",
+            "Metric",
+            "Baseline",
+            "Candidate",
+            "Δ",
+            "95% CI of Δ",
+            "p",
+            "p (Holm)",
+            "Test",
+            "Verdict",
+        ],
+        rows,
+        title="Comparison table",
+        caption="Δ = candidate minus baseline. Verdicts use Holm-adjusted p < 0.05.",
+        numeric=[False, False, True, True, True, True, True, True, False, False],
+    )
+    section = Section(
+        "comparison",
+        f"Against the baseline: {assessment.baseline}",
+        lead="Is each candidate really different from the baseline? Intervals and tests are "
+        f"paired on shared examples where possible; p-values are Holm-corrected across all "
+        f"{sum(c.p_value is not None for c in comparisons)} tests of this report.",
+        tables=[table],
+    )
+    if points:
+        candidates = list(dict.fromkeys(p["candidate"] for p in points))
+        chart = views.improvement_chart(
+            pd.DataFrame(points),
+            [metric_label(m) for m in dict.fromkeys(c.metric for c in comparisons)],
+            candidates,
+            [colours[c] for c in candidates],
+        )
+        section.figures.append(
+            Figure(
+                "improvements",
+                "Improvement over the baseline, with 95% intervals",
+                views.chart_spec(chart),
+                lead="Right of zero is better (the sign is flipped for metrics where lower is "
+                "better); an interval that crosses zero is a tie.",
+            )
+        )
+    for name, pairing in assessment.pairings.items():
+        section.notes.append(f"{name}: {pairing.note}")
+    section.notes.append(
+        f"Intervals: percentile bootstrap, {assessment.replicates:,} replicates, seed "
+        f"{assessment.seed}; accuracy by McNemar's exact test, ROC AUC by DeLong's test."
+    )
+    return section
 
 
 def all_metrics_table(evaluations: Sequence[RunEvaluation], colours: dict[str, str]) -> Table:

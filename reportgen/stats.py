@@ -1,13 +1,15 @@
 """Sufficient statistics: the small objects every metric and curve is computed from.
 
 Each is built here from per-example arrays in one vectorised pass, but could equally be built
-by resampling (bootstrap) or by an out-of-core engine: metrics never look at rows.
+by resampling (bootstrap) or by an out-of-core engine: metrics never look at rows. Their
+arrays may carry leading batch axes (one per bootstrap replicate).
 """
 
 from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -26,22 +28,23 @@ class ConfusionCounts:
         return cls(flat.reshape(n_classes, n_classes).astype(np.int64, copy=False))
 
     @property
-    def n(self) -> int:
-        return int(self.matrix.sum())
+    def n(self) -> Any:
+        """Examples (an int; an array for a batch of matrices)."""
+        return _scalar(self.matrix.sum(axis=(-2, -1)))
 
     @property
     def support(self) -> np.ndarray:
         """True examples per class (row sums)."""
-        return self.matrix.sum(axis=1)
+        return self.matrix.sum(axis=-1)
 
     @property
     def predicted(self) -> np.ndarray:
         """Predictions per class (column sums)."""
-        return self.matrix.sum(axis=0)
+        return self.matrix.sum(axis=-2)
 
     @property
     def correct(self) -> np.ndarray:
-        return np.diagonal(self.matrix).copy()
+        return np.diagonal(self.matrix, axis1=-2, axis2=-1).copy()
 
 
 @dataclass(frozen=True)
@@ -67,17 +70,22 @@ class RankCounts:
         return cls(distinct[::-1], positives[::-1], (sizes - positives)[::-1])
 
     @property
-    def n_positive(self) -> int:
-        return int(self.positives.sum())
+    def n_positive(self) -> Any:
+        return _scalar(self.positives.sum(axis=-1))
 
     @property
-    def n_negative(self) -> int:
-        return int(self.negatives.sum())
+    def n_negative(self) -> Any:
+        return _scalar(self.negatives.sum(axis=-1))
 
     @functools.cached_property
     def cumulative(self) -> tuple[np.ndarray, np.ndarray]:
         """(true positives, false positives) when predicting positive at score >= each score."""
-        return np.cumsum(self.positives), np.cumsum(self.negatives)
+        return np.cumsum(self.positives, axis=-1), np.cumsum(self.negatives, axis=-1)
+
+
+def _scalar(value: np.ndarray) -> Any:
+    """Plain Python numbers for one set of statistics; arrays stay arrays for a batch."""
+    return value.item() if np.ndim(value) == 0 else value
 
 
 def _runs(ascending: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -148,9 +156,14 @@ class TopKCounts:
 
     @classmethod
     def from_scores(cls, y_true: np.ndarray, scores: np.ndarray, k: int = 2) -> TopKCounts:
+        return cls(k, len(y_true), int(np.count_nonzero(cls.hit_mask(y_true, scores, k))))
+
+    @staticmethod
+    def hit_mask(y_true: np.ndarray, scores: np.ndarray, k: int) -> np.ndarray:
+        """Per example: is the true class among the k highest scores?"""
         true_score = scores[np.arange(len(y_true)), y_true][:, None]
         above = (scores > true_score).sum(axis=1)
         # ties rank the higher class index first, as scikit-learn's top_k_accuracy_score does
         class_index = np.arange(scores.shape[1])[None, :]
         tied_ahead = ((scores == true_score) & (class_index > y_true[:, None])).sum(axis=1)
-        return cls(k, len(y_true), int(np.count_nonzero(above + tied_ahead < k)))
+        return above + tied_ahead < k

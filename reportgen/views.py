@@ -403,3 +403,40 @@ def confused_pairs_chart(
         .properties(width=420, height=alt.Step(6 * max(2, len(models))))
     )
     return chart
+
+
+def improvement_chart(
+    points: pd.DataFrame, metrics: Sequence[str], candidates: Sequence[str], colours: Sequence[str]
+) -> alt.TopLevelMixin:
+    """Each candidate's improvement over the baseline per metric, with its 95% interval.
+
+    ``points`` has columns candidate, metric, improvement, low, high, verdict and p.
+    """
+    highlight = _legend_highlight("candidate")
+    base = alt.Chart(points).encode(
+        y=alt.Y("metric:N", sort=list(metrics), title=None),
+        yOffset=alt.YOffset("candidate:N", sort=list(candidates)),
+        color=_colour("candidate", candidates, colours, "Candidate"),
+        opacity=alt.condition(highlight, alt.value(1.0), alt.value(0.15)),
+        tooltip=[
+            alt.Tooltip("candidate:N"),
+            alt.Tooltip("metric:N"),
+            alt.Tooltip("improvement:Q", format="+.4f"),
+            alt.Tooltip("low:Q", title="95% CI from", format="+.4f"),
+            alt.Tooltip("high:Q", title="95% CI to", format="+.4f"),
+            alt.Tooltip("p:N", title="Holm-adjusted"),
+            alt.Tooltip("verdict:N"),
+        ],
+    )
+    zero = (
+        alt.Chart(pd.DataFrame({"x": [0.0]}))
+        .mark_rule(color=GUIDE, strokeDash=[4, 4])
+        .encode(x=alt.X("x:Q"))
+    )
+    bars = base.mark_rule(strokeWidth=2).encode(
+        x=alt.X("low:Q", title="Improvement over the baseline (lower-is-better metrics flipped)"),
+        x2=alt.X2("high:Q"),
+    )
+    dots = base.mark_point(filled=True, size=60).encode(x=alt.X("improvement:Q"))
+    height = alt.Step(10 * max(2, len(candidates)))
+    return alt.layer(zero, bars.add_params(highlight), dots).properties(width=420, height=height)

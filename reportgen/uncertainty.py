@@ -1,0 +1,320 @@
+"""Confidence intervals for every run, and paired comparisons against the baseline."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from reportgen import compare
+from reportgen.errors import ReportgenError
+from reportgen.evaluate import (
+    HEADLINE,
+    LOWER_IS_BETTER,
+    RunEvaluation,
+    metric_values,
+    run_stats,
+)
+from reportgen.pairing import Pairing, pair_runs
+from reportgen.resample import build_cells, cell_stats, replicate_metrics
+from reportgen.tasks import EncodedRun
+
+ALPHA = 0.05
+AUC_METRICS = ("roc_auc", "roc_auc_ovr_macro", "roc_auc_ovr_weighted")
+
+
+@dataclass
+class Comparison:
+    """One metric of one candidate against the baseline."""
+
+    baseline: str
+    candidate: str
+    metric: str
+    baseline_value: float | None
+    candidate_value: float | None
+    delta: float | None
+    ci: tuple[float, float] | None
+    p_value: float | None
+    test: str
+    n_paired: int
+    p_value_adjusted: float | None = None
+    verdict: str = "untested"  # better | worse | tie | untested
+
+    def summary(self) -> dict[str, object]:
+        return {
+            "baseline": self.baseline,
+            "candidate": self.candidate,
+            "metric": self.metric,
+            "baseline_value": self.baseline_value,
+            "candidate_value": self.candidate_value,
+            "delta": self.delta,
+            "ci": list(self.ci) if self.ci else None,
+            "p_value": self.p_value,
+            "p_value_adjusted": self.p_value_adjusted,
+            "test": self.test,
+            "verdict": self.verdict,
+            "n_paired": self.n_paired,
+        }
+
+
+@dataclass
+class RunReplicates:
+    """A run's bootstrap replicates per metric, with the estimates they are centred on."""
+
+    replicates: dict[str, np.ndarray]
+    exact: dict[str, float | None]
+    on_cells: dict[str, float | None]
+
+
+def _normal_interval(value: float, variance: float) -> tuple[float, float] | None:
+    if not math.isfinite(variance):
+        return None
+    half = compare.Z95 * math.sqrt(variance)
+    return value - half, value + half
+
+
+def run_replicates(
+    encoded: EncodedRun, exact: dict[str, float | None], replicates: int, seed: int
+) -> RunReplicates:
+    cells = build_cells([encoded])
+    names = list(exact)
+    values = replicate_metrics(cells, replicates, seed, names)[0]
+    on_cells, _ = metric_values(cell_stats(cells, 0, cells.counts))
+    return RunReplicates(values, exact, on_cells)
+
+
+def intervals(evaluation: RunEvaluation, reps: RunReplicates) -> dict[str, list[float] | None]:
+    """95% interval of every metric of a run (None where the metric or its interval is)."""
+    found: dict[str, list[float] | None] = {}
+    for name, value in evaluation.metrics.items():
+        interval = None
+        on_cells = reps.on_cells.get(name)
+        if value is not None and on_cells is not None:
+            interval = compare.percentile_interval(reps.replicates[name], value, on_cells)
+        elif value is not None and name in AUC_METRICS and evaluation.task == "multiclass":
+            interval = _normal_interval(value, _ovr_variance(evaluation.encoded, name))
+        found[name] = list(interval) if interval else None
+    return found
+
+
+def _ovr_classes(encoded: EncodedRun, metric: str) -> tuple[list[int], np.ndarray]:
+    """Classes with both positives and negatives, and their weights in the average."""
+    counts = np.bincount(encoded.y_true, minlength=len(encoded.classes))
+    classes = [k for k, c in enumerate(counts) if 0 < c < len(encoded.y_true)]
+    weighted = metric.endswith("weighted")
+    return classes, np.array([counts[k] if weighted else 1 for k in classes], dtype=np.float64)
+
+
+def _ovr_variance(encoded: EncodedRun, metric: str) -> float:
+    assert encoded.scores is not None
+    classes, weights = _ovr_classes(encoded, metric)
+    return compare.ovr_auc_variance(encoded.y_true, classes, weights, encoded.scores)
+
+
+def _subset(encoded: EncodedRun, rows: np.ndarray) -> EncodedRun:
+    return dataclasses.replace(
+        encoded,
+        y_true=encoded.y_true[rows],
+        y_pred=encoded.y_pred[rows],
+        scores=None if encoded.scores is None else encoded.scores[rows],
+    )
+
+
+def compare_runs(
+    baseline: RunEvaluation,
+    candidate: RunEvaluation,
+    pairing: Pairing,
+    metric_names: Sequence[str],
+    replicates: int,
+    seed: int,
+    unpaired_replicates: tuple[RunReplicates, RunReplicates] | None = None,
+) -> list[Comparison]:
+    """Delta, interval and test of each metric, candidate minus baseline."""
+    if not pairing.paired:
+        assert unpaired_replicates is not None
+        return _compare_unpaired(baseline, candidate, metric_names, *unpaired_replicates)
+    assert pairing.baseline_rows is not None and pairing.candidate_rows is not None
+    base = _subset(baseline.encoded, pairing.baseline_rows)
+    cand = _subset(candidate.encoded, pairing.candidate_rows)
+    base_values, _ = metric_values(run_stats(base))
+    cand_values, _ = metric_values(run_stats(cand))
+    cells = build_cells([base, cand])
+    reps = replicate_metrics(cells, replicates, seed, list(metric_names)) if replicates else None
+    cells_base, _ = metric_values(cell_stats(cells, 0, cells.counts))
+    cells_cand, _ = metric_values(cell_stats(cells, 1, cells.counts))
+    found = []
+    for name in metric_names:
+        b, c = base_values.get(name), cand_values.get(name)
+        result = Comparison(
+            baseline.name,
+            candidate.name,
+            name,
+            b,
+            c,
+            None if b is None or c is None else c - b,
+            None,
+            None,
+            "none",
+            pairing.n_paired,
+        )
+        found.append(result)
+        if result.delta is None:
+            continue
+        if name in AUC_METRICS:
+            _auc_test(result, base, cand, name)
+            continue
+        cb, cc = cells_base.get(name), cells_cand.get(name)
+        if cb is None or cc is None:
+            continue
+        deltas = reps[1][name] - reps[0][name]
+        result.ci = compare.percentile_interval(deltas, result.delta, cc - cb)
+        if name == "accuracy":
+            result.p_value = compare.mcnemar_exact(
+                base.y_pred == base.y_true, cand.y_pred == cand.y_true
+            )
+            result.test = "mcnemar-exact"
+        else:
+            result.p_value = compare.bootstrap_p_value(deltas, result.delta, cc - cb)
+            result.test = "bootstrap-paired"
+    return found
+
+
+def _auc_test(result: Comparison, base: EncodedRun, cand: EncodedRun, name: str) -> None:
+    assert base.scores is not None and cand.scores is not None and result.delta is not None
+    if base.task == "binary":
+        is_positive = base.y_true == base.positive
+        _, variance, p = compare.delong(is_positive, base.scores, cand.scores)
+        result.ci = _normal_interval(result.delta, variance)
+        result.p_value = None if math.isnan(p) else p
+        result.test = "delong"
+        return
+    classes, weights = _ovr_classes(base, name)
+    variance = compare.ovr_auc_variance(base.y_true, classes, weights, cand.scores, base.scores)
+    result.ci = _normal_interval(result.delta, variance)
+    if math.isfinite(variance) and variance > 0:
+        z = result.delta / math.sqrt(variance)
+        result.p_value = float(2 * compare.sps.norm.sf(abs(z)))
+    result.test = "delong-ovr"
+
+
+def _compare_unpaired(
+    baseline: RunEvaluation,
+    candidate: RunEvaluation,
+    metric_names: Sequence[str],
+    base_reps: RunReplicates,
+    cand_reps: RunReplicates,
+) -> list[Comparison]:
+    found = []
+    for name in metric_names:
+        b, c = baseline.metrics.get(name), candidate.metrics.get(name)
+        result = Comparison(
+            baseline.name,
+            candidate.name,
+            name,
+            b,
+            c,
+            None if b is None or c is None else c - b,
+            None,
+            None,
+            "none",
+            0,
+        )
+        found.append(result)
+        cb, cc = base_reps.on_cells.get(name), cand_reps.on_cells.get(name)
+        if result.delta is None or cb is None or cc is None:
+            continue
+        deltas = cand_reps.replicates[name] - base_reps.replicates[name]
+        result.ci = compare.percentile_interval(deltas, result.delta, cc - cb)
+        result.p_value = compare.bootstrap_p_value(deltas, result.delta, cc - cb)
+        result.test = "bootstrap-unpaired"
+    return found
+
+
+def settle(comparisons: list[Comparison]) -> None:
+    """Holm-adjust every p-value of the report together, then give each a verdict."""
+    tested = [c for c in comparisons if c.p_value is not None]
+    for comparison, adjusted in zip(
+        tested,
+        compare.holm([c.p_value for c in tested]),
+        strict=True,  # type: ignore[misc]
+    ):
+        comparison.p_value_adjusted = adjusted
+        if adjusted >= ALPHA or not comparison.delta:
+            comparison.verdict = "tie"
+        else:
+            higher = comparison.delta > 0
+            better = higher != (comparison.metric in LOWER_IS_BETTER)
+            comparison.verdict = "better" if better else "worse"
+
+
+@dataclass
+class Assessment:
+    """Intervals of every run and comparisons of every candidate against the baseline."""
+
+    baseline: str
+    replicates: int
+    seed: int
+    intervals: dict[str, dict[str, list[float] | None]]  # run -> metric -> [low, high]
+    pairings: dict[str, Pairing]  # candidate -> how it was paired with the baseline
+    comparisons: list[Comparison]
+
+
+def assess(
+    evaluations: Sequence[RunEvaluation],
+    baseline: str | None = None,
+    unpaired: bool = False,
+    replicates: int = 1000,
+    seed: int = 0,
+    parallel_map: Callable[[Callable[[Any], Any], Sequence[Any]], list[Any]] | None = None,
+) -> Assessment:
+    """Bootstrap intervals for each run; paired tests of each candidate against the baseline.
+
+    Seeds are derived from ``seed`` and each run's position, so results do not depend on
+    thread timing.
+    """
+    mapper = parallel_map or (lambda f, items: [f(i) for i in items])
+    names = [e.name for e in evaluations]
+    baseline = baseline or names[0]
+    if baseline not in names:
+        raise ReportgenError(
+            f"--baseline {baseline!r} is not a run name; runs are: {', '.join(names)}"
+        )
+    base_index = names.index(baseline)
+    base = evaluations[base_index]
+    candidates = [e for e in evaluations if e.name != baseline]
+    pairings = {c.name: pair_runs(base.encoded, c.encoded, unpaired) for c in candidates}
+
+    def replicate(index: int) -> RunReplicates | None:
+        if replicates <= 0:
+            return None
+        evaluation = evaluations[index]
+        return run_replicates(evaluation.encoded, evaluation.metrics, replicates, seed + index)
+
+    per_run = mapper(replicate, list(range(len(evaluations))))
+    interval_map = {
+        e.name: (intervals(e, reps) if reps is not None else {m: None for m in e.metrics})
+        for e, reps in zip(evaluations, per_run, strict=True)
+    }
+    headline = HEADLINE[base.task]
+
+    def versus(index: int) -> list[Comparison]:
+        candidate = evaluations[index]
+        pairing = pairings[candidate.name]
+        if replicates <= 0 and not pairing.paired:
+            return []
+        pair_reps = None
+        if not pairing.paired:
+            pair_reps = (per_run[base_index], per_run[index])
+        return compare_runs(
+            base, candidate, pairing, headline, max(replicates, 0), seed + 1000 + index, pair_reps
+        )
+
+    found: list[Comparison] = []
+    for result in mapper(versus, [i for i, e in enumerate(evaluations) if e.name != baseline]):
+        found += result
+    settle(found)
+    return Assessment(baseline, replicates, seed, interval_map, pairings, found)
