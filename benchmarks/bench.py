@@ -23,9 +23,16 @@ import numpy as np
 import pandas as pd
 
 
+def test_set(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Labels and a slice column shared by every model: the runs are on one test set."""
+    rng = np.random.default_rng(0)
+    return rng.random(n), rng.choice(np.array(["web", "app", "email", "store"]), n)
+
+
 def binary_run(n: int, seed: int, skill: float) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
-    label = (rng.random(n) < 0.3).astype(np.int8)
+    uniform, channel = test_set(n)
+    label = (uniform < 0.3).astype(np.int8)
     logit = rng.normal(skill * (2 * label - 1), 1.0)
     score = 1 / (1 + np.exp(-logit))
     return pd.DataFrame(
@@ -34,13 +41,15 @@ def binary_run(n: int, seed: int, skill: float) -> pd.DataFrame:
             "label": label,
             "prediction": (score >= 0.5).astype(np.int8),
             "score": score,
+            "channel": channel,
         }
     )
 
 
 def multiclass_run(n: int, seed: int, skill: float, k: int = 10) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
-    label = rng.integers(0, k, n)
+    uniform, channel = test_set(n)
+    label = np.minimum((uniform * k).astype(np.int64), k - 1)
     logits = rng.normal(size=(n, k))
     logits[np.arange(n), label] += skill
     proba = np.exp(logits)
@@ -49,13 +58,14 @@ def multiclass_run(n: int, seed: int, skill: float, k: int = 10) -> pd.DataFrame
     frame.insert(0, "prediction", proba.argmax(axis=1))
     frame.insert(0, "label", label)
     frame.insert(0, "id", np.arange(n))
+    frame["channel"] = channel
     return frame
 
 
 def make_runs(data: Path, task: str, rows: int) -> list[Path]:
     paths = []
     for model, (seed, skill) in {"a": (1, 1.2), "b": (2, 1.4)}.items():
-        path = data / f"{task}-{rows}-{model}.parquet"
+        path = data / f"{task}-{rows}-{model}-v2.parquet"
         if not path.exists():
             frame = (
                 binary_run(rows, seed, skill)

@@ -29,20 +29,40 @@ def mcnemar_exact(baseline_correct: np.ndarray, candidate_correct: np.ndarray) -
     return float(min(1.0, 2 * sps.binom.cdf(min(b, c), b + c, 0.5)))
 
 
-def placements(is_positive: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """DeLong's placement values: for each positive, the share of negatives it outranks
-    (ties one half); for each negative, the share of positives that outrank it."""
-    positive_scores = np.sort(scores[is_positive])
-    negative_scores = np.sort(scores[~is_positive])
+def placement_values(is_positive: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    """DeLong's placement value of every example, from one sort.
 
-    def share_below(sorted_values: np.ndarray, queries: np.ndarray) -> np.ndarray:
-        left = np.searchsorted(sorted_values, queries, side="left")
-        right = np.searchsorted(sorted_values, queries, side="right")
-        return (left + 0.5 * (right - left)) / len(sorted_values)
+    A positive's is the share of negatives it outranks (V10), a negative's the share of
+    positives that outrank it (V01); ties count one half. AUC = mean V10 = mean V01.
+    """
+    order = np.argsort(scores, kind="stable")
+    ordered = scores[order]
+    positive = is_positive[order]
+    n_pos = int(np.count_nonzero(positive))
+    n_neg = len(scores) - n_pos
+    new_group = np.empty(len(scores), dtype=bool)
+    new_group[:1] = True
+    new_group[1:] = ordered[1:] != ordered[:-1]
+    group = np.cumsum(new_group) - 1
+    pos_in = np.bincount(group, weights=positive)
+    neg_in = np.bincount(group, weights=~positive)
+    neg_below = np.cumsum(neg_in) - neg_in
+    pos_above = n_pos - np.cumsum(pos_in)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        v10 = (neg_below + 0.5 * neg_in) / n_neg
+        v01 = (pos_above + 0.5 * pos_in) / n_pos
+    values = np.empty(len(scores))
+    values[order] = np.where(positive, v10[group], v01[group])
+    return values
 
-    v10 = share_below(negative_scores, scores[is_positive])
-    v01 = 1.0 - share_below(positive_scores, scores[~is_positive])
-    return v10, v01
+
+def auc_influence(is_positive: np.ndarray, placement: np.ndarray) -> np.ndarray:
+    """Each example's first-order influence on the AUC: (V - AUC) / m for the m positives,
+    (V - AUC) / n for the n negatives; the AUC's variance is the sum of their squares."""
+    m = int(np.count_nonzero(is_positive))
+    n = len(placement) - m
+    auc = float(placement[is_positive].mean())
+    return np.where(is_positive, (placement - auc) / m, (placement - auc) / n)
 
 
 def delong(
@@ -50,28 +70,38 @@ def delong(
 ) -> tuple[float, float, float]:
     """DeLong's test for AUC(candidate) - AUC(baseline) on the same examples.
 
-    Returns (delta, its variance, two-sided p-value). Var = (S10 terms)/m + (S01 terms)/n with
-    S10, S01 the sample covariances of the placement values over the m positives and n negatives.
+    Returns (delta, its variance, two-sided p-value). Var = var(D10)/m + var(D01)/n with D the
+    difference of the two models' placement values over the m positives and n negatives.
     """
-    v10_a, v01_a = placements(is_positive, baseline_scores)
-    v10_b, v01_b = placements(is_positive, candidate_scores)
-    m, n = len(v10_a), len(v01_a)
-    delta = float(v10_b.mean() - v10_a.mean())
+    difference = placement_values(is_positive, candidate_scores) - placement_values(
+        is_positive, baseline_scores
+    )
+    d10, d01 = difference[is_positive], difference[~is_positive]
+    m, n = len(d10), len(d01)
+    delta = float(d10.mean()) if m else math.nan
     if m < 2 or n < 2:
         return delta, math.nan, math.nan
-    variance = float(np.var(v10_b - v10_a, ddof=1) / m + np.var(v01_b - v01_a, ddof=1) / n)
+    variance = float(np.var(d10, ddof=1) / m + np.var(d01, ddof=1) / n)
     if variance <= 0:
         return delta, 0.0, 1.0 if delta == 0 else 0.0
     z = delta / math.sqrt(variance)
     return delta, variance, float(2 * sps.norm.sf(abs(z)))
 
 
-def auc_variance(is_positive: np.ndarray, scores: np.ndarray) -> float:
-    """DeLong's variance of one AUC: var(V10)/m + var(V01)/n."""
-    v10, v01 = placements(is_positive, scores)
-    if len(v10) < 2 or len(v01) < 2:
-        return math.nan
-    return float(np.var(v10, ddof=1) / len(v10) + np.var(v01, ddof=1) / len(v01))
+def ovr_auc_influences(y_true: np.ndarray, scores: np.ndarray) -> tuple[list[int], np.ndarray]:
+    """Classes with positives and negatives, and every example's influence on each of their
+    one-vs-rest AUCs (columns). A weighted mean of the AUCs has the weighted sum of the
+    columns as influence; its variance is the sum of squares, so covariances between classes
+    are kept (DeLong's method across classes)."""
+    counts = np.bincount(y_true, minlength=scores.shape[1])
+    classes = [k for k, c in enumerate(counts) if 0 < c < len(y_true)]
+    influence = np.empty((len(y_true), len(classes)))
+    for column, k in enumerate(classes):
+        is_positive = y_true == k
+        influence[:, column] = auc_influence(
+            is_positive, placement_values(is_positive, scores[:, k])
+        )
+    return classes, influence
 
 
 def percentile_interval(
@@ -111,30 +141,3 @@ def holm(p_values: list[float]) -> list[float]:
         running = max(running, min(1.0, (len(p_values) - rank) * p_values[index]))
         adjusted[index] = running
     return adjusted
-
-
-def ovr_auc_variance(
-    y_true: np.ndarray,
-    classes: list[int],
-    weights: np.ndarray,
-    scores: np.ndarray,
-    minus: np.ndarray | None = None,
-) -> float:
-    """Variance of a weighted mean of one-vs-rest AUCs (or of its difference from the same
-    mean for the scores ``minus``), from each example's influence.
-
-    Example i adds (V10_k(i) - A_k) / m_k to class k's AUC if it is a positive of k, and
-    (V01_k(i) - A_k) / n_k if a negative; its influence on the mean is the weighted sum over
-    classes, and the variance is the sum of squared influences (DeLong's, across classes).
-    """
-    influence = np.zeros(len(y_true))
-    share = np.asarray(weights, dtype=np.float64) / float(np.sum(weights))
-    models = [(scores, 1.0)] + ([] if minus is None else [(minus, -1.0)])
-    for k, w in zip(classes, share, strict=True):
-        is_positive = y_true == k
-        for model_scores, sign in models:
-            v10, v01 = placements(is_positive, model_scores[:, k])
-            auc = float(v10.mean())
-            influence[is_positive] += sign * w * (v10 - auc) / len(v10)
-            influence[~is_positive] += sign * w * (v01 - auc) / len(v01)
-    return float(np.sum(influence**2))

@@ -68,6 +68,8 @@ class RunReplicates:
     replicates: dict[str, np.ndarray]
     exact: dict[str, float | None]
     on_cells: dict[str, float | None]
+    # multiclass ROC AUC metric -> each example's influence (the delta method, not resampled)
+    influence: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
 
 
 def _normal_interval(value: float, variance: float) -> tuple[float, float] | None:
@@ -84,7 +86,21 @@ def run_replicates(
     names = list(exact)
     values = replicate_metrics(cells, replicates, seed, names)[0]
     on_cells, _ = metric_values(cell_stats(cells, 0, cells.counts))
-    return RunReplicates(values, exact, on_cells)
+    return RunReplicates(values, exact, on_cells, ovr_influence(encoded))
+
+
+def ovr_influence(encoded: EncodedRun) -> dict[str, np.ndarray]:
+    """Influence of each example on the macro and weighted one-vs-rest AUCs."""
+    if encoded.task != "multiclass" or encoded.scores is None:
+        return {}
+    classes, per_class = compare.ovr_auc_influences(encoded.y_true, encoded.scores)
+    if not classes:
+        return {}
+    support = np.bincount(encoded.y_true, minlength=len(encoded.classes))[classes]
+    return {
+        "roc_auc_ovr_macro": per_class.mean(axis=1),
+        "roc_auc_ovr_weighted": per_class @ (support / support.sum()),
+    }
 
 
 def intervals(evaluation: RunEvaluation, reps: RunReplicates) -> dict[str, list[float] | None]:
@@ -95,24 +111,10 @@ def intervals(evaluation: RunEvaluation, reps: RunReplicates) -> dict[str, list[
         on_cells = reps.on_cells.get(name)
         if value is not None and on_cells is not None:
             interval = compare.percentile_interval(reps.replicates[name], value, on_cells)
-        elif value is not None and name in AUC_METRICS and evaluation.task == "multiclass":
-            interval = _normal_interval(value, _ovr_variance(evaluation.encoded, name))
+        elif value is not None and name in reps.influence:
+            interval = _normal_interval(value, float(np.sum(reps.influence[name] ** 2)))
         found[name] = list(interval) if interval else None
     return found
-
-
-def _ovr_classes(encoded: EncodedRun, metric: str) -> tuple[list[int], np.ndarray]:
-    """Classes with both positives and negatives, and their weights in the average."""
-    counts = np.bincount(encoded.y_true, minlength=len(encoded.classes))
-    classes = [k for k, c in enumerate(counts) if 0 < c < len(encoded.y_true)]
-    weighted = metric.endswith("weighted")
-    return classes, np.array([counts[k] if weighted else 1 for k in classes], dtype=np.float64)
-
-
-def _ovr_variance(encoded: EncodedRun, metric: str) -> float:
-    assert encoded.scores is not None
-    classes, weights = _ovr_classes(encoded, metric)
-    return compare.ovr_auc_variance(encoded.y_true, classes, weights, encoded.scores)
 
 
 def _subset(encoded: EncodedRun, rows: np.ndarray) -> EncodedRun:
@@ -131,82 +133,100 @@ def compare_runs(
     metric_names: Sequence[str],
     replicates: int,
     seed: int,
-    unpaired_replicates: tuple[RunReplicates, RunReplicates] | None = None,
+    run_reps: tuple[RunReplicates | None, RunReplicates | None] = (None, None),
 ) -> list[Comparison]:
     """Delta, interval and test of each metric, candidate minus baseline."""
     if not pairing.paired:
-        assert unpaired_replicates is not None
-        return _compare_unpaired(baseline, candidate, metric_names, *unpaired_replicates)
+        return _compare_unpaired(baseline, candidate, metric_names, *run_reps)
     assert pairing.baseline_rows is not None and pairing.candidate_rows is not None
     base = _subset(baseline.encoded, pairing.baseline_rows)
     cand = _subset(candidate.encoded, pairing.candidate_rows)
-    base_values, _ = metric_values(run_stats(base))
-    cand_values, _ = metric_values(run_stats(cand))
-    cells = build_cells([base, cand])
-    reps = replicate_metrics(cells, replicates, seed, list(metric_names)) if replicates else None
-    cells_base, _ = metric_values(cell_stats(cells, 0, cells.counts))
-    cells_cand, _ = metric_values(cell_stats(cells, 1, cells.counts))
+    # every example paired: the metrics (and AUC influences) of the whole runs still hold
+    whole = pairing.n_paired == len(baseline.encoded.y_true) == len(candidate.encoded.y_true)
+    if whole:
+        base_values, cand_values = baseline.metrics, candidate.metrics
+    else:
+        base_values, _ = metric_values(run_stats(base))
+        cand_values, _ = metric_values(run_stats(cand))
+    reps = cells = None
+    if replicates:
+        cells = build_cells([base, cand])
+        reps = replicate_metrics(cells, replicates, seed, list(metric_names))
+        cells_base, _ = metric_values(cell_stats(cells, 0, cells.counts))
+        cells_cand, _ = metric_values(cell_stats(cells, 1, cells.counts))
     found = []
     for name in metric_names:
         b, c = base_values.get(name), cand_values.get(name)
+        delta = None if b is None or c is None else c - b
         result = Comparison(
-            baseline.name,
-            candidate.name,
-            name,
-            b,
-            c,
-            None if b is None or c is None else c - b,
-            None,
-            None,
-            "none",
-            pairing.n_paired,
+            baseline.name, candidate.name, name, b, c, delta, None, None, "none", pairing.n_paired
         )
         found.append(result)
         if result.delta is None:
             continue
+        if name == "roc_auc":
+            _delong_test(result, base, cand)
+            continue
         if name in AUC_METRICS:
-            _auc_test(result, base, cand, name)
+            influence = None
+            if whole and all(r is not None and name in r.influence for r in run_reps):
+                base_reps, cand_reps = run_reps
+                assert base_reps is not None and cand_reps is not None
+                influence = (
+                    cand_reps.influence[name][pairing.candidate_rows]
+                    - base_reps.influence[name][pairing.baseline_rows]
+                )
+            _ovr_auc_test(result, base, cand, influence)
             continue
-        cb, cc = cells_base.get(name), cells_cand.get(name)
-        if cb is None or cc is None:
-            continue
-        deltas = reps[1][name] - reps[0][name]
-        result.ci = compare.percentile_interval(deltas, result.delta, cc - cb)
         if name == "accuracy":
             result.p_value = compare.mcnemar_exact(
                 base.y_pred == base.y_true, cand.y_pred == cand.y_true
             )
             result.test = "mcnemar-exact"
-        else:
-            result.p_value = compare.bootstrap_p_value(deltas, result.delta, cc - cb)
+        if reps is None or cells_base.get(name) is None or cells_cand.get(name) is None:
+            continue
+        on_cells = cells_cand[name] - cells_base[name]  # type: ignore[operator]
+        deltas = reps[1][name] - reps[0][name]
+        result.ci = compare.percentile_interval(deltas, result.delta, on_cells)
+        if name != "accuracy":
+            result.p_value = compare.bootstrap_p_value(deltas, result.delta, on_cells)
             result.test = "bootstrap-paired"
     return found
 
 
-def _auc_test(result: Comparison, base: EncodedRun, cand: EncodedRun, name: str) -> None:
-    assert base.scores is not None and cand.scores is not None and result.delta is not None
-    if base.task == "binary":
-        is_positive = base.y_true == base.positive
-        _, variance, p = compare.delong(is_positive, base.scores, cand.scores)
-        result.ci = _normal_interval(result.delta, variance)
-        result.p_value = None if math.isnan(p) else p
-        result.test = "delong"
-        return
-    classes, weights = _ovr_classes(base, name)
-    variance = compare.ovr_auc_variance(base.y_true, classes, weights, cand.scores, base.scores)
+def _normal_test(result: Comparison, variance: float, test: str) -> None:
+    assert result.delta is not None
     result.ci = _normal_interval(result.delta, variance)
+    result.test = test
     if math.isfinite(variance) and variance > 0:
-        z = result.delta / math.sqrt(variance)
-        result.p_value = float(2 * compare.sps.norm.sf(abs(z)))
-    result.test = "delong-ovr"
+        result.p_value = float(2 * compare.sps.norm.sf(abs(result.delta) / math.sqrt(variance)))
+
+
+def _delong_test(result: Comparison, base: EncodedRun, cand: EncodedRun) -> None:
+    assert base.scores is not None and cand.scores is not None
+    _, variance, _ = compare.delong(base.y_true == base.positive, base.scores, cand.scores)
+    _normal_test(result, variance, "delong")
+
+
+def _ovr_auc_test(
+    result: Comparison, base: EncodedRun, cand: EncodedRun, influence: np.ndarray | None
+) -> None:
+    """DeLong's method for the difference of two one-vs-rest AUC averages."""
+    if influence is None:
+        base_influence = ovr_influence(base).get(result.metric)
+        cand_influence = ovr_influence(cand).get(result.metric)
+        if base_influence is None or cand_influence is None:
+            return
+        influence = cand_influence - base_influence
+    _normal_test(result, float(np.sum(influence**2)), "delong-ovr")
 
 
 def _compare_unpaired(
     baseline: RunEvaluation,
     candidate: RunEvaluation,
     metric_names: Sequence[str],
-    base_reps: RunReplicates,
-    cand_reps: RunReplicates,
+    base_reps: RunReplicates | None,
+    cand_reps: RunReplicates | None,
 ) -> list[Comparison]:
     found = []
     for name in metric_names:
@@ -224,6 +244,8 @@ def _compare_unpaired(
             0,
         )
         found.append(result)
+        if base_reps is None or cand_reps is None:
+            continue
         cb, cc = base_reps.on_cells.get(name), cand_reps.on_cells.get(name)
         if result.delta is None or cb is None or cc is None:
             continue
@@ -290,7 +312,7 @@ def assess(
 
     def replicate(index: int) -> RunReplicates | None:
         if replicates <= 0:
-            return None
+            return None  # no intervals; paired tests without the bootstrap still run
         evaluation = evaluations[index]
         return run_replicates(evaluation.encoded, evaluation.metrics, replicates, seed + index)
 
@@ -304,13 +326,14 @@ def assess(
     def versus(index: int) -> list[Comparison]:
         candidate = evaluations[index]
         pairing = pairings[candidate.name]
-        if replicates <= 0 and not pairing.paired:
-            return []
-        pair_reps = None
-        if not pairing.paired:
-            pair_reps = (per_run[base_index], per_run[index])
         return compare_runs(
-            base, candidate, pairing, headline, max(replicates, 0), seed + 1000 + index, pair_reps
+            base,
+            candidate,
+            pairing,
+            headline,
+            max(replicates, 0),
+            seed + 1000 + index,
+            (per_run[base_index], per_run[index]),
         )
 
     found: list[Comparison] = []
