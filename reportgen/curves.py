@@ -137,3 +137,44 @@ def macro_average_pr(
         index = np.searchsorted(rec, grid, side="left").clip(max=len(rec) - 1)
         averaged.append(envelope[index])
     return grid, np.mean(averaged, axis=0)
+
+
+def threshold_scan(rank: RankCounts, points: int = 201) -> dict[str, np.ndarray]:
+    """Precision, recall and F1 when predicting positive at score >= t, for ``points``
+    thresholds t spread evenly over the score range (bounded size, whatever the rows)."""
+    ascending = rank.scores[::-1]
+    grid = np.linspace(float(ascending[0]), float(ascending[-1]), points)
+    tps, fps = rank.cumulative
+    # examples at or above t: the distinct scores >= t are the first k in descending order
+    k = len(ascending) - np.searchsorted(ascending, grid, side="left")
+    tp = np.where(k > 0, tps[np.maximum(k - 1, 0)], 0).astype(np.float64)
+    fp = np.where(k > 0, fps[np.maximum(k - 1, 0)], 0).astype(np.float64)
+    return {"threshold": grid, **_rates(tp, fp, rank.n_positive)}
+
+
+def best_f1_threshold(rank: RankCounts) -> dict[str, float]:
+    """The threshold (a distinct score) with the highest F1, and the rates there."""
+    tps, fps = rank.cumulative
+    rates = _rates(tps.astype(np.float64), fps.astype(np.float64), rank.n_positive)
+    best = int(np.argmax(rates["f1"]))
+    return {
+        "threshold": float(rank.scores[best]),
+        **{name: float(values[best]) for name, values in rates.items()},
+    }
+
+
+def rates_at(rank: RankCounts, threshold: float) -> dict[str, float]:
+    """Precision, recall and F1 when predicting positive at score >= ``threshold``."""
+    k = int(np.count_nonzero(rank.scores >= threshold))
+    tps, fps = rank.cumulative
+    tp = np.array([tps[k - 1] if k else 0], dtype=np.float64)
+    fp = np.array([fps[k - 1] if k else 0], dtype=np.float64)
+    return {name: float(v[0]) for name, v in _rates(tp, fp, rank.n_positive).items()}
+
+
+def _rates(tp: np.ndarray, fp: np.ndarray, positives: int) -> dict[str, np.ndarray]:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        precision = np.where(tp + fp > 0, tp / np.maximum(tp + fp, 1), 1.0)
+        recall = tp / positives if positives else np.zeros_like(tp)
+        f1 = np.where(tp + fp + positives > 0, 2 * tp / np.maximum(tp + fp + positives, 1), 0.0)
+    return {"precision": precision, "recall": recall, "f1": f1}

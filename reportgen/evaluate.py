@@ -112,6 +112,9 @@ class RunEvaluation:
     calibration: CalibrationCounts | None = None
     notes: list[str] = field(default_factory=list)
     stats: RunStats | None = None
+    # binary with scores: precision/recall/F1 over thresholds, and the F1-optimal threshold
+    threshold_scan: dict[str, np.ndarray] | None = None
+    best_threshold: dict[str, float] | None = None
 
     @property
     def name(self) -> str:
@@ -325,6 +328,11 @@ def evaluate(encoded: EncodedRun) -> RunEvaluation:
     for k, rank in stats.ranks.items():
         evaluation.curves.append(_class_curve(encoded.classes[k], rank, n))
     evaluation.calibration = stats.calibration
+    if encoded.task == "binary" and stats.ranks and encoded.positive in stats.ranks:
+        rank = stats.ranks[encoded.positive]
+        if rank.n_positive:
+            evaluation.threshold_scan = curves.threshold_scan(rank)
+            evaluation.best_threshold = curves.best_f1_threshold(rank)
     if encoded.task == "multiclass":
         _multiclass_extras(evaluation)
     if not stats.has_scores:

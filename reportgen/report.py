@@ -211,6 +211,9 @@ def build_report(
         body.append(sections.comparison_section(assessment, colours))
     body.append(sections.confusion_section(evaluations, names))
     body.append(sections.curves_section(evaluations, colours))
+    thresholds = sections.threshold_section(evaluations, colours)
+    if thresholds is not None:
+        body.append(thresholds)
     body.append(sections.calibration_section(evaluations, colours))
     pairs = sections.confused_pairs_section(evaluations, colours)
     if pairs is not None:

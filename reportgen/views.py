@@ -408,14 +408,14 @@ def confused_pairs_chart(
 def improvement_chart(
     points: pd.DataFrame, metrics: Sequence[str], candidates: Sequence[str], colours: Sequence[str]
 ) -> alt.TopLevelMixin:
-    """Each candidate's improvement over the baseline per metric, with its 95% interval.
+    """Each candidate's improvement over the baseline with its 95% interval, one small panel
+    per metric (each on its own scale: a log-loss gap would flatten an accuracy gap).
 
     ``points`` has columns candidate, metric, improvement, low, high, verdict and p.
     """
     highlight = _legend_highlight("candidate")
-    base = alt.Chart(points).encode(
-        y=alt.Y("metric:N", sort=list(metrics), title=None),
-        yOffset=alt.YOffset("candidate:N", sort=list(candidates)),
+    base = alt.Chart().encode(  # data come from the facet, so each panel gets its own
+        y=alt.Y("candidate:N", sort=list(candidates), title=None, axis=None),
         color=_colour("candidate", candidates, colours, "Candidate"),
         opacity=alt.condition(highlight, alt.value(1.0), alt.value(0.15)),
         tooltip=[
@@ -434,9 +434,78 @@ def improvement_chart(
         .encode(x=alt.X("x:Q"))
     )
     bars = base.mark_rule(strokeWidth=2).encode(
-        x=alt.X("low:Q", title="Improvement over the baseline (lower-is-better metrics flipped)"),
+        x=alt.X("low:Q", title=None, axis=alt.Axis(tickCount=4, format="+.3~f")),
         x2=alt.X2("high:Q"),
     )
-    dots = base.mark_point(filled=True, size=60).encode(x=alt.X("improvement:Q"))
-    height = alt.Step(10 * max(2, len(candidates)))
-    return alt.layer(zero, bars.add_params(highlight), dots).properties(width=420, height=height)
+    dots = base.mark_point(filled=True, size=55).encode(x=alt.X("improvement:Q"))
+    return (
+        alt.layer(zero, bars.add_params(highlight), dots)
+        .properties(width=360, height=alt.Step(14))
+        .facet(
+            row=alt.Row(
+                "metric:N",
+                sort=list(metrics),
+                title=None,
+                header=alt.Header(labelAngle=0, labelAlign="left", labelFontWeight="bold"),
+            ),
+            data=points,
+            spacing=6,
+        )
+        .resolve_scale(x="independent")
+    )
+
+
+def threshold_chart(
+    points: pd.DataFrame, best: pd.DataFrame, models: Sequence[str], colours: Sequence[str]
+) -> alt.TopLevelMixin:
+    """Precision, recall and F1 against the decision threshold, one colour per model and one
+    dash per metric; a ring marks each model's F1-optimal threshold."""
+    highlight = _legend_highlight("model")
+    colour = _colour("model", models, colours, "Model")
+    lines = (
+        alt.Chart(points)
+        .mark_line(strokeWidth=2)
+        .encode(
+            x=alt.X(
+                "threshold:Q",
+                title="Decision threshold (predict positive at score ≥)",
+                scale=alt.Scale(nice=False, zero=False),
+            ),
+            y=_rate_axis_y("value", "Value"),
+            color=colour,
+            strokeDash=alt.StrokeDash(
+                "metric:N",
+                sort=["F1", "precision", "recall"],
+                scale=alt.Scale(
+                    domain=["F1", "precision", "recall"], range=[[1, 0], [6, 3], [2, 2]]
+                ),
+                legend=alt.Legend(title="Metric"),
+            ),
+            detail=alt.Detail("metric:N"),
+            opacity=alt.condition(highlight, alt.value(1.0), alt.value(0.12)),
+            tooltip=[
+                alt.Tooltip("model:N"),
+                alt.Tooltip("metric:N"),
+                alt.Tooltip("threshold:Q", format=".3f"),
+                alt.Tooltip("value:Q", format=".3f"),
+            ],
+        )
+        .add_params(highlight)
+    )
+    rings = (
+        alt.Chart(best)
+        .mark_point(size=110, strokeWidth=2.5, filled=False)
+        .encode(
+            x=alt.X("threshold:Q"),
+            y=alt.Y("f1:Q"),
+            color=colour,
+            tooltip=[
+                alt.Tooltip("model:N"),
+                alt.Tooltip("threshold:Q", title="F1-optimal threshold", format=".4g"),
+                alt.Tooltip("f1:Q", title="F1", format=".3f"),
+                alt.Tooltip("precision:Q", format=".3f"),
+                alt.Tooltip("recall:Q", format=".3f"),
+            ],
+        )
+    )
+    return alt.layer(lines, rings).properties(width=520, height=SQUARE)
