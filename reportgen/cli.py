@@ -169,6 +169,16 @@ def build(
     seed: Annotated[
         int, typer.Option(help="Random seed of the bootstrap: the same seed, the same report.")
     ] = 0,
+    top_k: Annotated[
+        int, typer.Option(help="Examples per error-analysis list, e.g. --top-k 50.")
+    ] = 20,
+    text_col: Annotated[
+        str | None,
+        typer.Option(
+            help="Column with each example's text, shown in error analysis. "
+            "Default: text, input or prompt, if present."
+        ),
+    ] = None,
     timestamp: Annotated[
         bool, typer.Option(help="Show the generation time (SOURCE_DATE_EPOCH if set).")
     ] = True,
@@ -193,6 +203,8 @@ def build(
                 unpaired=unpaired,
                 bootstrap=bootstrap,
                 seed=seed,
+                top_k=top_k,
+                text_col=text_col,
                 progress=say,  # type: ignore[arg-type]
             )
             say("Writing the report")  # type: ignore[operator]

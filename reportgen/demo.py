@@ -86,6 +86,11 @@ def write_demo_runs(directory: Path) -> list[DemoReport]:
                 "score": proba,
                 "diagnosis": names[y_test],
                 "tumour_size": np.where(x_test[:, 3] > np.median(x_test[:, 3]), "large", "small"),
+                "text": [
+                    f"mean radius {r:.1f}, texture {t:.1f}, perimeter {p:.0f}, area {a:.0f}, "
+                    f"smoothness {s:.3f}"
+                    for r, t, p, a, s in x_test[:, :5]
+                ],
             }
         )
         suffix = ".parquet" if name == "forest" else ".csv"

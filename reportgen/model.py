@@ -26,6 +26,7 @@ class Table:
     title: str = "Table"  # what a collapsed table is called
     caption: str = ""
     numeric: list[bool] = field(default_factory=list)  # right-align these columns
+    collapsed: bool = False  # shown behind a summary line (always so beside a chart)
 
 
 @dataclass

@@ -186,6 +186,8 @@ def build_report(
     unpaired: bool = False,
     bootstrap: int = 1000,
     seed: int = 0,
+    top_k: int = 20,
+    text_col: str | None = None,
     progress: Progress | None = None,
 ) -> Report:
     """Load (if given paths), evaluate and lay out runs into one side-by-side report.
@@ -219,6 +221,7 @@ def build_report(
     if pairs is not None:
         body.append(pairs)
     body.append(sections.per_class_section(evaluations, colours))
+    body.append(sections.error_section(evaluations, assessment, colours, top_k, text_col))
     body.append(sections.details_section(evaluations, colours))
     resolved_task = evaluations[0].task
     return Report(

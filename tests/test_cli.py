@@ -92,6 +92,8 @@ def test_version() -> None:
                 "--unpaired",
                 "--bootstrap",
                 "--seed",
+                "--top-k",
+                "--text-col",
             ],
         ),
         ("demo", ["--output", "--quiet"]),
