@@ -179,6 +179,24 @@ def build(
             "Default: text, input or prompt, if present."
         ),
     ] = None,
+    slice_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--slice",
+            help="Metadata column to break every metric down by; "
+            "repeatable, e.g. --slice country --slice age.",
+        ),
+    ] = None,
+    slice_bins: Annotated[
+        int, typer.Option(help="Quantile bins for a numeric --slice column, e.g. --slice-bins 5.")
+    ] = 4,
+    min_slice_size: Annotated[
+        int,
+        typer.Option(
+            help="Slices with fewer examples are shown greyed and never named "
+            "worst, e.g. --min-slice-size 100."
+        ),
+    ] = 30,
     timestamp: Annotated[
         bool, typer.Option(help="Show the generation time (SOURCE_DATE_EPOCH if set).")
     ] = True,
@@ -205,6 +223,9 @@ def build(
                 seed=seed,
                 top_k=top_k,
                 text_col=text_col,
+                slices=slice_ or [],
+                slice_bins=slice_bins,
+                min_slice_size=min_slice_size,
                 progress=say,  # type: ignore[arg-type]
             )
             say("Writing the report")  # type: ignore[operator]

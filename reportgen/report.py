@@ -17,6 +17,7 @@ from reportgen.errors import ReportgenError
 from reportgen.evaluate import RunEvaluation, evaluate
 from reportgen.ingest import ColumnNames, Run, load_run, parse_run_argument
 from reportgen.model import RunInfo, Section, Table
+from reportgen.slices import SliceAnalysis, analyse
 from reportgen.tasks import encode_runs
 from reportgen.uncertainty import Assessment, assess
 from reportgen.views import model_colours
@@ -38,6 +39,7 @@ class Report:
     evaluations: list[RunEvaluation] = field(repr=False)
     assessment: Assessment = field(repr=False)
     verdict: str = ""
+    slices: list[SliceAnalysis] = field(default_factory=list, repr=False)
     version: str = __version__
 
     def summary(self) -> dict[str, Any]:
@@ -54,10 +56,19 @@ class Report:
                     **_run_summary(e),
                     "ci": self.assessment.intervals[e.name],
                     "pairing": _pairing_summary(self.assessment, e.name),
+                    "slices": {a.column: a.summary_of(e.name) for a in self.slices},
+                    "fairness": {
+                        a.column: a.fairness[e.name] for a in self.slices if e.name in a.fairness
+                    },
                 }
                 for e in self.evaluations
             ],
             "comparisons": [c.summary() for c in self.assessment.comparisons],
+            "slice_comparisons": [
+                {"column": a.column, "baseline": self.assessment.baseline, **d.summary()}
+                for a in self.slices
+                for d in a.deltas
+            ],
         }
 
     def to_json(self) -> str:
@@ -188,6 +199,9 @@ def build_report(
     seed: int = 0,
     top_k: int = 20,
     text_col: str | None = None,
+    slices: Sequence[str] = (),
+    slice_bins: int = 4,
+    min_slice_size: int = 30,
     progress: Progress | None = None,
 ) -> Report:
     """Load (if given paths), evaluate and lay out runs into one side-by-side report.
@@ -205,6 +219,21 @@ def build_report(
         raise ReportgenError(f"--bootstrap {bootstrap} must be 0 (no intervals) or more")
     say(f"Bootstrapping intervals ({bootstrap:,} replicates) and comparing with the baseline")
     assessment = assess(evaluations, baseline, unpaired, bootstrap, seed, _parallel_map)
+    analyses = []
+    for column in dict.fromkeys(slices):
+        say(f"Slicing by {column}")
+        analyses.append(
+            analyse(
+                evaluations,
+                column,
+                assessment.baseline,
+                assessment.pairings,
+                slice_bins,
+                min_slice_size,
+                bootstrap,
+                seed,
+            )
+        )
     say("Drawing charts")
     names = [e.name for e in evaluations]
     colours = model_colours(names)
@@ -221,6 +250,9 @@ def build_report(
     if pairs is not None:
         body.append(pairs)
     body.append(sections.per_class_section(evaluations, colours))
+    body += [
+        sections.slice_section(a, colours, assessment.baseline, i) for i, a in enumerate(analyses)
+    ]
     body.append(sections.error_section(evaluations, assessment, colours, top_k, text_col))
     body.append(sections.details_section(evaluations, colours))
     resolved_task = evaluations[0].task
@@ -234,6 +266,7 @@ def build_report(
         evaluations=evaluations,
         assessment=assessment,
         verdict=sections.verdict_line(assessment),
+        slices=analyses,
     )
 
 

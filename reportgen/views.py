@@ -509,3 +509,35 @@ def threshold_chart(
         )
     )
     return alt.layer(lines, rings).properties(width=520, height=SQUARE)
+
+
+def slice_heatmap(
+    cells: pd.DataFrame, values: Sequence[str], models: Sequence[str], metric: str
+) -> alt.TopLevelMixin:
+    """Model x slice, coloured by one metric; small slices faded, each model's worst slice
+    outlined. ``cells`` has columns model, slice, n, value, text, small, worst."""
+    width = max(160, min(900, 70 * len(values)))
+    base = alt.Chart(cells).encode(
+        x=alt.X(
+            "slice:N", sort=list(values), title=None, axis=alt.Axis(labelAngle=-30, labelLimit=140)
+        ),
+        y=alt.Y("model:N", sort=list(models), title=None),
+    )
+    heat = base.mark_rect().encode(
+        color=alt.Color("value:Q", title=metric, scale=alt.Scale(scheme="blues")),
+        opacity=alt.condition("datum.small", alt.value(0.3), alt.value(1.0)),
+        stroke=alt.condition("datum.worst", alt.value("#c62828"), alt.value(None)),
+        strokeWidth=alt.condition("datum.worst", alt.value(2.5), alt.value(0)),
+        tooltip=[
+            alt.Tooltip("model:N"),
+            alt.Tooltip("slice:N"),
+            alt.Tooltip("n:Q", title="examples", format=","),
+            alt.Tooltip("value:Q", title=metric, format=".3f"),
+            alt.Tooltip("note:N", title="note"),
+        ],
+    )
+    text = base.mark_text(fontSize=11).encode(
+        text=alt.Text("text:N"),
+        color=alt.condition("datum.shade > 0.6", alt.value("white"), alt.value("#222222")),
+    )
+    return alt.layer(heat, text).properties(width=width, height=alt.Step(30))

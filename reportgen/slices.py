@@ -1,0 +1,270 @@
+"""Metrics per value of a metadata column (a slice), for every model, with deltas.
+
+Numeric columns with more distinct values than ``bins`` are cut at the baseline run's
+quantiles; categorical ones keep their ``MAX_SLICES - 1`` largest values and pool the rest.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from reportgen import compare
+from reportgen.errors import ReportgenError
+from reportgen.evaluate import HEADLINE, RunEvaluation, metric_values, run_stats
+from reportgen.ingest import class_name
+from reportgen.pairing import Pairing
+from reportgen.resample import build_cells, cell_stats, replicate_metrics
+from reportgen.tasks import EncodedRun
+
+MAX_SLICES = 20
+MISSING = "(missing)"
+OTHER = "(other)"
+
+
+@dataclass
+class SliceCell:
+    """One model on one slice."""
+
+    model: str
+    value: str
+    n: int
+    small: bool  # fewer examples than --min-slice-size: shown greyed
+    metrics: dict[str, float | None]
+    positive_rate: float | None = None  # binary: share predicted positive
+
+
+@dataclass
+class SliceDelta:
+    candidate: str
+    value: str
+    metric: str
+    delta: float | None
+    ci: tuple[float, float] | None
+    n_paired: int
+
+    def summary(self) -> dict[str, object]:
+        return {
+            "value": self.value,
+            "candidate": self.candidate,
+            "metric": self.metric,
+            "delta": self.delta,
+            "ci": list(self.ci) if self.ci else None,
+            "n_paired": self.n_paired,
+        }
+
+
+@dataclass
+class SliceAnalysis:
+    column: str
+    values: list[str]
+    primary: str  # the metric drawn and used for the worst slice
+    cells: list[SliceCell]
+    worst: dict[str, str]  # model -> its worst slice (large enough ones only)
+    deltas: list[SliceDelta] = field(default_factory=list)
+    fairness: dict[str, dict[str, float | None]] = field(default_factory=dict)
+    binned: bool = False
+
+    def summary_of(self, model: str) -> list[dict[str, object]]:
+        """One model's slices, as the JSON summary lists them."""
+        return [
+            {
+                "value": c.value,
+                "n": c.n,
+                "small": c.small,
+                "worst": self.worst.get(model) == c.value,
+                "metrics": c.metrics,
+            }
+            for c in self.cells
+            if c.model == model
+        ]
+
+
+def _find_column(encoded: EncodedRun, column: str) -> str:
+    extra = encoded.run.extra
+    if column in extra.columns:
+        return column
+    lower = {str(c).lower(): str(c) for c in extra.columns}
+    if column.lower() in lower:
+        return lower[column.lower()]
+    raise ReportgenError(
+        f"{encoded.run.path}: no column {column!r} for --slice; metadata columns are: "
+        f"{', '.join(map(str, extra.columns)) or '(none)'}"
+    )
+
+
+def _labeller(values: pd.Series, bins: int) -> tuple[np.ndarray | None, list[str] | None]:
+    """Quantile edges for a numeric column with many values; else None (categorical)."""
+    numeric = pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(
+        values.dtype
+    )
+    if not numeric or values.nunique(dropna=True) <= bins:
+        return None, None
+    finite = values.dropna().to_numpy(dtype=np.float64)
+    edges = np.unique(np.quantile(finite, np.linspace(0, 1, bins + 1)))
+    labels = [
+        f"[{edges[i]:.3g}, {edges[i + 1]:.3g}{']' if i == len(edges) - 2 else ')'}"
+        for i in range(len(edges) - 1)
+    ]
+    return edges, labels
+
+
+def slice_labels(
+    encoded: EncodedRun, column: str, edges: np.ndarray | None, labels: list[str] | None
+) -> np.ndarray:
+    """The slice name of every example (object array)."""
+    series = encoded.run.extra[_find_column(encoded, column)]
+    missing = series.isna().to_numpy()
+    if edges is None or labels is None:
+        names = np.array([class_name(v) for v in series.to_numpy(dtype=object)], dtype=object)
+    else:
+        x = series.to_numpy(dtype=np.float64, na_value=np.nan)
+        index = np.clip(np.searchsorted(edges[1:-1], x, side="right"), 0, len(labels) - 1)
+        names = np.asarray(labels, dtype=object)[index]
+    names[missing] = MISSING
+    return names
+
+
+def _subset(encoded: EncodedRun, rows: np.ndarray) -> EncodedRun:
+    return dataclasses.replace(
+        encoded,
+        y_true=encoded.y_true[rows],
+        y_pred=encoded.y_pred[rows],
+        scores=None if encoded.scores is None else encoded.scores[rows],
+    )
+
+
+def analyse(
+    evaluations: Sequence[RunEvaluation],
+    column: str,
+    baseline: str,
+    pairings: dict[str, Pairing],
+    bins: int = 4,
+    min_size: int = 30,
+    replicates: int = 1000,
+    seed: int = 0,
+) -> SliceAnalysis:
+    """Headline metrics of every model on every slice of ``column``; deltas against the
+    baseline on paired examples of each slice, with percentile-bootstrap intervals."""
+    by_name = {e.name: e for e in evaluations}
+    base = by_name[baseline]
+    task = base.task
+    primary = "f1" if task == "binary" else "f1_macro"
+    base_series = base.encoded.run.extra[_find_column(base.encoded, column)]
+    edges, bin_labels = _labeller(base_series, bins)
+    names = {e.name: slice_labels(e.encoded, column, edges, bin_labels) for e in evaluations}
+    if bin_labels is None:
+        sizes = pd.Series(np.concatenate(list(names.values()))).value_counts()
+        kept = list(sizes.index[: MAX_SLICES - 1]) if len(sizes) > MAX_SLICES else list(sizes.index)
+        for name, labels in names.items():
+            names[name] = np.where(np.isin(labels, kept), labels, OTHER)
+        values = sorted(set(kept), key=str) + ([OTHER] if len(sizes) > MAX_SLICES else [])
+    else:
+        values = list(bin_labels)
+    if any((labels == MISSING).any() for labels in names.values()):
+        values.append(MISSING)
+
+    cells = []
+    for evaluation in evaluations:
+        labels = names[evaluation.name]
+        for value in values:
+            rows = np.flatnonzero(labels == value)
+            if len(rows) == 0:
+                continue
+            subset = _subset(evaluation.encoded, rows)
+            stats = run_stats(subset)
+            found, _ = metric_values(stats)
+            positive_rate = None
+            if task == "binary":
+                positive_rate = float(np.mean(subset.y_pred == subset.positive))
+            cells.append(
+                SliceCell(
+                    evaluation.name,
+                    value,
+                    len(rows),
+                    len(rows) < min_size,
+                    {m: found.get(m) for m in HEADLINE[task]},
+                    positive_rate,
+                )
+            )
+    analysis = SliceAnalysis(column, values, primary, cells, {}, binned=bin_labels is not None)
+    for evaluation in evaluations:
+        mine = [
+            c
+            for c in cells
+            if c.model == evaluation.name and not c.small and c.metrics.get(primary) is not None
+        ]
+        if mine:
+            analysis.worst[evaluation.name] = min(mine, key=lambda c: c.metrics[primary]).value
+        if task == "binary":
+            analysis.fairness[evaluation.name] = _fairness(
+                [c for c in cells if c.model == evaluation.name and not c.small]
+            )
+    analysis.deltas = _slice_deltas(
+        base, evaluations, pairings, names, values, replicates, seed, min_size
+    )
+    return analysis
+
+
+def _fairness(cells: Sequence[SliceCell]) -> dict[str, float | None]:
+    """Largest gaps across slices: positive-prediction rate (demographic parity difference)
+    and true-positive rate (equal opportunity difference)."""
+    rates = [c.positive_rate for c in cells if c.positive_rate is not None]
+    tprs = [c.metrics["recall"] for c in cells if c.metrics.get("recall") is not None]
+    return {
+        "demographic_parity_difference": max(rates) - min(rates) if len(rates) > 1 else None,
+        "equal_opportunity_difference": max(tprs) - min(tprs) if len(tprs) > 1 else None,  # type: ignore[type-var,operator]
+    }
+
+
+def _slice_deltas(
+    base: RunEvaluation,
+    evaluations: Sequence[RunEvaluation],
+    pairings: dict[str, Pairing],
+    names: dict[str, np.ndarray],
+    values: Sequence[str],
+    replicates: int,
+    seed: int,
+    min_size: int,
+) -> list[SliceDelta]:
+    found = []
+    metrics = list(HEADLINE[base.task])
+    for index, evaluation in enumerate(evaluations):
+        pairing = pairings.get(evaluation.name)
+        if pairing is None or not pairing.paired:
+            continue
+        assert pairing.baseline_rows is not None and pairing.candidate_rows is not None
+        base_labels = names[base.name][pairing.baseline_rows]
+        for number, value in enumerate(values):
+            chosen = np.flatnonzero(base_labels == value)
+            if len(chosen) == 0:
+                continue
+            b = _subset(base.encoded, pairing.baseline_rows[chosen])
+            c = _subset(evaluation.encoded, pairing.candidate_rows[chosen])
+            b_values, _ = metric_values(run_stats(b))
+            c_values, _ = metric_values(run_stats(c))
+            reps = on_cells = None
+            if replicates and len(chosen) >= min_size:
+                cells = build_cells([b, c])
+                reps = replicate_metrics(cells, replicates, seed + 7919 * index + number, metrics)
+                on_b, _ = metric_values(cell_stats(cells, 0, cells.counts))
+                on_c, _ = metric_values(cell_stats(cells, 1, cells.counts))
+                on_cells = (on_b, on_c)
+            for metric in metrics:
+                bv, cv = b_values.get(metric), c_values.get(metric)
+                delta = None if bv is None or cv is None else cv - bv
+                interval = None
+                if delta is not None and reps is not None and on_cells is not None:
+                    ob, oc = on_cells[0].get(metric), on_cells[1].get(metric)
+                    if ob is not None and oc is not None:
+                        interval = compare.percentile_interval(
+                            reps[1][metric] - reps[0][metric], delta, oc - ob
+                        )
+                found.append(
+                    SliceDelta(evaluation.name, value, metric, delta, interval, len(chosen))
+                )
+    return found

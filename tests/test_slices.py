@@ -1,0 +1,120 @@
+"""Slices, fairness gaps, thresholds and error analysis against hand computations."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import f1_score, precision_recall_curve
+
+from reportgen import build_report, load_run
+from reportgen.errors import ReportgenError
+from reportgen.evaluate import evaluate
+from reportgen.examples import confident_mistakes
+from reportgen.tasks import encode_runs
+
+from .conftest import Predictions
+
+
+def with_metadata(p: Predictions) -> pd.DataFrame:
+    frame = p.frame()
+    rng = np.random.default_rng(0)
+    frame["group"] = np.where(np.arange(len(frame)) % 3 == 0, "a", "b")
+    frame["age"] = rng.uniform(18, 90, len(frame)).round(1)
+    frame.loc[frame.index[:5], "group"] = "tiny"
+    frame["text"] = [f"example {i} " + "x" * (i % 300) for i in range(len(frame))]
+    return frame
+
+
+SlicedRuns = tuple[Path, Path, pd.DataFrame, pd.DataFrame]
+
+
+@pytest.fixture
+def sliced_runs(
+    cancer_logistic: Predictions, cancer_tree: Predictions, write_run: Callable[..., Path]
+) -> SlicedRuns:
+    a, b = with_metadata(cancer_logistic), with_metadata(cancer_tree)
+    return write_run(a, "logistic.csv"), write_run(b, "tree.parquet"), a, b
+
+
+def test_slice_metrics_match_sklearn_per_slice(sliced_runs: SlicedRuns) -> None:
+    path_a, path_b, frame_a, frame_b = sliced_runs
+    report = build_report(
+        [path_a, path_b], slices=["group", "age"], bootstrap=200, min_slice_size=10
+    )
+    group, age = report.slices
+    assert group.values == ["a", "b", "tiny"]
+    for cell in group.cells:
+        frame = frame_a if cell.model == "logistic" else frame_b
+        part = frame[frame["group"] == cell.value]
+        assert cell.n == len(part)
+        assert cell.metrics["f1"] == pytest.approx(f1_score(part["label"], part["prediction"]))
+    tiny = [c for c in group.cells if c.value == "tiny"]
+    assert all(c.small for c in tiny)
+    assert all(group.worst[m] != "tiny" for m in group.worst)  # small slices are never worst
+    assert len(age.values) == 4 and age.binned  # numeric: quartile bins
+    assert sum(c.n for c in age.cells if c.model == "logistic") == len(frame_a)
+    # fairness: largest gap in positive-prediction rate across (large enough) slices
+    rates = frame_a[frame_a["group"] != "tiny"].groupby("group")["prediction"].mean()
+    assert group.fairness["logistic"]["demographic_parity_difference"] == pytest.approx(
+        rates.max() - rates.min()
+    )
+    summary = report.summary()
+    assert {s["value"] for s in summary["runs"][1]["slices"]["group"]} == {"a", "b", "tiny"}
+    deltas = [
+        d
+        for d in summary["slice_comparisons"]
+        if d["column"] == "group" and d["metric"] == "f1" and d["value"] == "a"
+    ]
+    part_a = frame_a[frame_a["group"] == "a"]
+    part_b = frame_b.set_index("id").loc[part_a["id"]]
+    assert deltas[0]["delta"] == pytest.approx(
+        f1_score(part_b["label"], part_b["prediction"])
+        - f1_score(part_a["label"], part_a["prediction"])
+    )
+    low, high = deltas[0]["ci"]
+    assert low <= deltas[0]["delta"] <= high
+
+
+def test_unknown_slice_column_is_a_clear_error(sliced_runs: SlicedRuns) -> None:
+    path_a, path_b, *_ = sliced_runs
+    with pytest.raises(ReportgenError, match=r"logistic\.csv: no column 'country' for --slice"):
+        build_report([path_a, path_b], slices=["country"], bootstrap=0)
+
+
+def test_best_threshold_matches_sklearn(
+    cancer_tree: Predictions, write_run: Callable[..., Path]
+) -> None:
+    encoded = encode_runs([load_run(write_run(cancer_tree.frame(), "tree.csv"))])[0]
+    evaluation = evaluate(encoded)
+    precision, recall, thresholds = precision_recall_curve(
+        cancer_tree.y_true, cancer_tree.proba[:, 1]
+    )
+    f1 = 2 * precision * recall / np.maximum(precision + recall, 1e-300)
+    best = int(np.argmax(f1[:-1]))
+    assert evaluation.best_threshold is not None
+    assert evaluation.best_threshold["threshold"] == pytest.approx(thresholds[best])
+    assert evaluation.best_threshold["f1"] == pytest.approx(f1[best])
+    scan = evaluation.threshold_scan
+    assert scan is not None and len(scan["threshold"]) == 201
+
+
+def test_confident_mistakes_are_the_surest_wrong_ones(sliced_runs: SlicedRuns) -> None:
+    path_a, _, frame_a, _ = sliced_runs
+    encoded = encode_runs([load_run(path_a)])[0]
+    mistakes = confident_mistakes(encoded, 5, None)
+    wrong = frame_a[frame_a["label"] != frame_a["prediction"]].copy()
+    wrong["confidence"] = np.where(wrong["prediction"] == 1, wrong["score"], 1 - wrong["score"])
+    expected = wrong.sort_values(["confidence", "id"], ascending=[False, True]).head(5)
+    assert [m.id for m in mistakes] == [str(i) for i in expected["id"]]
+    assert mistakes[0].text is not None and mistakes[0].text.startswith("example ")
+
+
+def test_error_lists_stay_bounded(sliced_runs: SlicedRuns) -> None:
+    path_a, path_b, *_ = sliced_runs
+    page = build_report([path_a, path_b], top_k=3, bootstrap=0).to_html()
+    assert "most confident mistakes" in page and "newly wrong" in page
+    assert page.count('class="text"') <= 3 * 4  # two models' mistakes, newly wrong and right
