@@ -1,8 +1,9 @@
 """End-to-end benchmark: `reportgen build` on generated runs of 100k and 1M rows.
 
-For each case it writes two models' runs as Parquet (once, cached in --data), runs the
-command as a fresh process (start-up included) several times, and prints the median wall
-time, the peak resident memory of the process, and the report's size.
+For each case it writes two models' runs on one test set as Parquet (once, cached in --data),
+paired by id, with a `channel` column to slice by; runs the command (default options: 1,000
+bootstrap replicates, paired tests) as a fresh process, start-up included, several times; and
+prints the median wall time, the peak resident memory of the process, and the report's size.
 
     python benchmarks/bench.py                 # all cases, 3 repeats
     python benchmarks/bench.py --rows 100000   # one size
@@ -77,6 +78,10 @@ def make_runs(data: Path, task: str, rows: int) -> list[Path]:
     return paths
 
 
+# as on a user's machine: Python may cache bytecode (some sandboxes turn that off)
+ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+
+
 def measure(command: list[str]) -> tuple[float, float]:
     """Wall seconds and peak RSS (MiB) of one child process."""
     script = (
@@ -86,7 +91,11 @@ def measure(command: list[str]) -> tuple[float, float]:
     )
     # a wrapper process per run, so ru_maxrss is this run's peak, not an earlier one's
     out = subprocess.run(
-        [sys.executable, "-c", script, *command], capture_output=True, text=True, check=True
+        [sys.executable, "-c", script, *command],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=ENV,
     ).stdout.split()
     return float(out[-2]), float(out[-1]) / 1024
 
@@ -99,13 +108,21 @@ def main() -> None:
     parser.add_argument(
         "--data", type=Path, default=Path(tempfile.gettempdir()) / "reportgen-bench"
     )
+    parser.add_argument(
+        "--extra",
+        nargs="*",
+        default=[],
+        help="more options for reportgen build, e.g. --extra=--bootstrap=0",
+    )
     args = parser.parse_args()
     args.data.mkdir(parents=True, exist_ok=True)
     reportgen = [sys.executable, "-m", "reportgen.cli"]
     # warm the one-off caches (Vega bundle on disk, Python bytecode) outside the timings
     warm = make_runs(args.data, "binary", 1000)
     subprocess.run(
-        [*reportgen, "build", *map(str, warm), "-o", str(args.data / "warm.html"), "-q"], check=True
+        [*reportgen, "build", *map(str, warm), "-o", str(args.data / "warm.html"), "-q"],
+        check=True,
+        env=ENV,
     )
 
     print(
@@ -118,7 +135,17 @@ def main() -> None:
         for rows in args.rows:
             runs = make_runs(args.data, task, rows)
             out = args.data / f"{task}-{rows}.html"
-            command = [*reportgen, "build", *map(str, runs), "-o", str(out), "-q"]
+            command = [
+                *reportgen,
+                "build",
+                *map(str, runs),
+                "-o",
+                str(out),
+                "-q",
+                "--slice",
+                "channel",
+                *args.extra,
+            ]
             walls, peaks = [], []
             for _ in range(args.repeat):
                 wall, peak = measure(command)

@@ -232,6 +232,7 @@ def build_report(
                 min_slice_size,
                 bootstrap,
                 seed,
+                _parallel_map,
             )
         )
     say("Drawing charts")

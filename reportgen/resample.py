@@ -31,6 +31,7 @@ from reportgen.tasks import EncodedRun
 
 MAX_BINS = 2048  # score bins per model at most
 CELL_BUDGET = 6000  # about how many cells a bootstrap resamples
+CHUNK_VALUES = 4_000_000  # replicates x cells drawn at once
 ECE_EDGES = np.linspace(0.0, 1.0, ECE_BINS + 1)
 
 
@@ -64,10 +65,13 @@ class Cells:
 
 def _score_bins(values: np.ndarray, max_bins: int, probability: bool) -> tuple[np.ndarray, bool]:
     """Bin index per row, ascending with the score; exact when few distinct values."""
-    distinct = np.unique(values)
+    ordered = np.sort(values)
+    distinct = ordered[np.concatenate(([True], ordered[1:] != ordered[:-1]))]
     if len(distinct) <= max_bins:
         return np.searchsorted(distinct, values), False
-    edges = np.unique(np.quantile(values, np.linspace(0, 1, max_bins + 1)))
+    # quantile edges read off the sorted values (np.quantile would partition again)
+    positions = np.linspace(0, len(ordered) - 1, max_bins + 1).round().astype(np.int64)
+    edges = np.unique(ordered[positions])
     if probability and max_bins >= ECE_BINS:
         edges = np.union1d(edges, ECE_EDGES)
     # (lo, hi] bins, the ECE rule, so every score bin lies inside one ECE bin
@@ -176,14 +180,26 @@ def build_cells(
     return Cells(counts, cell_keys[:, 0], tuple(models))
 
 
-def _group_sum(counts: np.ndarray, group: np.ndarray, n_groups: int) -> np.ndarray:
-    """Sum ``counts`` (cells on the last axis) within groups of cells: (..., n_groups)."""
-    if counts.ndim == 1:
-        return np.bincount(group, weights=counts, minlength=n_groups)
-    indicator = sparse.csr_matrix(
-        (np.ones(len(group)), (np.arange(len(group)), group)), shape=(len(group), n_groups)
-    )
-    return np.asarray((indicator.T @ counts.T).T)
+class _GroupSums:
+    """Sums of (weighted) cell counts within groups of cells, for one count vector or a batch
+    of replicates (cells on the last axis)."""
+
+    def __init__(self, counts: np.ndarray) -> None:
+        self.counts = counts
+        # (cells, replicates), contiguous: sparse products then read it without copying
+        self.transposed = np.ascontiguousarray(counts.T) if counts.ndim == 2 else None
+
+    def __call__(
+        self, group: np.ndarray, n_groups: int, weights: np.ndarray | None = None
+    ) -> np.ndarray:
+        if self.transposed is None:
+            values = self.counts if weights is None else self.counts * weights
+            return np.bincount(group, weights=values, minlength=n_groups)
+        data = np.ones(len(group)) if weights is None else weights.astype(np.float64)
+        indicator = sparse.csc_matrix(
+            (data, (group, np.arange(len(group)))), shape=(n_groups, len(group))
+        )
+        return np.asarray(indicator @ self.transposed).T
 
 
 def cell_stats(cells: Cells, model: int, counts: np.ndarray) -> RunStats:
@@ -193,14 +209,15 @@ def cell_stats(cells: Cells, model: int, counts: np.ndarray) -> RunStats:
     k = len(encoded.classes)
     counts = counts.astype(np.float64)
     n = counts.sum(axis=-1)
-    matrix = _group_sum(counts, cells.label * k + mc.prediction, k * k)
+    group_sum = _GroupSums(counts)
+    matrix = group_sum(cells.label * k + mc.prediction, k * k)
     confusion = ConfusionCounts(np.rint(matrix).astype(np.int64).reshape(*counts.shape[:-1], k, k))
     ranks: dict[int, RankCounts] | None = {}
     if mc.score_bin is not None and encoded.task == "binary":
         assert encoded.positive is not None
         is_positive = cells.label == encoded.positive
-        pos = _group_sum(counts * is_positive, mc.score_bin, mc.n_score_bins)[..., ::-1]
-        neg = _group_sum(counts * ~is_positive, mc.score_bin, mc.n_score_bins)[..., ::-1]
+        pos = group_sum(mc.score_bin, mc.n_score_bins, is_positive)[..., ::-1]
+        neg = group_sum(mc.score_bin, mc.n_score_bins, ~is_positive)[..., ::-1]
         bins = np.arange(mc.n_score_bins, dtype=np.float64)[::-1]  # descending scores
         ranks = {encoded.positive: RankCounts(bins, np.rint(pos), np.rint(neg))}
     elif mc.score_bin is not None:
@@ -210,9 +227,9 @@ def cell_stats(cells: Cells, model: int, counts: np.ndarray) -> RunStats:
         assert mc.outcome is not None
         calibration = CalibrationCounts(
             ECE_EDGES,
-            _group_sum(counts, mc.calibration_bin, ECE_BINS),
-            _group_sum(counts * mc.confidence, mc.calibration_bin, ECE_BINS),
-            _group_sum(counts * mc.outcome, mc.calibration_bin, ECE_BINS),
+            group_sum(mc.calibration_bin, ECE_BINS),
+            group_sum(mc.calibration_bin, ECE_BINS, mc.confidence),
+            group_sum(mc.calibration_bin, ECE_BINS, mc.outcome),
         )
     if mc.loss is not None:
         brier = counts @ mc.brier if mc.brier is not None else None
@@ -233,14 +250,15 @@ def cell_stats(cells: Cells, model: int, counts: np.ndarray) -> RunStats:
 
 
 def replicate_metrics(
-    cells: Cells, replicates: int, seed: int, metric_names: Sequence[str], chunk: int = 100
+    cells: Cells, replicates: int, seed: int, metric_names: Sequence[str]
 ) -> list[dict[str, np.ndarray]]:
     """For each model: metric name -> its value in every replicate (NaN where undefined).
 
-    Replicates are drawn in chunks so memory stays at ``chunk`` x cells counts.
+    Replicates are drawn in chunks so memory stays near ``CHUNK_VALUES`` cell counts.
     """
     rng = np.random.default_rng(seed)
     n = cells.n
+    chunk = max(1, min(replicates, CHUNK_VALUES // max(1, len(cells.counts))))
     p = cells.counts / n
     results: list[dict[str, list[np.ndarray]]] = [
         {name: [] for name in metric_names} for _ in cells.models

@@ -7,8 +7,9 @@ quantiles; categorical ones keep their ``MAX_SLICES - 1`` largest values and poo
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -113,20 +114,24 @@ def _labeller(values: pd.Series, bins: int) -> tuple[np.ndarray | None, list[str
     return edges, labels
 
 
-def slice_labels(
+def slice_codes(
     encoded: EncodedRun, column: str, edges: np.ndarray | None, labels: list[str] | None
-) -> np.ndarray:
-    """The slice name of every example (object array)."""
+) -> tuple[np.ndarray, list[str]]:
+    """Every example's slice as a code into the returned slice names (vectorised)."""
     series = encoded.run.extra[_find_column(encoded, column)]
     missing = series.isna().to_numpy()
     if edges is None or labels is None:
-        names = np.array([class_name(v) for v in series.to_numpy(dtype=object)], dtype=object)
+        codes, uniques = pd.factorize(series, sort=False)
+        names = [class_name(v) for v in np.asarray(uniques, dtype=object)]
     else:
         x = series.to_numpy(dtype=np.float64, na_value=np.nan)
-        index = np.clip(np.searchsorted(edges[1:-1], x, side="right"), 0, len(labels) - 1)
-        names = np.asarray(labels, dtype=object)[index]
-    names[missing] = MISSING
-    return names
+        codes = np.clip(np.searchsorted(edges[1:-1], x, side="right"), 0, len(labels) - 1)
+        names = list(labels)
+    codes = np.asarray(codes, dtype=np.int64).copy()
+    if missing.any():
+        codes[missing] = len(names)
+        names.append(MISSING)
+    return codes, names
 
 
 def _subset(encoded: EncodedRun, rows: np.ndarray) -> EncodedRun:
@@ -147,6 +152,7 @@ def analyse(
     min_size: int = 30,
     replicates: int = 1000,
     seed: int = 0,
+    parallel_map: Callable[[Callable[[Any], Any], Sequence[Any]], list[Any]] | None = None,
 ) -> SliceAnalysis:
     """Headline metrics of every model on every slice of ``column``; deltas against the
     baseline on paired examples of each slice, with percentile-bootstrap intervals."""
@@ -156,41 +162,51 @@ def analyse(
     primary = "f1" if task == "binary" else "f1_macro"
     base_series = base.encoded.run.extra[_find_column(base.encoded, column)]
     edges, bin_labels = _labeller(base_series, bins)
-    names = {e.name: slice_labels(e.encoded, column, edges, bin_labels) for e in evaluations}
+    coded = {e.name: slice_codes(e.encoded, column, edges, bin_labels) for e in evaluations}
+    sizes: dict[str, int] = {}
+    for codes, local in coded.values():
+        for name, size in zip(local, np.bincount(codes, minlength=len(local)), strict=True):
+            sizes[name] = sizes.get(name, 0) + int(size)
     if bin_labels is None:
-        sizes = pd.Series(np.concatenate(list(names.values()))).value_counts()
-        kept = list(sizes.index[: MAX_SLICES - 1]) if len(sizes) > MAX_SLICES else list(sizes.index)
-        for name, labels in names.items():
-            names[name] = np.where(np.isin(labels, kept), labels, OTHER)
-        values = sorted(set(kept), key=str) + ([OTHER] if len(sizes) > MAX_SLICES else [])
+        by_size = sorted(sizes, key=lambda v: (-sizes[v], v))
+        pooled = len(by_size) > MAX_SLICES
+        kept = by_size[: MAX_SLICES - 1] if pooled else by_size
+        values = sorted((v for v in kept if v != MISSING), key=str) + ([OTHER] if pooled else [])
     else:
-        values = list(bin_labels)
-    if any((labels == MISSING).any() for labels in names.values()):
+        values = [v for v in bin_labels if sizes.get(v)]
+    if sizes.get(MISSING):
         values.append(MISSING)
+    position = {value: i for i, value in enumerate(values)}
+    other = position.get(OTHER, -1)
+    # every example's slice as an index into ``values``
+    names = {
+        name: np.array([position.get(v, other) for v in local], dtype=np.int64)[codes]
+        for name, (codes, local) in coded.items()
+    }
 
-    cells = []
-    for evaluation in evaluations:
-        labels = names[evaluation.name]
-        for value in values:
-            rows = np.flatnonzero(labels == value)
-            if len(rows) == 0:
-                continue
-            subset = _subset(evaluation.encoded, rows)
-            stats = run_stats(subset)
-            found, _ = metric_values(stats)
-            positive_rate = None
-            if task == "binary":
-                positive_rate = float(np.mean(subset.y_pred == subset.positive))
-            cells.append(
-                SliceCell(
-                    evaluation.name,
-                    value,
-                    len(rows),
-                    len(rows) < min_size,
-                    {m: found.get(m) for m in HEADLINE[task]},
-                    positive_rate,
-                )
-            )
+    mapper = parallel_map or (lambda f, items: [f(i) for i in items])
+
+    def measure(job: tuple[RunEvaluation, int]) -> SliceCell | None:
+        evaluation, index = job
+        rows = np.flatnonzero(names[evaluation.name] == index)
+        if len(rows) == 0:
+            return None
+        subset = _subset(evaluation.encoded, rows)
+        found, _ = metric_values(run_stats(subset))
+        positive_rate = None
+        if task == "binary":
+            positive_rate = float(np.mean(subset.y_pred == subset.positive))
+        return SliceCell(
+            evaluation.name,
+            values[index],
+            len(rows),
+            len(rows) < min_size,
+            {m: found.get(m) for m in HEADLINE[task]},
+            positive_rate,
+        )
+
+    jobs = [(e, i) for e in evaluations for i in range(len(values))]
+    cells = [cell for cell in mapper(measure, jobs) if cell is not None]
     analysis = SliceAnalysis(column, values, primary, cells, {}, binned=bin_labels is not None)
     for evaluation in evaluations:
         mine = [
@@ -204,8 +220,9 @@ def analyse(
             analysis.fairness[evaluation.name] = _fairness(
                 [c for c in cells if c.model == evaluation.name and not c.small]
             )
+    measured = {(c.model, c.value): c.metrics for c in cells}
     analysis.deltas = _slice_deltas(
-        base, evaluations, pairings, names, values, replicates, seed, min_size
+        base, evaluations, pairings, names, values, replicates, seed, min_size, mapper, measured
     )
     return analysis
 
@@ -230,41 +247,58 @@ def _slice_deltas(
     replicates: int,
     seed: int,
     min_size: int,
+    mapper: Callable[[Callable[[Any], Any], Sequence[Any]], list[Any]],
+    measured: dict[tuple[str, str], dict[str, float | None]],
 ) -> list[SliceDelta]:
-    found = []
     metrics = list(HEADLINE[base.task])
+    jobs = []
     for index, evaluation in enumerate(evaluations):
         pairing = pairings.get(evaluation.name)
-        if pairing is None or not pairing.paired:
-            continue
+        if pairing is not None and pairing.paired:
+            jobs += [(index, evaluation, pairing, number) for number in range(len(values))]
+
+    def one(job: tuple[int, RunEvaluation, Pairing, int]) -> list[SliceDelta]:
+        index, evaluation, pairing, number = job
         assert pairing.baseline_rows is not None and pairing.candidate_rows is not None
-        base_labels = names[base.name][pairing.baseline_rows]
-        for number, value in enumerate(values):
-            chosen = np.flatnonzero(base_labels == value)
-            if len(chosen) == 0:
-                continue
-            b = _subset(base.encoded, pairing.baseline_rows[chosen])
-            c = _subset(evaluation.encoded, pairing.candidate_rows[chosen])
+        chosen = np.flatnonzero(names[base.name][pairing.baseline_rows] == number)
+        if len(chosen) == 0:
+            return []
+        b = _subset(base.encoded, pairing.baseline_rows[chosen])
+        c = _subset(evaluation.encoded, pairing.candidate_rows[chosen])
+        # the slice's own metrics hold when every example of both runs is paired and the
+        # candidate puts each example in the same slice
+        same = (
+            pairing.n_paired == len(base.encoded.y_true) == len(evaluation.encoded.y_true)
+            and bool(np.all(names[evaluation.name][pairing.candidate_rows[chosen]] == number))
+            and int(np.count_nonzero(names[evaluation.name] == number)) == len(chosen)
+        )
+        if same and (base.name, values[number]) in measured:
+            b_values = measured[(base.name, values[number])]
+            c_values = measured[(evaluation.name, values[number])]
+        else:
             b_values, _ = metric_values(run_stats(b))
             c_values, _ = metric_values(run_stats(c))
-            reps = on_cells = None
-            if replicates and len(chosen) >= min_size:
-                cells = build_cells([b, c])
-                reps = replicate_metrics(cells, replicates, seed + 7919 * index + number, metrics)
-                on_b, _ = metric_values(cell_stats(cells, 0, cells.counts))
-                on_c, _ = metric_values(cell_stats(cells, 1, cells.counts))
-                on_cells = (on_b, on_c)
-            for metric in metrics:
-                bv, cv = b_values.get(metric), c_values.get(metric)
-                delta = None if bv is None or cv is None else cv - bv
-                interval = None
-                if delta is not None and reps is not None and on_cells is not None:
-                    ob, oc = on_cells[0].get(metric), on_cells[1].get(metric)
-                    if ob is not None and oc is not None:
-                        interval = compare.percentile_interval(
-                            reps[1][metric] - reps[0][metric], delta, oc - ob
-                        )
-                found.append(
-                    SliceDelta(evaluation.name, value, metric, delta, interval, len(chosen))
-                )
-    return found
+        reps = on_cells = None
+        if replicates and len(chosen) >= min_size:
+            cells = build_cells([b, c])
+            reps = replicate_metrics(cells, replicates, seed + 7919 * index + number, metrics)
+            on_b, _ = metric_values(cell_stats(cells, 0, cells.counts))
+            on_c, _ = metric_values(cell_stats(cells, 1, cells.counts))
+            on_cells = (on_b, on_c)
+        found = []
+        for metric in metrics:
+            bv, cv = b_values.get(metric), c_values.get(metric)
+            delta = None if bv is None or cv is None else cv - bv
+            interval = None
+            if delta is not None and reps is not None and on_cells is not None:
+                ob, oc = on_cells[0].get(metric), on_cells[1].get(metric)
+                if ob is not None and oc is not None:
+                    interval = compare.percentile_interval(
+                        reps[1][metric] - reps[0][metric], delta, oc - ob
+                    )
+            found.append(
+                SliceDelta(evaluation.name, values[number], metric, delta, interval, len(chosen))
+            )
+        return found
+
+    return [delta for part in mapper(one, jobs) for delta in part]
