@@ -35,7 +35,7 @@ def placement_values(is_positive: np.ndarray, scores: np.ndarray) -> np.ndarray:
     A positive's is the share of negatives it outranks (V10), a negative's the share of
     positives that outrank it (V01); ties count one half. AUC = mean V10 = mean V01.
     """
-    order = np.argsort(scores, kind="stable")
+    order = np.argsort(scores)  # ties form one group below, so any sort order will do
     ordered = scores[order]
     positive = is_positive[order]
     n_pos = int(np.count_nonzero(positive))

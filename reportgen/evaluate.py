@@ -19,6 +19,7 @@ from reportgen.stats import (
     ProbabilitySums,
     RankCounts,
     TopKCounts,
+    top_class,
 )
 from reportgen.tasks import EncodedRun
 
@@ -206,8 +207,7 @@ def run_stats(encoded: EncodedRun) -> RunStats:
         top2 = TopKCounts.from_scores(y_true, scores, 2)
         if problem is None:
             probability = ProbabilitySums.multiclass(y_true, scores)
-            top = np.argmax(scores, axis=1)
-            confidence = scores[np.arange(len(y_true)), top]
+            top, confidence = top_class(scores)
             calibration = CalibrationCounts.from_confidence(confidence, top == y_true)
     return RunStats(
         encoded.task,

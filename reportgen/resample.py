@@ -26,6 +26,7 @@ from reportgen.stats import (
     ProbabilitySums,
     RankCounts,
     TopKCounts,
+    top_class,
 )
 from reportgen.tasks import EncodedRun
 
@@ -100,8 +101,7 @@ def _model_columns(
             values["outcome"] = is_positive.astype(np.float64)
         return y_pred, scores, values, probabilities
     n = len(y_true)
-    top = np.argmax(scores, axis=1)
-    confidence = scores[np.arange(n), top]
+    top, confidence = top_class(scores)
     values["top2"] = TopKCounts.hit_mask(y_true, scores, 2).astype(np.float64)
     if probabilities:
         values["loss"] = -np.log(np.clip(scores[np.arange(n), y_true], eps, 1 - eps))

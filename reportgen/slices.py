@@ -23,6 +23,7 @@ from reportgen.resample import build_cells, cell_stats, replicate_metrics
 from reportgen.tasks import EncodedRun
 
 MAX_SLICES = 20
+SLICE_CELL_BUDGET = 2000  # cells per slice bootstrap: slices are many, their deltas coarse
 MISSING = "(missing)"
 OTHER = "(other)"
 
@@ -135,6 +136,8 @@ def slice_codes(
 
 
 def _subset(encoded: EncodedRun, rows: np.ndarray) -> EncodedRun:
+    if len(rows) == len(encoded.y_true) and np.array_equal(rows, np.arange(len(rows))):
+        return encoded  # every row, in order: no copy
     return dataclasses.replace(
         encoded,
         y_true=encoded.y_true[rows],
@@ -280,7 +283,7 @@ def _slice_deltas(
             c_values, _ = metric_values(run_stats(c))
         reps = on_cells = None
         if replicates and len(chosen) >= min_size:
-            cells = build_cells([b, c])
+            cells = build_cells([b, c], budget=SLICE_CELL_BUDGET)
             reps = replicate_metrics(cells, replicates, seed + 7919 * index + number, metrics)
             on_b, _ = metric_values(cell_stats(cells, 0, cells.counts))
             on_c, _ = metric_values(cell_stats(cells, 1, cells.counts))

@@ -167,3 +167,19 @@ class TopKCounts:
         class_index = np.arange(scores.shape[1])[None, :]
         tied_ahead = ((scores == true_score) & (class_index > y_true[:, None])).sum(axis=1)
         return above + tied_ahead < k
+
+
+def top_class(scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(index, value) of each row's highest score; the first class wins ties, as np.argmax.
+
+    One pass per class column: class-score matrices are column-major, where a row-wise
+    ``argmax`` would stride through memory.
+    """
+    best = scores[:, 0].copy()
+    index = np.zeros(len(best), dtype=np.int64)
+    for k in range(1, scores.shape[1]):
+        column = scores[:, k]
+        higher = column > best
+        index[higher] = k
+        np.maximum(best, column, out=best)
+    return index, best

@@ -14,6 +14,7 @@ import numpy as np
 
 from reportgen.errors import ReportgenError
 from reportgen.ingest import Categorical, Run
+from reportgen.stats import top_class
 
 Task = Literal["binary", "multiclass"]
 POSITIVE_CANDIDATES = ("1", "true", "yes", "pos", "positive")
@@ -166,7 +167,7 @@ def _encode(
         y_pred = np.where(scores >= cut, positive, negative).astype(np.int64)
         source = f"score ≥ {cut:g}"
     else:
-        y_pred = np.argmax(scores, axis=1).astype(np.int64)
+        y_pred = top_class(scores)[0]
         source = "argmax of class probabilities"
     return EncodedRun(
         run=run,

@@ -118,6 +118,8 @@ def intervals(evaluation: RunEvaluation, reps: RunReplicates) -> dict[str, list[
 
 
 def _subset(encoded: EncodedRun, rows: np.ndarray) -> EncodedRun:
+    if len(rows) == len(encoded.y_true) and np.array_equal(rows, np.arange(len(rows))):
+        return encoded  # every row, in order: no copy
     return dataclasses.replace(
         encoded,
         y_true=encoded.y_true[rows],

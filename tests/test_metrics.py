@@ -261,3 +261,13 @@ def test_class_missing_from_one_run_is_left_out_of_its_averages(
     assert evaluation.metrics["f1_macro"] == pytest.approx(
         skm.f1_score(small["label"], small["prediction"], average="macro")
     )
+
+
+def test_top_class_matches_argmax_with_ties() -> None:
+    from reportgen.stats import top_class
+
+    rng = np.random.default_rng(0)
+    scores = np.asfortranarray(np.round(rng.random((2_000, 7)), 1))  # many ties
+    index, value = top_class(scores)
+    np.testing.assert_array_equal(index, scores.argmax(axis=1))
+    np.testing.assert_array_equal(value, scores.max(axis=1))
