@@ -112,7 +112,6 @@ class RunEvaluation:
     macro_curve: ClassCurve | None = None
     calibration: CalibrationCounts | None = None
     notes: list[str] = field(default_factory=list)
-    stats: RunStats | None = None
     # binary with scores: precision/recall/F1 over thresholds, and the F1-optimal threshold
     threshold_scan: dict[str, np.ndarray] | None = None
     best_threshold: dict[str, float] | None = None
@@ -322,7 +321,6 @@ def evaluate(encoded: EncodedRun) -> RunEvaluation:
         values,
         notes,
         metrics.per_class_scores(stats.confusion),
-        stats=stats,
     )
     n = stats.confusion.n
     for k, rank in stats.ranks.items():

@@ -7,7 +7,6 @@ arrays may carry leading batch axes (one per bootstrap replicate).
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -77,7 +76,7 @@ class RankCounts:
     def n_negative(self) -> Any:
         return _scalar(self.negatives.sum(axis=-1))
 
-    @functools.cached_property
+    @property
     def cumulative(self) -> tuple[np.ndarray, np.ndarray]:
         """(true positives, false positives) when predicting positive at score >= each score."""
         return np.cumsum(self.positives, axis=-1), np.cumsum(self.negatives, axis=-1)
