@@ -6,7 +6,6 @@ quantiles; categorical ones keep their ``MAX_SLICES - 1`` largest values and poo
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -135,17 +134,6 @@ def slice_codes(
     return codes, names
 
 
-def _subset(encoded: EncodedRun, rows: np.ndarray) -> EncodedRun:
-    if len(rows) == len(encoded.y_true) and np.array_equal(rows, np.arange(len(rows))):
-        return encoded  # every row, in order: no copy
-    return dataclasses.replace(
-        encoded,
-        y_true=encoded.y_true[rows],
-        y_pred=encoded.y_pred[rows],
-        scores=None if encoded.scores is None else encoded.scores[rows],
-    )
-
-
 def analyse(
     evaluations: Sequence[RunEvaluation],
     column: str,
@@ -194,7 +182,7 @@ def analyse(
         rows = np.flatnonzero(names[evaluation.name] == index)
         if len(rows) == 0:
             return None
-        subset = _subset(evaluation.encoded, rows)
+        subset = evaluation.encoded.subset(rows)
         found, _ = metric_values(run_stats(subset))
         positive_rate = None
         if task == "binary":
@@ -266,8 +254,8 @@ def _slice_deltas(
         chosen = np.flatnonzero(names[base.name][pairing.baseline_rows] == number)
         if len(chosen) == 0:
             return []
-        b = _subset(base.encoded, pairing.baseline_rows[chosen])
-        c = _subset(evaluation.encoded, pairing.candidate_rows[chosen])
+        b = base.encoded.subset(pairing.baseline_rows[chosen])
+        c = evaluation.encoded.subset(pairing.candidate_rows[chosen])
         # the slice's own metrics hold when every example of both runs is paired and the
         # candidate puts each example in the same slice
         same = (

@@ -6,6 +6,7 @@ up across models. Class codes index into that list.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -37,6 +38,17 @@ class EncodedRun:
     @property
     def name(self) -> str:
         return self.run.name
+
+    def subset(self, rows: np.ndarray) -> EncodedRun:
+        """The same run restricted to (and reordered as) ``rows``."""
+        if len(rows) == len(self.y_true) and np.array_equal(rows, np.arange(len(rows))):
+            return self  # every row, in order: no copy
+        return dataclasses.replace(
+            self,
+            y_true=self.y_true[rows],
+            y_pred=self.y_pred[rows],
+            scores=None if self.scores is None else self.scores[rows],
+        )
 
 
 def sort_classes(names: set[str]) -> tuple[str, ...]:

@@ -117,17 +117,6 @@ def intervals(evaluation: RunEvaluation, reps: RunReplicates) -> dict[str, list[
     return found
 
 
-def _subset(encoded: EncodedRun, rows: np.ndarray) -> EncodedRun:
-    if len(rows) == len(encoded.y_true) and np.array_equal(rows, np.arange(len(rows))):
-        return encoded  # every row, in order: no copy
-    return dataclasses.replace(
-        encoded,
-        y_true=encoded.y_true[rows],
-        y_pred=encoded.y_pred[rows],
-        scores=None if encoded.scores is None else encoded.scores[rows],
-    )
-
-
 def compare_runs(
     baseline: RunEvaluation,
     candidate: RunEvaluation,
@@ -141,8 +130,8 @@ def compare_runs(
     if not pairing.paired:
         return _compare_unpaired(baseline, candidate, metric_names, *run_reps)
     assert pairing.baseline_rows is not None and pairing.candidate_rows is not None
-    base = _subset(baseline.encoded, pairing.baseline_rows)
-    cand = _subset(candidate.encoded, pairing.candidate_rows)
+    base = baseline.encoded.subset(pairing.baseline_rows)
+    cand = candidate.encoded.subset(pairing.candidate_rows)
     # every example paired: the metrics (and AUC influences) of the whole runs still hold
     whole = pairing.n_paired == len(baseline.encoded.y_true) == len(candidate.encoded.y_true)
     if whole:
