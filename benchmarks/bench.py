@@ -108,6 +108,7 @@ def main() -> None:
     parser.add_argument(
         "--data", type=Path, default=Path(tempfile.gettempdir()) / "reportgen-bench"
     )
+    parser.add_argument("--slice", default="channel", help="column to slice by; '' for none")
     parser.add_argument(
         "--extra",
         nargs="*",
@@ -127,7 +128,8 @@ def main() -> None:
 
     print(
         f"reportgen benchmark: {os.cpu_count()} cores, Python {sys.version.split()[0]}, "
-        f"median of {args.repeat}"
+        f"median of {args.repeat}; options: "
+        f"{'--slice ' + args.slice if args.slice else ''} {' '.join(args.extra)}"
     )
     print("| task | rows per run | runs | wall (s) | peak memory (MiB) | report (KB) |")
     print("|---|---:|---:|---:|---:|---:|")
@@ -142,8 +144,7 @@ def main() -> None:
                 "-o",
                 str(out),
                 "-q",
-                "--slice",
-                "channel",
+                *(["--slice", args.slice] if args.slice else []),
                 *args.extra,
             ]
             walls, peaks = [], []

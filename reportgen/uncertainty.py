@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -146,6 +147,7 @@ def compare_runs(
         cells_base, _ = metric_values(cell_stats(cells, 0, cells.counts))
         cells_cand, _ = metric_values(cell_stats(cells, 1, cells.counts))
     found = []
+    paired_influences = None  # computed once, for the first one-vs-rest AUC metric
     for name in metric_names:
         b, c = base_values.get(name), cand_values.get(name)
         delta = None if b is None or c is None else c - b
@@ -159,15 +161,18 @@ def compare_runs(
             _delong_test(result, base, cand)
             continue
         if name in AUC_METRICS:
-            influence = None
             if whole and all(r is not None and name in r.influence for r in run_reps):
                 base_reps, cand_reps = run_reps
                 assert base_reps is not None and cand_reps is not None
-                influence = (
-                    cand_reps.influence[name][pairing.candidate_rows]
-                    - base_reps.influence[name][pairing.baseline_rows]
-                )
-            _ovr_auc_test(result, base, cand, influence)
+                base_influence = base_reps.influence[name][pairing.baseline_rows]
+                cand_influence = cand_reps.influence[name][pairing.candidate_rows]
+            else:
+                if paired_influences is None:
+                    paired_influences = _paired_ovr_influences(base, cand)
+                base_influence = paired_influences[0].get(name)
+                cand_influence = paired_influences[1].get(name)
+            if base_influence is not None and cand_influence is not None:
+                _ovr_auc_test(result, cand_influence - base_influence)
             continue
         if name == "accuracy":
             result.p_value = compare.mcnemar_exact(
@@ -199,17 +204,20 @@ def _delong_test(result: Comparison, base: EncodedRun, cand: EncodedRun) -> None
     _normal_test(result, variance, "delong")
 
 
-def _ovr_auc_test(
-    result: Comparison, base: EncodedRun, cand: EncodedRun, influence: np.ndarray | None
-) -> None:
+def _ovr_auc_test(result: Comparison, influence: np.ndarray | None) -> None:
     """DeLong's method for the difference of two one-vs-rest AUC averages."""
-    if influence is None:
-        base_influence = ovr_influence(base).get(result.metric)
-        cand_influence = ovr_influence(cand).get(result.metric)
-        if base_influence is None or cand_influence is None:
-            return
-        influence = cand_influence - base_influence
-    _normal_test(result, float(np.sum(influence**2)), "delong-ovr")
+    if influence is not None:
+        _normal_test(result, float(np.sum(influence**2)), "delong-ovr")
+
+
+def _paired_ovr_influences(
+    base: EncodedRun, cand: EncodedRun
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Both models' one-vs-rest AUC influences on the paired rows, side by side (one sort per
+    class and model)."""
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        base_all, cand_all = pool.map(ovr_influence, (base, cand))
+    return base_all, cand_all
 
 
 def _compare_unpaired(

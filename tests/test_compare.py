@@ -234,3 +234,27 @@ def test_report_comparisons_in_json(
     run = summary["runs"][0]
     low, high = run["ci"]["accuracy"]
     assert low < run["metrics"]["accuracy"] < high
+
+
+def test_multiclass_auc_comparison_uses_delong_across_classes(
+    digits_logistic: Predictions, digits_forest: Predictions, write_run: Callable[..., Path]
+) -> None:
+    runs = [
+        write_run(digits_logistic.frame(), "logistic.parquet"),
+        write_run(digits_forest.frame(), "forest.parquet"),
+    ]
+    for bootstrap in (0, 200):  # from the runs' own influences, and recomputed on pairs
+        report = build_report(runs, bootstrap=bootstrap)
+        auc = next(c for c in report.assessment.comparisons if c.metric == "roc_auc_ovr_macro")
+        assert auc.test == "delong-ovr"
+        assert auc.delta == pytest.approx(
+            roc_auc_score(digits_forest.y_true, digits_forest.proba, multi_class="ovr")
+            - roc_auc_score(digits_logistic.y_true, digits_logistic.proba, multi_class="ovr")
+        )
+        assert auc.ci is not None and auc.ci[0] <= auc.delta <= auc.ci[1]
+        assert auc.p_value is not None and 0 <= auc.p_value <= 1
+    interval = report.assessment.intervals["logistic"]["roc_auc_ovr_macro"]
+    assert (
+        interval is not None
+        and interval[0] < report.evaluations[0].metrics["roc_auc_ovr_macro"] < interval[1]
+    )
