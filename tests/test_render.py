@@ -21,17 +21,25 @@ HOSTILE = "</script><script>window.__pwned=1</script><img src=x onerror=window._
 
 
 def hostile_report(tmp_path: Path, predictions: Predictions) -> Path:
-    """A report whose run name, file name, class names, title and metadata are all hostile."""
+    """A report whose run names, file name, class names, title, metadata, slice column and
+    values, and example texts are all hostile; two runs, so comparisons are drawn too."""
     frame = predictions.frame()
     names = {0: f"{HOSTILE} zero", 1: "one'\"&"}
     frame["label"] = frame["label"].map(names)
     frame["prediction"] = frame["prediction"].map(names)
+    frame[f"{HOSTILE} slice"] = np.where(frame["id"] % 2 == 0, HOSTILE, "<b>b</b>")
+    frame["text"] = HOSTILE
     path = tmp_path / "<img src=x onerror=window.__pwned=3>.csv"
     frame.to_csv(path, index=False)
     path.with_name(path.name + ".meta.json").write_text(json.dumps({HOSTILE: HOSTILE}))
-    run = load_run(path, name=HOSTILE)
+    other = frame.assign(score=1 - frame["score"])
+    other_path = tmp_path / "other.csv"
+    other.to_csv(other_path, index=False)
+    runs = [load_run(path, name=HOSTILE), load_run(other_path, name=f"{HOSTILE}2")]
     out = tmp_path / "hostile.html"
-    build_report([run], title=HOSTILE, positive_label="one'\"&").save(out)
+    build_report(
+        runs, title=HOSTILE, positive_label="one'\"&", slices=[f"{HOSTILE} slice"], bootstrap=100
+    ).save(out)
     return out
 
 
