@@ -163,15 +163,6 @@ def best_f1_threshold(rank: RankCounts) -> dict[str, float]:
     }
 
 
-def rates_at(rank: RankCounts, threshold: float) -> dict[str, float]:
-    """Precision, recall and F1 when predicting positive at score >= ``threshold``."""
-    k = int(np.count_nonzero(rank.scores >= threshold))
-    tps, fps = rank.cumulative
-    tp = np.array([tps[k - 1] if k else 0], dtype=np.float64)
-    fp = np.array([fps[k - 1] if k else 0], dtype=np.float64)
-    return {name: float(v[0]) for name, v in _rates(tp, fp, rank.n_positive).items()}
-
-
 def _rates(tp: np.ndarray, fp: np.ndarray, positives: int) -> dict[str, np.ndarray]:
     with np.errstate(divide="ignore", invalid="ignore"):
         precision = np.where(tp + fp > 0, tp / np.maximum(tp + fp, 1), 1.0)

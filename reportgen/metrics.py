@@ -146,13 +146,9 @@ def averaged(cm: ConfusionCounts, name: str, average: str) -> Value:
     raise ValueError(f"unknown average {average!r}")
 
 
-def _cumulative(rank: RankCounts) -> tuple[np.ndarray, np.ndarray]:
-    return rank.cumulative
-
-
 def roc_points(rank: RankCounts) -> tuple[np.ndarray, np.ndarray]:
     """(fpr, tpr) at every distinct threshold, starting at (0, 0)."""
-    tps, fps = _cumulative(rank)
+    tps, fps = rank.cumulative
     p, n = rank.n_positive, rank.n_negative
     if p == 0 or n == 0:
         raise UndefinedMetric(
@@ -166,7 +162,7 @@ def roc_auc(rank: RankCounts) -> Value:
 
     AUC = sum_k neg_k (TP_{k-1} + pos_k / 2) / (P N), thresholds k in descending order.
     """
-    tps, _ = _cumulative(rank)
+    tps, _ = rank.cumulative
     before = tps - rank.positives  # positives ranked strictly above each score
     area = (rank.negatives * (before + 0.5 * rank.positives)).sum(axis=-1)
     p, n = np.asarray(rank.n_positive), np.asarray(rank.n_negative)
@@ -176,7 +172,7 @@ def roc_auc(rank: RankCounts) -> Value:
 
 def precision_recall_points(rank: RankCounts) -> tuple[np.ndarray, np.ndarray]:
     """(recall, precision) at every distinct threshold, descending scores."""
-    tps, fps = _cumulative(rank)
+    tps, fps = rank.cumulative
     if rank.n_positive == 0:
         raise UndefinedMetric("no positive labels")
     return tps / rank.n_positive, tps / (tps + fps)
@@ -187,7 +183,7 @@ def average_precision(rank: RankCounts) -> Value:
 
     Written as sum_k pos_k * P_k / P, which skips thresholds with no new positive.
     """
-    tps, fps = _cumulative(rank)
+    tps, fps = rank.cumulative
     with np.errstate(divide="ignore", invalid="ignore"):
         precision_at = np.where(tps + fps > 0, tps / np.maximum(tps + fps, 1), 0.0)
     total = (rank.positives * precision_at).sum(axis=-1)
