@@ -163,3 +163,29 @@ def test_hostile_names_run_no_script(
     seen = visit(out)
     assert_clean(seen, len(seen.charts))
     assert len(seen.charts) >= 4
+
+
+def test_clicking_a_legend_entry_highlights_that_model(
+    tmp_path: Path,
+    browser: object,
+    cancer_logistic: Predictions,
+    cancer_tree: Predictions,
+    write_run: Callable[..., Path],
+) -> None:
+    runs = [
+        write_run(cancer_logistic.frame(), "logistic.csv"),
+        write_run(cancer_tree.frame(), "tree.csv"),
+    ]
+    out = tmp_path / "legend.html"
+    build_report(runs, bootstrap=0).save(out)
+    page = browser.new_page()  # type: ignore[attr-defined]
+    page.goto(out.resolve().as_uri())
+    page.wait_for_function("document.querySelectorAll('.chart:not([data-rendered])').length === 0")
+    chart = page.locator("#chart-roc-curves")
+    script = """e => Array.from(e.querySelectorAll('g.mark-line.role-mark path'))
+                 .map(p => Number(p.getAttribute('opacity') ?? 1))"""
+    assert chart.evaluate(script)[-2:] == [1, 1]  # the two models' curves (after the diagonal)
+    chart.locator("g.role-legend-symbol path").first.click(force=True)
+    page.wait_for_timeout(300)
+    assert chart.evaluate(script)[-2:] == [1, 0.15]  # the other model fades
+    page.close()
