@@ -12,9 +12,27 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import stats as sps
 
-Z95 = float(sps.norm.ppf(0.975))
+Z95 = 1.959963984540054  # the standard normal's 97.5% quantile
+
+
+def normal_two_sided_p(z: float) -> float:
+    """P(|Z| >= |z|) for a standard normal Z."""
+    return math.erfc(abs(z) / math.sqrt(2))
+
+
+def binomial_half_cdf(k: int, n: int) -> float:
+    """P(X <= k) for X ~ Binomial(n, 1/2), summed in log space (exact to rounding for any n).
+
+    log C(n, i) is built by the ratio C(n, i + 1) / C(n, i) = (n - i) / (i + 1).
+    """
+    if k >= n:
+        return 1.0
+    i = np.arange(k)
+    log_choose = np.concatenate(([0.0], np.cumsum(np.log((n - i) / (i + 1)))))
+    log_terms = log_choose - n * math.log(2)
+    peak = float(log_terms.max())
+    return float(math.exp(peak) * np.exp(log_terms - peak).sum())
 
 
 def mcnemar_exact(baseline_correct: np.ndarray, candidate_correct: np.ndarray) -> float:
@@ -26,7 +44,7 @@ def mcnemar_exact(baseline_correct: np.ndarray, candidate_correct: np.ndarray) -
     c = int(np.count_nonzero(~baseline_correct & candidate_correct))
     if b + c == 0:
         return 1.0
-    return float(min(1.0, 2 * sps.binom.cdf(min(b, c), b + c, 0.5)))
+    return min(1.0, 2 * binomial_half_cdf(min(b, c), b + c))
 
 
 def placement_values(is_positive: np.ndarray, scores: np.ndarray) -> np.ndarray:
@@ -85,7 +103,7 @@ def delong(
     if variance <= 0:
         return delta, 0.0, 1.0 if delta == 0 else 0.0
     z = delta / math.sqrt(variance)
-    return delta, variance, float(2 * sps.norm.sf(abs(z)))
+    return delta, variance, normal_two_sided_p(z)
 
 
 def ovr_auc_influences(y_true: np.ndarray, scores: np.ndarray) -> tuple[list[int], np.ndarray]:

@@ -16,7 +16,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import sparse
 
 from reportgen.evaluate import RunStats, metric_values, probability_problem
 from reportgen.stats import (
@@ -186,7 +185,7 @@ class _GroupSums:
 
     def __init__(self, counts: np.ndarray) -> None:
         self.counts = counts
-        # (cells, replicates), contiguous: sparse products then read it without copying
+        # (cells, replicates), contiguous, so rows of cells can be gathered and summed
         self.transposed = np.ascontiguousarray(counts.T) if counts.ndim == 2 else None
 
     def __call__(
@@ -195,11 +194,15 @@ class _GroupSums:
         if self.transposed is None:
             values = self.counts if weights is None else self.counts * weights
             return np.bincount(group, weights=values, minlength=n_groups)
-        data = np.ones(len(group)) if weights is None else weights.astype(np.float64)
-        indicator = sparse.csc_matrix(
-            (data, (group, np.arange(len(group)))), shape=(n_groups, len(group))
-        )
-        return np.asarray(indicator @ self.transposed).T
+        order = np.argsort(group, kind="stable")
+        ordered = group[order]
+        starts = np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1])))
+        rows = self.transposed[order]
+        if weights is not None:
+            rows = rows * weights[order, None]
+        sums = np.zeros((n_groups, self.transposed.shape[1]))
+        sums[ordered[starts]] = np.add.reduceat(rows, starts, axis=0)
+        return sums.T
 
 
 def cell_stats(cells: Cells, model: int, counts: np.ndarray) -> RunStats:

@@ -195,7 +195,7 @@ def _normal_test(result: Comparison, variance: float, test: str) -> None:
     result.ci = _normal_interval(result.delta, variance)
     result.test = test
     if math.isfinite(variance) and variance > 0:
-        result.p_value = float(2 * compare.sps.norm.sf(abs(result.delta) / math.sqrt(variance)))
+        result.p_value = compare.normal_two_sided_p(result.delta / math.sqrt(variance))
 
 
 def _delong_test(result: Comparison, base: EncodedRun, cand: EncodedRun) -> None:

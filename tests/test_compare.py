@@ -258,3 +258,11 @@ def test_multiclass_auc_comparison_uses_delong_across_classes(
         interval is not None
         and interval[0] < report.evaluations[0].metrics["roc_auc_ovr_macro"] < interval[1]
     )
+
+
+@pytest.mark.parametrize(("k", "n"), [(0, 1), (3, 20), (0, 50), (1234, 3000), (400_000, 800_100)])
+def test_binomial_tail_matches_scipy(k: int, n: int) -> None:
+    from scipy.stats import binom, norm
+
+    assert compare.binomial_half_cdf(k, n) == pytest.approx(binom.cdf(k, n, 0.5), rel=1e-8)
+    assert compare.normal_two_sided_p(2.3) == pytest.approx(2 * norm.sf(2.3), rel=1e-12)
