@@ -39,10 +39,14 @@ def _comparable_ids(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarra
     """Ids as written may differ in type between formats (7 in CSV, "7" in JSON)."""
     if a.dtype.kind == b.dtype.kind or (a.dtype.kind in "iuf" and b.dtype.kind in "iuf"):
         return a, b
-    return (
-        np.array([class_name(v) for v in a], dtype=object),
-        np.array([class_name(v) for v in b], dtype=object),
-    )
+    return _id_strings(a), _id_strings(b)
+
+
+def _id_strings(ids: np.ndarray) -> np.ndarray:
+    """Ids as text, vectorised; integral floats lose their ``.0`` as class names do."""
+    if ids.dtype.kind == "f" and np.all(np.isfinite(ids)) and np.all(ids == np.round(ids)):
+        ids = ids.astype(np.int64)
+    return ids.astype(str)
 
 
 def pair_runs(baseline: EncodedRun, candidate: EncodedRun, unpaired: bool = False) -> Pairing:

@@ -49,7 +49,6 @@ class ModelCells:
     loss: np.ndarray | None  # mean -log p(true class) per cell
     brier: np.ndarray | None  # mean (p - y)^2 per cell (binary)
     top2: np.ndarray | None  # mean top-2 hit per cell (multiclass)
-    binned: bool  # True when scores were grouped into quantile bins
 
 
 @dataclass(frozen=True)
@@ -63,19 +62,19 @@ class Cells:
         return int(self.counts.sum())
 
 
-def _score_bins(values: np.ndarray, max_bins: int, probability: bool) -> tuple[np.ndarray, bool]:
+def _score_bins(values: np.ndarray, max_bins: int, probability: bool) -> np.ndarray:
     """Bin index per row, ascending with the score; exact when few distinct values."""
     ordered = np.sort(values)
     distinct = ordered[np.concatenate(([True], ordered[1:] != ordered[:-1]))]
     if len(distinct) <= max_bins:
-        return np.searchsorted(distinct, values), False
+        return np.searchsorted(distinct, values)
     # quantile edges read off the sorted values (np.quantile would partition again)
     positions = np.linspace(0, len(ordered) - 1, max_bins + 1).round().astype(np.int64)
     edges = np.unique(ordered[positions])
     if probability and max_bins >= ECE_BINS:
         edges = np.union1d(edges, ECE_EDGES)
     # (lo, hi] bins, the ECE rule, so every score bin lies inside one ECE bin
-    return np.searchsorted(edges[1:-1], values, side="left"), True
+    return np.searchsorted(edges[1:-1], values, side="left")
 
 
 def _model_columns(
@@ -133,15 +132,14 @@ def build_cells(
     class_radices = [len(first.classes)] + [len(run.classes) for run in runs]
     combos = len(np.unique(_mixed_radix([y_true] + [m[0] for m in per_model], class_radices)))
     bins_each = int(np.clip((budget / combos) ** (1 / len(runs)), 1, MAX_BINS))
-    columns, radices, binned = [y_true], [len(first.classes)], []
+    columns, radices = [y_true], [len(first.classes)]
     for run, (y_pred, to_bin, _, probabilities) in zip(runs, per_model, strict=True):
         if to_bin is None:
-            score_bin, was_binned = np.zeros(len(y_true), dtype=np.int64), False
+            score_bin = np.zeros(len(y_true), dtype=np.int64)
         else:
-            score_bin, was_binned = _score_bins(to_bin, bins_each, probabilities)
+            score_bin = _score_bins(to_bin, bins_each, probabilities)
         columns += [y_pred, score_bin]
         radices += [len(run.classes), int(score_bin.max()) + 1]
-        binned.append(was_binned)
     # one int64 key per row: np.unique on it is a plain sort, far faster than on 2-D rows
     unique_keys, inverse, counts = np.unique(
         _mixed_radix(columns, radices), return_inverse=True, return_counts=True
@@ -173,7 +171,6 @@ def build_cells(
                 loss=mean(values["loss"]) if "loss" in values else None,
                 brier=mean(values["brier"]) if "brier" in values else None,
                 top2=mean(values["top2"]) if "top2" in values else None,
-                binned=binned[m],
             )
         )
     return Cells(counts, cell_keys[:, 0], tuple(models))

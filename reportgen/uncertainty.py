@@ -67,7 +67,6 @@ class RunReplicates:
     """A run's bootstrap replicates per metric, with the estimates they are centred on."""
 
     replicates: dict[str, np.ndarray]
-    exact: dict[str, float | None]
     on_cells: dict[str, float | None]
     # multiclass ROC AUC metric -> each example's influence (the delta method, not resampled)
     influence: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
@@ -81,13 +80,13 @@ def _normal_interval(value: float, variance: float) -> tuple[float, float] | Non
 
 
 def run_replicates(
-    encoded: EncodedRun, exact: dict[str, float | None], replicates: int, seed: int
+    encoded: EncodedRun, metric_names: Sequence[str], replicates: int, seed: int
 ) -> RunReplicates:
     cells = build_cells([encoded])
-    names = list(exact)
+    names = list(metric_names)
     values = replicate_metrics(cells, replicates, seed, names)[0]
     on_cells, _ = metric_values(cell_stats(cells, 0, cells.counts))
-    return RunReplicates(values, exact, on_cells, ovr_influence(encoded))
+    return RunReplicates(values, on_cells, ovr_influence(encoded))
 
 
 def ovr_influence(encoded: EncodedRun) -> dict[str, np.ndarray]:
@@ -313,7 +312,9 @@ def assess(
         if replicates <= 0:
             return None  # no intervals; paired tests without the bootstrap still run
         evaluation = evaluations[index]
-        return run_replicates(evaluation.encoded, evaluation.metrics, replicates, seed + index)
+        return run_replicates(
+            evaluation.encoded, list(evaluation.metrics), replicates, seed + index
+        )
 
     per_run = mapper(replicate, list(range(len(evaluations))))
     interval_map = {

@@ -266,3 +266,15 @@ def test_binomial_tail_matches_scipy(k: int, n: int) -> None:
 
     assert compare.binomial_half_cdf(k, n) == pytest.approx(binom.cdf(k, n, 0.5), rel=1e-8)
     assert compare.normal_two_sided_p(2.3) == pytest.approx(2 * norm.sf(2.3), rel=1e-12)
+
+
+def test_ids_written_as_numbers_and_as_text_still_pair(
+    tmp_path: Path, cancer_logistic: Predictions, cancer_tree: Predictions
+) -> None:
+    cancer_logistic.frame().to_csv(tmp_path / "a.csv", index=False)
+    as_text = cancer_tree.frame().assign(id=lambda f: f["id"].astype(str) + "")
+    as_text.to_json(tmp_path / "b.jsonl", orient="records", lines=True)
+    encoded = encode_runs([load_run(tmp_path / "a.csv"), load_run(tmp_path / "b.jsonl")])
+    assert encoded[1].run.ids is not None and encoded[1].run.ids.dtype.kind in "OUT"
+    pairing = pair_runs(encoded[0], encoded[1])
+    assert pairing.mode == "id" and pairing.n_paired == len(cancer_logistic.y_true)
