@@ -32,6 +32,13 @@ stderr = Console(stderr=True, highlight=False)
 class TaskOption(StrEnum):
     binary = "binary"
     multiclass = "multiclass"
+    generation = "generation"
+
+
+class HistoryScale(StrEnum):
+    auto = "auto"
+    linear = "linear"
+    log = "log"
 
 
 def _version(value: bool) -> None:
@@ -75,7 +82,9 @@ def _fail(message: str) -> typer.Exit:
         "--json summary.json\n\n"
         "  reportgen build v1.csv v2.csv v3.csv --baseline v2 --bootstrap 2000 --seed 7\n\n"
         "  reportgen build a.jsonl b.jsonl --task binary --positive-label spam --threshold 0.3\n\n"
-        "  reportgen build preds.csv --label-col gold --pred-col answer --score-col p_yes"
+        "  reportgen build preds.csv --label-col gold --pred-col answer --score-col p_yes\n\n"
+        "  reportgen build base=lm-eval/llama-3-8b/ instruct=lm-eval/llama-3-8b-instruct/ "
+        "base=ppl-base.csv instruct=ppl-instruct.csv --benchmark-metric gsm8k=exact_match"
     ),
 )
 def build(
@@ -83,8 +92,11 @@ def build(
         list[str],
         typer.Argument(
             help="Run files as PATH or NAME=PATH (CSV, TSV, JSON Lines, JSON, Parquet; "
-            ".csv/.tsv/.jsonl may be gzipped), or run directories holding predictions.<ext> "
-            "and run.json. The name defaults to the file stem.",
+            ".csv/.tsv/.jsonl may be gzipped), run directories holding predictions.<ext> "
+            "and run.json, lm-eval results JSON files or output folders (results_*.json, "
+            "samples_<task>_*.jsonl). The name defaults to the file stem. One NAME may be "
+            "given to runs of different kinds (classification, perplexity: nll + num_tokens "
+            "columns, generation: free-text label + prediction, lm-eval results).",
             show_default=False,
         ),
     ],
@@ -103,7 +115,10 @@ def build(
     ] = None,
     task: Annotated[
         TaskOption | None,
-        typer.Option(help="Force the task instead of detecting it from classes and scores."),
+        typer.Option(
+            help="Force the task instead of detecting it from classes and scores; "
+            "generation scores free-text predictions by exact match and token F1."
+        ),
     ] = None,
     positive_label: Annotated[
         str | None,
@@ -197,6 +212,29 @@ def build(
             "worst, e.g. --min-slice-size 100."
         ),
     ] = 30,
+    benchmark_metric: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="lm-eval: the metric to rank a task by, instead of acc_norm > acc > "
+            "exact_match; repeatable, e.g. --benchmark-metric gsm8k=exact_match,flexible-extract.",
+        ),
+    ] = None,
+    history: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="A model's training history as NAME=PATH (long form step,split,metric,value "
+            "or wide form step,train_loss,val_loss,...); repeatable, e.g. "
+            "--history v2=runs/v2/history.csv. A history.csv inside a run folder is found "
+            "without this.",
+        ),
+    ] = None,
+    history_scale: Annotated[
+        HistoryScale,
+        typer.Option(
+            help="Y axis of loss curves: log, linear, or auto (log when the loss spans more "
+            "than 10x)."
+        ),
+    ] = HistoryScale.auto,
     timestamp: Annotated[
         bool, typer.Option(help="Show the generation time (SOURCE_DATE_EPOCH if set).")
     ] = True,
@@ -226,6 +264,9 @@ def build(
                 slices=slice_ or [],
                 slice_bins=slice_bins,
                 min_slice_size=min_slice_size,
+                benchmark_metrics=benchmark_metric or [],
+                histories=history or [],
+                history_scale=history_scale.value,
                 progress=say,  # type: ignore[arg-type]
             )
             say("Writing the report")  # type: ignore[operator]
@@ -252,15 +293,18 @@ def demo(
     """Train real scikit-learn models on built-in datasets and report on them.
 
     Writes the models' predictions on breast cancer (binary) and digits (10 classes) as run
-    files into OUTPUT, then builds a report from each set of files.
+    files into OUTPUT, then builds a report from each set of files; then an LLM report from
+    real lm-eval results of Llama 3 8B and 8B-Instruct plus generated perplexity,
+    question-answering, sample-log and training-history runs.
     """
     from reportgen.demo import write_demo_runs
+    from reportgen.demo_lm import write_lm_demo_runs
     from reportgen.report import build_report
 
     try:
         with _progress(quiet) as say:
             say("Training demo models")  # type: ignore[operator]
-            plans = write_demo_runs(output)
+            plans = [*write_demo_runs(output), write_lm_demo_runs(output / "llm")]
             for plan in plans:
                 report = build_report(plan.runs, title=plan.title, progress=say)  # type: ignore[arg-type]
                 report.save(plan.html)

@@ -108,6 +108,15 @@ def load_run(
     """
     path = Path(path)
     columns = columns or ColumnNames()
+    data_path, default_name, metadata = locate(path)
+    fmt = detect_format(data_path)
+    frame = _read_frame(data_path, fmt)
+    return _validate(frame, name or default_name, data_path, fmt, columns, metadata)
+
+
+def locate(path: Path) -> tuple[Path, str, dict[str, Any]]:
+    """The data file of a run file or run directory, its default name and its metadata
+    (``run.json`` in a directory, then a ``<file>.meta.json`` sidecar on top)."""
     metadata: dict[str, Any] = {}
     if path.is_dir():
         data_path = _find_predictions_file(path)
@@ -121,10 +130,7 @@ def load_run(
     sidecar = data_path.with_name(data_path.name + ".meta.json")
     if sidecar.exists():
         metadata = {**metadata, **_read_metadata(sidecar)}
-
-    fmt = detect_format(data_path)
-    frame = _read_frame(data_path, fmt)
-    return _validate(frame, name or default_name, data_path, fmt, columns, metadata)
+    return data_path, default_name, metadata
 
 
 def detect_format(path: Path) -> str:

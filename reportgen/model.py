@@ -26,7 +26,8 @@ class Table:
     title: str = "Table"  # what a collapsed table is called
     caption: str = ""
     numeric: list[bool] = field(default_factory=list)  # right-align these columns
-    collapsed: bool = False  # shown behind a summary line (always so beside a chart)
+    collapsed: bool = False  # shown behind a summary line (always so beside a chart...)
+    lead: bool = False  # ...unless it leads its section: shown open, above the charts
 
 
 @dataclass
@@ -58,9 +59,9 @@ class RunInfo:
     sha256: str
     n_examples: str
     task: str
-    classes: str
+    classes: str | None  # None for runs without classes (perplexity, generation, benchmarks)
     positive_label: str | None
-    predictions_from: str
+    predictions_from: str | None
     columns: list[tuple[str, str]]
     metadata: list[tuple[str, str]]
     notes: list[str]

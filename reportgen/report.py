@@ -12,18 +12,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from reportgen import __version__, render, sections
+from reportgen import __version__, lm_sections, render, sections
+from reportgen.benchmarks import BenchmarkTable, benchmark_table, parse_overrides
+from reportgen.efficiency import efficiency_metrics
 from reportgen.errors import ReportgenError
-from reportgen.evaluate import RunEvaluation, evaluate
-from reportgen.ingest import ColumnNames, Run, load_run, parse_run_argument
+from reportgen.evaluate import HEADLINE, RunEvaluation, evaluate
+from reportgen.ingest import ColumnNames, Run
+from reportgen.ingest_lm import BenchmarkRun
+from reportgen.lm_evaluate import LanguageAssessment, LMSlices, assess_language, slice_language
 from reportgen.model import RunInfo, Section, Table
 from reportgen.slices import SliceAnalysis, analyse
+from reportgen.sources import AnyRun, load_sources
 from reportgen.tasks import encode_runs
 from reportgen.uncertainty import Assessment, assess
 from reportgen.views import model_colours
 
 Progress = Callable[[str], None]
-RunSource = Run | str | Path
+RunSource = AnyRun | str | Path
+HISTORY_SCALES = ("auto", "linear", "log")
 
 
 @dataclass
@@ -31,45 +37,118 @@ class Report:
     """A built report: the data model that every output format is rendered from."""
 
     title: str
-    task: str
+    task: str  # the classification task, or the kinds of runs when there is none
     generated_at: str | None
     runs: list[RunInfo]
-    leaderboard: Table
+    leaderboard: Table | None
     sections: list[Section]
     evaluations: list[RunEvaluation] = field(repr=False)
-    assessment: Assessment = field(repr=False)
+    assessment: Assessment | None = field(repr=False)
     verdict: str = ""
     slices: list[SliceAnalysis] = field(default_factory=list, repr=False)
     version: str = __version__
+    baseline: str = ""
+    replicates: int = 0
+    seed: int = 0
+    language: LanguageAssessment | None = field(default=None, repr=False)
+    benchmarks: BenchmarkTable | None = field(default=None, repr=False)
+    benchmark_runs: list[BenchmarkRun] = field(default_factory=list, repr=False)
+    lm_slices: list[LMSlices] = field(default_factory=list, repr=False)
+    kinds: str = ""
+    n_models: int = 0
 
     def summary(self) -> dict[str, Any]:
         """The machine-readable summary written by ``--json``."""
-        return {
-            "reportgen_version": self.version,
-            "title": self.title,
-            "generated_at": self.generated_at,
-            "task": self.task,
-            "baseline": self.assessment.baseline,
-            "bootstrap": {"replicates": self.assessment.replicates, "seed": self.assessment.seed},
-            "runs": [
+        classification = []
+        if self.assessment is not None:
+            assessment = self.assessment
+            classification = [
                 {
                     **_run_summary(e),
-                    "ci": self.assessment.intervals[e.name],
-                    "pairing": _pairing_summary(self.assessment, e.name),
+                    "ci": assessment.intervals[e.name],
+                    "pairing": _pairing_summary(assessment, e.name),
                     "slices": {a.column: a.summary_of(e.name) for a in self.slices},
                     "fairness": {
                         a.column: a.fairness[e.name] for a in self.slices if e.name in a.fairness
                     },
                 }
                 for e in self.evaluations
-            ],
-            "comparisons": [c.summary() for c in self.assessment.comparisons],
+            ]
+        language = []
+        if self.language is not None:
+            for result in self.language.results:
+                pairing = self.language.pairings.get((result.group, result.name))
+                language.append(
+                    {
+                        "name": result.name,
+                        "task": result.run.kind,
+                        "benchmark_task": getattr(result.run, "task", None),
+                        "n_examples": result.run.n_examples,
+                        "source": {
+                            "path": str(result.run.path),
+                            "sha256": result.run.sha256,
+                            "format": result.run.format,
+                        },
+                        "columns": result.run.columns,
+                        "metadata": result.run.metadata,
+                        "metrics": {k: _number(v) for k, v in result.metrics.items()},
+                        "ci": result.intervals,
+                        "pairing": None
+                        if pairing is None
+                        else {
+                            "with": self.language.baselines[result.group],
+                            "mode": pairing.mode,
+                            "n_paired": pairing.n_paired,
+                            "note": pairing.note,
+                        },
+                        "slices": {
+                            s.column: [
+                                {"value": c.value, "n": c.n, "small": c.small, c.metric: c.score}
+                                for c in s.cells
+                                if c.model == result.name and c.group == result.group
+                            ]
+                            for s in self.lm_slices
+                        },
+                        "notes": result.run.notes,
+                    }
+                )
+        benchmark_runs = [
+            {
+                "name": run.name,
+                "task": "benchmark",
+                "n_examples": run.n_examples,
+                "source": {
+                    "path": str(run.path),
+                    "sha256": run.sha256,
+                    "format": run.format,
+                    "files": [str(p) for p in run.files],
+                },
+                "metadata": run.metadata,
+                "notes": run.notes,
+            }
+            for run in self.benchmark_runs
+        ]
+        comparisons = [] if self.assessment is None else self.assessment.comparisons
+        if self.language is not None:
+            comparisons = [*comparisons, *self.language.comparisons]
+        found: dict[str, Any] = {
+            "reportgen_version": self.version,
+            "title": self.title,
+            "generated_at": self.generated_at,
+            "task": self.task,
+            "baseline": self.baseline,
+            "bootstrap": {"replicates": self.replicates, "seed": self.seed},
+            "runs": [*classification, *language, *benchmark_runs],
+            "comparisons": [c.summary() for c in comparisons],
             "slice_comparisons": [
-                {"column": a.column, "baseline": self.assessment.baseline, **d.summary()}
+                {"column": a.column, "baseline": self.baseline, **d.summary()}
                 for a in self.slices
                 for d in a.deltas
             ],
         }
+        if self.benchmarks is not None:
+            found["benchmarks"] = self.benchmarks.summary()
+        return found
 
     def to_json(self) -> str:
         return json.dumps(self.summary(), indent=2, sort_keys=False, allow_nan=False) + "\n"
@@ -137,7 +216,10 @@ def _run_summary(evaluation: RunEvaluation) -> dict[str, Any]:
         "source": {"path": str(run.path), "sha256": run.sha256, "format": run.format},
         "columns": run.columns,
         "metadata": run.metadata,
-        "metrics": {k: _number(v) for k, v in evaluation.metrics.items()},
+        "metrics": {
+            **{k: _number(v) for k, v in evaluation.metrics.items()},
+            **efficiency_metrics(run.extra),
+        },
         "metric_notes": dict(sorted(evaluation.metric_notes.items())),
         "per_class": per_class,
         "confusion_matrix": {"labels": classes, "matrix": evaluation.confusion.matrix.tolist()},
@@ -163,15 +245,12 @@ def generation_time(timestamp: bool = True) -> str | None:
 
 
 def load_runs(sources: Sequence[RunSource], columns: ColumnNames | None = None) -> list[Run]:
-    """Load ``PATH`` or ``NAME=PATH`` arguments (Run objects pass through), in parallel."""
-
-    def load(source: RunSource) -> Run:
-        if isinstance(source, Run):
-            return source
-        name, path = parse_run_argument(str(source))
-        return load_run(path, name=name, columns=columns)
-
-    return _parallel_map(load, sources)
+    """Load classification ``PATH`` or ``NAME=PATH`` arguments (Run objects pass through)."""
+    found = load_sources(sources, columns, mapper=_parallel_map)
+    other = [r for r in found.runs if not isinstance(r, Run)]
+    if other:
+        raise ReportgenError(f"{other[0].path}: a {other[0].kind} run, not a classification run")
+    return found.classification
 
 
 def _parallel_map(function: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
@@ -202,25 +281,185 @@ def build_report(
     slices: Sequence[str] = (),
     slice_bins: int = 4,
     min_slice_size: int = 30,
+    benchmark_metrics: Sequence[str] = (),
+    histories: Sequence[str] = (),
+    history_scale: str = "auto",
     progress: Progress | None = None,
 ) -> Report:
     """Load (if given paths), evaluate and lay out runs into one side-by-side report.
+
+    Runs may be of several kinds (classification, perplexity, generation, lm-eval results and
+    sample logs); each kind gets its own sections and runs are compared within their kind.
 
     >>> report = build_report(["old=a.csv", "new=b.csv"], title="v1 vs v2")  # doctest: +SKIP
     >>> report.save("report.html")  # doctest: +SKIP
     """
     say = progress or (lambda message: None)
-    say("Loading runs")
-    loaded = load_runs(runs, columns)
-    encoded = encode_runs(loaded, task=task, positive_label=positive_label, threshold=threshold)
-    say(f"Computing metrics for {len(encoded)} run{'s' if len(encoded) > 1 else ''}")
-    evaluations: list[RunEvaluation] = _parallel_map(evaluate, encoded)
     if bootstrap < 0:
         raise ReportgenError(f"--bootstrap {bootstrap} must be 0 (no intervals) or more")
+    if history_scale not in HISTORY_SCALES:
+        raise ReportgenError(f"--history-scale {history_scale!r}: use auto, linear or log")
+    overrides = parse_overrides(benchmark_metrics)
+    say("Loading runs")
+    if not runs:
+        raise ReportgenError("no runs given; pass at least one run file")
+    found = load_sources(
+        runs, columns, task if task == "generation" else None, histories, _parallel_map
+    )
+    names = list(dict.fromkeys(r.name for r in found.runs))
+    if baseline is not None and baseline not in names:
+        raise ReportgenError(
+            f"--baseline {baseline!r} is not a run name; runs are: {', '.join(names)}"
+        )
+    resolved_baseline = baseline or names[0]
+    colours = model_colours(names + [h.name for h in found.histories if h.name not in names])
+    body: list[Section] = []
+    evaluations: list[RunEvaluation] = []
+    assessment: Assessment | None = None
+    analyses: list[SliceAnalysis] = []
+    leaderboard: Table | None = None
+    verdicts: list[str] = []
+    run_infos: list[RunInfo] = []
+    classification = found.classification
+    if classification:
+        evaluations, assessment, analyses = _classification(
+            classification,
+            task,
+            positive_label,
+            threshold,
+            baseline if baseline in {r.name for r in classification} else None,
+            unpaired,
+            bootstrap,
+            seed,
+            slices,
+            slice_bins,
+            min_slice_size,
+            say,
+        )
+        say("Drawing charts")
+        body += _classification_sections(
+            evaluations, assessment, analyses, colours, top_k, text_col
+        )
+        leaderboard = sections.leaderboard(evaluations, colours, assessment)
+        verdicts.append(sections.verdict_line(assessment))
+        run_infos += [sections.run_info(e, colours[e.name]) for e in evaluations]
+    language = None
+    lm_slices: list[LMSlices] = []
+    if found.language:
+        say(f"Evaluating {len(found.language)} language-model run(s)")
+        language = assess_language(
+            found.language, resolved_baseline, bootstrap, seed, _parallel_map
+        )
+        for column in dict.fromkeys(slices):
+            found_slices = slice_language(language.results, column, slice_bins, min_slice_size)
+            if found_slices is not None:
+                lm_slices.append(found_slices)
+    table = None
+    if found.benchmarks:
+        table = benchmark_table(found.benchmarks, resolved_baseline, overrides)
+    elif overrides:
+        raise ReportgenError("--benchmark-metric given, but no lm-eval results among the runs")
+    if slices:
+        _check_slices_found(slices, analyses, lm_slices, found.runs)
+    if language is not None or table is not None:
+        lm_names = list(
+            dict.fromkeys(
+                [r.name for r in (language.results if language else [])]
+                + ([*table.models] if table else [])
+            )
+        )
+        lm_board = lm_sections.leaderboard(
+            lm_names,
+            colours,
+            language,
+            table,
+            resolved_baseline if resolved_baseline in lm_names else lm_names[0],
+        )
+        if leaderboard is None:
+            leaderboard = lm_board
+        else:
+            body.append(
+                Section("lm-leaderboard", "Language models: leaderboard", tables=[lm_board])
+            )
+        verdicts.append(lm_sections.verdict_line(language, table))
+        if language is not None:
+            run_infos += [lm_sections.run_info(r.run, colours[r.name]) for r in language.results]
+            comparison = lm_sections.comparison_section(language, colours, bootstrap, seed)
+            if comparison is not None:
+                body.append(comparison)
+            perplexity = lm_sections.perplexity_section(language, colours)
+            if perplexity is not None:
+                body.append(perplexity)
+            body += lm_sections.text_sections(language, colours, top_k)
+            body += [lm_sections.slice_section(a, colours, i) for i, a in enumerate(lm_slices)]
+        if table is not None:
+            run_infos += [lm_sections.run_info(r, colours[r.name]) for r in found.benchmarks]
+            body.append(lm_sections.benchmark_section(table, colours))
+    efficiency = lm_sections.efficiency_section(_efficiency_entries(evaluations, language), colours)
+    if efficiency is not None:
+        body.append(efficiency)
+    training = lm_sections.history_section(found.histories, colours, history_scale)
+    if training is not None:
+        body.append(training)
+    if evaluations:
+        body.append(sections.details_section(evaluations, colours))
+    kinds = _kinds(evaluations, found)
+    return Report(
+        title=title or _default_title(names, kinds),
+        task=evaluations[0].task if evaluations else kinds,
+        generated_at=generation_time(timestamp),
+        runs=run_infos,
+        leaderboard=leaderboard,
+        sections=body,
+        evaluations=evaluations,
+        assessment=assessment,
+        verdict=" ".join(v for v in verdicts if v),
+        slices=analyses,
+        baseline=resolved_baseline,
+        replicates=bootstrap,
+        seed=seed,
+        language=language,
+        benchmarks=table,
+        benchmark_runs=found.benchmarks,
+        lm_slices=lm_slices,
+        kinds=kinds,
+        n_models=len(names),
+    )
+
+
+def _classification(
+    runs: list[Run],
+    task: str | None,
+    positive_label: str | None,
+    threshold: float | None,
+    baseline: str | None,
+    unpaired: bool,
+    bootstrap: int,
+    seed: int,
+    slices: Sequence[str],
+    slice_bins: int,
+    min_slice_size: int,
+    say: Progress,
+) -> tuple[list[RunEvaluation], Assessment, list[SliceAnalysis]]:
+    encoded = encode_runs(
+        runs,
+        task=None if task == "generation" else task,
+        positive_label=positive_label,
+        threshold=threshold,
+    )
+    say(f"Computing metrics for {len(encoded)} run{'s' if len(encoded) > 1 else ''}")
+    evaluations: list[RunEvaluation] = _parallel_map(evaluate, encoded)
     say(f"Bootstrapping intervals ({bootstrap:,} replicates) and comparing with the baseline")
     assessment = assess(evaluations, baseline, unpaired, bootstrap, seed, _parallel_map)
     analyses = []
     for column in dict.fromkeys(slices):
+        having = [
+            column in e.encoded.run.extra.columns
+            or column.lower() in {str(c).lower() for c in e.encoded.run.extra.columns}
+            for e in evaluations
+        ]
+        if not any(having):
+            continue  # the column may belong to other kinds of runs in this report
         say(f"Slicing by {column}")
         analyses.append(
             analyse(
@@ -235,9 +474,18 @@ def build_report(
                 _parallel_map,
             )
         )
-    say("Drawing charts")
+    return evaluations, assessment, analyses
+
+
+def _classification_sections(
+    evaluations: list[RunEvaluation],
+    assessment: Assessment,
+    analyses: list[SliceAnalysis],
+    colours: dict[str, str],
+    top_k: int,
+    text_col: str | None,
+) -> list[Section]:
     names = [e.name for e in evaluations]
-    colours = model_colours(names)
     body: list[Section] = []
     if assessment.comparisons:
         body.append(sections.comparison_section(assessment, colours))
@@ -255,22 +503,61 @@ def build_report(
         sections.slice_section(a, colours, assessment.baseline, i) for i, a in enumerate(analyses)
     ]
     body.append(sections.error_section(evaluations, assessment, colours, top_k, text_col))
-    body.append(sections.details_section(evaluations, colours))
-    resolved_task = evaluations[0].task
-    return Report(
-        title=title or _default_title(names, resolved_task),
-        task=resolved_task,
-        generated_at=generation_time(timestamp),
-        runs=[sections.run_info(e, colours[e.name]) for e in evaluations],
-        leaderboard=sections.leaderboard(evaluations, colours, assessment),
-        sections=body,
-        evaluations=evaluations,
-        assessment=assessment,
-        verdict=sections.verdict_line(assessment),
-        slices=analyses,
-    )
+    return body
 
 
-def _default_title(names: Sequence[str], task: str) -> str:
+def _check_slices_found(
+    slices: Sequence[str],
+    analyses: list[SliceAnalysis],
+    lm_slices: list[LMSlices],
+    runs: Sequence[AnyRun],
+) -> None:
+    done = {a.column.lower() for a in analyses} | {s.column.lower() for s in lm_slices}
+    for column in slices:
+        if column.lower() not in done:
+            first = next((r for r in runs if hasattr(r, "extra")), runs[0])
+            extra = getattr(first, "extra", None)
+            known = ", ".join(map(str, extra.columns)) if extra is not None else ""
+            raise ReportgenError(
+                f"{first.path}: no column {column!r} for --slice (nor in any other run); "
+                f"metadata columns are: {known or '(none)'}"
+            )
+
+
+def _efficiency_entries(
+    evaluations: list[RunEvaluation], language: LanguageAssessment | None
+) -> list[tuple[str, str, dict[str, float], str, float | None]]:
+    entries = []
+    for e in evaluations:
+        found = efficiency_metrics(e.encoded.run.extra)
+        if found:
+            metric = HEADLINE[e.task][0]
+            entries.append(
+                (e.name, f"{e.task} classification", found, metric, e.metrics.get(metric))
+            )
+    if language is not None:
+        for r in language.results:
+            if r.efficiency:
+                metric = r.headline[0]
+                kind = lm_sections.group_title(r.group)
+                entries.append((r.name, kind, r.efficiency, metric, r.metrics.get(metric)))
+    return entries
+
+
+def _kinds(evaluations: list[RunEvaluation], found: Any) -> str:
+    kinds = []
+    if evaluations:
+        kinds.append(f"{evaluations[0].task} classification")
+    for run in found.runs:
+        if not isinstance(run, Run):
+            kind = {"lm-eval samples": "lm-eval sample logs", "benchmark": "lm-eval results"}.get(
+                run.kind, run.kind
+            )
+            if kind not in kinds:
+                kinds.append(kind)
+    return ", ".join(kinds)
+
+
+def _default_title(names: Sequence[str], kinds: str) -> str:
     shown = " vs ".join(names[:4]) + (" …" if len(names) > 4 else "")
-    return f"{shown}: {task} evaluation"
+    return f"{shown}: {kinds.replace(' classification', '')} evaluation"

@@ -44,9 +44,11 @@ class Comparison:
     n_paired: int
     p_value_adjusted: float | None = None
     verdict: str = "untested"  # better | worse | tie | untested
+    scope: str = ""  # what is compared when not classification: "perplexity", a task, ...
 
     def summary(self) -> dict[str, object]:
         return {
+            **({"scope": self.scope} if self.scope else {}),
             "baseline": self.baseline,
             "candidate": self.candidate,
             "metric": self.metric,

@@ -165,7 +165,7 @@ def test_bad_input_exits_2_with_one_line_and_no_report(
 def test_duplicate_run_names(tmp_path: Path) -> None:
     a = write(tmp_path, "a.csv", GOOD)
     code, _, err = invoke("build", f"same={a}", f"same={a}", "-o", str(tmp_path / "r.html"))
-    assert code == 2 and "two runs are named 'same'" in err
+    assert code == 2 and "runs are named 'same'" in err
 
 
 def test_ambiguous_positive_class_asks_for_the_option(tmp_path: Path) -> None:

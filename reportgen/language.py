@@ -1,0 +1,62 @@
+"""Language-model metrics as pure functions of per-example sums, and the example bootstrap.
+
+Perplexity is a ratio of sums over the corpus, never the mean of per-example perplexities:
+long examples weigh by their token count.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+LN2 = math.log(2.0)
+BOOTSTRAP_CHUNK = 4_000_000  # resampled indices held at once
+
+
+def perplexity(nll_sum: np.ndarray | float, tokens: np.ndarray | float) -> np.ndarray | float:
+    """Corpus perplexity exp(Σ nll / Σ tokens), with nll in nats summed over each example."""
+    return np.exp(np.divide(nll_sum, tokens))
+
+
+def mean_token_nll(nll_sum: np.ndarray | float, tokens: np.ndarray | float) -> np.ndarray | float:
+    """Mean negative log-likelihood per token in nats, Σ nll / Σ tokens."""
+    return np.divide(nll_sum, tokens)
+
+
+def bits_per_byte(nll_sum: np.ndarray | float, n_bytes: np.ndarray | float) -> np.ndarray | float:
+    """Σ nll / (ln 2 · Σ bytes): the code length per byte of text, comparable across tokenizers."""
+    return np.divide(nll_sum, np.multiply(LN2, n_bytes))
+
+
+def example_perplexity(nll: np.ndarray, tokens: np.ndarray) -> np.ndarray:
+    """Each example's own perplexity exp(nll_i / tokens_i), for distributions only."""
+    return np.exp(nll / tokens)
+
+
+def perplexity_metrics(
+    nll_sum: np.ndarray | float, tokens: np.ndarray | float, n_bytes: np.ndarray | float | None
+) -> dict[str, np.ndarray | float]:
+    values: dict[str, np.ndarray | float] = {
+        "perplexity": perplexity(nll_sum, tokens),
+        "mean_nll": mean_token_nll(nll_sum, tokens),
+    }
+    if n_bytes is not None:
+        values["bits_per_byte"] = bits_per_byte(nll_sum, n_bytes)
+    return values
+
+
+def resampled_sums(columns: np.ndarray, replicates: int, seed: int) -> np.ndarray:
+    """Sums of each row of ``columns`` (m x n) over ``replicates`` bootstrap resamples of its n
+    examples: an array (replicates x m). The same resampled examples feed every row, so rows
+    from two aligned runs give paired replicates."""
+    m, n = columns.shape
+    rng = np.random.default_rng(seed)
+    out = np.empty((replicates, m), dtype=np.float64)
+    chunk = max(1, BOOTSTRAP_CHUNK // max(n, 1))
+    for start in range(0, replicates, chunk):
+        size = min(chunk, replicates - start)
+        rows = rng.integers(0, n, size=(size, n))
+        for j in range(m):
+            out[start : start + size, j] = columns[j][rows].sum(axis=1)
+    return out
