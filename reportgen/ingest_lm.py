@@ -201,8 +201,10 @@ def _positive_numbers(
     bad = ~np.isfinite(values) | ((values < 0) if allow_zero else (values <= 0))
     if bad.any():
         row = int(np.argmax(bad))
+        value = frame[column].iloc[row]
+        shown = "a missing value" if pd.isna(value) else str(value)
         raise ReportgenError(
-            f"{path}: {what} column {column!r} has {frame[column].iloc[row]!r} at "
+            f"{path}: {what} column {column!r} has {shown} at "
             f"{_row_location(fmt, row)}; it must be a "
             f"{'non-negative' if allow_zero else 'positive'} number"
         )
@@ -637,7 +639,10 @@ def load_history(path: Path, name: str) -> History:
             }
         )
     else:
-        value_cols = [c for c in frame.columns if c != step_col]
+        # "Unnamed: 0" is a pandas index written to CSV, not a metric
+        value_cols = [
+            c for c in frame.columns if c != step_col and not str(c).startswith("Unnamed: ")
+        ]
         if not value_cols:
             raise ReportgenError(f"{path}: training history has a step column and nothing else")
         wide = frame[value_cols].apply(pd.to_numeric, errors="coerce")

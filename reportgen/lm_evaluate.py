@@ -372,7 +372,7 @@ def slice_language(
                     result.name,
                     value,
                     int(counts[j]),
-                    counts[j] < min_size,
+                    bool(counts[j] < min_size),
                     metric,
                     score if np.isfinite(score) else None,
                 )

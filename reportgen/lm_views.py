@@ -199,7 +199,7 @@ def history_chart(
         .encode(
             x="step:Q",
             y="value:Q",
-            color=_colour("model", models, colours, None),
+            color=_colour("model", models, colours, "Model"),
             tooltip=[
                 alt.Tooltip("model:N"),
                 alt.Tooltip("step:Q", title="best validation step", format=","),
@@ -207,7 +207,8 @@ def history_chart(
             ],
         )
     )
-    return alt.layer(lines, marks).properties(width=440, height=SQUARE - 40)
+    layers = [lines, marks] if len(best) else [lines]  # an empty layer has no extent
+    return alt.layer(*layers).properties(width=440, height=SQUARE - 40)
 
 
 def slice_dots(

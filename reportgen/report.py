@@ -18,7 +18,7 @@ from reportgen.efficiency import efficiency_metrics
 from reportgen.errors import ReportgenError
 from reportgen.evaluate import HEADLINE, RunEvaluation, evaluate
 from reportgen.ingest import ColumnNames, Run
-from reportgen.ingest_lm import BenchmarkRun
+from reportgen.ingest_lm import BenchmarkRun, History
 from reportgen.lm_evaluate import LanguageAssessment, LMSlices, assess_language, slice_language
 from reportgen.model import RunInfo, Section, Table
 from reportgen.slices import SliceAnalysis, analyse
@@ -282,7 +282,7 @@ def build_report(
     slice_bins: int = 4,
     min_slice_size: int = 30,
     benchmark_metrics: Sequence[str] = (),
-    histories: Sequence[str] = (),
+    histories: Sequence[str | History] = (),
     history_scale: str = "auto",
     progress: Progress | None = None,
 ) -> Report:

@@ -100,7 +100,7 @@ def load_sources(
     arguments: Sequence[str | Path | AnyRun],
     columns: ColumnNames | None = None,
     task: str | None = None,
-    histories: Sequence[str] = (),
+    histories: Sequence[str | History] = (),
     mapper: Callable[[Callable[[Any], Any], Sequence[Any]], list[Any]] | None = None,
 ) -> Sources:
     """Load every run argument (run objects pass through) and every ``--history NAME=PATH``.
@@ -117,6 +117,9 @@ def load_sources(
         found.runs += loaded.runs
         found.histories += loaded.histories
     for item in histories:
+        if isinstance(item, History):
+            found.histories.append(item)
+            continue
         name, sep, path = str(item).partition("=")
         if not sep or not name:
             raise ReportgenError(

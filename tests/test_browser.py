@@ -14,6 +14,7 @@ import pytest
 from reportgen import build_report
 
 from .conftest import Predictions
+from .test_lmeval import hostile_lm_report
 from .test_render import hostile_report
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -189,3 +190,17 @@ def test_clicking_a_legend_entry_highlights_that_model(
     page.wait_for_timeout(300)
     assert chart.evaluate(script)[-2:] == [1, 0.15]  # the other model fades
     page.close()
+
+
+def test_llm_report_renders_every_chart_and_runs_no_script(
+    tmp_path: Path, visit: Callable[[Path], PageVisit]
+) -> None:
+    out, expected = hostile_lm_report(tmp_path)
+    seen = visit(out)
+    assert_clean(seen, expected)
+    ids = {c["id"] for c in seen.charts}
+    for chart in ("lm-improvements", "perplexity-distribution", "benchmark-bars", "subtasks-mmlu"):
+        assert f"chart-{chart}" in ids
+    assert any(i.startswith("chart-pareto-") for i in ids)
+    assert any(i.startswith("chart-history-") for i in ids)
+    assert any(i.startswith("chart-lm-slice-") for i in ids)

@@ -1,0 +1,184 @@
+"""Perplexity runs, their intervals and comparisons; efficiency; training histories."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from reportgen import build_report
+from reportgen.efficiency import efficiency_metrics, pareto_front
+from reportgen.errors import ReportgenError
+from reportgen.ingest_lm import load_history
+from reportgen.lm_evaluate import assess_language, evaluate_language, slice_language
+from reportgen.sources import load_source
+
+
+def serial(function, items):  # type: ignore[no-untyped-def]
+    return [function(i) for i in items]
+
+
+def perplexity_frame(seed: int, n: int = 400, shift: float = 0.0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    tokens = rng.integers(5, 400, size=n)
+    per_token = rng.gamma(4.0, 0.5, size=n) + shift
+    return pd.DataFrame(
+        {
+            "id": [f"d{i}" for i in range(n)],
+            "nll": per_token * tokens,
+            "num_tokens": tokens,
+            "num_bytes": tokens * 4,
+            "domain": np.where(np.arange(n) % 3 == 0, "code", "prose"),
+        }
+    )
+
+
+def layer_data(spec: dict, index: int) -> list[dict]:
+    data = spec["layer"][index]["data"]
+    return data["values"] if "values" in data else spec["datasets"][data["name"]]
+
+
+def load(path: Path, name: str | None = None):  # type: ignore[no-untyped-def]
+    (run,) = load_source(f"{name}={path}" if name else path).runs
+    return run
+
+
+def test_corpus_perplexity_weighs_by_tokens_not_examples(tmp_path: Path) -> None:
+    # two examples: 1 token with nll 4.0 (ppl e^4 = 54.6), 99 tokens with nll 99 (ppl e)
+    frame = pd.DataFrame({"nll": [4.0, 99.0], "num_tokens": [1, 99], "num_bytes": [3, 400]})
+    path = tmp_path / "ppl.csv"
+    frame.to_csv(path, index=False)
+    result = evaluate_language(load(path))
+    assert result.metrics["perplexity"] == pytest.approx(math.exp(103 / 100), rel=1e-15)
+    assert result.metrics["mean_nll"] == pytest.approx(1.03)
+    assert result.metrics["bits_per_byte"] == pytest.approx(103 / (math.log(2) * 403))
+    naive = (math.exp(4.0) + math.e) / 2  # the mean of per-example perplexities: wrong
+    assert abs(result.metrics["perplexity"] - naive) > 25
+
+
+def test_per_example_perplexity_is_converted_exactly(tmp_path: Path) -> None:
+    frame = perplexity_frame(0)
+    direct = tmp_path / "direct.csv"
+    frame.to_csv(direct, index=False)
+    converted = tmp_path / "converted.csv"
+    frame.assign(perplexity=np.exp(frame["nll"] / frame["num_tokens"])).drop(columns="nll").to_csv(
+        converted, index=False
+    )
+    a = evaluate_language(load(direct)).metrics["perplexity"]
+    b = evaluate_language(load(converted)).metrics["perplexity"]
+    assert b == pytest.approx(a, rel=1e-12)
+    assert "converted" in load(converted).notes[0]
+
+
+def test_perplexity_without_token_counts_is_rejected(tmp_path: Path) -> None:
+    path = tmp_path / "ppl.csv"
+    pd.DataFrame({"perplexity": [5.0, 7.0]}).to_csv(path, index=False)
+    with pytest.raises(ReportgenError, match=r"ppl\.csv: column 'perplexity' needs per-example"):
+        load(path)
+    bad = tmp_path / "bad.csv"
+    pd.DataFrame({"loss": [1.0, -2.0], "tokens": [3, 4]}).to_csv(bad, index=False)
+    with pytest.raises(ReportgenError, match=r"bad\.csv: .*'loss' has -2\.0 at line 3"):
+        load(bad)
+
+
+def test_intervals_cover_the_estimate_and_paired_delta_matches(tmp_path: Path) -> None:
+    base, cand = tmp_path / "base.csv", tmp_path / "cand.csv"
+    perplexity_frame(1).to_csv(base, index=False)
+    shuffled = perplexity_frame(1, shift=0.1).sample(frac=1.0, random_state=3)  # other order
+    shuffled.to_csv(cand, index=False)
+    runs = [load(base, "base"), load(cand, "cand")]
+    found = assess_language(runs, None, 500, 0, serial)
+    base_result, cand_result = found.results
+    low, high = base_result.intervals["perplexity"]
+    assert low < base_result.metrics["perplexity"] < high
+    (comparison,) = [c for c in found.comparisons if c.metric == "perplexity"]
+    assert comparison.test == "paired bootstrap" and comparison.n_paired == 400
+    assert comparison.delta == pytest.approx(
+        cand_result.metrics["perplexity"] - base_result.metrics["perplexity"]
+    )
+    # +0.1 nats on every token: perplexity rises by a factor e^0.1 on every resample
+    assert comparison.ci[0] > 0 and comparison.verdict == "worse"
+    again = assess_language(runs, None, 500, 0, serial)
+    assert again.comparisons[0].ci == comparison.ci  # deterministic
+
+
+def test_slices_match_a_hand_computation(tmp_path: Path) -> None:
+    frame = perplexity_frame(2)
+    path = tmp_path / "p.csv"
+    frame.to_csv(path, index=False)
+    result = evaluate_language(load(path))
+    found = slice_language([result], "domain", 4, 30)
+    code = frame[frame["domain"] == "code"]
+    (cell,) = [c for c in found.cells if c.value == "code"]
+    assert cell.n == len(code)
+    assert cell.score == pytest.approx(math.exp(code["nll"].sum() / code["num_tokens"].sum()))
+
+
+def test_efficiency_figures() -> None:
+    latency = np.array([100.0, 200.0, 300.0, 400.0, 1000.0])
+    extra = pd.DataFrame(
+        {"latency_ms": latency, "completion_tokens": [10, 20, 30, 40, 50], "cost": [0.01] * 5}
+    )
+    found = efficiency_metrics(extra)
+    assert found["latency_p50_ms"] == 300.0
+    assert found["latency_p99_ms"] == pytest.approx(np.percentile(latency, 99))
+    assert found["examples_per_s"] == pytest.approx(5 / 2.0)  # 5 examples in 2 s
+    assert found["tokens_per_s"] == pytest.approx(150 / 2.0)
+    assert found["cost_per_1k"] == pytest.approx(10.0)
+    assert efficiency_metrics(pd.DataFrame({"x": [1]})) == {}
+    # fast-and-bad, slow-and-good are both on the front; slower and worse is not
+    assert pareto_front([100, 300, 400], [0.6, 0.8, 0.7], higher=True) == [True, True, False]
+    assert pareto_front([100, 300], [9.0, 7.0], higher=False) == [True, True]
+
+
+def test_histories_long_and_wide(tmp_path: Path) -> None:
+    wide = tmp_path / "wide.csv"
+    pd.DataFrame(
+        {"step": [0, 10, 20], "train_loss": [3.0, 2.0, 1.5], "val_loss": [3.1, None, 1.9]}
+    ).to_csv(wide, index=False)
+    history = load_history(wide, "m")
+    assert set(history.frame["split"]) == {"train", "validation"}
+    assert len(history.frame) == 5  # the missing validation value is dropped
+    long = tmp_path / "long.jsonl"
+    pd.DataFrame(
+        {
+            "step": [1, 1, 2],
+            "split": ["train", "val", "val"],
+            "metric": ["loss"] * 3,
+            "value": [2.0, 2.5, 2.2],
+        }
+    ).to_json(long, orient="records", lines=True)
+    assert list(load_history(long, "m").frame["value"]) == [2.0, 2.5, 2.2]
+    bad = tmp_path / "bad.csv"
+    pd.DataFrame({"time": [1], "loss": [2.0]}).to_csv(bad, index=False)
+    with pytest.raises(ReportgenError, match=r"bad\.csv: training history needs a 'step'"):
+        load_history(bad, "m")
+
+
+def test_long_histories_are_simplified_and_best_step_marked(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    steps = np.arange(100_000)
+    loss = 2 + np.exp(-steps / 20_000) + rng.normal(0, 0.01, len(steps))
+    val_steps = steps[::1000]
+    val = 2.1 + np.exp(-val_steps / 20_000) + 1e-11 * (val_steps - 60_000) ** 2
+    frame = pd.DataFrame({"step": steps, "train_loss": loss})
+    frame = frame.merge(pd.DataFrame({"step": val_steps, "val_loss": val}), how="left")
+    path = tmp_path / "history.csv"
+    frame.to_csv(path, index=False)
+    ppl = tmp_path / "ppl.csv"
+    perplexity_frame(0).to_csv(ppl, index=False)
+    report = build_report([f"m={ppl}"], histories=[f"m={path}"], bootstrap=0)
+    (section,) = [s for s in report.sections if s.id == "training"]
+    (figure,) = section.figures
+    points, best = (layer_data(figure.spec, i) for i in (0, 1))
+    assert 20 < len(points) <= 2 * 300  # two series, each at most HISTORY_POINTS
+    assert best == [
+        {
+            "model": "m",
+            "step": float(val_steps[np.argmin(val)]),
+            "value": pytest.approx(float(val.min())),
+        }
+    ]
