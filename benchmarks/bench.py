@@ -7,6 +7,7 @@ prints the median wall time, the peak resident memory of the process, and the re
 
     python benchmarks/bench.py                 # all cases, 3 repeats
     python benchmarks/bench.py --rows 100000   # one size
+    python benchmarks/bench.py --tasks perplexity generation   # language-model runs
 """
 
 from __future__ import annotations
@@ -63,17 +64,57 @@ def multiclass_run(n: int, seed: int, skill: float, k: int = 10) -> pd.DataFrame
     return frame
 
 
+def perplexity_run(n: int, seed: int, skill: float) -> pd.DataFrame:
+    """Per-example summed NLL and token counts, as a language-model evaluation logs them."""
+    rng = np.random.default_rng(seed)
+    _, channel = test_set(n)
+    tokens = np.maximum(4, rng.lognormal(5.0, 0.8, n)).round().astype(np.int64)
+    per_token = np.maximum(0.05, rng.normal(2.6 - 0.2 * skill, 0.4, n))
+    return pd.DataFrame(
+        {
+            "id": np.arange(n),
+            "nll": per_token * tokens,
+            "num_tokens": tokens,
+            "num_bytes": (tokens * 4.1).round().astype(np.int64),
+            "latency_ms": rng.gamma(2.0, 20.0, n),
+            "channel": channel,
+        }
+    )
+
+
+def generation_run(n: int, seed: int, skill: float) -> pd.DataFrame:
+    """Free-text answers against lists of acceptable answers."""
+    rng = np.random.default_rng(seed)
+    _, channel = test_set(n)
+    answer = np.char.add("answer ", np.arange(n).astype(str))
+    right = rng.random(n) < 0.4 + 0.2 * skill
+    prediction = np.where(right, np.char.add("The ", answer), "something else")
+    return pd.DataFrame(
+        {
+            "id": np.arange(n),
+            "label": [[a, a + " exactly"] for a in answer.tolist()],
+            "prediction": prediction,
+            "latency_ms": rng.gamma(2.0, 40.0, n),
+            "completion_tokens": rng.integers(1, 30, n),
+            "channel": channel,
+        }
+    )
+
+
+GENERATORS = {
+    "binary": binary_run,
+    "multiclass": lambda n, seed, skill: multiclass_run(n, seed, skill + 1),
+    "perplexity": perplexity_run,
+    "generation": generation_run,
+}
+
+
 def make_runs(data: Path, task: str, rows: int) -> list[Path]:
     paths = []
     for model, (seed, skill) in {"a": (1, 1.2), "b": (2, 1.4)}.items():
         path = data / f"{task}-{rows}-{model}-v2.parquet"
         if not path.exists():
-            frame = (
-                binary_run(rows, seed, skill)
-                if task == "binary"
-                else multiclass_run(rows, seed, skill + 1)
-            )
-            frame.to_parquet(path, index=False)
+            GENERATORS[task](rows, seed, skill).to_parquet(path, index=False)
         paths.append(path)
     return paths
 
@@ -103,7 +144,9 @@ def measure(command: list[str]) -> tuple[float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, nargs="+", default=[100_000, 1_000_000])
-    parser.add_argument("--tasks", nargs="+", default=["binary", "multiclass"])
+    parser.add_argument(
+        "--tasks", nargs="+", default=["binary", "multiclass"], choices=list(GENERATORS)
+    )
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument(
         "--data", type=Path, default=Path(tempfile.gettempdir()) / "reportgen-bench"

@@ -168,14 +168,17 @@ def looks_like_samples(path: Path) -> bool:
 def frame_kind(frame: pd.DataFrame, path: Path, columns: ColumnNames, task: str | None) -> str:
     """classification, perplexity or generation, from the columns a per-example file has."""
     lower = {str(c).lower() for c in frame.columns}
-    if any(a in lower for a in NLL_ALIASES + PERPLEXITY_ALIASES):
-        return "perplexity"
+    likelihood = any(a in lower for a in (*NLL_ALIASES, *PERPLEXITY_ALIASES))
+    label_col = _find_column(frame, path, "label", LABEL_ALIASES, columns.label)
+    if likelihood and (any(a in lower for a in TOKENS_ALIASES) or label_col is None):
+        return "perplexity"  # a classifier's per-example 'loss' beside its labels is not
     if task == "generation":
         return "generation"
     if task is not None:
         return "classification"
-    label_col = _find_column(frame, path, "label", LABEL_ALIASES, columns.label)
     if label_col is None:
+        if "answers" in lower or "answer" in lower:
+            return "generation"
         return "classification"  # its own error message says what is missing
     labels = frame[label_col]
     if labels.map(lambda v: isinstance(v, list | tuple | np.ndarray)).any():
@@ -285,8 +288,10 @@ def _unique_ids(frame: pd.DataFrame, id_col: str | None, path: Path, fmt: str) -
 
 
 def _answers(value: Any, path: Path, fmt: str, row: int, column: str) -> list[str]:
-    if isinstance(value, list | tuple | np.ndarray):
-        answers = [str(v) for v in value if v is not None]
+    if isinstance(value, np.ndarray):  # a list column read from Parquet
+        value = value.tolist()
+    if isinstance(value, list | tuple):
+        answers = [v if isinstance(v, str) else str(v) for v in value if v is not None]
     elif isinstance(value, str) and value.strip().startswith("["):
         try:
             parsed = json.loads(value)
@@ -340,12 +345,8 @@ def generation_run(
     references = [
         _answers(v, path, fmt, i, label_col) for i, v in enumerate(frame[label_col].tolist())
     ]
-    predictions = ["" if _missing(v) else class_name(v) for v in frame[pred_col].tolist()]
-    prompts = (
-        None
-        if prompt_col is None
-        else ["" if _missing(v) else str(v) for v in frame[prompt_col].tolist()]
-    )
+    predictions = _texts(frame[pred_col])
+    prompts = None if prompt_col is None else _texts(frame[prompt_col])
     found = {"label": label_col, "prediction": pred_col}
     if id_col:
         found["id"] = id_col
@@ -367,6 +368,15 @@ def generation_run(
         extra=frame.drop(columns=[label_col, pred_col, *([id_col] if id_col else [])]),
         metadata=metadata,
     )
+
+
+def _texts(series: pd.Series) -> list[str]:
+    """A column as text, missing values as empty strings (vectorised for text columns)."""
+    if series.dtype == object or isinstance(series.dtype, pd.StringDtype):
+        values = series.tolist()
+        if all(isinstance(v, str) for v in values):
+            return values
+    return ["" if _missing(v) else class_name(v) for v in series.tolist()]
 
 
 def _missing(value: Any) -> bool:

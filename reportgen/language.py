@@ -12,6 +12,7 @@ import numpy as np
 
 LN2 = math.log(2.0)
 BOOTSTRAP_CHUNK = 4_000_000  # resampled indices held at once
+MAX_UNITS = 20_000  # beyond this many examples, resample random groups of examples
 
 
 def perplexity(nll_sum: np.ndarray | float, tokens: np.ndarray | float) -> np.ndarray | float:
@@ -49,9 +50,17 @@ def perplexity_metrics(
 def resampled_sums(columns: np.ndarray, replicates: int, seed: int) -> np.ndarray:
     """Sums of each row of ``columns`` (m x n) over ``replicates`` bootstrap resamples of its n
     examples: an array (replicates x m). The same resampled examples feed every row, so rows
-    from two aligned runs give paired replicates."""
+    from two aligned runs give paired replicates.
+
+    Past ``MAX_UNITS`` examples, rows are first dealt at random into ``MAX_UNITS`` groups and
+    groups are resampled: exchangeable groups give the sum the same mean and variance as
+    resampled examples, at a cost that no longer grows with the run."""
     m, n = columns.shape
     rng = np.random.default_rng(seed)
+    if n > MAX_UNITS:
+        groups = rng.permutation(n) % MAX_UNITS
+        columns = np.vstack([np.bincount(groups, weights=c, minlength=MAX_UNITS) for c in columns])
+        n = MAX_UNITS
     out = np.empty((replicates, m), dtype=np.float64)
     chunk = max(1, BOOTSTRAP_CHUNK // max(n, 1))
     for start in range(0, replicates, chunk):

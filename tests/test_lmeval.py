@@ -356,3 +356,26 @@ def test_loading_keeps_kinds_apart_and_names_unique(tmp_path: Path) -> None:
     assert len(found.histories) == 0
     with pytest.raises(ReportgenError, match=r"two perplexity runs are named 'base'"):
         load_sources([runs[2], runs[2]])
+
+
+def test_kind_detection(tmp_path: Path) -> None:
+    def kind(frame: pd.DataFrame, task: str | None = None) -> str:
+        path = tmp_path / "run.csv"
+        frame.to_csv(path, index=False)
+        (run,) = load_source(path, task=task).runs
+        return type(run).__name__ + ":" + getattr(run, "kind", "classification")
+
+    labels = pd.DataFrame({"label": [0, 1, 1, 0], "prediction": [0, 1, 0, 0]})
+    assert kind(labels) == "Run:classification"
+    # a classifier's per-example loss column does not make it a language-modelling run
+    assert kind(labels.assign(loss=[0.1, 0.2, 0.3, 0.4])) == "Run:classification"
+    assert kind(labels.assign(loss=0.5, tokens=3).drop(columns="label")) == (
+        "PerplexityRun:perplexity"
+    )
+    short = pd.DataFrame({"label": ["yes", "no"] * 2, "prediction": ["yes"] * 4})
+    assert kind(short) == "Run:classification"
+    assert kind(short, task="generation") == "TextRun:generation"
+    squad = pd.DataFrame({"answers": ['["a"]', '["b"]'], "prediction": ["a", "c"]})
+    assert kind(squad) == "TextRun:generation"
+    free = pd.DataFrame({"label": [f"answer {i}" for i in range(40)], "prediction": ["x"] * 40})
+    assert kind(free) == "TextRun:generation"
