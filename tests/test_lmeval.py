@@ -379,3 +379,15 @@ def test_kind_detection(tmp_path: Path) -> None:
     assert kind(squad) == "TextRun:generation"
     free = pd.DataFrame({"label": [f"answer {i}" for i in range(40)], "prediction": ["x"] * 40})
     assert kind(free) == "TextRun:generation"
+
+
+def test_llm_report_is_byte_identical_when_rebuilt(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    runs = llm_runs(tmp_path)
+    first = build_report(runs, slices=["domain"], bootstrap=100)
+    second = build_report(runs, slices=["domain"], bootstrap=100)
+    assert first.to_html() == second.to_html()
+    assert first.to_json() == second.to_json()
+    assert "2023-11-14 22:13 UTC" in first.to_html()
