@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -83,11 +83,14 @@ def _fail(message: str) -> typer.Exit:
         "  reportgen build v1.csv v2.csv v3.csv --baseline v2 --bootstrap 2000 --seed 7\n\n"
         "  reportgen build a.jsonl b.jsonl --task binary --positive-label spam --threshold 0.3\n\n"
         "  reportgen build preds.csv --label-col gold --pred-col answer --score-col p_yes\n\n"
+        "  reportgen build prod=v1.parquet cand=v2.parquet --fail-if 'regression(f1)' "
+        "--fail-if 'roc_auc < 0.95 for cand' --markdown - --junit gates.xml\n\n"
         "  reportgen build base=lm-eval/llama-3-8b/ instruct=lm-eval/llama-3-8b-instruct/ "
         "base=ppl-base.csv instruct=ppl-instruct.csv --benchmark-metric gsm8k=exact_match"
     ),
 )
 def build(
+    ctx: typer.Context,
     runs: Annotated[
         list[str],
         typer.Argument(
@@ -235,50 +238,195 @@ def build(
             "than 10x)."
         ),
     ] = HistoryScale.auto,
+    fail_if: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="A CI gate: exit 1 (after writing every output) when EXPR is true; "
+            "repeatable. EXPR is METRIC OP NUMBER, delta(METRIC) OP NUMBER (candidate minus "
+            "baseline) or regression(METRIC) (significantly worse than the baseline), "
+            "optionally followed by 'for MODEL'; OP is < <= > >= == !=. Without 'for', every "
+            "candidate is checked. E.g. --fail-if 'f1 < 0.90' --fail-if 'delta(accuracy) < "
+            "-0.01' --fail-if 'regression(roc_auc)' --fail-if 'latency_p99_ms > 500 for v2'.",
+        ),
+    ] = None,
+    markdown: Annotated[
+        str | None,
+        typer.Option(
+            help="Also write a GitHub-flavoured summary (verdict, gates, leaderboard) to this "
+            "file; '-' appends it to $GITHUB_STEP_SUMMARY when set, else prints it. E.g. "
+            "--markdown summary.md.",
+        ),
+    ] = None,
+    junit: Annotated[
+        Path | None,
+        typer.Option(help="Also write the gates as JUnit XML, e.g. --junit gates.xml."),
+    ] = None,
+    static: Annotated[
+        bool,
+        typer.Option(
+            "--static",
+            help="Write a page with no JavaScript at all: charts as SVG images, tables as "
+            "HTML; much smaller, for viewers that block scripts.",
+        ),
+    ] = False,
+    eml: Annotated[
+        Path | None,
+        typer.Option(
+            help="Also write a ready-to-send email (.eml): a short HTML body with the key "
+            "charts as images, a plain-text part, the full report attached. Nothing is sent. "
+            "E.g. --eml report.eml --email-to team@example.com.",
+        ),
+    ] = None,
+    email_to: Annotated[
+        str | None, typer.Option(help="To: header of --eml, e.g. 'ml-team@example.com'.")
+    ] = None,
+    email_subject: Annotated[
+        str | None, typer.Option(help="Subject: header of --eml (default: the report title).")
+    ] = None,
+    email_from: Annotated[
+        str | None, typer.Option(help="From: header of --eml, e.g. 'ci@example.com'.")
+    ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            help="Read default options from this TOML file instead of the nearest "
+            "reportgen.toml or pyproject.toml [tool.reportgen]; options given here win.",
+        ),
+    ] = None,
     timestamp: Annotated[
         bool, typer.Option(help="Show the generation time (SOURCE_DATE_EPOCH if set).")
     ] = True,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
 ) -> None:
-    """Build one HTML report comparing RUNS side by side."""
+    """Build one HTML report comparing RUNS side by side.
+
+    Exit codes: 0 all gates pass, 1 a --fail-if gate failed (every output is still written,
+    failed gates first), 2 bad input or usage.
+    """
     from reportgen.ingest import ColumnNames
     from reportgen.report import build_report
 
-    columns = ColumnNames(label=label_col, prediction=pred_col, score=score_col, id=id_col)
     try:
-        with _progress(quiet) as say:
+        o = _with_config(ctx, config)
+        columns = ColumnNames(
+            label=o["label_col"], prediction=o["pred_col"], score=o["score_col"], id=o["id_col"]
+        )
+        with _progress(o["quiet"]) as say:
             report = build_report(
-                runs,
-                title=title,
-                task=task.value if task else None,
-                positive_label=positive_label,
-                threshold=threshold,
+                o["runs"],
+                title=o["title"],
+                task=_plain(o["task"]),
+                positive_label=o["positive_label"],
+                threshold=o["threshold"],
                 columns=columns,
-                timestamp=timestamp,
-                baseline=baseline,
-                unpaired=unpaired,
-                bootstrap=bootstrap,
-                seed=seed,
-                top_k=top_k,
-                text_col=text_col,
-                slices=slice_ or [],
-                slice_bins=slice_bins,
-                min_slice_size=min_slice_size,
-                benchmark_metrics=benchmark_metric or [],
-                histories=history or [],
-                history_scale=history_scale.value,
+                timestamp=o["timestamp"],
+                baseline=o["baseline"],
+                unpaired=o["unpaired"],
+                bootstrap=o["bootstrap"],
+                seed=o["seed"],
+                top_k=o["top_k"],
+                text_col=o["text_col"],
+                slices=o["slice_"] or [],
+                slice_bins=o["slice_bins"],
+                min_slice_size=o["min_slice_size"],
+                benchmark_metrics=o["benchmark_metric"] or [],
+                histories=o["history"] or [],
+                history_scale=_plain(o["history_scale"]) or "auto",
+                fail_if=o["fail_if"] or [],
                 progress=say,  # type: ignore[arg-type]
             )
             say("Writing the report")  # type: ignore[operator]
-            report.save(output)
-            if json_path is not None:
-                report.save(json_path, format="json")
+            written = _write_outputs(report, o)
     except ReportgenError as exc:
         raise _fail(str(exc)) from None
     except OSError as exc:
-        raise _fail(f"{exc.filename or output}: cannot write ({exc.strerror})") from None
-    if not quiet:
-        stderr.print(f"Wrote {output}" + (f" and {json_path}" if json_path else ""))
+        raise _fail(f"{exc.filename or o['output']}: cannot write ({exc.strerror})") from None
+    if not o["quiet"]:
+        stderr.print("Wrote " + ", ".join(map(str, written)))
+    if report.failed_gates:
+        for result in report.failed_gates:
+            stderr.print(
+                f"reportgen: gate failed: {result.expression} ({result.detail})",
+                markup=False,
+                soft_wrap=True,
+            )
+        raise typer.Exit(code=1)
+
+
+def _plain(value: object) -> str | None:
+    return None if value is None else str(getattr(value, "value", value))
+
+
+def _with_config(ctx: typer.Context, path: Path | None) -> dict[str, Any]:
+    """The command's options, defaults replaced by the config file's settings."""
+    from reportgen.config import find_config, read_config
+
+    options = dict(ctx.params)
+    found = path if path is not None else find_config(Path.cwd())
+    if found is None:
+        return options
+    if not found.is_file():
+        raise ReportgenError(f"{found}: config file not found; check --config")
+    settings = read_config(found)
+    by_name = {}
+    for param in ctx.command.params:
+        for opt in param.opts:
+            if opt.startswith("--"):
+                by_name[opt[2:].replace("-", "_")] = param
+    for key, raw in settings.items():
+        param = by_name.get(key)
+        if param is None or key in ("config", "runs"):
+            raise ReportgenError(
+                f"{found}: unknown setting {key!r}; settings are the long options of "
+                "reportgen build (baseline, bootstrap, slice, fail-if, markdown, ...)"
+            )
+        source = ctx.get_parameter_source(param.name)  # type: ignore[arg-type]
+        if source is not None and source.name not in ("DEFAULT", "DEFAULT_MAP"):
+            continue  # given on the command line: it wins
+        if param.multiple and not isinstance(raw, list):
+            raw = [raw]
+        try:
+            options[param.name] = param.process_value(ctx, raw)  # type: ignore[arg-type]
+        except Exception as exc:  # click's BadParameter and friends: say where
+            reason = getattr(exc, "message", None) or str(exc)
+            raise ReportgenError(f"{found}: setting {key!r}: {reason}") from None
+    return options
+
+
+def _write_outputs(report: Any, o: dict[str, Any]) -> list[str]:
+    """Every requested output, each written atomically; the list of what was written."""
+    import os
+
+    written = []
+    report.save(o["output"], format="static" if o["static"] else "html")
+    written.append(str(o["output"]))
+    if o["json_path"] is not None:
+        report.save(o["json_path"], format="json")
+        written.append(str(o["json_path"]))
+    if o["markdown"] is not None:
+        if o["markdown"] == "-":
+            target = os.environ.get("GITHUB_STEP_SUMMARY")
+            if target:
+                with open(target, "a", encoding="utf-8") as handle:
+                    handle.write(report.to_markdown() + "\n")
+                written.append(f"$GITHUB_STEP_SUMMARY ({target})")
+            else:
+                typer.echo(report.to_markdown())
+        else:
+            report.save(o["markdown"], format="markdown")
+            written.append(str(o["markdown"]))
+    if o["junit"] is not None:
+        report.save(o["junit"], format="junit")
+        written.append(str(o["junit"]))
+    if o["eml"] is not None:
+        from reportgen.render import write_atomic_bytes
+
+        write_atomic_bytes(
+            Path(o["eml"]),
+            report.to_email(to=o["email_to"], subject=o["email_subject"], sender=o["email_from"]),
+        )
+        written.append(str(o["eml"]))
+    return written
 
 
 @app.command(

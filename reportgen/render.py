@@ -14,9 +14,10 @@ import contextlib
 import functools
 import hashlib
 import os
+import re
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import jinja2
 
@@ -78,13 +79,75 @@ def _script_hash(source: str) -> str:
     return "'sha256-" + base64.b64encode(digest).decode("ascii") + "'"
 
 
-def render_html(report: Report) -> str:
+_SVG_ID = re.compile(r'\bid="([^"]+)"')
+_SVG_GEOMETRY = re.compile(r'(\s(?:d|transform|x|y|x1|x2|y1|y2|width|height|points)=")([^"]*)"')
+_LONG_DECIMAL = re.compile(r"(\d\.\d)\d+")
+
+
+def _compact_svg(svg: str, prefix: str) -> str:
+    """Shorter geometry (0.1 px is invisible), and ids unique within the page and numbered
+    in order (vl-convert numbers gradients per process, which would change the bytes)."""
+    svg = _SVG_GEOMETRY.sub(lambda m: m.group(1) + _LONG_DECIMAL.sub(r"\1", m.group(2)) + '"', svg)
+    for number, found in enumerate(dict.fromkeys(_SVG_ID.findall(svg))):
+        new = f"{prefix}-{number}"
+        svg = svg.replace(f'id="{found}"', f'id="{new}"')
+        svg = svg.replace(f"url(#{found})", f"url(#{new})")
+        svg = svg.replace(f'href="#{found}"', f'href="#{new}"')
+    return svg
+
+
+def _light(spec: dict[str, Any]) -> dict[str, Any]:
+    """A static rendering's spec: on white, since it cannot follow the reader's theme."""
+    return {**spec, "config": {**spec.get("config", {}), "background": "white"}}
+
+
+def static_svgs(report: Report) -> dict[str, str]:
+    """Every chart as an SVG drawn by vl-convert (no browser), keyed by figure id.
+
+    vl-convert escapes text from the data as XML, so names cannot inject markup."""
+    import vl_convert
+
+    from reportgen.report import _parallel_map
+
+    figures = [f for s in report.sections for f in s.figures]
+    drawn = _parallel_map(
+        lambda f: _compact_svg(vl_convert.vegalite_to_svg(_light(f.spec)), f"s-{f.id}"), figures
+    )
+    return {f.id: svg for f, svg in zip(figures, drawn, strict=True)}
+
+
+def static_pngs(figures: list[Any], scale: float = 2.0) -> list[bytes]:
+    """Charts as PNG images (for email, where SVG and JavaScript are stripped)."""
+    import vl_convert
+
+    from reportgen.report import _parallel_map
+
+    return _parallel_map(lambda f: vl_convert.vegalite_to_png(_light(f.spec), scale=scale), figures)
+
+
+def render_html(report: Report, static: bool = False) -> str:
+    """The interactive page, with a static SVG under every chart for readers without
+    JavaScript; ``static=True``: no JavaScript at all, the SVGs only (much smaller)."""
     env = environment()
-    bundle = javascript_bundle()
     loader = env.loader
     assert loader is not None
-    embed_js = loader.get_source(env, "render.js")[0]
     css = loader.get_source(env, "report.css")[0]
+    svgs = static_svgs(report)
+    if static:
+        csp = "; ".join(
+            [
+                "default-src 'none'",
+                "style-src 'unsafe-inline'",
+                "img-src data:",
+                "base-uri 'none'",
+                "form-action 'none'",
+            ]
+        )
+        return env.get_template("report.html.j2").render(
+            report=report, csp=csp, css=css, bundle_js="", embed_js="", svgs=svgs, static=True
+        )
+    bundle = javascript_bundle()
+    embed_js = loader.get_source(env, "render.js")[0]
     for name, source in (("bundle", bundle), ("render.js", embed_js)):
         if "</script" in source.lower() or "<!--" in source:
             raise RuntimeError(f"{name} cannot be inlined in a <script> element")
@@ -101,7 +164,13 @@ def render_html(report: Report) -> str:
         ]
     )
     return env.get_template("report.html.j2").render(
-        report=report, csp=csp, css=css, bundle_js=bundle, embed_js=embed_js
+        report=report,
+        csp=csp,
+        css=css,
+        bundle_js=bundle,
+        embed_js=embed_js,
+        svgs=svgs,
+        static=False,
     )
 
 
@@ -113,11 +182,15 @@ def _umask() -> int:
 
 def write_atomic(path: Path, text: str) -> None:
     """Write to a temporary file beside ``path``, then rename: never a half-written file."""
+    write_atomic_bytes(path, text.encode("utf-8"))
+
+
+def write_atomic_bytes(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as out:
-            out.write(text)
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
         os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes 0600; give what open() would
         os.replace(temporary, path)
     except BaseException:

@@ -12,11 +12,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from reportgen import __version__, lm_sections, render, sections
+from reportgen import __version__, lm_sections, publish, render, sections
 from reportgen.benchmarks import BenchmarkTable, benchmark_table, parse_overrides
 from reportgen.efficiency import efficiency_metrics
 from reportgen.errors import ReportgenError
 from reportgen.evaluate import HEADLINE, RunEvaluation, evaluate
+from reportgen.gates import GateResult, check_names, evaluate_gates, parse_gates
 from reportgen.ingest import ColumnNames, Run
 from reportgen.ingest_lm import BenchmarkRun, History
 from reportgen.lm_evaluate import LanguageAssessment, LMSlices, assess_language, slice_language
@@ -56,6 +57,11 @@ class Report:
     lm_slices: list[LMSlices] = field(default_factory=list, repr=False)
     kinds: str = ""
     n_models: int = 0
+    gates: list[GateResult] = field(default_factory=list)
+
+    @property
+    def failed_gates(self) -> list[GateResult]:
+        return [g for g in self.gates if not g.passed]
 
     def summary(self) -> dict[str, Any]:
         """The machine-readable summary written by ``--json``."""
@@ -148,20 +154,55 @@ class Report:
         }
         if self.benchmarks is not None:
             found["benchmarks"] = self.benchmarks.summary()
+        if self.gates:
+            found["gates"] = {
+                "passed": not self.failed_gates,
+                "results": [g.summary() for g in self.gates],
+            }
         return found
 
     def to_json(self) -> str:
         return json.dumps(self.summary(), indent=2, sort_keys=False, allow_nan=False) + "\n"
 
-    def to_html(self) -> str:
-        return render.render_html(self)
+    def to_html(self, static: bool = False) -> str:
+        """The self-contained page; ``static=True``: no JavaScript, charts as SVG images."""
+        return render.render_html(self, static=static)
 
-    def save(self, path: str | Path, format: Literal["html", "json"] | None = None) -> Path:
-        """Write the HTML page, or the JSON summary (``format="json"`` or a ``.json`` path)."""
+    def to_markdown(self) -> str:
+        """A GitHub-flavoured summary (verdict, gates, leaderboard) for PR comments."""
+        return publish.to_markdown(self)
+
+    def to_junit(self) -> str:
+        """JUnit XML: one test case per gate and model."""
+        return publish.to_junit(self)
+
+    def to_email(
+        self, to: str | None = None, subject: str | None = None, sender: str | None = None
+    ) -> bytes:
+        """A ready-to-send MIME message (.eml) with the full report attached."""
+        return publish.to_email(self, to=to, subject=subject, sender=sender)
+
+    def save(
+        self,
+        path: str | Path,
+        format: Literal["html", "static", "json", "markdown", "junit", "eml"] | None = None,
+    ) -> Path:
+        """Write one output, by ``format`` or by the path's suffix (.html, .json, .md, .xml,
+        .eml)."""
         path = Path(path)
-        as_json = format == "json" or (format is None and path.suffix.lower() == ".json")
-        text = self.to_json() if as_json else self.to_html()
-        render.write_atomic(path, text)
+        suffixes = {".json": "json", ".md": "markdown", ".xml": "junit", ".eml": "eml"}
+        chosen = format or suffixes.get(path.suffix.lower(), "html")
+        if chosen == "eml":
+            render.write_atomic_bytes(path, self.to_email())
+            return path
+        writers = {
+            "html": self.to_html,
+            "static": lambda: self.to_html(static=True),
+            "json": self.to_json,
+            "markdown": self.to_markdown,
+            "junit": self.to_junit,
+        }
+        render.write_atomic(path, writers[chosen]())
         return path
 
     def _repr_html_(self) -> str:
@@ -284,6 +325,7 @@ def build_report(
     benchmark_metrics: Sequence[str] = (),
     histories: Sequence[str | History] = (),
     history_scale: str = "auto",
+    fail_if: Sequence[str] = (),
     progress: Progress | None = None,
 ) -> Report:
     """Load (if given paths), evaluate and lay out runs into one side-by-side report.
@@ -300,6 +342,7 @@ def build_report(
     if history_scale not in HISTORY_SCALES:
         raise ReportgenError(f"--history-scale {history_scale!r}: use auto, linear or log")
     overrides = parse_overrides(benchmark_metrics)
+    gates = parse_gates(fail_if)
     say("Loading runs")
     if not runs:
         raise ReportgenError("no runs given; pass at least one run file")
@@ -312,6 +355,7 @@ def build_report(
             f"--baseline {baseline!r} is not a run name; runs are: {', '.join(names)}"
         )
     resolved_baseline = baseline or names[0]
+    check_names(gates, names, _loaded_metric_names(found), resolved_baseline)
     colours = model_colours(names + [h.name for h in found.histories if h.name not in names])
     body: list[Section] = []
     evaluations: list[RunEvaluation] = []
@@ -404,6 +448,13 @@ def build_report(
     if evaluations:
         body.append(sections.details_section(evaluations, colours))
     kinds = _kinds(evaluations, found)
+    gate_results = evaluate_gates(
+        gates,
+        names,
+        resolved_baseline,
+        lambda model, metric: _value_of(model, metric, evaluations, language, table),
+        lambda model, metric: _verdict_of(model, metric, assessment, language, table),
+    )
     return Report(
         title=title or _default_title(names, kinds),
         task=evaluations[0].task if evaluations else kinds,
@@ -424,7 +475,56 @@ def build_report(
         lm_slices=lm_slices,
         kinds=kinds,
         n_models=len(names),
+        gates=gate_results,
     )
+
+
+def _loaded_metric_names(found: Any) -> set[str]:
+    """Metric names known once runs are loaded: lm-eval tasks and logged sample metrics."""
+    names = {task for run in found.benchmarks for task in run.tasks}
+    for run in found.language:
+        names |= set(getattr(run, "sample_metrics", {}))
+    return names
+
+
+def _value_of(
+    model: str,
+    metric: str,
+    evaluations: list[RunEvaluation],
+    language: LanguageAssessment | None,
+    table: BenchmarkTable | None,
+) -> float | None:
+    for e in evaluations:
+        if e.name == model:
+            value = e.metrics.get(metric, efficiency_metrics(e.encoded.run.extra).get(metric))
+            if value is not None:
+                return float(value)
+    for r in language.results if language else []:
+        if r.name == model and r.metrics.get(metric) is not None:
+            return float(r.metrics[metric])  # type: ignore[arg-type]
+    if table is not None and metric in table.scores.get(model, {}):
+        return table.scores[model][metric].value
+    return None
+
+
+def _verdict_of(
+    model: str,
+    metric: str,
+    assessment: Assessment | None,
+    language: LanguageAssessment | None,
+    table: BenchmarkTable | None,
+) -> str | None:
+    comparisons = [
+        *(assessment.comparisons if assessment else []),
+        *(language.comparisons if language else []),
+    ]
+    for c in comparisons:
+        if c.candidate == model and c.metric == metric:
+            return c.verdict
+    for d in table.deltas if table else []:
+        if d.candidate == model and d.task == metric:
+            return d.verdict
+    return None
 
 
 def _classification(

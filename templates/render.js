@@ -14,6 +14,9 @@
     if (!target) { return; }
     vegaEmbed(target, JSON.parse(node.textContent), options).then(function () {
       target.setAttribute("data-rendered", "true");
+      // the static drawing is for readers without JavaScript (email, locked-down viewers)
+      var still = document.querySelector("[data-static-for='" + target.id + "']");
+      if (still) { still.parentNode.removeChild(still); }
     }).catch(function (error) {
       target.textContent = "This chart could not be drawn: " + error;
       target.setAttribute("data-rendered", "error");

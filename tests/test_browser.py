@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -204,3 +205,119 @@ def test_llm_report_renders_every_chart_and_runs_no_script(
     assert any(i.startswith("chart-pareto-") for i in ids)
     assert any(i.startswith("chart-history-") for i in ids)
     assert any(i.startswith("chart-lm-slice-") for i in ids)
+
+
+def test_without_javascript_the_static_charts_show(
+    tmp_path: Path,
+    browser: object,
+    cancer_logistic: Predictions,
+    cancer_tree: Predictions,
+    write_run: Callable[..., Path],
+) -> None:
+    runs = [write_run(cancer_logistic.frame(), "a.csv"), write_run(cancer_tree.frame(), "b.csv")]
+    out = tmp_path / "r.html"
+    report = build_report(runs, bootstrap=0)
+    report.save(out)
+    expected = sum(len(s.figures) for s in report.sections)
+    context = browser.new_context(java_script_enabled=False)  # type: ignore[attr-defined]
+    page = context.new_page()
+    page.goto(out.resolve().as_uri())
+    boxes = page.eval_on_selector_all(
+        ".static-chart svg",
+        "els => els.map(e => { const r = e.getBoundingClientRect(); return [r.width, r.height]; })",
+    )
+    assert len(boxes) == expected and all(w > 100 and h > 50 for w, h in boxes)
+    assert page.locator("table").count() > 5  # tables are plain HTML
+    context.close()
+    # with JavaScript, each static drawing gives way to its live chart
+    page = browser.new_page()  # type: ignore[attr-defined]
+    page.goto(out.resolve().as_uri())
+    page.wait_for_function("document.querySelectorAll('.chart:not([data-rendered])').length === 0")
+    assert page.locator(".static-chart").count() == 0
+    page.close()
+
+
+def test_static_edition_renders_without_scripts(
+    tmp_path: Path, visit: Callable[[Path], PageVisit], cancer_logistic: Predictions
+) -> None:
+    out = tmp_path / "static.html"
+    frame = cancer_logistic.frame()
+    path = tmp_path / "m.csv"
+    frame.to_csv(path, index=False)
+    build_report([path], bootstrap=0).save(out, format="static")
+    seen = visit(out)  # no .chart elements to wait for
+    assert seen.charts == [] and seen.console == [] and seen.blocked == []
+
+
+def test_email_body_shows_its_images_without_javascript(
+    tmp_path: Path,
+    browser: object,
+    cancer_logistic: Predictions,
+    cancer_tree: Predictions,
+    write_run: Callable[..., Path],
+) -> None:
+    import base64
+    import email
+    import email.policy
+
+    runs = [write_run(cancer_logistic.frame(), "a.csv"), write_run(cancer_tree.frame(), "b.csv")]
+    message = email.message_from_bytes(
+        build_report(runs, bootstrap=100).to_email(), policy=email.policy.default
+    )
+    body = message.get_body(preferencelist=("html",)).get_content()  # type: ignore[union-attr]
+    for part in message.walk():
+        if part.get_content_type() == "image/png":
+            data = base64.b64encode(part.get_content()).decode()
+            # a mail client resolves cid: to the related part; a browser needs a data: URI
+            body = body.replace(
+                f"cid:{part['Content-ID'].strip('<>')}", f"data:image/png;base64,{data}"
+            )
+    page_file = tmp_path / "body.html"
+    page_file.write_text(body)
+    context = browser.new_context(java_script_enabled=False)  # type: ignore[attr-defined]
+    page = context.new_page()
+    page.goto(page_file.resolve().as_uri())
+    sizes = page.eval_on_selector_all("img", "els => els.map(e => [e.naturalWidth, e.width])")
+    assert 2 <= len(sizes) <= 3
+    assert all(natural > 200 and 100 < shown <= 760 for natural, shown in sizes)
+    assert "cid:" not in page.content()
+    context.close()
+
+
+def test_printing_keeps_each_chart_on_one_page_with_its_heading(
+    tmp_path: Path,
+    browser: object,
+    digits_logistic: Predictions,
+    digits_forest: Predictions,
+    write_run: Callable[..., Path],
+) -> None:
+    runs = [
+        write_run(digits_logistic.frame(), "a.parquet"),
+        write_run(digits_forest.frame(), "b.parquet"),
+    ]
+    out = tmp_path / "print.html"
+    build_report(runs, bootstrap=100).save(out)
+    # A4 with 12 mm margins at 96 dpi: 703 x 1032 px of paper for the content
+    page = browser.new_page(viewport={"width": 703, "height": 1032})  # type: ignore[attr-defined]
+    page.goto(out.resolve().as_uri())
+    page.wait_for_function("document.querySelectorAll('.chart:not([data-rendered])').length === 0")
+    page.emulate_media(media="print")
+    figures = page.eval_on_selector_all(
+        ".figure",
+        """els => els.map(e => ({id: e.id, height: e.getBoundingClientRect().height,
+             inside: getComputedStyle(e).breakInside,
+             heading: e.firstElementChild.tagName}))""",
+    )
+    assert len(figures) >= 8
+    for figure in figures:
+        assert figure["inside"] == "avoid" and figure["heading"] == "H3", figure
+        assert figure["height"] < 1032, figure  # fits a page, so it is never split
+    assert page.eval_on_selector(".toc", "e => getComputedStyle(e).display") == "none"
+    after = page.eval_on_selector("section h2", "e => getComputedStyle(e).breakAfter")
+    assert after == "avoid"
+    pdf = page.pdf(
+        format="A4", margin={"top": "12mm", "bottom": "12mm", "left": "12mm", "right": "12mm"}
+    )
+    pages = len(re.findall(rb"/Type\s*/Page[^s]", pdf))
+    assert 3 <= pages <= 40
+    page.close()

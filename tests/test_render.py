@@ -115,22 +115,29 @@ def test_same_inputs_give_byte_identical_output(
 
 def synthetic_binary(n: int, seed: int) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
-    label = rng.random(n) < 0.3
+    truth = np.random.default_rng(0)  # the same examples for every model
+    label = truth.random(n) < 0.3
+    channel = truth.choice(np.array(["web", "app", "store"]), n)
     score = np.clip(rng.normal(0.35 + 0.3 * label, 0.2), 0, 1)
-    return pd.DataFrame({"label": label.astype(int), "score": score})
+    return pd.DataFrame(
+        {"id": np.arange(n), "label": label.astype(int), "score": score, "channel": channel}
+    )
 
 
-def test_report_size_does_not_grow_with_rows(tmp_path: Path) -> None:
-    sizes = []
-    for n in (2_000, 200_000):
+def test_report_size_is_flat_from_10k_to_1m_rows(tmp_path: Path) -> None:
+    sizes, static_sizes = [], []
+    for n in (10_000, 100_000, 1_000_000):
         runs = []
         for seed in (1, 2):
             path = tmp_path / f"m{seed}-{n}.parquet"
             synthetic_binary(n, seed).to_parquet(path)
             runs.append(path)
-        sizes.append(len(build_report(runs, timestamp=False).to_html().encode()))
-    assert sizes[1] < 2_000_000
-    assert sizes[1] - sizes[0] < 150_000, sizes  # curves are simplified, not per-row
+        report = build_report(runs, timestamp=False, slices=["channel"], bootstrap=200)
+        sizes.append(len(report.to_html().encode()))
+        static_sizes.append(len(report.to_html(static=True).encode()))
+    assert max(sizes) < 2_000_000, sizes
+    assert max(sizes) - min(sizes) < 150_000, sizes  # curves are simplified, not per-row
+    assert max(static_sizes) < 700_000 and max(static_sizes) - min(static_sizes) < 150_000
 
 
 def test_notebook_display_is_an_isolated_iframe(

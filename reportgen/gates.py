@@ -1,0 +1,232 @@
+"""CI gates: ``--fail-if`` expressions, parsed before anything is computed and checked against
+the built report.
+
+Grammar (a gate *fails* when its expression is true)::
+
+    gate        := comparison | regression
+    comparison  := term OP NUMBER [for MODEL]
+    term        := METRIC | delta(METRIC)
+    regression  := regression(METRIC) [for MODEL]
+    OP          := <  <=  >  >=  ==  !=
+
+``METRIC`` is any metric name of the JSON summary (``f1``, ``roc_auc``, ``perplexity``,
+``exact_match``, ``latency_p99_ms``, ...) or an lm-eval task (its primary metric).
+``delta(M)`` is the candidate's value minus the baseline's; ``regression(M)`` is true when the
+candidate is significantly worse than the baseline on M (the report's paired test,
+Holm-adjusted p < 0.05). Without ``for MODEL`` a gate checks every candidate (every model but
+the baseline), or the only model of a one-model report.
+
+Examples: ``f1 < 0.90``, ``roc_auc < 0.95 for candidate``, ``delta(accuracy) < -0.01``,
+``regression(f1)``, ``perplexity > 12``, ``latency_p99_ms > 500 for "v2 (int8)"``.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from reportgen.errors import ReportgenError
+from reportgen.evaluate import BINARY_METRICS, LOWER_IS_BETTER, MULTICLASS_METRICS
+
+OPERATORS: dict[str, Callable[[float, float], bool]] = {
+    "<=": operator.le,
+    ">=": operator.ge,
+    "==": operator.eq,
+    "!=": operator.ne,
+    "<": operator.lt,
+    ">": operator.gt,
+}
+LANGUAGE_METRICS = ("perplexity", "mean_nll", "bits_per_byte", "exact_match", "token_f1")
+EFFICIENCY_METRICS = (
+    "latency_p50_ms",
+    "latency_p90_ms",
+    "latency_p99_ms",
+    "latency_mean_ms",
+    "examples_per_s",
+    "tokens_per_s",
+    "cost_per_1k",
+    "prompt_tokens_mean",
+    "completion_tokens_mean",
+)
+KNOWN_METRICS = frozenset(
+    (*BINARY_METRICS, *MULTICLASS_METRICS, *LANGUAGE_METRICS, *EFFICIENCY_METRICS)
+)
+GRAMMAR_HINT = (
+    "write METRIC OP NUMBER, delta(METRIC) OP NUMBER or regression(METRIC), optionally followed "
+    'by "for MODEL"; e.g. "f1 < 0.90", "delta(accuracy) < -0.01 for candidate"'
+)
+_PATTERN = re.compile(
+    r"""^\s*
+    (?:
+        (?P<regression>regression)\s*\(\s*(?P<rmetric>[\w.\-]+)\s*\)
+      | (?:(?P<delta>delta)\s*\(\s*(?P<dmetric>[\w.\-]+)\s*\)|(?P<metric>[\w.\-]+))
+        \s*(?P<op><=|>=|==|!=|<|>)\s*(?P<number>[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)
+    )
+    (?:\s+for\s+(?P<model>"[^"]+"|'[^']+'|\S+))?
+    \s*$""",
+    re.VERBOSE,
+)
+
+
+@dataclass(frozen=True)
+class Gate:
+    expression: str
+    kind: str  # value | delta | regression
+    metric: str
+    op: str | None
+    threshold: float | None
+    model: str | None
+
+    def describe(self) -> str:
+        return self.expression.strip()
+
+
+@dataclass(frozen=True)
+class GateResult:
+    gate: Gate
+    model: str
+    passed: bool
+    detail: str  # what was found, one line
+
+    @property
+    def expression(self) -> str:
+        return self.gate.describe()
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "gate": self.expression,
+            "model": self.model,
+            "passed": self.passed,
+            "detail": self.detail,
+        }
+
+
+def parse_gate(expression: str) -> Gate:
+    """One ``--fail-if`` expression; a malformed one is a :class:`ReportgenError`."""
+    match = _PATTERN.match(expression)
+    if match is None:
+        raise ReportgenError(f"--fail-if {expression!r}: cannot parse; {GRAMMAR_HINT}")
+    model = match.group("model")
+    if model is not None and model[0] in "'\"":
+        model = model[1:-1]
+    if match.group("regression"):
+        return Gate(expression, "regression", match.group("rmetric"), None, None, model)
+    kind = "delta" if match.group("delta") else "value"
+    metric = match.group("dmetric") or match.group("metric")
+    threshold = float(match.group("number"))
+    return Gate(expression, kind, metric, match.group("op"), threshold, model)
+
+
+def parse_gates(expressions: Iterable[str]) -> list[Gate]:
+    return [parse_gate(e) for e in expressions]
+
+
+def is_known_metric(name: str) -> bool:
+    return name in KNOWN_METRICS or re.fullmatch(r"top_\d+_accuracy", name) is not None
+
+
+def check_names(
+    gates: Iterable[Gate], models: Iterable[str], extra_metrics: Iterable[str], baseline: str
+) -> None:
+    """Unknown metrics and models are usage errors, found before any metric is computed.
+
+    ``extra_metrics``: names only known after loading (lm-eval tasks and sample metrics)."""
+    models = list(models)
+    extra = set(extra_metrics)
+    for gate in gates:
+        if not (is_known_metric(gate.metric) or gate.metric in extra):
+            raise ReportgenError(
+                f"--fail-if {gate.expression!r}: unknown metric {gate.metric!r}; use a metric "
+                "of the JSON summary (accuracy, f1, roc_auc, perplexity, exact_match, ...) or "
+                "an lm-eval task name"
+            )
+        if gate.model is not None and gate.model not in models:
+            raise ReportgenError(
+                f"--fail-if {gate.expression!r}: no model named {gate.model!r}; models are: "
+                f"{', '.join(models)}"
+            )
+        if gate.kind != "value" and gate.model == baseline:
+            raise ReportgenError(
+                f"--fail-if {gate.expression!r}: {gate.model!r} is the baseline; "
+                f"{gate.kind}() compares a candidate with it"
+            )
+        if gate.kind != "value" and len(models) < 2:
+            raise ReportgenError(
+                f"--fail-if {gate.expression!r}: {gate.kind}() needs a baseline and a candidate; "
+                "the report has one model"
+            )
+
+
+Lookup = Callable[[str, str], float | None]  # (model, metric) -> value
+Verdict = Callable[[str, str], str | None]  # (model, metric) -> better|worse|tie|untested
+
+
+def evaluate_gates(
+    gates: Iterable[Gate],
+    models: list[str],
+    baseline: str,
+    value_of: Lookup,
+    verdict_of: Verdict,
+) -> list[GateResult]:
+    """Every gate on every model it targets; failed results first, then in gate order."""
+    results = []
+    candidates = [m for m in models if m != baseline] or models
+    for gate in gates:
+        for model in [gate.model] if gate.model else candidates:
+            results.append(_check(gate, model, baseline, value_of, verdict_of))
+    return sorted(results, key=lambda r: r.passed)  # stable: failed first
+
+
+def _number(value: float) -> str:
+    return f"{value:.4g}" if abs(value) >= 1e4 or (value and abs(value) < 1e-3) else f"{value:.3f}"
+
+
+def _check(
+    gate: Gate, model: str, baseline: str, value_of: Lookup, verdict_of: Verdict
+) -> GateResult:
+    if gate.kind == "regression":
+        verdict = verdict_of(model, gate.metric)
+        if verdict is None:
+            return GateResult(
+                gate,
+                model,
+                False,
+                f"cannot check: no comparison of {model} with {baseline} on {gate.metric} "
+                f"(only headline metrics are tested); use delta({gate.metric}) instead",
+            )
+        if verdict == "untested":
+            return GateResult(
+                gate, model, False, f"cannot check: {gate.metric} was not tested (--bootstrap 0?)"
+            )
+        worse = verdict == "worse"
+        return GateResult(
+            gate,
+            model,
+            not worse,
+            f"{model} is {'significantly worse than' if worse else 'not significantly worse than'} "
+            f"{baseline} on {gate.metric} ({verdict})",
+        )
+    value = value_of(model, gate.metric)
+    if value is None or not math.isfinite(value):
+        return GateResult(gate, model, False, f"cannot check: {model} has no {gate.metric} value")
+    shown = f"{model} {gate.metric} = {_number(value)}"
+    if gate.kind == "delta":
+        base = value_of(baseline, gate.metric)
+        if base is None or not math.isfinite(base):
+            return GateResult(
+                gate, model, False, f"cannot check: baseline {baseline} has no {gate.metric} value"
+            )
+        delta = value - base
+        direction = "lower is better" if gate.metric in LOWER_IS_BETTER else "higher is better"
+        shown = (
+            f"Δ{gate.metric} = {delta:+.4f} ({model} {_number(value)} vs {baseline} "
+            f"{_number(base)}; {direction})"
+        )
+        value = delta
+    assert gate.op is not None and gate.threshold is not None
+    failed = OPERATORS[gate.op](value, gate.threshold)
+    return GateResult(gate, model, not failed, shown)

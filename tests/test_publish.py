@@ -1,0 +1,348 @@
+"""Publishing: CI gates and exit codes, Markdown and JUnit summaries, config files, the CI
+examples, email (MIME) output, the no-JavaScript page and reproducible bytes."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import json
+import os
+import re
+import subprocess
+import xml.etree.ElementTree as ET
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from reportgen import build_report
+from reportgen.cli import app
+from reportgen.errors import ReportgenError
+from reportgen.gates import parse_gate
+from reportgen.publish import markdown_text
+
+from .conftest import Predictions
+
+ROOT = Path(__file__).resolve().parent.parent
+HOSTILE = "</script><script>window.__pwned=1</script><img src=x onerror=window.__pwned=2>"
+
+
+@pytest.fixture
+def pair(
+    cancer_logistic: Predictions, cancer_tree: Predictions, write_run: Callable[..., Path]
+) -> list[str]:
+    return [
+        f"logistic={write_run(cancer_logistic.frame(), 'logistic.csv')}",
+        f"tree={write_run(cancer_tree.frame(), 'tree.csv')}",
+    ]
+
+
+def invoke(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
+    result = CliRunner().invoke(app, list(args), env=env)
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.mark.parametrize(
+    ("expression", "kind", "metric", "op", "threshold", "model"),
+    [
+        ("f1 < 0.90", "value", "f1", "<", 0.9, None),
+        ("roc_auc<0.95 for candidate", "value", "roc_auc", "<", 0.95, "candidate"),
+        ("delta(accuracy) < -0.01", "delta", "accuracy", "<", -0.01, None),
+        ("delta( log_loss ) >= 1e-2 for 'v2 (int8)'", "delta", "log_loss", ">=", 0.01, "v2 (int8)"),
+        ("regression(f1)", "regression", "f1", None, None, None),
+        ('regression(roc_auc) for "new model"', "regression", "roc_auc", None, None, "new model"),
+        ("latency_p99_ms != 500", "value", "latency_p99_ms", "!=", 500.0, None),
+    ],
+)
+def test_gate_grammar(
+    expression: str,
+    kind: str,
+    metric: str,
+    op: str | None,
+    threshold: float | None,
+    model: str | None,
+) -> None:
+    gate = parse_gate(expression)
+    assert (gate.kind, gate.metric, gate.op, gate.threshold, gate.model) == (
+        kind,
+        metric,
+        op,
+        threshold,
+        model,
+    )
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "f1",
+        "f1 < ",
+        "f1 < high",
+        "delta f1 < 1",
+        "regression(f1) < 1",
+        "f1 << 1",
+        "f1 < 1 for",
+        "f1 < 1 extra words",
+    ],
+)
+def test_malformed_gates_are_errors(bad: str) -> None:
+    with pytest.raises(ReportgenError, match=r"--fail-if .*cannot parse; write METRIC OP NUMBER"):
+        parse_gate(bad)
+
+
+def test_gates_exit_codes_and_outputs(tmp_path: Path, pair: list[str]) -> None:
+    out = tmp_path / "r.html"
+    md, junit, js = tmp_path / "s.md", tmp_path / "g.xml", tmp_path / "s.json"
+    code, _, err = invoke(
+        "build",
+        *pair,
+        "-o",
+        str(out),
+        "--markdown",
+        str(md),
+        "--junit",
+        str(junit),
+        "--json",
+        str(js),
+        "--bootstrap",
+        "200",
+        "--fail-if",
+        "f1 < 0.5",  # passes
+        "--fail-if",
+        "accuracy < 0.99 for tree",  # fails
+        "--fail-if",
+        "delta(log_loss) > 0.05",  # the tree's log loss is far worse: fails
+        "--fail-if",
+        "regression(accuracy)",
+    )
+    assert code == 1, err
+    assert "gate failed: accuracy < 0.99 for tree" in err
+    summary = json.loads(js.read_text())["gates"]
+    assert summary["passed"] is False
+    results = summary["results"]
+    assert [r["passed"] for r in results][:2] == [False, False]  # failed first
+    assert {r["gate"] for r in results} == {
+        "f1 < 0.5",
+        "accuracy < 0.99 for tree",
+        "delta(log_loss) > 0.05",
+        "regression(accuracy)",
+    }
+    page = out.read_text()
+    assert page.index('id="gates"') < page.index('id="leaderboard"')  # gates at the top
+    assert "FAIL" in page
+    suite = ET.parse(junit).getroot().find("testsuite")
+    assert suite is not None and suite.get("tests") == "4" and suite.get("failures") == "2"
+    failed = [c.get("name") for c in suite.iter("testcase") if c.find("failure") is not None]
+    assert set(failed) == {"accuracy < 0.99 for tree", "delta(log_loss) > 0.05"}
+    text = md.read_text()
+    assert "❌ 2 failed" in text and "| Model |" in text and len(text) < 6000
+    # all gates pass: exit 0
+    code, _, err = invoke("build", *pair, "-o", str(out), "--fail-if", "f1 < 0.5")
+    assert code == 0, err
+
+
+def test_unknown_names_are_usage_errors_before_computing(tmp_path: Path, pair: list[str]) -> None:
+    out = tmp_path / "r.html"
+    code, _, err = invoke("build", *pair, "-o", str(out), "--fail-if", "f2 < 0.5")
+    assert code == 2 and "unknown metric 'f2'" in err
+    code, _, err = invoke("build", *pair, "-o", str(out), "--fail-if", "f1 < 0.5 for nobody")
+    assert code == 2 and "no model named 'nobody'" in err
+    code, _, err = invoke(
+        "build", *pair, "-o", str(out), "--fail-if", "regression(f1) for logistic"
+    )
+    assert code == 2 and "is the baseline" in err
+    assert not out.exists()
+
+
+def test_markdown_to_github_step_summary(tmp_path: Path, pair: list[str]) -> None:
+    summary = tmp_path / "step.md"
+    summary.write_text("earlier step\n")
+    code, stdout, err = invoke(
+        "build",
+        *pair,
+        "-o",
+        str(tmp_path / "r.html"),
+        "--markdown",
+        "-",
+        "--bootstrap",
+        "0",
+        env={"GITHUB_STEP_SUMMARY": str(summary)},
+    )
+    assert code == 0, err
+    written = summary.read_text()
+    assert written.startswith("earlier step\n") and "### logistic vs tree" in written
+    code, stdout, _ = invoke(
+        "build",
+        *pair,
+        "-o",
+        str(tmp_path / "r.html"),
+        "--markdown",
+        "-",
+        "--bootstrap",
+        "0",
+        env={"GITHUB_STEP_SUMMARY": ""},
+    )
+    assert "| Model |" in stdout  # no step summary: printed
+
+
+def test_markdown_escapes_user_text() -> None:
+    assert markdown_text("a|b <img> *x* [l](u) `c`") == (
+        "a\\|b \\<img\\> \\*x\\* \\[l\\](u) \\`c\\`"
+    )
+    assert markdown_text("line\nbreak") == "line break"
+
+
+def test_config_file_defaults_and_overrides(tmp_path: Path, pair: list[str]) -> None:
+    project = tmp_path / "project"
+    (project / "sub").mkdir(parents=True)
+    (project / "pyproject.toml").write_text(
+        '[project]\nname = "x"\n\n[tool.reportgen]\nfail-if = ["f1 < 0.99"]\nbootstrap = 0\n'
+        'title = "From the config"\n'
+    )
+    cwd = Path.cwd()
+    os.chdir(project / "sub")  # found in a parent folder
+    try:
+        code, _, err = invoke(
+            "build", *pair, "-o", str(tmp_path / "a.html"), "--json", str(tmp_path / "a.json")
+        )
+        assert code == 1 and "gate failed: f1 < 0.99" in err
+        data = json.loads((tmp_path / "a.json").read_text())
+        assert data["title"] == "From the config" and data["bootstrap"]["replicates"] == 0
+        # options on the command line win
+        code, _, err = invoke(
+            "build",
+            *pair,
+            "-o",
+            str(tmp_path / "b.html"),
+            "--fail-if",
+            "f1 < 0.5",
+            "--title",
+            "Mine",
+            "--json",
+            str(tmp_path / "b.json"),
+        )
+        assert code == 0, err
+        assert json.loads((tmp_path / "b.json").read_text())["title"] == "Mine"
+        (project / "reportgen.toml").write_text("bootstrap = 'many'\n")  # wins over pyproject
+        code, _, err = invoke("build", *pair, "-o", str(tmp_path / "c.html"))
+        assert code == 2 and "reportgen.toml: setting 'bootstrap'" in err
+        (project / "reportgen.toml").write_text("colour = 'red'\n")
+        code, _, err = invoke("build", *pair, "-o", str(tmp_path / "c.html"))
+        assert code == 2 and "unknown setting 'colour'" in err
+        (project / "reportgen.toml").write_text("bootstrap = [\n")
+        code, _, err = invoke("build", *pair, "-o", str(tmp_path / "c.html"))
+        assert code == 2 and "not valid TOML" in err
+    finally:
+        os.chdir(cwd)
+
+
+def test_ci_examples_run_their_commands(
+    tmp_path: Path,
+    cancer_logistic: Predictions,
+    cancer_tree: Predictions,
+    write_run: Callable[..., Path],
+) -> None:
+    ci = ROOT / "examples" / "ci"
+    for workflow in ("github-actions.yml", "gitlab-ci.yml"):
+        text = (ci / workflow).read_text()
+        assert "bash examples/ci/report.sh runs/baseline.parquet runs/candidate.parquet" in text
+        assert "reportgen-out/" in text
+    assert "reportgen-out/gates.xml" in (ci / "gitlab-ci.yml").read_text()
+    good = write_run(cancer_logistic.frame(), "baseline.parquet")
+    worse = write_run(cancer_tree.frame(), "candidate.parquet")
+    step = tmp_path / "step-summary.md"
+    env = {**os.environ, "REPORTGEN_OUT": str(tmp_path / "out"), "GITHUB_STEP_SUMMARY": str(step)}
+    same = subprocess.run(
+        ["bash", str(ci / "report.sh"), str(good), str(good)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert same.returncode == 0, same.stderr
+    for name in ("report.html", "summary.json", "summary.md", "gates.xml"):
+        assert (tmp_path / "out" / name).stat().st_size > 0
+    assert "Gates: ✅ all passed" in step.read_text()
+    failing = subprocess.run(
+        ["bash", str(ci / "report.sh"), str(good), str(worse)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert failing.returncode == 1, failing.stderr
+    assert "gate failed" in failing.stderr
+    assert json.loads((tmp_path / "out" / "summary.json").read_text())["gates"]["passed"] is False
+
+
+def test_email_parses_back(tmp_path: Path, pair: list[str]) -> None:
+    eml = tmp_path / "report.eml"
+    code, _, err = invoke(
+        "build",
+        *pair,
+        "-o",
+        str(tmp_path / "r.html"),
+        "--eml",
+        str(eml),
+        "--bootstrap",
+        "100",
+        "--email-to",
+        "ml-team@example.com",
+        "--email-subject",
+        f"Nightly {HOSTILE}",
+        "--fail-if",
+        "f1 < 0.99",
+    )
+    assert code == 1, err
+    message = email.message_from_bytes(eml.read_bytes(), policy=email.policy.default)
+    assert message["To"] == "ml-team@example.com"
+    assert message["Subject"].startswith("Nightly ")
+    assert message.get_content_type() == "multipart/mixed"
+    text = message.get_body(preferencelist=("plain",))
+    assert text is not None and "Gates: 1 failed" in text.get_content()
+    body = message.get_body(preferencelist=("html",))
+    assert body is not None
+    html_body = body.get_content()
+    cids = re.findall(r'src="cid:([^"]+)"', html_body)
+    assert 2 <= len(cids) <= 3
+    images = {
+        part["Content-ID"].strip("<>"): part.get_content()
+        for part in message.walk()
+        if part.get_content_type() == "image/png"
+    }
+    assert set(cids) == set(images)
+    assert all(png.startswith(b"\x89PNG") for png in images.values())
+    (attachment,) = [p for p in message.iter_attachments() if p.get_filename() == "report.html"]
+    assert "<script>" in attachment.get_content()  # the full interactive report
+    assert "<script" not in html_body  # no JavaScript in the body
+    assert "style=" in html_body and "<link" not in html_body  # inline CSS only
+
+
+def test_static_page_has_no_javascript(tmp_path: Path, pair: list[str]) -> None:
+    full, static = tmp_path / "full.html", tmp_path / "static.html"
+    report = build_report(pair, bootstrap=0)
+    report.save(full)
+    report.save(static, format="static")
+    page = static.read_text()
+    assert "<script" not in page
+    n_figures = sum(len(s.figures) for s in report.sections)
+    assert page.count('class="static-chart"') == n_figures
+    assert page.count("<svg") == n_figures
+    assert static.stat().st_size < full.stat().st_size / 3
+    # the interactive page carries the same drawings as its fallback
+    assert full.read_text().count('class="static-chart"') == n_figures
+
+
+def test_markdown_and_junit_are_reproducible(
+    tmp_path: Path, pair: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    first = build_report(pair, bootstrap=100, fail_if=["f1 < 0.99"])
+    second = build_report(pair, bootstrap=100, fail_if=["f1 < 0.99"])
+    assert first.to_markdown() == second.to_markdown()
+    assert first.to_junit() == second.to_junit()
+    assert first.to_email() == second.to_email()
+    assert "2023-11-14 22:13 UTC" in first.to_markdown()
+    none = build_report(pair, bootstrap=100, timestamp=False)
+    assert "UTC" not in none.to_markdown() and "generated" not in none.to_html()
