@@ -31,6 +31,7 @@ KEY_FIGURES = (
     "reliability",
 )
 MAX_EMAIL_FIGURES = 3
+EMAIL_COLUMNS = 8  # model, examples and six metrics fit a 760 px email
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]|<>~])")
 
 
@@ -154,7 +155,11 @@ def to_email(
     body = (
         environment()
         .get_template("email.html.j2")
-        .render(report=report, images=list(zip(figures, cids, widths, strict=True)))
+        .render(
+            report=report,
+            images=list(zip(figures, cids, widths, strict=True)),
+            max_columns=EMAIL_COLUMNS,
+        )
     )
     message = EmailMessage(policy=SMTP)
     message["Subject"] = subject or report.title
