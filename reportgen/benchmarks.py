@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from reportgen import compare
 from reportgen.errors import ReportgenError
 from reportgen.ingest_lm import BenchmarkRun, TaskResult
-from reportgen.uncertainty import ALPHA
+from reportgen.uncertainty import ALPHA, Comparison
 
 PRIMARY_ORDER = ("acc_norm", "acc", "exact_match")
 Z95 = 1.959963984540054
@@ -49,6 +49,24 @@ class TaskDelta:
     p_value: float | None
     p_value_adjusted: float | None
     verdict: str  # better | worse | tie | untested
+
+    def as_comparison(self, baseline: str) -> Comparison:
+        """The same delta in the shape every other comparison of the report has."""
+        return Comparison(
+            baseline=baseline,
+            candidate=self.candidate,
+            metric=self.task,
+            baseline_value=self.baseline_value,
+            candidate_value=self.candidate_value,
+            delta=self.delta,
+            ci=self.ci,
+            p_value=self.p_value,
+            test="z-test on lm-eval standard errors",
+            n_paired=0,
+            p_value_adjusted=self.p_value_adjusted,
+            verdict=self.verdict,
+            scope="benchmark",
+        )
 
 
 @dataclass

@@ -17,7 +17,7 @@ import pandas as pd
 from reportgen import compare, efficiency, language
 from reportgen.errors import ReportgenError
 from reportgen.ingest_lm import PerplexityRun, TextRun
-from reportgen.pairing import _comparable_ids
+from reportgen.pairing import Pairing, _comparable_ids
 from reportgen.slices import MISSING, _labeller
 from reportgen.textmatch import score_answers
 from reportgen.uncertainty import Comparison, settle
@@ -51,18 +51,6 @@ class LanguageResult:
 
 
 @dataclass
-class LMPairing:
-    mode: str  # id | row | unpaired
-    baseline_rows: np.ndarray | None
-    candidate_rows: np.ndarray | None
-    note: str
-
-    @property
-    def n_paired(self) -> int:
-        return 0 if self.baseline_rows is None else len(self.baseline_rows)
-
-
-@dataclass
 class LMSliceCell:
     group: str
     model: str
@@ -84,7 +72,7 @@ class LMSlices:
 class LanguageAssessment:
     results: list[LanguageResult]
     baselines: dict[str, str]  # group -> the baseline model of that group
-    pairings: dict[tuple[str, str], LMPairing]  # (group, candidate) -> pairing
+    pairings: dict[tuple[str, str], Pairing]  # (group, candidate) -> pairing
     comparisons: list[Comparison]
     slices: list[LMSlices] = field(default_factory=list)
 
@@ -151,7 +139,7 @@ def run_intervals(
     return found
 
 
-def pair_language(base: LMRun, cand: LMRun) -> LMPairing:
+def pair_language(base: LMRun, cand: LMRun) -> Pairing:
     """By id when both runs have ids; by row when they are the same length and (perplexity)
     the same token counts or (text) the same references; else unpaired."""
     if base.ids is not None and cand.ids is not None:
@@ -170,7 +158,7 @@ def pair_language(base: LMRun, cand: LMRun) -> LMPairing:
         note = f"Paired by id: {n:,} examples matched"
         if n < base.n_examples or n < cand.n_examples:
             note += f" ({base.n_examples:,} in {base.name}, {cand.n_examples:,} in {cand.name})"
-        return LMPairing("id", base_rows[order], cand_rows[order], note + ".")
+        return Pairing("id", base_rows[order], cand_rows[order], note + ".")
     if base.n_examples == cand.n_examples:
         same = (
             np.array_equal(base.num_tokens, cand.num_tokens)
@@ -181,7 +169,7 @@ def pair_language(base: LMRun, cand: LMRun) -> LMPairing:
         )
         if same:
             rows = np.arange(base.n_examples)
-            return LMPairing(
+            return Pairing(
                 "row",
                 rows,
                 rows.copy(),
@@ -189,7 +177,7 @@ def pair_language(base: LMRun, cand: LMRun) -> LMPairing:
                 + ("token counts" if isinstance(base, PerplexityRun) else "references")
                 + " in the same order.",
             )
-    return LMPairing(
+    return Pairing(
         "unpaired", None, None, "Unpaired: no shared ids and the examples differ row by row."
     )
 
@@ -199,7 +187,7 @@ def _binary(values: np.ndarray) -> bool:
 
 
 def compare_language(
-    base: LanguageResult, cand: LanguageResult, pairing: LMPairing, replicates: int, seed: int
+    base: LanguageResult, cand: LanguageResult, pairing: Pairing, replicates: int, seed: int
 ) -> list[Comparison]:
     """Each compared metric of ``cand`` against ``base``: delta, 95% interval, p-value."""
     names = _stat_columns(base)
@@ -301,7 +289,7 @@ def assess_language(
         groups.setdefault(result.group, []).append(i)
     baselines: dict[str, str] = {}
     jobs = []
-    pairings: dict[tuple[str, str], LMPairing] = {}
+    pairings: dict[tuple[str, str], Pairing] = {}
     for group, members in groups.items():
         names = [results[i].name for i in members]
         base_name = baseline if baseline in names else names[0]
@@ -314,7 +302,7 @@ def assess_language(
             pairings[(group, results[i].name)] = pairing
             jobs.append((base_index, i, pairing))
 
-    def versus(job: tuple[int, int, LMPairing]) -> list[Comparison]:
+    def versus(job: tuple[int, int, Pairing]) -> list[Comparison]:
         b, c, pairing = job
         return compare_language(results[b], results[c], pairing, replicates, seed + 3000 + c)
 

@@ -29,6 +29,7 @@ from reportgen.sections import (
     _model_cell,
     _slug,
     best_index,
+    comparison_views,
     metric_label,
 )
 from reportgen.uncertainty import Comparison
@@ -185,20 +186,7 @@ def leaderboard(
                 if task in table.scores[m]
             }
         for d in table.deltas:
-            deltas[("benchmark", d.task, d.candidate)] = Comparison(
-                table.baseline,
-                d.candidate,
-                d.task,
-                d.baseline_value,
-                d.candidate_value,
-                d.delta,
-                d.ci,
-                d.p_value,
-                "z-test",
-                0,
-                d.p_value_adjusted,
-                d.verdict,
-            )
+            deltas[("benchmark", d.task, d.candidate)] = d.as_comparison(table.baseline)
     if assessment is not None:
         for group in dict.fromkeys(r.group for r in assessment.results):
             members = [r for r in assessment.results if r.group == group]
@@ -280,83 +268,22 @@ def comparison_section(
     comparisons = [c for c in assessment.comparisons if c.delta is not None]
     if not comparisons:
         return None
-    rows, points = [], []
-    for c in comparisons:
-        sign = -1.0 if c.metric in LOWER_IS_BETTER else 1.0
-        text, css = _delta_cell_parts(c)
-        interval = f"{fmt.signed(c.ci[0])} to {fmt.signed(c.ci[1])}" if c.ci else fmt.MISSING
-        rows.append(
-            [
-                _model_cell(c.candidate, colours),
-                Cell(group_title(c.scope)),
-                Cell(label(c.metric)),
-                Cell(value_text(c.metric, c.baseline_value), css="num"),
-                Cell(value_text(c.metric, c.candidate_value), css="num"),
-                Cell(text, css="num " + css),
-                Cell(interval, css="num"),
-                Cell(fmt.p_value(c.p_value), css="num"),
-                Cell(fmt.p_value(c.p_value_adjusted), css="num"),
-                Cell(c.test, css="mono"),
-                Cell(c.verdict, css=f"verdict {c.verdict}"),
-            ]
-        )
-        if c.ci is not None:
-            low, high = sorted((sign * c.ci[0], sign * c.ci[1]))
-            points.append(
-                {
-                    "candidate": c.candidate,
-                    "metric": metric_heading(c.scope, c.metric),
-                    "improvement": round(sign * c.delta, 6),
-                    "low": round(low, 6),
-                    "high": round(high, 6),
-                    "verdict": c.verdict,
-                    "p": fmt.p_value(c.p_value_adjusted),
-                }
-            )
-    table = Table(
-        [
-            "Candidate",
-            "Runs",
-            "Metric",
-            "Baseline",
-            "Candidate",
-            "Δ",
-            "95% CI of Δ",
-            "p",
-            "p (Holm)",
-            "Test",
-            "Verdict",
-        ],
-        rows,
-        title="Comparison table",
-        caption="Δ = candidate minus baseline. Verdicts use Holm-adjusted p < 0.05.",
-        numeric=[False, False, False, True, True, True, True, True, True, False, False],
+    table, figure = comparison_views(
+        comparisons,
+        colours,
+        "lm-improvements",
+        metric_name=lambda c: metric_heading(c.scope, c.metric),
+        value_text=value_text,
     )
     section = Section(
         "lm-comparison",
         "Language models against the baseline",
         lead="Is each candidate really different from its baseline on the same examples? "
         "Perplexity and F1 by the paired bootstrap, exact match and per-sample accuracy by "
-        f"McNemar's exact test; p-values Holm-corrected across these {len(rows)} tests.",
+        f"McNemar's exact test; p-values Holm-corrected across these {len(comparisons)} tests.",
         tables=[table],
+        figures=[figure] if figure is not None else [],
     )
-    if points:
-        candidates = list(dict.fromkeys(p["candidate"] for p in points))
-        chart = views.improvement_chart(
-            pd.DataFrame(points),
-            list(dict.fromkeys(p["metric"] for p in points)),
-            candidates,
-            [colours[c] for c in candidates],
-        )
-        section.figures.append(
-            Figure(
-                "lm-improvements",
-                "Improvement over the baseline, with 95% intervals",
-                views.chart_spec(chart),
-                lead="Right of zero is better (perplexity's sign is flipped: lower is better); "
-                "an interval that crosses zero is a tie.",
-            )
-        )
     for (group, name), pairing in assessment.pairings.items():
         section.notes.append(f"{name} ({group_title(group)}): {pairing.note}")
     section.notes.append(
@@ -644,22 +571,7 @@ def benchmark_section(table: BenchmarkTable, colours: dict[str, str]) -> Section
             )
             d = delta_of.get((model, task))
             if d is not None:
-                c.sub, c.sub_css = _delta_cell_parts(
-                    Comparison(
-                        table.baseline,
-                        model,
-                        task,
-                        None,
-                        None,
-                        d.delta,
-                        d.ci,
-                        None,
-                        "",
-                        0,
-                        d.p_value_adjusted,
-                        d.verdict,
-                    )
-                )
+                c.sub, c.sub_css = _delta_cell_parts(d.as_comparison(table.baseline))
                 c.title = (
                     (c.title or "")
                     + f"; Δ {_interval_text(d.ci)}, "
@@ -775,22 +687,7 @@ def strengths_table(table: BenchmarkTable, colours: dict[str, str], per_side: in
         )
         for kind, picked in (("strength", gains[:per_side]), ("weakness", losses[:per_side])):
             for d in picked:
-                text, css = _delta_cell_parts(
-                    Comparison(
-                        table.baseline,
-                        model,
-                        d.task,
-                        None,
-                        None,
-                        d.delta,
-                        d.ci,
-                        None,
-                        "",
-                        0,
-                        d.p_value_adjusted,
-                        d.verdict,
-                    )
-                )
+                text, css = _delta_cell_parts(d.as_comparison(table.baseline))
                 rows.append(
                     [
                         _model_cell(model, colours),

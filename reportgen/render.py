@@ -82,12 +82,17 @@ def _script_hash(source: str) -> str:
 _SVG_ID = re.compile(r'\bid="([^"]+)"')
 _SVG_GEOMETRY = re.compile(r'(\s(?:d|transform|x|y|x1|x2|y1|y2|width|height|points)=")([^"]*)"')
 _LONG_DECIMAL = re.compile(r"(\d\.\d)\d+")
+# per-mark accessibility and interaction attributes: the drawing as a whole carries the label
+_MARK_ATTRIBUTES = re.compile(
+    r' (?:aria-label|aria-roledescription|role|pointer-events|class)="[^"]*"'
+)
 
 
 def _compact_svg(svg: str, prefix: str) -> str:
     """Shorter geometry (0.1 px is invisible), and ids unique within the page and numbered
     in order (vl-convert numbers gradients per process, which would change the bytes)."""
     svg = _SVG_GEOMETRY.sub(lambda m: m.group(1) + _LONG_DECIMAL.sub(r"\1", m.group(2)) + '"', svg)
+    svg = _MARK_ATTRIBUTES.sub("", svg)
     for number, found in enumerate(dict.fromkeys(_SVG_ID.findall(svg))):
         new = f"{prefix}-{number}"
         svg = svg.replace(f'id="{found}"', f'id="{new}"')

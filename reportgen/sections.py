@@ -8,7 +8,7 @@ classes in per-class charts, the ``MAX_PAIRS`` most frequent mistakes.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -155,9 +155,15 @@ def verdict_line(assessment: Assessment) -> str:
     return "; ".join(parts) + ("." if parts else "")
 
 
-def comparison_section(assessment: Assessment, colours: dict[str, str]) -> Section:
-    """Each candidate against the baseline: deltas, intervals, tests and verdicts."""
-    comparisons = [c for c in assessment.comparisons if c.delta is not None]
+def comparison_views(
+    comparisons: Sequence[Comparison],
+    colours: dict[str, str],
+    figure_id: str,
+    metric_name: Callable[[Comparison], str] = lambda c: metric_label(c.metric),
+    value_text: Callable[[str, float | None], str] = lambda metric, value: fmt.rate(value),
+) -> tuple[Table, Figure | None]:
+    """The table of comparisons (delta, interval, p, Holm-adjusted p, test, verdict) and the
+    chart of improvements with their intervals, for any kind of run."""
     rows, points = [], []
     for c in comparisons:
         sign = -1.0 if c.metric in LOWER_IS_BETTER else 1.0
@@ -166,9 +172,9 @@ def comparison_section(assessment: Assessment, colours: dict[str, str]) -> Secti
         rows.append(
             [
                 _model_cell(c.candidate, colours),
-                Cell(metric_label(c.metric)),
-                Cell(fmt.rate(c.baseline_value), css="num"),
-                Cell(fmt.rate(c.candidate_value), css="num"),
+                Cell(metric_name(c)),
+                Cell(value_text(c.metric, c.baseline_value), css="num"),
+                Cell(value_text(c.metric, c.candidate_value), css="num"),
                 Cell(text, css="num " + css),
                 Cell(interval, css="num"),
                 Cell(fmt.p_value(c.p_value), title=c.test, css="num"),
@@ -182,8 +188,8 @@ def comparison_section(assessment: Assessment, colours: dict[str, str]) -> Secti
             points.append(
                 {
                     "candidate": c.candidate,
-                    "metric": metric_label(c.metric),
-                    "improvement": round(sign * c.delta, 6),
+                    "metric": metric_name(c),
+                    "improvement": round(sign * c.delta, 6),  # type: ignore[operator]
                     "low": round(low, 6),
                     "high": round(high, 6),
                     "verdict": c.verdict,
@@ -208,6 +214,29 @@ def comparison_section(assessment: Assessment, colours: dict[str, str]) -> Secti
         caption="Δ = candidate minus baseline. Verdicts use Holm-adjusted p < 0.05.",
         numeric=[False, False, True, True, True, True, True, True, False, False],
     )
+    if not points:
+        return table, None
+    candidates = list(dict.fromkeys(p["candidate"] for p in points))
+    chart = views.improvement_chart(
+        pd.DataFrame(points),
+        list(dict.fromkeys(metric_name(c) for c in comparisons)),
+        candidates,
+        [colours[c] for c in candidates],
+    )
+    figure = Figure(
+        figure_id,
+        "Improvement over the baseline, with 95% intervals",
+        views.chart_spec(chart),
+        lead="Right of zero is better (the sign is flipped for metrics where lower is "
+        "better); an interval that crosses zero is a tie.",
+    )
+    return table, figure
+
+
+def comparison_section(assessment: Assessment, colours: dict[str, str]) -> Section:
+    """Each candidate against the baseline: deltas, intervals, tests and verdicts."""
+    comparisons = [c for c in assessment.comparisons if c.delta is not None]
+    table, figure = comparison_views(comparisons, colours, "improvements")
     section = Section(
         "comparison",
         f"Against the baseline: {assessment.baseline}",
@@ -215,24 +244,8 @@ def comparison_section(assessment: Assessment, colours: dict[str, str]) -> Secti
         f"paired on shared examples where possible; p-values are Holm-corrected across all "
         f"{sum(c.p_value is not None for c in comparisons)} tests of this report.",
         tables=[table],
+        figures=[figure] if figure is not None else [],
     )
-    if points:
-        candidates = list(dict.fromkeys(p["candidate"] for p in points))
-        chart = views.improvement_chart(
-            pd.DataFrame(points),
-            [metric_label(m) for m in dict.fromkeys(c.metric for c in comparisons)],
-            candidates,
-            [colours[c] for c in candidates],
-        )
-        section.figures.append(
-            Figure(
-                "improvements",
-                "Improvement over the baseline, with 95% intervals",
-                views.chart_spec(chart),
-                lead="Right of zero is better (the sign is flipped for metrics where lower is "
-                "better); an interval that crosses zero is a tie.",
-            )
-        )
     for name, pairing in assessment.pairings.items():
         section.notes.append(f"{name}: {pairing.note}")
     section.notes.append(
