@@ -181,15 +181,17 @@ def frame_kind(frame: pd.DataFrame, path: Path, columns: ColumnNames, task: str 
             return "generation"
         return "classification"  # its own error message says what is missing
     labels = frame[label_col]
-    if labels.map(lambda v: isinstance(v, list | tuple | np.ndarray)).any():
+    if labels.dtype != object and not isinstance(labels.dtype, pd.StringDtype):
+        return "classification"  # numbers and booleans are classes
+    head = labels.dropna().head(1000)  # a list column holds lists in every row
+    if head.map(lambda v: isinstance(v, list | tuple | np.ndarray)).any():
         return "generation"
-    if labels.dtype == object or isinstance(labels.dtype, pd.StringDtype):
-        text = labels.dropna().astype(str)
-        if text.str.startswith("[").all() and len(text):
+    if len(head) and all(isinstance(v, str) for v in head):
+        if head.str.startswith("[").all():
             return "generation"  # JSON lists of acceptable answers, as CSV writes them
-        distinct = text.nunique()
+        distinct = labels.nunique()
         # class labels repeat; answers to questions mostly do not
-        if distinct >= 20 and distinct > 0.5 * len(text):
+        if distinct >= 20 and distinct > 0.5 * labels.notna().sum():
             return "generation"
     return "classification"
 
