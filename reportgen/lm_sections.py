@@ -7,7 +7,6 @@ at ``top_k``, and a large group's subtasks (MMLU's 57 subjects) drawn as one sor
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Sequence
 
@@ -24,18 +23,19 @@ from reportgen.language import example_perplexity
 from reportgen.lm_evaluate import LanguageAssessment, LanguageResult, LMSlices
 from reportgen.model import Cell, Figure, RunInfo, Section, Table
 from reportgen.sections import (
+    TEXT_HOVER,
+    TEXT_PREVIEW,
     _delta_cell_parts,
     _interval_text,
     _model_cell,
     _slug,
     best_index,
     comparison_views,
+    metadata_items,
     metric_label,
 )
 from reportgen.uncertainty import Comparison
 
-TEXT_PREVIEW = 160
-TEXT_HOVER = 2000
 DISTRIBUTION_BINS = 40
 HISTORY_POINTS = 300  # per (model, split, metric) series
 LM_LABELS = {
@@ -107,13 +107,6 @@ def _short(text: str) -> Cell:
 # --- runs ------------------------------------------------------------------------------------
 
 
-def _metadata(metadata: dict[str, object]) -> list[tuple[str, str]]:
-    return [
-        (str(k), v if isinstance(v, str) else json.dumps(v, sort_keys=True))
-        for k, v in metadata.items()
-    ]
-
-
 def run_info(run: PerplexityRun | TextRun | BenchmarkRun, colour: str) -> RunInfo:
     if isinstance(run, BenchmarkRun):
         n_tasks = len(run.tasks)
@@ -128,7 +121,7 @@ def run_info(run: PerplexityRun | TextRun | BenchmarkRun, colour: str) -> RunInf
             positive_label=None,
             predictions_from=None,
             columns=[("files", ", ".join(p.name for p in run.files))],
-            metadata=_metadata(run.metadata),
+            metadata=metadata_items(run.metadata),
             notes=run.notes,
         )
     kind = run.kind if isinstance(run, PerplexityRun) else f"{run.kind} ({run.task})"
@@ -143,7 +136,7 @@ def run_info(run: PerplexityRun | TextRun | BenchmarkRun, colour: str) -> RunInf
         positive_label=None,
         predictions_from=None,
         columns=sorted(run.columns.items()),
-        metadata=_metadata(run.metadata),
+        metadata=metadata_items(run.metadata),
         notes=run.notes,
     )
 

@@ -283,15 +283,19 @@ def all_metrics_table(evaluations: Sequence[RunEvaluation], colours: dict[str, s
     )
 
 
+def metadata_items(metadata: dict[str, object]) -> list[tuple[str, str]]:
+    """A run's metadata as (key, text) pairs; values that are not text shown as JSON."""
+    return [
+        (str(k), v if isinstance(v, str) else json.dumps(v, sort_keys=True))
+        for k, v in metadata.items()
+    ]
+
+
 def run_info(evaluation: RunEvaluation, colour: str) -> RunInfo:
     encoded = evaluation.encoded
     run = encoded.run
     classes = encoded.classes
     shown = ", ".join(classes[:20]) + (f", … ({len(classes)} in all)" if len(classes) > 20 else "")
-    metadata = [
-        (str(k), v if isinstance(v, str) else json.dumps(v, sort_keys=True))
-        for k, v in run.metadata.items()
-    ]
     return RunInfo(
         name=run.name,
         colour=colour,
@@ -303,7 +307,7 @@ def run_info(evaluation: RunEvaluation, colour: str) -> RunInfo:
         positive_label=classes[encoded.positive] if encoded.positive is not None else None,
         predictions_from=encoded.prediction_source,
         columns=sorted(run.columns.items()),
-        metadata=metadata,
+        metadata=metadata_items(run.metadata),
         notes=[*encoded.notes, *evaluation.notes],
     )
 
