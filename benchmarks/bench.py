@@ -8,6 +8,7 @@ prints the median wall time, the peak resident memory of the process, and the re
     python benchmarks/bench.py                 # all cases, 3 repeats
     python benchmarks/bench.py --rows 100000   # one size
     python benchmarks/bench.py --tasks perplexity generation   # language-model runs
+    python benchmarks/bench.py --tasks regression multilabel embedding
 """
 
 from __future__ import annotations
@@ -101,12 +102,53 @@ def generation_run(n: int, seed: int, skill: float) -> pd.DataFrame:
     )
 
 
+def regression_run(n: int, seed: int, skill: float) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    uniform, channel = test_set(n)
+    label = 100 + 30 * np.sqrt(-2 * np.log(1 - uniform)) * np.cos(2 * np.pi * uniform * 7)
+    return pd.DataFrame(
+        {
+            "id": np.arange(n),
+            "label": label,
+            "prediction": label + rng.normal(0, 12 / skill, n),
+            "channel": channel,
+        }
+    )
+
+
+MULTILABEL_TAGS = np.array([f"tag{j:02d}" for j in range(20)])
+
+
+def multilabel_run(n: int, seed: int, skill: float) -> pd.DataFrame:
+    """20 tags, about 2 per example, as lists (the common form) with per-tag scores."""
+    rng = np.random.default_rng(seed)
+    _, channel = test_set(n)
+    truth = np.random.default_rng(0).random((n, 20)) < 0.1
+    scores = 1 / (1 + np.exp(-rng.normal(skill * (2 * truth - 1), 1.0)))
+    predicted = scores >= 0.5
+    frame = pd.DataFrame(
+        {
+            "id": np.arange(n),
+            "labels": [MULTILABEL_TAGS[r].tolist() for r in truth],
+            "predictions": [MULTILABEL_TAGS[r].tolist() for r in predicted],
+            "channel": channel,
+        }
+    )
+    for j, tag in enumerate(MULTILABEL_TAGS):
+        frame[f"score_{tag}"] = scores[:, j]
+    return frame
+
+
 GENERATORS = {
     "binary": binary_run,
     "multiclass": lambda n, seed, skill: multiclass_run(n, seed, skill + 1),
     "perplexity": perplexity_run,
     "generation": generation_run,
+    "regression": regression_run,
+    "multilabel": multilabel_run,
+    "embedding": binary_run,  # plus an n x 128 float32 .npy per model, see make_runs
 }
+EMBEDDING_DIMS = 128
 
 
 def make_runs(data: Path, task: str, rows: int) -> list[Path]:
@@ -116,7 +158,26 @@ def make_runs(data: Path, task: str, rows: int) -> list[Path]:
         if not path.exists():
             GENERATORS[task](rows, seed, skill).to_parquet(path, index=False)
         paths.append(path)
+        if task == "embedding":
+            vectors = path.with_suffix(".npy")
+            if not vectors.exists():
+                write_embeddings(vectors, rows, seed)
     return paths
+
+
+def write_embeddings(path: Path, rows: int, seed: int) -> None:
+    """Class-dependent vectors, written in blocks through a memory map (never all in RAM)."""
+    rng = np.random.default_rng(seed)
+    out = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(rows, EMBEDDING_DIMS))
+    uniform, _ = test_set(rows)
+    label = uniform < 0.3
+    centre = rng.normal(size=EMBEDDING_DIMS)
+    for start in range(0, rows, 200_000):
+        stop = min(rows, start + 200_000)
+        block = rng.normal(size=(stop - start, EMBEDDING_DIMS)).astype(np.float32)
+        block[label[start:stop]] += centre.astype(np.float32)
+        out[start:stop] = block
+    out.flush()
 
 
 # as on a user's machine: Python may cache bytecode (some sandboxes turn that off)
@@ -190,6 +251,9 @@ def main() -> None:
                 *(["--slice", args.slice] if args.slice else []),
                 *args.extra,
             ]
+            if task == "embedding":
+                for run in runs:
+                    command += ["--embeddings", f"{run.stem}={run.with_suffix('.npy')}"]
             walls, peaks = [], []
             for _ in range(args.repeat):
                 wall, peak = measure(command)

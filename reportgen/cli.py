@@ -32,6 +32,8 @@ stderr = Console(stderr=True, highlight=False)
 class TaskOption(StrEnum):
     binary = "binary"
     multiclass = "multiclass"
+    multilabel = "multilabel"
+    regression = "regression"
     generation = "generation"
 
 
@@ -86,7 +88,10 @@ def _fail(message: str) -> typer.Exit:
         "  reportgen build prod=v1.parquet cand=v2.parquet --fail-if 'regression(f1)' "
         "--fail-if 'roc_auc < 0.95 for cand' --markdown - --junit gates.xml\n\n"
         "  reportgen build base=lm-eval/llama-3-8b/ instruct=lm-eval/llama-3-8b-instruct/ "
-        "base=ppl-base.csv instruct=ppl-instruct.csv --benchmark-metric gsm8k=exact_match"
+        "base=ppl-base.csv instruct=ppl-instruct.csv --benchmark-metric gsm8k=exact_match\n\n"
+        "  reportgen build price-v1=v1.csv price-v2=v2.csv --task regression --slice region\n\n"
+        "  reportgen build tagger=tags.jsonl encoder=classes.parquet --embeddings "
+        "encoder=encoder-vectors.npy --max-points 2000"
     ),
 )
 def build(
@@ -98,8 +103,9 @@ def build(
             ".csv/.tsv/.jsonl may be gzipped), run directories holding predictions.<ext> "
             "and run.json, lm-eval results JSON files or output folders (results_*.json, "
             "samples_<task>_*.jsonl). The name defaults to the file stem. One NAME may be "
-            "given to runs of different kinds (classification, perplexity: nll + num_tokens "
-            "columns, generation: free-text label + prediction, lm-eval results).",
+            "given to runs of different kinds (classification, regression: numeric label + "
+            "prediction, multilabel: lists of labels, perplexity: nll + num_tokens columns, "
+            "generation: free-text label + prediction, lm-eval results).",
             show_default=False,
         ),
     ],
@@ -119,8 +125,11 @@ def build(
     task: Annotated[
         TaskOption | None,
         typer.Option(
-            help="Force the task instead of detecting it from classes and scores; "
-            "generation scores free-text predictions by exact match and token F1."
+            help="Force the task instead of detecting it from the columns: multilabel reads "
+            "'labels'/'predictions' lists or label_<name>/pred_<name> 0/1 columns; regression "
+            "reads a numeric label and prediction (detected when the label is a float with "
+            "many distinct values); generation scores free-text predictions by exact match "
+            "and token F1."
         ),
     ] = None,
     positive_label: Annotated[
@@ -249,6 +258,22 @@ def build(
             "-0.01' --fail-if 'regression(roc_auc)' --fail-if 'latency_p99_ms > 500 for v2'.",
         ),
     ] = None,
+    embeddings: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="A classification run's embeddings as NAME=PATH to an n x d .npy file (one "
+            "row per example, in the run's order); repeatable, e.g. --embeddings "
+            "v2=runs/v2-embeddings.npy. An 'embedding' column of list values works without "
+            "this. Adds PCA and t-SNE projections and the silhouette of the true classes.",
+        ),
+    ] = None,
+    max_points: Annotated[
+        int,
+        typer.Option(
+            help="Embedding views: the size of the deterministic sample (per run) that is "
+            "projected and scored; only these rows are read. E.g. --max-points 1000.",
+        ),
+    ] = 3000,
     markdown: Annotated[
         str | None,
         typer.Option(
@@ -333,6 +358,8 @@ def build(
                 histories=o["history"] or [],
                 history_scale=_plain(o["history_scale"]) or "auto",
                 fail_if=o["fail_if"] or [],
+                embeddings=o["embeddings"] or [],
+                max_points=o["max_points"],
                 progress=say,  # type: ignore[arg-type]
             )
             say("Writing the report")  # type: ignore[operator]
@@ -443,18 +470,28 @@ def demo(
     Writes the models' predictions on breast cancer (binary) and digits (10 classes) as run
     files into OUTPUT, then builds a report from each set of files; then an LLM report from
     real lm-eval results of Llama 3 8B and 8B-Instruct plus generated perplexity,
-    question-answering, sample-log and training-history runs.
+    question-answering, sample-log and training-history runs; then a report mixing regression
+    (diabetes), multilabel tagging and embedding views (digits).
     """
-    from reportgen.demo import write_demo_runs
+    from reportgen.demo import write_demo_runs, write_kinds_demo_runs
     from reportgen.demo_lm import write_lm_demo_runs
     from reportgen.report import build_report
 
     try:
         with _progress(quiet) as say:
             say("Training demo models")  # type: ignore[operator]
-            plans = [*write_demo_runs(output), write_lm_demo_runs(output / "llm")]
+            plans = [
+                *write_demo_runs(output),
+                write_lm_demo_runs(output / "llm"),
+                write_kinds_demo_runs(output / "kinds"),
+            ]
             for plan in plans:
-                report = build_report(plan.runs, title=plan.title, progress=say)  # type: ignore[arg-type]
+                report = build_report(
+                    plan.runs,
+                    title=plan.title,
+                    slices=["sex"] if plan.html.name == "kinds-report.html" else (),
+                    progress=say,  # type: ignore[arg-type]
+                )
                 report.save(plan.html)
                 report.save(plan.json)
     except ReportgenError as exc:

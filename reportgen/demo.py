@@ -149,3 +149,104 @@ def write_demo_runs(directory: Path) -> list[DemoReport]:
             directory / "digits-summary.json",
         ),
     ]
+
+
+def write_kinds_demo_runs(directory: Path) -> DemoReport:
+    """Regression (diabetes), multilabel (properties of digits) and classifiers with embeddings
+    (digits), written as run files of each kind, for one mixed report."""
+    import sklearn
+    from sklearn.datasets import load_diabetes, load_digits
+    from sklearn.ensemble import GradientBoostingRegressor
+    from sklearn.linear_model import LogisticRegression, Ridge
+    from sklearn.model_selection import train_test_split
+    from sklearn.neural_network import MLPClassifier
+    from sklearn.preprocessing import StandardScaler
+
+    directory.mkdir(parents=True, exist_ok=True)
+    common = {"framework": f"scikit-learn {sklearn.__version__}", "split": "30% test, seed 0"}
+    runs: list[str] = []
+
+    diabetes = load_diabetes()
+    x_train, x_test, y_train, y_test = train_test_split(
+        diabetes.data, diabetes.target, test_size=0.3, random_state=SEED
+    )
+    regressors: dict[str, Callable[[], object]] = {
+        "ridge": lambda: Ridge(alpha=0.1),
+        "boosting": lambda: GradientBoostingRegressor(random_state=SEED),
+    }
+    for name, make in regressors.items():
+        model = make()
+        model.fit(x_train, y_train)  # type: ignore[attr-defined]
+        frame = pd.DataFrame(
+            {
+                "id": [f"patient-{i:03d}" for i in range(len(y_test))],
+                "label": y_test,
+                "prediction": model.predict(x_test),  # type: ignore[attr-defined]
+                "sex": np.where(x_test[:, 1] > 0, "group 2", "group 1"),
+                "age": np.where(x_test[:, 0] > 0, "older", "younger"),
+            }
+        )
+        path = _write(
+            frame,
+            directory / f"diabetes-{name}.csv",
+            {**common, "model": _describe(model), "dataset": "diabetes progression after 1 year"},
+        )
+        runs.append(f"{name}={path}")
+
+    digits = load_digits()
+    x_train, x_test, y_train, y_test = _split(digits.data, digits.target)
+    scaler = StandardScaler().fit(x_train)
+    z_train, z_test = scaler.transform(x_train), scaler.transform(x_test)
+    mlp = MLPClassifier(hidden_layer_sizes=(32,), max_iter=600, random_state=SEED)
+    mlp.fit(z_train, y_train)
+    hidden = np.maximum(z_test @ mlp.coefs_[0] + mlp.intercepts_[0], 0.0)  # ReLU layer
+    logistic = LogisticRegression(max_iter=2000).fit(z_train, y_train)
+    properties = {
+        "even": {0, 2, 4, 6, 8},
+        "prime": {2, 3, 5, 7},
+        "closed loop": {0, 6, 8, 9},
+        "five or more": {5, 6, 7, 8, 9},
+    }
+    members = np.array([[d in digits_of for digits_of in properties.values()] for d in range(10)])
+    names = list(properties)
+    for name, model, vectors in (
+        ("mlp", mlp, hidden),
+        ("logistic", logistic, z_test),
+    ):
+        proba = model.predict_proba(z_test)
+        frame = pd.DataFrame(
+            {"id": np.arange(len(y_test)), "label": y_test, "prediction": proba.argmax(axis=1)}
+        )
+        for k in range(proba.shape[1]):
+            frame[f"prob_{k}"] = proba[:, k]
+        frame["embedding"] = [json.dumps(v) for v in np.round(vectors, 4).tolist()]
+        kind = "hidden layer (32 ReLU units)" if name == "mlp" else "standardised pixels (64)"
+        path = _write(
+            frame,
+            directory / f"digits-{name}.csv",
+            {**common, "model": _describe(model), "embedding": kind},
+        )
+        runs.append(f"{name}={path}")
+        # the same model as a multilabel tagger of digit properties
+        scores = proba @ members.astype(np.float64)
+        tagged = pd.DataFrame(
+            {
+                "id": np.arange(len(y_test)),
+                "labels": [[names[j] for j in np.flatnonzero(r)] for r in members[y_test]],
+                "predictions": [[names[j] for j in np.flatnonzero(r)] for r in scores >= 0.5],
+            }
+        )
+        for j, label in enumerate(names):
+            tagged[f"score_{label}"] = scores[:, j]
+        path = _write(
+            tagged,
+            directory / f"digit-properties-{name}.jsonl",
+            {**common, "model": _describe(model), "task": "properties of the digit"},
+        )
+        runs.append(f"{name}={path}")
+    return DemoReport(
+        "More kinds: regression, multilabel tagging and embeddings",
+        runs,
+        directory / "kinds-report.html",
+        directory / "kinds-summary.json",
+    )

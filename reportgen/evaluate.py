@@ -70,6 +70,13 @@ LOWER_IS_BETTER = frozenset(
         "latency_p99_ms",
         "latency_mean_ms",
         "cost_per_1k",
+        # regression and multilabel (reportgen.regression, reportgen.multilabel)
+        "mae",
+        "rmse",
+        "mape",
+        "median_absolute_error",
+        "max_error",
+        "hamming_loss",
     }
 )
 # shown in the leaderboard, given intervals and compared against the baseline

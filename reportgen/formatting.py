@@ -35,3 +35,18 @@ def p_value(value: float | None) -> str:
     if value is None:
         return MISSING
     return "p < 0.001" if value < 0.001 else f"p = {value:.3f}"
+
+
+def magnitude(value: float | None) -> str:
+    """A quantity in its own units (an error of a regression): 3 decimals from 1 to 1,000,
+    thousands separators above, 4 significant digits below 1."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return MISSING
+    size = abs(value)
+    if size >= 1000:
+        text = f"{value:,.1f}"
+    elif size >= 1 or size == 0:
+        text = f"{value:.3f}"
+    else:
+        text = f"{value:.4g}"
+    return text.replace("-", "−")  # a true minus sign, as in signed()

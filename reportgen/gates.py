@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from reportgen import multilabel, regression
 from reportgen.errors import ReportgenError
 from reportgen.evaluate import BINARY_METRICS, LOWER_IS_BETTER, MULTICLASS_METRICS
 
@@ -53,7 +54,14 @@ EFFICIENCY_METRICS = (
     "completion_tokens_mean",
 )
 KNOWN_METRICS = frozenset(
-    (*BINARY_METRICS, *MULTICLASS_METRICS, *LANGUAGE_METRICS, *EFFICIENCY_METRICS)
+    (
+        *BINARY_METRICS,
+        *MULTICLASS_METRICS,
+        *LANGUAGE_METRICS,
+        *EFFICIENCY_METRICS,
+        *regression.METRICS,
+        *multilabel.METRICS,
+    )
 )
 GRAMMAR_HINT = (
     "write METRIC OP NUMBER, delta(METRIC) OP NUMBER or regression(METRIC), optionally followed "
@@ -171,14 +179,29 @@ def evaluate_gates(
     baseline: str,
     value_of: Lookup,
     verdict_of: Verdict,
+    baseline_of: Callable[[str, str], str] | None = None,
 ) -> list[GateResult]:
-    """Every gate on every model it targets; failed results first, then in gate order."""
+    """Every gate on every model it targets; failed results first, then in gate order.
+
+    A gate without ``for MODEL`` targets every candidate that has the metric (in a report of
+    several kinds, a regression metric concerns the regression runs only); ``baseline_of``
+    gives a (model, metric)'s baseline when kinds have baselines of their own."""
     results = []
-    candidates = [m for m in models if m != baseline] or models
+    base_of = baseline_of or (lambda model, metric: baseline)
     for gate in gates:
-        for model in [gate.model] if gate.model else candidates:
-            results.append(_check(gate, model, baseline, value_of, verdict_of))
+        targets = [gate.model] if gate.model else _candidates(gate, models, base_of, value_of)
+        for model in targets:
+            base = base_of(model, gate.metric)
+            results.append(_check(gate, model, base, value_of, verdict_of))
     return sorted(results, key=lambda r: r.passed)  # stable: failed first
+
+
+def _candidates(
+    gate: Gate, models: list[str], base_of: Callable[[str, str], str], value_of: Lookup
+) -> list[str]:
+    candidates = [m for m in models if m != base_of(m, gate.metric)] or models
+    having = [m for m in candidates if value_of(m, gate.metric) is not None]
+    return having or candidates  # nobody has it: every check says so
 
 
 def _number(value: float) -> str:

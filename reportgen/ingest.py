@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from reportgen.embeddings import EmbeddingSource, find_column
 from reportgen.errors import ReportgenError
 
 LABEL_ALIASES = ("label", "y_true", "target", "reference", "references", "gold", "ground_truth")
@@ -79,6 +80,7 @@ class Run:
     columns: dict[str, str]  # role -> the column name found in the file
     extra: pd.DataFrame  # every other column, kept as example metadata
     metadata: dict[str, Any] = field(default_factory=dict)
+    embedding: EmbeddingSource | None = None  # vectors, read only for the sampled rows
 
     @property
     def classes_seen(self) -> set[str]:
@@ -353,6 +355,21 @@ def _numeric(series: pd.Series, path: Path, fmt: str, column: str) -> np.ndarray
     return values
 
 
+def unique_ids(frame: pd.DataFrame, id_col: str | None, path: Path, fmt: str) -> np.ndarray | None:
+    """The id column as an array, after checking every id is unique."""
+    if id_col is None:
+        return None
+    series = frame[id_col]
+    duplicated = series.duplicated().to_numpy()
+    if duplicated.any():
+        row = int(np.argmax(duplicated))
+        raise ReportgenError(
+            f"{path}: duplicate id {class_name(series.iloc[row])} in column {id_col!r} at "
+            f"{_row_location(fmt, row)}; ids must be unique"
+        )
+    return series.to_numpy()
+
+
 def _validate(
     frame: pd.DataFrame,
     name: str,
@@ -379,6 +396,9 @@ def _validate(
         if match and column not in used:
             class_score_cols.setdefault(match.group(1), column)
     used |= set(class_score_cols.values())
+    embedding_col = find_column(frame.drop(columns=list(used)))
+    if embedding_col is not None:
+        used.add(embedding_col)
 
     labels = _categorical(frame[label_col], path, fmt, "label", label_col)
     predictions = (
@@ -393,17 +413,7 @@ def _validate(
             f"{path}: no prediction or score column; add 'prediction' (predicted class), "
             "'score' (positive-class score) or 'prob_<class>' columns"
         )
-    ids = None
-    if id_col is not None:
-        id_series = frame[id_col]
-        duplicated = id_series.duplicated().to_numpy()
-        if duplicated.any():
-            row = int(np.argmax(duplicated))
-            raise ReportgenError(
-                f"{path}: duplicate id {class_name(id_series.iloc[row])} in column {id_col!r} at "
-                f"{_row_location(fmt, row)}; ids must be unique"
-            )
-        ids = id_series.to_numpy()
+    ids = unique_ids(frame, id_col, path, fmt)
 
     found = {"label": label_col}
     for role, column in (("prediction", pred_col), ("score", score_col), ("id", id_col)):
@@ -423,4 +433,7 @@ def _validate(
         columns=found | {f"score[{c}]": col for c, col in class_score_cols.items()},
         extra=frame.drop(columns=list(used)),
         metadata=metadata,
+        embedding=None
+        if embedding_col is None
+        else EmbeddingSource(f"{path}: column {embedding_col!r}", column=frame[embedding_col]),
     )

@@ -30,7 +30,9 @@ from reportgen.ingest import (
     _sha256,
     class_name,
     detect_format,
+    unique_ids,
 )
+from reportgen.ingest_kinds import looks_continuous, looks_multilabel
 
 NLL_ALIASES = ("nll", "loss", "neg_log_likelihood", "sum_nll")
 TOKENS_ALIASES = ("num_tokens", "n_tokens", "tokens", "token_count")
@@ -166,23 +168,28 @@ def looks_like_samples(path: Path) -> bool:
 
 
 def frame_kind(frame: pd.DataFrame, path: Path, columns: ColumnNames, task: str | None) -> str:
-    """classification, perplexity or generation, from the columns a per-example file has."""
+    """classification, regression, multilabel, perplexity or generation, from the columns a
+    per-example file has (``task`` forces one)."""
     lower = {str(c).lower() for c in frame.columns}
     likelihood = any(a in lower for a in (*NLL_ALIASES, *PERPLEXITY_ALIASES))
     label_col = _find_column(frame, path, "label", LABEL_ALIASES, columns.label)
     if likelihood and (any(a in lower for a in TOKENS_ALIASES) or label_col is None):
         return "perplexity"  # a classifier's per-example 'loss' beside its labels is not
-    if task == "generation":
-        return "generation"
+    if task in ("generation", "regression", "multilabel"):
+        return task
     if task is not None:
         return "classification"
+    if looks_multilabel(frame, path, columns):
+        return "multilabel"
     if label_col is None:
         if "answers" in lower or "answer" in lower:
             return "generation"
         return "classification"  # its own error message says what is missing
     labels = frame[label_col]
     if labels.dtype != object and not isinstance(labels.dtype, pd.StringDtype):
-        return "classification"  # numbers and booleans are classes
+        if looks_continuous(frame, path, columns):
+            return "regression"
+        return "classification"  # whole numbers and booleans are classes
     head = labels.dropna().head(1000)  # a list column holds lists in every row
     if head.map(lambda v: isinstance(v, list | tuple | np.ndarray)).any():
         return "generation"
@@ -248,7 +255,7 @@ def perplexity_run(
             "num_tokens × ln(perplexity)."
         )
     num_bytes = _positive_numbers(frame, bytes_col, path, fmt, "byte count") if bytes_col else None
-    ids = _unique_ids(frame, id_col, path, fmt)
+    ids = unique_ids(frame, id_col, path, fmt)
     found = {"nll" if nll_col else "perplexity": nll_col or ppl_col, "num_tokens": tok_col}
     if bytes_col:
         found["num_bytes"] = bytes_col
@@ -270,20 +277,6 @@ def perplexity_run(
         metadata=metadata,
         notes=notes,
     )
-
-
-def _unique_ids(frame: pd.DataFrame, id_col: str | None, path: Path, fmt: str) -> np.ndarray | None:
-    if id_col is None:
-        return None
-    series = frame[id_col]
-    duplicated = series.duplicated().to_numpy()
-    if duplicated.any():
-        row = int(np.argmax(duplicated))
-        raise ReportgenError(
-            f"{path}: duplicate id {class_name(series.iloc[row])} in column {id_col!r} at "
-            f"{_row_location(fmt, row)}; ids must be unique"
-        )
-    return series.to_numpy()
 
 
 # ----------------------------------------------------------------------------- generation
@@ -365,7 +358,7 @@ def generation_run(
         references=references,
         prompts=prompts,
         sample_metrics={},
-        ids=_unique_ids(frame, id_col, path, fmt),
+        ids=unique_ids(frame, id_col, path, fmt),
         columns=found,
         extra=frame.drop(columns=[label_col, pred_col, *([id_col] if id_col else [])]),
         metadata=metadata,

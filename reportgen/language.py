@@ -63,9 +63,12 @@ def resampled_sums(columns: np.ndarray, replicates: int, seed: int) -> np.ndarra
         n = MAX_UNITS
     out = np.empty((replicates, m), dtype=np.float64)
     chunk = max(1, BOOTSTRAP_CHUNK // max(n, 1))
+    by_example = np.ascontiguousarray(columns.T)
     for start in range(0, replicates, chunk):
         size = min(chunk, replicates - start)
         rows = rng.integers(0, n, size=(size, n))
-        for j in range(m):
-            out[start : start + size, j] = columns[j][rows].sum(axis=1)
+        # how often each example was drawn, then one matrix product for every column at once
+        offsets = (np.arange(size, dtype=np.int64) * n)[:, None]
+        weights = np.bincount((rows + offsets).ravel(), minlength=size * n).reshape(size, n)
+        out[start : start + size] = weights.astype(np.float64) @ by_example
     return out

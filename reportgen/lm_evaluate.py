@@ -1,8 +1,12 @@
-"""Perplexity and text runs -> metrics, bootstrap intervals, comparisons with the baseline and
-slices, reusing the classification side's :class:`~reportgen.uncertainty.Comparison`.
+"""Runs whose metrics are functions of per-example sums -> metrics, bootstrap intervals,
+comparisons with the baseline and slices, reusing the classification side's
+:class:`~reportgen.uncertainty.Comparison`.
 
-Runs are compared only within their group: perplexity with perplexity, generation with
-generation, an lm-eval sample log with logs of the same task.
+Language-model runs (perplexity, generation, lm-eval sample logs), regression and multilabel
+runs all take this path: each kind says which per-example columns it sums and how metrics
+follow from the sums (:mod:`reportgen.language`, :mod:`reportgen.regression`,
+:mod:`reportgen.multilabel`). Runs are compared only within their group: perplexity with
+perplexity, regression with regression, an lm-eval sample log with logs of the same task.
 """
 
 from __future__ import annotations
@@ -14,15 +18,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from reportgen import compare, efficiency, language
+from reportgen import compare, efficiency, language, multilabel, regression
 from reportgen.errors import ReportgenError
+from reportgen.ingest_kinds import MultilabelRun, RegressionRun
 from reportgen.ingest_lm import PerplexityRun, TextRun
 from reportgen.pairing import Pairing, _comparable_ids
 from reportgen.slices import MISSING, _labeller
 from reportgen.textmatch import score_answers
 from reportgen.uncertainty import Comparison, settle
 
-LMRun = PerplexityRun | TextRun
+LMRun = PerplexityRun | TextRun | RegressionRun | MultilabelRun
 Mapper = Callable[[Callable[[Any], Any], Sequence[Any]], list[Any]]
 PERPLEXITY_COMPARED = ("perplexity", "bits_per_byte")
 
@@ -36,6 +41,7 @@ class LanguageResult:
     columns: dict[str, np.ndarray]  # per-example values the metrics are sums of
     intervals: dict[str, list[float] | None] = field(default_factory=dict)
     efficiency: dict[str, float] = field(default_factory=dict)
+    metric_notes: dict[str, str] = field(default_factory=dict)  # why a metric is missing
 
     @property
     def name(self) -> str:
@@ -78,6 +84,10 @@ class LanguageAssessment:
 
 
 def headline_metrics(result: LanguageResult) -> list[str]:
+    if isinstance(result.run, RegressionRun):
+        return list(regression.HEADLINE)
+    if isinstance(result.run, MultilabelRun):
+        return list(multilabel.HEADLINE)
     if isinstance(result.run, PerplexityRun):
         return [m for m in ("perplexity", "bits_per_byte", "mean_nll") if m in result.metrics]
     return list(result.columns)
@@ -91,6 +101,10 @@ def _stat_columns(result: LanguageResult) -> list[str]:
 
 def metrics_from_sums(run: LMRun, sums: dict[str, Any], n: int | np.ndarray) -> dict[str, Any]:
     """Metric values (scalars or one per replicate) from column sums over n examples."""
+    if isinstance(run, RegressionRun):
+        return regression.metrics_from_sums(sums, n)
+    if isinstance(run, MultilabelRun):
+        return multilabel.metrics_from_sums(sums, n, len(run.label_names))
     if isinstance(run, PerplexityRun):
         return language.perplexity_metrics(sums["nll"], sums["tokens"], sums.get("bytes"))
     return {name: np.divide(total, n) for name, total in sums.items()}
@@ -98,7 +112,17 @@ def metrics_from_sums(run: LMRun, sums: dict[str, Any], n: int | np.ndarray) -> 
 
 def evaluate_language(run: LMRun) -> LanguageResult:
     """Exact metrics of one run (plus efficiency, when it logged latency, tokens or cost)."""
-    if isinstance(run, PerplexityRun):
+    exact: dict[str, float | None] = {}
+    notes: dict[str, str] = {}
+    if isinstance(run, RegressionRun):
+        columns = regression.example_columns(run.labels, run.predictions)
+        exact = dict(regression.order_metrics(run.labels, run.predictions))
+        notes = regression.metric_notes(run.labels)
+    elif isinstance(run, MultilabelRun):
+        columns = multilabel.example_columns(run.y_true, run.y_pred, run.scores)
+        if run.scores is not None:
+            exact, notes = multilabel.ranking_metrics(run.y_true, run.scores, run.label_names)
+    elif isinstance(run, PerplexityRun):
         columns = {"nll": run.nll, "tokens": run.num_tokens}
         if run.num_bytes is not None:
             columns["bytes"] = run.num_bytes
@@ -107,8 +131,14 @@ def evaluate_language(run: LMRun) -> LanguageResult:
     else:
         columns = score_answers(run.predictions, run.references)
     sums = {k: float(v.sum()) for k, v in columns.items()}
-    metrics = {k: float(v) for k, v in metrics_from_sums(run, sums, run.n_examples).items()}
-    result = LanguageResult(run=run, metrics=dict(metrics), columns=columns)
+    metrics: dict[str, float | None] = {
+        k: None if not np.isfinite(v) else float(v)
+        for k, v in metrics_from_sums(run, sums, run.n_examples).items()
+    }
+    metrics |= exact
+    for name in notes:
+        metrics.setdefault(name, None)
+    result = LanguageResult(run=run, metrics=metrics, columns=columns, metric_notes=notes)
     result.efficiency = efficiency.efficiency_metrics(run.extra)
     result.metrics.update(result.efficiency)
     return result
@@ -136,6 +166,8 @@ def run_intervals(
     found: dict[str, list[float] | None] = {m: None for m in result.metrics}
     for metric, values in reps.items():
         found[metric] = _interval_of(np.asarray(values), result.metrics.get(metric))
+    if isinstance(result.run, RegressionRun):
+        found["median_absolute_error"] = regression.median_interval(result.columns["abs_error"])
     return found
 
 
@@ -160,13 +192,7 @@ def pair_language(base: LMRun, cand: LMRun) -> Pairing:
             note += f" ({base.n_examples:,} in {base.name}, {cand.n_examples:,} in {cand.name})"
         return Pairing("id", base_rows[order], cand_rows[order], note + ".")
     if base.n_examples == cand.n_examples:
-        same = (
-            np.array_equal(base.num_tokens, cand.num_tokens)
-            if isinstance(base, PerplexityRun) and isinstance(cand, PerplexityRun)
-            else isinstance(base, TextRun)
-            and isinstance(cand, TextRun)
-            and base.references == cand.references
-        )
+        same = _same_targets(base, cand)
         if same:
             rows = np.arange(base.n_examples)
             return Pairing(
@@ -174,12 +200,37 @@ def pair_language(base: LMRun, cand: LMRun) -> Pairing:
                 rows,
                 rows.copy(),
                 f"Paired by row: no id column, but the runs hold the same {len(rows):,} "
-                + ("token counts" if isinstance(base, PerplexityRun) else "references")
+                + same
                 + " in the same order.",
             )
     return Pairing(
         "unpaired", None, None, "Unpaired: no shared ids and the examples differ row by row."
     )
+
+
+def _same_targets(base: LMRun, cand: LMRun) -> str | None:
+    """What two equally long runs share row by row (None when they differ): their targets."""
+    if isinstance(base, PerplexityRun) and isinstance(cand, PerplexityRun):
+        return "token counts" if np.array_equal(base.num_tokens, cand.num_tokens) else None
+    if isinstance(base, TextRun) and isinstance(cand, TextRun):
+        return "references" if base.references == cand.references else None
+    if isinstance(base, RegressionRun) and isinstance(cand, RegressionRun):
+        return "labels" if np.array_equal(base.labels, cand.labels) else None
+    if isinstance(base, MultilabelRun) and isinstance(cand, MultilabelRun):
+        same = base.label_names == cand.label_names and np.array_equal(base.y_true, cand.y_true)
+        return "label sets" if same else None
+    return None
+
+
+def _compared(base: LanguageResult, cand: LanguageResult) -> list[str]:
+    if isinstance(base.run, RegressionRun | MultilabelRun):
+        spec = regression.COMPARED if isinstance(base.run, RegressionRun) else multilabel.COMPARED
+        return [
+            m for m in spec if base.metrics.get(m) is not None and cand.metrics.get(m) is not None
+        ]
+    if isinstance(base.run, PerplexityRun):
+        return [m for m in PERPLEXITY_COMPARED if m in base.metrics and m in cand.metrics]
+    return [m for m in base.columns if m in cand.columns]
 
 
 def _binary(values: np.ndarray) -> bool:
@@ -193,10 +244,7 @@ def compare_language(
     names = _stat_columns(base)
     if names != _stat_columns(cand):
         names = [c for c in names if c in cand.columns]
-    if isinstance(base.run, PerplexityRun):
-        compared = [m for m in PERPLEXITY_COMPARED if m in base.metrics and m in cand.metrics]
-    else:
-        compared = [m for m in base.columns if m in cand.columns]
+    compared = _compared(base, cand)
     paired = pairing.baseline_rows is not None
     if paired:
         assert pairing.candidate_rows is not None

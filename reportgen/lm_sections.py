@@ -18,6 +18,7 @@ from reportgen import lm_views, views
 from reportgen.benchmarks import Z95, BenchmarkTable
 from reportgen.curves import simplify_bounded
 from reportgen.evaluate import LOWER_IS_BETTER
+from reportgen.ingest_kinds import MultilabelRun, RegressionRun
 from reportgen.ingest_lm import BenchmarkRun, History, PerplexityRun, TextRun
 from reportgen.language import example_perplexity
 from reportgen.lm_evaluate import LanguageAssessment, LanguageResult, LMSlices
@@ -37,6 +38,8 @@ from reportgen.sections import (
 from reportgen.uncertainty import Comparison
 
 DISTRIBUTION_BINS = 40
+ERROR_IN_UNITS = frozenset({"mae", "rmse", "median_absolute_error", "max_error"})
+LEADERBOARD_METRICS = {"generation": 2, "regression": 3, "multilabel": 4}  # else 1 per group
 HISTORY_POINTS = 300  # per (model, split, metric) series
 LM_LABELS = {
     "perplexity": "Perplexity",
@@ -74,9 +77,11 @@ def label(metric: str) -> str:
 
 def value_text(metric: str, value: float | None) -> str:
     """3 decimals for rates and perplexities; 1 for milliseconds, token counts and rates per
-    second; 4 significant digits for cost."""
+    second; 4 significant digits for cost; regression errors in the label's own units."""
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return fmt.MISSING
+    if metric in ERROR_IN_UNITS:
+        return fmt.magnitude(value)
     if metric.startswith("latency") or metric.endswith("_per_s") or metric.endswith("_mean"):
         return f"{value:,.1f}"
     if metric == "cost_per_1k":
@@ -86,7 +91,7 @@ def value_text(metric: str, value: float | None) -> str:
 
 def metric_heading(group: str, metric: str) -> str:
     """A metric named with the runs it comes from, when the metric alone is ambiguous."""
-    if group in ("perplexity", "generation"):
+    if group in ("perplexity", "generation", "regression", "multilabel"):
         return label(metric)
     return f"{label(metric)} ({group.removeprefix('samples:')} samples)"
 
@@ -96,6 +101,8 @@ def group_title(group: str) -> str:
         return "Perplexity"
     if group == "generation":
         return "Generation (exact match, token F1)"
+    if group in ("regression", "multilabel"):
+        return group.capitalize()
     return f"lm-eval samples: {group.removeprefix('samples:')}"
 
 
@@ -107,7 +114,9 @@ def _short(text: str) -> Cell:
 # --- runs ------------------------------------------------------------------------------------
 
 
-def run_info(run: PerplexityRun | TextRun | BenchmarkRun, colour: str) -> RunInfo:
+def run_info(
+    run: PerplexityRun | TextRun | BenchmarkRun | RegressionRun | MultilabelRun, colour: str
+) -> RunInfo:
     if isinstance(run, BenchmarkRun):
         n_tasks = len(run.tasks)
         return RunInfo(
@@ -124,7 +133,11 @@ def run_info(run: PerplexityRun | TextRun | BenchmarkRun, colour: str) -> RunInf
             metadata=metadata_items(run.metadata),
             notes=run.notes,
         )
-    kind = run.kind if isinstance(run, PerplexityRun) else f"{run.kind} ({run.task})"
+    kind = f"{run.kind} ({run.task})" if isinstance(run, TextRun) else run.kind
+    classes = None
+    if isinstance(run, MultilabelRun):
+        shown = ", ".join(run.label_names[:20]) + (", …" if len(run.label_names) > 20 else "")
+        classes = f"{len(run.label_names)} labels: {shown}"
     return RunInfo(
         name=run.name,
         colour=colour,
@@ -132,7 +145,7 @@ def run_info(run: PerplexityRun | TextRun | BenchmarkRun, colour: str) -> RunInf
         sha256=run.sha256,
         n_examples=fmt.count(run.n_examples),
         task=kind,
-        classes=None,
+        classes=classes,
         positive_label=None,
         predictions_from=None,
         columns=sorted(run.columns.items()),
@@ -183,7 +196,7 @@ def leaderboard(
     if assessment is not None:
         for group in dict.fromkeys(r.group for r in assessment.results):
             members = [r for r in assessment.results if r.group == group]
-            shown = members[0].headline[: 2 if group == "generation" else 1]
+            shown = members[0].headline[: LEADERBOARD_METRICS.get(group, 1)]
             for metric in shown:
                 key = (group, metric)
                 columns.append((group, metric, metric_heading(group, metric)))
@@ -216,10 +229,14 @@ def leaderboard(
                 ) + f"; Δ {_interval_text(comparison.ci)}, {comparison.verdict}"
             row.append(c)
         rows.append(row)
+    lower = [h for _, m, h in columns if m in LOWER_IS_BETTER]
     caption = (
-        "Best value per column in bold; lower is better for perplexity. Hover a value for its "
-        "95% interval (benchmarks: lm-eval's standard error). Under each candidate value: its "
-        "difference from the baseline, coloured when significant, grey when not."
+        "Best value per column in bold"
+        + (f"; lower is better for {', '.join(lower)}" if lower else "")
+        + ". Hover a value for its 95% interval"
+        + (" (benchmarks: lm-eval's standard error)" if table is not None else "")
+        + ". Under each candidate value: its difference from the baseline, coloured when "
+        "significant, grey when not."
     )
     return Table(header, rows, caption=caption, numeric=[False, *[True] * len(columns)])
 
@@ -896,10 +913,16 @@ def history_section(
 # --- slices ----------------------------------------------------------------------------------
 
 
-def slice_section(analysis: LMSlices, colours: dict[str, str], index: int) -> Section:
+def slice_section(
+    analysis: LMSlices,
+    colours: dict[str, str],
+    index: int,
+    kind: str = "Language models",
+    prefix: str = "lm",
+) -> Section:
     section = Section(
-        f"lm-slice-{index}",
-        f"Language models by {analysis.column}",
+        f"{prefix}-slice-{index}",
+        f"{kind} by {analysis.column}",
         lead="Each model's headline metric per slice; faded points are slices with "
         "too few examples to trust.",
     )
@@ -927,7 +950,7 @@ def slice_section(analysis: LMSlices, colours: dict[str, str], index: int) -> Se
         )
         section.figures.append(
             Figure(
-                f"lm-slice-{index}-{_slug(group)}",
+                f"{prefix}-slice-{index}-{_slug(group)}",
                 f"{group_title(group)} by {analysis.column}",
                 views.chart_spec(chart),
                 lead=(

@@ -38,6 +38,7 @@ class Figure:
     lead: str = ""  # how to read it, one sentence
     table: Table | None = None  # the numbers behind the chart
     note: str = ""
+    raster: bool = False  # dense point clouds: the no-JavaScript fallback is a PNG, not SVG
 
 
 @dataclass

@@ -120,8 +120,8 @@ def to_text(report: Report) -> str:
         lines += [
             f"  [{'pass' if g.passed else 'FAIL'}] {g.expression}: {g.detail}" for g in report.gates
         ]
-    if report.leaderboard is not None:
-        lines += ["", "Leaderboard", *_text_table(report.leaderboard)]
+    for heading, table in report.leaderboards:
+        lines += ["", heading, *_text_table(table)]
     lines += [
         "",
         "The full interactive report is attached (report.html); it opens in any "

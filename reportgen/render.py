@@ -37,7 +37,7 @@ def templates_dir() -> Path:
 
 @functools.cache
 def environment() -> jinja2.Environment:
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(templates_dir()),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
@@ -45,6 +45,9 @@ def environment() -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+    # chart data is most of the page: no spaces after separators (tojson still escapes <>&')
+    env.policies["json.dumps_kwargs"] = {"sort_keys": True, "separators": (",", ":")}
+    return env
 
 
 def _cache_dir() -> Path:
@@ -115,9 +118,16 @@ def static_svgs(report: Report) -> dict[str, str]:
     from reportgen.report import _parallel_map
 
     figures = [f for s in report.sections for f in s.figures]
-    drawn = _parallel_map(
-        lambda f: _compact_svg(vl_convert.vegalite_to_svg(_light(f.spec)), f"s-{f.id}"), figures
-    )
+
+    def draw(figure: Any) -> str:
+        if figure.raster:
+            # thousands of points: a JPEG is a fraction of the SVG's size
+            jpeg = vl_convert.vegalite_to_jpeg(_light(figure.spec), scale=1.0, quality=80)
+            data = base64.b64encode(jpeg).decode("ascii")
+            return f'<img src="data:image/jpeg;base64,{data}" alt="" class="raster">'
+        return _compact_svg(vl_convert.vegalite_to_svg(_light(figure.spec)), f"s-{figure.id}")
+
+    drawn = _parallel_map(draw, figures)
     return {f.id: svg for f, svg in zip(figures, drawn, strict=True)}
 
 

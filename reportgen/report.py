@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import html
 import json
@@ -12,25 +13,45 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from reportgen import __version__, lm_sections, publish, render, sections
+import numpy as np
+
+from reportgen import __version__, kind_sections, lm_sections, publish, render, sections
 from reportgen.benchmarks import BenchmarkTable, benchmark_table, parse_overrides
 from reportgen.efficiency import efficiency_metrics
+from reportgen.embeddings import (
+    DEFAULT_MAX_POINTS,
+    EmbeddingSource,
+    Projection,
+    project,
+    read_rows,
+    sample_rows,
+)
 from reportgen.errors import ReportgenError
 from reportgen.evaluate import HEADLINE, RunEvaluation, evaluate
 from reportgen.gates import GateResult, check_names, evaluate_gates, parse_gates
-from reportgen.ingest import ColumnNames, Run
+from reportgen.ingest import ColumnNames, Run, parse_run_argument
+from reportgen.ingest_kinds import MultilabelRun, RegressionRun
 from reportgen.ingest_lm import BenchmarkRun, History
-from reportgen.lm_evaluate import LanguageAssessment, LMSlices, assess_language, slice_language
+from reportgen.lm_evaluate import (
+    LanguageAssessment,
+    LanguageResult,
+    LMSlices,
+    assess_language,
+    slice_language,
+)
 from reportgen.model import RunInfo, Section, Table
+from reportgen.multilabel import per_label_counts, per_label_ranking
 from reportgen.slices import SliceAnalysis, analyse
 from reportgen.sources import AnyRun, load_sources
-from reportgen.tasks import encode_runs
+from reportgen.tasks import EncodedRun, encode_runs, sort_classes
 from reportgen.uncertainty import Assessment, assess
 from reportgen.views import model_colours
 
 Progress = Callable[[str], None]
 RunSource = AnyRun | str | Path
 HISTORY_SCALES = ("auto", "linear", "log")
+TASKS = ("binary", "multiclass", "multilabel", "regression", "generation")
+KIND_TASKS = ("generation", "regression", "multilabel")  # force how every run file is read
 
 
 @dataclass
@@ -58,6 +79,19 @@ class Report:
     kinds: str = ""
     n_models: int = 0
     gates: list[GateResult] = field(default_factory=list)
+    regression: LanguageAssessment | None = field(default=None, repr=False)
+    multilabel: LanguageAssessment | None = field(default=None, repr=False)
+    kind_slices: dict[str, list[LMSlices]] = field(default_factory=dict, repr=False)
+    projections: list[Projection] = field(default_factory=list, repr=False)
+
+    @property
+    def leaderboards(self) -> list[tuple[str, Table]]:
+        """The leaderboard, then each further kind's (a report may hold several kinds)."""
+        found = [("Leaderboard", self.leaderboard)] if self.leaderboard is not None else []
+        for section in self.sections:
+            if section.id.endswith("-leaderboard") and section.tables:
+                found.append((section.title, section.tables[0]))
+        return found
 
     @property
     def failed_gates(self) -> list[GateResult]:
@@ -80,44 +114,19 @@ class Report:
                 }
                 for e in self.evaluations
             ]
-        language = []
-        if self.language is not None:
-            for result in self.language.results:
-                pairing = self.language.pairings.get((result.group, result.name))
-                language.append(
-                    {
-                        "name": result.name,
-                        "task": result.run.kind,
-                        "benchmark_task": getattr(result.run, "task", None),
-                        "n_examples": result.run.n_examples,
-                        "source": {
-                            "path": str(result.run.path),
-                            "sha256": result.run.sha256,
-                            "format": result.run.format,
-                        },
-                        "columns": result.run.columns,
-                        "metadata": result.run.metadata,
-                        "metrics": {k: _number(v) for k, v in result.metrics.items()},
-                        "ci": result.intervals,
-                        "pairing": None
-                        if pairing is None
-                        else {
-                            "with": self.language.baselines[result.group],
-                            "mode": pairing.mode,
-                            "n_paired": pairing.n_paired,
-                            "note": pairing.note,
-                        },
-                        "slices": {
-                            s.column: [
-                                {"value": c.value, "n": c.n, "small": c.small, c.metric: c.score}
-                                for c in s.cells
-                                if c.model == result.name and c.group == result.group
-                            ]
-                            for s in self.lm_slices
-                        },
-                        "notes": result.run.notes,
-                    }
-                )
+        language = _example_runs(self.language, self.lm_slices)
+        for kind in ("regression", "multilabel"):
+            language += _example_runs(getattr(self, kind), self.kind_slices.get(kind, []))
+        by_name = {p.name: p for p in self.projections}
+        for entry in classification:
+            projection = by_name.get(entry["name"])
+            if projection is not None:
+                entry["embedding"] = {
+                    "sampled": len(projection.rows),
+                    "dimensions": projection.dims,
+                    "silhouette": projection.silhouette_score,
+                    "pca_explained_variance": list(projection.explained),
+                }
         benchmark_runs = [
             {
                 "name": run.name,
@@ -135,8 +144,9 @@ class Report:
             for run in self.benchmark_runs
         ]
         comparisons = [] if self.assessment is None else self.assessment.comparisons
-        if self.language is not None:
-            comparisons = [*comparisons, *self.language.comparisons]
+        for other in (self.language, self.regression, self.multilabel):
+            if other is not None:
+                comparisons = [*comparisons, *other.comparisons]
         found: dict[str, Any] = {
             "reportgen_version": self.version,
             "title": self.title,
@@ -212,6 +222,78 @@ class Report:
             f'<iframe srcdoc="{page}" style="width:100%;height:900px;border:0" '
             f'title="{html.escape(self.title)}"></iframe>'
         )
+
+
+def _example_runs(
+    assessment: LanguageAssessment | None, slices: Sequence[LMSlices]
+) -> list[dict[str, Any]]:
+    """JSON entries of runs evaluated from per-example sums (language, regression,
+    multilabel)."""
+    if assessment is None:
+        return []
+    found = []
+    for result in assessment.results:
+        run = result.run
+        pairing = assessment.pairings.get((result.group, result.name))
+        entry: dict[str, Any] = {
+            "name": result.name,
+            "task": run.kind,
+            "benchmark_task": getattr(run, "task", None),
+            "n_examples": run.n_examples,
+            "source": {"path": str(run.path), "sha256": run.sha256, "format": run.format},
+            "columns": run.columns,
+            "metadata": run.metadata,
+            "metrics": {k: _number(v) for k, v in result.metrics.items()},
+            "metric_notes": dict(sorted(result.metric_notes.items())),
+            "ci": result.intervals,
+            "pairing": None
+            if pairing is None
+            else {
+                "with": assessment.baselines[result.group],
+                "mode": pairing.mode,
+                "n_paired": pairing.n_paired,
+                "note": pairing.note,
+            },
+            "slices": {
+                s.column: [
+                    {"value": c.value, "n": c.n, "small": c.small, c.metric: c.score}
+                    for c in s.cells
+                    if c.model == result.name and c.group == result.group
+                ]
+                for s in slices
+            },
+            "notes": run.notes,
+        }
+        if isinstance(run, MultilabelRun):
+            entry["labels"] = list(run.label_names)
+            entry["per_label"] = _per_label_summary(result)
+        if isinstance(run, RegressionRun | MultilabelRun):
+            entry.pop("benchmark_task")
+        found.append(entry)
+    return found
+
+
+def _per_label_summary(result: LanguageResult) -> list[dict[str, Any]]:
+    run = result.run
+    assert isinstance(run, MultilabelRun)
+    counts = per_label_counts(result.columns, len(run.label_names))
+    auc = ap = None
+    if run.scores is not None:
+        auc, ap, _ = per_label_ranking(run.y_true, run.scores)
+    rows = []
+    for j, name in enumerate(run.label_names):
+        row: dict[str, Any] = {
+            "label": name,
+            "precision": float(counts["precision"][j]),
+            "recall": float(counts["recall"][j]),
+            "f1": float(counts["f1"][j]),
+            "support": int(counts["support"][j]),
+        }
+        if auc is not None and ap is not None:
+            row["roc_auc"] = None if not np.isfinite(auc[j]) else float(auc[j])
+            row["average_precision"] = None if not np.isfinite(ap[j]) else float(ap[j])
+        rows.append(row)
+    return rows
 
 
 def _pairing_summary(assessment: Assessment, name: str) -> dict[str, Any] | None:
@@ -326,12 +408,16 @@ def build_report(
     histories: Sequence[str | History] = (),
     history_scale: str = "auto",
     fail_if: Sequence[str] = (),
+    embeddings: Sequence[str] = (),
+    max_points: int = DEFAULT_MAX_POINTS,
     progress: Progress | None = None,
 ) -> Report:
     """Load (if given paths), evaluate and lay out runs into one side-by-side report.
 
-    Runs may be of several kinds (classification, perplexity, generation, lm-eval results and
-    sample logs); each kind gets its own sections and runs are compared within their kind.
+    Runs may be of several kinds (classification, regression, multilabel, perplexity,
+    generation, lm-eval results and sample logs); each kind gets its own sections and runs are
+    compared within their kind. ``embeddings`` (``NAME=PATH.npy``) and ``embedding`` columns add
+    PCA/t-SNE projections of at most ``max_points`` sampled examples per classification run.
 
     >>> report = build_report(["old=a.csv", "new=b.csv"], title="v1 vs v2")  # doctest: +SKIP
     >>> report.save("report.html")  # doctest: +SKIP
@@ -339,6 +425,10 @@ def build_report(
     say = progress or (lambda message: None)
     if bootstrap < 0:
         raise ReportgenError(f"--bootstrap {bootstrap} must be 0 (no intervals) or more")
+    if task is not None and task not in TASKS:
+        raise ReportgenError(f"--task {task!r} is not known; use {', '.join(TASKS)}")
+    if max_points < 10:
+        raise ReportgenError(f"--max-points {max_points} is too small; use 10 or more")
     if history_scale not in HISTORY_SCALES:
         raise ReportgenError(f"--history-scale {history_scale!r}: use auto, linear or log")
     overrides = parse_overrides(benchmark_metrics)
@@ -347,7 +437,7 @@ def build_report(
     if not runs:
         raise ReportgenError("no runs given; pass at least one run file")
     found = load_sources(
-        runs, columns, task if task == "generation" else None, histories, _parallel_map
+        runs, columns, task if task in KIND_TASKS else None, histories, _parallel_map
     )
     names = list(dict.fromkeys(r.name for r in found.runs))
     if baseline is not None and baseline not in names:
@@ -364,7 +454,8 @@ def build_report(
     leaderboard: Table | None = None
     verdicts: list[str] = []
     run_infos: list[RunInfo] = []
-    classification = found.classification
+    classification = _with_embeddings(found, embeddings)
+    projections: list[Projection] = []
     if classification:
         evaluations, assessment, analyses = _classification(
             classification,
@@ -380,10 +471,16 @@ def build_report(
             min_slice_size,
             say,
         )
+        projections = _projections(evaluations, max_points, seed, say)
         say("Drawing charts")
         body += _classification_sections(
             evaluations, assessment, analyses, colours, top_k, text_col
         )
+        if projections:
+            ids = {e.name: e.encoded.run.ids for e in evaluations}
+            classes = evaluations[0].encoded.classes
+            embedding = kind_sections.embedding_section(projections, classes, colours, ids, seed)
+            body.insert(len(body) - 1, embedding)  # before the error examples
         leaderboard = sections.leaderboard(evaluations, colours, assessment)
         verdicts.append(sections.verdict_line(assessment))
         run_infos += [sections.run_info(e, colours[e.name]) for e in evaluations]
@@ -403,8 +500,6 @@ def build_report(
         table = benchmark_table(found.benchmarks, resolved_baseline, overrides)
     elif overrides:
         raise ReportgenError("--benchmark-metric given, but no lm-eval results among the runs")
-    if slices:
-        _check_slices_found(slices, analyses, lm_slices, found.runs)
     if language is not None or table is not None:
         lm_names = list(
             dict.fromkeys(
@@ -439,6 +534,47 @@ def build_report(
         if table is not None:
             run_infos += [lm_sections.run_info(r, colours[r.name]) for r in found.benchmarks]
             body.append(lm_sections.benchmark_section(table, colours))
+    kind_results: dict[str, LanguageAssessment] = {}
+    kind_slices: dict[str, list[LMSlices]] = {}
+    for kind, members in (("regression", found.regression), ("multilabel", _aligned(found))):
+        if not members:
+            continue
+        say(f"Evaluating {len(members)} {kind} run{'s' if len(members) > 1 else ''}")
+        assessed = assess_language(members, resolved_baseline, bootstrap, seed, _parallel_map)
+        kind_results[kind] = assessed
+        kind_slices[kind] = [
+            a
+            for column in dict.fromkeys(slices)
+            if (a := slice_language(assessed.results, column, slice_bins, min_slice_size))
+        ]
+        base_name = assessed.baselines[kind]
+        board = lm_sections.leaderboard(
+            [r.name for r in assessed.results], colours, assessed, None, base_name
+        )
+        if leaderboard is None:
+            leaderboard = board
+        else:
+            heading = f"{kind.capitalize()}: leaderboard"
+            body.append(Section(f"{kind}-leaderboard", heading, tables=[board]))
+        verdicts.append(sections.verdict_text(assessed.comparisons, base_name, f"{kind} metrics"))
+        run_infos += [lm_sections.run_info(r.run, colours[r.name]) for r in assessed.results]
+        if kind == "regression":
+            body += kind_sections.regression_sections(
+                assessed, colours, top_k, text_col, bootstrap, seed
+            )
+        else:
+            body += kind_sections.multilabel_sections(assessed, colours, top_k, bootstrap, seed)
+        body += [
+            lm_sections.slice_section(a, colours, i, kind.capitalize(), kind)
+            for i, a in enumerate(kind_slices[kind])
+        ]
+    if slices:
+        _check_slices_found(
+            slices,
+            analyses,
+            [*lm_slices, *(a for v in kind_slices.values() for a in v)],
+            found.runs,
+        )
     efficiency = lm_sections.efficiency_section(_efficiency_entries(evaluations, language), colours)
     if efficiency is not None:
         body.append(efficiency)
@@ -452,8 +588,21 @@ def build_report(
         gates,
         names,
         resolved_baseline,
-        lambda model, metric: _value_of(model, metric, evaluations, language, table),
-        lambda model, metric: _verdict_of(model, metric, assessment, language, table),
+        lambda model, metric: _value_of(
+            model, metric, evaluations, [language, *kind_results.values()], table
+        ),
+        lambda model, metric: _verdict_of(
+            model, metric, assessment, [language, *kind_results.values()], table
+        ),
+        lambda model, metric: _baseline_of(
+            model,
+            metric,
+            resolved_baseline,
+            evaluations,
+            assessment,
+            [language, *kind_results.values()],
+            table,
+        ),
     )
     return Report(
         title=title or _default_title(names, kinds),
@@ -476,7 +625,82 @@ def build_report(
         kinds=kinds,
         n_models=len(names),
         gates=gate_results,
+        regression=kind_results.get("regression"),
+        multilabel=kind_results.get("multilabel"),
+        kind_slices=kind_slices,
+        projections=projections,
     )
+
+
+def _with_embeddings(found: Any, embeddings: Sequence[str]) -> list[Run]:
+    """The classification runs, with ``--embeddings NAME=PATH`` files attached by name."""
+    runs = list(found.classification)
+    by_name = {r.name: i for i, r in enumerate(runs)}
+    for item in embeddings:
+        name, path = parse_run_argument(str(item))
+        if name is None:
+            raise ReportgenError(
+                f"--embeddings {item!r}: write NAME=PATH, e.g. --embeddings v2=runs/v2.npy"
+            )
+        if name not in by_name:
+            other = next((r for r in found.runs if r.name == name), None)
+            if other is not None:
+                raise ReportgenError(
+                    f"--embeddings {item!r}: {name!r} is a {other.kind} run; embedding views "
+                    "colour examples by true class, so they need a classification run"
+                )
+            known = ", ".join(by_name) or "(none)"
+            raise ReportgenError(
+                f"--embeddings {item!r}: no classification run named {name!r}; runs are: {known}"
+            )
+        if not path.is_file():
+            raise ReportgenError(f"--embeddings {item!r}: {path}: file not found")
+        if path.suffix.lower() != ".npy":
+            raise ReportgenError(
+                f"--embeddings {item!r}: {path} is not a .npy file; save the n x d array with "
+                "numpy.save, or put the vectors in an 'embedding' column of the run file"
+            )
+        index = by_name[name]
+        runs[index] = dataclasses.replace(
+            runs[index], embedding=EmbeddingSource(str(path), npy=path)
+        )
+    return runs
+
+
+def _projections(
+    evaluations: list[RunEvaluation], max_points: int, seed: int, say: Progress
+) -> list[Projection]:
+    having = [e for e in evaluations if e.encoded.run.embedding is not None]
+    if not having:
+        return []
+    say(f"Projecting embeddings (PCA, t-SNE on at most {max_points:,} examples per run)")
+
+    def one(evaluation: RunEvaluation) -> Projection:
+        encoded: EncodedRun = evaluation.encoded
+        run = encoded.run
+        assert run.embedding is not None
+        rows = sample_rows(run.n_examples, max_points, seed)
+        vectors = read_rows(run.embedding, rows, run.n_examples)
+        return project(
+            run.name,
+            vectors,
+            rows,
+            encoded.y_true[rows],
+            encoded.y_pred[rows],
+            run.n_examples,
+            seed,
+        )
+
+    return _parallel_map(one, having)
+
+
+def _aligned(found: Any) -> list[MultilabelRun]:
+    """Multilabel runs over one shared label list, so per-label tables line up."""
+    runs = found.multilabel
+    if not runs:
+        return []
+    shared = sort_classes({name for run in runs for name in run.label_names})
+    return [run.aligned(shared) for run in runs]
 
 
 def _loaded_metric_names(found: Any) -> set[str]:
@@ -491,7 +715,7 @@ def _value_of(
     model: str,
     metric: str,
     evaluations: list[RunEvaluation],
-    language: LanguageAssessment | None,
+    assessments: Sequence[LanguageAssessment | None],
     table: BenchmarkTable | None,
 ) -> float | None:
     for e in evaluations:
@@ -499,7 +723,7 @@ def _value_of(
             value = e.metrics.get(metric, efficiency_metrics(e.encoded.run.extra).get(metric))
             if value is not None:
                 return float(value)
-    for r in language.results if language else []:
+    for r in (r for a in assessments if a is not None for r in a.results):
         if r.name == model and r.metrics.get(metric) is not None:
             return float(r.metrics[metric])  # type: ignore[arg-type]
     if table is not None and metric in table.scores.get(model, {}):
@@ -507,16 +731,37 @@ def _value_of(
     return None
 
 
+def _baseline_of(
+    model: str,
+    metric: str,
+    default: str,
+    evaluations: list[RunEvaluation],
+    assessment: Assessment | None,
+    assessments: Sequence[LanguageAssessment | None],
+    table: BenchmarkTable | None,
+) -> str:
+    """The baseline that ``model`` is compared with on ``metric``: its kind's baseline."""
+    if assessment is not None and any(e.name == model and metric in e.metrics for e in evaluations):
+        return assessment.baseline
+    for found in assessments:
+        for r in found.results if found is not None else []:
+            if r.name == model and metric in r.metrics:
+                return found.baselines[r.group]  # type: ignore[union-attr]
+    if table is not None and metric in table.scores.get(model, {}):
+        return table.baseline
+    return default
+
+
 def _verdict_of(
     model: str,
     metric: str,
     assessment: Assessment | None,
-    language: LanguageAssessment | None,
+    assessments: Sequence[LanguageAssessment | None],
     table: BenchmarkTable | None,
 ) -> str | None:
     comparisons = [
         *(assessment.comparisons if assessment else []),
-        *(language.comparisons if language else []),
+        *(c for a in assessments if a is not None for c in a.comparisons),
     ]
     for c in comparisons:
         if c.candidate == model and c.metric == metric:
@@ -543,7 +788,7 @@ def _classification(
 ) -> tuple[list[RunEvaluation], Assessment, list[SliceAnalysis]]:
     encoded = encode_runs(
         runs,
-        task=None if task == "generation" else task,
+        task=task if task in ("binary", "multiclass") else None,
         positive_label=positive_label,
         threshold=threshold,
     )

@@ -57,6 +57,26 @@ METRIC_LABELS = {
     "roc_auc_ovr_macro": "ROC AUC (OvR macro)",
     "roc_auc_ovr_weighted": "ROC AUC (OvR weighted)",
     "top_2_accuracy": "Top-2 acc.",
+    # regression
+    "mae": "MAE",
+    "rmse": "RMSE",
+    "mape": "MAPE",
+    "r2": "R²",
+    "explained_variance": "Explained variance",
+    "median_absolute_error": "Median abs. error",
+    "max_error": "Max error",
+    # multilabel
+    "subset_accuracy": "Subset accuracy",
+    "hamming_loss": "Hamming loss",
+    "precision_micro": "Precision (micro)",
+    "recall_micro": "Recall (micro)",
+    "precision_samples": "Precision (samples)",
+    "recall_samples": "Recall (samples)",
+    "f1_samples": "F1 (samples)",
+    "jaccard_samples": "Jaccard (samples)",
+    "label_ranking_average_precision": "Label-ranking AP",
+    "roc_auc_macro": "ROC AUC (macro)",
+    "average_precision_macro": "Avg. precision (macro)",
 }
 
 
@@ -138,16 +158,18 @@ def leaderboard(
 
 def verdict_line(assessment: Assessment) -> str:
     """One sentence per candidate: on how many metrics it beats, loses to or ties the baseline."""
+    return verdict_text(assessment.comparisons, assessment.baseline, "metrics")
+
+
+def verdict_text(comparisons: Sequence[Comparison], baseline: str, what: str) -> str:
     parts = []
-    for candidate in dict.fromkeys(c.candidate for c in assessment.comparisons):
-        mine = [c for c in assessment.comparisons if c.candidate == candidate]
+    for candidate in dict.fromkeys(c.candidate for c in comparisons):
+        mine = [c for c in comparisons if c.candidate == candidate]
         tested = [c for c in mine if c.verdict != "untested"]
         if not tested:
             continue
         count = {v: sum(c.verdict == v for c in tested) for v in ("better", "worse", "tie")}
-        text = (
-            f"{candidate} beats {assessment.baseline} on {count['better']} of {len(tested)} metrics"
-        )
+        text = f"{candidate} beats {baseline} on {count['better']} of {len(tested)} {what}"
         if count["worse"]:
             text += f", is worse on {count['worse']}"
         text += f"; {count['tie']} tie{'s' if count['tie'] != 1 else ''}"

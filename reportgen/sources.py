@@ -1,7 +1,8 @@
 """Which kind of run a path holds, and loading it: the entry point of the ingest stage.
 
 - a per-example table (or a run directory with ``predictions.<ext>``) is a classification,
-  perplexity or generation run, by its columns (:func:`reportgen.ingest_lm.frame_kind`);
+  regression, multilabel, perplexity or generation run, by its columns
+  (:func:`reportgen.ingest_lm.frame_kind`) or ``--task``;
 - a JSON object with a ``results`` key is lm-evaluation-harness output (a benchmark run);
 - ``samples_<task>_*.jsonl`` is an lm-eval per-sample log;
 - a directory without ``predictions.<ext>`` is an lm-eval output folder: every results file
@@ -27,6 +28,7 @@ from reportgen.ingest import (
     locate,
     parse_run_argument,
 )
+from reportgen.ingest_kinds import MultilabelRun, RegressionRun, multilabel_run, regression_run
 from reportgen.ingest_lm import (
     HISTORY_NAMES,
     BenchmarkRun,
@@ -43,7 +45,7 @@ from reportgen.ingest_lm import (
     perplexity_run,
 )
 
-AnyRun = Run | PerplexityRun | TextRun | BenchmarkRun
+AnyRun = Run | PerplexityRun | TextRun | BenchmarkRun | RegressionRun | MultilabelRun
 
 
 @dataclass
@@ -60,6 +62,14 @@ class Sources:
     @property
     def language(self) -> list[PerplexityRun | TextRun]:
         return [r for r in self.runs if isinstance(r, PerplexityRun | TextRun)]
+
+    @property
+    def regression(self) -> list[RegressionRun]:
+        return [r for r in self.runs if isinstance(r, RegressionRun)]
+
+    @property
+    def multilabel(self) -> list[MultilabelRun]:
+        return [r for r in self.runs if isinstance(r, MultilabelRun)]
 
     @property
     def benchmarks(self) -> list[BenchmarkRun]:
@@ -90,6 +100,10 @@ def load_source(
         run = perplexity_run(frame, name, data_path, fmt, columns, metadata)
     elif kind == "generation":
         run = generation_run(frame, name, data_path, fmt, columns, metadata)
+    elif kind == "regression":
+        run = regression_run(frame, name, data_path, fmt, columns, metadata)
+    elif kind == "multilabel":
+        run = multilabel_run(frame, name, data_path, fmt, columns, metadata)
     else:
         run = _validate(frame, name, data_path, fmt, columns, metadata)
     histories = [load_history(h, name) for h in _histories_beside(path, data_path)]
@@ -108,7 +122,7 @@ def load_sources(
     ``mapper`` may load arguments concurrently; results keep the argument order."""
 
     def one(argument: str | Path | AnyRun) -> Sources:
-        if isinstance(argument, Run | PerplexityRun | TextRun | BenchmarkRun):
+        if isinstance(argument, AnyRun):
             return Sources([argument])
         return load_source(argument, columns, task)
 

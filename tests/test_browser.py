@@ -16,6 +16,7 @@ from reportgen import build_report
 
 from .conftest import Predictions
 from .test_lmeval import hostile_lm_report
+from .test_mixed import hostile_kinds_report
 from .test_render import hostile_report
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -205,6 +206,31 @@ def test_llm_report_renders_every_chart_and_runs_no_script(
     assert any(i.startswith("chart-pareto-") for i in ids)
     assert any(i.startswith("chart-history-") for i in ids)
     assert any(i.startswith("chart-lm-slice-") for i in ids)
+
+
+def test_regression_multilabel_and_embedding_views_render_and_run_no_script(
+    tmp_path: Path, visit: Callable[[Path], PageVisit], digits_logistic: Predictions
+) -> None:
+    out, expected = hostile_kinds_report(tmp_path, digits_logistic)
+    seen = visit(out)
+    assert_clean(seen, expected)
+    ids = {c["id"] for c in seen.charts}
+    for chart in (
+        "embedding-pca",
+        "embedding-tsne",
+        "embedding-separation",
+        "regression-fit",
+        "regression-residuals",
+        "regression-residual-distribution",
+        "multilabel-per-label",
+        "multilabel-cardinality",
+        "multilabel-cooccurrence",
+        "regression-improvements",
+        "multilabel-improvements",
+    ):
+        assert f"chart-{chart}" in ids
+    points = {c["id"]: c["marks"] for c in seen.charts}
+    assert points["chart-embedding-pca"] > 300  # the 300 sampled points, all drawn
 
 
 def test_without_javascript_the_static_charts_show(

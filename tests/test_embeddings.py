@@ -1,0 +1,146 @@
+"""Embedding views: a deterministic bounded sample, only its rows read, projections and
+silhouettes checked against scikit-learn, clear errors."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.datasets import load_digits
+from sklearn.decomposition import PCA
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import silhouette_score
+
+from reportgen import build_report
+from reportgen.embeddings import EmbeddingSource, project, read_rows, sample_rows
+from reportgen.errors import ReportgenError
+
+
+@pytest.fixture(scope="module")
+def digits_run() -> tuple[pd.DataFrame, np.ndarray]:
+    """A digit classifier's predictions and, as its embedding, the 64 pixel intensities."""
+    x, y = load_digits(return_X_y=True)
+    model = LogisticRegression(max_iter=3000).fit(x[::2], y[::2])
+    frame = pd.DataFrame({"id": np.arange(len(y)) * 10, "label": y, "prediction": model.predict(x)})
+    return frame, x
+
+
+def test_sample_is_deterministic_bounded_and_sorted() -> None:
+    rows = sample_rows(10_000, 300, seed=4)
+    assert len(rows) == 300 and len(set(rows)) == 300
+    assert np.all(np.diff(rows) > 0)
+    np.testing.assert_array_equal(rows, sample_rows(10_000, 300, seed=4))
+    assert not np.array_equal(rows, sample_rows(10_000, 300, seed=5))
+    np.testing.assert_array_equal(sample_rows(50, 300, seed=4), np.arange(50))
+
+
+def test_only_the_sampled_rows_are_parsed() -> None:
+    column = pd.Series(["[1, 2]"] * 1000, dtype=object)
+    column.iloc[7] = "not a vector"  # outside the sample: never looked at
+    rows = np.array([0, 5, 999])
+    vectors = read_rows(EmbeddingSource("run.csv: column 'embedding'", column=column), rows, 1000)
+    np.testing.assert_array_equal(vectors, [[1, 2], [1, 2], [1, 2]])
+
+
+def test_a_large_npy_file_is_memory_mapped(tmp_path: Path) -> None:
+    path = tmp_path / "big.npy"
+    array = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(400_000, 64))
+    array[:] = 0.0
+    array[123_456] = 1.5
+    del array
+    rows = np.array([5, 123_456])
+    vectors = read_rows(EmbeddingSource(str(path), npy=path), rows, 400_000)
+    assert vectors.shape == (2, 64) and vectors[1, 0] == 1.5 and vectors[0, 0] == 0.0
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        (
+            ["[1, 2]", "[1, 2, 3]", "[4, 5]"],
+            r"ragged embeddings: row 2 has 3 numbers, most rows have 2",
+        ),
+        (["[1, 2]", "hello", "[4, 5]"], r"row 2 holds 'hello', not a list of numbers"),
+        (["[1, 2]", '["a", 2]', "[4, 5]"], r"not a number"),
+        (["[1, 2]", "[NaN, 2]", "[4, 5]"], r"row 2 has a missing or infinite embedding value"),
+    ],
+)
+def test_bad_vectors_are_named(values: list[str], message: str) -> None:
+    source = EmbeddingSource("run.csv: column 'embedding'", column=pd.Series(values))
+    with pytest.raises(ReportgenError, match=message):
+        read_rows(source, np.arange(3), 3)
+
+
+def test_projection_and_silhouette_match_scikit_learn(
+    digits_run: tuple[pd.DataFrame, np.ndarray],
+) -> None:
+    frame, x = digits_run
+    rows = sample_rows(len(x), 500, seed=0)
+    y = frame["label"].to_numpy()
+    found = project("pixels", x[rows], rows, y[rows], y[rows], len(x), seed=0)
+    assert found.silhouette_score == pytest.approx(silhouette_score(x[rows], y[rows]))
+    expected = PCA(n_components=2, svd_solver="full").fit_transform(x[rows])
+    for axis in range(2):  # PCA axes are defined up to sign
+        corr = np.corrcoef(found.pca[:, axis], expected[:, axis])[0, 1]
+        assert abs(corr) == pytest.approx(1.0)
+    assert found.tsne is not None and found.tsne.shape == (500, 2)
+    again = project("pixels", x[rows], rows, y[rows], y[rows], len(x), seed=0)
+    np.testing.assert_array_equal(found.tsne, again.tsne)  # deterministic
+
+
+def test_report_from_a_column_and_from_npy(
+    tmp_path: Path, digits_run: tuple[pd.DataFrame, np.ndarray], write_run: Callable[..., Path]
+) -> None:
+    frame, x = digits_run
+    with_column = frame.assign(embedding=[json.dumps(v) for v in x.tolist()])
+    a = write_run(with_column, "pixels.csv")
+    b = write_run(frame, "plain.parquet")
+    npy = tmp_path / "plain.npy"
+    np.save(npy, PCA(8, random_state=0).fit_transform(x))
+    report = build_report(
+        [a, b], embeddings=[f"plain={npy}"], max_points=400, bootstrap=0, timestamp=False
+    )
+    section = next(s for s in report.sections if s.id == "embeddings")
+    assert [f.id for f in section.figures] == [
+        "embedding-pca",
+        "embedding-tsne",
+        "embedding-separation",
+    ]
+    assert all(f.raster for f in section.figures[:2])
+    runs = {r["name"]: r for r in json.loads(report.to_json())["runs"]}
+    assert runs["pixels"]["embedding"]["sampled"] == 400
+    assert runs["plain"]["embedding"]["dimensions"] == 8
+    rows = sample_rows(len(x), 400, seed=0)
+    assert runs["pixels"]["embedding"]["silhouette"] == pytest.approx(
+        silhouette_score(x[rows], frame["label"].to_numpy()[rows])
+    )
+    assert "embedding" not in runs["pixels"]["columns"].values()  # not kept as metadata
+    points = section.figures[0].spec["hconcat"][0]["data"]["values"][0]
+    assert len(points["x"]) == 400 and points["id"][:2] == [int(i) for i in frame["id"][rows[:2]]]
+
+
+def test_embedding_arguments_are_checked(
+    tmp_path: Path, digits_run: tuple[pd.DataFrame, np.ndarray], write_run: Callable[..., Path]
+) -> None:
+    frame, x = digits_run
+    path = write_run(frame, "run.csv")
+    npy = tmp_path / "short.npy"
+    np.save(npy, x[:10])
+    with pytest.raises(ReportgenError, match=r"short\.npy: has 10 rows but the run has 1,797"):
+        build_report([path], embeddings=[f"run={npy}"], bootstrap=0)
+    with pytest.raises(ReportgenError, match=r"no classification run named 'other'"):
+        build_report([path], embeddings=[f"other={npy}"], bootstrap=0)
+    with pytest.raises(ReportgenError, match=r"write NAME=PATH"):
+        build_report([path], embeddings=[str(npy)], bootstrap=0)
+    text = tmp_path / "vectors.csv"
+    text.write_text("a,b\n1,2\n")
+    with pytest.raises(ReportgenError, match=r"is not a \.npy file"):
+        build_report([path], embeddings=[f"run={text}"], bootstrap=0)
+    y = np.linspace(0, 1, 40)
+    regression = write_run(pd.DataFrame({"label": y + 0.01, "prediction": y}), "reg.csv")
+    with pytest.raises(ReportgenError, match=r"'reg' is a regression run"):
+        build_report([path, regression], embeddings=[f"reg={npy}"], bootstrap=0)
