@@ -30,11 +30,62 @@ TSNE_ITERATIONS = 500
 
 @dataclass(frozen=True)
 class EmbeddingSource:
-    """Where a run's vectors are: a list column of its file, or an n x d ``.npy`` file."""
+    """Where a run's vectors are: a list column already in memory, a column left in its
+    Parquet or CSV/TSV file (read later for the sampled rows only), or an n x d ``.npy``."""
 
-    where: str  # for messages: "column 'embedding' of runs/a.csv" or the .npy path
+    where: str  # for messages: "runs/a.csv: column 'embedding'" or the .npy path
     column: pd.Series | None = None
     npy: Path | None = None
+    file: Path | None = None  # with ``name`` and ``fmt``: a column not read with the run
+    name: str = ""
+    fmt: str = ""
+
+
+LAZY_FORMATS = ("parquet", "csv", "tsv")
+CSV_CHUNK = 100_000
+
+
+def lazy_column(path: Path, fmt: str) -> EmbeddingSource | None:
+    """An embedding column named in the file's header, to be left out of the main read."""
+    if fmt not in LAZY_FORMATS:
+        return None
+    try:
+        if fmt == "parquet":
+            import pyarrow.parquet as pq
+
+            names = list(pq.read_schema(path).names)
+        else:
+            names = list(pd.read_csv(path, sep="," if fmt == "csv" else "\t", nrows=0).columns)
+    except Exception:  # the main read reports unreadable files with a proper message
+        return None
+    found = find_column(pd.DataFrame(columns=[str(n) for n in names]))
+    if found is None:
+        return None
+    return EmbeddingSource(f"{path}: column {found!r}", file=path, name=found, fmt=fmt)
+
+
+def _file_rows(source: EmbeddingSource, rows: np.ndarray) -> pd.Series:
+    """The sampled rows of a column left in its file, one row group or chunk at a time."""
+    assert source.file is not None
+    if source.fmt == "parquet":
+        import pyarrow.parquet as pq
+
+        handle = pq.ParquetFile(source.file)
+        sizes = [handle.metadata.row_group(i).num_rows for i in range(handle.num_row_groups)]
+        starts = np.concatenate(([0], np.cumsum(sizes)))
+        values: list[Any] = []
+        for group in np.unique(np.searchsorted(starts, rows, side="right") - 1):
+            local = rows[(rows >= starts[group]) & (rows < starts[group + 1])] - starts[group]
+            table = handle.read_row_group(int(group), columns=[source.name])
+            values += table.column(0).take(local).to_pylist()
+        return pd.Series(values, dtype=object)
+    picked: list[Any] = []
+    sep = "," if source.fmt == "csv" else "\t"
+    reader = pd.read_csv(source.file, sep=sep, usecols=[source.name], chunksize=CSV_CHUNK)
+    for start, chunk in zip(range(0, 1 << 62, CSV_CHUNK), reader, strict=False):
+        local = rows[(rows >= start) & (rows < start + len(chunk))] - start
+        picked += chunk.iloc[local, 0].tolist()
+    return pd.Series(picked, dtype=object)
 
 
 @dataclass
@@ -85,8 +136,9 @@ def read_rows(source: EmbeddingSource, rows: np.ndarray, n_examples: int) -> np.
     vectors, naming the row."""
     if source.npy is not None:
         return _read_npy(source, rows, n_examples)
-    assert source.column is not None
-    values = [_vector(v) for v in source.column.iloc[rows]]
+    column = _file_rows(source, rows) if source.file is not None else source.column
+    assert column is not None
+    values = [_vector(v) for v in (column if source.file is not None else column.iloc[rows])]
     lengths = []
     for position, value in enumerate(values):
         if not isinstance(value, list | tuple | np.ndarray):

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from reportgen.embeddings import EmbeddingSource, find_column
+from reportgen.embeddings import EmbeddingSource, find_column, lazy_column
 from reportgen.errors import ReportgenError
 
 LABEL_ALIASES = ("label", "y_true", "target", "reference", "references", "gold", "ground_truth")
@@ -112,8 +112,9 @@ def load_run(
     columns = columns or ColumnNames()
     data_path, default_name, metadata = locate(path)
     fmt = detect_format(data_path)
-    frame = _read_frame(data_path, fmt)
-    return _validate(frame, name or default_name, data_path, fmt, columns, metadata)
+    embedding = lazy_column(data_path, fmt)
+    frame = _read_frame(data_path, fmt, embedding.name if embedding else None)
+    return _validate(frame, name or default_name, data_path, fmt, columns, metadata, embedding)
 
 
 def locate(path: Path) -> tuple[Path, str, dict[str, Any]]:
@@ -193,7 +194,8 @@ def _row_location(fmt: str, row: int) -> str:
     return f"{_line_word(fmt)} {row + offset}"
 
 
-def _read_frame(path: Path, fmt: str) -> pd.DataFrame:
+def _read_frame(path: Path, fmt: str, skip: str | None = None) -> pd.DataFrame:
+    """The whole table; ``skip`` names a column left unread (a large embedding column)."""
     if not path.exists():
         raise ReportgenError(f"{path}: file not found; check the path")
     if path.stat().st_size == 0:
@@ -202,11 +204,21 @@ def _read_frame(path: Path, fmt: str) -> pd.DataFrame:
         _reject_binary(path)
     try:
         if fmt in ("csv", "tsv"):
-            frame = pd.read_csv(path, sep="," if fmt == "csv" else "\t", low_memory=False)
+            frame = pd.read_csv(
+                path,
+                sep="," if fmt == "csv" else "\t",
+                low_memory=False,
+                usecols=None if skip is None else (lambda column: column != skip),
+            )
         elif fmt == "jsonl":
             frame = _read_jsonl(path)
         elif fmt == "json":
             frame = _read_json_records(path)
+        elif skip is not None:
+            import pyarrow.parquet as pq
+
+            names = [n for n in pq.read_schema(path).names if n != skip]
+            frame = pd.read_parquet(path, columns=names)
         else:
             frame = pd.read_parquet(path)
     except ReportgenError:
@@ -377,7 +389,9 @@ def _validate(
     fmt: str,
     overrides: ColumnNames,
     metadata: dict[str, Any],
+    embedding: EmbeddingSource | None = None,
 ) -> Run:
+    """``embedding``: a column left in the file, read later for the sampled rows only."""
     frame.columns = [str(c) for c in frame.columns]
     label_col = _find_column(frame, path, "label", LABEL_ALIASES, overrides.label)
     if label_col is None:
@@ -433,7 +447,7 @@ def _validate(
         columns=found | {f"score[{c}]": col for c, col in class_score_cols.items()},
         extra=frame.drop(columns=list(used)),
         metadata=metadata,
-        embedding=None
+        embedding=embedding
         if embedding_col is None
         else EmbeddingSource(f"{path}: column {embedding_col!r}", column=frame[embedding_col]),
     )

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from reportgen.embeddings import lazy_column
 from reportgen.errors import ReportgenError
 from reportgen.ingest import (
     ColumnNames,
@@ -93,7 +94,8 @@ def load_source(
     if detect_format(data_path) == "json" and _is_lmeval_file(data_path):
         return Sources([lmeval_results([data_path], name, data_path)])
     fmt = detect_format(data_path)
-    frame = _read_frame(data_path, fmt)
+    embedding = lazy_column(data_path, fmt)  # vectors stay in the file until sampled
+    frame = _read_frame(data_path, fmt, embedding.name if embedding else None)
     kind = frame_kind(frame, data_path, columns, task)
     run: AnyRun
     if kind == "perplexity":
@@ -105,7 +107,7 @@ def load_source(
     elif kind == "multilabel":
         run = multilabel_run(frame, name, data_path, fmt, columns, metadata)
     else:
-        run = _validate(frame, name, data_path, fmt, columns, metadata)
+        run = _validate(frame, name, data_path, fmt, columns, metadata, embedding)
     histories = [load_history(h, name) for h in _histories_beside(path, data_path)]
     return Sources([run], histories)
 

@@ -144,3 +144,34 @@ def test_embedding_arguments_are_checked(
     regression = write_run(pd.DataFrame({"label": y + 0.01, "prediction": y}), "reg.csv")
     with pytest.raises(ReportgenError, match=r"'reg' is a regression run"):
         build_report([path, regression], embeddings=[f"reg={npy}"], bootstrap=0)
+
+
+@pytest.mark.parametrize("name", ["vectors.parquet", "vectors.csv", "vectors.tsv"])
+def test_a_column_in_a_large_file_is_read_for_the_sample_only(
+    tmp_path: Path, name: str, write_run: Callable[..., Path]
+) -> None:
+    n = 25_000
+    rng = np.random.default_rng(1)
+    label = rng.integers(0, 2, n)
+    vectors = np.round(rng.normal(size=(n, 4)) + label[:, None], 3)
+    frame = pd.DataFrame({"label": label, "prediction": label})
+    frame["embedding"] = [json.dumps(v) for v in vectors.tolist()]
+    rows = sample_rows(n, 200, seed=0)
+    outside = int(np.setdiff1d(np.arange(n), rows)[0])
+    frame.loc[outside, "embedding"] = "not a vector"  # never parsed: not in the sample
+    if name.endswith(".parquet"):  # several row groups, as large files have
+        frame.to_parquet(tmp_path / name, index=False, row_group_size=4_000)
+        path = tmp_path / name
+    else:
+        path = write_run(frame, name)
+    from reportgen.sources import load_source
+
+    run = load_source(path).runs[0]
+    assert run.embedding is not None and run.embedding.file == path  # type: ignore[union-attr]
+    assert "embedding" not in run.extra.columns  # type: ignore[union-attr]
+    read = read_rows(run.embedding, rows, n)  # type: ignore[union-attr, arg-type]
+    np.testing.assert_allclose(read, vectors[rows])
+    report = build_report([path], max_points=200, bootstrap=0, timestamp=False)
+    assert report.projections[0].silhouette_score == pytest.approx(
+        silhouette_score(vectors[rows], label[rows])
+    )
