@@ -7,6 +7,7 @@ long examples weigh by their token count.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -47,23 +48,29 @@ def perplexity_metrics(
     return values
 
 
-def resampled_sums(columns: np.ndarray, replicates: int, seed: int) -> np.ndarray:
-    """Sums of each row of ``columns`` (m x n) over ``replicates`` bootstrap resamples of its n
-    examples: an array (replicates x m). The same resampled examples feed every row, so rows
-    from two aligned runs give paired replicates.
+def resampled_sums(
+    columns: np.ndarray | Sequence[np.ndarray], replicates: int, seed: int
+) -> np.ndarray:
+    """Sums of each of m ``columns`` (an m x n array, or m arrays of n values of any numeric or
+    bool type) over ``replicates`` bootstrap resamples of the n examples: an array
+    (replicates x m). The same resampled examples feed every column, so columns from two
+    aligned runs give paired replicates.
 
     Past ``MAX_UNITS`` examples, rows are first dealt at random into ``MAX_UNITS`` groups and
     groups are resampled: exchangeable groups give the sum the same mean and variance as
-    resampled examples, at a cost that no longer grows with the run."""
-    m, n = columns.shape
+    resampled examples, at a cost that no longer grows with the run. Columns are grouped one
+    at a time, so no n x m float matrix is ever built."""
+    m, n = len(columns), len(columns[0])
     rng = np.random.default_rng(seed)
     if n > MAX_UNITS:
         groups = rng.permutation(n) % MAX_UNITS
-        columns = np.vstack([np.bincount(groups, weights=c, minlength=MAX_UNITS) for c in columns])
+        matrix = np.vstack([np.bincount(groups, weights=c, minlength=MAX_UNITS) for c in columns])
         n = MAX_UNITS
+    else:
+        matrix = np.vstack([np.asarray(c, dtype=np.float64) for c in columns])
     out = np.empty((replicates, m), dtype=np.float64)
     chunk = max(1, BOOTSTRAP_CHUNK // max(n, 1))
-    by_example = np.ascontiguousarray(columns.T)
+    by_example = np.ascontiguousarray(matrix.T)
     for start in range(0, replicates, chunk):
         size = min(chunk, replicates - start)
         rows = rng.integers(0, n, size=(size, n))

@@ -158,8 +158,7 @@ def run_intervals(
     names = _stat_columns(result)
     if replicates <= 0:
         return {m: None for m in result.metrics}
-    matrix = np.vstack([result.columns[c] for c in names])
-    sums = language.resampled_sums(matrix, replicates, seed)
+    sums = language.resampled_sums([result.columns[c] for c in names], replicates, seed)
     reps = metrics_from_sums(
         result.run, {c: sums[:, j] for j, c in enumerate(names)}, result.run.n_examples
     )
@@ -260,17 +259,14 @@ def compare_language(
     base_reps = cand_reps = None
     if replicates > 0:
         if paired:
-            matrix = np.vstack([*base_cols.values(), *cand_cols.values()])
-            sums = language.resampled_sums(matrix, replicates, seed)
+            sums = language.resampled_sums(
+                [*base_cols.values(), *cand_cols.values()], replicates, seed
+            )
             k = len(names)
             base_sums, cand_sums = sums[:, :k], sums[:, k:]
         else:
-            base_sums = language.resampled_sums(
-                np.vstack(list(base_cols.values())), replicates, seed
-            )
-            cand_sums = language.resampled_sums(
-                np.vstack(list(cand_cols.values())), replicates, seed + 1
-            )
+            base_sums = language.resampled_sums(list(base_cols.values()), replicates, seed)
+            cand_sums = language.resampled_sums(list(cand_cols.values()), replicates, seed + 1)
         base_reps = metrics_from_sums(
             base.run, {c: base_sums[:, j] for j, c in enumerate(names)}, n_base
         )

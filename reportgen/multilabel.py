@@ -77,8 +77,9 @@ def example_columns(
     if scores is not None:
         columns["label_ranking_average_precision"] = ranking_precision(y_true, scores)
     for name, matrix in (("tp", both), ("fp", y_pred & ~y_true), ("fn", y_true & ~y_pred)):
+        by_label = np.asfortranarray(matrix)  # each label's flags contiguous
         for label in range(y_true.shape[1]):
-            columns[f"{name}:{label}"] = matrix[:, label].astype(np.float64)
+            columns[f"{name}:{label}"] = by_label[:, label]  # bool: 1 byte per example
     return columns
 
 

@@ -691,7 +691,8 @@ def _projections(
             seed,
         )
 
-    return _parallel_map(one, having)
+    # one at a time: t-SNE already uses every core (OpenMP), and two at once contend
+    return [one(e) for e in having]
 
 
 def _aligned(found: Any) -> list[MultilabelRun]:
