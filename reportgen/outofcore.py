@@ -39,8 +39,8 @@ from reportgen.tasks import choose_positive, sort_classes
 BUCKET_BITS = 16
 FINE_BITS = 32  # a refined bucket is split by 32 more mantissa bits (48 of the double's 52)
 MIRROR = 1 << 40  # probability buckets above 0.5 count down from here
-REFINE_SHARE = 1e-9  # refine buckets holding more than this share of positive-negative pairs
-MAX_REFINED = 100_000  # buckets refined in the second pass, at most
+BOUND_TARGET = 1e-7  # refine crowded buckets until the AUC bound is below this
+MAX_REFINED = 200_000  # buckets refined in the second pass, at most
 EPS = float(np.finfo(np.float64).eps)
 ECE_EDGES = np.linspace(0.0, 1.0, ECE_BINS + 1)
 
@@ -55,7 +55,7 @@ class BinnedStats:
     rank: RankCounts  # one entry per occupied score bucket (mean score of the bucket)
     calibration: CalibrationCounts | None
     probability: ProbabilitySums | None
-    auc_bound: float  # |exact AUC - binned AUC| <= auc_bound
+    auc_bound: float  # |exact AUC - binned AUC| <= auc_bound (exact ties are not errors)
     ap_range: tuple[float, float]  # the exact AP lies in this range
     n_buckets: int
     score_range: tuple[float, float]
@@ -193,7 +193,8 @@ def binary_cells(
 
 
 def _crowded_buckets(cells: pd.DataFrame, positive_label: str | None) -> np.ndarray:
-    """Coarse buckets whose share of positive-negative pairs exceeds REFINE_SHARE."""
+    """The fewest coarse buckets whose refinement brings the AUC bound (half the share of
+    positive-negative pairs sharing a bucket) below BOUND_TARGET, largest shares first."""
     labels = _label_names(cells["label"])
     classes = sort_classes(set(labels))
     if len(classes) != 2:
@@ -203,9 +204,13 @@ def _crowded_buckets(cells: pd.DataFrame, positive_label: str | None) -> np.ndar
     n = cells["n"].to_numpy(dtype=np.float64)
     frame = pd.DataFrame({"coarse": cells["coarse"], "pos": n * is_pos, "neg": n * ~is_pos})
     by = frame.groupby("coarse", sort=False)[["pos", "neg"]].sum()
-    share = (by["pos"] * by["neg"]) / (by["pos"].sum() * by["neg"].sum())
-    crowded = share[share > REFINE_SHARE].sort_values(ascending=False)
-    return crowded.index[:MAX_REFINED].to_numpy(dtype=np.int64)
+    share = ((by["pos"] * by["neg"]) / (by["pos"].sum() * by["neg"].sum())).sort_values(
+        ascending=False, kind="stable"
+    )
+    remaining = 0.5 * (share.sum() - share.cumsum())  # the bound left after refining the first k
+    needed = int(np.searchsorted(-remaining.to_numpy(), -BOUND_TARGET)) + 1
+    chosen = share.iloc[: min(needed, MAX_REFINED)]
+    return chosen[chosen > 0].index.to_numpy(dtype=np.int64)
 
 
 def _label_names(values: pd.Series) -> pd.Series:
@@ -262,7 +267,12 @@ def binary_stats(
     mean = mean / (pos + neg)
     rank = RankCounts(mean[::-1], pos[::-1].astype(np.int64), neg[::-1].astype(np.int64))
     n_pos, n_neg = pos.sum(), neg.sum()
-    auc_bound = float(0.5 * (pos * neg).sum() / (n_pos * n_neg)) if n_pos and n_neg else 0.0
+    # a bucket whose scores are all equal is an exact tie, counted half as scikit-learn does:
+    # only buckets holding different scores can move the AUC
+    spread = pd.DataFrame({"b": inverse, "low": cells["low"], "high": cells["high"]}).groupby("b")
+    mixed = (spread["high"].max() > spread["low"].min()).to_numpy()
+    pairs = (pos * neg * mixed).sum()
+    auc_bound = float(0.5 * pairs / (n_pos * n_neg)) if n_pos and n_neg else 0.0
 
     low, high = float(cells["low"].min()), float(cells["high"].max())
     calibration = probability = None

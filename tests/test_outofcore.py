@@ -84,6 +84,7 @@ def test_ranking_metrics_are_within_1e6_whatever_the_scores(tmp_path: Path, kind
     auc, ap = metrics.roc_auc(found.rank), metrics.average_precision(found.rank)
     exact_auc, exact_ap = skm.roc_auc_score(y, s), skm.average_precision_score(y, s)
     assert abs(auc - exact_auc) <= 1e-6 and abs(auc - exact_auc) <= found.auc_bound + 1e-12
+    assert found.auc_bound <= 1e-6  # the bound the page can state
     assert abs(ap - exact_ap) <= 1e-6
     low, high = found.ap_range
     assert low * (1 - 1e-9) <= exact_ap <= high * (1 + 1e-9)  # digamma sums: relative error
