@@ -202,11 +202,16 @@ def _crowded_buckets(cells: pd.DataFrame, positive_label: str | None) -> np.ndar
     positive = choose_positive(classes, positive_label)
     is_pos = (labels == positive).to_numpy()
     n = cells["n"].to_numpy(dtype=np.float64)
-    frame = pd.DataFrame({"coarse": cells["coarse"], "pos": n * is_pos, "neg": n * ~is_pos})
+    return _largest_shares(cells["coarse"], n * is_pos, n * ~is_pos)
+
+
+def _largest_shares(coarse: pd.Series, pos: np.ndarray, neg: np.ndarray) -> np.ndarray:
+    frame = pd.DataFrame({"coarse": coarse, "pos": pos, "neg": neg})
     by = frame.groupby("coarse", sort=False)[["pos", "neg"]].sum()
-    share = ((by["pos"] * by["neg"]) / (by["pos"].sum() * by["neg"].sum())).sort_values(
-        ascending=False, kind="stable"
-    )
+    total = by["pos"].sum() * by["neg"].sum()
+    if total == 0:
+        return np.zeros(0, dtype=np.int64)
+    share = ((by["pos"] * by["neg"]) / total).sort_values(ascending=False, kind="stable")
     remaining = 0.5 * (share.sum() - share.cumsum())  # the bound left after refining the first k
     needed = int(np.searchsorted(-remaining.to_numpy(), -BOUND_TARGET)) + 1
     chosen = share.iloc[: min(needed, MAX_REFINED)]
@@ -257,22 +262,7 @@ def binary_stats(
         np.bincount(y * k + p, weights=n, minlength=k * k).reshape(k, k).astype(np.int64)
     )
 
-    # the rank statistics: buckets in descending score order
-    coarse_rank = np.unique(cells["coarse"].to_numpy(dtype=np.int64), return_inverse=True)[1]
-    bucket = coarse_rank.astype(np.int64) * (1 << FINE_BITS) + cells["fine"].to_numpy(np.int64)
-    order_buckets, inverse = np.unique(bucket, return_inverse=True)
-    pos = np.bincount(inverse, weights=n * is_pos, minlength=len(order_buckets))
-    neg = np.bincount(inverse, weights=n * ~is_pos, minlength=len(order_buckets))
-    mean = np.bincount(inverse, weights=cells["score_sum"].to_numpy(), minlength=len(order_buckets))
-    mean = mean / (pos + neg)
-    rank = RankCounts(mean[::-1], pos[::-1].astype(np.int64), neg[::-1].astype(np.int64))
-    n_pos, n_neg = pos.sum(), neg.sum()
-    # a bucket whose scores are all equal is an exact tie, counted half as scikit-learn does:
-    # only buckets holding different scores can move the AUC
-    spread = pd.DataFrame({"b": inverse, "low": cells["low"], "high": cells["high"]}).groupby("b")
-    mixed = (spread["high"].max() > spread["low"].min()).to_numpy()
-    pairs = (pos * neg * mixed).sum()
-    auc_bound = float(0.5 * pairs / (n_pos * n_neg)) if n_pos and n_neg else 0.0
+    rank, auc_bound, n_buckets = _rank_of(cells, is_pos)
 
     low, high = float(cells["low"].min()), float(cells["high"].max())
     calibration = probability = None
@@ -297,9 +287,32 @@ def binary_stats(
         probability=probability,
         auc_bound=auc_bound,
         ap_range=_ap_range(rank),
-        n_buckets=len(order_buckets),
+        n_buckets=n_buckets,
         score_range=(low, high),
     )
+
+
+def _rank_of(cells: pd.DataFrame, is_pos: np.ndarray) -> tuple[RankCounts, float, int]:
+    """Positives and negatives per bucket in descending score order (each bucket's mean score
+    as its score), the AUC bound, and the number of buckets."""
+    n = cells["n"].to_numpy(dtype=np.int64)
+    coarse_rank = np.unique(cells["coarse"].to_numpy(dtype=np.int64), return_inverse=True)[1]
+    bucket = coarse_rank.astype(np.int64) * (1 << FINE_BITS) + cells["fine"].to_numpy(np.int64)
+    order_buckets, inverse = np.unique(bucket, return_inverse=True)
+    size = len(order_buckets)
+    pos = np.bincount(inverse, weights=n * is_pos, minlength=size)
+    neg = np.bincount(inverse, weights=n * ~is_pos, minlength=size)
+    mean = np.bincount(inverse, weights=cells["score_sum"].to_numpy(), minlength=size)
+    mean = mean / (pos + neg)
+    rank = RankCounts(mean[::-1], pos[::-1].astype(np.int64), neg[::-1].astype(np.int64))
+    n_pos, n_neg = pos.sum(), neg.sum()
+    # a bucket whose scores are all equal is an exact tie, counted half as scikit-learn does:
+    # only buckets holding different scores can move the AUC
+    spread = pd.DataFrame({"b": inverse, "low": cells["low"], "high": cells["high"]}).groupby("b")
+    mixed = (spread["high"].max() > spread["low"].min()).to_numpy()
+    pairs = (pos * neg * mixed).sum()
+    bound = float(0.5 * pairs / (n_pos * n_neg)) if n_pos and n_neg else 0.0
+    return rank, bound, size
 
 
 def _ap_range(rank: RankCounts) -> tuple[float, float]:
@@ -321,3 +334,49 @@ def _ap_range(rank: RankCounts) -> tuple[float, float]:
         return float(np.where(m > 0, m - (c - a) * harmonic, 0.0).sum() / total)
 
     return ap(neg), ap(np.zeros_like(neg))
+
+
+@dataclass(frozen=True)
+class OneVsRest:
+    """One class's ranking statistics against the rest, from its own score column."""
+
+    rank: RankCounts
+    auc_bound: float
+
+
+def ovr_ranks(
+    con: object, source: str, label: str, class_columns: dict[str, str]
+) -> dict[str, OneVsRest]:
+    """For each class, positives (label = class) and negatives per bucket of its score column,
+    crowded buckets refined as for a binary run: the one-vs-rest histograms of a multiclass
+    run."""
+    found = {}
+    for name, column in class_columns.items():
+        s = f"CAST({quote(column)} AS DOUBLE)"
+        is_class = f"(CAST({quote(label)} AS VARCHAR) = '{name.replace(chr(39), chr(39) * 2)}')"
+        measures = "count(*) AS n, sum(" + s + ") AS score_sum, min(" + s + ") AS low, "
+        measures += "max(" + s + ") AS high"
+        keys = f"{is_class} AS positive, {coarse_sql(s, True)} AS coarse"
+        coarse = con.sql(  # type: ignore[attr-defined]
+            f"SELECT {keys}, CAST(0 AS BIGINT) AS fine, {measures} FROM {source} GROUP BY ALL"
+        ).df()
+        heavy = _heavy(coarse)
+        cells = coarse
+        if len(heavy):
+            con.register("reportgen_heavy", pd.DataFrame({"coarse": heavy}))  # type: ignore[attr-defined]
+            fine = con.sql(  # type: ignore[attr-defined]
+                f"""SELECT {keys}, {fine_sql(s, True)} AS fine, {measures} FROM {source}
+                    WHERE {coarse_sql(s, True)} IN (SELECT coarse FROM reportgen_heavy)
+                    GROUP BY ALL"""
+            ).df()
+            con.unregister("reportgen_heavy")  # type: ignore[attr-defined]
+            cells = pd.concat([coarse[~coarse["coarse"].isin(heavy)], fine], ignore_index=True)
+        rank, bound, _ = _rank_of(cells, cells["positive"].to_numpy(dtype=bool))
+        found[name] = OneVsRest(rank, bound)
+    return found
+
+
+def _heavy(cells: pd.DataFrame) -> np.ndarray:
+    is_pos = cells["positive"].to_numpy(dtype=bool)
+    n = cells["n"].to_numpy(dtype=np.float64)
+    return _largest_shares(cells["coarse"], n * is_pos, n * ~is_pos)

@@ -115,3 +115,23 @@ def test_csv_jsonl_and_folders_of_parquet_are_read_in_place(tmp_path: Path) -> N
     for found in results:
         assert metrics.roc_auc(found.rank) == pytest.approx(skm.roc_auc_score(y, s), abs=1e-12)
         assert int(found.confusion.matrix.sum()) == len(frame)
+
+
+def test_one_vs_rest_histograms_match_the_memory_engine(
+    digits_forest: Predictions, write_run: Callable[..., Path]
+) -> None:
+    """A forest's probabilities are heavily tied: every class's AUC must still be exact."""
+    path = write_run(digits_forest.frame(), "digits.parquet")
+    exact = evaluate(encode_runs([load_run(path)])[0])
+    con = outofcore.connect("1GB")
+    columns = {str(k): f"prob_{k}" for k in range(10)}
+    found = outofcore.ovr_ranks(con, outofcore.source_sql([path]), "label", columns)
+    by_class = {c.label: c for c in exact.curves}
+    for name, ovr in found.items():
+        assert metrics.roc_auc(ovr.rank) == pytest.approx(by_class[name].roc_auc, abs=1e-12)
+        assert metrics.average_precision(ovr.rank) == pytest.approx(
+            by_class[name].average_precision, abs=1e-12
+        )
+        assert ovr.auc_bound == 0.0  # forest probabilities: every bucket an exact tie
+    aucs = [metrics.roc_auc(o.rank) for o in found.values()]
+    assert float(np.mean(aucs)) == pytest.approx(exact.metrics["roc_auc_ovr_macro"], abs=1e-12)
