@@ -17,7 +17,7 @@ This is the engine layer only: it is not yet wired into ``reportgen build``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,10 +37,12 @@ from reportgen.stats import (
 from reportgen.tasks import choose_positive, sort_classes
 
 BUCKET_BITS = 16
-FINE_BITS = 32  # a refined bucket is split by 32 more mantissa bits (48 of the double's 52)
+STEP_BITS = 8  # each refinement round splits a bucket 256 ways
+MAX_LEVEL = 4  # at most 16 + 4 x 8 = 48 of the double's 52 mantissa bits
+FINE_BITS = 32  # bits of the within-bucket position key
 MIRROR = 1 << 40  # probability buckets above 0.5 count down from here
 BOUND_TARGET = 1e-7  # refine crowded buckets until the AUC bound is below this
-MAX_REFINED = 200_000  # buckets refined in the second pass, at most
+GROUP_BUDGET = 1_000_000  # new groups one refinement round may create (its memory)
 EPS = float(np.finfo(np.float64).eps)
 ECE_EDGES = np.linspace(0.0, 1.0, ECE_BINS + 1)
 
@@ -57,6 +59,8 @@ class BinnedStats:
     probability: ProbabilitySums | None
     auc_bound: float  # |exact AUC - binned AUC| <= auc_bound (exact ties are not errors)
     ap_range: tuple[float, float]  # the exact AP lies in this range
+    average_precision: float  # ties as scikit-learn counts them; mixed buckets: mid-range
+    ap_bound: float  # |exact AP - average_precision| <= ap_bound
     n_buckets: int
     score_range: tuple[float, float]
 
@@ -90,24 +94,151 @@ def coarse_sql(x: str, probability: bool) -> str:
     )
 
 
-def fine_sql(x: str, probability: bool) -> str:
-    """The next FINE_BITS mantissa bits of ``x`` inside its coarse bucket, ordering like
-    ``x`` (exact in double arithmetic: only powers of two scale the mantissa)."""
+def fine_sql(x: str, probability: bool, level: int) -> str:
+    """The position of ``x`` inside its coarse bucket after ``level`` refinements (STEP_BITS
+    more mantissa bits each), scaled to 32 bits so that keys of every level interleave in
+    score order (exact in double arithmetic: only powers of two scale the mantissa)."""
+    if level == 0:
+        return "CAST(0 AS BIGINT)"
+    step = STEP_BITS * level
+    shift = 1 << (32 - step)
+    reverse = (1 << 32) - shift
 
-    def bits(v: str) -> str:
+    def scaled(v: str) -> str:
         m = f"(abs({v}) / pow(2, floor(log2(abs({v})))) - 1)"
-        top = 1 << (BUCKET_BITS + FINE_BITS)
-        return (
-            f"CASE WHEN {v} = 0 THEN 0 ELSE CAST(floor({m} * {top}) - "
-            f"floor({m} * {1 << BUCKET_BITS}) * {1 << FINE_BITS} AS BIGINT) END"
-        )
+        finer = f"floor({m} * {1 << (BUCKET_BITS + step)})"
+        coarse = f"floor({m} * {1 << BUCKET_BITS}) * {1 << step}"
+        return f"(CASE WHEN {v} = 0 THEN 0 ELSE CAST({finer} - {coarse} AS BIGINT) END) * {shift}"
 
     if not probability:
-        return f"CASE WHEN {x} < 0 THEN {(1 << FINE_BITS) - 1} - ({bits(x)}) ELSE {bits(x)} END"
-    return (
-        f"CASE WHEN {x} <= 0.5 THEN {bits(x)} "
-        f"ELSE {(1 << FINE_BITS) - 1} - ({bits(f'(1 - {x})')}) END"
+        return f"CASE WHEN {x} < 0 THEN {reverse} - {scaled(x)} ELSE {scaled(x)} END"
+    return f"CASE WHEN {x} <= 0.5 THEN {scaled(x)} ELSE {reverse} - {scaled(f'(1 - {x})')} END"
+
+
+def refine(
+    con: object,
+    source: str,
+    cells: pd.DataFrame,
+    keys: str,
+    measures: str,
+    score: str,
+    probability: bool,
+    positive: Callable[[pd.DataFrame], np.ndarray],
+) -> pd.DataFrame:
+    """Split the buckets that carry most of the AUC bound, STEP_BITS finer per round, rereading
+    only their rows, until the bound is below BOUND_TARGET (or MAX_LEVEL is reached)."""
+    cells = cells.assign(level=0)
+    for level in range(1, MAX_LEVEL + 1):
+        # only buckets of the last level can be split further: their keys are what the
+        # reread rows are matched on
+        heavy = _heavy_buckets(cells, positive(cells), level - 1)
+        if heavy.empty:
+            break
+        con.register("reportgen_heavy", heavy)  # type: ignore[attr-defined]
+        finer = con.sql(  # type: ignore[attr-defined]
+            f"""SELECT {keys}, {fine_sql(score, probability, level)} AS fine, {measures}
+                FROM (SELECT *, {coarse_sql(score, probability)} AS reportgen_c,
+                             {fine_sql(score, probability, level - 1)} AS reportgen_f
+                      FROM {source}) AS t
+                SEMI JOIN reportgen_heavy AS h
+                  ON t.reportgen_c = h.coarse AND t.reportgen_f = h.fine
+                GROUP BY ALL"""
+        ).df()
+        con.unregister("reportgen_heavy")  # type: ignore[attr-defined]
+        refined = pd.MultiIndex.from_frame(heavy[["coarse", "fine"]])
+        current = pd.MultiIndex.from_frame(cells[["coarse", "fine"]])
+        finer = finer.assign(level=level)
+        cells = pd.concat([cells[~current.isin(refined)], finer], ignore_index=True)
+    return cells.drop(columns="level")
+
+
+def _heavy_buckets(cells: pd.DataFrame, is_pos: np.ndarray, level: int) -> pd.DataFrame:
+    """The fewest buckets, largest shares of positive-negative pairs first, whose refinement
+    brings the AUC bound below BOUND_TARGET, within GROUP_BUDGET new groups; only buckets
+    holding different scores (an exact tie is not an error)."""
+    n = cells["n"].to_numpy(dtype=np.float64)
+    frame = pd.DataFrame(
+        {
+            "coarse": cells["coarse"],
+            "fine": cells["fine"],
+            "pos": n * is_pos,
+            "neg": n * ~is_pos,
+            "low": cells["low"],
+            "high": cells["high"],
+        }
     )
+    by = frame.groupby(["coarse", "fine"], sort=False).agg(
+        pos=("pos", "sum"), neg=("neg", "sum"), low=("low", "min"), high=("high", "max")
+    )
+    total = by["pos"].sum() * by["neg"].sum()
+    empty = pd.DataFrame({"coarse": np.zeros(0, np.int64), "fine": np.zeros(0, np.int64)})
+    if total == 0:
+        return empty
+    mixed = (by["high"] > by["low"]).to_numpy()
+    # each bucket's part of the AUC bound and of the AP range (see _ap_range), in score order
+    ordered = by.sort_index(ascending=False)
+    pos, neg = ordered["pos"].to_numpy(), ordered["neg"].to_numpy()
+    auc_part = 0.5 * pos * neg / total
+    ap_part = _ap_widths(pos, neg)
+    part = pd.Series((auc_part + ap_part) * mixed[_positions(by, ordered)], index=ordered.index)
+    if part.sum() <= 2 * BOUND_TARGET:
+        return empty
+    at_level = (
+        frame.assign(level=cells["level"]).groupby(["coarse", "fine"], sort=False)["level"].first()
+    )
+    share = part[(part > 0) & (at_level.reindex(part.index) == level).to_numpy()]
+    share = share.sort_values(ascending=False, kind="stable")
+    remaining = part.sum() - share.cumsum()
+    needed = int(np.searchsorted(-remaining.to_numpy(), -2 * BOUND_TARGET)) + 1
+    rows = (by["pos"] + by["neg"]).reindex(share.index)
+    groups = np.minimum(rows.to_numpy(), 2 << STEP_BITS).cumsum()  # both labels per sub-bucket
+    affordable = max(1, int(np.searchsorted(groups, GROUP_BUDGET, side="right")))
+    take = min(needed, affordable)
+    if share.iloc[:take].sum() < 0.5 * (part.sum() - 2 * BOUND_TARGET):
+        # the bound is spread thin over many buckets: a rescan would barely move it
+        return empty
+    chosen = share.index[:take]
+    return chosen.to_frame(index=False).astype(np.int64)
+
+
+def _positions(by: pd.DataFrame, ordered: pd.DataFrame) -> np.ndarray:
+    """Where each row of ``ordered`` sits in ``by``."""
+    return by.index.get_indexer(ordered.index)
+
+
+def _ap_widths(pos: np.ndarray, neg: np.ndarray) -> np.ndarray:
+    """Per bucket (descending score order): how far the bucket's unknown inner order can move
+    AP, the difference between its positives ranked first and last."""
+    total = pos.sum()
+    if total == 0:
+        return np.zeros_like(pos)
+    before_pos = np.cumsum(pos) - pos
+    before_all = np.cumsum(pos + neg) - (pos + neg)
+
+    def part(offset: np.ndarray) -> np.ndarray:
+        c = before_all + offset
+        return np.where(pos > 0, pos - (c - before_pos) * _harmonic(c, pos), 0.0) / total
+
+    return part(np.zeros_like(neg)) - part(neg)
+
+
+HARMONIC_DIRECT = 256  # buckets with at most this many positives: summed term by term
+HARMONIC_CHUNK = 20_000
+
+
+def _harmonic(c: np.ndarray, m: np.ndarray) -> np.ndarray:
+    """sum_{j=1..m} 1 / (c + j) per bucket. Term by term where m is small: the digamma
+    difference loses about 1e-15 x ln(c) to cancellation, which (c - a) then multiplies."""
+    out = np.zeros(len(c), dtype=np.float64)
+    large = m > HARMONIC_DIRECT
+    out[large] = digamma(c[large] + m[large] + 1) - digamma(c[large] + 1)
+    small = np.flatnonzero((m > 0) & ~large)
+    j = np.arange(1, HARMONIC_DIRECT + 1, dtype=np.float64)
+    for start in range(0, len(small), HARMONIC_CHUNK):
+        rows = small[start : start + HARMONIC_CHUNK]
+        terms = np.where(j <= m[rows, None], 1.0 / (c[rows, None] + j), 0.0)
+        out[rows] = terms.sum(axis=1)
+    return out
 
 
 def calibration_sql(x: str) -> str:
@@ -178,44 +309,15 @@ def binary_cells(
     coarse = con.sql(  # type: ignore[attr-defined]
         f"SELECT {keys}, CAST(0 AS BIGINT) AS fine, {measures} FROM {source} GROUP BY ALL"
     ).df()
-    heavy = _crowded_buckets(coarse, positive_label)
-    if len(heavy) == 0:
-        return coarse
-    con.register("reportgen_heavy", pd.DataFrame({"coarse": heavy}))  # type: ignore[attr-defined]
-    fine = con.sql(  # type: ignore[attr-defined]
-        f"""SELECT {keys}, {fine_sql(s, probability)} AS fine, {measures} FROM {source}
-            WHERE {coarse_sql(s, probability)} IN (SELECT coarse FROM reportgen_heavy)
-            GROUP BY ALL"""
-    ).df()
-    con.unregister("reportgen_heavy")  # type: ignore[attr-defined]
-    kept = coarse[~coarse["coarse"].isin(heavy)]
-    return pd.concat([kept, fine], ignore_index=True)
 
+    def positive(cells: pd.DataFrame) -> np.ndarray:
+        labels = _label_names(cells["label"])
+        classes = sort_classes(set(labels))
+        if len(classes) != 2:
+            return np.zeros(len(cells), dtype=bool)  # nothing to rank: no refinement
+        return (labels == choose_positive(classes, positive_label)).to_numpy()
 
-def _crowded_buckets(cells: pd.DataFrame, positive_label: str | None) -> np.ndarray:
-    """The fewest coarse buckets whose refinement brings the AUC bound (half the share of
-    positive-negative pairs sharing a bucket) below BOUND_TARGET, largest shares first."""
-    labels = _label_names(cells["label"])
-    classes = sort_classes(set(labels))
-    if len(classes) != 2:
-        return np.zeros(0, dtype=np.int64)
-    positive = choose_positive(classes, positive_label)
-    is_pos = (labels == positive).to_numpy()
-    n = cells["n"].to_numpy(dtype=np.float64)
-    return _largest_shares(cells["coarse"], n * is_pos, n * ~is_pos)
-
-
-def _largest_shares(coarse: pd.Series, pos: np.ndarray, neg: np.ndarray) -> np.ndarray:
-    frame = pd.DataFrame({"coarse": coarse, "pos": pos, "neg": neg})
-    by = frame.groupby("coarse", sort=False)[["pos", "neg"]].sum()
-    total = by["pos"].sum() * by["neg"].sum()
-    if total == 0:
-        return np.zeros(0, dtype=np.int64)
-    share = ((by["pos"] * by["neg"]) / total).sort_values(ascending=False, kind="stable")
-    remaining = 0.5 * (share.sum() - share.cumsum())  # the bound left after refining the first k
-    needed = int(np.searchsorted(-remaining.to_numpy(), -BOUND_TARGET)) + 1
-    chosen = share.iloc[: min(needed, MAX_REFINED)]
-    return chosen[chosen > 0].index.to_numpy(dtype=np.int64)
+    return refine(con, source, coarse, keys, measures, s, probability, positive)
 
 
 def _label_names(values: pd.Series) -> pd.Series:
@@ -262,7 +364,8 @@ def binary_stats(
         np.bincount(y * k + p, weights=n, minlength=k * k).reshape(k, k).astype(np.int64)
     )
 
-    rank, auc_bound, n_buckets = _rank_of(cells, is_pos)
+    rank, auc_bound, n_buckets, mixed = _rank_of(cells, is_pos)
+    ap, ap_bound = _average_precision(rank, mixed)
 
     low, high = float(cells["low"].min()), float(cells["high"].max())
     calibration = probability = None
@@ -287,14 +390,17 @@ def binary_stats(
         probability=probability,
         auc_bound=auc_bound,
         ap_range=_ap_range(rank),
+        average_precision=ap,
+        ap_bound=ap_bound,
         n_buckets=n_buckets,
         score_range=(low, high),
     )
 
 
-def _rank_of(cells: pd.DataFrame, is_pos: np.ndarray) -> tuple[RankCounts, float, int]:
+def _rank_of(cells: pd.DataFrame, is_pos: np.ndarray) -> tuple[RankCounts, float, int, np.ndarray]:
     """Positives and negatives per bucket in descending score order (each bucket's mean score
-    as its score), the AUC bound, and the number of buckets."""
+    as its score), the AUC bound, the number of buckets, and which buckets hold different
+    scores (in the rank's order)."""
     n = cells["n"].to_numpy(dtype=np.int64)
     coarse_rank = np.unique(cells["coarse"].to_numpy(dtype=np.int64), return_inverse=True)[1]
     bucket = coarse_rank.astype(np.int64) * (1 << FINE_BITS) + cells["fine"].to_numpy(np.int64)
@@ -312,7 +418,30 @@ def _rank_of(cells: pd.DataFrame, is_pos: np.ndarray) -> tuple[RankCounts, float
     mixed = (spread["high"].max() > spread["low"].min()).to_numpy()
     pairs = (pos * neg * mixed).sum()
     bound = float(0.5 * pairs / (n_pos * n_neg)) if n_pos and n_neg else 0.0
-    return rank, bound, size
+    return rank, bound, size, mixed[::-1]
+
+
+def _average_precision(rank: RankCounts, mixed: np.ndarray) -> tuple[float, float]:
+    """AP with exact ties credited as scikit-learn does (every tied positive at the precision
+    after the whole tie) and each bucket of different scores at the middle of what its unknown
+    inner order allows; the second value bounds the distance to the exact AP. (A tie's credit
+    can exceed any strict order's, so binned-as-tied AP is not itself within the range.)"""
+    pos, neg = rank.positives.astype(np.float64), rank.negatives.astype(np.float64)
+    total = pos.sum()
+    if total == 0:
+        return float("nan"), 0.0
+    before_pos = np.cumsum(pos) - pos
+    before_all = np.cumsum(pos + neg) - (pos + neg)
+    tie = pos * (before_pos + pos) / np.maximum(before_all + pos + neg, 1)
+
+    def strict(offset: np.ndarray) -> np.ndarray:
+        c = before_all + offset
+        return np.where(pos > 0, pos - (c - before_pos) * _harmonic(c, pos), 0.0)
+
+    high, low = strict(np.zeros_like(neg)), strict(neg)
+    terms = np.where(mixed, (high + low) / 2, tie)
+    bound = float(np.where(mixed, (high - low) / 2, 0.0).sum() / total)
+    return float(terms.sum() / total), bound
 
 
 def _ap_range(rank: RankCounts) -> tuple[float, float]:
@@ -330,8 +459,7 @@ def _ap_range(rank: RankCounts) -> tuple[float, float]:
         # c = examples ranked before it: sum_j (a + j) / (c + j) = m - (c - a) * sum_j 1/(c + j),
         # and sum_j 1/(c + j) = digamma(c + m + 1) - digamma(c + 1)
         a, c, m = before_pos, before_all + offset, pos
-        harmonic = digamma(c + m + 1) - digamma(c + 1)
-        return float(np.where(m > 0, m - (c - a) * harmonic, 0.0).sum() / total)
+        return float(np.where(m > 0, m - (c - a) * _harmonic(c, m), 0.0).sum() / total)
 
     return ap(neg), ap(np.zeros_like(neg))
 
@@ -342,6 +470,8 @@ class OneVsRest:
 
     rank: RankCounts
     auc_bound: float
+    average_precision: float
+    ap_bound: float
 
 
 def ovr_ranks(
@@ -360,23 +490,16 @@ def ovr_ranks(
         coarse = con.sql(  # type: ignore[attr-defined]
             f"SELECT {keys}, CAST(0 AS BIGINT) AS fine, {measures} FROM {source} GROUP BY ALL"
         ).df()
-        heavy = _heavy(coarse)
-        cells = coarse
-        if len(heavy):
-            con.register("reportgen_heavy", pd.DataFrame({"coarse": heavy}))  # type: ignore[attr-defined]
-            fine = con.sql(  # type: ignore[attr-defined]
-                f"""SELECT {keys}, {fine_sql(s, True)} AS fine, {measures} FROM {source}
-                    WHERE {coarse_sql(s, True)} IN (SELECT coarse FROM reportgen_heavy)
-                    GROUP BY ALL"""
-            ).df()
-            con.unregister("reportgen_heavy")  # type: ignore[attr-defined]
-            cells = pd.concat([coarse[~coarse["coarse"].isin(heavy)], fine], ignore_index=True)
-        rank, bound, _ = _rank_of(cells, cells["positive"].to_numpy(dtype=bool))
-        found[name] = OneVsRest(rank, bound)
+        cells = refine(
+            con,
+            source,
+            coarse,
+            keys,
+            measures,
+            s,
+            True,
+            lambda c: c["positive"].to_numpy(dtype=bool),
+        )
+        rank, bound, _, mixed = _rank_of(cells, cells["positive"].to_numpy(dtype=bool))
+        found[name] = OneVsRest(rank, bound, *_average_precision(rank, mixed))
     return found
-
-
-def _heavy(cells: pd.DataFrame) -> np.ndarray:
-    is_pos = cells["positive"].to_numpy(dtype=bool)
-    n = cells["n"].to_numpy(dtype=np.float64)
-    return _largest_shares(cells["coarse"], n * is_pos, n * ~is_pos)
