@@ -330,8 +330,10 @@ def _label_names(values: pd.Series) -> pd.Series:
             return str(value)
         return class_name(number) if str(value).strip() not in ("True", "False") else str(value)
 
-    mapping = {v: name(v) for v in values.unique()}
-    return values.map(mapping)
+    # a few distinct values over many cells: name the distinct values, then index
+    codes, uniques = pd.factorize(values.to_numpy(dtype=object), sort=False)
+    names = np.array([name(u) for u in uniques], dtype=object)
+    return pd.Series(names[codes] if len(names) else [], index=values.index, dtype=object)
 
 
 def binary_stats(
