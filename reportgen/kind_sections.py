@@ -14,11 +14,11 @@ import numpy as np
 import pandas as pd
 
 from reportgen import formatting as fmt
-from reportgen import kind_views, views
+from reportgen import kind_views, lm_views, views
 from reportgen.embeddings import Projection
 from reportgen.ingest_kinds import MultilabelRun, RegressionRun
 from reportgen.lm_evaluate import LanguageAssessment, LanguageResult
-from reportgen.lm_sections import label, value_text
+from reportgen.lm_sections import label, paired_comparison_section, value_text
 from reportgen.model import Cell, Figure, Section, Table
 from reportgen.multilabel import METRICS as MULTILABEL_METRICS
 from reportgen.multilabel import per_label_counts, per_label_ranking
@@ -31,7 +31,6 @@ from reportgen.sections import (
     _interval_text,
     _model_cell,
     best_index,
-    comparison_views,
 )
 
 SCATTER_LIMIT = 2000  # examples per model drawn as points; beyond, a 2-D histogram
@@ -62,29 +61,20 @@ def comparison_section(
     replicates: int,
     seed: int,
 ) -> Section | None:
-    comparisons = [c for c in assessment.comparisons if c.delta is not None]
-    if not comparisons:
-        return None
-    table, figure = comparison_views(
-        comparisons, colours, f"{kind}-improvements", value_text=value_text
-    )
-    baseline = next(iter(assessment.baselines.values()))
-    section = Section(
-        f"{kind}-comparison",
-        f"{kind.capitalize()}: against the baseline {baseline}",
+    baseline = next(iter(assessment.baselines.values()), "")
+    return paired_comparison_section(
+        assessment,
+        colours,
+        replicates,
+        seed,
+        section_id=f"{kind}-comparison",
+        title=f"{kind.capitalize()}: against the baseline {baseline}",
         lead="Is each candidate really different from the baseline on the same examples? "
         "Paired bootstrap over examples"
-        + (", subset accuracy by McNemar's exact test" if kind == "multilabel" else "")
-        + f"; p-values Holm-corrected across these {len(comparisons)} tests.",
-        tables=[table],
-        figures=[figure] if figure is not None else [],
+        + (", subset accuracy by McNemar's exact test" if kind == "multilabel" else ""),
+        metric_name=lambda c: label(c.metric),
+        run_label=lambda group, name: name,
     )
-    for (_, name), pairing in assessment.pairings.items():
-        section.notes.append(f"{name}: {pairing.note}")
-    section.notes.append(
-        f"Intervals: percentile bootstrap over examples, {replicates:,} replicates, seed {seed}."
-    )
-    return section
 
 
 def metrics_table(
@@ -277,8 +267,8 @@ def regression_fit_section(assessment: LanguageAssessment, colours: dict[str, st
             ),
         ],
     )
-    distribution = kind_views.step_distribution(
-        _residual_bins(runs_r), names, model_colours, "Residual (actual − predicted)"
+    distribution = lm_views.distribution_chart(
+        _residual_bins(runs_r), names, model_colours, "Residual (actual − predicted)", log=False
     )
     section.figures.append(
         Figure(

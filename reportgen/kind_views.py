@@ -108,33 +108,6 @@ def density_panels(
     return alt.hconcat(*panels).resolve_scale(color="independent")
 
 
-def step_distribution(
-    bins: pd.DataFrame, models: Sequence[str], colours: Sequence[str], x_title: str
-) -> alt.TopLevelMixin:
-    """Share of examples per equal-width bin, one step line per model (pre-binned: columns
-    model, low, high, mid, count, share)."""
-    highlight = _legend_highlight("model")
-    return (
-        alt.Chart(bins)
-        .mark_line(interpolate="step", strokeWidth=2)
-        .encode(
-            x=alt.X("mid:Q", title=x_title),
-            y=alt.Y("share:Q", title="Share of examples", axis=alt.Axis(format="%")),
-            color=_colour("model", models, colours, "Model"),
-            opacity=alt.condition(highlight, alt.value(1.0), alt.value(0.15)),
-            tooltip=[
-                alt.Tooltip("model:N"),
-                alt.Tooltip("low:Q", title="from", format=".4g"),
-                alt.Tooltip("high:Q", title="to", format=".4g"),
-                alt.Tooltip("count:Q", title="examples", format=","),
-                alt.Tooltip("share:Q", format=".1%"),
-            ],
-        )
-        .add_params(highlight)
-        .properties(width=520, height=240)
-    )
-
-
 def cardinality_chart(
     counts: pd.DataFrame, series: Sequence[str], colours: Sequence[str]
 ) -> alt.TopLevelMixin:

@@ -8,7 +8,7 @@ at ``top_k``, and a large group's subtasks (MMLU's 57 subjects) drawn as one sor
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -275,27 +275,54 @@ def verdict_line(assessment: LanguageAssessment | None, table: BenchmarkTable | 
 def comparison_section(
     assessment: LanguageAssessment, colours: dict[str, str], replicates: int, seed: int
 ) -> Section | None:
+    return paired_comparison_section(
+        assessment,
+        colours,
+        replicates,
+        seed,
+        section_id="lm-comparison",
+        title="Language models against the baseline",
+        lead="Is each candidate really different from its baseline on the same examples? "
+        "Perplexity and F1 by the paired bootstrap, exact match and per-sample accuracy by "
+        "McNemar's exact test",
+        metric_name=lambda c: metric_heading(c.scope, c.metric),
+        run_label=lambda group, name: f"{name} ({group_title(group)})",
+    )
+
+
+def paired_comparison_section(
+    assessment: LanguageAssessment,
+    colours: dict[str, str],
+    replicates: int,
+    seed: int,
+    *,
+    section_id: str,
+    title: str,
+    lead: str,
+    metric_name: Callable[[Comparison], str],
+    run_label: Callable[[str, str], str],
+) -> Section | None:
+    """Candidates against their baseline on per-example runs: the comparison table and chart,
+    the pairing of each candidate, and how the intervals were drawn."""
     comparisons = [c for c in assessment.comparisons if c.delta is not None]
     if not comparisons:
         return None
     table, figure = comparison_views(
         comparisons,
         colours,
-        "lm-improvements",
-        metric_name=lambda c: metric_heading(c.scope, c.metric),
+        section_id.replace("comparison", "improvements"),
+        metric_name=metric_name,
         value_text=value_text,
     )
     section = Section(
-        "lm-comparison",
-        "Language models against the baseline",
-        lead="Is each candidate really different from its baseline on the same examples? "
-        "Perplexity and F1 by the paired bootstrap, exact match and per-sample accuracy by "
-        f"McNemar's exact test; p-values Holm-corrected across these {len(comparisons)} tests.",
+        section_id,
+        title,
+        lead=f"{lead}; p-values Holm-corrected across these {len(comparisons)} tests.",
         tables=[table],
         figures=[figure] if figure is not None else [],
     )
     for (group, name), pairing in assessment.pairings.items():
-        section.notes.append(f"{name} ({group_title(group)}): {pairing.note}")
+        section.notes.append(f"{run_label(group, name)}: {pairing.note}")
     section.notes.append(
         f"Intervals: percentile bootstrap over examples, {replicates:,} replicates, seed {seed}."
     )

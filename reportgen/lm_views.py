@@ -12,9 +12,14 @@ from reportgen.views import GUIDE, SQUARE, _colour, _legend_highlight
 
 
 def distribution_chart(
-    bins: pd.DataFrame, models: Sequence[str], colours: Sequence[str], x_title: str
+    bins: pd.DataFrame,
+    models: Sequence[str],
+    colours: Sequence[str],
+    x_title: str,
+    log: bool = True,
 ) -> alt.TopLevelMixin:
-    """Share of examples per (log-spaced) bin, one step line per model.
+    """Share of examples per bin (log-spaced, or equal-width with ``log=False``), one step line
+    per model.
 
     ``bins`` has columns model, low, high, mid, share, count (pre-binned: size is bounded)."""
     highlight = _legend_highlight("model")
@@ -22,14 +27,14 @@ def distribution_chart(
         alt.Chart(bins)
         .mark_line(interpolate="step", strokeWidth=2)
         .encode(
-            x=alt.X("mid:Q", title=x_title, scale=alt.Scale(type="log")),
+            x=alt.X("mid:Q", title=x_title, scale=alt.Scale(type="log" if log else "linear")),
             y=alt.Y("share:Q", title="Share of examples", axis=alt.Axis(format="%")),
             color=_colour("model", models, colours, "Model"),
             opacity=alt.condition(highlight, alt.value(1.0), alt.value(0.15)),
             tooltip=[
                 alt.Tooltip("model:N"),
-                alt.Tooltip("low:Q", title="from", format=".3g"),
-                alt.Tooltip("high:Q", title="to", format=".3g"),
+                alt.Tooltip("low:Q", title="from", format=".4g"),
+                alt.Tooltip("high:Q", title="to", format=".4g"),
                 alt.Tooltip("count:Q", title="examples", format=","),
                 alt.Tooltip("share:Q", format=".1%"),
             ],
