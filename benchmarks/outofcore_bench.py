@@ -46,8 +46,8 @@ CHILD = """
 import json, resource, sys, time
 start = time.perf_counter()
 from reportgen import metrics, outofcore
-con = outofcore.connect(sys.argv[2], sys.argv[3])
-cells = outofcore.binary_cells(con, outofcore.source_sql([sys.argv[1]]), "label", "score",
+engine = outofcore.DuckDBEngine(sys.argv[2], sys.argv[3])
+cells = outofcore.binary_cells(engine, engine.source([sys.argv[1]]), "label", "score",
                                "prediction")
 stats = outofcore.binary_stats(cells)
 print(json.dumps({

@@ -65,10 +65,6 @@ class BinnedStats:
     score_range: tuple[float, float]
 
 
-def quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def bucket_sql(x: str, bits: int = BUCKET_BITS) -> str:
     """A bucket id that orders like ``x``: sign, exponent and the top ``bits`` mantissa bits
     of the float (0 for exact zeros)."""
@@ -77,7 +73,7 @@ def bucket_sql(x: str, bits: int = BUCKET_BITS) -> str:
     exponent = f"floor(log2({magnitude}))"
     mantissa = f"floor(({magnitude} / pow(2, {exponent}) - 1) * {scale})"
     return (
-        f"CASE WHEN {x} = 0 THEN 0 ELSE sign({x}) * "
+        f"CASE WHEN {x} = 0 THEN 0 ELSE (CASE WHEN {x} < 0 THEN -1 ELSE 1 END) * "
         f"(({exponent} + 1100) * {scale} + {mantissa} + 1) END"
     )
 
@@ -116,7 +112,7 @@ def fine_sql(x: str, probability: bool, level: int) -> str:
 
 
 def refine(
-    con: object,
+    engine: Engine,
     source: str,
     cells: pd.DataFrame,
     keys: str,
@@ -134,17 +130,17 @@ def refine(
         heavy = _heavy_buckets(cells, positive(cells), level - 1)
         if heavy.empty:
             break
-        con.register("reportgen_heavy", heavy)  # type: ignore[attr-defined]
-        finer = con.sql(  # type: ignore[attr-defined]
+        engine.register("reportgen_heavy", heavy)
+        finer = engine.frame(
             f"""SELECT {keys}, {fine_sql(score, probability, level)} AS fine, {measures}
                 FROM (SELECT *, {coarse_sql(score, probability)} AS reportgen_c,
                              {fine_sql(score, probability, level - 1)} AS reportgen_f
                       FROM {source}) AS t
-                SEMI JOIN reportgen_heavy AS h
-                  ON t.reportgen_c = h.coarse AND t.reportgen_f = h.fine
+                WHERE EXISTS (SELECT 1 FROM reportgen_heavy AS h
+                              WHERE h.coarse = t.reportgen_c AND h.fine = t.reportgen_f)
                 GROUP BY ALL"""
-        ).df()
-        con.unregister("reportgen_heavy")  # type: ignore[attr-defined]
+        )
+        engine.unregister("reportgen_heavy")
         refined = pd.MultiIndex.from_frame(heavy[["coarse", "fine"]])
         current = pd.MultiIndex.from_frame(cells[["coarse", "fine"]])
         finer = finer.assign(level=level)
@@ -247,44 +243,131 @@ def calibration_sql(x: str) -> str:
     return " + ".join(f"CAST({x} > {float(edge)!r} AS INTEGER)" for edge in inner)
 
 
-def source_sql(paths: Sequence[str | Path]) -> str:
-    """A DuckDB table function reading the files in place (globs and folders of Parquet)."""
-    files = [str(p) for p in paths]
-    expanded = []
-    for item in files:
-        path = Path(item)
-        expanded.append(str(path / "**" / "*.parquet") if path.is_dir() else item)
-    lower = [f.lower() for f in expanded]
-    listed = "[" + ", ".join("'" + f.replace("'", "''") + "'" for f in expanded) + "]"
-    if all(f.endswith((".parquet", ".pq")) for f in lower):
-        return f"read_parquet({listed})"
+class Engine:
+    """Where the aggregation runs: a SQL dialect, a way to read files in place, and small
+    tables to join against. :class:`DuckDBEngine` (embedded) and :class:`SparkEngine` (a
+    cluster, or ``local[*]``) run the same queries."""
+
+    def quote(self, name: str) -> str:
+        raise NotImplementedError
+
+    def frame(self, query: str) -> pd.DataFrame:
+        raise NotImplementedError
+
+    def register(self, name: str, frame: pd.DataFrame) -> None:
+        raise NotImplementedError
+
+    def unregister(self, name: str) -> None:
+        raise NotImplementedError
+
+    def source(self, paths: Sequence[str | Path]) -> str:
+        """The FROM clause reading ``paths`` in place."""
+        raise NotImplementedError
+
+
+def _kind_of(paths: Sequence[str]) -> str:
+    lower = [p.lower() for p in paths]
+    if all(f.endswith((".parquet", ".pq")) or Path(f).is_dir() for f in lower):
+        return "parquet"
     if all(f.endswith((".csv", ".csv.gz", ".tsv", ".tsv.gz")) for f in lower):
-        return f"read_csv({listed}, header = true)"
+        return "csv"
     if all(f.endswith((".jsonl", ".jsonl.gz", ".ndjson")) for f in lower):
-        return f"read_json({listed}, format = 'newline_delimited')"
+        return "jsonl"
     raise ReportgenError(
-        f"{files[0]}: the DuckDB engine reads Parquet, CSV/TSV or JSON Lines; convert the file"
+        f"{paths[0]}: out-of-core engines read Parquet, CSV/TSV or JSON Lines; convert the file"
     )
 
 
-def connect(memory_limit: str | None = None, temp_directory: str | None = None) -> object:
-    try:
-        import duckdb
-    except ImportError:
-        raise ReportgenError(
-            "the DuckDB engine needs the duckdb package: pip install duckdb"
-        ) from None
-    con = duckdb.connect()
-    if memory_limit:
-        con.execute(f"SET memory_limit = '{memory_limit}'")
-    if temp_directory:  # memory_limit alone does not cap the process: spill here instead
-        con.execute(f"SET temp_directory = '{temp_directory}'")
-    con.execute("SET preserve_insertion_order = false")
-    return con
+class DuckDBEngine(Engine):
+    def __init__(self, memory_limit: str | None = None, temp_directory: str | None = None):
+        try:
+            import duckdb
+        except ImportError:
+            raise ReportgenError("the DuckDB engine needs duckdb: pip install duckdb") from None
+        self.con = duckdb.connect()
+        if memory_limit:
+            self.con.execute(f"SET memory_limit = '{memory_limit}'")
+        if temp_directory:  # memory_limit alone does not cap the process: spill here instead
+            self.con.execute(f"SET temp_directory = '{temp_directory}'")
+        self.con.execute("SET preserve_insertion_order = false")
+
+    def quote(self, name: str) -> str:
+        return '"' + name.replace('"', '""') + '"'
+
+    def frame(self, query: str) -> pd.DataFrame:
+        return self.con.sql(query).df()
+
+    def register(self, name: str, frame: pd.DataFrame) -> None:
+        self.con.register(name, frame)
+
+    def unregister(self, name: str) -> None:
+        self.con.unregister(name)
+
+    def source(self, paths: Sequence[str | Path]) -> str:
+        files = [str(Path(p) / "**" / "*.parquet") if Path(p).is_dir() else str(p) for p in paths]
+        listed = "[" + ", ".join("'" + f.replace("'", "''") + "'" for f in files) + "]"
+        kind = _kind_of([str(p) for p in paths])
+        if kind == "parquet":
+            return f"read_parquet({listed})"
+        if kind == "csv":
+            return f"read_csv({listed}, header = true)"
+        return f"read_json({listed}, format = 'newline_delimited')"
+
+
+class SparkEngine(Engine):
+    """Spark SQL on the given or active SparkSession, or one started on ``master``. Paths are
+    anything Spark reads; ``spark:TABLE`` names a table of the session's catalog."""
+
+    def __init__(self, session: object | None = None, master: str = "local[*]"):
+        try:
+            from pyspark.sql import SparkSession
+        except ImportError:
+            raise ReportgenError(
+                "the Spark engine needs pyspark: pip install 'reportgen[spark]'"
+            ) from None
+        self.spark = session or SparkSession.getActiveSession()
+        if self.spark is None:
+            self.spark = (
+                SparkSession.builder.master(master)
+                .appName("reportgen")
+                .config("spark.ui.enabled", "false")
+                .getOrCreate()
+            )
+        self._views = 0
+
+    def quote(self, name: str) -> str:
+        return "`" + name.replace("`", "``") + "`"
+
+    def frame(self, query: str) -> pd.DataFrame:
+        return self.spark.sql(query).toPandas()  # type: ignore[attr-defined]
+
+    def register(self, name: str, frame: pd.DataFrame) -> None:
+        self.spark.createDataFrame(frame).createOrReplaceTempView(name)  # type: ignore[attr-defined]
+
+    def unregister(self, name: str) -> None:
+        self.spark.catalog.dropTempView(name)  # type: ignore[attr-defined]
+
+    def source(self, paths: Sequence[str | Path]) -> str:
+        texts = [str(p) for p in paths]
+        if len(texts) == 1 and texts[0].startswith("spark:"):
+            return self.quote(texts[0].removeprefix("spark:"))
+        reader = self.spark.read  # type: ignore[attr-defined]
+        kind = _kind_of(texts)
+        if kind == "parquet":
+            frame = reader.parquet(*texts)
+        elif kind == "csv":
+            sep = "\t" if texts[0].lower().endswith((".tsv", ".tsv.gz")) else ","
+            frame = reader.options(header=True, inferSchema=True, sep=sep).csv(texts)
+        else:
+            frame = reader.json(texts)
+        self._views += 1
+        name = f"reportgen_source_{self._views}"
+        frame.createOrReplaceTempView(name)
+        return name
 
 
 def binary_cells(
-    con: object,
+    engine: Engine,
     source: str,
     label: str,
     score: str,
@@ -295,20 +378,22 @@ def binary_cells(
     statistic needs. A first pass buckets at BUCKET_BITS; buckets holding a large share of
     positive-negative pairs (crowded or tied scores) are split by a second pass over their
     rows only, FINE_BITS finer."""
+    quote = engine.quote
     s = f"CAST({quote(score)} AS DOUBLE)"
-    extremes = con.sql(f"SELECT min({s}), max({s}) FROM {source}").fetchall()[0]  # type: ignore[attr-defined]
-    probability = extremes[0] is not None and extremes[0] >= 0 and extremes[1] <= 1
+    extremes = engine.frame(f"SELECT min({s}) AS low, max({s}) AS high FROM {source}")
+    low, high = extremes["low"].iloc[0], extremes["high"].iloc[0]
+    probability = bool(pd.notna(low) and low >= 0 and high <= 1)
     clipped = f"least(greatest({s}, {EPS!r}), {1 - EPS!r})"
-    pred = f"CAST({quote(prediction)} AS VARCHAR)" if prediction else "NULL"
+    pred = f"CAST({quote(prediction)} AS STRING)" if prediction else "NULL"
     measures = f"""
         count(*) AS n, sum({s}) AS score_sum, sum({s} * {s}) AS score_sq,
         sum(-ln({clipped})) AS loss_if_positive, sum(-ln(1 - {clipped})) AS loss_if_negative,
         min({s}) AS low, max({s}) AS high"""
-    keys = f"""CAST({quote(label)} AS VARCHAR) AS label, {pred} AS prediction,
+    keys = f"""CAST({quote(label)} AS STRING) AS label, {pred} AS prediction,
         {coarse_sql(s, probability)} AS coarse, {calibration_sql(s)} AS cal"""
-    coarse = con.sql(  # type: ignore[attr-defined]
+    coarse = engine.frame(
         f"SELECT {keys}, CAST(0 AS BIGINT) AS fine, {measures} FROM {source} GROUP BY ALL"
-    ).df()
+    )
 
     def positive(cells: pd.DataFrame) -> np.ndarray:
         labels = _label_names(cells["label"])
@@ -317,7 +402,7 @@ def binary_cells(
             return np.zeros(len(cells), dtype=bool)  # nothing to rank: no refinement
         return (labels == choose_positive(classes, positive_label)).to_numpy()
 
-    return refine(con, source, coarse, keys, measures, s, probability, positive)
+    return refine(engine, source, coarse, keys, measures, s, probability, positive)
 
 
 def _label_names(values: pd.Series) -> pd.Series:
@@ -477,23 +562,25 @@ class OneVsRest:
 
 
 def ovr_ranks(
-    con: object, source: str, label: str, class_columns: dict[str, str]
+    engine: Engine, source: str, label: str, class_columns: dict[str, str]
 ) -> dict[str, OneVsRest]:
     """For each class, positives (label = class) and negatives per bucket of its score column,
     crowded buckets refined as for a binary run: the one-vs-rest histograms of a multiclass
     run."""
     found = {}
     for name, column in class_columns.items():
-        s = f"CAST({quote(column)} AS DOUBLE)"
-        is_class = f"(CAST({quote(label)} AS VARCHAR) = '{name.replace(chr(39), chr(39) * 2)}')"
+        s = f"CAST({engine.quote(column)} AS DOUBLE)"
+        is_class = (
+            f"(CAST({engine.quote(label)} AS STRING) = '{name.replace(chr(39), chr(39) * 2)}')"
+        )
         measures = "count(*) AS n, sum(" + s + ") AS score_sum, min(" + s + ") AS low, "
         measures += "max(" + s + ") AS high"
         keys = f"{is_class} AS positive, {coarse_sql(s, True)} AS coarse"
-        coarse = con.sql(  # type: ignore[attr-defined]
+        coarse = engine.frame(
             f"SELECT {keys}, CAST(0 AS BIGINT) AS fine, {measures} FROM {source} GROUP BY ALL"
-        ).df()
+        )
         cells = refine(
-            con,
+            engine,
             source,
             coarse,
             keys,

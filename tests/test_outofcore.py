@@ -21,10 +21,10 @@ from .conftest import Predictions
 
 
 def _binned(path: Path, prediction: bool = True) -> outofcore.BinnedStats:
-    con = outofcore.connect("1GB")
+    engine = outofcore.DuckDBEngine("1GB")
     cells = outofcore.binary_cells(
-        con,
-        outofcore.source_sql([path]),
+        engine,
+        engine.source([path]),
         "label",
         "score",
         "prediction" if prediction else None,
@@ -121,9 +121,9 @@ def test_one_vs_rest_histograms_match_the_memory_engine(
     """A forest's probabilities are heavily tied: every class's AUC must still be exact."""
     path = write_run(digits_forest.frame(), "digits.parquet")
     exact = evaluate(encode_runs([load_run(path)])[0])
-    con = outofcore.connect("1GB")
+    engine = outofcore.DuckDBEngine("1GB")
     columns = {str(k): f"prob_{k}" for k in range(10)}
-    found = outofcore.ovr_ranks(con, outofcore.source_sql([path]), "label", columns)
+    found = outofcore.ovr_ranks(engine, engine.source([path]), "label", columns)
     by_class = {c.label: c for c in exact.curves}
     for name, ovr in found.items():
         assert metrics.roc_auc(ovr.rank) == pytest.approx(by_class[name].roc_auc, abs=1e-12)
@@ -131,3 +131,63 @@ def test_one_vs_rest_histograms_match_the_memory_engine(
         assert ovr.auc_bound == 0.0  # forest probabilities: every bucket an exact tie
     aucs = [metrics.roc_auc(o.rank) for o in found.values()]
     assert float(np.mean(aucs)) == pytest.approx(exact.metrics["roc_auc_ovr_macro"], abs=1e-12)
+
+
+@pytest.fixture(scope="session")
+def spark_engine() -> object:
+    """One local Spark session for the whole test run (the JVM takes seconds to start)."""
+    from pyspark.sql import SparkSession
+
+    session = (
+        SparkSession.builder.master("local[2]")
+        .appName("reportgen-tests")
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.shuffle.partitions", "4")
+        .getOrCreate()
+    )
+    session.sparkContext.setLogLevel("ERROR")
+    yield outofcore.SparkEngine(session)
+    session.stop()
+
+
+@pytest.mark.parametrize("kind", ["click-through", "crowded", "extreme"])
+def test_spark_gives_the_statistics_duckdb_gives(
+    tmp_path: Path, kind: str, spark_engine: outofcore.SparkEngine
+) -> None:
+    rng = np.random.default_rng(3)
+    y, s = _scores(kind, 50_000, rng)
+    path = tmp_path / f"{kind}.parquet"
+    pd.DataFrame({"label": y, "score": s, "prediction": (s >= 0.5).astype(int)}).to_parquet(path)
+    duck = outofcore.DuckDBEngine("1GB")
+    found = [
+        outofcore.binary_stats(
+            outofcore.binary_cells(engine, engine.source([path]), "label", "score", "prediction")
+        )
+        for engine in (duck, spark_engine)
+    ]
+    np.testing.assert_array_equal(found[0].confusion.matrix, found[1].confusion.matrix)
+    np.testing.assert_array_equal(found[0].rank.positives, found[1].rank.positives)
+    np.testing.assert_array_equal(found[0].rank.negatives, found[1].rank.negatives)
+    assert found[1].average_precision == pytest.approx(skm.average_precision_score(y, s), abs=1e-6)
+    assert metrics.roc_auc(found[1].rank) == pytest.approx(skm.roc_auc_score(y, s), abs=1e-6)
+    assert found[1].probability is not None and found[0].probability is not None
+    assert found[1].probability.log_loss_sum == pytest.approx(
+        found[0].probability.log_loss_sum, rel=1e-12
+    )
+
+
+def test_spark_reads_tables_and_one_vs_rest(
+    digits_forest: Predictions,
+    write_run: Callable[..., Path],
+    spark_engine: outofcore.SparkEngine,
+) -> None:
+    path = write_run(digits_forest.frame(), "digits.parquet")
+    spark_engine.spark.read.parquet(str(path)).createOrReplaceTempView("digits_run")  # type: ignore[attr-defined]
+    columns = {str(k): f"prob_{k}" for k in range(10)}
+    duck = outofcore.DuckDBEngine()
+    expected = outofcore.ovr_ranks(duck, duck.source([path]), "label", columns)
+    found = outofcore.ovr_ranks(
+        spark_engine, spark_engine.source(["spark:digits_run"]), "label", columns
+    )
+    for name in columns:
+        assert metrics.roc_auc(found[name].rank) == metrics.roc_auc(expected[name].rank)
