@@ -373,11 +373,12 @@ def binary_cells(
     score: str,
     prediction: str | None,
     positive_label: str | None = None,
+    slice_column: str | None = None,
 ) -> pd.DataFrame:
-    """Per (label, prediction, score bucket, calibration bin): the count and the sums every
-    statistic needs. A first pass buckets at BUCKET_BITS; buckets holding a large share of
-    positive-negative pairs (crowded or tied scores) are split by a second pass over their
-    rows only, FINE_BITS finer."""
+    """Per (label, prediction, score bucket, calibration bin[, slice value]): the count and the
+    sums every statistic needs. A first pass buckets at BUCKET_BITS; buckets holding a large
+    share of positive-negative pairs (crowded or tied scores) are split finer by further passes
+    over their rows only."""
     quote = engine.quote
     s = f"CAST({quote(score)} AS DOUBLE)"
     extremes = engine.frame(f"SELECT min({s}) AS low, max({s}) AS high FROM {source}")
@@ -391,6 +392,8 @@ def binary_cells(
         min({s}) AS low, max({s}) AS high"""
     keys = f"""CAST({quote(label)} AS STRING) AS label, {pred} AS prediction,
         {coarse_sql(s, probability)} AS coarse, {calibration_sql(s)} AS cal"""
+    if slice_column is not None:
+        keys += f", CAST({quote(slice_column)} AS STRING) AS slice"
     coarse = engine.frame(
         f"SELECT {keys}, CAST(0 AS BIGINT) AS fine, {measures} FROM {source} GROUP BY ALL"
     )
@@ -421,10 +424,51 @@ def _label_names(values: pd.Series) -> pd.Series:
     return pd.Series(names[codes] if len(names) else [], index=values.index, dtype=object)
 
 
-def binary_stats(
+def slice_stats(
     cells: pd.DataFrame, positive_label: str | None = None, threshold: float = 0.5
+) -> dict[str, BinnedStats]:
+    """Each slice value's statistics (cells from ``binary_cells(..., slice_column=...)``), on
+    the run's classes; a missing slice value is named "(missing)"."""
+    named = cells.assign(slice=cells["slice"].fillna("(missing)"))
+    labels = set(_label_names(named["label"]))
+    if named["prediction"].notna().all():
+        labels |= set(_label_names(named["prediction"]))
+    classes = sort_classes(labels)
+    return {
+        str(value): binary_stats(group, positive_label, threshold, classes)
+        for value, group in named.groupby("slice", sort=True)
+    }
+
+
+def paired_counts(
+    engine: Engine,
+    base_source: str,
+    cand_source: str,
+    id_column: str,
+    label: str,
+    prediction: str,
+) -> pd.DataFrame:
+    """Examples of two runs joined on ``id`` inside the engine, counted per (label, baseline
+    prediction, candidate prediction): McNemar's table and paired accuracy deltas."""
+    q = engine.quote
+    return engine.frame(
+        f"""SELECT CAST(b.{q(label)} AS STRING) AS label,
+                   CAST(b.{q(prediction)} AS STRING) AS base_prediction,
+                   CAST(c.{q(prediction)} AS STRING) AS cand_prediction,
+                   count(*) AS n
+            FROM {base_source} AS b JOIN {cand_source} AS c ON b.{q(id_column)} = c.{q(id_column)}
+            GROUP BY ALL"""
+    )
+
+
+def binary_stats(
+    cells: pd.DataFrame,
+    positive_label: str | None = None,
+    threshold: float = 0.5,
+    classes: tuple[str, ...] | None = None,
 ) -> BinnedStats:
-    """The run's statistics from its aggregated cells."""
+    """The run's statistics from its aggregated cells (``classes``: the run's classes, when
+    ``cells`` are one slice of it)."""
     if cells["label"].isna().any():
         raise ReportgenError("missing labels; every example needs a label")
     cells = cells.assign(label=_label_names(cells["label"]))
@@ -432,7 +476,7 @@ def binary_stats(
     if has_prediction:
         cells = cells.assign(prediction=_label_names(cells["prediction"]))
     seen = set(cells["label"]) | (set(cells["prediction"]) if has_prediction else set())
-    classes = sort_classes(seen)
+    classes = classes or sort_classes(seen)
     if len(classes) > 2:
         raise ReportgenError(f"{len(classes)} classes: the binned binary engine needs two")
     positive_name = choose_positive(classes, positive_label)

@@ -191,3 +191,58 @@ def test_spark_reads_tables_and_one_vs_rest(
     )
     for name in columns:
         assert metrics.roc_auc(found[name].rank) == metrics.roc_auc(expected[name].rank)
+
+
+def test_slices_match_the_memory_engine_per_value(
+    cancer_logistic: Predictions, write_run: Callable[..., Path]
+) -> None:
+    frame = cancer_logistic.frame()
+    frame["size"] = np.where(frame["id"] % 3 == 0, "large", "small")
+    frame.loc[frame["id"] % 7 == 0, "size"] = None
+    path = write_run(frame, "sliced.parquet")
+    engine = outofcore.DuckDBEngine()
+    cells = outofcore.binary_cells(
+        engine, engine.source([path]), "label", "score", "prediction", slice_column="size"
+    )
+    found = outofcore.slice_stats(cells)
+    assert set(found) == {"large", "small", "(missing)"}
+    for value, stats in found.items():
+        mask = frame["size"].fillna("(missing)") == value
+        y, s = frame.loc[mask, "label"], frame.loc[mask, "score"]
+        np.testing.assert_array_equal(
+            stats.confusion.matrix,
+            skm.confusion_matrix(y, frame.loc[mask, "prediction"], labels=[0, 1]),
+        )
+        assert metrics.roc_auc(stats.rank) == pytest.approx(skm.roc_auc_score(y, s), abs=1e-6)
+        assert stats.average_precision == pytest.approx(skm.average_precision_score(y, s), abs=1e-6)
+
+
+def test_paired_counts_give_the_memory_engines_mcnemar(
+    cancer_logistic: Predictions,
+    cancer_tree: Predictions,
+    write_run: Callable[..., Path],
+) -> None:
+    from reportgen.compare import mcnemar_exact
+
+    base = cancer_logistic.frame()
+    cand = cancer_tree.frame().sample(frac=1.0, random_state=0)  # another row order
+    paths = [write_run(base, "base.parquet"), write_run(cand, "cand.csv")]
+    engine = outofcore.DuckDBEngine()
+    table = outofcore.paired_counts(
+        engine, engine.source([paths[0]]), engine.source([paths[1]]), "id", "label", "prediction"
+    )
+    assert int(table["n"].sum()) == len(base)
+    base_right = table["base_prediction"] == table["label"]
+    cand_right = table["cand_prediction"] == table["label"]
+    only_base = int(table.loc[base_right & ~cand_right, "n"].sum())
+    only_cand = int(table.loc[~base_right & cand_right, "n"].sum())
+    aligned = cand.set_index("id").loc[base["id"]]
+    b_ok = (base["prediction"] == base["label"]).to_numpy()
+    c_ok = (aligned["prediction"] == aligned["label"]).to_numpy()
+    assert (only_base, only_cand) == (int((b_ok & ~c_ok).sum()), int((~b_ok & c_ok).sum()))
+    expected = mcnemar_exact(b_ok, c_ok)
+    found = mcnemar_exact(
+        np.repeat([True, False], [only_base, only_cand]),
+        np.repeat([False, True], [only_base, only_cand]),
+    )
+    assert found == pytest.approx(expected)
