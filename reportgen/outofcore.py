@@ -33,6 +33,7 @@ from reportgen.stats import (
     ConfusionCounts,
     ProbabilitySums,
     RankCounts,
+    TopKCounts,
 )
 from reportgen.tasks import choose_positive, sort_classes
 
@@ -636,3 +637,88 @@ def ovr_ranks(
         rank, bound, _, mixed = _rank_of(cells, cells["positive"].to_numpy(dtype=bool))
         found[name] = OneVsRest(rank, bound, *_average_precision(rank, mixed))
     return found
+
+
+@dataclass(frozen=True)
+class MulticlassStats:
+    """A multiclass run's count statistics from one aggregation (ranks: :func:`ovr_ranks`)."""
+
+    classes: tuple[str, ...]
+    confusion: ConfusionCounts
+    calibration: CalibrationCounts
+    probability: ProbabilitySums
+    top2: TopKCounts
+
+
+def multiclass_stats(
+    engine: Engine,
+    source: str,
+    label: str,
+    class_columns: dict[str, str],
+    prediction: str | None = None,
+) -> MulticlassStats:
+    """Confusion counts (the prediction column, else the arg-max class, first class winning
+    ties as ``np.argmax``), top-class calibration bins, summed log loss and top-2 hits, in one
+    pass. ``class_columns`` maps each class name to its probability column."""
+    q = engine.quote
+    names = list(class_columns)
+    p = [f"CAST({q(class_columns[c])} AS DOUBLE)" for c in names]
+    literal = [f"'{c.replace(chr(39), chr(39) * 2)}'" for c in names]
+    truth = f"CAST({q(label)} AS STRING)"
+    confidence = f"greatest({', '.join(p)})"
+    argmax = (
+        "CASE "
+        + " ".join(f"WHEN {v} = {confidence} THEN {c}" for v, c in zip(p, literal, strict=True))
+        + " END"
+    )
+    true_p = (
+        f"CASE {truth} "
+        + " ".join(f"WHEN {c} THEN {v}" for v, c in zip(p, literal, strict=True))
+        + " END"
+    )
+    true_k = (
+        f"CASE {truth} " + " ".join(f"WHEN {c} THEN {k}" for k, c in enumerate(literal)) + " END"
+    )
+    # the true class's rank: classes scored higher, and tied classes of higher index
+    above = " + ".join(
+        f"CAST({v} > {true_p} OR ({v} = {true_p} AND {k} > {true_k}) AS INTEGER)"
+        for k, v in enumerate(p)
+    )
+    clipped = f"least(greatest({true_p}, {EPS!r}), {1 - EPS!r})"
+    predicted = f"CAST({q(prediction)} AS STRING)" if prediction else argmax
+    frame = engine.frame(
+        f"""SELECT {truth} AS label, {predicted} AS prediction, {argmax} AS top,
+                   {calibration_sql(confidence)} AS cal, count(*) AS n,
+                   sum({confidence}) AS confidence_sum, sum(-ln({clipped})) AS loss,
+                   sum(CAST(({above}) < 2 AS INTEGER)) AS top2
+            FROM {source} GROUP BY ALL"""
+    )
+    if frame["label"].isna().any():
+        raise ReportgenError("a label outside the probability columns' classes; add prob_<class>")
+    frame = frame.assign(
+        label=_label_names(frame["label"]),
+        prediction=_label_names(frame["prediction"]),
+        top=_label_names(frame["top"]),
+    )
+    classes = sort_classes(set(names) | set(frame["label"]) | set(frame["prediction"]))
+    index = {c: i for i, c in enumerate(classes)}
+    k = len(classes)
+    n = frame["n"].to_numpy(dtype=np.int64)
+    y = frame["label"].map(index).to_numpy(dtype=np.int64)
+    yhat = frame["prediction"].map(index).to_numpy(dtype=np.int64)
+    confusion = np.bincount(y * k + yhat, weights=n, minlength=k * k).reshape(k, k)
+    cal = frame["cal"].to_numpy(dtype=np.int64)
+    correct = (frame["top"] == frame["label"]).to_numpy()
+    total = int(n.sum())
+    return MulticlassStats(
+        classes=classes,
+        confusion=ConfusionCounts(confusion.astype(np.int64)),
+        calibration=CalibrationCounts(
+            edges=ECE_EDGES,
+            count=np.bincount(cal, weights=n, minlength=ECE_BINS).astype(np.int64),
+            confidence_sum=np.bincount(cal, weights=frame["confidence_sum"], minlength=ECE_BINS),
+            outcome_sum=np.bincount(cal, weights=n * correct, minlength=ECE_BINS),
+        ),
+        probability=ProbabilitySums(total, float(frame["loss"].sum()), None),
+        top2=TopKCounts(2, total, int(frame["top2"].sum())),
+    )

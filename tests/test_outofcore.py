@@ -246,3 +246,30 @@ def test_paired_counts_give_the_memory_engines_mcnemar(
         np.repeat([False, True], [only_base, only_cand]),
     )
     assert found == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("with_prediction", [True, False])
+def test_multiclass_counts_match_the_memory_engine(
+    digits_logistic: Predictions, write_run: Callable[..., Path], with_prediction: bool
+) -> None:
+    frame = digits_logistic.frame()
+    if not with_prediction:
+        frame = frame.drop(columns="prediction")
+    path = write_run(frame, "digits.parquet")
+    exact = evaluate(encode_runs([load_run(path)])[0])
+    engine = outofcore.DuckDBEngine()
+    found = outofcore.multiclass_stats(
+        engine,
+        engine.source([path]),
+        "label",
+        {str(k): f"prob_{k}" for k in range(10)},
+        "prediction" if with_prediction else None,
+    )
+    np.testing.assert_array_equal(found.confusion.matrix, exact.confusion.matrix)
+    assert metrics.log_loss(found.probability) == pytest.approx(
+        exact.metrics["log_loss"], rel=1e-12
+    )
+    assert metrics.expected_calibration_error(found.calibration) == pytest.approx(
+        exact.metrics["ece"], rel=1e-9
+    )
+    assert found.top2.hits / found.top2.n == pytest.approx(exact.metrics["top_2_accuracy"])
