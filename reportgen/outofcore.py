@@ -209,14 +209,24 @@ def _ap_widths(pos: np.ndarray, neg: np.ndarray) -> np.ndarray:
     total = pos.sum()
     if total == 0:
         return np.zeros_like(pos)
+    high, low = _strict_credits(pos, neg)
+    return (high - low) / total
+
+
+def _strict_credits(pos: np.ndarray, neg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per bucket (descending score order), the summed precision of its positives when they
+    are ranked before the bucket's negatives (the most AP can get) and after them (the least).
+
+    The j-th positive (j = 1..m) sits at rank c + j with a positives and c examples ranked
+    before it: sum_j (a + j) / (c + j) = m - (c - a) * sum_j 1 / (c + j)."""
     before_pos = np.cumsum(pos) - pos
     before_all = np.cumsum(pos + neg) - (pos + neg)
 
-    def part(offset: np.ndarray) -> np.ndarray:
+    def credit(offset: np.ndarray) -> np.ndarray:
         c = before_all + offset
-        return np.where(pos > 0, pos - (c - before_pos) * _harmonic(c, pos), 0.0) / total
+        return np.where(pos > 0, pos - (c - before_pos) * _harmonic(c, pos), 0.0)
 
-    return part(np.zeros_like(neg)) - part(neg)
+    return credit(np.zeros_like(neg)), credit(neg)
 
 
 HARMONIC_DIRECT = 256  # buckets with at most this many positives: summed term by term
@@ -565,35 +575,20 @@ def _average_precision(rank: RankCounts, mixed: np.ndarray) -> tuple[float, floa
     before_pos = np.cumsum(pos) - pos
     before_all = np.cumsum(pos + neg) - (pos + neg)
     tie = pos * (before_pos + pos) / np.maximum(before_all + pos + neg, 1)
-
-    def strict(offset: np.ndarray) -> np.ndarray:
-        c = before_all + offset
-        return np.where(pos > 0, pos - (c - before_pos) * _harmonic(c, pos), 0.0)
-
-    high, low = strict(np.zeros_like(neg)), strict(neg)
+    high, low = _strict_credits(pos, neg)
     terms = np.where(mixed, (high + low) / 2, tie)
     bound = float(np.where(mixed, (high - low) / 2, 0.0).sum() / total)
     return float(terms.sum() / total), bound
 
 
 def _ap_range(rank: RankCounts) -> tuple[float, float]:
-    """AP with each bucket's positives ranked first (the highest AP any order within buckets
-    can give) and last (the lowest)."""
+    """The lowest and highest AP any order of scores within buckets can give."""
     pos, neg = rank.positives.astype(np.float64), rank.negatives.astype(np.float64)
     total = pos.sum()
     if total == 0:
         return (float("nan"), float("nan"))
-    before_pos = np.cumsum(pos) - pos
-    before_all = np.cumsum(pos + neg) - (pos + neg)
-
-    def ap(offset: np.ndarray) -> float:
-        # the j-th positive of a bucket (j = 1..m) sits at rank c + j with a = positives and
-        # c = examples ranked before it: sum_j (a + j) / (c + j) = m - (c - a) * sum_j 1/(c + j),
-        # and sum_j 1/(c + j) = digamma(c + m + 1) - digamma(c + 1)
-        a, c, m = before_pos, before_all + offset, pos
-        return float(np.where(m > 0, m - (c - a) * _harmonic(c, m), 0.0).sum() / total)
-
-    return ap(neg), ap(np.zeros_like(neg))
+    high, low = _strict_credits(pos, neg)
+    return float(low.sum() / total), float(high.sum() / total)
 
 
 @dataclass(frozen=True)
