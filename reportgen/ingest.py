@@ -348,13 +348,17 @@ def _categorical(series: pd.Series, path: Path, fmt: str, role: str, column: str
     return Categorical(codes=codes.astype(np.int64, copy=False), values=tuple(names))
 
 
-def _numeric(series: pd.Series, path: Path, fmt: str, column: str) -> np.ndarray:
+def as_float(series: pd.Series) -> np.ndarray:
+    """The column as float64: booleans as 0/1, anything that is not a number as NaN."""
     if pd.api.types.is_bool_dtype(series.dtype):
-        values = series.to_numpy(dtype=np.float64)
-    elif pd.api.types.is_numeric_dtype(series.dtype):
-        values = series.to_numpy(dtype=np.float64, na_value=np.nan)
-    else:
-        values = pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+        return series.to_numpy(dtype=np.float64)
+    if pd.api.types.is_numeric_dtype(series.dtype):
+        return series.to_numpy(dtype=np.float64, na_value=np.nan)
+    return pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def _numeric(series: pd.Series, path: Path, fmt: str, column: str) -> np.ndarray:
+    values = as_float(series)
     bad = np.isnan(values)
     if bad.any():
         row = int(np.argmax(bad))

@@ -27,6 +27,7 @@ from reportgen.ingest import (
     _numeric,
     _row_location,
     _sha256,
+    as_float,
     class_name,
     unique_ids,
 )
@@ -184,12 +185,7 @@ def _finite_numbers(
     frame: pd.DataFrame, column: str, path: Path, fmt: str, role: str
 ) -> np.ndarray:
     series = frame[column]
-    if pd.api.types.is_bool_dtype(series.dtype):
-        values = series.to_numpy(dtype=np.float64)
-    elif pd.api.types.is_numeric_dtype(series.dtype):
-        values = series.to_numpy(dtype=np.float64, na_value=np.nan)
-    else:
-        values = pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    values = as_float(series)
     bad = ~np.isfinite(values)
     if bad.any():
         row = int(np.argmax(bad))

@@ -18,15 +18,13 @@ from reportgen import kind_views, lm_views, views
 from reportgen.embeddings import Projection
 from reportgen.ingest_kinds import MultilabelRun, RegressionRun
 from reportgen.lm_evaluate import LanguageAssessment, LanguageResult
-from reportgen.lm_sections import label, paired_comparison_section, value_text
+from reportgen.lm_sections import _short, label, paired_comparison_section, value_text
 from reportgen.model import Cell, Figure, Section, Table
 from reportgen.multilabel import METRICS as MULTILABEL_METRICS
-from reportgen.multilabel import per_label_counts, per_label_ranking
+from reportgen.multilabel import per_label_counts
 from reportgen.regression import METRICS as REGRESSION_METRICS
 from reportgen.sections import (
     OTHER,
-    TEXT_HOVER,
-    TEXT_PREVIEW,
     _delta_cell_parts,
     _interval_text,
     _model_cell,
@@ -41,11 +39,6 @@ MAX_LABEL_ROWS = 30
 MAX_COOCCURRENCE = 20
 MAX_CARDINALITY = 10
 MAX_PROJECTION_CLASSES = 8  # the class palette's size; rarer classes pooled as "(other)"
-
-
-def _text(value: str) -> Cell:
-    short = value if len(value) <= TEXT_PREVIEW else value[:TEXT_PREVIEW] + "…"
-    return Cell(short, title=value[:TEXT_HOVER] if short != value else None, css="text")
 
 
 def _round(values: np.ndarray, span: float) -> np.ndarray:
@@ -136,26 +129,19 @@ def _span(values: Sequence[np.ndarray], trim: bool) -> tuple[float, float]:
 
 
 def _density_frame(
-    runs: Sequence[RegressionRun],
-    x_of: str,
-    y_of: str,
+    series: Sequence[tuple[str, np.ndarray, np.ndarray]],
     x_domain: tuple[float, float],
     y_domain: tuple[float, float],
     binned: bool,
 ) -> pd.DataFrame:
+    """Per model (name, x, y): the points, or their counts in a 2-D histogram."""
     frames = []
-    for run in runs:
-        values = {
-            "actual": run.labels,
-            "predicted": run.predictions,
-            "residual": run.labels - run.predictions,
-        }
-        x, y = values[x_of], values[y_of]
+    for name, x, y in series:
         if not binned:
             frames.append(
                 pd.DataFrame(
                     {
-                        "model": run.name,
+                        "model": name,
                         "x": _round(x, x_domain[1] - x_domain[0]),
                         "y": _round(y, y_domain[1] - y_domain[0]),
                     }
@@ -171,7 +157,7 @@ def _density_frame(
         frames.append(
             pd.DataFrame(
                 {
-                    "model": run.name,
+                    "model": name,
                     "x": _round(x_edges[i], x_domain[1] - x_domain[0]),
                     "x2": _round(x_edges[i + 1], x_domain[1] - x_domain[0]),
                     "y": _round(y_edges[j], y_domain[1] - y_domain[0]),
@@ -183,8 +169,7 @@ def _density_frame(
     return pd.concat(frames, ignore_index=True)
 
 
-def _residual_bins(runs: Sequence[RegressionRun]) -> pd.DataFrame:
-    residuals = [r.labels - r.predictions for r in runs]
+def _residual_bins(runs: Sequence[RegressionRun], residuals: list[np.ndarray]) -> pd.DataFrame:
     low, high = _span(residuals, trim=True)
     edges = np.linspace(low, high, RESIDUAL_BINS + 1)
     frames = []
@@ -218,7 +203,7 @@ def regression_fit_section(assessment: LanguageAssessment, colours: dict[str, st
     size = max(abs(v) for v in _span(residuals, trim=binned))
     residual_domain = (-size, size)
     fit = kind_views.density_panels(
-        _density_frame(runs_r, "actual", "predicted", domain, domain, binned),
+        _density_frame([(r.name, r.labels, r.predictions) for r in runs_r], domain, domain, binned),
         names,
         model_colours,
         "Actual",
@@ -228,7 +213,12 @@ def regression_fit_section(assessment: LanguageAssessment, colours: dict[str, st
         "diagonal",
     )
     spread = kind_views.density_panels(
-        _density_frame(runs_r, "predicted", "residual", domain, residual_domain, binned),
+        _density_frame(
+            [(r.name, r.predictions, e) for r, e in zip(runs_r, residuals, strict=True)],
+            domain,
+            residual_domain,
+            binned,
+        ),
         names,
         model_colours,
         "Predicted",
@@ -268,7 +258,11 @@ def regression_fit_section(assessment: LanguageAssessment, colours: dict[str, st
         ],
     )
     distribution = lm_views.distribution_chart(
-        _residual_bins(runs_r), names, model_colours, "Residual (actual − predicted)", log=False
+        _residual_bins(runs_r, residuals),
+        names,
+        model_colours,
+        "Residual (actual − predicted)",
+        log=False,
     )
     section.figures.append(
         Figure(
@@ -310,7 +304,11 @@ def regression_error_section(
                 [
                     [
                         Cell(_ident(run, i), css="mono"),
-                        *([_text(str(run.extra[text_col].iloc[i]))] if _has(run, text_col) else []),
+                        *(
+                            [_short(str(run.extra[text_col].iloc[i]))]
+                            if _has(run, text_col)
+                            else []
+                        ),
                         Cell(fmt.magnitude(run.labels[i]), css="num"),
                         Cell(fmt.magnitude(run.predictions[i]), css="num"),
                         Cell(fmt.magnitude(error[i]), css="num"),
@@ -330,8 +328,8 @@ def regression_error_section(
             continue
         assert isinstance(base.run, RegressionRun) and isinstance(r.run, RegressionRun)
         assert pairing.candidate_rows is not None
-        b_err = np.abs(base.columns["abs_error"][pairing.baseline_rows])
-        c_err = np.abs(r.columns["abs_error"][pairing.candidate_rows])
+        b_err = base.columns["abs_error"][pairing.baseline_rows]
+        c_err = r.columns["abs_error"][pairing.candidate_rows]
         growth = c_err - b_err
         picked = np.argsort(-growth, kind="stable")[:top_k]
         picked = picked[growth[picked] > 0]
@@ -445,9 +443,8 @@ def per_label_section(assessment: LanguageAssessment, colours: dict[str, str]) -
         run = r.run
         assert isinstance(run, MultilabelRun)
         per_model[r.name] = per_label_counts(r.columns, len(names))
-        if run.scores is not None:
-            auc, ap, _ = per_label_ranking(run.y_true, run.scores)
-            ranking[r.name] = (auc, ap)
+        if r.per_label:
+            ranking[r.name] = (r.per_label["roc_auc"], r.per_label["average_precision"])
     header = ["Label", "Support"]
     for r in results:
         header += [f"F1 · {r.name}"]
@@ -605,10 +602,10 @@ def multilabel_error_section(
                 [
                     [
                         Cell(_ident(run, int(i)), css="mono"),
-                        _text(_set_text(names, run.y_true[i])),
-                        _text(_set_text(names, run.y_pred[i])),
-                        _text(_set_text(names, run.y_true[i] & ~run.y_pred[i])),
-                        _text(_set_text(names, run.y_pred[i] & ~run.y_true[i])),
+                        _short(_set_text(names, run.y_true[i])),
+                        _short(_set_text(names, run.y_pred[i])),
+                        _short(_set_text(names, run.y_true[i] & ~run.y_pred[i])),
+                        _short(_set_text(names, run.y_pred[i] & ~run.y_true[i])),
                     ]
                     for i in worst
                 ],

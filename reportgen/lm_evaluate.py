@@ -42,6 +42,7 @@ class LanguageResult:
     intervals: dict[str, list[float] | None] = field(default_factory=dict)
     efficiency: dict[str, float] = field(default_factory=dict)
     metric_notes: dict[str, str] = field(default_factory=dict)  # why a metric is missing
+    per_label: dict[str, np.ndarray] = field(default_factory=dict)  # multilabel with scores
 
     @property
     def name(self) -> str:
@@ -114,14 +115,17 @@ def evaluate_language(run: LMRun) -> LanguageResult:
     """Exact metrics of one run (plus efficiency, when it logged latency, tokens or cost)."""
     exact: dict[str, float | None] = {}
     notes: dict[str, str] = {}
+    per_label: dict[str, np.ndarray] = {}
     if isinstance(run, RegressionRun):
         columns = regression.example_columns(run.labels, run.predictions)
         exact = dict(regression.order_metrics(run.labels, run.predictions))
         notes = regression.metric_notes(run.labels)
     elif isinstance(run, MultilabelRun):
         columns = multilabel.example_columns(run.y_true, run.y_pred, run.scores)
-        if run.scores is not None:
-            exact, notes = multilabel.ranking_metrics(run.y_true, run.scores, run.label_names)
+        if run.scores is not None:  # one sort per label, shared by the metrics, table and JSON
+            auc, ap, undefined = multilabel.per_label_ranking(run.y_true, run.scores)
+            exact, notes = multilabel.ranking_metrics(auc, ap, undefined, run.label_names)
+            per_label = {"roc_auc": auc, "average_precision": ap}
     elif isinstance(run, PerplexityRun):
         columns = {"nll": run.nll, "tokens": run.num_tokens}
         if run.num_bytes is not None:
@@ -138,7 +142,9 @@ def evaluate_language(run: LMRun) -> LanguageResult:
     metrics |= exact
     for name in notes:
         metrics.setdefault(name, None)
-    result = LanguageResult(run=run, metrics=metrics, columns=columns, metric_notes=notes)
+    result = LanguageResult(
+        run=run, metrics=metrics, columns=columns, metric_notes=notes, per_label=per_label
+    )
     result.efficiency = efficiency.efficiency_metrics(run.extra)
     result.metrics.update(result.efficiency)
     return result

@@ -172,11 +172,11 @@ def per_label_ranking(
 
 
 def ranking_metrics(
-    y_true: np.ndarray, scores: np.ndarray, names: tuple[str, ...]
+    auc: np.ndarray, ap: np.ndarray, undefined: list[int], names: tuple[str, ...]
 ) -> tuple[dict[str, float | None], dict[str, str]]:
-    """``roc_auc_macro`` and ``average_precision_macro`` over the labels where they are defined
-    (scikit-learn raises instead when any label has one class)."""
-    auc, ap, undefined = per_label_ranking(y_true, scores)
+    """``roc_auc_macro`` and ``average_precision_macro`` from :func:`per_label_ranking`, over
+    the labels where they are defined (scikit-learn raises instead when any label has one
+    class)."""
     notes = {}
     if undefined:
         shown = ", ".join(names[j] for j in undefined[:3]) + (", ..." if len(undefined) > 3 else "")

@@ -40,7 +40,7 @@ from reportgen.lm_evaluate import (
     slice_language,
 )
 from reportgen.model import RunInfo, Section, Table
-from reportgen.multilabel import per_label_counts, per_label_ranking
+from reportgen.multilabel import per_label_counts
 from reportgen.slices import SliceAnalysis, analyse
 from reportgen.sources import AnyRun, load_sources
 from reportgen.tasks import EncodedRun, encode_runs, sort_classes
@@ -277,9 +277,7 @@ def _per_label_summary(result: LanguageResult) -> list[dict[str, Any]]:
     run = result.run
     assert isinstance(run, MultilabelRun)
     counts = per_label_counts(result.columns, len(run.label_names))
-    auc = ap = None
-    if run.scores is not None:
-        auc, ap, _ = per_label_ranking(run.y_true, run.scores)
+    auc, ap = result.per_label.get("roc_auc"), result.per_label.get("average_precision")
     rows = []
     for j, name in enumerate(run.label_names):
         row: dict[str, Any] = {
