@@ -5,9 +5,9 @@ returns a few thousand to a few million rows of counts and sums; the same
 :class:`~reportgen.evaluate.RunStats` the in-memory path builds follow from them, so every
 metric function is shared.
 
-Score buckets follow the float's bit pattern: ``BUCKET_BITS`` mantissa bits per power of two,
-so a bucket's width is a fixed fraction (2⁻¹⁶) of its scores wherever they crowd (click-through
-rates near 0.003 as well as probabilities near 0.5). Scores in one bucket count as tied, as
+Score buckets are equal steps of ln(score) (of -ln(1 - score) above 0.5): each bucket is a fixed
+fraction (2⁻¹², 0.024%) of its scores wherever they crowd (click-through rates near 0.003 as
+well as probabilities near 0.5 or 0.999). Scores in one bucket count as tied, as
 scikit-learn counts tied scores; the exact AUC lies within ``auc_bound`` of the binned one:
 half the share of positive-negative pairs that share a bucket. Confusion counts, log loss,
 Brier score and calibration bins are exact.
@@ -37,11 +37,10 @@ from reportgen.stats import (
 )
 from reportgen.tasks import choose_positive, sort_classes
 
-BUCKET_BITS = 16
+BUCKET_BITS = 12  # buckets 2^-12 of ln(score) wide: 0.024% of the score (of 1 - s above 0.5)
 STEP_BITS = 8  # each refinement round splits a bucket 256 ways
-MAX_LEVEL = 4  # at most 16 + 4 x 8 = 48 of the double's 52 mantissa bits
+MAX_LEVEL = 4  # at most 4 x 8 = 32 more bits: 2^-44 of ln(score), about 6e-14 relative
 FINE_BITS = 32  # bits of the within-bucket position key
-MIRROR = 1 << 40  # probability buckets above 0.5 count down from here
 BOUND_TARGET = 1e-7  # refine crowded buckets until the AUC bound is below this
 GROUP_BUDGET = 1_000_000  # new groups one refinement round may create (its memory)
 EPS = float(np.finfo(np.float64).eps)
@@ -66,64 +65,49 @@ class BinnedStats:
     score_range: tuple[float, float]
 
 
-def bucket_sql(x: str, bits: int = BUCKET_BITS) -> str:
-    """A bucket id that orders like ``x``: sign, exponent and the top ``bits`` mantissa bits
-    of the float (0 for exact zeros)."""
-    scale = 1 << bits
-    magnitude = f"abs({x})"
-    exponent = f"floor(log2({magnitude}))"
-    mantissa = f"floor(({magnitude} / pow(2, {exponent}) - 1) * {scale})"
-    return (
-        f"CASE WHEN {x} = 0 THEN 0 ELSE (CASE WHEN {x} < 0 THEN -1 ELSE 1 END) * "
-        f"(({exponent} + 1100) * {scale} + {mantissa} + 1) END"
-    )
+def position_sql(x: str, probability: bool) -> str:
+    """A log-scale position that orders like ``x``: buckets of equal width in it have equal
+    *relative* width in the score, so they stay narrow wherever scores crowd.
+
+    Probabilities: ln(s) up to 0.5, -ln(1 - s) above (1 - s is exact there, so scores near 1
+    are resolved as finely as scores near 0); 0 and 1 get their own ends. Other scores
+    (logits, margins): sign(x) * (ln|x| + 746), 746 lifting every positive double above 0."""
+    if probability:
+        return (
+            f"CASE WHEN {x} <= 0 THEN -800.0 WHEN {x} >= 1 THEN 800.0 "
+            f"WHEN {x} <= 0.5 THEN ln({x}) ELSE -ln(1 - {x}) END"
+        )
+    return f"CASE WHEN {x} = 0 THEN 0.0 WHEN {x} > 0 THEN ln({x}) + 746 ELSE -(ln(-{x}) + 746) END"
 
 
-def coarse_sql(x: str, probability: bool) -> str:
-    """The bucket of ``x`` at BUCKET_BITS, as a BIGINT ordering like ``x``. Probabilities are
-    bucketed by their distance to the nearer end (1 - s is exact for s >= 0.5), so scores
-    crowding near 1 are resolved as finely as scores crowding near 0."""
-    if not probability:
-        return f"CAST({bucket_sql(x)} AS BIGINT)"
-    return (
-        f"CASE WHEN {x} <= 0.5 THEN CAST({bucket_sql(x)} AS BIGINT) "
-        f"ELSE {MIRROR} - CAST({bucket_sql(f'(1 - {x})')} AS BIGINT) END"
-    )
+def coarse_sql(position: str) -> str:
+    """The coarse bucket of a position: 2^BUCKET_BITS buckets per unit of ln(score)."""
+    return f"CAST(floor({position} * {1 << BUCKET_BITS}) AS BIGINT)"
 
 
-def fine_sql(x: str, probability: bool, level: int) -> str:
-    """The position of ``x`` inside its coarse bucket after ``level`` refinements (STEP_BITS
-    more mantissa bits each), scaled to 32 bits so that keys of every level interleave in
-    score order (exact in double arithmetic: only powers of two scale the mantissa)."""
+def fine_sql(position: str, level: int) -> str:
+    """The place inside its coarse bucket after ``level`` refinements (STEP_BITS more bits
+    each), scaled to FINE_BITS so that keys of every level interleave in score order (exact:
+    only powers of two scale the position)."""
     if level == 0:
         return "CAST(0 AS BIGINT)"
     step = STEP_BITS * level
-    shift = 1 << (32 - step)
-    reverse = (1 << 32) - shift
-
-    def scaled(v: str) -> str:
-        m = f"(abs({v}) / pow(2, floor(log2(abs({v})))) - 1)"
-        finer = f"floor({m} * {1 << (BUCKET_BITS + step)})"
-        coarse = f"floor({m} * {1 << BUCKET_BITS}) * {1 << step}"
-        return f"(CASE WHEN {v} = 0 THEN 0 ELSE CAST({finer} - {coarse} AS BIGINT) END) * {shift}"
-
-    if not probability:
-        return f"CASE WHEN {x} < 0 THEN {reverse} - {scaled(x)} ELSE {scaled(x)} END"
-    return f"CASE WHEN {x} <= 0.5 THEN {scaled(x)} ELSE {reverse} - {scaled(f'(1 - {x})')} END"
+    finer = f"floor({position} * {1 << (BUCKET_BITS + step)})"
+    coarse = f"floor({position} * {1 << BUCKET_BITS}) * {1 << step}"
+    return f"CAST({finer} - {coarse} AS BIGINT) * {1 << (FINE_BITS - step)}"
 
 
 def refine(
     engine: Engine,
-    source: str,
+    rows: str,
     cells: pd.DataFrame,
     keys: str,
     measures: str,
-    score: str,
-    probability: bool,
     positive: Callable[[pd.DataFrame], np.ndarray],
 ) -> pd.DataFrame:
     """Split the buckets that carry most of the AUC bound, STEP_BITS finer per round, rereading
-    only their rows, until the bound is below BOUND_TARGET (or MAX_LEVEL is reached)."""
+    only their rows (``rows``: a relation with the position column ``reportgen_w``), until the
+    bound is below BOUND_TARGET (or MAX_LEVEL is reached)."""
     cells = cells.assign(level=0)
     for level in range(1, MAX_LEVEL + 1):
         # only buckets of the last level can be split further: their keys are what the
@@ -132,11 +116,12 @@ def refine(
         if heavy.empty:
             break
         engine.register("reportgen_heavy", heavy)
+        w = "reportgen_w"
         finer = engine.frame(
-            f"""SELECT {keys}, {fine_sql(score, probability, level)} AS fine, {measures}
-                FROM (SELECT *, {coarse_sql(score, probability)} AS reportgen_c,
-                             {fine_sql(score, probability, level - 1)} AS reportgen_f
-                      FROM {source}) AS t
+            f"""SELECT {keys}, {fine_sql(w, level)} AS fine, {measures}
+                FROM (SELECT *, {coarse_sql(w)} AS reportgen_c,
+                             {fine_sql(w, level - 1)} AS reportgen_f
+                      FROM {rows}) AS t
                 WHERE EXISTS (SELECT 1 FROM reportgen_heavy AS h
                               WHERE h.coarse = t.reportgen_c AND h.fine = t.reportgen_f)
                 GROUP BY ALL"""
@@ -249,9 +234,15 @@ def _harmonic(c: np.ndarray, m: np.ndarray) -> np.ndarray:
 
 
 def calibration_sql(x: str) -> str:
-    """The ECE bin of ``x`` by the in-memory rule: bin i holds (edge i, edge i+1]."""
-    inner = ECE_EDGES[1:-1]
-    return " + ".join(f"CAST({x} > {float(edge)!r} AS INTEGER)" for edge in inner)
+    """The ECE bin of ``x`` by the in-memory rule: bin i holds (edge i, edge i+1], edge i being
+    i * (1/15) as ``np.linspace`` computes it. floor(15 x) is corrected by one comparison with
+    each neighbouring edge, so rounding never moves a score across an edge."""
+    step = f"{1 / ECE_BINS!r}E0"  # a DOUBLE literal in every dialect
+    c = f"least(greatest(floor({x} * {ECE_BINS}), 0), {ECE_BINS - 1})"
+    return (
+        f"greatest(CAST({c} AS INTEGER) - CAST({x} <= {c} * {step} AS INTEGER) "
+        f"+ CAST({x} > ({c} + 1) * {step} AS INTEGER), 0)"
+    )
 
 
 class Engine:
@@ -395,18 +386,33 @@ def binary_cells(
     extremes = engine.frame(f"SELECT min({s}) AS low, max({s}) AS high FROM {source}")
     low, high = extremes["low"].iloc[0], extremes["high"].iloc[0]
     probability = bool(pd.notna(low) and low >= 0 and high <= 1)
-    clipped = f"least(greatest({s}, {EPS!r}), {1 - EPS!r})"
-    pred = f"CAST({quote(prediction)} AS STRING)" if prediction else "NULL"
-    measures = f"""
-        count(*) AS n, sum({s}) AS score_sum, sum({s} * {s}) AS score_sq,
-        sum(-ln({clipped})) AS loss_if_positive, sum(-ln(1 - {clipped})) AS loss_if_negative,
-        min({s}) AS low, max({s}) AS high"""
-    keys = f"""CAST({quote(label)} AS STRING) AS label, {pred} AS prediction,
-        {coarse_sql(s, probability)} AS coarse, {calibration_sql(s)} AS cal"""
+    # keys keep the columns' own types (casting every row to a string costs more than the
+    # whole aggregation); class names are made from the few distinct values afterwards
+    pred = quote(prediction) if prediction else "NULL"
+    slice_key = f", {quote(slice_column)} AS slice" if slice_column is not None else ""
+    if probability:
+        clipped = f"least(greatest(s, {EPS!r}), {1 - EPS!r})"
+        logs = f"ln({clipped}) AS lp, ln(1 - {clipped}) AS lq"
+        # the position reuses the loss's logarithms; only scores below EPS need their own
+        position = (
+            f"CASE WHEN s <= 0 THEN -800.0 WHEN s >= 1 THEN 800.0 WHEN s < {EPS!r} THEN ln(s) "
+            "WHEN s <= 0.5 THEN lp ELSE -lq END"
+        )
+        cal = calibration_sql("s")
+    else:
+        logs, position, cal = "0.0 AS lp, 0.0 AS lq", position_sql("s", False), "0"
+    rows = f"""(SELECT *, {position} AS reportgen_w
+               FROM (SELECT {quote(label)} AS label, {pred} AS prediction{slice_key}, s, {logs}
+                     FROM (SELECT *, {s} AS s FROM {source}) AS r0) AS r1) AS r"""
+    measures = """
+        count(*) AS n, sum(s) AS score_sum, sum(s * s) AS score_sq,
+        sum(-lp) AS loss_if_positive, sum(-lq) AS loss_if_negative,
+        min(s) AS low, max(s) AS high"""
+    keys = f"label, prediction, {coarse_sql('reportgen_w')} AS coarse, {cal} AS cal"
     if slice_column is not None:
-        keys += f", CAST({quote(slice_column)} AS STRING) AS slice"
+        keys += ", slice"
     coarse = engine.frame(
-        f"SELECT {keys}, CAST(0 AS BIGINT) AS fine, {measures} FROM {source} GROUP BY ALL"
+        f"SELECT {keys}, CAST(0 AS BIGINT) AS fine, {measures} FROM {rows} GROUP BY ALL"
     )
 
     def positive(cells: pd.DataFrame) -> np.ndarray:
@@ -416,7 +422,7 @@ def binary_cells(
             return np.zeros(len(cells), dtype=bool)  # nothing to rank: no refinement
         return (labels == choose_positive(classes, positive_label)).to_numpy()
 
-    return refine(engine, source, coarse, keys, measures, s, probability, positive)
+    return refine(engine, rows, coarse, keys, measures, positive)
 
 
 def _label_names(values: pd.Series) -> pd.Series:
@@ -615,19 +621,13 @@ def ovr_ranks(
         )
         measures = "count(*) AS n, sum(" + s + ") AS score_sum, min(" + s + ") AS low, "
         measures += "max(" + s + ") AS high"
-        keys = f"{is_class} AS positive, {coarse_sql(s, True)} AS coarse"
+        keys = f"{is_class} AS positive, {coarse_sql('reportgen_w')} AS coarse"
+        rows = f"(SELECT *, {position_sql(s, True)} AS reportgen_w FROM {source}) AS r"
         coarse = engine.frame(
-            f"SELECT {keys}, CAST(0 AS BIGINT) AS fine, {measures} FROM {source} GROUP BY ALL"
+            f"SELECT {keys}, CAST(0 AS BIGINT) AS fine, {measures} FROM {rows} GROUP BY ALL"
         )
         cells = refine(
-            engine,
-            source,
-            coarse,
-            keys,
-            measures,
-            s,
-            True,
-            lambda c: c["positive"].to_numpy(dtype=bool),
+            engine, rows, coarse, keys, measures, lambda c: c["positive"].to_numpy(dtype=bool)
         )
         rank, bound, _, mixed = _rank_of(cells, cells["positive"].to_numpy(dtype=bool))
         found[name] = OneVsRest(rank, bound, *_average_precision(rank, mixed))
