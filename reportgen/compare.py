@@ -42,6 +42,11 @@ def mcnemar_exact(baseline_correct: np.ndarray, candidate_correct: np.ndarray) -
     """
     b = int(np.count_nonzero(baseline_correct & ~candidate_correct))
     c = int(np.count_nonzero(~baseline_correct & candidate_correct))
+    return mcnemar_from_counts(b, c)
+
+
+def mcnemar_from_counts(b: int, c: int) -> float:
+    """The exact McNemar p-value from the discordant counts (b: only the baseline right)."""
     if b + c == 0:
         return 1.0
     return min(1.0, 2 * binomial_half_cdf(min(b, c), b + c))

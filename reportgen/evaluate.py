@@ -335,7 +335,11 @@ def _multiclass_metrics(stats: RunStats) -> tuple[dict[str, float | None], dict[
 
 def evaluate(encoded: EncodedRun) -> RunEvaluation:
     """Compute every metric and curve of one run."""
-    stats = run_stats(encoded)
+    return evaluation_of(encoded, run_stats(encoded))
+
+
+def evaluation_of(encoded: EncodedRun, stats: RunStats) -> RunEvaluation:
+    """Metrics and curves from a run's statistics (from its rows, or from an engine)."""
     values, notes = metric_values(stats)
     evaluation = RunEvaluation(
         encoded,
@@ -345,7 +349,7 @@ def evaluate(encoded: EncodedRun) -> RunEvaluation:
         metrics.per_class_scores(stats.confusion),
     )
     n = stats.confusion.n
-    for k, rank in stats.ranks.items():
+    for k, rank in (stats.ranks or {}).items():
         evaluation.curves.append(_class_curve(encoded.classes[k], rank, n))
     evaluation.calibration = stats.calibration
     if encoded.task == "binary" and stats.ranks and encoded.positive in stats.ranks:

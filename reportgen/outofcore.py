@@ -368,28 +368,37 @@ class SparkEngine(Engine):
         return name
 
 
-def binary_cells(
+def score_is_probability(engine: Engine, source: str, score: str) -> bool:
+    """Whether every score lies in [0, 1] (Parquet answers from its statistics)."""
+    s = f"CAST({engine.quote(score)} AS DOUBLE)"
+    extremes = engine.frame(f"SELECT min({s}) AS low, max({s}) AS high FROM {source}")
+    low, high = extremes["low"].iloc[0], extremes["high"].iloc[0]
+    return bool(pd.notna(low) and low >= 0 and high <= 1)
+
+
+def binary_rows(
     engine: Engine,
     source: str,
     label: str,
     score: str,
     prediction: str | None,
-    positive_label: str | None = None,
-    slice_column: str | None = None,
-) -> pd.DataFrame:
-    """Per (label, prediction, score bucket, calibration bin[, slice value]): the count and the
-    sums every statistic needs. A first pass buckets at BUCKET_BITS; buckets holding a large
-    share of positive-negative pairs (crowded or tied scores) are split finer by further passes
-    over their rows only."""
+    probability: bool,
+    threshold: float = 0.5,
+    extra: str = "",
+) -> str:
+    """A relation of the run's rows with the columns every binary query reads: label,
+    prediction (or ``above``: score >= threshold, without a prediction column), s (the score),
+    lp and lq (ln s and ln(1 - s), clipped), reportgen_w (the score's log-scale position), and
+    ``extra`` select items (slice, id)."""
     quote = engine.quote
     s = f"CAST({quote(score)} AS DOUBLE)"
-    extremes = engine.frame(f"SELECT min({s}) AS low, max({s}) AS high FROM {source}")
-    low, high = extremes["low"].iloc[0], extremes["high"].iloc[0]
-    probability = bool(pd.notna(low) and low >= 0 and high <= 1)
     # keys keep the columns' own types (casting every row to a string costs more than the
     # whole aggregation); class names are made from the few distinct values afterwards
-    pred = quote(prediction) if prediction else "NULL"
-    slice_key = f", {quote(slice_column)} AS slice" if slice_column is not None else ""
+    pred = (
+        f"{quote(prediction)} AS prediction"
+        if prediction
+        else f"CAST(s >= {threshold!r}E0 AS INTEGER) AS above"
+    )
     if probability:
         clipped = f"least(greatest(s, {EPS!r}), {1 - EPS!r})"
         logs = f"ln({clipped}) AS lp, ln(1 - {clipped}) AS lq"
@@ -398,22 +407,48 @@ def binary_cells(
             f"CASE WHEN s <= 0 THEN -800.0 WHEN s >= 1 THEN 800.0 WHEN s < {EPS!r} THEN ln(s) "
             "WHEN s <= 0.5 THEN lp ELSE -lq END"
         )
-        cal = calibration_sql("s")
     else:
-        logs, position, cal = "0.0 AS lp, 0.0 AS lq", position_sql("s", False), "0"
-    rows = f"""(SELECT *, {position} AS reportgen_w
-               FROM (SELECT {quote(label)} AS label, {pred} AS prediction{slice_key}, s, {logs}
+        logs, position = "0.0 AS lp, 0.0 AS lq", position_sql("s", False)
+    extra = f", {extra}" if extra else ""
+    return f"""(SELECT *, {position} AS reportgen_w
+               FROM (SELECT {quote(label)} AS label, {pred}{extra}, s, {logs}
                      FROM (SELECT *, {s} AS s FROM {source}) AS r0) AS r1) AS r"""
+
+
+def binary_cells(
+    engine: Engine,
+    source: str,
+    label: str,
+    score: str,
+    prediction: str | None,
+    positive_label: str | None = None,
+    slice_column: str | None = None,
+    threshold: float = 0.5,
+    slice_sql: str | None = None,
+) -> pd.DataFrame:
+    """Per (label, prediction, score bucket, calibration bin[, slice value]): the count and the
+    sums every statistic needs. A first pass buckets at BUCKET_BITS; buckets holding a large
+    share of positive-negative pairs (crowded or tied scores) are split finer by further passes
+    over their rows only. ``slice_sql``: an expression grouping the slice column's values."""
+    probability = score_is_probability(engine, source, score)
+    if slice_column is not None and slice_sql is None:
+        slice_sql = engine.quote(slice_column)
+    extra = f"{slice_sql} AS slice" if slice_sql is not None else ""
+    rows = binary_rows(engine, source, label, score, prediction, probability, threshold, extra)
     measures = """
         count(*) AS n, sum(s) AS score_sum, sum(s * s) AS score_sq,
         sum(-lp) AS loss_if_positive, sum(-lq) AS loss_if_negative,
         min(s) AS low, max(s) AS high"""
-    keys = f"label, prediction, {coarse_sql('reportgen_w')} AS coarse, {cal} AS cal"
-    if slice_column is not None:
+    cal = calibration_sql("s") if probability else "0"
+    keys = f"label, {'prediction' if prediction else 'above'}, "
+    keys += f"{coarse_sql('reportgen_w')} AS coarse, {cal} AS cal"
+    if slice_sql is not None:
         keys += ", slice"
     coarse = engine.frame(
         f"SELECT {keys}, CAST(0 AS BIGINT) AS fine, {measures} FROM {rows} GROUP BY ALL"
     )
+    if not prediction:
+        coarse = coarse.assign(prediction=None)
 
     def positive(cells: pd.DataFrame) -> np.ndarray:
         labels = _label_names(cells["label"])
@@ -504,9 +539,10 @@ def binary_stats(
     y = cells["label"].map(index).to_numpy(dtype=np.int64)
     if has_prediction:
         p = cells["prediction"].map(index).to_numpy(dtype=np.int64)
-    else:  # no prediction column: score >= threshold, cells split at the threshold exactly
+    else:  # no prediction column: score >= threshold (the ``above`` key)
         negative = 1 - positive if len(classes) == 2 else positive
-        p = np.where(cells["low"].to_numpy() >= threshold, positive, negative)
+        above = cells["above"] if "above" in cells else cells["low"] >= threshold
+        p = np.where(above.to_numpy(dtype=bool), positive, negative)
     k = len(classes)
     confusion = ConfusionCounts(
         np.bincount(y * k + p, weights=n, minlength=k * k).reshape(k, k).astype(np.int64)

@@ -25,9 +25,12 @@ class Pairing:
     baseline_rows: np.ndarray | None
     candidate_rows: np.ndarray | None
     note: str
+    joined: int | None = None  # examples paired inside an engine (no row indices here)
 
     @property
     def n_paired(self) -> int:
+        if self.joined is not None:
+            return self.joined
         return 0 if self.baseline_rows is None else len(self.baseline_rows)
 
     @property

@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from reportgen import __version__, kind_sections, lm_sections, publish, render, sections
+from reportgen import __version__, kind_sections, lm_sections, publish, render, scale, sections
 from reportgen.benchmarks import BenchmarkTable, benchmark_table, parse_overrides
 from reportgen.efficiency import efficiency_metrics
 from reportgen.embeddings import (
@@ -41,6 +41,7 @@ from reportgen.lm_evaluate import (
 )
 from reportgen.model import RunInfo, Section, Table
 from reportgen.multilabel import per_label_counts
+from reportgen.scale import ENGINE_NAMES, EngineChoice, choose_engine, open_engine, parse_memory
 from reportgen.slices import SliceAnalysis, analyse
 from reportgen.sources import AnyRun, load_sources
 from reportgen.tasks import EncodedRun, encode_runs, sort_classes
@@ -83,6 +84,8 @@ class Report:
     multilabel: LanguageAssessment | None = field(default=None, repr=False)
     kind_slices: dict[str, list[LMSlices]] = field(default_factory=dict, repr=False)
     projections: list[Projection] = field(default_factory=list, repr=False)
+    engine: str = "memory"
+    engine_note: str | None = None  # why auto switched engines, shown under the verdict
 
     @property
     def leaderboards(self) -> list[tuple[str, Table]]:
@@ -154,6 +157,7 @@ class Report:
             "task": self.task,
             "baseline": self.baseline,
             "bootstrap": {"replicates": self.replicates, "seed": self.seed},
+            "engine": {"name": self.engine, "note": self.engine_note},
             "runs": [*classification, *language, *benchmark_runs],
             "comparisons": [c.summary() for c in comparisons],
             "slice_comparisons": [
@@ -409,6 +413,9 @@ def build_report(
     embeddings: Sequence[str] = (),
     max_points: int = DEFAULT_MAX_POINTS,
     progress: Progress | None = None,
+    engine: str = "auto",
+    memory_limit: str | int | None = None,
+    spark_master: str = "local[*]",
 ) -> Report:
     """Load (if given paths), evaluate and lay out runs into one side-by-side report.
 
@@ -431,9 +438,35 @@ def build_report(
         raise ReportgenError(f"--history-scale {history_scale!r}: use auto, linear or log")
     overrides = parse_overrides(benchmark_metrics)
     gates = parse_gates(fail_if)
-    say("Loading runs")
     if not runs:
         raise ReportgenError("no runs given; pass at least one run file")
+    limit = parse_memory(memory_limit) if isinstance(memory_limit, str) else memory_limit
+    choice = choose_engine(engine, runs, limit)
+    if choice.name != "memory":
+        if choice.reason:
+            say(f"Switching to DuckDB: {choice.reason}")
+        return build_out_of_core(
+            runs,
+            choice,
+            spark_master=spark_master,
+            title=title,
+            task=task,
+            positive_label=positive_label,
+            threshold=threshold,
+            columns=columns,
+            timestamp=timestamp,
+            baseline=baseline,
+            unpaired=unpaired,
+            bootstrap=bootstrap,
+            seed=seed,
+            top_k=top_k,
+            text_col=text_col,
+            slices=slices,
+            min_slice_size=min_slice_size,
+            gates=gates,
+            say=say,
+        )
+    say("Loading runs")
     found = load_sources(
         runs, columns, task if task in KIND_TASKS else None, histories, _parallel_map
     )
@@ -628,6 +661,128 @@ def build_report(
         kind_slices=kind_slices,
         projections=projections,
     )
+
+
+def build_out_of_core(
+    runs: Sequence[RunSource],
+    choice: EngineChoice,
+    *,
+    spark_master: str,
+    title: str | None,
+    task: str | None,
+    positive_label: str | None,
+    threshold: float | None,
+    columns: ColumnNames | None,
+    timestamp: bool,
+    baseline: str | None,
+    unpaired: bool,
+    bootstrap: int,
+    seed: int,
+    top_k: int,
+    text_col: str | None,
+    slices: Sequence[str],
+    min_slice_size: int,
+    gates: Any,
+    say: Progress,
+) -> Report:
+    """Classification runs evaluated by an engine (DuckDB or Spark) where they lie: the same
+    sections as in memory from aggregated statistics; per-example views are skipped."""
+    if task is not None and task not in ("binary", "multiclass"):
+        raise ReportgenError(
+            f"--task {task}: the {choice.name} engine evaluates binary and multiclass runs; "
+            "use --engine memory"
+        )
+    engine = open_engine(choice, spark_master)
+    say(f"Reading {len(runs)} run(s) with {choice.name}")
+    tables = [scale.open_run(engine, r, columns) for r in runs]
+    names = [t.name for t in tables]
+    if len(set(names)) != len(names):
+        raise ReportgenError(f"two runs are named {_first_repeat(names)!r}; name them NAME=PATH")
+    if baseline is not None and baseline not in names:
+        raise ReportgenError(
+            f"--baseline {baseline!r} is not a run name; runs are: {', '.join(names)}"
+        )
+    resolved = baseline or names[0]
+    check_names(gates, names, set(HEADLINE["binary"]) | set(HEADLINE["multiclass"]), resolved)
+    say("Aggregating statistics")
+    found = [scale.aggregate(engine, t, threshold, task) for t in tables]
+    kinds_found = {f.task for f in found}
+    run_task = "multiclass" if "multiclass" in kinds_found or task == "multiclass" else "binary"
+    for f in found:
+        f.task = run_task if f.task != run_task and not f.cells.empty else f.task
+    classes = sort_classes(set().union(*(f.labels for f in found)))
+    evaluations = [
+        scale.evaluate_table(engine, f, classes, positive_label, threshold) for f in found
+    ]
+    say(f"Bootstrapping intervals ({bootstrap:,} replicates) and comparing with the baseline")
+    assessment = scale.assess_tables(
+        engine, found, evaluations, resolved, unpaired, bootstrap, seed, threshold
+    )
+    analyses = []
+    for column in dict.fromkeys(slices):
+        if run_task != "binary":
+            raise ReportgenError(f"--slice {column}: out of core, slices need binary runs")
+        say(f"Slicing by {column}")
+        analyses.append(
+            scale.slice_analysis(
+                engine, found, evaluations, column, resolved, min_slice_size, threshold
+            )
+        )
+    colours = model_colours(names)
+    body = _classification_sections(
+        evaluations,
+        assessment,
+        analyses,
+        colours,
+        top_k,
+        text_col,
+        out_of_core=(engine, found, threshold),
+    )
+    body.append(sections.details_section(evaluations, colours))
+    gate_results = evaluate_gates(
+        gates,
+        names,
+        resolved,
+        lambda model, metric: _value_of(model, metric, evaluations, [], None),
+        lambda model, metric: _verdict_of(model, metric, assessment, [], None),
+        lambda model, metric: _baseline_of(
+            model, metric, resolved, evaluations, assessment, [], None
+        ),
+    )
+    return Report(
+        title=title or _default_title(names, run_task),
+        task=run_task,
+        generated_at=generation_time(timestamp),
+        runs=[sections.run_info(e, colours[e.name]) for e in evaluations],
+        leaderboard=sections.leaderboard(evaluations, colours, assessment),
+        sections=body,
+        evaluations=evaluations,
+        assessment=assessment,
+        verdict=sections.verdict_line(assessment),
+        slices=analyses,
+        baseline=resolved,
+        replicates=bootstrap,
+        seed=seed,
+        kinds=run_task,
+        n_models=len(names),
+        gates=gate_results,
+        engine=choice.name,
+        engine_note=(choice.reason + ".")
+        if choice.reason
+        else (
+            f"Statistics computed by {ENGINE_NAMES[choice.name]} where the files lie; "
+            "per-example views are limited to top-k lists."
+        ),
+    )
+
+
+def _first_repeat(names: Sequence[str]) -> str:
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            return name
+        seen.add(name)
+    return ""
 
 
 def _with_embeddings(found: Any, embeddings: Sequence[str]) -> list[Run]:
@@ -828,6 +983,7 @@ def _classification_sections(
     colours: dict[str, str],
     top_k: int,
     text_col: str | None,
+    out_of_core: tuple[Any, Sequence[Any], float | None] | None = None,
 ) -> list[Section]:
     names = [e.name for e in evaluations]
     body: list[Section] = []
@@ -846,7 +1002,15 @@ def _classification_sections(
     body += [
         sections.slice_section(a, colours, assessment.baseline, i) for i, a in enumerate(analyses)
     ]
-    body.append(sections.error_section(evaluations, assessment, colours, top_k, text_col))
+    if out_of_core is None:
+        body.append(sections.error_section(evaluations, assessment, colours, top_k, text_col))
+    else:
+        engine, found, threshold = out_of_core
+        mistakes = {
+            e.name: scale.mistakes(engine, f, e, top_k, threshold)
+            for f, e in zip(found, evaluations, strict=True)
+        }
+        body.append(sections.bounded_error_section(evaluations, mistakes, top_k, text_col))
     return body
 
 

@@ -20,6 +20,7 @@ from reportgen.evaluate import HEADLINE, LOWER_IS_BETTER, ClassCurve, RunEvaluat
 from reportgen.examples import Example, agreement, confident_mistakes
 from reportgen.model import Cell, Figure, RunInfo, Section, Table
 from reportgen.slices import SliceAnalysis
+from reportgen.tasks import EncodedRun
 from reportgen.uncertainty import Assessment, Comparison
 
 MAX_MATRIX_CLASSES = 12
@@ -982,6 +983,45 @@ def error_section(
         section.tables.append(
             _examples_table(
                 mistakes,
+                f"{evaluation.name}: most confident mistakes ({fmt.count(wrong)} wrong)",
+                "Wrong predictions the model was surest of.",
+            )
+        )
+    return section
+
+
+def bounded_error_section(
+    evaluations: Sequence[RunEvaluation],
+    mistakes: dict[str, EncodedRun | None],
+    top_k: int,
+    text_col: str | None,
+) -> Section:
+    """Error analysis of runs evaluated where they lie: each run's most confident mistakes
+    from a bounded query; the views that need every example are named as skipped."""
+    section = Section(
+        "errors",
+        "Error analysis",
+        lead=f"At most {top_k} examples per list, most confident first, fetched with a bounded "
+        "query. Confidence is the model's score for the class it predicted.",
+        notes=[
+            "Skipped, because the runs were not read into memory: the right/wrong agreement "
+            "table with newly wrong and newly right examples, embedding projections and "
+            "per-slice paired deltas need every example. Rerun with --engine memory on a "
+            "sample to see them."
+        ],
+    )
+    for evaluation in evaluations:
+        wrong = int(evaluation.confusion.n - np.trace(evaluation.confusion.matrix))
+        found = mistakes.get(evaluation.name)
+        if found is None:
+            section.notes.append(
+                f"{evaluation.name}: no mistakes listed ({fmt.count(wrong)} wrong); "
+                "top-k mistakes out of core need a binary run with scores."
+            )
+            continue
+        section.tables.append(
+            _examples_table(
+                confident_mistakes(found, top_k, text_col),
                 f"{evaluation.name}: most confident mistakes ({fmt.count(wrong)} wrong)",
                 "Wrong predictions the model was surest of.",
             )

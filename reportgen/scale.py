@@ -1,0 +1,953 @@
+"""Runs larger than memory: choose an engine, and evaluate runs where they lie.
+
+``--engine memory`` reads every row (exact, every view). ``duckdb`` and ``spark`` aggregate the
+rows into the statistics of :mod:`reportgen.outofcore` and build the same
+:class:`~reportgen.evaluate.RunEvaluation` and :class:`~reportgen.uncertainty.Assessment`
+objects from them, so the sections, JSON and Markdown are those of the in-memory path.
+``auto`` keeps the memory engine while the inputs fit ``--memory-limit`` (estimated from their
+size) and switches to DuckDB beyond it.
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import math
+import os
+import re
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from reportgen import compare, outofcore
+from reportgen.errors import ReportgenError
+from reportgen.evaluate import (
+    HEADLINE,
+    RunEvaluation,
+    RunStats,
+    evaluation_of,
+    metric_values,
+)
+from reportgen.ingest import (
+    CLASS_SCORE_PATTERN,
+    ID_ALIASES,
+    LABEL_ALIASES,
+    PREDICTION_ALIASES,
+    SCORE_ALIASES,
+    Categorical,
+    ColumnNames,
+    Run,
+    _find_column,
+    _validate,
+    parse_run_argument,
+)
+from reportgen.pairing import Pairing
+from reportgen.resample import CELL_BUDGET, MAX_BINS, Cells, ModelCells, replicate_metrics
+from reportgen.slices import MAX_SLICES, OTHER, SliceAnalysis, SliceCell
+from reportgen.tasks import EncodedRun, _encode, choose_positive
+from reportgen.uncertainty import Assessment, Comparison, settle
+
+ENGINES = ("auto", "memory", "duckdb", "spark")
+ENGINE_NAMES = {"memory": "memory", "duckdb": "DuckDB", "spark": "Spark"}
+MEMORY_FRACTION = 0.25  # the default --memory-limit: a quarter of the machine's memory
+BYTES_PER_VALUE = 40  # in-memory cost of one cell of a run (pandas, codes, sorts), measured
+TEXT_EXPANSION = 4  # in-memory bytes per byte of CSV / JSON Lines
+TABLE_SUFFIXES = (".parquet", ".pq", ".csv", ".tsv", ".csv.gz", ".tsv.gz", ".jsonl", ".ndjson")
+SPARK_PREFIX = "spark:"
+UNITS = {"": 1, "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12}
+UNITS |= {"KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40}
+
+
+def parse_memory(text: str) -> int:
+    """Bytes in ``"1GB"``, ``"512MiB"``, ``"2e9"``."""
+    found = re.fullmatch(r"\s*([0-9.eE+]+)\s*([A-Za-z]*)\s*", text)
+    unit = found.group(2).upper() if found else ""
+    if found is None or unit not in UNITS:
+        raise ReportgenError(f"--memory-limit {text!r}: use a size such as 1GB, 512MB or 2GiB")
+    try:
+        value = float(found.group(1)) * UNITS[unit]
+    except ValueError:
+        raise ReportgenError(f"--memory-limit {text!r}: use a size such as 1GB") from None
+    if not math.isfinite(value) or value < 64 * 2**20:
+        raise ReportgenError(f"--memory-limit {text!r} is too small; give at least 64MB")
+    return int(value)
+
+
+def machine_memory() -> int:
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
+def default_memory_limit() -> int:
+    return int(machine_memory() * MEMORY_FRACTION)
+
+
+def human_bytes(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1000:
+            return f"{n:.3g} {unit}"
+        n /= 1000
+    return f"{n:.3g} TB"
+
+
+@dataclass(frozen=True)
+class EngineChoice:
+    name: str  # memory | duckdb | spark
+    memory_limit: int
+    reason: str | None = None  # why auto switched, for stderr and the page
+
+
+def _table_files(path: str) -> list[str]:
+    """The data files a path names: itself, a glob's matches, or a folder's Parquet files."""
+    if any(ch in path for ch in "*?["):
+        return sorted(glob.glob(path, recursive=True))
+    p = Path(path)
+    if p.is_dir():
+        return sorted(str(f) for f in p.rglob("*.parquet"))
+    return [path]
+
+
+def estimate_memory(path: str) -> int | None:
+    """Bytes the memory engine would need for a run file (None: not a table run file)."""
+    files = _table_files(path)
+    if not files or not all(f.lower().endswith(TABLE_SUFFIXES) for f in files):
+        return None
+    total = 0
+    for f in files:
+        if f.lower().endswith((".parquet", ".pq")):
+            import pyarrow.parquet as pq
+
+            meta = pq.ParquetFile(f).metadata
+            total += meta.num_rows * meta.num_columns * BYTES_PER_VALUE
+        else:
+            size = os.path.getsize(f)
+            total += size * TEXT_EXPANSION * (8 if f.endswith(".gz") else 1)
+    return total
+
+
+def choose_engine(engine: str, runs: Sequence[object], memory_limit: int | None) -> EngineChoice:
+    """The engine to use; ``auto`` switches to DuckDB when the runs would not fit the budget."""
+    if engine not in ENGINES:
+        raise ReportgenError(f"--engine {engine!r} is not known; use {', '.join(ENGINES)}")
+    limit = memory_limit or default_memory_limit()
+    if engine != "auto":
+        return EngineChoice(engine, limit)
+    paths = [parse_run_argument(r)[1] for r in runs if isinstance(r, str | Path)]
+    if len(paths) != len(runs) or any(str(p).startswith(SPARK_PREFIX) for p in paths):
+        return EngineChoice("memory", limit)
+    estimates = [estimate_memory(str(p)) for p in paths]
+    if any(e is None for e in estimates):
+        return EngineChoice("memory", limit)  # other kinds of runs are read in memory
+    needed = sum(e for e in estimates if e is not None)
+    if needed <= limit:
+        return EngineChoice("memory", limit)
+    reason = (
+        f"the runs need about {human_bytes(needed)} in memory, more than the memory limit of "
+        f"{human_bytes(limit)}: statistics computed by DuckDB where the files lie (AUC and AP "
+        "from binned scores, within the stated bounds; per-example views limited to top-k)"
+    )
+    return EngineChoice("duckdb", limit, reason)
+
+
+def open_engine(choice: EngineChoice, spark_master: str = "local[*]") -> outofcore.Engine:
+    if choice.name == "spark":
+        return outofcore.SparkEngine(master=spark_master)
+    spill = Path(tempfile.gettempdir()) / "reportgen-duckdb"
+    spill.mkdir(exist_ok=True)
+    # DuckDB's limit covers its buffers, not the process: leave room for Python and results
+    return outofcore.DuckDBEngine(f"{max(choice.memory_limit * 3 // 4, 64 * 2**20)}B", str(spill))
+
+
+# --- runs that stay where they lie ---------------------------------------------------------
+
+
+@dataclass
+class TableRun:
+    """A run read in place: where it is, and which column plays which role."""
+
+    name: str
+    path: str
+    format: str
+    source: str  # the FROM clause
+    label: str
+    prediction: str | None
+    score: str | None
+    class_scores: dict[str, str]  # class name -> probability column
+    id: str | None
+    columns: list[str]
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+def open_run(
+    engine: outofcore.Engine, argument: str | Path, overrides: ColumnNames | None = None
+) -> TableRun:
+    """Resolve a run argument (``NAME=PATH``, a glob, a folder, ``spark:TABLE``) and its
+    columns, reading only the schema."""
+    overrides = overrides or ColumnNames()
+    name, _ = parse_run_argument(str(argument))
+    text = str(argument).partition("=")[2] if name else str(argument)
+    metadata: dict[str, Any] = {}
+    if text.startswith(SPARK_PREFIX):
+        table = text[len(SPARK_PREFIX) :]
+        if not isinstance(engine, outofcore.SparkEngine):
+            raise ReportgenError(f"{text}: spark:TABLE runs need --engine spark")
+        source, fmt, default = engine.source([text]), "spark table", table
+    else:
+        files = _table_files(text)
+        if Path(text).is_dir() and (found := sorted(Path(text).glob("predictions.*"))):
+            files = [str(found[0])]  # a run directory: predictions.<ext> and run.json
+            if (Path(text) / "run.json").exists():
+                metadata = json.loads((Path(text) / "run.json").read_text())
+        if not files:
+            raise ReportgenError(f"{text}: no such file, or no Parquet files match")
+        missing = [f for f in files if "://" not in f and not Path(f).exists()]
+        if missing:
+            raise ReportgenError(f"{missing[0]}: no such file")
+        sidecar = Path(files[0] + ".meta.json")
+        if len(files) == 1 and sidecar.exists():
+            metadata |= json.loads(sidecar.read_text())
+        source = engine.source(files)
+        fmt = outofcore._kind_of(files)
+        default = Path(text.rstrip("/")).name.split(".")[0] or "run"
+        if Path(text).is_dir() and files[0].endswith(tuple(f"predictions{s}" for s in ("",))):
+            default = Path(text).name
+    columns = list(engine.frame(f"SELECT * FROM {source} LIMIT 0").columns)
+    frame = pd.DataFrame(columns=columns)
+    where = Path(text)
+
+    def find(role: str, aliases: Sequence[str], override: str | None) -> str | None:
+        return _find_column(frame, where, role, aliases, override)
+
+    label = find("label", LABEL_ALIASES, overrides.label)
+    if label is None:
+        raise ReportgenError(
+            f"{text}: no label column; name one of {', '.join(LABEL_ALIASES)} or give "
+            f"--label-col (columns are: {', '.join(columns)})"
+        )
+    class_scores = {}
+    for column in columns:
+        matched = CLASS_SCORE_PATTERN.match(column)
+        if matched:
+            class_scores[matched.group(1)] = column
+    return TableRun(
+        name=name or default,
+        path=text,
+        format=fmt,
+        source=source,
+        label=label,
+        prediction=find("prediction", PREDICTION_ALIASES, overrides.prediction),
+        score=find("score", SCORE_ALIASES, overrides.score),
+        class_scores=class_scores,
+        id=find("id", ID_ALIASES, overrides.id),
+        columns=columns,
+        metadata=metadata,
+    )
+
+
+# --- statistics per run --------------------------------------------------------------------
+
+
+@dataclass
+class TableStats:
+    """What one aggregation pass over a run returned."""
+
+    run: TableRun
+    task: str
+    cells: pd.DataFrame  # binary: outofcore.binary_cells; multiclass: multiclass cells
+    labels: set[str]
+    probability: bool
+    binned: outofcore.BinnedStats | None = None
+    multiclass: outofcore.MulticlassStats | None = None
+    ovr: dict[str, outofcore.OneVsRest] | None = None
+
+
+def _is_binary(run: TableRun, labels: set[str]) -> bool:
+    if len(run.class_scores) > 2:
+        return False
+    return len(labels) <= 2
+
+
+def aggregate(
+    engine: outofcore.Engine, run: TableRun, threshold: float | None, task: str | None
+) -> TableStats:
+    """One run's cells (binary) or multiclass statistics, from one pass (plus refinements)."""
+    score = run.score
+    if task != "multiclass" and len(run.class_scores) <= 2 and score is None and run.class_scores:
+        score = None  # decided below, once the positive class is known
+    if run.prediction is None and score is None and not run.class_scores:
+        raise ReportgenError(f"{run.path}: no prediction column and no scores")
+    if task != "multiclass" and (score is not None or len(run.class_scores) <= 2):
+        column = score or (sorted(run.class_scores.values())[-1] if run.class_scores else None)
+        if column is not None:
+            use_prediction = run.prediction if threshold is None else None
+            cells = outofcore.binary_cells(
+                engine,
+                run.source,
+                run.label,
+                column,
+                use_prediction,
+                threshold=0.5 if threshold is None else threshold,
+            )
+            labels = set(outofcore._label_names(cells["label"]))
+            if _is_binary(run, labels) or task == "binary":
+                probability = bool(cells["low"].min() >= 0 and cells["high"].max() <= 1)
+                return TableStats(run, "binary", cells, labels, probability)
+    if not run.class_scores:
+        cells = engine.frame(
+            f"SELECT {engine.quote(run.label)} AS label, {engine.quote(run.prediction or '')} "
+            f"AS prediction, count(*) AS n FROM {run.source} GROUP BY ALL"
+        )
+        labels = set(outofcore._label_names(cells["label"]))
+        return TableStats(run, "multiclass" if len(labels) > 2 else "binary", cells, labels, False)
+    stats = outofcore.multiclass_stats(
+        engine, run.source, run.label, run.class_scores, run.prediction
+    )
+    return TableStats(run, "multiclass", pd.DataFrame(), set(stats.classes), True, multiclass=stats)
+
+
+def _empty_run(run: TableRun, n: int, classes: tuple[str, ...]) -> Run:
+    """A :class:`Run` that describes the file but holds no rows (they stay in the engine)."""
+    none = Categorical(np.zeros(0, dtype=np.int64), classes)
+    roles = {"label": run.label}
+    for role, column in (("prediction", run.prediction), ("score", run.score), ("id", run.id)):
+        if column is not None:
+            roles[role] = column
+    return Run(
+        name=run.name,
+        path=Path(run.path),
+        sha256="not computed (read in place)",
+        format=run.format,
+        n_examples=n,
+        labels=none,
+        predictions=none if run.prediction else None,
+        score=None,
+        class_scores={},
+        ids=None,
+        columns=roles,
+        extra=pd.DataFrame(),
+        metadata=run.metadata,
+    )
+
+
+def evaluate_table(
+    engine: outofcore.Engine,
+    found: TableStats,
+    classes: tuple[str, ...],
+    positive_label: str | None,
+    threshold: float | None,
+) -> RunEvaluation:
+    """A run's evaluation from its aggregated statistics, with the binning bounds as notes."""
+    run = found.run
+    positive = None
+    notes = []
+    if found.task == "binary" and "coarse" in found.cells:
+        binned = outofcore.binary_stats(
+            found.cells, positive_label, 0.5 if threshold is None else threshold, classes
+        )
+        found.binned = binned
+        positive = binned.positive
+        stats = RunStats(
+            "binary",
+            positive,
+            binned.confusion,
+            {positive: binned.rank},
+            binned.calibration,
+            binned.probability,
+            None,
+            True,
+            None if binned.probability is not None else "scores are not probabilities",
+        )
+        source = (
+            f"column {run.prediction!r}"
+            if run.prediction and threshold is None
+            else f"score ≥ {0.5 if threshold is None else threshold:g}"
+        )
+    elif found.task == "binary":
+        positive = classes.index(choose_positive(classes, positive_label))
+        stats = _count_stats(found.cells, classes, "binary", positive)
+        source = f"column {run.prediction!r}"
+    elif found.multiclass is not None:
+        mc = found.multiclass
+        found.ovr = outofcore.ovr_ranks(engine, run.source, run.label, run.class_scores)
+        index = {c: i for i, c in enumerate(classes)}
+        ranks = {index[c]: o.rank for c, o in found.ovr.items() if c in index}
+        stats = RunStats(
+            "multiclass",
+            None,
+            _widen(mc.confusion.matrix, mc.classes, classes),
+            ranks,
+            mc.calibration,
+            mc.probability,
+            mc.top2,
+            True,
+            None,
+        )
+        worst = max((o.auc_bound for o in found.ovr.values()), default=0.0)
+        notes.append(f"One-vs-rest ROC AUCs from binned scores: each within ±{worst:.1g} of exact.")
+        source = f"column {run.prediction!r}" if run.prediction else "argmax of class probabilities"
+    else:
+        stats = _count_stats(found.cells, classes, "multiclass", None)
+        source = f"column {run.prediction!r}"
+    n = int(stats.confusion.n)
+    encoded = EncodedRun(
+        run=_empty_run(run, n, classes),
+        task=found.task,  # type: ignore[arg-type]
+        classes=classes,
+        positive=positive,
+        y_true=np.zeros(0, dtype=np.int64),
+        y_pred=np.zeros(0, dtype=np.int64),
+        scores=np.zeros(0) if stats.has_scores else None,
+        prediction_source=source,
+    )
+    evaluation = evaluation_of(encoded, stats)
+    if found.binned is not None:
+        b = found.binned
+        evaluation.metrics["average_precision"] = b.average_precision
+        evaluation.metric_notes["roc_auc"] = (
+            f"from {b.n_buckets:,} score buckets: within ±{b.auc_bound:.1g} of exact"
+        )
+        evaluation.metric_notes["average_precision"] = (
+            f"from {b.n_buckets:,} score buckets: within ±{b.ap_bound:.1g} of exact"
+        )
+        notes.append(
+            f"ROC AUC and average precision from {b.n_buckets:,} score buckets (equal steps of "
+            f"ln score): at most ±{b.auc_bound:.1g} (AUC) and ±{b.ap_bound:.1g} (AP) from the "
+            "exact values; curve points are bucket edges."
+        )
+    evaluation.notes += notes
+    return evaluation
+
+
+def _widen(matrix: np.ndarray, own: tuple[str, ...], classes: tuple[str, ...]) -> Any:
+    from reportgen.stats import ConfusionCounts
+
+    k = len(classes)
+    index = np.array([classes.index(c) for c in own])
+    wide = np.zeros((k, k), dtype=np.int64)
+    wide[np.ix_(index, index)] = matrix
+    return ConfusionCounts(wide)
+
+
+def _count_stats(
+    cells: pd.DataFrame, classes: tuple[str, ...], task: str, positive: int | None
+) -> RunStats:
+    from reportgen.stats import ConfusionCounts
+
+    index = {c: i for i, c in enumerate(classes)}
+    k = len(classes)
+    y = outofcore._label_names(cells["label"]).map(index).to_numpy(dtype=np.int64)
+    p = outofcore._label_names(cells["prediction"]).map(index).to_numpy(dtype=np.int64)
+    matrix = np.bincount(y * k + p, weights=cells["n"], minlength=k * k).reshape(k, k)
+    return RunStats(
+        task,
+        positive,
+        ConfusionCounts(matrix.astype(np.int64)),
+        {},
+        None,
+        None,
+        None,
+        False,
+        "the run has no scores",
+    )
+
+
+# --- intervals and paired comparisons from cells --------------------------------------------
+
+
+def _quantile_edges(positions: np.ndarray, counts: np.ndarray, bins: int) -> np.ndarray:
+    """Up to ``bins - 1`` position edges splitting the mass into equal parts."""
+    order = np.argsort(positions, kind="stable")
+    cumulative = np.cumsum(counts[order])
+    if len(cumulative) == 0 or bins <= 1:
+        return np.zeros(0)
+    targets = cumulative[-1] * np.arange(1, bins) / bins
+    at = np.searchsorted(cumulative, targets)
+    return np.unique(positions[order][np.minimum(at, len(order) - 1)])
+
+
+def _cell_position(cells: pd.DataFrame) -> np.ndarray:
+    return cells["coarse"].to_numpy(dtype=np.float64) / (1 << outofcore.BUCKET_BITS)
+
+
+def run_cells(found: TableStats, evaluation: RunEvaluation) -> Cells | None:
+    """One run's bootstrap cells, merged from its aggregated cells (no second pass)."""
+    encoded = evaluation.encoded
+    if found.task == "binary" and "coarse" in found.cells:
+        cells = found.cells
+        is_pos = (
+            outofcore._label_names(cells["label"]) == encoded.classes[encoded.positive]
+        ).to_numpy()
+        combos = 4
+        bins = int(np.clip(CELL_BUDGET / combos, 1, MAX_BINS))
+        edges = _quantile_edges(_cell_position(cells), cells["n"].to_numpy(), bins)
+        score_bin = np.searchsorted(edges, _cell_position(cells), side="right")
+        return _binary_cells_frame(
+            [encoded],
+            pd.DataFrame(
+                {
+                    "label": outofcore._label_names(cells["label"]),
+                    "is_pos": is_pos,
+                    "p0": _predictions(cells, encoded),
+                    "b0": score_bin,
+                    "c0": cells["cal"].to_numpy(),
+                    "n": cells["n"],
+                    "s0": cells["score_sum"],
+                    "q0": cells["score_sq"],
+                    "lp0": cells["loss_if_positive"],
+                    "lq0": cells["loss_if_negative"],
+                }
+            ),
+            found.probability,
+        )
+    if found.multiclass is not None:
+        return None  # multiclass intervals come from the joint query (one model)
+    return None
+
+
+def _predictions(cells: pd.DataFrame, encoded: EncodedRun) -> np.ndarray:
+    index = {c: i for i, c in enumerate(encoded.classes)}
+    if "prediction" in cells and cells["prediction"].notna().all():
+        return outofcore._label_names(cells["prediction"]).map(index).to_numpy(dtype=np.int64)
+    positive = encoded.positive
+    negative = 1 - positive if len(encoded.classes) == 2 else positive
+    return np.where(cells["above"].to_numpy(dtype=bool), positive, negative)
+
+
+def _binary_cells_frame(
+    encoded: Sequence[EncodedRun], frame: pd.DataFrame, probability: bool
+) -> Cells:
+    """Bootstrap cells from aggregated rows: columns label, is_pos, n, and per model m the
+    prediction code p<m>, score bin b<m>, calibration bin c<m> and sums s, q, lp, lq."""
+    keys = ["label", "is_pos"] + [f"{k}{m}" for m in range(len(encoded)) for k in "pbc"]
+    sums = [c for c in frame.columns if c not in keys]
+    grouped = frame.groupby(keys, sort=True, as_index=False)[sums].sum()
+    n = grouped["n"].to_numpy(dtype=np.float64)
+    index = {c: i for i, c in enumerate(encoded[0].classes)}
+    label = grouped["label"].map(index).to_numpy(dtype=np.int64)
+    y = grouped["is_pos"].to_numpy(dtype=np.float64)
+    models = []
+    for m, run in enumerate(encoded):
+        score_bin = grouped[f"b{m}"].to_numpy(dtype=np.int64)
+        loss = brier = confidence = outcome = calibration = None
+        if probability:
+            confidence = grouped[f"s{m}"].to_numpy() / n
+            outcome = y
+            calibration = grouped[f"c{m}"].to_numpy(dtype=np.int64)
+            loss = np.where(y > 0, grouped[f"lp{m}"], grouped[f"lq{m}"]) / n
+            brier = (grouped[f"q{m}"] - 2 * y * grouped[f"s{m}"] + y * n).to_numpy() / n
+        models.append(
+            ModelCells(
+                encoded=run,
+                prediction=grouped[f"p{m}"].to_numpy(dtype=np.int64),
+                score_bin=score_bin,
+                n_score_bins=int(score_bin.max()) + 1,
+                calibration_bin=calibration,
+                confidence=confidence,
+                outcome=outcome,
+                loss=loss,
+                brier=brier,
+                top2=None,
+            )
+        )
+    return Cells(grouped["n"].to_numpy(dtype=np.int64), label, tuple(models))
+
+
+def bin_sql(x: str, edges: np.ndarray) -> str:
+    """The number of ``edges`` below ``x``, as a balanced tree of comparisons."""
+    if len(edges) == 0:
+        return "0"
+
+    def tree(low: int, high: int) -> str:  # answer in [low, high]
+        if low == high:
+            return str(low)
+        middle = (low + high) // 2
+        return (
+            f"CASE WHEN {x} > {float(edges[middle])!r}E0 THEN {tree(middle + 1, high)} "
+            f"ELSE {tree(low, middle)} END"
+        )
+
+    return tree(0, len(edges))
+
+
+def joint_cells(
+    engine: outofcore.Engine,
+    stats: Sequence[TableStats],
+    evaluations: Sequence[RunEvaluation],
+    threshold: float | None,
+) -> tuple[Cells, int, int]:
+    """Two binary runs joined on their id inside the engine, grouped into cells of (label,
+    each model's prediction, score bin and calibration bin) with the sums the metrics need:
+    the paired bootstrap and McNemar's table from one join. Returns the cells, the number of
+    paired examples, and how many of them disagree on the label."""
+    sides = []
+    for m, (found, evaluation) in enumerate(zip(stats, evaluations, strict=True)):
+        run = found.run
+        assert run.id is not None
+        column = run.score or sorted(run.class_scores.values())[-1]
+        rows = outofcore.binary_rows(
+            engine,
+            run.source,
+            run.label,
+            column,
+            run.prediction if threshold is None else None,
+            found.probability,
+            0.5 if threshold is None else threshold,
+            f"{engine.quote(run.id)} AS id",
+        )
+        bins = int(np.clip(math.sqrt(CELL_BUDGET / 8), 1, MAX_BINS))
+        edges = _quantile_edges(_cell_position(found.cells), found.cells["n"].to_numpy(), bins)
+        sides.append((rows.removesuffix(" AS r") + f" AS t{m}", edges, evaluation))
+    pick = []
+    for m, (_, edges, _) in enumerate(sides):
+        t = f"t{m}"
+        pred = f"{t}.prediction" if stats[m].run.prediction and threshold is None else f"{t}.above"
+        cal = outofcore.calibration_sql(f"{t}.s") if stats[m].probability else "0"
+        pick.append(
+            f"{pred} AS p{m}, {bin_sql(f'{t}.reportgen_w', edges)} AS b{m}, {cal} AS c{m}, "
+            f"sum({t}.s) AS s{m}, sum({t}.s * {t}.s) AS q{m}, sum(-{t}.lp) AS lp{m}, "
+            f"sum(-{t}.lq) AS lq{m}"
+        )
+    frame = engine.frame(
+        f"""SELECT t0.label AS label, t1.label AS other_label, count(*) AS n, {", ".join(pick)}
+            FROM {sides[0][0]} JOIN {sides[1][0]} ON t0.id = t1.id GROUP BY ALL"""
+    )
+    encoded = [e.encoded for e in evaluations]
+    names = outofcore._label_names(frame["label"])
+    disagree = int(frame["n"][names != outofcore._label_names(frame["other_label"])].sum())
+    classes = encoded[0].classes
+    index = {c: i for i, c in enumerate(classes)}
+    for m in range(2):
+        if stats[m].run.prediction and threshold is None:
+            frame[f"p{m}"] = outofcore._label_names(frame[f"p{m}"]).map(index)
+        else:
+            positive = encoded[m].positive
+            frame[f"p{m}"] = np.where(frame[f"p{m}"].to_numpy(dtype=bool), positive, 1 - positive)
+    frame = frame.drop(columns="other_label").assign(
+        label=names, is_pos=(names == classes[encoded[0].positive]).to_numpy()
+    )
+    probability = stats[0].probability and stats[1].probability
+    return _binary_cells_frame(encoded, frame, probability), int(frame["n"].sum()), disagree
+
+
+def assess_tables(
+    engine: outofcore.Engine,
+    stats: Sequence[TableStats],
+    evaluations: Sequence[RunEvaluation],
+    baseline: str | None,
+    unpaired: bool,
+    replicates: int,
+    seed: int,
+    threshold: float | None,
+) -> Assessment:
+    """Intervals for every run from its cells; each candidate against the baseline from the
+    joint cells of an id join (McNemar for accuracy, the paired cell bootstrap otherwise)."""
+    names = [e.name for e in evaluations]
+    baseline = baseline or names[0]
+    base_index = names.index(baseline)
+    intervals: dict[str, dict[str, list[float] | None]] = {}
+    for index, (found, evaluation) in enumerate(zip(stats, evaluations, strict=True)):
+        found_cells = run_cells(found, evaluation) if replicates else None
+        intervals[evaluation.name] = _intervals(evaluation, found_cells, replicates, seed + index)
+    pairings: dict[str, Pairing] = {}
+    comparisons: list[Comparison] = []
+    base = evaluations[base_index]
+    for index, evaluation in enumerate(evaluations):
+        if index == base_index:
+            continue
+        pair = [stats[base_index], stats[index]]
+        can_pair = (
+            not unpaired
+            and all(s.run.id for s in pair)
+            and all(s.task == "binary" and "coarse" in s.cells for s in pair)
+        )
+        if not can_pair:
+            why = (
+                "--unpaired"
+                if unpaired
+                else "no id column in both runs"
+                if not all(s.run.id for s in pair)
+                else "paired tests out of core need binary runs with scores"
+            )
+            pairings[evaluation.name] = Pairing("unpaired", None, None, f"unpaired: {why}")
+            comparisons += _unpaired(base, evaluation)
+            continue
+        cells, n_paired, disagree = joint_cells(engine, pair, [base, evaluation], threshold)
+        if n_paired == 0:
+            raise ReportgenError(
+                f"{base.name} and {evaluation.name} share no id; check the id columns or "
+                "pass --unpaired"
+            )
+        if disagree:
+            raise ReportgenError(
+                f"{base.name} and {evaluation.name} disagree on the label of {disagree:,} "
+                "paired examples; they were not scored on the same data (--unpaired to compare "
+                "them anyway)"
+            )
+        pairings[evaluation.name] = Pairing(
+            "id", None, None, f"{n_paired:,} examples joined on id in the engine", n_paired
+        )
+        comparisons += _paired(base, evaluation, cells, n_paired, replicates, seed + 1000 + index)
+    settle(comparisons)
+    return Assessment(baseline, replicates, seed, intervals, pairings, comparisons)
+
+
+def _intervals(
+    evaluation: RunEvaluation, cells: Cells | None, replicates: int, seed: int
+) -> dict[str, list[float] | None]:
+    if cells is None or not replicates:
+        return {m: None for m in evaluation.metrics}
+    names = list(evaluation.metrics)
+    values = replicate_metrics(cells, replicates, seed, names)[0]
+    from reportgen.resample import cell_stats
+
+    on_cells, _ = metric_values(cell_stats(cells, 0, cells.counts))
+    found: dict[str, list[float] | None] = {}
+    for name, value in evaluation.metrics.items():
+        centre = on_cells.get(name)
+        interval = None
+        if value is not None and centre is not None:
+            interval = compare.percentile_interval(values[name], value, centre)
+        found[name] = list(interval) if interval else None
+    return found
+
+
+def _unpaired(base: RunEvaluation, candidate: RunEvaluation) -> list[Comparison]:
+    found = []
+    for name in HEADLINE[base.task]:
+        b, c = base.metrics.get(name), candidate.metrics.get(name)
+        delta = None if b is None or c is None else c - b
+        found.append(
+            Comparison(base.name, candidate.name, name, b, c, delta, None, None, "none", 0)
+        )
+    return found
+
+
+def _paired(
+    base: RunEvaluation,
+    candidate: RunEvaluation,
+    cells: Cells,
+    n_paired: int,
+    replicates: int,
+    seed: int,
+) -> list[Comparison]:
+    from reportgen.resample import cell_stats
+
+    names = list(HEADLINE[base.task])
+    whole = n_paired == base.confusion.n == candidate.confusion.n
+    if whole:
+        base_values, cand_values = base.metrics, candidate.metrics
+    else:
+        base_values, _ = metric_values(cell_stats(cells, 0, cells.counts))
+        cand_values, _ = metric_values(cell_stats(cells, 1, cells.counts))
+    reps = replicate_metrics(cells, replicates, seed, names) if replicates else None
+    cells_base, _ = metric_values(cell_stats(cells, 0, cells.counts))
+    cells_cand, _ = metric_values(cell_stats(cells, 1, cells.counts))
+    right = [cells.models[m].prediction == cells.label for m in range(2)]
+    counts = cells.counts
+    only_base = int(counts[right[0] & ~right[1]].sum())
+    only_cand = int(counts[~right[0] & right[1]].sum())
+    found = []
+    for name in names:
+        b, c = base_values.get(name), cand_values.get(name)
+        delta = None if b is None or c is None else c - b
+        result = Comparison(
+            base.name, candidate.name, name, b, c, delta, None, None, "none", n_paired
+        )
+        found.append(result)
+        if delta is None:
+            continue
+        if name == "accuracy":
+            result.p_value = compare.mcnemar_from_counts(only_base, only_cand)
+            result.test = "mcnemar-exact"
+        if reps is None or cells_base.get(name) is None or cells_cand.get(name) is None:
+            continue
+        on_cells = cells_cand[name] - cells_base[name]  # type: ignore[operator]
+        deltas = reps[1][name] - reps[0][name]
+        result.ci = compare.percentile_interval(deltas, delta, on_cells)
+        if name != "accuracy":
+            result.p_value = compare.bootstrap_p_value(deltas, delta, on_cells)
+            result.test = "bootstrap-paired"
+    return found
+
+
+# --- slices and examples ------------------------------------------------------------------
+
+
+def slice_values(engine: outofcore.Engine, run: TableRun, column: str) -> tuple[str, list[str]]:
+    """The slice column's name in the run and its largest MAX_SLICES - 1 values (a bounded
+    query); the rest are pooled as "(other)"."""
+    lower = {c.lower(): c for c in run.columns}
+    name = column if column in run.columns else lower.get(column.lower())
+    if name is None:
+        raise ReportgenError(
+            f"{run.path}: no column {column!r} for --slice; columns are: {', '.join(run.columns)}"
+        )
+    q = engine.quote(name)
+    top = engine.frame(
+        f"SELECT CAST({q} AS STRING) AS v, count(*) AS n FROM {run.source} GROUP BY 1 "
+        f"ORDER BY n DESC, v LIMIT {MAX_SLICES}"
+    )
+    values = [str(v) for v in top["v"] if v is not None and pd.notna(v)]
+    return name, values[: MAX_SLICES - 1] if len(top) == MAX_SLICES else values
+
+
+def slice_expression(engine: outofcore.Engine, column: str, values: Sequence[str]) -> str:
+    q = engine.quote(column)
+    listed = ", ".join("'" + v.replace("'", "''") + "'" for v in values) or "NULL"
+    return (
+        f"CASE WHEN {q} IS NULL THEN '(missing)' WHEN CAST({q} AS STRING) IN ({listed}) "
+        f"THEN CAST({q} AS STRING) ELSE '{OTHER}' END"
+    )
+
+
+def slice_analysis(
+    engine: outofcore.Engine,
+    stats: Sequence[TableStats],
+    evaluations: Sequence[RunEvaluation],
+    column: str,
+    baseline: str,
+    min_size: int,
+    threshold: float | None,
+) -> SliceAnalysis:
+    """Every binary run's headline metrics per slice value, from slice-grouped cells."""
+    from reportgen.slices import _fairness
+
+    base_index = [e.name for e in evaluations].index(baseline)
+    _, values = slice_values(engine, stats[base_index].run, column)
+    cells: list[SliceCell] = []
+    seen: list[str] = []
+    for found, evaluation in zip(stats, evaluations, strict=True):
+        run = found.run
+        name, _ = (
+            slice_values(engine, run, column)
+            if run is not stats[base_index].run
+            else (
+                slice_values(engine, run, column)[0],
+                values,
+            )
+        )
+        column_score = run.score or sorted(run.class_scores.values())[-1]
+        grouped = outofcore.binary_cells(
+            engine,
+            run.source,
+            run.label,
+            column_score,
+            run.prediction if threshold is None else None,
+            threshold=0.5 if threshold is None else threshold,
+            slice_sql=slice_expression(engine, name, values),
+        )
+        if "prediction" not in grouped:
+            grouped = grouped.assign(prediction=None)
+        classes = evaluation.classes
+        positive_label = classes[evaluation.encoded.positive]
+        for value, group in grouped.groupby("slice", sort=True):
+            binned = outofcore.binary_stats(
+                group, positive_label, 0.5 if threshold is None else threshold, classes
+            )
+            stats_ = RunStats(
+                "binary",
+                binned.positive,
+                binned.confusion,
+                {binned.positive: binned.rank},
+                binned.calibration,
+                binned.probability,
+                None,
+                True,
+                None if binned.probability is not None else "not probabilities",
+            )
+            metrics, _ = metric_values(stats_)
+            metrics["average_precision"] = binned.average_precision
+            n = int(binned.confusion.n)
+            cm = binned.confusion.matrix
+            cells.append(
+                SliceCell(
+                    evaluation.name,
+                    str(value),
+                    n,
+                    n < min_size,
+                    {m: metrics.get(m) for m in HEADLINE["binary"]},
+                    float(cm[:, binned.positive].sum() / n) if n else None,
+                )
+            )
+            if str(value) not in seen:
+                seen.append(str(value))
+    order = [v for v in values if v in seen] + [v for v in seen if v not in values]
+    primary = "f1"
+    analysis = SliceAnalysis(column, order, primary, cells, {})
+    for evaluation in evaluations:
+        mine = [
+            c
+            for c in cells
+            if c.model == evaluation.name and not c.small and c.metrics.get(primary) is not None
+        ]
+        if mine:
+            analysis.worst[evaluation.name] = min(mine, key=lambda c: c.metrics[primary]).value
+        analysis.fairness[evaluation.name] = _fairness(
+            [c for c in cells if c.model == evaluation.name and not c.small]
+        )
+    return analysis
+
+
+def mistakes(
+    engine: outofcore.Engine,
+    found: TableStats,
+    evaluation: RunEvaluation,
+    k: int,
+    threshold: float | None,
+) -> EncodedRun | None:
+    """The run's most confident mistakes, fetched with a bounded query (at most 2k rows: the
+    highest-scored wrong positive predictions and the lowest-scored wrong negative ones), as a
+    small encoded run for :func:`reportgen.examples.confident_mistakes`."""
+    run = found.run
+    encoded = evaluation.encoded
+    if found.task != "binary" or "coarse" not in found.cells or k <= 0:
+        return None
+    positive = encoded.classes[encoded.positive]
+    q = engine.quote
+    column = run.score or sorted(run.class_scores.values())[-1]
+    s = f"CAST({q(column)} AS DOUBLE)"
+    labels = found.cells["label"].drop_duplicates()
+    label_is_pos = outofcore._label_names(labels) == positive
+    by_prediction = run.prediction is not None and threshold is None
+    if by_prediction:
+        predictions = found.cells["prediction"].drop_duplicates()
+        prediction_is_pos = outofcore._label_names(predictions) == positive
+    cut = 0.5 if threshold is None else threshold
+
+    def listed(values: pd.Series) -> str:
+        return ", ".join(_literal(v) for v in values) or "NULL"
+
+    def wrong_rows(predicted_positive: bool, order: str) -> str:
+        # wrong and predicted positive: a negative label with a positive prediction
+        guard = f"{q(run.label)} IN ({listed(labels[label_is_pos != predicted_positive])})"
+        if by_prediction:
+            chosen = predictions[prediction_is_pos == predicted_positive]
+            guard += f" AND {q(run.prediction)} IN ({listed(chosen)})"
+        else:
+            guard += f" AND {s} {'>=' if predicted_positive else '<'} {cut!r}E0"
+        return f"(SELECT * FROM {run.source} WHERE {guard} ORDER BY {s} {order} LIMIT {k})"
+
+    frame = engine.frame(
+        f"SELECT * FROM {wrong_rows(True, 'DESC')} AS a "
+        f"UNION ALL SELECT * FROM {wrong_rows(False, 'ASC')} AS b"
+    )
+    if frame.empty:
+        return None
+    overrides = ColumnNames(label=run.label, prediction=run.prediction, score=column, id=run.id)
+    small = _validate(frame, run.name, Path(run.path), "table", overrides, {})
+    index = {c: i for i, c in enumerate(encoded.classes)}
+    return _encode(small, "binary", encoded.classes, index, encoded.positive, threshold)
+
+
+def _literal(value: object) -> str:
+    """A SQL literal of a value read back from the engine."""
+    value = value.item() if hasattr(value, "item") else value
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int | float):
+        return repr(value)
+    return "'" + str(value).replace("'", "''") + "'"
