@@ -274,6 +274,32 @@ def build(
             "projected and scored; only these rows are read. E.g. --max-points 1000.",
         ),
     ] = 3000,
+    engine: Annotated[
+        str,
+        typer.Option(
+            help="Where statistics are computed: 'memory' reads every row (exact; every view), "
+            "'duckdb' aggregates Parquet/CSV/JSON Lines files, globs and folders in place "
+            "(binned AUC/AP within a stated bound; per-example views limited to top-k), "
+            "'spark' runs the same queries on Spark (paths Spark reads, or spark:TABLE), "
+            "'auto' uses memory while the runs fit --memory-limit and DuckDB beyond. "
+            "E.g. --engine duckdb 'v1=s3-dump/v1/*.parquet' v2=v2/.",
+        ),
+    ] = "auto",
+    memory_limit: Annotated[
+        str | None,
+        typer.Option(
+            help="Memory budget: 'auto' switches to DuckDB when the runs would need more, "
+            "and DuckDB spills to a temporary folder beyond it. Default: a quarter of this "
+            "machine's memory. E.g. --memory-limit 1GB.",
+        ),
+    ] = None,
+    spark_master: Annotated[
+        str,
+        typer.Option(
+            help="Spark master for --engine spark when no SparkSession is active, e.g. "
+            "--spark-master spark://head:7077 (default: local[*], every core here).",
+        ),
+    ] = "local[*]",
     markdown: Annotated[
         str | None,
         typer.Option(
@@ -361,6 +387,9 @@ def build(
                 embeddings=o["embeddings"] or [],
                 max_points=o["max_points"],
                 progress=say,  # type: ignore[arg-type]
+                engine=o["engine"],
+                memory_limit=o["memory_limit"],
+                spark_master=o["spark_master"],
             )
             say("Writing the report")  # type: ignore[operator]
             written = _write_outputs(report, o)
@@ -368,6 +397,8 @@ def build(
         raise _fail(str(exc)) from None
     except OSError as exc:
         raise _fail(f"{exc.filename or o['output']}: cannot write ({exc.strerror})") from None
+    if report.engine != "memory" and not o["quiet"]:
+        stderr.print(f"reportgen: {report.engine_note}", markup=False, soft_wrap=True)
     if not o["quiet"]:
         stderr.print("Wrote " + ", ".join(map(str, written)))
     if report.failed_gates:

@@ -394,8 +394,10 @@ def _validate(
     overrides: ColumnNames,
     metadata: dict[str, Any],
     embedding: EmbeddingSource | None = None,
+    checksum: bool = True,
 ) -> Run:
-    """``embedding``: a column left in the file, read later for the sampled rows only."""
+    """``embedding``: a column left in the file, read later for the sampled rows only;
+    ``checksum``: False for rows that are a query's result, not the file."""
     frame.columns = [str(c) for c in frame.columns]
     label_col = _find_column(frame, path, "label", LABEL_ALIASES, overrides.label)
     if label_col is None:
@@ -440,7 +442,7 @@ def _validate(
     return Run(
         name=name,
         path=path,
-        sha256=_sha256(path),
+        sha256=_sha256(path) if checksum else "",
         format=fmt,
         n_examples=len(frame),
         labels=labels,

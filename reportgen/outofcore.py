@@ -39,8 +39,8 @@ from reportgen.tasks import choose_positive, sort_classes
 
 BUCKET_BITS = 12  # buckets 2^-12 of ln(score) wide: 0.024% of the score (of 1 - s above 0.5)
 STEP_BITS = 8  # each refinement round splits a bucket 256 ways
-MAX_LEVEL = 4  # at most 4 x 8 = 32 more bits: 2^-44 of ln(score), about 6e-14 relative
-FINE_BITS = 32  # bits of the within-bucket position key
+MAX_LEVEL = 5  # at most 5 x 8 = 40 more bits: 2^-52 of ln(score), about 2e-16 relative
+FINE_BITS = 40  # bits of the within-bucket position key
 BOUND_TARGET = 1e-7  # refine crowded buckets until the AUC bound is below this
 GROUP_BUDGET = 1_000_000  # new groups one refinement round may create (its memory)
 EPS = float(np.finfo(np.float64).eps)

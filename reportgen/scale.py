@@ -57,6 +57,7 @@ ENGINE_NAMES = {"memory": "memory", "duckdb": "DuckDB", "spark": "Spark"}
 MEMORY_FRACTION = 0.25  # the default --memory-limit: a quarter of the machine's memory
 BYTES_PER_VALUE = 40  # in-memory cost of one cell of a run (pandas, codes, sorts), measured
 TEXT_EXPANSION = 4  # in-memory bytes per byte of CSV / JSON Lines
+JOINT_STEPS = 16  # joint cells group scores in steps of 1/16 of ln(score) before merging
 TABLE_SUFFIXES = (".parquet", ".pq", ".csv", ".tsv", ".csv.gz", ".tsv.gz", ".jsonl", ".ndjson")
 SPARK_PREFIX = "spark:"
 UNITS = {"": 1, "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12}
@@ -73,8 +74,8 @@ def parse_memory(text: str) -> int:
         value = float(found.group(1)) * UNITS[unit]
     except ValueError:
         raise ReportgenError(f"--memory-limit {text!r}: use a size such as 1GB") from None
-    if not math.isfinite(value) or value < 64 * 2**20:
-        raise ReportgenError(f"--memory-limit {text!r} is too small; give at least 64MB")
+    if not math.isfinite(value) or value < 32 * 10**6:
+        raise ReportgenError(f"--memory-limit {text!r} is too small; give at least 32MB")
     return int(value)
 
 
@@ -261,6 +262,11 @@ class TableStats:
     labels: set[str]
     probability: bool
     binned: outofcore.BinnedStats | None = None
+
+    @property
+    def n(self) -> int:
+        return int(self.cells["n"].sum()) if "n" in self.cells else -1
+
     multiclass: outofcore.MulticlassStats | None = None
     ovr: dict[str, outofcore.OneVsRest] | None = None
 
@@ -556,23 +562,6 @@ def _binary_cells_frame(
     return Cells(grouped["n"].to_numpy(dtype=np.int64), label, tuple(models))
 
 
-def bin_sql(x: str, edges: np.ndarray) -> str:
-    """The number of ``edges`` below ``x``, as a balanced tree of comparisons."""
-    if len(edges) == 0:
-        return "0"
-
-    def tree(low: int, high: int) -> str:  # answer in [low, high]
-        if low == high:
-            return str(low)
-        middle = (low + high) // 2
-        return (
-            f"CASE WHEN {x} > {float(edges[middle])!r}E0 THEN {tree(middle + 1, high)} "
-            f"ELSE {tree(low, middle)} END"
-        )
-
-    return tree(0, len(edges))
-
-
 def joint_cells(
     engine: outofcore.Engine,
     stats: Sequence[TableStats],
@@ -602,20 +591,37 @@ def joint_cells(
         edges = _quantile_edges(_cell_position(found.cells), found.cells["n"].to_numpy(), bins)
         sides.append((rows.removesuffix(" AS r") + f" AS t{m}", edges, evaluation))
     pick = []
-    for m, (_, edges, _) in enumerate(sides):
+    for m in range(len(sides)):
         t = f"t{m}"
         pred = f"{t}.prediction" if stats[m].run.prediction and threshold is None else f"{t}.above"
         cal = outofcore.calibration_sql(f"{t}.s") if stats[m].probability else "0"
         pick.append(
-            f"{pred} AS p{m}, {bin_sql(f'{t}.reportgen_w', edges)} AS b{m}, {cal} AS c{m}, "
+            f"{pred} AS p{m}, CAST(floor({t}.reportgen_w * {JOINT_STEPS}) AS BIGINT) AS b{m}, "
+            f"{cal} AS c{m}, "
             f"sum({t}.s) AS s{m}, sum({t}.s * {t}.s) AS q{m}, sum(-{t}.lp) AS lp{m}, "
             f"sum(-{t}.lq) AS lq{m}"
         )
-    frame = engine.frame(
-        f"""SELECT t0.label AS label, t1.label AS other_label, count(*) AS n, {", ".join(pick)}
-            FROM {sides[0][0]} JOIN {sides[1][0]} ON t0.id = t1.id GROUP BY ALL"""
-    )
+    select = f"SELECT t0.label AS label, t1.label AS other_label, count(*) AS n, {', '.join(pick)}"
+    frame = None
+    if isinstance(engine, outofcore.DuckDBEngine) and stats[0].n == stats[1].n:
+        # runs written in the same order pair up row by row: a positional join streams both
+        # files, where an id join must hash one. Every joined pair's ids are compared, so the
+        # cells are those of the id join, or the id join runs after all.
+        aligned = engine.frame(
+            f"""{select}, bool_and(t0.id = t1.id) AS same_id
+                FROM {sides[0][0]} POSITIONAL JOIN {sides[1][0]} GROUP BY ALL"""
+        )
+        if aligned["same_id"].all():
+            frame = aligned.drop(columns="same_id")
+    if frame is None:
+        frame = engine.frame(
+            f"{select} FROM {sides[0][0]} JOIN {sides[1][0]} ON t0.id = t1.id GROUP BY ALL"
+        )
     encoded = [e.encoded for e in evaluations]
+    for m, (_, edges, _) in enumerate(sides):
+        # fine log-scale steps, merged into each model's quantile bins here (a comparison
+        # tree per row would cost more than the join)
+        frame[f"b{m}"] = np.searchsorted(edges, frame[f"b{m}"] / JOINT_STEPS, side="right")
     names = outofcore._label_names(frame["label"])
     disagree = int(frame["n"][names != outofcore._label_names(frame["other_label"])].sum())
     classes = encoded[0].classes
@@ -938,7 +944,7 @@ def mistakes(
     if frame.empty:
         return None
     overrides = ColumnNames(label=run.label, prediction=run.prediction, score=column, id=run.id)
-    small = _validate(frame, run.name, Path(run.path), "table", overrides, {})
+    small = _validate(frame, run.name, Path(run.path), "table", overrides, {}, checksum=False)
     index = {c: i for i, c in enumerate(encoded.classes)}
     return _encode(small, "binary", encoded.classes, index, encoded.positive, threshold)
 

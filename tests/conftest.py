@@ -111,3 +111,22 @@ def write_run(tmp_path: Path) -> Callable[..., Path]:
         return path
 
     return write
+
+
+@pytest.fixture(scope="session")
+def spark_engine() -> object:
+    """One local Spark session for the whole test run (the JVM takes seconds to start)."""
+    from pyspark.sql import SparkSession
+
+    session = (
+        SparkSession.builder.master("local[2]")
+        .appName("reportgen-tests")
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.shuffle.partitions", "4")
+        .getOrCreate()
+    )
+    session.sparkContext.setLogLevel("ERROR")
+    from reportgen.outofcore import SparkEngine
+
+    yield SparkEngine(session)
+    session.stop()

@@ -133,23 +133,6 @@ def test_one_vs_rest_histograms_match_the_memory_engine(
     assert float(np.mean(aucs)) == pytest.approx(exact.metrics["roc_auc_ovr_macro"], abs=1e-12)
 
 
-@pytest.fixture(scope="session")
-def spark_engine() -> object:
-    """One local Spark session for the whole test run (the JVM takes seconds to start)."""
-    from pyspark.sql import SparkSession
-
-    session = (
-        SparkSession.builder.master("local[2]")
-        .appName("reportgen-tests")
-        .config("spark.ui.enabled", "false")
-        .config("spark.sql.shuffle.partitions", "4")
-        .getOrCreate()
-    )
-    session.sparkContext.setLogLevel("ERROR")
-    yield outofcore.SparkEngine(session)
-    session.stop()
-
-
 @pytest.mark.parametrize("kind", ["click-through", "crowded", "extreme"])
 def test_spark_gives_the_statistics_duckdb_gives(
     tmp_path: Path, kind: str, spark_engine: outofcore.SparkEngine
