@@ -1,10 +1,11 @@
-"""Out-of-core aggregation benchmark: the DuckDB engine's statistics of one binary run of
-10M and 100M rows, generated in row groups (never all in memory).
+"""Out-of-core benchmark: `reportgen build` on a binary pair (baseline and candidate, paired
+by id) of 10M and 100M rows with --memory-limit 1GB, so `auto` switches to DuckDB.
 
-For each size it writes (once, cached in --data) a Parquet run with click-through-style scores
-(1% positives, median score 0.003) and times, as a fresh process with DuckDB's memory limit set,
-the aggregation pass(es) and the statistics built from them; it prints wall time, peak resident
-memory, the number of cells, and the AUC bound stated for the binned result.
+Each run is written once (cached in --data) in row groups, never all in memory:
+click-through-style scores (1% positives, median score 0.003), the candidate's scores
+correlated with the baseline's. The whole command is timed as a fresh process (import,
+aggregation, bootstrap, paired tests, top-k queries, charts, HTML); peak resident memory is
+the child's.
 
     python benchmarks/outofcore_bench.py                  # 10M and 100M rows
     python benchmarks/outofcore_bench.py --rows 10000000  # one size
@@ -15,9 +16,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -25,40 +28,31 @@ import numpy as np
 ROW_GROUP = 2_000_000
 
 
-def write_run(path: Path, rows: int, seed: int) -> None:
+def write_pair(base: Path, cand: Path, rows: int, seed: int) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     rng = np.random.default_rng(seed)
-    schema = pa.schema([("label", pa.int8()), ("prediction", pa.int8()), ("score", pa.float64())])
-    with pq.ParquetWriter(path, schema) as writer:
+    schema = pa.schema(
+        [
+            ("id", pa.int64()),
+            ("label", pa.int8()),
+            ("prediction", pa.int8()),
+            ("score", pa.float64()),
+        ]
+    )
+    with pq.ParquetWriter(base, schema) as first, pq.ParquetWriter(cand, schema) as second:
         for start in range(0, rows, ROW_GROUP):
             size = min(ROW_GROUP, rows - start)
+            ids = np.arange(start, start + size, dtype=np.int64)
             label = (rng.random(size) < 0.01).astype(np.int8)
-            score = np.clip(rng.lognormal(np.log(0.003) + 0.8 * label, 1.0), 0, 1)
-            prediction = (score >= 0.02).astype(np.int8)
-            writer.write_table(
-                pa.table({"label": label, "prediction": prediction, "score": score}, schema=schema)
-            )
-
-
-CHILD = """
-import json, resource, sys, time
-start = time.perf_counter()
-from reportgen import metrics, outofcore
-engine = outofcore.DuckDBEngine(sys.argv[2], sys.argv[3])
-cells = outofcore.binary_cells(engine, engine.source([sys.argv[1]]), "label", "score",
-                               "prediction")
-stats = outofcore.binary_stats(cells)
-print(json.dumps({
-    "wall": time.perf_counter() - start,
-    "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-    "cells": len(cells),
-    "auc": metrics.roc_auc(stats.rank),
-    "auc_bound": stats.auc_bound,
-    "ap_range": stats.ap_range,
-}))
-"""
+            shared = rng.standard_normal(size)
+            for writer, lift in ((first, 0.8), (second, 0.9)):
+                noise = 0.8 * shared + 0.6 * rng.standard_normal(size)
+                score = np.clip(np.exp(np.log(0.003) + lift * label + noise), 0, 1)
+                prediction = (score >= 0.02).astype(np.int8)
+                table = {"id": ids, "label": label, "prediction": prediction, "score": score}
+                writer.write_table(pa.table(table, schema=schema))
 
 
 def main() -> None:
@@ -70,25 +64,38 @@ def main() -> None:
     )
     args = parser.parse_args()
     args.data.mkdir(parents=True, exist_ok=True)
-    spill = args.data / "duckdb-spill"
-    spill.mkdir(exist_ok=True)
-    print(f"{os.cpu_count()} cores; DuckDB memory_limit {args.memory_limit}")
-    print("| rows | wall (s) | peak memory (MiB) | cells | AUC | AUC bound |")
-    print("|---:|---:|---:|---:|---:|---:|")
+    print(f"{os.cpu_count()} cores; reportgen build --memory-limit {args.memory_limit}")
+    print("| rows per run | wall (s) | peak memory (MiB) | engine | AUC bound (baseline) |")
+    print("|---:|---:|---:|---|---:|")
     for rows in args.rows:
-        path = args.data / f"ctr-{rows}.parquet"
-        if not path.exists():
-            write_run(path, rows, seed=1)
-        out = subprocess.run(
-            [sys.executable, "-c", CHILD, str(path), args.memory_limit, str(spill)],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-        found = json.loads(out.strip().splitlines()[-1])
+        base, cand = args.data / f"base-{rows}.parquet", args.data / f"cand-{rows}.parquet"
+        if not (base.exists() and cand.exists()):
+            write_pair(base, cand, rows, seed=1)
+        out = args.data / f"pair-{rows}"
+        command = [
+            sys.executable,
+            "-m",
+            "reportgen.cli",
+            "build",
+            f"base={base}",
+            f"cand={cand}",
+            "--memory-limit",
+            args.memory_limit,
+            "-o",
+            f"{out}.html",
+            "--json",
+            f"{out}.json",
+            "--quiet",
+        ]
+        start = time.perf_counter()
+        subprocess.run(command, check=True)
+        wall = time.perf_counter() - start
+        peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        summary = json.loads(Path(f"{out}.json").read_text())
+        note = summary["runs"][0]["notes"]
+        bound = next((n.split("at most ±")[1].split(" ")[0] for n in note if "at most ±" in n), "")
         print(
-            f"| {rows:,} | {found['wall']:.2f} | {found['peak_mib']:,.0f} | {found['cells']:,} "
-            f"| {found['auc']:.6f} | {found['auc_bound']:.1e} |",
+            f"| {rows:,} | {wall:.1f} | {peak:,.0f} | {summary['engine']['name']} | {bound} |",
             flush=True,
         )
 

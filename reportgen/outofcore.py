@@ -12,7 +12,7 @@ scikit-learn counts tied scores; the exact AUC lies within ``auc_bound`` of the 
 half the share of positive-negative pairs that share a bucket. Confusion counts, log loss,
 Brier score and calibration bins are exact.
 
-This is the engine layer only: it is not yet wired into ``reportgen build``.
+``reportgen.scale`` turns these statistics into the report.
 """
 
 from __future__ import annotations
