@@ -137,7 +137,7 @@ def choose_engine(engine: str, runs: Sequence[object], memory_limit: int | None)
     limit = memory_limit or default_memory_limit()
     if engine != "auto":
         return EngineChoice(engine, limit)
-    paths = [parse_run_argument(r)[1] for r in runs if isinstance(r, str | Path)]
+    paths = [parse_run_argument(str(r))[1] for r in runs if isinstance(r, str | Path)]
     if len(paths) != len(runs) or any(str(p).startswith(SPARK_PREFIX) for p in paths):
         return EngineChoice("memory", limit)
     estimates = [estimate_memory(str(p)) for p in paths]
