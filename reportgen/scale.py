@@ -113,21 +113,25 @@ def _table_files(path: str) -> list[str]:
 
 
 def estimate_memory(path: str) -> int | None:
-    """Bytes the memory engine would need for a run file (None: not a table run file)."""
+    """Bytes the memory engine would need for a run file (None: not a table run file, or one
+    that cannot be read; the reader then says why)."""
     files = _table_files(path)
     if not files or not all(f.lower().endswith(TABLE_SUFFIXES) for f in files):
         return None
-    total = 0
-    for f in files:
-        if f.lower().endswith((".parquet", ".pq")):
-            import pyarrow.parquet as pq
+    try:
+        return sum(_file_estimate(f) for f in files)
+    except Exception:  # an estimate only: missing or corrupt files are reported when read
+        return None
 
-            meta = pq.ParquetFile(f).metadata
-            total += meta.num_rows * meta.num_columns * BYTES_PER_VALUE
-        else:
-            size = os.path.getsize(f)
-            total += size * TEXT_EXPANSION * (8 if f.endswith(".gz") else 1)
-    return total
+
+def _file_estimate(path: str) -> int:
+    if path.lower().endswith((".parquet", ".pq")):
+        import pyarrow.parquet as pq
+
+        meta = pq.ParquetFile(path).metadata
+        return meta.num_rows * meta.num_columns * BYTES_PER_VALUE
+    expansion = TEXT_EXPANSION * (8 if path.endswith(".gz") else 1)
+    return os.path.getsize(path) * expansion
 
 
 def choose_engine(engine: str, runs: Sequence[object], memory_limit: int | None) -> EngineChoice:
@@ -282,8 +286,6 @@ def aggregate(
 ) -> TableStats:
     """One run's cells (binary) or multiclass statistics, from one pass (plus refinements)."""
     score = run.score
-    if task != "multiclass" and len(run.class_scores) <= 2 and score is None and run.class_scores:
-        score = None  # decided below, once the positive class is known
     if run.prediction is None and score is None and not run.class_scores:
         raise ReportgenError(f"{run.path}: no prediction column and no scores")
     if task != "multiclass" and (score is not None or len(run.class_scores) <= 2):
@@ -487,8 +489,8 @@ def run_cells(found: TableStats, evaluation: RunEvaluation) -> Cells | None:
         is_pos = (
             outofcore._label_names(cells["label"]) == encoded.classes[encoded.positive]
         ).to_numpy()
-        combos = 4
-        bins = int(np.clip(CELL_BUDGET / combos, 1, MAX_BINS))
+        # 2 labels x 2 predictions share the cell budget, as in resample.build_cells
+        bins = int(np.clip(CELL_BUDGET / 4, 1, MAX_BINS))
         edges = _quantile_edges(_cell_position(cells), cells["n"].to_numpy(), bins)
         score_bin = np.searchsorted(edges, _cell_position(cells), side="right")
         return _binary_cells_frame(
@@ -509,9 +511,7 @@ def run_cells(found: TableStats, evaluation: RunEvaluation) -> Cells | None:
             ),
             found.probability,
         )
-    if found.multiclass is not None:
-        return None  # multiclass intervals come from the joint query (one model)
-    return None
+    return None  # multiclass runs: no per-run cells yet, so no intervals out of core
 
 
 def _predictions(cells: pd.DataFrame, encoded: EncodedRun) -> np.ndarray:
