@@ -58,7 +58,11 @@ def top_rows(mask: np.ndarray, score: np.ndarray | None, k: int) -> np.ndarray:
     if score is None or len(rows) <= k:
         chosen = rows if score is None else rows[np.lexsort((rows, -score[rows]))]
         return chosen[:k]
-    part = rows[np.argpartition(-score[rows], k - 1)[:k]]
+    values = score[rows]
+    kth = -np.partition(-values, k - 1)[k - 1]
+    # all rows above the k-th score, then the earliest of those tied with it
+    above = rows[values > kth]
+    part = np.concatenate([above, rows[values == kth][: k - len(above)]])
     return part[np.lexsort((part, -score[part]))]
 
 

@@ -266,6 +266,11 @@ class Engine:
         """The FROM clause reading ``paths`` in place."""
         raise NotImplementedError
 
+    def sample_sql(self, column: str, modulus: int) -> str:
+        """A deterministic predicate keeping about 1 row in ``modulus``, by a hash of
+        ``column`` (the same rows in every run that shares the ids)."""
+        return f"hash({column}) % {modulus} = 0"
+
 
 def _kind_of(paths: Sequence[str]) -> str:
     lower = [p.lower() for p in paths]
@@ -339,6 +344,9 @@ class SparkEngine(Engine):
 
     def quote(self, name: str) -> str:
         return "`" + name.replace("`", "``") + "`"
+
+    def sample_sql(self, column: str, modulus: int) -> str:
+        return f"pmod(hash({column}), {modulus}) = 0"  # Spark's hash is a signed int
 
     def frame(self, query: str) -> pd.DataFrame:
         return self.spark.sql(query).toPandas()  # type: ignore[attr-defined]
@@ -679,18 +687,22 @@ class MulticlassStats:
     calibration: CalibrationCounts
     probability: ProbabilitySums
     top2: TopKCounts
+    cells: pd.DataFrame  # per (label, prediction, top class, calibration bin): n and sums
 
 
-def multiclass_stats(
+def multiclass_rows(
     engine: Engine,
     source: str,
     label: str,
     class_columns: dict[str, str],
     prediction: str | None = None,
-) -> MulticlassStats:
-    """Confusion counts (the prediction column, else the arg-max class, first class winning
-    ties as ``np.argmax``), top-class calibration bins, summed log loss and top-2 hits, in one
-    pass. ``class_columns`` maps each class name to its probability column."""
+    extra: str = "",
+) -> str:
+    """A relation of a multiclass run's rows with the columns its statistics read: label (as
+    text), prediction (the prediction column, else the arg-max class, the first class winning
+    ties as ``np.argmax``), top (the arg-max class), cal (the top-class calibration bin),
+    confidence (the top class's probability), loss (-ln p(true class), clipped) and top2 (1
+    when the true class is among the two most probable), plus ``extra`` select items."""
     q = engine.quote
     names = list(class_columns)
     p = [f"CAST({q(class_columns[c])} AS DOUBLE)" for c in names]
@@ -717,12 +729,29 @@ def multiclass_stats(
     )
     clipped = f"least(greatest({true_p}, {EPS!r}), {1 - EPS!r})"
     predicted = f"CAST({q(prediction)} AS STRING)" if prediction else argmax
+    extra = f", {extra}" if extra else ""
+    return f"""(SELECT {truth} AS label, {predicted} AS prediction, {argmax} AS top,
+                       {calibration_sql(confidence)} AS cal, {confidence} AS confidence,
+                       -ln({clipped}) AS loss, CAST(({above}) < 2 AS INTEGER) AS top2{extra}
+                FROM {source}) AS r"""
+
+
+def multiclass_stats(
+    engine: Engine,
+    source: str,
+    label: str,
+    class_columns: dict[str, str],
+    prediction: str | None = None,
+) -> MulticlassStats:
+    """Confusion counts, top-class calibration bins, summed log loss and top-2 hits, in one
+    pass (see :func:`multiclass_rows`). ``class_columns`` maps each class name to its
+    probability column."""
+    names = list(class_columns)
+    rows = multiclass_rows(engine, source, label, class_columns, prediction)
     frame = engine.frame(
-        f"""SELECT {truth} AS label, {predicted} AS prediction, {argmax} AS top,
-                   {calibration_sql(confidence)} AS cal, count(*) AS n,
-                   sum({confidence}) AS confidence_sum, sum(-ln({clipped})) AS loss,
-                   sum(CAST(({above}) < 2 AS INTEGER)) AS top2
-            FROM {source} GROUP BY ALL"""
+        f"""SELECT label, prediction, top, cal, count(*) AS n,
+                   sum(confidence) AS confidence_sum, sum(loss) AS loss, sum(top2) AS top2
+            FROM {rows} GROUP BY ALL"""
     )
     if frame["label"].isna().any():
         raise ReportgenError("a label outside the probability columns' classes; add prob_<class>")
@@ -752,4 +781,5 @@ def multiclass_stats(
         ),
         probability=ProbabilitySums(total, float(frame["loss"].sum()), None),
         top2=TopKCounts(2, total, int(frame["top2"].sum())),
+        cells=frame,
     )

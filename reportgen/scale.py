@@ -49,6 +49,7 @@ from reportgen.ingest import (
 from reportgen.pairing import Pairing
 from reportgen.resample import CELL_BUDGET, MAX_BINS, Cells, ModelCells, replicate_metrics
 from reportgen.slices import MAX_SLICES, OTHER, SliceAnalysis, SliceCell
+from reportgen.stats import ECE_BINS
 from reportgen.tasks import EncodedRun, _encode, choose_positive
 from reportgen.uncertainty import Assessment, Comparison, settle
 
@@ -57,6 +58,7 @@ ENGINE_NAMES = {"memory": "memory", "duckdb": "DuckDB", "spark": "Spark"}
 MEMORY_FRACTION = 0.25  # the default --memory-limit: a quarter of the machine's memory
 BYTES_PER_VALUE = 40  # in-memory cost of one cell of a run (pandas, codes, sorts), measured
 TEXT_EXPANSION = 4  # in-memory bytes per byte of CSV / JSON Lines
+JOINT_ROWS = 4_000_000  # pairs joined at most for the paired tests (a hash sample beyond)
 JOINT_STEPS = 16  # joint cells group scores in steps of 1/16 of ln(score) before merging
 TABLE_SUFFIXES = (".parquet", ".pq", ".csv", ".tsv", ".csv.gz", ".tsv.gz", ".jsonl", ".ndjson")
 SPARK_PREFIX = "spark:"
@@ -269,6 +271,8 @@ class TableStats:
 
     @property
     def n(self) -> int:
+        if self.multiclass is not None:
+            return int(self.multiclass.confusion.n)
         return int(self.cells["n"].sum()) if "n" in self.cells else -1
 
     multiclass: outofcore.MulticlassStats | None = None
@@ -511,7 +515,23 @@ def run_cells(found: TableStats, evaluation: RunEvaluation) -> Cells | None:
             ),
             found.probability,
         )
-    return None  # multiclass runs: no per-run cells yet, so no intervals out of core
+    if found.multiclass is not None:
+        cells = found.multiclass.cells
+        index = {c: i for i, c in enumerate(encoded.classes)}
+        frame = pd.DataFrame(
+            {
+                "label": cells["label"],
+                "n": cells["n"],
+                "p0": cells["prediction"].map(index),
+                "c0": cells["cal"],
+                "r0": cells["top"] == cells["label"],
+                "s0": cells["confidence_sum"],
+                "l0": cells["loss"],
+                "t0": cells["top2"],
+            }
+        )
+        return _multiclass_cells_frame([encoded], frame)
+    return None  # no scores: the confusion counts alone; no intervals out of core
 
 
 def _predictions(cells: pd.DataFrame, encoded: EncodedRun) -> np.ndarray:
@@ -521,6 +541,82 @@ def _predictions(cells: pd.DataFrame, encoded: EncodedRun) -> np.ndarray:
     positive = encoded.positive
     negative = 1 - positive if len(encoded.classes) == 2 else positive
     return np.where(cells["above"].to_numpy(dtype=bool), positive, negative)
+
+
+def _multiclass_cells_frame(encoded: Sequence[EncodedRun], frame: pd.DataFrame) -> Cells:
+    """Bootstrap cells of multiclass runs from aggregated rows: columns label, n, and per
+    model m the prediction code p<m>, calibration bin c<m>, whether the top class is right
+    r<m>, and sums of confidence s<m>, loss l<m> and top-2 hits t<m>. The calibration bin is
+    the score bin: one-vs-rest AUCs are not resampled (their intervals are not given)."""
+    keys = ["label"] + [f"{k}{m}" for m in range(len(encoded)) for k in "pcr"]
+    sums = [c for c in frame.columns if c not in keys]
+    grouped = frame.groupby(keys, sort=True, as_index=False)[sums].sum()
+    n = grouped["n"].to_numpy(dtype=np.float64)
+    index = {c: i for i, c in enumerate(encoded[0].classes)}
+    models = []
+    for m, run in enumerate(encoded):
+        calibration = grouped[f"c{m}"].to_numpy(dtype=np.int64)
+        models.append(
+            ModelCells(
+                encoded=run,
+                prediction=grouped[f"p{m}"].to_numpy(dtype=np.int64),
+                score_bin=calibration,
+                n_score_bins=ECE_BINS,
+                calibration_bin=calibration,
+                confidence=grouped[f"s{m}"].to_numpy() / n,
+                outcome=grouped[f"r{m}"].to_numpy(dtype=np.float64),
+                loss=grouped[f"l{m}"].to_numpy() / n,
+                brier=None,
+                top2=grouped[f"t{m}"].to_numpy() / n,
+            )
+        )
+    label = grouped["label"].map(index).to_numpy(dtype=np.int64)
+    return Cells(grouped["n"].to_numpy(dtype=np.int64), label, tuple(models))
+
+
+def joint_multiclass_cells(
+    engine: outofcore.Engine,
+    stats: Sequence[TableStats],
+    evaluations: Sequence[RunEvaluation],
+    sample: int = 1,
+) -> tuple[Cells, int, int, bool]:
+    """As :func:`joint_cells`, for two multiclass runs with class probabilities."""
+    sides = []
+    for m, found in enumerate(stats):
+        run = found.run
+        assert run.id is not None
+        rows = outofcore.multiclass_rows(
+            engine,
+            run.source,
+            run.label,
+            run.class_scores,
+            run.prediction,
+            f"{engine.quote(run.id)} AS id",
+        )
+        if sample > 1:
+            rows = f"(SELECT * FROM {rows} WHERE {engine.sample_sql('id', sample)}) AS r"
+        sides.append(rows.removesuffix(" AS r") + f" AS t{m}")
+    pick = ", ".join(
+        f"t{m}.prediction AS p{m}, t{m}.cal AS c{m}, t{m}.top = t{m}.label AS r{m}, "
+        f"sum(t{m}.confidence) AS s{m}, sum(t{m}.loss) AS l{m}, sum(t{m}.top2) AS t{m}"
+        for m in range(2)
+    )
+    frame = engine.frame(
+        f"""SELECT t0.label AS label, t1.label AS other_label, count(*) AS n, {pick},
+                   t0.id IS NULL AS only_candidate, t1.id IS NULL AS only_baseline
+            FROM {sides[0]} FULL OUTER JOIN {sides[1]} ON t0.id = t1.id GROUP BY ALL"""
+    )
+    unmatched = (frame["only_candidate"] | frame["only_baseline"]).to_numpy(dtype=bool)
+    frame = frame[~unmatched].drop(columns=["only_candidate", "only_baseline"])
+    names = outofcore._label_names(frame["label"])
+    disagree = int(frame["n"][names != outofcore._label_names(frame["other_label"])].sum())
+    index = {c: i for i, c in enumerate(evaluations[0].classes)}
+    frame = frame.drop(columns="other_label").assign(label=names)
+    for m in range(2):
+        frame[f"p{m}"] = outofcore._label_names(frame[f"p{m}"]).map(index)
+        frame[f"r{m}"] = frame[f"r{m}"].astype(bool)
+    cells = _multiclass_cells_frame([e.encoded for e in evaluations], frame)
+    return cells, int(frame["n"].sum()), disagree, not unmatched.any()
 
 
 def _binary_cells_frame(
@@ -567,11 +663,14 @@ def joint_cells(
     stats: Sequence[TableStats],
     evaluations: Sequence[RunEvaluation],
     threshold: float | None,
-) -> tuple[Cells, int, int]:
+    sample: int = 1,
+) -> tuple[Cells, int, int, bool]:
     """Two binary runs joined on their id inside the engine, grouped into cells of (label,
     each model's prediction, score bin and calibration bin) with the sums the metrics need:
-    the paired bootstrap and McNemar's table from one join. Returns the cells, the number of
-    paired examples, and how many of them disagree on the label."""
+    the paired bootstrap and McNemar's table from one join, over the ids that
+    ``engine.sample_sql(id, sample)`` keeps (every id when ``sample`` is 1). Returns the cells,
+    the number of joined examples, how many of them disagree on the label, and whether every
+    id (of the sample) was in both runs."""
     sides = []
     for m, (found, evaluation) in enumerate(zip(stats, evaluations, strict=True)):
         run = found.run
@@ -589,6 +688,8 @@ def joint_cells(
         )
         bins = int(np.clip(math.sqrt(CELL_BUDGET / 8), 1, MAX_BINS))
         edges = _quantile_edges(_cell_position(found.cells), found.cells["n"].to_numpy(), bins)
+        if sample > 1:
+            rows = f"(SELECT * FROM {rows} WHERE {engine.sample_sql('id', sample)}) AS r"
         sides.append((rows.removesuffix(" AS r") + f" AS t{m}", edges, evaluation))
     pick = []
     for m in range(len(sides)):
@@ -602,21 +703,14 @@ def joint_cells(
             f"sum(-{t}.lq) AS lq{m}"
         )
     select = f"SELECT t0.label AS label, t1.label AS other_label, count(*) AS n, {', '.join(pick)}"
-    frame = None
-    if isinstance(engine, outofcore.DuckDBEngine) and stats[0].n == stats[1].n:
-        # runs written in the same order pair up row by row: a positional join streams both
-        # files, where an id join must hash one. Every joined pair's ids are compared, so the
-        # cells are those of the id join, or the id join runs after all.
-        aligned = engine.frame(
-            f"""{select}, bool_and(t0.id = t1.id) AS same_id
-                FROM {sides[0][0]} POSITIONAL JOIN {sides[1][0]} GROUP BY ALL"""
-        )
-        if aligned["same_id"].all():
-            frame = aligned.drop(columns="same_id")
-    if frame is None:
-        frame = engine.frame(
-            f"{select} FROM {sides[0][0]} JOIN {sides[1][0]} ON t0.id = t1.id GROUP BY ALL"
-        )
+    # a full join: the ids only one run has tell whether every example is paired
+    frame = engine.frame(
+        f"""{select}, t0.id IS NULL AS only_candidate, t1.id IS NULL AS only_baseline
+            FROM {sides[0][0]} FULL OUTER JOIN {sides[1][0]} ON t0.id = t1.id GROUP BY ALL"""
+    )
+    unmatched = (frame["only_candidate"] | frame["only_baseline"]).to_numpy(dtype=bool)
+    every_id_paired = not unmatched.any()
+    frame = frame[~unmatched].drop(columns=["only_candidate", "only_baseline"])
     encoded = [e.encoded for e in evaluations]
     for m, (_, edges, _) in enumerate(sides):
         # fine log-scale steps, merged into each model's quantile bins here (a comparison
@@ -636,7 +730,8 @@ def joint_cells(
         label=names, is_pos=(names == classes[encoded[0].positive]).to_numpy()
     )
     probability = stats[0].probability and stats[1].probability
-    return _binary_cells_frame(encoded, frame, probability), int(frame["n"].sum()), disagree
+    cells = _binary_cells_frame(encoded, frame, probability)
+    return cells, int(frame["n"].sum()), disagree, every_id_paired
 
 
 def assess_tables(
@@ -665,24 +760,31 @@ def assess_tables(
         if index == base_index:
             continue
         pair = [stats[base_index], stats[index]]
-        can_pair = (
-            not unpaired
-            and all(s.run.id for s in pair)
-            and all(s.task == "binary" and "coarse" in s.cells for s in pair)
-        )
+        binary = all(s.task == "binary" and "coarse" in s.cells for s in pair)
+        multiclass = all(s.multiclass is not None for s in pair)
+        can_pair = not unpaired and all(s.run.id for s in pair) and (binary or multiclass)
         if not can_pair:
             why = (
                 "--unpaired"
                 if unpaired
                 else "no id column in both runs"
                 if not all(s.run.id for s in pair)
-                else "paired tests out of core need binary runs with scores"
+                else "paired tests out of core need scores or class probabilities"
             )
             pairings[evaluation.name] = Pairing("unpaired", None, None, f"unpaired: {why}")
             comparisons += _unpaired(base, evaluation)
             continue
-        cells, n_paired, disagree = joint_cells(engine, pair, [base, evaluation], threshold)
-        if n_paired == 0:
+        n = max(pair[0].n, pair[1].n)
+        sample = max(1, math.ceil(n / JOINT_ROWS))
+        if binary:
+            cells, joined, disagree, every_id_paired = joint_cells(
+                engine, pair, [base, evaluation], threshold, sample
+            )
+        else:
+            cells, joined, disagree, every_id_paired = joint_multiclass_cells(
+                engine, pair, [base, evaluation], sample
+            )
+        if joined == 0:
             raise ReportgenError(
                 f"{base.name} and {evaluation.name} share no id; check the id columns or "
                 "pass --unpaired"
@@ -693,10 +795,21 @@ def assess_tables(
                 "paired examples; they were not scored on the same data (--unpaired to compare "
                 "them anyway)"
             )
-        pairings[evaluation.name] = Pairing(
-            "id", None, None, f"{n_paired:,} examples joined on id in the engine", n_paired
+        # both runs of one size with every sampled id in both: every example is paired
+        whole = every_id_paired and pair[0].n == pair[1].n
+        n_paired = pair[0].n if whole else joined * sample
+        note = f"{n_paired:,} examples joined on id in the engine"
+        if sample > 1:
+            note += (
+                f"; McNemar's test and the paired bootstrap use the deterministic 1/{sample} "
+                f"sample of ids ({joined:,} pairs), interval widths scaled to all pairs"
+            )
+            if not whole:
+                note += " (their number estimated from the sample)"
+        pairings[evaluation.name] = Pairing("id", None, None, note, n_paired)
+        comparisons += _paired(
+            base, evaluation, cells, n_paired, replicates, seed + 1000 + index, joined
         )
-        comparisons += _paired(base, evaluation, cells, n_paired, replicates, seed + 1000 + index)
     settle(comparisons)
     return Assessment(baseline, replicates, seed, intervals, pairings, comparisons)
 
@@ -739,10 +852,15 @@ def _paired(
     n_paired: int,
     replicates: int,
     seed: int,
+    joined: int,
 ) -> list[Comparison]:
+    """Deltas of every headline metric, McNemar's exact test for accuracy (on the joined
+    pairs) and the paired cell bootstrap for the rest. When the cells hold a sample of the
+    pairs, the replicates' spread is scaled by sqrt(sample / all pairs)."""
     from reportgen.resample import cell_stats
 
     names = list(HEADLINE[base.task])
+    scale_spread = math.sqrt(joined / n_paired) if n_paired else 1.0
     whole = n_paired == base.confusion.n == candidate.confusion.n
     if whole:
         base_values, cand_values = base.metrics, candidate.metrics
@@ -772,7 +890,7 @@ def _paired(
         if reps is None or cells_base.get(name) is None or cells_cand.get(name) is None:
             continue
         on_cells = cells_cand[name] - cells_base[name]  # type: ignore[operator]
-        deltas = reps[1][name] - reps[0][name]
+        deltas = on_cells + (reps[1][name] - reps[0][name] - on_cells) * scale_spread
         result.ci = compare.percentile_interval(deltas, delta, on_cells)
         if name != "accuracy":
             result.p_value = compare.bootstrap_p_value(deltas, delta, on_cells)
@@ -905,9 +1023,8 @@ def mistakes(
     k: int,
     threshold: float | None,
 ) -> EncodedRun | None:
-    """The run's most confident mistakes, fetched with a bounded query (at most 2k rows: the
-    highest-scored wrong positive predictions and the lowest-scored wrong negative ones), as a
-    small encoded run for :func:`reportgen.examples.confident_mistakes`."""
+    """The run's k most confident mistakes, fetched with one bounded query (a top-k scan), as
+    a small encoded run for :func:`reportgen.examples.confident_mistakes`."""
     run = found.run
     encoded = evaluation.encoded
     if found.task != "binary" or "coarse" not in found.cells or k <= 0:
@@ -927,19 +1044,23 @@ def mistakes(
     def listed(values: pd.Series) -> str:
         return ", ".join(_literal(v) for v in values) or "NULL"
 
-    def wrong_rows(predicted_positive: bool, order: str) -> str:
-        # wrong and predicted positive: a negative label with a positive prediction
-        guard = f"{q(run.label)} IN ({listed(labels[label_is_pos != predicted_positive])})"
-        if by_prediction:
-            chosen = predictions[prediction_is_pos == predicted_positive]
-            guard += f" AND {q(run.prediction)} IN ({listed(chosen)})"
-        else:
-            guard += f" AND {s} {'>=' if predicted_positive else '<'} {cut!r}E0"
-        return f"(SELECT * FROM {run.source} WHERE {guard} ORDER BY {s} {order} LIMIT {k})"
-
+    if by_prediction:
+        positive_predictions = predictions[prediction_is_pos.to_numpy()]
+        said_positive = f"{q(run.prediction)} IN ({listed(positive_predictions)})"
+    else:
+        said_positive = f"{s} >= {cut!r}E0"
+    truly_positive = f"{q(run.label)} IN ({listed(labels[label_is_pos.to_numpy()])})"
+    truly_negative = f"{q(run.label)} IN ({listed(labels[~label_is_pos.to_numpy()])})"
+    # the in-memory confidence (examples.confidence): the score of the predicted class
+    other = f"1 - {s}" if found.probability else f"-{s}"
+    confidence = f"CASE WHEN {said_positive} THEN {s} ELSE {other} END"
+    wrong = (
+        f"({truly_negative} AND {said_positive}) OR ({truly_positive} AND NOT ({said_positive}))"
+    )
+    # ties in file order, as in memory, where the id column gives that order
+    ties = f", {q(run.id)}" if run.id else ""
     frame = engine.frame(
-        f"SELECT * FROM {wrong_rows(True, 'DESC')} AS a "
-        f"UNION ALL SELECT * FROM {wrong_rows(False, 'ASC')} AS b"
+        f"SELECT * FROM {run.source} WHERE {wrong} ORDER BY {confidence} DESC{ties} LIMIT {k}"
     )
     if frame.empty:
         return None

@@ -106,6 +106,16 @@ def test_duckdb_multiclass_equals_memory_on_digits(
     duck = build_report(runs, engine="duckdb", timestamp=False, bootstrap=100)
     _same_metrics(memory, duck)
     assert duck.task == "multiclass"
+    tests = {c.metric: c for c in duck.assessment.comparisons}
+    exact = {c.metric: c for c in memory.assessment.comparisons}
+    assert tests["accuracy"].p_value == pytest.approx(exact["accuracy"].p_value, abs=1e-12)
+    for metric in ("f1_macro", "log_loss", "top_2_accuracy"):
+        assert tests[metric].test == "bootstrap-paired", metric
+        low, high = tests[metric].ci
+        m_low, m_high = exact[metric].ci
+        assert abs(low - m_low) < 0.3 * (m_high - m_low), metric
+        assert abs(high - m_high) < 0.3 * (m_high - m_low), metric
+    assert duck.assessment.intervals["logistic"]["f1_macro"] is not None
 
 
 def test_crowded_tied_and_extreme_scores_keep_auc_and_ap_within_1e_6(tmp_path: Path) -> None:
