@@ -574,6 +574,16 @@ def _multiclass_cells_frame(encoded: Sequence[EncodedRun], frame: pd.DataFrame) 
     return Cells(grouped["n"].to_numpy(dtype=np.int64), label, tuple(models))
 
 
+def _sampled(engine: outofcore.Engine, run: TableRun, sample: int) -> str:
+    """The run's rows, or the 1/``sample`` of them its id hash keeps (filtered as they are
+    read, before any per-row expression)."""
+    if sample <= 1:
+        return run.source
+    assert run.id is not None
+    keep = engine.sample_sql(engine.quote(run.id), sample)
+    return f"(SELECT * FROM {run.source} WHERE {keep}) AS sampled"
+
+
 def joint_multiclass_cells(
     engine: outofcore.Engine,
     stats: Sequence[TableStats],
@@ -587,14 +597,12 @@ def joint_multiclass_cells(
         assert run.id is not None
         rows = outofcore.multiclass_rows(
             engine,
-            run.source,
+            _sampled(engine, run, sample),
             run.label,
             run.class_scores,
             run.prediction,
             f"{engine.quote(run.id)} AS id",
         )
-        if sample > 1:
-            rows = f"(SELECT * FROM {rows} WHERE {engine.sample_sql('id', sample)}) AS r"
         sides.append(rows.removesuffix(" AS r") + f" AS t{m}")
     pick = ", ".join(
         f"t{m}.prediction AS p{m}, t{m}.cal AS c{m}, t{m}.top = t{m}.label AS r{m}, "
@@ -678,7 +686,7 @@ def joint_cells(
         column = run.score or sorted(run.class_scores.values())[-1]
         rows = outofcore.binary_rows(
             engine,
-            run.source,
+            _sampled(engine, run, sample),
             run.label,
             column,
             run.prediction if threshold is None else None,
@@ -688,8 +696,6 @@ def joint_cells(
         )
         bins = int(np.clip(math.sqrt(CELL_BUDGET / 8), 1, MAX_BINS))
         edges = _quantile_edges(_cell_position(found.cells), found.cells["n"].to_numpy(), bins)
-        if sample > 1:
-            rows = f"(SELECT * FROM {rows} WHERE {engine.sample_sql('id', sample)}) AS r"
         sides.append((rows.removesuffix(" AS r") + f" AS t{m}", edges, evaluation))
     pick = []
     for m in range(len(sides)):
@@ -1057,6 +1063,12 @@ def mistakes(
     wrong = (
         f"({truly_negative} AND {said_positive}) OR ({truly_positive} AND NOT ({said_positive}))"
     )
+    # a score range that holds the k most confident mistakes, read off the cells, so that
+    # the scan tests one cheap range before the rest
+    cut = _confidence_cut(found, encoded, k)
+    if cut is not None:
+        below = f"1 - {cut!r}E0" if found.probability else f"-{cut!r}E0"
+        wrong = f"({s} >= {cut!r}E0 OR {s} <= {below}) AND ({wrong})"
     # ties in file order, as in memory, where the id column gives that order
     ties = f", {q(run.id)}" if run.id else ""
     frame = engine.frame(
@@ -1068,6 +1080,26 @@ def mistakes(
     small = _validate(frame, run.name, Path(run.path), "table", overrides, {}, checksum=False)
     index = {c: i for i, c in enumerate(encoded.classes)}
     return _encode(small, "binary", encoded.classes, index, encoded.positive, threshold)
+
+
+def _confidence_cut(found: TableStats, encoded: EncodedRun, k: int) -> float | None:
+    """A confidence that at least k mistakes reach, from the cells' score ranges: the lowest
+    confidence of the most confident wrong cells that together hold k rows."""
+    cells = found.cells
+    index = {c: i for i, c in enumerate(encoded.classes)}
+    truth = outofcore._label_names(cells["label"]).map(index).to_numpy()
+    predicted = _predictions(cells, encoded)
+    wrong = truth != predicted
+    said_positive = predicted == encoded.positive
+    low, high = cells["low"].to_numpy(), cells["high"].to_numpy()
+    lowest = np.where(said_positive, low, (1 - high) if found.probability else -high)[wrong]
+    counts = cells["n"].to_numpy()[wrong]
+    if counts.sum() < k:
+        return None
+    order = np.argsort(-lowest, kind="stable")
+    reached = np.searchsorted(np.cumsum(counts[order]), k)
+    # slack: 1 - (1 - s) need not give s back exactly, and the range is only a pre-filter
+    return float(lowest[order][reached]) - 1e-9
 
 
 def _literal(value: object) -> str:
