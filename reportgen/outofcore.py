@@ -23,7 +23,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy.special import digamma
 
 from reportgen.errors import ReportgenError
 from reportgen.ingest import class_name
@@ -157,7 +156,7 @@ def _heavy_buckets(cells: pd.DataFrame, is_pos: np.ndarray, level: int) -> pd.Da
     if total == 0:
         return empty
     mixed = (by["high"] > by["low"]).to_numpy()
-    # each bucket's part of the AUC bound and of the AP range (see _ap_range), in score order
+    # each bucket's part of the AUC bound and of the AP range (_average_precision), by score
     ordered = by.sort_index(ascending=False)
     pos, neg = ordered["pos"].to_numpy(), ordered["neg"].to_numpy()
     auc_part = 0.5 * pos * neg / total
@@ -215,16 +214,27 @@ def _strict_credits(pos: np.ndarray, neg: np.ndarray) -> tuple[np.ndarray, np.nd
 
 
 HARMONIC_DIRECT = 256  # buckets with at most this many positives: summed term by term
+HARMONIC_NEAR = 256  # from c on, the Euler-Maclaurin form is exact to double precision
 HARMONIC_CHUNK = 20_000
 
 
 def _harmonic(c: np.ndarray, m: np.ndarray) -> np.ndarray:
-    """sum_{j=1..m} 1 / (c + j) per bucket. Term by term where m is small: the digamma
-    difference loses about 1e-15 x ln(c) to cancellation, which (c - a) then multiplies."""
+    """sum_{j=1..m} 1 / (c + j) per bucket.
+
+    The digamma difference loses about 1e-15 x ln(c) to cancellation, which (c - a) then
+    multiplies, so it is used only where c is small and m large. Elsewhere: term by term
+    (c < HARMONIC_NEAR), or Euler-Maclaurin, ln((c + m + 1/2) / (c + 1/2)) + (1/24)(1/(c + m
+    + 1/2)^2 - 1/(c + 1/2)^2), whose next term is below 1e-12 of the sum for c >= 256."""
     out = np.zeros(len(c), dtype=np.float64)
-    large = m > HARMONIC_DIRECT
-    out[large] = digamma(c[large] + m[large] + 1) - digamma(c[large] + 1)
-    small = np.flatnonzero((m > 0) & ~large)
+    far = (m > 0) & (c >= HARMONIC_NEAR)
+    a, b = c[far] + 0.5, c[far] + m[far] + 0.5
+    out[far] = np.log1p(m[far] / a) + (1 / b**2 - 1 / a**2) / 24
+    large = (m > HARMONIC_DIRECT) & ~far
+    if large.any():
+        from scipy.special import digamma  # scipy.special costs 0.4 s to import
+
+        out[large] = digamma(c[large] + m[large] + 1) - digamma(c[large] + 1)
+    small = np.flatnonzero((m > 0) & ~large & ~far)
     j = np.arange(1, HARMONIC_DIRECT + 1, dtype=np.float64)
     for start in range(0, len(small), HARMONIC_CHUNK):
         rows = small[start : start + HARMONIC_CHUNK]
@@ -557,7 +567,7 @@ def binary_stats(
     )
 
     rank, auc_bound, n_buckets, mixed = _rank_of(cells, is_pos)
-    ap, ap_bound = _average_precision(rank, mixed)
+    ap, ap_bound, ap_range = _average_precision(rank, mixed)
 
     low, high = float(cells["low"].min()), float(cells["high"].max())
     calibration = probability = None
@@ -581,7 +591,7 @@ def binary_stats(
         calibration=calibration,
         probability=probability,
         auc_bound=auc_bound,
-        ap_range=_ap_range(rank),
+        ap_range=ap_range,
         average_precision=ap,
         ap_bound=ap_bound,
         n_buckets=n_buckets,
@@ -613,32 +623,26 @@ def _rank_of(cells: pd.DataFrame, is_pos: np.ndarray) -> tuple[RankCounts, float
     return rank, bound, size, mixed[::-1]
 
 
-def _average_precision(rank: RankCounts, mixed: np.ndarray) -> tuple[float, float]:
+def _average_precision(
+    rank: RankCounts, mixed: np.ndarray
+) -> tuple[float, float, tuple[float, float]]:
     """AP with exact ties credited as scikit-learn does (every tied positive at the precision
     after the whole tie) and each bucket of different scores at the middle of what its unknown
-    inner order allows; the second value bounds the distance to the exact AP. (A tie's credit
-    can exceed any strict order's, so binned-as-tied AP is not itself within the range.)"""
+    inner order allows; the bound on its distance to the exact AP; and the lowest and highest
+    AP any order within buckets gives. (A tie's credit can exceed any strict order's, so
+    binned-as-tied AP is not itself within that range.)"""
     pos, neg = rank.positives.astype(np.float64), rank.negatives.astype(np.float64)
     total = pos.sum()
     if total == 0:
-        return float("nan"), 0.0
+        return float("nan"), 0.0, (float("nan"), float("nan"))
     before_pos = np.cumsum(pos) - pos
     before_all = np.cumsum(pos + neg) - (pos + neg)
     tie = pos * (before_pos + pos) / np.maximum(before_all + pos + neg, 1)
     high, low = _strict_credits(pos, neg)
     terms = np.where(mixed, (high + low) / 2, tie)
     bound = float(np.where(mixed, (high - low) / 2, 0.0).sum() / total)
-    return float(terms.sum() / total), bound
-
-
-def _ap_range(rank: RankCounts) -> tuple[float, float]:
-    """The lowest and highest AP any order of scores within buckets can give."""
-    pos, neg = rank.positives.astype(np.float64), rank.negatives.astype(np.float64)
-    total = pos.sum()
-    if total == 0:
-        return (float("nan"), float("nan"))
-    high, low = _strict_credits(pos, neg)
-    return float(low.sum() / total), float(high.sum() / total)
+    span = (float(low.sum() / total), float(high.sum() / total))
+    return float(terms.sum() / total), bound, span
 
 
 @dataclass(frozen=True)
@@ -674,7 +678,7 @@ def ovr_ranks(
             engine, rows, coarse, keys, measures, lambda c: c["positive"].to_numpy(dtype=bool)
         )
         rank, bound, _, mixed = _rank_of(cells, cells["positive"].to_numpy(dtype=bool))
-        found[name] = OneVsRest(rank, bound, *_average_precision(rank, mixed))
+        found[name] = OneVsRest(rank, bound, *_average_precision(rank, mixed)[:2])
     return found
 
 
