@@ -406,8 +406,8 @@ def binary_rows(
 ) -> str:
     """A relation of the run's rows with the columns every binary query reads: label,
     prediction (or ``above``: score >= threshold, without a prediction column), s (the score),
-    lp and lq (ln s and ln(1 - s), clipped), reportgen_w (the score's log-scale position), and
-    ``extra`` select items (slice, id)."""
+    lp and lq (ln s and ln(1 - s), clipped), reportgen_w (the score's log-scale position),
+    reportgen_k (its coarse bucket) and ``extra`` select items (slice, id)."""
     quote = engine.quote
     s = f"CAST({quote(score)} AS DOUBLE)"
     # keys keep the columns' own types (casting every row to a string costs more than the
@@ -428,9 +428,10 @@ def binary_rows(
     else:
         logs, position = "0.0 AS lp, 0.0 AS lq", position_sql("s", False)
     extra = f", {extra}" if extra else ""
-    return f"""(SELECT *, {position} AS reportgen_w
-               FROM (SELECT {quote(label)} AS label, {pred}{extra}, s, {logs}
-                     FROM (SELECT *, {s} AS s FROM {source}) AS r0) AS r1) AS r"""
+    return f"""(SELECT *, {coarse_sql("reportgen_w")} AS reportgen_k
+               FROM (SELECT *, {position} AS reportgen_w
+                     FROM (SELECT {quote(label)} AS label, {pred}{extra}, s, {logs}
+                           FROM (SELECT *, {s} AS s FROM {source}) AS r0) AS r1) AS r2) AS r"""
 
 
 def binary_cells(
@@ -457,9 +458,9 @@ def binary_cells(
         count(*) AS n, sum(s) AS score_sum, sum(s * s) AS score_sq,
         sum(-lp) AS loss_if_positive, sum(-lq) AS loss_if_negative,
         min(s) AS low, max(s) AS high"""
-    cal = calibration_sql("s") if probability else "0"
+    edge_keys = _edge_buckets(engine) if probability else np.zeros(0, dtype=np.int64)
     keys = f"label, {'prediction' if prediction else 'above'}, "
-    keys += f"{coarse_sql('reportgen_w')} AS coarse, {cal} AS cal"
+    keys += f"reportgen_k AS coarse, {_edge_side_sql(edge_keys)} AS cal_above"
     if slice_sql is not None:
         keys += ", slice"
     coarse = engine.frame(
@@ -475,7 +476,37 @@ def binary_cells(
             return np.zeros(len(cells), dtype=bool)  # nothing to rank: no refinement
         return (labels == choose_positive(classes, positive_label)).to_numpy()
 
-    return refine(engine, rows, coarse, keys, measures, positive)
+    cells = refine(engine, rows, coarse, keys, measures, positive)
+    # the calibration bin: the edges in buckets below, and the one in the bucket if above it
+    below = np.searchsorted(edge_keys, cells["coarse"].to_numpy(dtype=np.int64), side="left")
+    return cells.assign(cal=below + cells["cal_above"].to_numpy(dtype=np.int64)).drop(
+        columns="cal_above"
+    )
+
+
+def _edge_buckets(engine: Engine) -> np.ndarray:
+    """The coarse bucket of each inner ECE edge, computed by the engine's own expressions
+    (numpy's log and the engine's ln may differ in the last bit)."""
+    engine.register("reportgen_edges", pd.DataFrame({"label": 0, "score": ECE_EDGES[1:-1]}))
+    rows = binary_rows(engine, "reportgen_edges", "label", "score", None, True)
+    found = engine.frame(f"SELECT s, reportgen_k FROM {rows}").sort_values("s")
+    engine.unregister("reportgen_edges")
+    return found["reportgen_k"].to_numpy(dtype=np.int64)
+
+
+def _edge_side_sql(edge_keys: np.ndarray) -> str:
+    """1 when a row shares its bucket with an ECE edge and lies above it, else 0: with the
+    edges in buckets below, that is the row's calibration bin (bin i holds (edge i, edge
+    i+1]). One bucket test per row, instead of placing every score among the edges."""
+    if len(edge_keys) == 0:
+        return "0"
+    edges = ECE_EDGES[1:-1]
+    inside = ", ".join(str(int(k)) for k in edge_keys)
+    which = " ".join(
+        f"WHEN reportgen_k = {int(k)} THEN CAST(s > {float(e)!r}E0 AS INTEGER)"
+        for k, e in zip(edge_keys, edges, strict=True)
+    )
+    return f"CASE WHEN reportgen_k IN ({inside}) THEN (CASE {which} END) ELSE 0 END"
 
 
 def _label_names(values: pd.Series) -> pd.Series:

@@ -256,3 +256,29 @@ def test_multiclass_counts_match_the_memory_engine(
         exact.metrics["ece"], rel=1e-9
     )
     assert found.top2.hits / found.top2.n == pytest.approx(exact.metrics["top_2_accuracy"])
+
+
+def test_calibration_bins_are_exact_at_and_around_every_edge() -> None:
+    """Scores on an ECE edge, one and two ulps either side, and 0 and 1: the engine's bins
+    (edge buckets split by one comparison) are the memory engine's (np.searchsorted)."""
+    from reportgen.stats import ECE_BINS, CalibrationCounts
+
+    edges = np.linspace(0, 1, ECE_BINS + 1)
+    scores = [0.0, 1.0]
+    for edge in edges:
+        for direction in (-1.0, 2.0):
+            value = edge
+            for _ in range(2):
+                value = np.nextafter(value, direction)
+                scores.append(value)
+        scores.append(edge)
+    scores = np.clip(np.array(scores), 0, 1)
+    label = (np.arange(len(scores)) % 3 == 0).astype(int)
+    engine = outofcore.DuckDBEngine()
+    engine.register("edges_run", pd.DataFrame({"label": label, "score": scores}))
+    stats = outofcore.binary_stats(
+        outofcore.binary_cells(engine, "edges_run", "label", "score", None)
+    )
+    exact = CalibrationCounts.from_confidence(scores, label == 1)
+    np.testing.assert_array_equal(stats.calibration.count, exact.count)
+    np.testing.assert_allclose(stats.calibration.confidence_sum, exact.confidence_sum, rtol=1e-12)
