@@ -705,11 +705,15 @@ def build_out_of_core(
     resolved = baseline or names[0]
     check_names(gates, names, set(HEADLINE["binary"]) | set(HEADLINE["multiclass"]), resolved)
     say("Aggregating statistics")
-    found = [scale.aggregate(engine, t, threshold, task) for t in tables]
-    kinds_found = {f.task for f in found}
-    run_task = "multiclass" if "multiclass" in kinds_found or task == "multiclass" else "binary"
-    for f in found:
-        f.task = run_task if f.task != run_task and not f.cells.empty else f.task
+    found = [scale.aggregate(engine, t, threshold, task, positive_label) for t in tables]
+    run_task = found[0].task
+    for f in found[1:]:
+        if f.task != run_task:
+            raise ReportgenError(
+                f"{f.run.name} is a {f.task} run and {found[0].run.name} a {run_task} one; "
+                f"out of core, compare runs of one task (--task {run_task}, or one run per "
+                "report)"
+            )
     classes = sort_classes(set().union(*(f.labels for f in found)))
     evaluations = [
         scale.evaluate_table(engine, f, classes, positive_label, threshold) for f in found

@@ -50,7 +50,7 @@ from reportgen.pairing import Pairing
 from reportgen.resample import CELL_BUDGET, MAX_BINS, Cells, ModelCells, replicate_metrics
 from reportgen.slices import MAX_SLICES, OTHER, SliceAnalysis, SliceCell
 from reportgen.stats import ECE_BINS
-from reportgen.tasks import EncodedRun, _encode, choose_positive
+from reportgen.tasks import EncodedRun, _encode, choose_positive, sort_classes
 from reportgen.uncertainty import Assessment, Comparison, settle
 
 ENGINES = ("auto", "memory", "duckdb", "spark")
@@ -264,50 +264,58 @@ class TableStats:
 
     run: TableRun
     task: str
-    cells: pd.DataFrame  # binary: outofcore.binary_cells; multiclass: multiclass cells
+    cells: pd.DataFrame  # binary: outofcore.binary_cells; no scores: (label, prediction) counts
     labels: set[str]
     probability: bool
+    score: str | None = None  # the column ranked as the positive class's score (binary)
     binned: outofcore.BinnedStats | None = None
+    multiclass: outofcore.MulticlassStats | None = None
+    ovr: dict[str, outofcore.OneVsRest] | None = None
 
     @property
     def n(self) -> int:
         if self.multiclass is not None:
             return int(self.multiclass.confusion.n)
-        return int(self.cells["n"].sum()) if "n" in self.cells else -1
-
-    multiclass: outofcore.MulticlassStats | None = None
-    ovr: dict[str, outofcore.OneVsRest] | None = None
+        return int(self.cells["n"].sum())
 
 
-def _is_binary(run: TableRun, labels: set[str]) -> bool:
-    if len(run.class_scores) > 2:
-        return False
-    return len(labels) <= 2
+def binary_score_column(run: TableRun, positive_label: str | None) -> str | None:
+    """The score column of a binary run: ``score``, else the positive class's prob_<class>."""
+    if run.score is not None or not run.class_scores or len(run.class_scores) > 2:
+        return run.score
+    positive = choose_positive(sort_classes(set(run.class_scores)), positive_label)
+    return run.class_scores.get(positive)
 
 
 def aggregate(
-    engine: outofcore.Engine, run: TableRun, threshold: float | None, task: str | None
+    engine: outofcore.Engine,
+    run: TableRun,
+    threshold: float | None,
+    task: str | None,
+    positive_label: str | None = None,
 ) -> TableStats:
     """One run's cells (binary) or multiclass statistics, from one pass (plus refinements)."""
-    score = run.score
-    if run.prediction is None and score is None and not run.class_scores:
+    if run.prediction is None and run.score is None and not run.class_scores:
         raise ReportgenError(f"{run.path}: no prediction column and no scores")
-    if task != "multiclass" and (score is not None or len(run.class_scores) <= 2):
-        column = score or (sorted(run.class_scores.values())[-1] if run.class_scores else None)
-        if column is not None:
-            use_prediction = run.prediction if threshold is None else None
-            cells = outofcore.binary_cells(
-                engine,
-                run.source,
-                run.label,
-                column,
-                use_prediction,
-                threshold=0.5 if threshold is None else threshold,
+    column = binary_score_column(run, positive_label)
+    if task != "multiclass" and column is not None:
+        cells = outofcore.binary_cells(
+            engine,
+            run.source,
+            run.label,
+            column,
+            run.prediction if threshold is None else None,
+            threshold=0.5 if threshold is None else threshold,
+        )
+        labels = set(outofcore._label_names(cells["label"]))
+        if len(labels) <= 2 or task == "binary":
+            probability = bool(cells["low"].min() >= 0 and cells["high"].max() <= 1)
+            return TableStats(run, "binary", cells, labels, probability, column)
+        if not run.class_scores:
+            raise ReportgenError(
+                f"{run.path}: {len(labels)} classes but one score column; multiclass runs "
+                "need a prob_<class> column per class"
             )
-            labels = set(outofcore._label_names(cells["label"]))
-            if _is_binary(run, labels) or task == "binary":
-                probability = bool(cells["low"].min() >= 0 and cells["high"].max() <= 1)
-                return TableStats(run, "binary", cells, labels, probability)
     if not run.class_scores:
         cells = engine.frame(
             f"SELECT {engine.quote(run.label)} AS label, {engine.quote(run.prediction or '')} "
@@ -683,7 +691,8 @@ def joint_cells(
     for m, (found, evaluation) in enumerate(zip(stats, evaluations, strict=True)):
         run = found.run
         assert run.id is not None
-        column = run.score or sorted(run.class_scores.values())[-1]
+        column = found.score
+        assert column is not None
         rows = outofcore.binary_rows(
             engine,
             _sampled(engine, run, sample),
@@ -960,7 +969,8 @@ def slice_analysis(
                 values,
             )
         )
-        column_score = run.score or sorted(run.class_scores.values())[-1]
+        column_score = found.score
+        assert column_score is not None
         grouped = outofcore.binary_cells(
             engine,
             run.source,
@@ -1037,7 +1047,8 @@ def mistakes(
         return None
     positive = encoded.classes[encoded.positive]
     q = engine.quote
-    column = run.score or sorted(run.class_scores.values())[-1]
+    column = found.score
+    assert column is not None
     s = f"CAST({q(column)} AS DOUBLE)"
     labels = found.cells["label"].drop_duplicates()
     label_is_pos = outofcore._label_names(labels) == positive

@@ -213,3 +213,28 @@ def test_spark_report_equals_the_duckdb_report(
     assert tests["accuracy"] == pytest.approx(
         {c.metric: c.p_value for c in duck.assessment.comparisons}["accuracy"]
     )
+
+
+def test_binary_runs_with_one_probability_column_per_class(
+    tmp_path: Path, cancer_logistic: Predictions
+) -> None:
+    frame = cancer_logistic.frame().drop(columns="score")
+    frame["prob_0"] = cancer_logistic.proba[:, 0]
+    frame["prob_1"] = cancer_logistic.proba[:, 1]
+    frame.to_parquet(tmp_path / "run.parquet")
+    runs = [f"logistic={tmp_path / 'run.parquet'}"]
+    memory = build_report(runs, engine="memory", timestamp=False, bootstrap=0)
+    duck = build_report(runs, engine="duckdb", timestamp=False, bootstrap=0)
+    _same_metrics(memory, duck)
+    assert duck.evaluations[0].metrics["roc_auc"] > 0.9  # the positive class's column
+
+
+def test_runs_of_different_tasks_are_refused_out_of_core(
+    tmp_path: Path, cancer_logistic: Predictions, digits_logistic: Predictions
+) -> None:
+    runs = [
+        "binary=" + _write(tmp_path / "binary.parquet", cancer_logistic),
+        "digits=" + _write(tmp_path / "digits.parquet", digits_logistic),
+    ]
+    with pytest.raises(ReportgenError, match="compare runs of one task"):
+        build_report(runs, engine="duckdb", timestamp=False, bootstrap=0)
