@@ -444,7 +444,7 @@ def build_report(
     choice = choose_engine(engine, runs, limit)
     if choice.name != "memory":
         if choice.reason:
-            say(f"Switching to DuckDB: {choice.reason}")
+            say("Switching to DuckDB: the runs do not fit --memory-limit")
         return build_out_of_core(
             runs,
             choice,

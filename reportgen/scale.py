@@ -153,9 +153,10 @@ def choose_engine(engine: str, runs: Sequence[object], memory_limit: int | None)
     if needed <= limit:
         return EngineChoice("memory", limit)
     reason = (
-        f"the runs need about {human_bytes(needed)} in memory, more than the memory limit of "
-        f"{human_bytes(limit)}: statistics computed by DuckDB where the files lie (AUC and AP "
-        "from binned scores, within the stated bounds; per-example views limited to top-k)"
+        f"These runs need about {human_bytes(needed)} in memory, more than the memory limit of "
+        f"{human_bytes(limit)}, so DuckDB computed their statistics where the files lie: AUC "
+        "and AP come from binned scores (within the bounds stated with them) and per-example "
+        "views are limited to top-k lists"
     )
     return EngineChoice("duckdb", limit, reason)
 

@@ -434,7 +434,7 @@ def improvement_chart(
         .encode(x=alt.X("x:Q"))
     )
     bars = base.mark_rule(strokeWidth=2).encode(
-        x=alt.X("low:Q", title=None, axis=alt.Axis(tickCount=4, format="+.3~f")),
+        x=alt.X("low:Q", title=None, axis=alt.Axis(tickCount=4, format="+.2~r")),
         x2=alt.X2("high:Q"),
     )
     dots = base.mark_point(filled=True, size=55).encode(x=alt.X("improvement:Q"))
