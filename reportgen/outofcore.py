@@ -272,6 +272,10 @@ class Engine:
     def unregister(self, name: str) -> None:
         raise NotImplementedError
 
+    def materialize(self, name: str, query: str) -> str:
+        """Keep a query's (small) result as a table named ``name``; returns the name."""
+        raise NotImplementedError
+
     def source(self, paths: Sequence[str | Path]) -> str:
         """The FROM clause reading ``paths`` in place."""
         raise NotImplementedError
@@ -320,6 +324,10 @@ class DuckDBEngine(Engine):
     def unregister(self, name: str) -> None:
         self.con.unregister(name)
 
+    def materialize(self, name: str, query: str) -> str:
+        self.con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {query}")
+        return name
+
     def source(self, paths: Sequence[str | Path]) -> str:
         files = [str(Path(p) / "**" / "*.parquet") if Path(p).is_dir() else str(p) for p in paths]
         listed = "[" + ", ".join("'" + f.replace("'", "''") + "'" for f in files) + "]"
@@ -366,6 +374,10 @@ class SparkEngine(Engine):
 
     def unregister(self, name: str) -> None:
         self.spark.catalog.dropTempView(name)  # type: ignore[attr-defined]
+
+    def materialize(self, name: str, query: str) -> str:
+        self.spark.sql(query).cache().createOrReplaceTempView(name)  # type: ignore[attr-defined]
+        return name
 
     def source(self, paths: Sequence[str | Path]) -> str:
         texts = [str(p) for p in paths]

@@ -718,6 +718,7 @@ def build_out_of_core(
     evaluations = [
         scale.evaluate_table(engine, f, classes, positive_label, threshold) for f in found
     ]
+    scale.stage_rows(engine, found, evaluations, top_k)
     say(f"Bootstrapping intervals ({bootstrap:,} replicates) and comparing with the baseline")
     assessment = scale.assess_tables(
         engine, found, evaluations, resolved, unpaired, bootstrap, seed, threshold

@@ -269,6 +269,7 @@ class TableStats:
     labels: set[str]
     probability: bool
     score: str | None = None  # the column ranked as the positive class's score (binary)
+    staged: str | None = None  # a table of the rows later queries need (see stage_rows)
     binned: outofcore.BinnedStats | None = None
     multiclass: outofcore.MulticlassStats | None = None
     ovr: dict[str, outofcore.OneVsRest] | None = None
@@ -583,14 +584,47 @@ def _multiclass_cells_frame(encoded: Sequence[EncodedRun], frame: pd.DataFrame) 
     return Cells(grouped["n"].to_numpy(dtype=np.int64), label, tuple(models))
 
 
-def _sampled(engine: outofcore.Engine, run: TableRun, sample: int) -> str:
+def _sampled(engine: outofcore.Engine, found: TableStats, sample: int) -> str:
     """The run's rows, or the 1/``sample`` of them its id hash keeps (filtered as they are
     read, before any per-row expression)."""
+    run = found.run
     if sample <= 1:
         return run.source
     assert run.id is not None
     keep = engine.sample_sql(engine.quote(run.id), sample)
-    return f"(SELECT * FROM {run.source} WHERE {keep}) AS sampled"
+    return f"(SELECT * FROM {found.staged or run.source} WHERE {keep}) AS sampled"
+
+
+def joint_sample(stats: Sequence[TableStats]) -> int:
+    """One in how many ids the paired tests join: all up to JOINT_ROWS pairs; one modulus
+    for the report, so every pair's sample is the same set of ids."""
+    return max(1, math.ceil(max(s.n for s in stats) / JOINT_ROWS))
+
+
+def stage_rows(
+    engine: outofcore.Engine,
+    stats: Sequence[TableStats],
+    evaluations: Sequence[RunEvaluation],
+    k: int,
+) -> None:
+    """For runs beyond JOINT_ROWS, keep in one small table, from one scan, the rows the
+    paired tests (the id sample) and the top-k mistakes (a score range) will read, instead
+    of scanning each file once for each."""
+    sample = joint_sample(stats)
+    if sample <= 1:
+        return
+    for index, (found, evaluation) in enumerate(zip(stats, evaluations, strict=True)):
+        run = found.run
+        if run.id is None or found.task != "binary" or found.score is None:
+            continue
+        keep = engine.sample_sql(engine.quote(run.id), sample)
+        wanted = _mistake_range(engine, found, evaluation.encoded, k)
+        if wanted is None:
+            continue  # every row may be a mistake worth listing: nothing to gain
+        found.staged = engine.materialize(
+            f"reportgen_staged_{index}",
+            f"SELECT * FROM {run.source} WHERE {keep} OR ({wanted})",
+        )
 
 
 def joint_multiclass_cells(
@@ -606,7 +640,7 @@ def joint_multiclass_cells(
         assert run.id is not None
         rows = outofcore.multiclass_rows(
             engine,
-            _sampled(engine, run, sample),
+            _sampled(engine, found, sample),
             run.label,
             run.class_scores,
             run.prediction,
@@ -696,7 +730,7 @@ def joint_cells(
         assert column is not None
         rows = outofcore.binary_rows(
             engine,
-            _sampled(engine, run, sample),
+            _sampled(engine, found, sample),
             run.label,
             column,
             run.prediction if threshold is None else None,
@@ -790,8 +824,7 @@ def assess_tables(
             pairings[evaluation.name] = Pairing("unpaired", None, None, f"unpaired: {why}")
             comparisons += _unpaired(base, evaluation)
             continue
-        n = max(pair[0].n, pair[1].n)
-        sample = max(1, math.ceil(n / JOINT_ROWS))
+        sample = joint_sample(stats)
         if binary:
             cells, joined, disagree, every_id_paired = joint_cells(
                 engine, pair, [base, evaluation], threshold, sample
@@ -1077,14 +1110,14 @@ def mistakes(
     )
     # a score range that holds the k most confident mistakes, read off the cells, so that
     # the scan tests one cheap range before the rest
-    cut = _confidence_cut(found, encoded, k)
-    if cut is not None:
-        below = f"1 - {cut!r}E0" if found.probability else f"-{cut!r}E0"
-        wrong = f"({s} >= {cut!r}E0 OR {s} <= {below}) AND ({wrong})"
+    wanted = _mistake_range(engine, found, encoded, k)
+    if wanted is not None:
+        wrong = f"({wanted}) AND ({wrong})"
     # ties in file order, as in memory, where the id column gives that order
     ties = f", {q(run.id)}" if run.id else ""
     frame = engine.frame(
-        f"SELECT * FROM {run.source} WHERE {wrong} ORDER BY {confidence} DESC{ties} LIMIT {k}"
+        f"SELECT * FROM {found.staged or run.source} WHERE {wrong} "
+        f"ORDER BY {confidence} DESC{ties} LIMIT {k}"
     )
     if frame.empty:
         return None
@@ -1092,6 +1125,18 @@ def mistakes(
     small = _validate(frame, run.name, Path(run.path), "table", overrides, {}, checksum=False)
     index = {c: i for i, c in enumerate(encoded.classes)}
     return _encode(small, "binary", encoded.classes, index, encoded.positive, threshold)
+
+
+def _mistake_range(
+    engine: outofcore.Engine, found: TableStats, encoded: EncodedRun, k: int
+) -> str | None:
+    """A score range holding the k most confident mistakes (None: no useful range)."""
+    cut = _confidence_cut(found, encoded, k)
+    if cut is None or found.score is None:
+        return None
+    s = f"CAST({engine.quote(found.score)} AS DOUBLE)"
+    below = f"1 - {cut!r}E0" if found.probability else f"-{cut!r}E0"
+    return f"{s} >= {cut!r}E0 OR {s} <= {below}"
 
 
 def _confidence_cut(found: TableStats, encoded: EncodedRun, k: int) -> float | None:

@@ -238,3 +238,25 @@ def test_runs_of_different_tasks_are_refused_out_of_core(
     ]
     with pytest.raises(ReportgenError, match="compare runs of one task"):
         build_report(runs, engine="duckdb", timestamp=False, bootstrap=0)
+
+
+def test_large_runs_pair_on_an_id_sample_and_stage_the_rows_they_need(
+    cancer_pair: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Beyond JOINT_ROWS pairs the paired tests read a hash sample of ids and the top-k
+    mistakes a staged score range; both from one small table per run."""
+    exact = build_report(cancer_pair, engine="duckdb", timestamp=False, bootstrap=200, top_k=5)
+    monkeypatch.setattr(scale, "JOINT_ROWS", 100)
+    sampled = build_report(cancer_pair, engine="duckdb", timestamp=False, bootstrap=200, top_k=5)
+    pairing = sampled.assessment.pairings["tree"]
+    assert pairing.n_paired == exact.assessment.pairings["tree"].n_paired  # every id paired
+    assert "sample of ids" in pairing.note
+    tests = {c.metric: c for c in sampled.assessment.comparisons}
+    for metric in ("accuracy", "f1", "log_loss"):  # deltas of the whole runs, not the sample
+        assert tests[metric].delta == pytest.approx(
+            {c.metric: c for c in exact.assessment.comparisons}[metric].delta, abs=1e-12
+        )
+        assert tests[metric].ci is not None
+    section = next(s for s in sampled.sections if s.id == "errors")
+    exact_section = next(s for s in exact.sections if s.id == "errors")
+    assert [t.rows for t in section.tables] == [t.rows for t in exact_section.tables]
