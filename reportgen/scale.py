@@ -49,7 +49,7 @@ from reportgen.ingest import (
 from reportgen.pairing import Pairing
 from reportgen.resample import CELL_BUDGET, MAX_BINS, Cells, ModelCells, replicate_metrics
 from reportgen.slices import MAX_SLICES, OTHER, SliceAnalysis, SliceCell
-from reportgen.stats import ECE_BINS
+from reportgen.stats import ECE_BINS, ConfusionCounts
 from reportgen.tasks import EncodedRun, _encode, choose_positive, sort_classes
 from reportgen.uncertainty import Assessment, Comparison, settle
 
@@ -220,9 +220,11 @@ def open_run(
             metadata |= json.loads(sidecar.read_text())
         source = engine.source(files)
         fmt = outofcore._kind_of(files)
-        default = Path(text.rstrip("/")).name.split(".")[0] or "run"
-        if Path(text).is_dir() and files[0].endswith(tuple(f"predictions{s}" for s in ("",))):
-            default = Path(text).name
+        # a file's stem, a folder's name, a glob's folder
+        default = Path(text.rstrip("/")).name.split(".")[0]
+        if any(ch in default for ch in "*?["):
+            default = Path(text).parent.name
+        default = default or "run"
     columns = list(engine.frame(f"SELECT * FROM {source} LIMIT 0").columns)
     frame = pd.DataFrame(columns=columns)
     where = Path(text)
@@ -444,9 +446,8 @@ def evaluate_table(
     return evaluation
 
 
-def _widen(matrix: np.ndarray, own: tuple[str, ...], classes: tuple[str, ...]) -> Any:
-    from reportgen.stats import ConfusionCounts
-
+def _widen(matrix: np.ndarray, own: tuple[str, ...], classes: tuple[str, ...]) -> ConfusionCounts:
+    """A confusion matrix over the run's own classes, placed among the report's classes."""
     k = len(classes)
     index = np.array([classes.index(c) for c in own])
     wide = np.zeros((k, k), dtype=np.int64)
@@ -457,8 +458,7 @@ def _widen(matrix: np.ndarray, own: tuple[str, ...], classes: tuple[str, ...]) -
 def _count_stats(
     cells: pd.DataFrame, classes: tuple[str, ...], task: str, positive: int | None
 ) -> RunStats:
-    from reportgen.stats import ConfusionCounts
-
+    """A run without scores: its confusion counts only."""
     index = {c: i for i, c in enumerate(classes)}
     k = len(classes)
     y = outofcore._label_names(cells["label"]).map(index).to_numpy(dtype=np.int64)
@@ -950,22 +950,27 @@ def _paired(
 # --- slices and examples ------------------------------------------------------------------
 
 
-def slice_values(engine: outofcore.Engine, run: TableRun, column: str) -> tuple[str, list[str]]:
-    """The slice column's name in the run and its largest MAX_SLICES - 1 values (a bounded
-    query); the rest are pooled as "(other)"."""
+def slice_column(run: TableRun, column: str) -> str:
+    """The run's name for a --slice column (matched case-insensitively)."""
     lower = {c.lower(): c for c in run.columns}
     name = column if column in run.columns else lower.get(column.lower())
     if name is None:
         raise ReportgenError(
             f"{run.path}: no column {column!r} for --slice; columns are: {', '.join(run.columns)}"
         )
-    q = engine.quote(name)
+    return name
+
+
+def slice_values(engine: outofcore.Engine, run: TableRun, column: str) -> list[str]:
+    """The slice column's largest MAX_SLICES - 1 values (a bounded query); the rest are
+    pooled as "(other)"."""
+    q = engine.quote(slice_column(run, column))
     top = engine.frame(
         f"SELECT CAST({q} AS STRING) AS v, count(*) AS n FROM {run.source} GROUP BY 1 "
         f"ORDER BY n DESC, v LIMIT {MAX_SLICES}"
     )
     values = [str(v) for v in top["v"] if v is not None and pd.notna(v)]
-    return name, values[: MAX_SLICES - 1] if len(top) == MAX_SLICES else values
+    return values[: MAX_SLICES - 1] if len(top) == MAX_SLICES else values
 
 
 def slice_expression(engine: outofcore.Engine, column: str, values: Sequence[str]) -> str:
@@ -990,19 +995,12 @@ def slice_analysis(
     from reportgen.slices import _fairness
 
     base_index = [e.name for e in evaluations].index(baseline)
-    _, values = slice_values(engine, stats[base_index].run, column)
+    values = slice_values(engine, stats[base_index].run, column)
     cells: list[SliceCell] = []
     seen: list[str] = []
     for found, evaluation in zip(stats, evaluations, strict=True):
         run = found.run
-        name, _ = (
-            slice_values(engine, run, column)
-            if run is not stats[base_index].run
-            else (
-                slice_values(engine, run, column)[0],
-                values,
-            )
-        )
+        name = slice_column(run, column)
         column_score = found.score
         assert column_score is not None
         grouped = outofcore.binary_cells(
