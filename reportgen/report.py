@@ -721,7 +721,7 @@ def build_out_of_core(
     scale.stage_rows(engine, found, evaluations, top_k)
     say(f"Bootstrapping intervals ({bootstrap:,} replicates) and comparing with the baseline")
     assessment = scale.assess_tables(
-        engine, found, evaluations, resolved, unpaired, bootstrap, seed, threshold
+        engine, found, evaluations, resolved, unpaired, bootstrap, seed, threshold, _parallel_map
     )
     analyses = []
     for column in dict.fromkeys(slices):

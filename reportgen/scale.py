@@ -16,7 +16,7 @@ import math
 import os
 import re
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -793,74 +793,103 @@ def assess_tables(
     replicates: int,
     seed: int,
     threshold: float | None,
+    parallel_map: Callable[[Callable[[Any], Any], Sequence[Any]], list[Any]] | None = None,
 ) -> Assessment:
     """Intervals for every run from its cells; each candidate against the baseline from the
     joint cells of an id join (McNemar for accuracy, the paired cell bootstrap otherwise)."""
     names = [e.name for e in evaluations]
     baseline = baseline or names[0]
     base_index = names.index(baseline)
-    intervals: dict[str, dict[str, list[float] | None]] = {}
-    for index, (found, evaluation) in enumerate(zip(stats, evaluations, strict=True)):
+    mapper = parallel_map or (lambda f, items: [f(i) for i in items])
+
+    def interval(index: int) -> dict[str, list[float] | None]:
+        found, evaluation = stats[index], evaluations[index]
         found_cells = run_cells(found, evaluation) if replicates else None
-        intervals[evaluation.name] = _intervals(evaluation, found_cells, replicates, seed + index)
+        return _intervals(evaluation, found_cells, replicates, seed + index)
+
     pairings: dict[str, Pairing] = {}
     comparisons: list[Comparison] = []
     base = evaluations[base_index]
+    # seeds come from the run's position, so the result does not depend on the threads
+    found_intervals = mapper(interval, list(range(len(evaluations))))
+    sample = joint_sample(stats)
     for index, evaluation in enumerate(evaluations):
-        if index == base_index:
-            continue
-        pair = [stats[base_index], stats[index]]
-        binary = all(s.task == "binary" and "coarse" in s.cells for s in pair)
-        multiclass = all(s.multiclass is not None for s in pair)
-        can_pair = not unpaired and all(s.run.id for s in pair) and (binary or multiclass)
-        if not can_pair:
-            why = (
-                "--unpaired"
-                if unpaired
-                else "no id column in both runs"
-                if not all(s.run.id for s in pair)
-                else "paired tests out of core need scores or class probabilities"
+        if index != base_index:
+            comparisons += _versus(
+                engine,
+                (stats[base_index], stats[index]),
+                (base, evaluation),
+                pairings,
+                unpaired,
+                replicates,
+                seed + 1000 + index,
+                threshold,
+                sample,
             )
-            pairings[evaluation.name] = Pairing("unpaired", None, None, f"unpaired: {why}")
-            comparisons += _unpaired(base, evaluation)
-            continue
-        sample = joint_sample(stats)
-        if binary:
-            cells, joined, disagree, every_id_paired = joint_cells(
-                engine, pair, [base, evaluation], threshold, sample
-            )
-        else:
-            cells, joined, disagree, every_id_paired = joint_multiclass_cells(
-                engine, pair, [base, evaluation], sample
-            )
-        if joined == 0:
-            raise ReportgenError(
-                f"{base.name} and {evaluation.name} share no id; check the id columns or "
-                "pass --unpaired"
-            )
-        if disagree:
-            raise ReportgenError(
-                f"{base.name} and {evaluation.name} disagree on the label of {disagree:,} "
-                "paired examples; they were not scored on the same data (--unpaired to compare "
-                "them anyway)"
-            )
-        # both runs of one size with every sampled id in both: every example is paired
-        whole = every_id_paired and pair[0].n == pair[1].n
-        n_paired = pair[0].n if whole else joined * sample
-        note = f"{n_paired:,} examples joined on id in the engine"
-        if sample > 1:
-            note += (
-                f"; McNemar's test and the paired bootstrap use the deterministic 1/{sample} "
-                f"sample of ids ({joined:,} pairs), interval widths scaled to all pairs"
-            )
-            if not whole:
-                note += " (their number estimated from the sample)"
-        pairings[evaluation.name] = Pairing("id", None, None, note, n_paired)
-        comparisons += _paired(
-            base, evaluation, cells, n_paired, replicates, seed + 1000 + index, joined
-        )
+    intervals = {e.name: i for e, i in zip(evaluations, found_intervals, strict=True)}
     settle(comparisons)
     return Assessment(baseline, replicates, seed, intervals, pairings, comparisons)
+
+
+def _versus(
+    engine: outofcore.Engine,
+    pair: tuple[TableStats, TableStats],
+    runs: tuple[RunEvaluation, RunEvaluation],
+    pairings: dict[str, Pairing],
+    unpaired: bool,
+    replicates: int,
+    seed: int,
+    threshold: float | None,
+    sample: int,
+) -> list[Comparison]:
+    """One candidate against the baseline (on the 1/``sample`` of ids the engine keeps);
+    records how they were paired in ``pairings``."""
+    base, evaluation = runs
+    binary = all(s.task == "binary" and "coarse" in s.cells for s in pair)
+    multiclass = all(s.multiclass is not None for s in pair)
+    can_pair = not unpaired and all(s.run.id for s in pair) and (binary or multiclass)
+    if not can_pair:
+        why = (
+            "--unpaired"
+            if unpaired
+            else "no id column in both runs"
+            if not all(s.run.id for s in pair)
+            else "paired tests out of core need scores or class probabilities"
+        )
+        pairings[evaluation.name] = Pairing("unpaired", None, None, f"unpaired: {why}")
+        return _unpaired(base, evaluation)
+    if binary:
+        cells, joined, disagree, every_id_paired = joint_cells(
+            engine, pair, [base, evaluation], threshold, sample
+        )
+    else:
+        cells, joined, disagree, every_id_paired = joint_multiclass_cells(
+            engine, pair, [base, evaluation], sample
+        )
+    if joined == 0:
+        raise ReportgenError(
+            f"{base.name} and {evaluation.name} share no id; check the id columns or "
+            "pass --unpaired"
+        )
+    if disagree:
+        raise ReportgenError(
+            f"{base.name} and {evaluation.name} disagree on the label of {disagree:,} "
+            "paired examples; they were not scored on the same data (--unpaired to compare "
+            "them anyway)"
+        )
+    # both runs of one size with every sampled id in both: every example is paired
+    whole = every_id_paired and pair[0].n == pair[1].n
+    n_paired = pair[0].n if whole else joined * sample
+    note = f"{n_paired:,} examples joined on id in the engine"
+    if sample > 1:
+        note += (
+            f"; McNemar's test and the paired bootstrap use the deterministic 1/{sample} "
+            f"sample of ids ({joined:,} pairs), interval widths scaled to all pairs"
+        )
+        if not whole:
+            note += " (their number estimated from the sample)"
+    pairings[evaluation.name] = Pairing("id", None, None, note, n_paired)
+    return _paired(base, evaluation, cells, n_paired, replicates, seed, joined)
 
 
 def _intervals(
