@@ -734,6 +734,7 @@ def build_out_of_core(
             )
         )
     colours = model_colours(names)
+    say("Drawing charts")
     body = _classification_sections(
         evaluations,
         assessment,
