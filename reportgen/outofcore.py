@@ -793,21 +793,54 @@ def multiclass_stats(
     """Confusion counts, top-class calibration bins, summed log loss and top-2 hits, in one
     pass (see :func:`multiclass_rows`). ``class_columns`` maps each class name to its
     probability column."""
-    names = list(class_columns)
-    rows = multiclass_rows(engine, source, label, class_columns, prediction)
+    frame = _multiclass_frame(engine, source, label, class_columns, prediction, None)
+    names = set(class_columns) | set(frame["label"]) | set(frame["prediction"])
+    return _multiclass_of(frame, sort_classes(names))
+
+
+def multiclass_slice_stats(
+    engine: Engine,
+    source: str,
+    label: str,
+    class_columns: dict[str, str],
+    prediction: str | None,
+    slice_sql: str,
+    classes: tuple[str, ...],
+) -> dict[str, MulticlassStats]:
+    """The statistics of :func:`multiclass_stats` per value of ``slice_sql`` (an expression
+    grouping a slice column's values), on the run's ``classes``, from one pass."""
+    frame = _multiclass_frame(engine, source, label, class_columns, prediction, slice_sql)
+    return {
+        str(value): _multiclass_of(group, classes)
+        for value, group in frame.groupby("slice", sort=True)
+    }
+
+
+def _multiclass_frame(
+    engine: Engine,
+    source: str,
+    label: str,
+    class_columns: dict[str, str],
+    prediction: str | None,
+    slice_sql: str | None,
+) -> pd.DataFrame:
+    extra = f"{slice_sql} AS slice" if slice_sql is not None else ""
+    rows = multiclass_rows(engine, source, label, class_columns, prediction, extra)
     frame = engine.frame(
-        f"""SELECT label, prediction, top, cal, count(*) AS n,
+        f"""SELECT label, prediction, top, cal{", slice" if extra else ""}, count(*) AS n,
                    sum(confidence) AS confidence_sum, sum(loss) AS loss, sum(top2) AS top2
             FROM {rows} GROUP BY ALL"""
     )
     if frame["label"].isna().any():
         raise ReportgenError("a label outside the probability columns' classes; add prob_<class>")
-    frame = frame.assign(
+    return frame.assign(
         label=_label_names(frame["label"]),
         prediction=_label_names(frame["prediction"]),
         top=_label_names(frame["top"]),
     )
-    classes = sort_classes(set(names) | set(frame["label"]) | set(frame["prediction"]))
+
+
+def _multiclass_of(frame: pd.DataFrame, classes: tuple[str, ...]) -> MulticlassStats:
     index = {c: i for i, c in enumerate(classes)}
     k = len(classes)
     n = frame["n"].to_numpy(dtype=np.int64)

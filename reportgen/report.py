@@ -725,8 +725,6 @@ def build_out_of_core(
     )
     analyses = []
     for column in dict.fromkeys(slices):
-        if run_task != "binary":
-            raise ReportgenError(f"--slice {column}: out of core, slices need binary runs")
         say(f"Slicing by {column}")
         analyses.append(
             scale.slice_analysis(

@@ -374,17 +374,7 @@ def evaluate_table(
         )
         found.binned = binned
         positive = binned.positive
-        stats = RunStats(
-            "binary",
-            positive,
-            binned.confusion,
-            {positive: binned.rank},
-            binned.calibration,
-            binned.probability,
-            None,
-            True,
-            None if binned.probability is not None else "scores are not probabilities",
-        )
+        stats = binned_run_stats(binned)
         source = (
             f"column {run.prediction!r}"
             if run.prediction and threshold is None
@@ -444,6 +434,21 @@ def evaluate_table(
         )
     evaluation.notes += notes
     return evaluation
+
+
+def binned_run_stats(binned: outofcore.BinnedStats) -> RunStats:
+    """A binary run's (or slice's) statistics as the metric functions take them."""
+    return RunStats(
+        "binary",
+        binned.positive,
+        binned.confusion,
+        {binned.positive: binned.rank},
+        binned.calibration,
+        binned.probability,
+        None,
+        True,
+        None if binned.probability is not None else "scores are not probabilities",
+    )
 
 
 def _widen(matrix: np.ndarray, own: tuple[str, ...], classes: tuple[str, ...]) -> ConfusionCounts:
@@ -1027,57 +1032,36 @@ def slice_analysis(
     values = slice_values(engine, stats[base_index].run, column)
     cells: list[SliceCell] = []
     seen: list[str] = []
+    task = evaluations[base_index].task
     for found, evaluation in zip(stats, evaluations, strict=True):
-        run = found.run
-        name = slice_column(run, column)
-        column_score = found.score
-        assert column_score is not None
-        grouped = outofcore.binary_cells(
-            engine,
-            run.source,
-            run.label,
-            column_score,
-            run.prediction if threshold is None else None,
-            threshold=0.5 if threshold is None else threshold,
-            slice_sql=slice_expression(engine, name, values),
+        expression = slice_expression(engine, slice_column(found.run, column), values)
+        per_value = (
+            _binary_slices(engine, found, evaluation, expression, threshold)
+            if task == "binary"
+            else _multiclass_slices(engine, found, evaluation, expression)
         )
-        if "prediction" not in grouped:
-            grouped = grouped.assign(prediction=None)
-        classes = evaluation.classes
-        positive_label = classes[evaluation.encoded.positive]
-        for value, group in grouped.groupby("slice", sort=True):
-            binned = outofcore.binary_stats(
-                group, positive_label, 0.5 if threshold is None else threshold, classes
-            )
-            stats_ = RunStats(
-                "binary",
-                binned.positive,
-                binned.confusion,
-                {binned.positive: binned.rank},
-                binned.calibration,
-                binned.probability,
-                None,
-                True,
-                None if binned.probability is not None else "not probabilities",
-            )
-            metrics, _ = metric_values(stats_)
-            metrics["average_precision"] = binned.average_precision
-            n = int(binned.confusion.n)
-            cm = binned.confusion.matrix
+        for value, (slice_stats, binned_values) in per_value.items():
+            metrics, _ = metric_values(slice_stats)
+            metrics.update(binned_values)
+            n = int(slice_stats.confusion.n)
+            positive_rate = None
+            if task == "binary" and n:
+                predicted = slice_stats.confusion.matrix[:, slice_stats.positive].sum()
+                positive_rate = float(predicted / n)
             cells.append(
                 SliceCell(
                     evaluation.name,
-                    str(value),
+                    value,
                     n,
                     n < min_size,
-                    {m: metrics.get(m) for m in HEADLINE["binary"]},
-                    float(cm[:, binned.positive].sum() / n) if n else None,
+                    {m: metrics.get(m) for m in HEADLINE[task]},
+                    positive_rate,
                 )
             )
-            if str(value) not in seen:
-                seen.append(str(value))
+            if value not in seen:
+                seen.append(value)
     order = [v for v in values if v in seen] + [v for v in seen if v not in values]
-    primary = "f1"
+    primary = "f1" if task == "binary" else "f1_macro"  # as in memory
     analysis = SliceAnalysis(column, order, primary, cells, {})
     for evaluation in evaluations:
         mine = [
@@ -1087,10 +1071,76 @@ def slice_analysis(
         ]
         if mine:
             analysis.worst[evaluation.name] = min(mine, key=lambda c: c.metrics[primary]).value
-        analysis.fairness[evaluation.name] = _fairness(
-            [c for c in cells if c.model == evaluation.name and not c.small]
-        )
+        if task == "binary":
+            analysis.fairness[evaluation.name] = _fairness(
+                [c for c in cells if c.model == evaluation.name and not c.small]
+            )
     return analysis
+
+
+def _binary_slices(
+    engine: outofcore.Engine,
+    found: TableStats,
+    evaluation: RunEvaluation,
+    expression: str,
+    threshold: float | None,
+) -> dict[str, tuple[RunStats, dict[str, float]]]:
+    """Per slice value: the statistics, and AP as the binned engine estimates it."""
+    run = found.run
+    assert found.score is not None
+    cut = 0.5 if threshold is None else threshold
+    grouped = outofcore.binary_cells(
+        engine,
+        run.source,
+        run.label,
+        found.score,
+        run.prediction if threshold is None else None,
+        threshold=cut,
+        slice_sql=expression,
+    )
+    positive_label = evaluation.classes[evaluation.encoded.positive]
+    found_stats = {}
+    for value, group in grouped.groupby("slice", sort=True):
+        binned = outofcore.binary_stats(group, positive_label, cut, evaluation.classes)
+        found_stats[str(value)] = (
+            binned_run_stats(binned),
+            {"average_precision": binned.average_precision},
+        )
+    return found_stats
+
+
+def _multiclass_slices(
+    engine: outofcore.Engine, found: TableStats, evaluation: RunEvaluation, expression: str
+) -> dict[str, tuple[RunStats, dict[str, float]]]:
+    """Per slice value: counts, calibration, log loss and top-2 (one-vs-rest AUCs are not
+    computed per slice out of core: a pass per class and slice)."""
+    run = found.run
+    per_value = outofcore.multiclass_slice_stats(
+        engine,
+        run.source,
+        run.label,
+        run.class_scores,
+        run.prediction,
+        expression,
+        evaluation.classes,
+    )
+    return {
+        value: (
+            RunStats(
+                "multiclass",
+                None,
+                mc.confusion,
+                None,
+                mc.calibration,
+                mc.probability,
+                mc.top2,
+                True,
+                None,
+            ),
+            {},
+        )
+        for value, mc in per_value.items()
+    }
 
 
 def mistakes(

@@ -260,3 +260,40 @@ def test_large_runs_pair_on_an_id_sample_and_stage_the_rows_they_need(
     section = next(s for s in sampled.sections if s.id == "errors")
     exact_section = next(s for s in exact.sections if s.id == "errors")
     assert [t.rows for t in section.tables] == [t.rows for t in exact_section.tables]
+
+
+def test_multiclass_slices_equal_the_memory_engine_s(
+    tmp_path: Path, digits_logistic: Predictions, digits_forest: Predictions
+) -> None:
+    half = np.where(np.arange(len(digits_logistic.y_true)) % 2 == 0, "even", "odd")
+    runs = [
+        "logistic=" + _write(tmp_path / "logistic.parquet", digits_logistic, half=half),
+        "forest=" + _write(tmp_path / "forest.parquet", digits_forest, half=half),
+    ]
+    options = {"timestamp": False, "bootstrap": 0, "slices": ["half"]}
+    memory = build_report(runs, engine="memory", **options)
+    duck = build_report(runs, engine="duckdb", **options)
+    exact = {(c.model, c.value): c for c in memory.slices[0].cells}
+    assert len(duck.slices[0].cells) == len(exact) == 4
+    for cell in duck.slices[0].cells:
+        expected = exact[(cell.model, cell.value)]
+        assert cell.n == expected.n
+        for metric in ("accuracy", "f1_macro", "mcc", "top_2_accuracy"):
+            assert cell.metrics[metric] == pytest.approx(expected.metrics[metric], abs=1e-12)
+        for metric in ("log_loss", "ece"):
+            assert cell.metrics[metric] == pytest.approx(expected.metrics[metric], abs=1e-9)
+        assert cell.metrics["roc_auc_ovr_macro"] is None  # not computed per slice out of core
+    assert duck.slices[0].worst == memory.slices[0].worst
+
+
+def test_spark_engine_without_pyspark_says_how_to_install_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import sys
+
+    from reportgen import outofcore
+
+    monkeypatch.setitem(sys.modules, "pyspark", None)
+    monkeypatch.setitem(sys.modules, "pyspark.sql", None)
+    with pytest.raises(ReportgenError, match=r"pip install 'reportgen\[spark\]'"):
+        outofcore.SparkEngine()
