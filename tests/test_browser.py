@@ -141,6 +141,29 @@ def test_multiclass_report_renders_every_chart(
     assert_clean(visit(out), sum(len(s.figures) for s in report.sections))
 
 
+def test_out_of_core_report_renders_every_chart_and_runs_no_script(
+    tmp_path: Path,
+    visit: Callable[[Path], PageVisit],
+    cancer_logistic: Predictions,
+    cancer_tree: Predictions,
+) -> None:
+    """Built by DuckDB: binned curves, the engine note, bounded mistakes; names that try to
+    break out of the page."""
+    hostile = "</script><script>window.__pwned=1</script><img src=x onerror=alert(1)>"
+    runs = []
+    for predictions, name in ((cancer_logistic, "logistic"), (cancer_tree, "tree")):
+        frame = predictions.frame().assign(group=np.where(predictions.y_true == 1, hostile, "b"))
+        frame.to_parquet(tmp_path / f"{name}.parquet")
+        # a name cannot hold "=" (NAME=PATH): the alert would open a dialog
+        evil = "</script><script>alert(1)</script>" if name == "tree" else ""
+        runs.append(f"{name}{evil}={tmp_path / name}.parquet")
+    out = tmp_path / "out-of-core.html"
+    report = build_report(runs, engine="duckdb", slices=["group"], bootstrap=100)
+    report.save(out)
+    assert "computed by DuckDB" in out.read_text()
+    assert_clean(visit(out), sum(len(s.figures) for s in report.sections))
+
+
 def test_hundred_classes_render(tmp_path: Path, visit: Callable[[Path], PageVisit]) -> None:
     rng = np.random.default_rng(0)
     n, k = 20_000, 100
