@@ -48,7 +48,7 @@ from reportgen.ingest import (
 )
 from reportgen.pairing import Pairing
 from reportgen.resample import CELL_BUDGET, MAX_BINS, Cells, ModelCells, replicate_metrics
-from reportgen.slices import MAX_SLICES, OTHER, SliceAnalysis, SliceCell
+from reportgen.slices import MAX_SLICES, OTHER, SliceAnalysis, SliceCell, find_worst_and_gaps
 from reportgen.stats import ECE_BINS, ConfusionCounts
 from reportgen.tasks import EncodedRun, _encode, choose_positive, sort_classes
 from reportgen.uncertainty import Assessment, Comparison, settle
@@ -1025,9 +1025,7 @@ def slice_analysis(
     min_size: int,
     threshold: float | None,
 ) -> SliceAnalysis:
-    """Every binary run's headline metrics per slice value, from slice-grouped cells."""
-    from reportgen.slices import _fairness
-
+    """Every run's headline metrics per slice value, from slice-grouped cells."""
     base_index = [e.name for e in evaluations].index(baseline)
     values = slice_values(engine, stats[base_index].run, column)
     cells: list[SliceCell] = []
@@ -1063,18 +1061,7 @@ def slice_analysis(
     order = [v for v in values if v in seen] + [v for v in seen if v not in values]
     primary = "f1" if task == "binary" else "f1_macro"  # as in memory
     analysis = SliceAnalysis(column, order, primary, cells, {})
-    for evaluation in evaluations:
-        mine = [
-            c
-            for c in cells
-            if c.model == evaluation.name and not c.small and c.metrics.get(primary) is not None
-        ]
-        if mine:
-            analysis.worst[evaluation.name] = min(mine, key=lambda c: c.metrics[primary]).value
-        if task == "binary":
-            analysis.fairness[evaluation.name] = _fairness(
-                [c for c in cells if c.model == evaluation.name and not c.small]
-            )
+    find_worst_and_gaps(analysis, [e.name for e in evaluations], task)
     return analysis
 
 

@@ -199,23 +199,25 @@ def analyse(
     jobs = [(e, i) for e in evaluations for i in range(len(values))]
     cells = [cell for cell in mapper(measure, jobs) if cell is not None]
     analysis = SliceAnalysis(column, values, primary, cells, {}, binned=bin_labels is not None)
-    for evaluation in evaluations:
-        mine = [
-            c
-            for c in cells
-            if c.model == evaluation.name and not c.small and c.metrics.get(primary) is not None
-        ]
-        if mine:
-            analysis.worst[evaluation.name] = min(mine, key=lambda c: c.metrics[primary]).value
-        if task == "binary":
-            analysis.fairness[evaluation.name] = _fairness(
-                [c for c in cells if c.model == evaluation.name and not c.small]
-            )
+    find_worst_and_gaps(analysis, [e.name for e in evaluations], task)
     measured = {(c.model, c.value): c.metrics for c in cells}
     analysis.deltas = _slice_deltas(
         base, evaluations, pairings, names, values, replicates, seed, min_size, mapper, measured
     )
     return analysis
+
+
+def find_worst_and_gaps(analysis: SliceAnalysis, models: Sequence[str], task: str) -> None:
+    """Each model's worst slice on the primary metric (large enough slices only) and, for
+    binary runs, its fairness gaps."""
+    primary = analysis.primary
+    for model in models:
+        mine = [c for c in analysis.cells if c.model == model and not c.small]
+        rated = [c for c in mine if c.metrics.get(primary) is not None]
+        if rated:
+            analysis.worst[model] = min(rated, key=lambda c: c.metrics[primary]).value
+        if task == "binary":
+            analysis.fairness[model] = _fairness(mine)
 
 
 def _fairness(cells: Sequence[SliceCell]) -> dict[str, float | None]:
