@@ -1,6 +1,7 @@
-"""Sufficient statistics of runs larger than memory, computed where the data lie (DuckDB).
+"""Sufficient statistics of runs larger than memory, computed where the data lie (DuckDB, or
+Spark SQL: the same queries).
 
-One aggregation pass per run, ``GROUP BY (label, prediction, score bucket, calibration bin)``,
+One aggregation pass per run, ``GROUP BY (label, prediction, score bucket, calibration side)``,
 returns a few thousand to a few million rows of counts and sums; the same
 :class:`~reportgen.evaluate.RunStats` the in-memory path builds follow from them, so every
 metric function is shared.
@@ -9,8 +10,9 @@ Score buckets are equal steps of ln(score) (of -ln(1 - score) above 0.5): each b
 fraction (2⁻¹², 0.024%) of its scores wherever they crowd (click-through rates near 0.003 as
 well as probabilities near 0.5 or 0.999). Scores in one bucket count as tied, as
 scikit-learn counts tied scores; the exact AUC lies within ``auc_bound`` of the binned one:
-half the share of positive-negative pairs that share a bucket. Confusion counts, log loss,
-Brier score and calibration bins are exact.
+half the share of positive-negative pairs that share a bucket; crowded buckets are split
+finer by rereading their rows (:func:`refine`). Confusion counts, log loss, Brier score and
+calibration bins are exact (a bucket holding an ECE edge is split at it by one comparison).
 
 ``reportgen.scale`` turns these statistics into the report.
 """
