@@ -378,7 +378,8 @@ class SparkEngine(Engine):
         self.spark.catalog.dropTempView(name)  # type: ignore[attr-defined]
 
     def materialize(self, name: str, query: str) -> str:
-        self.spark.sql(query).cache().createOrReplaceTempView(name)  # type: ignore[attr-defined]
+        # a view, not a cache: building Spark's in-memory cache cost more than rereading
+        self.spark.sql(query).createOrReplaceTempView(name)  # type: ignore[attr-defined]
         return name
 
     def source(self, paths: Sequence[str | Path]) -> str:

@@ -240,14 +240,18 @@ def test_runs_of_different_tasks_are_refused_out_of_core(
         build_report(runs, engine="duckdb", timestamp=False, bootstrap=0)
 
 
+@pytest.mark.parametrize("engine", ["duckdb", "spark"])
 def test_large_runs_pair_on_an_id_sample_and_stage_the_rows_they_need(
-    cancer_pair: list[str], monkeypatch: pytest.MonkeyPatch
+    cancer_pair: list[str], monkeypatch: pytest.MonkeyPatch, engine: str, request: object
 ) -> None:
     """Beyond JOINT_ROWS pairs the paired tests read a hash sample of ids and the top-k
     mistakes a staged score range; both from one small table per run."""
-    exact = build_report(cancer_pair, engine="duckdb", timestamp=False, bootstrap=200, top_k=5)
+    if engine == "spark":
+        request.getfixturevalue("spark_engine")  # type: ignore[attr-defined]
+    options = {"timestamp": False, "bootstrap": 200, "top_k": 5}
+    exact = build_report(cancer_pair, engine=engine, **options)
     monkeypatch.setattr(scale, "JOINT_ROWS", 100)
-    sampled = build_report(cancer_pair, engine="duckdb", timestamp=False, bootstrap=200, top_k=5)
+    sampled = build_report(cancer_pair, engine=engine, **options)
     pairing = sampled.assessment.pairings["tree"]
     assert pairing.n_paired == exact.assessment.pairings["tree"].n_paired  # every id paired
     assert "sample of ids" in pairing.note
