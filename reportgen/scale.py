@@ -44,6 +44,7 @@ from reportgen.ingest import (
     Run,
     _find_column,
     _validate,
+    class_name,
     parse_run_argument,
 )
 from reportgen.pairing import Pairing
@@ -600,6 +601,22 @@ def _sampled(engine: outofcore.Engine, found: TableStats, sample: int) -> str:
     return f"(SELECT * FROM {found.staged or run.source} WHERE {keep}) AS sampled"
 
 
+def _check_unique_ids(engine: outofcore.Engine, found: TableStats, sample: int) -> None:
+    """Ids must be unique to pair runs, as in memory. Beyond JOINT_ROWS only the id sample
+    is checked (both copies of an id share its hash: they are sampled together)."""
+    q = engine.quote
+    repeated = engine.frame(
+        f"SELECT id FROM (SELECT {q(found.run.id or '')} AS id "
+        f"FROM {_sampled(engine, found, sample)}) AS ids "
+        "GROUP BY id HAVING count(*) > 1 LIMIT 1"
+    )
+    if not repeated.empty:
+        raise ReportgenError(
+            f"{found.run.path}: duplicate id {class_name(repeated['id'].iloc[0])} in column "
+            f"{found.run.id!r}; ids must be unique to pair runs (or pass --unpaired)"
+        )
+
+
 def joint_sample(stats: Sequence[TableStats]) -> int:
     """One in how many ids the paired tests join: all up to JOINT_ROWS pairs; one modulus
     for the report, so every pair's sample is the same set of ids."""
@@ -863,6 +880,8 @@ def _versus(
         )
         pairings[evaluation.name] = Pairing("unpaired", None, None, f"unpaired: {why}")
         return _unpaired(base, evaluation)
+    for found in pair:
+        _check_unique_ids(engine, found, sample)
     if binary:
         cells, joined, disagree, every_id_paired = joint_cells(
             engine, pair, [base, evaluation], threshold, sample

@@ -301,3 +301,19 @@ def test_spark_engine_without_pyspark_says_how_to_install_it(
     monkeypatch.setitem(sys.modules, "pyspark.sql", None)
     with pytest.raises(ReportgenError, match=r"pip install 'reportgen\[spark\]'"):
         outofcore.SparkEngine()
+
+
+def test_duplicate_ids_are_refused_as_in_memory(
+    tmp_path: Path, cancer_logistic: Predictions, cancer_tree: Predictions
+) -> None:
+    frame = cancer_tree.frame()
+    frame.loc[7, "id"] = frame.loc[3, "id"]
+    frame.to_parquet(tmp_path / "tree.parquet")
+    runs = [
+        "logistic=" + _write(tmp_path / "logistic.parquet", cancer_logistic),
+        f"tree={tmp_path / 'tree.parquet'}",
+    ]
+    with pytest.raises(ReportgenError, match="duplicate id 3 in column 'id'"):
+        build_report(runs, engine="duckdb", timestamp=False, bootstrap=0)
+    unpaired = build_report(runs, engine="duckdb", timestamp=False, bootstrap=0, unpaired=True)
+    assert unpaired.assessment.pairings["tree"].mode == "unpaired"
