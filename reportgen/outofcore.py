@@ -541,40 +541,23 @@ def _label_names(values: pd.Series) -> pd.Series:
 
 
 def slice_stats(
-    cells: pd.DataFrame, positive_label: str | None = None, threshold: float = 0.5
+    cells: pd.DataFrame,
+    positive_label: str | None = None,
+    threshold: float = 0.5,
+    classes: tuple[str, ...] | None = None,
 ) -> dict[str, BinnedStats]:
     """Each slice value's statistics (cells from ``binary_cells(..., slice_column=...)``), on
-    the run's classes; a missing slice value is named "(missing)"."""
+    ``classes`` (default: the classes in the cells); a missing value is named "(missing)"."""
     named = cells.assign(slice=cells["slice"].fillna("(missing)"))
-    labels = set(_label_names(named["label"]))
-    if named["prediction"].notna().all():
-        labels |= set(_label_names(named["prediction"]))
-    classes = sort_classes(labels)
+    if classes is None:
+        labels = set(_label_names(named["label"]))
+        if named["prediction"].notna().all():
+            labels |= set(_label_names(named["prediction"]))
+        classes = sort_classes(labels)
     return {
         str(value): binary_stats(group, positive_label, threshold, classes)
         for value, group in named.groupby("slice", sort=True)
     }
-
-
-def paired_counts(
-    engine: Engine,
-    base_source: str,
-    cand_source: str,
-    id_column: str,
-    label: str,
-    prediction: str,
-) -> pd.DataFrame:
-    """Examples of two runs joined on ``id`` inside the engine, counted per (label, baseline
-    prediction, candidate prediction): McNemar's table and paired accuracy deltas."""
-    q = engine.quote
-    return engine.frame(
-        f"""SELECT CAST(b.{q(label)} AS STRING) AS label,
-                   CAST(b.{q(prediction)} AS STRING) AS base_prediction,
-                   CAST(c.{q(prediction)} AS STRING) AS cand_prediction,
-                   count(*) AS n
-            FROM {base_source} AS b JOIN {cand_source} AS c ON b.{q(id_column)} = c.{q(id_column)}
-            GROUP BY ALL"""
-    )
 
 
 def binary_stats(

@@ -1105,14 +1105,11 @@ def _binary_slices(
         slice_sql=expression,
     )
     positive_label = evaluation.classes[evaluation.encoded.positive]
-    found_stats = {}
-    for value, group in grouped.groupby("slice", sort=True):
-        binned = outofcore.binary_stats(group, positive_label, cut, evaluation.classes)
-        found_stats[str(value)] = (
-            binned_run_stats(binned),
-            {"average_precision": binned.average_precision},
-        )
-    return found_stats
+    per_value = outofcore.slice_stats(grouped, positive_label, cut, evaluation.classes)
+    return {
+        value: (binned_run_stats(binned), {"average_precision": binned.average_precision})
+        for value, binned in per_value.items()
+    }
 
 
 def _multiclass_slices(

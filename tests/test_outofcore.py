@@ -200,37 +200,6 @@ def test_slices_match_the_memory_engine_per_value(
         assert stats.average_precision == pytest.approx(skm.average_precision_score(y, s), abs=1e-6)
 
 
-def test_paired_counts_give_the_memory_engines_mcnemar(
-    cancer_logistic: Predictions,
-    cancer_tree: Predictions,
-    write_run: Callable[..., Path],
-) -> None:
-    from reportgen.compare import mcnemar_exact
-
-    base = cancer_logistic.frame()
-    cand = cancer_tree.frame().sample(frac=1.0, random_state=0)  # another row order
-    paths = [write_run(base, "base.parquet"), write_run(cand, "cand.csv")]
-    engine = outofcore.DuckDBEngine()
-    table = outofcore.paired_counts(
-        engine, engine.source([paths[0]]), engine.source([paths[1]]), "id", "label", "prediction"
-    )
-    assert int(table["n"].sum()) == len(base)
-    base_right = table["base_prediction"] == table["label"]
-    cand_right = table["cand_prediction"] == table["label"]
-    only_base = int(table.loc[base_right & ~cand_right, "n"].sum())
-    only_cand = int(table.loc[~base_right & cand_right, "n"].sum())
-    aligned = cand.set_index("id").loc[base["id"]]
-    b_ok = (base["prediction"] == base["label"]).to_numpy()
-    c_ok = (aligned["prediction"] == aligned["label"]).to_numpy()
-    assert (only_base, only_cand) == (int((b_ok & ~c_ok).sum()), int((~b_ok & c_ok).sum()))
-    expected = mcnemar_exact(b_ok, c_ok)
-    found = mcnemar_exact(
-        np.repeat([True, False], [only_base, only_cand]),
-        np.repeat([False, True], [only_base, only_cand]),
-    )
-    assert found == pytest.approx(expected)
-
-
 @pytest.mark.parametrize("with_prediction", [True, False])
 def test_multiclass_counts_match_the_memory_engine(
     digits_logistic: Predictions, write_run: Callable[..., Path], with_prediction: bool

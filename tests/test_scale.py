@@ -81,6 +81,26 @@ def test_duckdb_report_equals_the_memory_report_on_breast_cancer(cancer_pair: li
     assert "most confident mistakes" in html and "Skipped, because the runs" in html
 
 
+def test_runs_in_another_row_order_and_format_pair_on_id(
+    tmp_path: Path, cancer_logistic: Predictions, cancer_tree: Predictions
+) -> None:
+    """The id join inside the engine pairs a shuffled CSV with a Parquet file: McNemar's
+    table, and so its p-value, equal the memory engine's."""
+    shuffled = cancer_tree.frame().sample(frac=1.0, random_state=0)
+    shuffled.to_csv(tmp_path / "tree.csv", index=False)
+    runs = [
+        "logistic=" + _write(tmp_path / "logistic.parquet", cancer_logistic),
+        f"tree={tmp_path / 'tree.csv'}",
+    ]
+    memory = build_report(runs, engine="memory", timestamp=False, bootstrap=0)
+    duck = build_report(runs, engine="duckdb", timestamp=False, bootstrap=0)
+    exact = {c.metric: c for c in memory.assessment.comparisons}["accuracy"]
+    found = {c.metric: c for c in duck.assessment.comparisons}["accuracy"]
+    assert found.n_paired == exact.n_paired == len(shuffled)
+    assert found.p_value == pytest.approx(exact.p_value, abs=1e-12)
+    assert found.test == "mcnemar-exact"
+
+
 def test_duckdb_top_k_mistakes_are_the_memory_engine_s(cancer_pair: list[str]) -> None:
     memory = build_report(cancer_pair, engine="memory", timestamp=False, bootstrap=0, top_k=5)
     duck = build_report(cancer_pair, engine="duckdb", timestamp=False, bootstrap=0, top_k=5)
