@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -130,3 +134,34 @@ def spark_engine() -> object:
 
     yield SparkEngine(session)
     session.stop()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """With REPORTGEN_SNAPSHOT=FILE, record the SHA-256 of every output a test renders
+    (``benchmarks/snapshot.py`` compares two such records for byte identity)."""
+    record = os.environ.get("REPORTGEN_SNAPSHOT")
+    if not record:
+        return
+    import reportgen
+
+    counts: dict[str, int] = {}
+
+    def wrap(method_name: str) -> None:
+        original = getattr(reportgen.Report, method_name)
+
+        def recorded(self: Any, *args: Any, **kwargs: Any) -> Any:
+            out = original(self, *args, **kwargs)
+            test = os.environ.get("PYTEST_CURRENT_TEST", "?").rsplit(" ", 1)[0]
+            key = f"{test}::{method_name}{list(args)}{sorted(kwargs.items())}"
+            counts[key] = counts.get(key, 0) + 1
+            data = out if isinstance(out, bytes) else str(out).encode()
+            data = data.replace(str(Path(__file__).parent.parent).encode(), b"<checkout>")
+            with open(record, "a", encoding="utf-8") as handle:
+                entry = {"key": f"{key}#{counts[key]}", "sha256": hashlib.sha256(data).hexdigest()}
+                handle.write(json.dumps(entry) + "\n")
+            return out
+
+        setattr(reportgen.Report, method_name, recorded)
+
+    for name in ("to_html", "to_json", "to_markdown", "to_junit", "to_email"):
+        wrap(name)

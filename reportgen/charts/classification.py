@@ -1,0 +1,543 @@
+"""Stage 3: chart builders, pure functions from tidy data to ``alt.Chart``.
+
+Every chart colours models with the same fixed domain and range (one colour per model
+everywhere), starts rate axes at 0 and ends them at 1, and carries tooltips. Data handed to a
+builder are already small (curves simplified, classes capped): builders never aggregate rows.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import altair as alt
+import pandas as pd
+
+# Tableau 10: colour-blind-safe categorical palette, Vega-Lite's default.
+PALETTE = (
+    "#4c78a8",
+    "#f58518",
+    "#e45756",
+    "#72b7b2",
+    "#54a24b",
+    "#eeca3b",
+    "#b279a2",
+    "#ff9da6",
+    "#9d755d",
+    "#bab0ac",
+)
+SQUARE = 300
+FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif"
+GUIDE = "#9aa0a6"
+
+
+def model_colours(names: Sequence[str]) -> dict[str, str]:
+    """One colour per model, in run order; the palette repeats past ten models."""
+    return {name: PALETTE[i % len(PALETTE)] for i, name in enumerate(names)}
+
+
+# One look for every chart, set on the finished spec (Altair's configure_* calls deep-copy
+# the whole chart each time, which cost more than building it).
+CONFIG: dict[str, Any] = {
+    "font": FONT,
+    "background": "transparent",
+    "view": {"stroke": None, "continuousWidth": SQUARE, "continuousHeight": SQUARE},
+    "axis": {"labelFontSize": 11, "titleFontSize": 12, "grid": True, "gridOpacity": 0.35},
+    "legend": {
+        "labelFontSize": 11,
+        "titleFontSize": 12,
+        "orient": "bottom",
+        "columns": 1,
+        "labelLimit": 320,
+        "symbolStrokeWidth": 3,
+    },
+    "header": {"labelFontSize": 12, "titleFontSize": 12},
+}
+
+
+def chart_spec(chart: alt.TopLevelMixin) -> dict[str, Any]:
+    """The chart's Vega-Lite spec as plain JSON data, with the shared look applied.
+
+    The ``$schema`` URL is dropped: nothing fetches it, and the page names no remote address.
+    """
+    spec = chart.to_dict(validate=False)  # every builder's output is validated by the tests
+    spec.pop("$schema", None)
+    spec["config"] = {**CONFIG, **spec.get("config", {})}
+    # a JSON round trip turns numpy scalars into plain numbers and fixes key order
+    return json.loads(json.dumps(spec, sort_keys=True, allow_nan=False))
+
+
+def _colour(
+    field: str, domain: Sequence[str], colours: Sequence[str], title: str | None
+) -> alt.Color:
+    return alt.Color(
+        f"{field}:N",
+        scale=alt.Scale(domain=list(domain), range=list(colours)),
+        legend=alt.Legend(title=title) if title else None,
+        sort=list(domain),
+    )
+
+
+def _rate_axis(field: str, title: str) -> alt.X:
+    return alt.X(
+        f"{field}:Q",
+        title=title,
+        scale=alt.Scale(domain=[0, 1], nice=False),
+        axis=alt.Axis(tickCount=5),
+    )
+
+
+def _rate_axis_y(field: str, title: str) -> alt.Y:
+    return alt.Y(
+        f"{field}:Q",
+        title=title,
+        scale=alt.Scale(domain=[0, 1], nice=False),
+        axis=alt.Axis(tickCount=5),
+    )
+
+
+def _diagonal() -> alt.Chart:
+    line = pd.DataFrame({"x": [0.0, 1.0], "y": [0.0, 1.0]})
+    return (
+        alt.Chart(line)
+        .mark_line(color=GUIDE, strokeDash=[4, 4], strokeWidth=1)
+        .encode(x=alt.X("x:Q"), y=alt.Y("y:Q"))
+    )
+
+
+def _legend_highlight(field: str) -> alt.Parameter:
+    return alt.selection_point(fields=[field], bind="legend", name="highlight")
+
+
+def curve_chart(
+    points: pd.DataFrame,
+    *,
+    x: str,
+    y: str,
+    x_title: str,
+    y_title: str,
+    series_order: Sequence[str],
+    series_colours: Sequence[str],
+    legend_title: str,
+    guides: alt.Chart | None = None,
+    title: str = "",
+) -> alt.TopLevelMixin:
+    """Overlaid curves, one per series (a model), with a legend that highlights on click.
+
+    ``points`` has columns ``series``, ``model``, x, y and ``threshold``, in drawing order.
+    """
+    highlight = _legend_highlight("series")
+    lines = (
+        alt.Chart(points)
+        .mark_line(strokeWidth=2.2, interpolate="linear")
+        .encode(
+            x=_rate_axis(x, x_title),
+            y=_rate_axis_y(y, y_title),
+            color=_colour("series", series_order, series_colours, legend_title),
+            order=alt.Order("step:Q"),
+            opacity=alt.condition(highlight, alt.value(1.0), alt.value(0.15)),
+            tooltip=[
+                alt.Tooltip("model:N", title="model"),
+                alt.Tooltip(f"{x}:Q", title=x_title, format=".3f"),
+                alt.Tooltip(f"{y}:Q", title=y_title, format=".3f"),
+                alt.Tooltip("threshold:N", title="threshold"),
+            ],
+        )
+        .add_params(highlight)
+    )
+    layers = [guides, lines] if guides is not None else [lines]
+    chart = alt.layer(*layers).properties(width=SQUARE, height=SQUARE, title=title)
+    return chart
+
+
+def roc_chart(
+    points: pd.DataFrame, series: Sequence[str], colours: Sequence[str]
+) -> alt.TopLevelMixin:
+    """ROC curves overlaid, chance diagonal light; legend entries carry the AUC."""
+    return curve_chart(
+        points,
+        x="fpr",
+        y="tpr",
+        x_title="False-positive rate",
+        y_title="True-positive rate (recall)",
+        series_order=series,
+        series_colours=colours,
+        legend_title="Model (ROC AUC)",
+        guides=_diagonal(),
+    )
+
+
+def pr_chart(
+    points: pd.DataFrame, prevalence: float | None, series: Sequence[str], colours: Sequence[str]
+) -> alt.TopLevelMixin:
+    """Precision-recall curves overlaid, with the prevalence (a random model's precision)."""
+    guide = None
+    if prevalence is not None:
+        guide = (
+            alt.Chart(pd.DataFrame({"y": [prevalence], "label": ["prevalence"]}))
+            .mark_rule(color=GUIDE, strokeDash=[4, 4])
+            .encode(y=alt.Y("y:Q"), tooltip=[alt.Tooltip("y:Q", title="prevalence", format=".3f")])
+        )
+    return curve_chart(
+        points,
+        x="recall",
+        y="precision",
+        x_title="Recall",
+        y_title="Precision",
+        series_order=series,
+        series_colours=colours,
+        legend_title="Model (average precision)",
+        guides=guide,
+    )
+
+
+def class_curves_chart(
+    points: pd.DataFrame,
+    models: Sequence[str],
+    colours: Sequence[str],
+    x: str,
+    y: str,
+    x_title: str,
+    y_title: str,
+) -> alt.TopLevelMixin:
+    """One-vs-rest curves of single classes, one small panel per model."""
+    base = alt.Chart().encode(  # data come from the facet, so each panel gets its own
+        x=_rate_axis(x, x_title),
+        y=_rate_axis_y(y, y_title),
+        detail=alt.Detail("class:N"),
+        order=alt.Order("step:Q"),
+        color=_colour("model", models, colours, None),
+        tooltip=[
+            alt.Tooltip("model:N"),
+            alt.Tooltip("class:N"),
+            alt.Tooltip("score:Q", title="class AUC / AP", format=".3f"),
+        ],
+    )
+    lines = base.mark_line(strokeWidth=1.2, opacity=0.55)
+    layers = [_diagonal(), lines] if x == "fpr" else [lines]
+    chart = (
+        alt.layer(*layers)
+        .properties(width=220, height=220)
+        .facet(
+            column=alt.Column("model:N", sort=list(models), title=None),
+            data=points,
+        )
+    )
+    return chart
+
+
+def confusion_chart(
+    cells: pd.DataFrame, classes: Sequence[str], models: Sequence[str], normalised: bool
+) -> alt.TopLevelMixin:
+    """Confusion matrices side by side: rows true class, columns predicted class.
+
+    ``cells`` has columns model, true, predicted, count, rate (row-normalised), and display
+    strings count_text and rate_text.
+    """
+    size = max(140, min(300, 26 * len(classes)))
+    value = "rate" if normalised else "count"
+    text_field = "rate_text" if normalised else "count_text"
+    colour = alt.Color(
+        f"{value}:Q",
+        scale=alt.Scale(scheme="blues", domain=[0, 1])
+        if normalised
+        else alt.Scale(scheme="blues", zero=True),
+        legend=alt.Legend(
+            title="Share of true class" if normalised else "Examples",
+            format=".0%" if normalised else ",d",
+            orient="right",
+            gradientLength=size - 20,
+        ),
+    )
+    base = alt.Chart().encode(
+        x=alt.X(
+            "predicted:N",
+            sort=list(classes),
+            title="Predicted class",
+            axis=alt.Axis(labelAngle=-45 if len(classes) > 6 else 0, labelLimit=90),
+        ),
+        y=alt.Y("true:N", sort=list(classes), title="True class", axis=alt.Axis(labelLimit=90)),
+    )
+    heat = base.mark_rect(stroke="#ffffff", strokeWidth=0.5).encode(
+        color=colour,
+        tooltip=[
+            alt.Tooltip("model:N"),
+            alt.Tooltip("true:N", title="true class"),
+            alt.Tooltip("predicted:N", title="predicted"),
+            alt.Tooltip("count:Q", title="examples", format=","),
+            alt.Tooltip("rate:Q", title="share of true class", format=".1%"),
+        ],
+    )
+    layers = [heat]
+    if len(classes) <= 12:
+        text = base.mark_text(fontSize=10 if len(classes) > 6 else 12).encode(
+            text=alt.Text(f"{text_field}:N"),
+            color=alt.condition(
+                f"datum.{'rate' if normalised else 'count_shade'} > 0.55",
+                alt.value("white"),
+                alt.value("#222222"),
+            ),
+        )
+        layers.append(text)
+    chart = (
+        alt.layer(*layers, data=cells)
+        .properties(width=size, height=size)
+        .facet(
+            column=alt.Column(
+                "model:N", sort=list(models), title=None, header=alt.Header(labelFontWeight="bold")
+            ),
+        )
+        .resolve_scale(color="shared")
+    )
+    return chart
+
+
+def reliability_chart(
+    bins: pd.DataFrame, models: Sequence[str], colours: Sequence[str], x_title: str, y_title: str
+) -> alt.TopLevelMixin:
+    """Reliability diagram (observed vs predicted per bin) above the histogram of scores."""
+    highlight = _legend_highlight("model")
+    colour = _colour("model", models, colours, "Model")
+    tooltip = [
+        alt.Tooltip("model:N"),
+        alt.Tooltip("bin:N", title="bin"),
+        alt.Tooltip("confidence:Q", title="mean predicted", format=".3f"),
+        alt.Tooltip("observed:Q", title="observed", format=".3f"),
+        alt.Tooltip("count:Q", title="examples", format=","),
+    ]
+    base = alt.Chart(bins)
+    curve = base.encode(
+        x=_rate_axis("confidence", x_title),
+        y=_rate_axis_y("observed", y_title),
+        color=colour,
+        opacity=alt.condition(highlight, alt.value(1.0), alt.value(0.15)),
+        tooltip=tooltip,
+    )
+    diagram = alt.layer(
+        _diagonal(),
+        curve.mark_line(strokeWidth=2).add_params(highlight),
+        curve.mark_point(filled=True).encode(
+            size=alt.Size("count:Q", scale=alt.Scale(range=[15, 220]), legend=None)
+        ),
+    ).properties(width=SQUARE, height=SQUARE)
+    histogram = (
+        base.mark_bar(opacity=0.8)
+        .encode(
+            x=alt.X(
+                "bin_start:Q",
+                bin="binned",
+                title=x_title,
+                scale=alt.Scale(domain=[0, 1], nice=False),
+            ),
+            x2=alt.X2("bin_end:Q"),
+            y=alt.Y("share:Q", title="Share of examples", axis=alt.Axis(format=".0%"), stack=None),
+            color=colour,
+            opacity=alt.condition(highlight, alt.value(0.55), alt.value(0.08)),
+            tooltip=tooltip,
+        )
+        .properties(width=SQUARE, height=90)
+    )
+    return alt.vconcat(diagram, histogram, spacing=8)
+
+
+def per_class_chart(
+    rows: pd.DataFrame, classes: Sequence[str], models: Sequence[str], colours: Sequence[str]
+) -> alt.TopLevelMixin:
+    """Per-class precision, recall and F1 as a dot plot grouped by model."""
+    highlight = _legend_highlight("model")
+    chart = (
+        alt.Chart(rows)
+        .mark_point(filled=True, size=60)
+        .encode(
+            y=alt.Y("class:N", sort=list(classes), title="Class"),
+            # zoomed to the values (capped at 1): differences between models are the point
+            x=alt.X("value:Q", title=None, scale=alt.Scale(zero=False, domainMax=1)),
+            yOffset=alt.YOffset("model:N", sort=list(models)),
+            color=_colour("model", models, colours, "Model"),
+            opacity=alt.condition(highlight, alt.value(1.0), alt.value(0.12)),
+            tooltip=[
+                alt.Tooltip("model:N"),
+                alt.Tooltip("class:N"),
+                alt.Tooltip("metric:N"),
+                alt.Tooltip("value:Q", format=".3f"),
+                alt.Tooltip("support:Q", format=","),
+            ],
+        )
+        .add_params(highlight)
+        .properties(width=200, height=alt.Step(8 * max(2, len(models))))
+        .facet(
+            column=alt.Column(
+                "metric:N",
+                sort=["precision", "recall", "f1"],
+                title=None,
+                header=alt.Header(labelFontWeight="bold"),
+            )
+        )
+    )
+    return chart
+
+
+def confused_pairs_chart(
+    pairs: pd.DataFrame, order: Sequence[str], models: Sequence[str], colours: Sequence[str]
+) -> alt.TopLevelMixin:
+    """The most frequent mistakes (true → predicted), bars grouped by model."""
+    highlight = _legend_highlight("model")
+    chart = (
+        alt.Chart(pairs)
+        .mark_bar()
+        .encode(
+            y=alt.Y("pair:N", sort=list(order), title="True class → predicted class"),
+            x=alt.X("count:Q", title="Examples", axis=alt.Axis(format=",d")),
+            yOffset=alt.YOffset("model:N", sort=list(models)),
+            color=_colour("model", models, colours, "Model"),
+            opacity=alt.condition(highlight, alt.value(1.0), alt.value(0.15)),
+            tooltip=[
+                alt.Tooltip("model:N"),
+                alt.Tooltip("pair:N", title="mistake"),
+                alt.Tooltip("count:Q", format=","),
+                alt.Tooltip("rate:Q", title="share of true class", format=".1%"),
+            ],
+        )
+        .add_params(highlight)
+        .properties(width=420, height=alt.Step(6 * max(2, len(models))))
+    )
+    return chart
+
+
+def improvement_chart(
+    points: pd.DataFrame, metrics: Sequence[str], candidates: Sequence[str], colours: Sequence[str]
+) -> alt.TopLevelMixin:
+    """Each candidate's improvement over the baseline with its 95% interval, one small panel
+    per metric (each on its own scale: a log-loss gap would flatten an accuracy gap).
+
+    ``points`` has columns candidate, metric, improvement, low, high, verdict and p.
+    """
+    highlight = _legend_highlight("candidate")
+    base = alt.Chart().encode(  # data come from the facet, so each panel gets its own
+        y=alt.Y("candidate:N", sort=list(candidates), title=None, axis=None),
+        color=_colour("candidate", candidates, colours, "Candidate"),
+        opacity=alt.condition(highlight, alt.value(1.0), alt.value(0.15)),
+        tooltip=[
+            alt.Tooltip("candidate:N"),
+            alt.Tooltip("metric:N"),
+            alt.Tooltip("improvement:Q", format="+.4f"),
+            alt.Tooltip("low:Q", title="95% CI from", format="+.4f"),
+            alt.Tooltip("high:Q", title="95% CI to", format="+.4f"),
+            alt.Tooltip("p:N", title="Holm-adjusted"),
+            alt.Tooltip("verdict:N"),
+        ],
+    )
+    zero = (
+        alt.Chart(pd.DataFrame({"x": [0.0]}))
+        .mark_rule(color=GUIDE, strokeDash=[4, 4])
+        .encode(x=alt.X("x:Q"))
+    )
+    bars = base.mark_rule(strokeWidth=2).encode(
+        x=alt.X("low:Q", title=None, axis=alt.Axis(tickCount=4, format="+.2~r")),
+        x2=alt.X2("high:Q"),
+    )
+    dots = base.mark_point(filled=True, size=55).encode(x=alt.X("improvement:Q"))
+    return (
+        alt.layer(zero, bars.add_params(highlight), dots)
+        .properties(width=360, height=alt.Step(14))
+        .facet(
+            row=alt.Row(
+                "metric:N",
+                sort=list(metrics),
+                title=None,
+                header=alt.Header(labelAngle=0, labelAlign="left", labelFontWeight="bold"),
+            ),
+            data=points,
+            spacing=6,
+        )
+        .resolve_scale(x="independent")
+    )
+
+
+def threshold_chart(
+    points: pd.DataFrame, best: pd.DataFrame, models: Sequence[str], colours: Sequence[str]
+) -> alt.TopLevelMixin:
+    """Precision, recall and F1 against the decision threshold, one colour per model and one
+    dash per metric; a ring marks each model's F1-optimal threshold."""
+    highlight = _legend_highlight("model")
+    colour = _colour("model", models, colours, "Model")
+    lines = (
+        alt.Chart(points)
+        .mark_line(strokeWidth=2)
+        .encode(
+            x=alt.X(
+                "threshold:Q",
+                title="Decision threshold (predict positive at score ≥)",
+                scale=alt.Scale(nice=False, zero=False),
+            ),
+            y=_rate_axis_y("value", "Value"),
+            color=colour,
+            strokeDash=alt.StrokeDash(
+                "metric:N",
+                sort=["F1", "precision", "recall"],
+                scale=alt.Scale(
+                    domain=["F1", "precision", "recall"], range=[[1, 0], [6, 3], [2, 2]]
+                ),
+                legend=alt.Legend(title="Metric"),
+            ),
+            detail=alt.Detail("metric:N"),
+            opacity=alt.condition(highlight, alt.value(1.0), alt.value(0.12)),
+            tooltip=[
+                alt.Tooltip("model:N"),
+                alt.Tooltip("metric:N"),
+                alt.Tooltip("threshold:Q", format=".3f"),
+                alt.Tooltip("value:Q", format=".3f"),
+            ],
+        )
+        .add_params(highlight)
+    )
+    rings = (
+        alt.Chart(best)
+        .mark_point(size=110, strokeWidth=2.5, filled=False)
+        .encode(
+            x=alt.X("threshold:Q"),
+            y=alt.Y("f1:Q"),
+            color=colour,
+            tooltip=[
+                alt.Tooltip("model:N"),
+                alt.Tooltip("threshold:Q", title="F1-optimal threshold", format=".4g"),
+                alt.Tooltip("f1:Q", title="F1", format=".3f"),
+                alt.Tooltip("precision:Q", format=".3f"),
+                alt.Tooltip("recall:Q", format=".3f"),
+            ],
+        )
+    )
+    return alt.layer(lines, rings).properties(width=520, height=SQUARE)
+
+
+def slice_heatmap(
+    cells: pd.DataFrame, values: Sequence[str], models: Sequence[str], metric: str
+) -> alt.TopLevelMixin:
+    """Model x slice, coloured by one metric; small slices faded, each model's worst slice
+    outlined. ``cells`` has columns model, slice, n, value, text, small, worst."""
+    width = max(160, min(900, 70 * len(values)))
+    base = alt.Chart(cells).encode(
+        x=alt.X(
+            "slice:N", sort=list(values), title=None, axis=alt.Axis(labelAngle=-30, labelLimit=140)
+        ),
+        y=alt.Y("model:N", sort=list(models), title=None),
+    )
+    heat = base.mark_rect().encode(
+        color=alt.Color("value:Q", title=metric, scale=alt.Scale(scheme="blues")),
+        opacity=alt.condition("datum.small", alt.value(0.3), alt.value(1.0)),
+        stroke=alt.condition("datum.worst", alt.value("#c62828"), alt.value(None)),
+        strokeWidth=alt.condition("datum.worst", alt.value(2.5), alt.value(0)),
+        tooltip=[
+            alt.Tooltip("model:N"),
+            alt.Tooltip("slice:N"),
+            alt.Tooltip("n:Q", title="examples", format=","),
+            alt.Tooltip("value:Q", title=metric, format=".3f"),
+            alt.Tooltip("note:N", title="note"),
+        ],
+    )
+    text = base.mark_text(fontSize=11).encode(
+        text=alt.Text("text:N"),
+        color=alt.condition("datum.shade > 0.6", alt.value("white"), alt.value("#222222")),
+    )
+    return alt.layer(heat, text).properties(width=width, height=alt.Step(30))

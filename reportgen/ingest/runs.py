@@ -1,0 +1,459 @@
+"""Stage 1: run files -> validated, columnar :class:`Run` objects.
+
+A run file holds one row per evaluated example. Columns are found by canonical name or a
+common alias, case-insensitively; every other column is kept as example metadata. All checks
+happen here, at the boundary, so later stages work on clean numpy arrays.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from reportgen.errors import ReportgenError
+from reportgen.kinds.embeddings import EmbeddingSource, find_column, lazy_column
+
+LABEL_ALIASES = ("label", "y_true", "target", "reference", "references", "gold", "ground_truth")
+PREDICTION_ALIASES = ("prediction", "pred", "y_pred", "predicted", "predicted_label")
+SCORE_ALIASES = ("score", "y_score", "prob", "probability", "proba")
+ID_ALIASES = ("id", "example_id", "uid", "doc_id")
+CLASS_SCORE_PATTERN = re.compile(r"^(?:prob|proba|score)_(.+)$", re.IGNORECASE)
+
+FORMATS = {
+    ".csv": "csv",
+    ".tsv": "tsv",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "json",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+}
+COMPRESSIBLE = {"csv", "tsv", "jsonl"}
+SUPPORTED_HINT = "CSV, TSV, JSON Lines, JSON, Parquet (.csv/.tsv/.jsonl may be gzipped: .gz)"
+
+
+@dataclass(frozen=True)
+class ColumnNames:
+    """Explicit column names that override the alias lookup (``--label-col`` etc.)."""
+
+    label: str | None = None
+    prediction: str | None = None
+    score: str | None = None
+    id: str | None = None
+
+
+@dataclass(frozen=True)
+class Categorical:
+    """A column of class values, factorised: ``values[codes[i]]`` is row i's class name."""
+
+    codes: np.ndarray  # int64, one per row
+    values: tuple[str, ...]  # distinct class names as strings, in order of first appearance
+
+
+@dataclass
+class Run:
+    """One evaluation run: per-example labels, predictions and scores, validated.
+
+    Class names are strings (``1``, ``True`` and ``"1"`` all become ``"1"``/``"True"``) so that
+    runs written by different tools compare equal.
+    """
+
+    name: str
+    path: Path
+    sha256: str
+    format: str
+    n_examples: int
+    labels: Categorical
+    predictions: Categorical | None
+    score: np.ndarray | None  # float64: the positive-class score of a binary run
+    class_scores: dict[str, np.ndarray]  # class name -> float64 score column (prob_<class>)
+    ids: np.ndarray | None
+    columns: dict[str, str]  # role -> the column name found in the file
+    extra: pd.DataFrame  # every other column, kept as example metadata
+    metadata: dict[str, Any] = field(default_factory=dict)
+    embedding: EmbeddingSource | None = None  # vectors, read only for the sampled rows
+
+    @property
+    def classes_seen(self) -> set[str]:
+        seen = set(self.labels.values) | set(self.class_scores)
+        if self.predictions is not None:
+            seen |= set(self.predictions.values)
+        return seen
+
+
+def parse_run_argument(argument: str) -> tuple[str | None, Path]:
+    """Split ``NAME=PATH`` into its parts; a plain ``PATH`` has no name."""
+    name, sep, path = argument.partition("=")
+    if sep and name and not Path(argument).exists():
+        return name, Path(path)
+    return None, Path(argument)
+
+
+def load_run(
+    path: str | Path,
+    name: str | None = None,
+    columns: ColumnNames | None = None,
+) -> Run:
+    """Read and validate one run file (or a run directory holding ``predictions.<ext>``).
+
+    Raises :class:`ReportgenError` with a one-line message naming the file, and the column or
+    line where it applies.
+    """
+    path = Path(path)
+    columns = columns or ColumnNames()
+    data_path, default_name, metadata = locate(path)
+    fmt = detect_format(data_path)
+    embedding = lazy_column(data_path, fmt)
+    frame = _read_frame(data_path, fmt, embedding.name if embedding else None)
+    return _validate(frame, name or default_name, data_path, fmt, columns, metadata, embedding)
+
+
+def locate(path: Path) -> tuple[Path, str, dict[str, Any]]:
+    """The data file of a run file or run directory, its default name and its metadata
+    (``run.json`` in a directory, then a ``<file>.meta.json`` sidecar on top)."""
+    metadata: dict[str, Any] = {}
+    if path.is_dir():
+        data_path = _find_predictions_file(path)
+        run_json = path / "run.json"
+        if run_json.exists():
+            metadata = _read_metadata(run_json)
+        default_name = path.name
+    else:
+        data_path = path
+        default_name = _stem(path)
+    sidecar = data_path.with_name(data_path.name + ".meta.json")
+    if sidecar.exists():
+        metadata = {**metadata, **_read_metadata(sidecar)}
+    return data_path, default_name, metadata
+
+
+def detect_format(path: Path) -> str:
+    suffixes = [s.lower() for s in path.suffixes]
+    compressed = bool(suffixes) and suffixes[-1] == ".gz"
+    ext = suffixes[-2] if compressed and len(suffixes) >= 2 else (suffixes[-1] if suffixes else "")
+    fmt = FORMATS.get(ext)
+    if fmt is None or (compressed and fmt not in COMPRESSIBLE):
+        raise ReportgenError(
+            f"{path}: unsupported file type {''.join(path.suffixes) or '(no extension)'}; "
+            f"use {SUPPORTED_HINT}"
+        )
+    return fmt
+
+
+def _stem(path: Path) -> str:
+    name = path.name
+    for suffix in reversed(path.suffixes):
+        name = name.removesuffix(suffix)
+    return name or path.name
+
+
+def _find_predictions_file(directory: Path) -> Path:
+    found = sorted(p for p in directory.glob("predictions.*") if p.is_file())
+    if not found:
+        raise ReportgenError(
+            f"{directory}: run directory has no predictions.<ext> file; "
+            f"add one ({SUPPORTED_HINT}) next to run.json"
+        )
+    return found[0]
+
+
+def _read_metadata(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ReportgenError(f"{path}: cannot read run metadata ({exc}); fix the JSON") from None
+    if not isinstance(data, dict):
+        raise ReportgenError(f"{path}: run metadata must be a JSON object of key: value pairs")
+    return data
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _line_word(fmt: str) -> str:
+    return {"csv": "line", "tsv": "line", "jsonl": "line"}.get(fmt, "record")
+
+
+def _row_location(fmt: str, row: int) -> str:
+    """Where row ``row`` (0-based data row) sits in the file, as a person would look for it."""
+    offset = {"csv": 2, "tsv": 2}.get(fmt, 1)  # CSV/TSV: line 1 is the header
+    return f"{_line_word(fmt)} {row + offset}"
+
+
+def _read_frame(path: Path, fmt: str, skip: str | None = None) -> pd.DataFrame:
+    """The whole table; ``skip`` names a column left unread (a large embedding column)."""
+    if not path.exists():
+        raise ReportgenError(f"{path}: file not found; check the path")
+    if path.stat().st_size == 0:
+        raise ReportgenError(f"{path}: file is empty; write one row per evaluated example")
+    if fmt != "parquet":
+        _reject_binary(path)
+    try:
+        if fmt in ("csv", "tsv"):
+            frame = pd.read_csv(
+                path,
+                sep="," if fmt == "csv" else "\t",
+                low_memory=False,
+                usecols=None if skip is None else (lambda column: column != skip),
+            )
+        elif fmt == "jsonl":
+            frame = _read_jsonl(path)
+        elif fmt == "json":
+            frame = _read_json_records(path)
+        elif skip is not None:
+            import pyarrow.parquet as pq
+
+            names = [n for n in pq.read_schema(path).names if n != skip]
+            frame = pd.read_parquet(path, columns=names)
+        else:
+            frame = pd.read_parquet(path)
+    except ReportgenError:
+        raise
+    except pd.errors.EmptyDataError:
+        raise ReportgenError(f"{path}: file has no header and no rows") from None
+    except (UnicodeDecodeError, gzip.BadGzipFile, EOFError) as exc:
+        raise ReportgenError(
+            f"{path}: cannot decode the file ({type(exc).__name__}); "
+            "save it as UTF-8 text (or a valid .gz archive)"
+        ) from None
+    except Exception as exc:  # every reader has its own error types; the message is what counts
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ReportgenError(
+            f"{path}: cannot read as {fmt.upper()} ({reason}); check the file is valid {fmt}"
+        ) from None
+    if len(frame.columns) == 0:
+        raise ReportgenError(f"{path}: no columns found; the file needs a header row")
+    if len(frame) == 0:
+        raise ReportgenError(
+            f"{path}: has a header but no rows; write one row per evaluated example"
+        )
+    return frame
+
+
+def _reject_binary(path: Path) -> None:
+    opener = gzip.open if path.suffix.lower() == ".gz" else open
+    try:
+        with opener(path, "rb") as handle:
+            head = handle.read(8192)
+    except (OSError, EOFError):
+        raise ReportgenError(f"{path}: not a valid gzip archive; re-compress it") from None
+    if b"\x00" in head:
+        raise ReportgenError(
+            f"{path}: looks like a binary file, not text; export the run as {SUPPORTED_HINT}"
+        )
+
+
+def _read_jsonl(path: Path) -> pd.DataFrame:
+    try:
+        return pd.read_json(path, lines=True, dtype=False)
+    except ValueError:
+        pass
+    # pandas does not say which line is broken: find it, so the user can fix it
+    opener = gzip.open if path.suffix.lower() == ".gz" else open
+    with opener(path, "rt", encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise ReportgenError(
+                    f"{path}: line {number} is not valid JSON ({exc.msg}); fix or remove it"
+                ) from None
+            if not isinstance(record, dict):
+                raise ReportgenError(
+                    f"{path}: line {number} is not a JSON object; "
+                    "each line must be one {column: value} record"
+                )
+    raise ReportgenError(f"{path}: cannot read as JSON Lines; each line must be a JSON object")
+
+
+def _read_json_records(path: Path) -> pd.DataFrame:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ReportgenError(
+            f"{path}: not valid JSON (line {exc.lineno}: {exc.msg}); fix the file"
+        ) from None
+    if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
+        raise ReportgenError(
+            f"{path}: expected a JSON list of records ([{{column: value}}, ...]); "
+            "for one record per line use .jsonl"
+        )
+    return pd.DataFrame.from_records(data)
+
+
+def _find_column(
+    frame: pd.DataFrame, path: Path, role: str, aliases: Sequence[str], override: str | None
+) -> str | None:
+    by_lower = {str(c).lower(): str(c) for c in frame.columns}
+    if override is not None:
+        if override in frame.columns:
+            return override
+        if override.lower() in by_lower:
+            return by_lower[override.lower()]
+        raise ReportgenError(
+            f"{path}: no column {override!r} (given for the {role}); "
+            f"columns are: {', '.join(map(str, frame.columns))}"
+        )
+    for alias in aliases:
+        if alias in by_lower:
+            return by_lower[alias]
+    return None
+
+
+def class_name(value: Any) -> str:
+    """The string form of a class value: integral floats lose their ``.0``."""
+    if isinstance(value, bool | np.bool_):
+        return str(bool(value))
+    if isinstance(value, float | np.floating) and float(value).is_integer():
+        return str(int(value))
+    if isinstance(value, np.integer):
+        return str(int(value))
+    return str(value)
+
+
+def _categorical(series: pd.Series, path: Path, fmt: str, role: str, column: str) -> Categorical:
+    missing = series.isna().to_numpy().copy()
+    if isinstance(series.dtype, pd.StringDtype) or series.dtype == object:
+        missing |= (series.astype("string").str.strip() == "").fillna(True).to_numpy()
+    if missing.any():
+        row = int(np.argmax(missing))
+        raise ReportgenError(
+            f"{path}: missing {role} in column {column!r} at {_row_location(fmt, row)} "
+            f"({int(missing.sum())} rows in all); every example needs a {role}"
+        )
+    codes, uniques = pd.factorize(series, sort=False)
+    names = [class_name(v) for v in np.asarray(uniques, dtype=object)]
+    if len(set(names)) != len(names):
+        # e.g. 1 and "1" in one JSON column would otherwise become two classes named "1"
+        raise ReportgenError(
+            f"{path}: column {column!r} mixes values that print the same (such as 1 and '1'); "
+            "write each class one way"
+        )
+    return Categorical(codes=codes.astype(np.int64, copy=False), values=tuple(names))
+
+
+def as_float(series: pd.Series) -> np.ndarray:
+    """The column as float64: booleans as 0/1, anything that is not a number as NaN."""
+    if pd.api.types.is_bool_dtype(series.dtype):
+        return series.to_numpy(dtype=np.float64)
+    if pd.api.types.is_numeric_dtype(series.dtype):
+        return series.to_numpy(dtype=np.float64, na_value=np.nan)
+    return pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def _numeric(series: pd.Series, path: Path, fmt: str, column: str) -> np.ndarray:
+    values = as_float(series)
+    bad = np.isnan(values)
+    if bad.any():
+        row = int(np.argmax(bad))
+        original = series.iloc[row]
+        what = "missing value" if pd.isna(original) else f"non-numeric value {str(original)!r}"
+        raise ReportgenError(
+            f"{path}: {what} in score column {column!r} at {_row_location(fmt, row)}; "
+            "scores must be numbers"
+        )
+    return values
+
+
+def unique_ids(frame: pd.DataFrame, id_col: str | None, path: Path, fmt: str) -> np.ndarray | None:
+    """The id column as an array, after checking every id is unique."""
+    if id_col is None:
+        return None
+    series = frame[id_col]
+    duplicated = series.duplicated().to_numpy()
+    if duplicated.any():
+        row = int(np.argmax(duplicated))
+        raise ReportgenError(
+            f"{path}: duplicate id {class_name(series.iloc[row])} in column {id_col!r} at "
+            f"{_row_location(fmt, row)}; ids must be unique"
+        )
+    return series.to_numpy()
+
+
+def _validate(
+    frame: pd.DataFrame,
+    name: str,
+    path: Path,
+    fmt: str,
+    overrides: ColumnNames,
+    metadata: dict[str, Any],
+    embedding: EmbeddingSource | None = None,
+    checksum: bool = True,
+) -> Run:
+    """``embedding``: a column left in the file, read later for the sampled rows only;
+    ``checksum``: False for rows that are a query's result, not the file."""
+    frame.columns = [str(c) for c in frame.columns]
+    label_col = _find_column(frame, path, "label", LABEL_ALIASES, overrides.label)
+    if label_col is None:
+        raise ReportgenError(
+            f"{path}: no label column; name one 'label' (or {', '.join(LABEL_ALIASES[1:])}) "
+            "or pass --label-col"
+        )
+    pred_col = _find_column(frame, path, "prediction", PREDICTION_ALIASES, overrides.prediction)
+    score_col = _find_column(frame, path, "score", SCORE_ALIASES, overrides.score)
+    id_col = _find_column(frame, path, "id", ID_ALIASES, overrides.id)
+
+    used = {c for c in (label_col, pred_col, score_col, id_col) if c is not None}
+    class_score_cols: dict[str, str] = {}
+    for column in frame.columns:
+        match = CLASS_SCORE_PATTERN.match(column)
+        if match and column not in used:
+            class_score_cols.setdefault(match.group(1), column)
+    used |= set(class_score_cols.values())
+    embedding_col = find_column(frame.drop(columns=list(used)))
+    if embedding_col is not None:
+        used.add(embedding_col)
+
+    labels = _categorical(frame[label_col], path, fmt, "label", label_col)
+    predictions = (
+        _categorical(frame[pred_col], path, fmt, "prediction", pred_col) if pred_col else None
+    )
+    score = _numeric(frame[score_col], path, fmt, score_col) if score_col else None
+    class_scores = {
+        cls: _numeric(frame[column], path, fmt, column) for cls, column in class_score_cols.items()
+    }
+    if predictions is None and score is None and not class_scores:
+        raise ReportgenError(
+            f"{path}: no prediction or score column; add 'prediction' (predicted class), "
+            "'score' (positive-class score) or 'prob_<class>' columns"
+        )
+    ids = unique_ids(frame, id_col, path, fmt)
+
+    found = {"label": label_col}
+    for role, column in (("prediction", pred_col), ("score", score_col), ("id", id_col)):
+        if column is not None:
+            found[role] = column
+    return Run(
+        name=name,
+        path=path,
+        sha256=_sha256(path) if checksum else "",
+        format=fmt,
+        n_examples=len(frame),
+        labels=labels,
+        predictions=predictions,
+        score=score,
+        class_scores=class_scores,
+        ids=ids,
+        columns=found | {f"score[{c}]": col for c, col in class_score_cols.items()},
+        extra=frame.drop(columns=list(used)),
+        metadata=metadata,
+        embedding=embedding
+        if embedding_col is None
+        else EmbeddingSource(f"{path}: column {embedding_col!r}", column=frame[embedding_col]),
+    )

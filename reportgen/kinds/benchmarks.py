@@ -1,0 +1,322 @@
+"""lm-evaluation-harness results across models: each task's primary metric, the comparison of
+every candidate with the baseline, and warnings about unlike settings.
+
+The two models' results are treated as independent estimates: z = (c - b) / sqrt(se_b² + se_c²)
+with lm-eval's standard errors. On the same test items that is conservative (a paired test
+would be tighter); per-sample logs give the paired McNemar test instead.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from reportgen.errors import ReportgenError
+from reportgen.ingest.language import BenchmarkRun, TaskResult
+from reportgen.kinds.classification.assess import ALPHA, Comparison
+from reportgen.stats import significance as compare
+
+PRIMARY_ORDER = ("acc_norm", "acc", "exact_match")
+Z95 = 1.959963984540054
+MAX_SHOWN_CHILDREN = 6  # a group's subtasks are listed in the leaderboard up to this many
+
+
+@dataclass(frozen=True)
+class Score:
+    metric: str  # without the filter, e.g. acc_norm
+    filter: str
+    value: float
+    stderr: float | None
+    n_shot: int | None
+    version: str | None
+    higher_is_better: bool
+
+    @property
+    def key(self) -> str:
+        return f"{self.metric},{self.filter}"
+
+
+@dataclass(frozen=True)
+class TaskDelta:
+    candidate: str
+    task: str
+    metric: str
+    baseline_value: float
+    candidate_value: float
+    delta: float
+    ci: tuple[float, float] | None
+    p_value: float | None
+    p_value_adjusted: float | None
+    verdict: str  # better | worse | tie | untested
+
+    def as_comparison(self, baseline: str) -> Comparison:
+        """The same delta in the shape every other comparison of the report has."""
+        return Comparison(
+            baseline=baseline,
+            candidate=self.candidate,
+            metric=self.task,
+            baseline_value=self.baseline_value,
+            candidate_value=self.candidate_value,
+            delta=self.delta,
+            ci=self.ci,
+            p_value=self.p_value,
+            test="z-test on lm-eval standard errors",
+            n_paired=0,
+            p_value_adjusted=self.p_value_adjusted,
+            verdict=self.verdict,
+            scope="benchmark",
+        )
+
+
+@dataclass
+class BenchmarkTable:
+    """Tasks x models of primary-metric scores, with everything the section and JSON need."""
+
+    models: list[str]
+    baseline: str
+    tasks: list[str]  # every task, in first-seen order
+    shown: list[str]  # the leaderboard rows: top-level tasks, groups and small groups' members
+    depth: dict[str, int]  # nesting level of each shown task (0 = top level)
+    aliases: dict[str, str]
+    scores: dict[str, dict[str, Score]]  # model -> task -> score
+    groups: dict[str, list[str]]  # group -> leaf subtasks (for heatmaps of large groups)
+    deltas: list[TaskDelta] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def summary(self) -> dict[str, object]:
+        return {
+            "tasks": self.tasks,
+            "baseline": self.baseline,
+            "models": {
+                model: {
+                    task: {
+                        "metric": s.metric,
+                        "filter": s.filter,
+                        "value": s.value,
+                        "stderr": s.stderr,
+                        "n_shot": s.n_shot,
+                        "version": s.version,
+                        "higher_is_better": s.higher_is_better,
+                    }
+                    for task, s in self.scores[model].items()
+                }
+                for model in self.models
+            },
+            "groups": self.groups,
+            "comparisons": [
+                {
+                    "baseline": self.baseline,
+                    "candidate": d.candidate,
+                    "task": d.task,
+                    "metric": d.metric,
+                    "baseline_value": d.baseline_value,
+                    "candidate_value": d.candidate_value,
+                    "delta": d.delta,
+                    "ci": list(d.ci) if d.ci else None,
+                    "p_value": d.p_value,
+                    "p_value_adjusted": d.p_value_adjusted,
+                    "test": "z-test on lm-eval standard errors",
+                    "verdict": d.verdict,
+                }
+                for d in self.deltas
+            ],
+            "warnings": self.warnings,
+        }
+
+
+def parse_overrides(items: Sequence[str]) -> dict[str, str]:
+    """``--benchmark-metric TASK=METRIC`` pairs; METRIC may carry its filter
+    (``exact_match,flexible-extract``)."""
+    found = {}
+    for item in items:
+        task, sep, metric = item.partition("=")
+        if not sep or not task or not metric:
+            raise ReportgenError(
+                f"--benchmark-metric {item!r}: write TASK=METRIC, e.g. gsm8k=exact_match"
+            )
+        found[task.strip()] = metric.strip()
+    return found
+
+
+def primary_score(result: TaskResult, override: str | None) -> Score | None:
+    """acc_norm where present, else acc, else exact_match, else the first metric; among filters,
+    the first the file lists ("none" for most tasks, "strict-match" for gsm8k)."""
+    keys = list(result.metrics)
+    if not keys:
+        return None
+    if override is not None:
+        wanted = [k for k in keys if k == override or k.partition(",")[0] == override]
+        if not wanted:
+            raise ReportgenError(
+                f"--benchmark-metric {result.task}={override}: the task has no such metric; "
+                f"it has {', '.join(keys)}"
+            )
+        key = wanted[0]
+    else:
+        key = next(
+            (k for name in PRIMARY_ORDER for k in keys if k.partition(",")[0] == name), keys[0]
+        )
+    metric, _, filt = key.partition(",")
+    return Score(
+        metric=metric,
+        filter=filt,
+        value=result.metrics[key],
+        stderr=result.stderrs.get(key),
+        n_shot=result.n_shot,
+        version=result.version,
+        higher_is_better=result.higher_is_better.get(metric, True),
+    )
+
+
+def _leaves(
+    group: str, groups: Mapping[str, list[str]], seen: frozenset[str] = frozenset()
+) -> list[str]:
+    out: list[str] = []
+    for member in groups.get(group, []):
+        if member in groups and member not in seen:
+            out += _leaves(member, groups, seen | {group})
+        else:
+            out.append(member)
+    return out
+
+
+def _shown_tasks(
+    tasks: list[str], groups: Mapping[str, list[str]]
+) -> tuple[list[str], dict[str, int]]:
+    members = {m for ms in groups.values() for m in ms}
+    shown: list[str] = []
+    depth: dict[str, int] = {}
+
+    def visit(task: str, level: int) -> None:
+        if task in depth or task not in tasks:
+            return
+        shown.append(task)
+        depth[task] = level
+        children = [c for c in groups.get(task, []) if c in tasks]
+        if 0 < len(children) <= MAX_SHOWN_CHILDREN:
+            for child in sorted(children):
+                visit(child, level + 1)
+
+    for task in tasks:
+        if task not in members:
+            visit(task, 0)
+    return shown, depth
+
+
+def benchmark_table(
+    runs: Sequence[BenchmarkRun], baseline: str | None, overrides: Mapping[str, str]
+) -> BenchmarkTable:
+    models = [r.name for r in runs]
+    base = baseline if baseline in models else models[0]
+    unknown = sorted(set(overrides) - {t for r in runs for t in r.tasks})
+    if unknown:
+        raise ReportgenError(
+            f"--benchmark-metric names task {unknown[0]!r}, which no lm-eval result holds"
+        )
+    tasks: list[str] = []
+    aliases: dict[str, str] = {}
+    groups: dict[str, list[str]] = {}
+    scores: dict[str, dict[str, Score]] = {}
+    for run in runs:
+        for task, result in run.tasks.items():
+            if task not in aliases:
+                tasks.append(task)
+                aliases[task] = result.alias
+        for group, members in run.groups.items():
+            groups.setdefault(group, members)
+        scores[run.name] = {}
+        for task, result in run.tasks.items():
+            score = primary_score(result, overrides.get(task))
+            if score is not None:
+                scores[run.name][task] = score
+    shown, depth = _shown_tasks(tasks, groups)
+    leaf_groups = {
+        g: [t for t in _leaves(g, groups) if t in aliases]
+        for g in groups
+        if len(_leaves(g, groups)) > MAX_SHOWN_CHILDREN
+    }
+    # outermost large groups only: MMLU, not also its four categories
+    inner = {m for g in leaf_groups for m in groups.get(g, []) if m in leaf_groups}
+    leaf_groups = {g: v for g, v in leaf_groups.items() if g not in inner and v}
+    table = BenchmarkTable(
+        models=models,
+        baseline=base,
+        tasks=tasks,
+        shown=shown,
+        depth=depth,
+        aliases=aliases,
+        scores=scores,
+        groups=leaf_groups,
+    )
+    table.deltas = _deltas(table)
+    table.warnings = _setting_warnings(table)
+    return table
+
+
+def _deltas(table: BenchmarkTable) -> list[TaskDelta]:
+    """Every candidate against the baseline on every task both ran with the same metric;
+    Holm-adjusted per candidate over its tasks."""
+    found: list[TaskDelta] = []
+    base = table.scores[table.baseline]
+    for model in table.models:
+        if model == table.baseline:
+            continue
+        rows = []
+        for task in table.tasks:
+            b, c = base.get(task), table.scores[model].get(task)
+            if b is None or c is None or b.key != c.key:
+                continue
+            delta = c.value - b.value
+            ci = p = None
+            if b.stderr is not None and c.stderr is not None:
+                se = math.hypot(b.stderr, c.stderr)
+                if se > 0:
+                    ci = (delta - Z95 * se, delta + Z95 * se)
+                    p = compare.normal_two_sided_p(delta / se)
+            rows.append((task, b, c, delta, ci, p))
+        tested = [r for r in rows if r[5] is not None]
+        adjusted = dict(
+            zip([r[0] for r in tested], compare.holm([r[5] for r in tested]), strict=True)
+        )
+        for task, b, c, delta, ci, p in rows:
+            adj = adjusted.get(task)
+            if adj is None:
+                verdict = "untested"
+            elif adj >= ALPHA or delta == 0:
+                verdict = "tie"
+            else:
+                verdict = "better" if (delta > 0) == b.higher_is_better else "worse"
+            found.append(
+                TaskDelta(model, task, b.metric, b.value, c.value, delta, ci, p, adj, verdict)
+            )
+    return found
+
+
+def _setting_warnings(table: BenchmarkTable) -> list[str]:
+    warnings = []
+    for task in table.tasks:
+        present = {m: table.scores[m][task] for m in table.models if task in table.scores[m]}
+        if len(present) < 2:
+            continue
+        shots = {s.n_shot for s in present.values()}
+        versions = {s.version for s in present.values()}
+        metrics = {s.key for s in present.values()}
+        if len(shots) > 1:
+            detail = ", ".join(f"{m}: {s.n_shot}" for m, s in present.items())
+            warnings.append(f"{task} was run with different n-shot settings ({detail}).")
+        if len(versions) > 1:
+            detail = ", ".join(f"{m}: {s.version}" for m, s in present.items())
+            warnings.append(f"{task} was run with different task versions ({detail}).")
+        if len(metrics) > 1:
+            detail = ", ".join(f"{m}: {s.key}" for m, s in present.items())
+            warnings.append(f"{task} has no common primary metric ({detail}); not compared.")
+    missing = []
+    for model in table.models:
+        lacking = [t for t in table.tasks if t not in table.scores[model]]
+        if lacking:
+            more = f" and {len(lacking) - 5} more" if len(lacking) > 5 else ""
+            missing.append(f"{model} lacks {', '.join(lacking[:5])}{more}")
+    if missing:
+        warnings.append("Not every model ran every task: " + "; ".join(missing) + ".")
+    return warnings

@@ -1,0 +1,226 @@
+"""Decide what the runs are (binary or multiclass), on which classes, and encode them.
+
+Runs of one report share one class list, so that confusion matrices and per-class tables line
+up across models. Class codes index into that list.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+from reportgen.errors import ReportgenError
+from reportgen.ingest.runs import Categorical, Run
+from reportgen.kinds.classification.statistics import top_class
+
+Task = Literal["binary", "multiclass"]
+POSITIVE_CANDIDATES = ("1", "true", "yes", "pos", "positive")
+
+
+@dataclass
+class EncodedRun:
+    """A run with labels and predictions as codes into the report's shared ``classes``."""
+
+    run: Run
+    task: Task
+    classes: tuple[str, ...]
+    positive: int | None  # index of the positive class (binary only)
+    y_true: np.ndarray  # int64 codes
+    y_pred: np.ndarray  # int64 codes
+    scores: np.ndarray | None  # binary: (n,) positive-class score; multiclass: (n, K)
+    prediction_source: str  # how y_pred was obtained, for the page
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return self.run.name
+
+    def subset(self, rows: np.ndarray) -> EncodedRun:
+        """The same run restricted to (and reordered as) ``rows``."""
+        if len(rows) == len(self.y_true) and np.array_equal(rows, np.arange(len(rows))):
+            return self  # every row, in order: no copy
+        return dataclasses.replace(
+            self,
+            y_true=self.y_true[rows],
+            y_pred=self.y_pred[rows],
+            scores=None if self.scores is None else self.scores[rows],
+        )
+
+
+def sort_classes(names: set[str]) -> tuple[str, ...]:
+    """Numbers in numeric order, False before True, anything else alphabetically."""
+
+    def as_number(name: str) -> float | None:
+        try:
+            return float(name)
+        except ValueError:
+            return None
+
+    numbers = {name: as_number(name) for name in names}
+    if all(v is not None for v in numbers.values()):
+        return tuple(sorted(names, key=lambda n: (numbers[n], n)))
+    if names <= {"False", "True"}:
+        return tuple(sorted(names, key=lambda n: n == "True"))
+    return tuple(sorted(names))
+
+
+def detect_task(runs: Sequence[Run], classes: Sequence[str], task: str | None) -> Task:
+    many_scores = any(len(run.class_scores) > 2 for run in runs)
+    if task is None:
+        return "multiclass" if len(classes) > 2 or many_scores else "binary"
+    if task not in ("binary", "multiclass"):
+        raise ReportgenError(f"--task {task!r} is not known; use binary or multiclass")
+    if task == "binary" and len(classes) > 2:
+        raise ReportgenError(
+            f"--task binary, but the runs have {len(classes)} classes "
+            f"({', '.join(classes[:5])}{', ...' if len(classes) > 5 else ''}); "
+            "use --task multiclass"
+        )
+    return task  # type: ignore[return-value]
+
+
+def choose_positive(classes: Sequence[str], positive_label: str | None) -> str:
+    if positive_label is not None:
+        if positive_label not in classes:
+            raise ReportgenError(
+                f"--positive-label {positive_label!r} is not a class of the runs; "
+                f"classes are: {', '.join(classes)}"
+            )
+        return positive_label
+    for candidate in POSITIVE_CANDIDATES:
+        for name in classes:
+            if name.lower() == candidate:
+                return name
+    raise ReportgenError(
+        f"cannot tell which class is positive among {', '.join(classes)}; "
+        "pass --positive-label with one of them"
+    )
+
+
+def _codes(categorical: Categorical, index: dict[str, int]) -> np.ndarray:
+    lookup = np.array([index[v] for v in categorical.values], dtype=np.int64)
+    return lookup[categorical.codes]
+
+
+def encode_runs(
+    runs: Sequence[Run],
+    task: str | None = None,
+    positive_label: str | None = None,
+    threshold: float | None = None,
+) -> list[EncodedRun]:
+    """Resolve the task, shared classes and positive class, and encode every run.
+
+    ``threshold`` (binary) re-derives predictions from scores as ``score >= threshold`` even
+    where a prediction column exists; without it a prediction column wins and scores are
+    thresholded at 0.5 only when there is none.
+    """
+    if not runs:
+        raise ReportgenError("no runs given; pass at least one run file")
+    names = [run.name for run in runs]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise ReportgenError(
+            f"two runs are named {duplicates[0]!r}; name them apart with NAME=PATH"
+        )
+    seen: set[str] = set()
+    for run in runs:
+        seen |= run.classes_seen
+    if positive_label is not None and len(seen) < 2:
+        # single-class data: the named positive class is real even if no example has it
+        seen.add(positive_label)
+    classes = sort_classes(seen)
+    resolved = detect_task(runs, classes, task)
+    positive = None
+    if resolved == "binary":
+        positive = classes.index(choose_positive(classes, positive_label))
+    index = {name: i for i, name in enumerate(classes)}
+    return [_encode(run, resolved, classes, index, positive, threshold) for run in runs]
+
+
+def _encode(
+    run: Run,
+    task: Task,
+    classes: tuple[str, ...],
+    index: dict[str, int],
+    positive: int | None,
+    threshold: float | None,
+) -> EncodedRun:
+    y_true = _codes(run.labels, index)
+    notes: list[str] = []
+    scores: np.ndarray | None
+    if task == "binary":
+        assert positive is not None
+        scores = run.score
+        if scores is None and classes[positive] in run.class_scores:
+            scores = run.class_scores[classes[positive]]
+        elif scores is None and run.class_scores:
+            raise ReportgenError(
+                f"{run.path}: has score columns for {', '.join(run.class_scores)} but none for "
+                f"the positive class {classes[positive]!r}; add prob_{classes[positive]}"
+            )
+    else:
+        scores = _class_score_matrix(run, classes)
+
+    if run.predictions is not None and (threshold is None or scores is None):
+        y_pred = _codes(run.predictions, index)
+        source = f"column {run.columns['prediction']!r}"
+        if threshold is not None:
+            notes.append("--threshold ignored: the run has no scores")
+    elif scores is None:
+        raise ReportgenError(f"{run.path}: no prediction column and no scores")
+    elif task == "binary":
+        assert positive is not None
+        cut = 0.5 if threshold is None else threshold
+        negative = _negative_class(run, classes, positive)
+        y_pred = np.where(scores >= cut, positive, negative).astype(np.int64)
+        source = f"score ≥ {cut:g}"
+    else:
+        y_pred = top_class(scores)[0]
+        source = "argmax of class probabilities"
+    return EncodedRun(
+        run=run,
+        task=task,
+        classes=classes,
+        positive=positive,
+        y_true=y_true,
+        y_pred=y_pred,
+        scores=scores,
+        prediction_source=source,
+        notes=notes,
+    )
+
+
+def _negative_class(run: Run, classes: tuple[str, ...], positive: int) -> int:
+    others = [i for i in range(len(classes)) if i != positive]
+    if not others:
+        raise ReportgenError(
+            f"{run.path}: only one class ({classes[positive]!r}) is known, so thresholded "
+            "scores have no negative class; add a prediction column or negative examples"
+        )
+    return others[0]
+
+
+def _class_score_matrix(run: Run, classes: tuple[str, ...]) -> np.ndarray | None:
+    if not run.class_scores:
+        return None
+    own = set(run.labels.values)
+    if run.predictions is not None:
+        own |= set(run.predictions.values)
+    missing = sorted(own - set(run.class_scores))
+    if missing:
+        raise ReportgenError(
+            f"{run.path}: no probability column for class {missing[0]!r}"
+            f"{f' (and {len(missing) - 1} more)' if len(missing) > 1 else ''}; "
+            f"add prob_{missing[0]} or drop all prob_* columns"
+        )
+    # column-major: each class's column is contiguous, for copying in and for sorting
+    matrix = np.zeros((run.n_examples, len(classes)), dtype=np.float64, order="F")
+    for k, name in enumerate(classes):
+        column = run.class_scores.get(name)
+        if column is not None:
+            matrix[:, k] = column
+    return matrix

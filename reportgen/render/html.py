@@ -1,0 +1,213 @@
+"""Stage 4: the report model -> one self-contained HTML page (Jinja2), written atomically.
+
+The Vega, Vega-Lite and vega-embed JavaScript comes from ``vl_convert.javascript_bundle()`` and
+is inlined once. Chart specs sit in ``<script type="application/json">`` blocks written with
+Jinja's ``tojson`` (which escapes ``<``, ``>``, ``&`` and ``'``), so text from run files can
+never close the script element. A Content-Security-Policy allows exactly the page's two
+scripts, by hash, and no remote source.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import functools
+import hashlib
+import os
+import re
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import jinja2
+
+if TYPE_CHECKING:
+    from reportgen.report import Report
+
+PACKAGE_DIR = Path(__file__).resolve().parent.parent
+
+
+def templates_dir() -> Path:
+    """Templates ship inside the wheel; an editable install uses the repository's folder."""
+    for candidate in (PACKAGE_DIR / "templates", PACKAGE_DIR.parent / "templates"):
+        if (candidate / "report.html.j2").is_file():
+            return candidate
+    raise FileNotFoundError("reportgen's templates folder is missing; reinstall reportgen")
+
+
+@functools.cache
+def environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(templates_dir()),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    # chart data is most of the page: no spaces after separators (tojson still escapes <>&')
+    env.policies["json.dumps_kwargs"] = {"sort_keys": True, "separators": (",", ":")}
+    return env
+
+
+def _cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "reportgen"
+
+
+@functools.cache
+def javascript_bundle() -> str:
+    """The Vega + Vega-Lite + vega-embed bundle, cached on disk per vl-convert version.
+
+    Building it takes seconds in every new process, so the first call stores it.
+    """
+    import vl_convert
+
+    version = getattr(vl_convert, "__version__", "unknown")
+    cached = _cache_dir() / f"vega-bundle-{version}.js"
+    try:
+        text = cached.read_text(encoding="utf-8")
+        if text:  # written atomically, so never partial
+            return text
+    except OSError:
+        pass
+    text = vl_convert.javascript_bundle()
+    with contextlib.suppress(OSError):  # a read-only home only costs time
+        write_atomic(cached, text)
+    return text
+
+
+def _script_hash(source: str) -> str:
+    digest = hashlib.sha256(source.encode("utf-8")).digest()
+    return "'sha256-" + base64.b64encode(digest).decode("ascii") + "'"
+
+
+_SVG_ID = re.compile(r'\bid="([^"]+)"')
+_SVG_GEOMETRY = re.compile(r'(\s(?:d|transform|x|y|x1|x2|y1|y2|width|height|points)=")([^"]*)"')
+_LONG_DECIMAL = re.compile(r"(\d\.\d)\d+")
+# per-mark accessibility and interaction attributes: the drawing as a whole carries the label
+_MARK_ATTRIBUTES = re.compile(
+    r' (?:aria-label|aria-roledescription|role|pointer-events|class)="[^"]*"'
+)
+
+
+def _compact_svg(svg: str, prefix: str) -> str:
+    """Shorter geometry (0.1 px is invisible), and ids unique within the page and numbered
+    in order (vl-convert numbers gradients per process, which would change the bytes)."""
+    svg = _SVG_GEOMETRY.sub(lambda m: m.group(1) + _LONG_DECIMAL.sub(r"\1", m.group(2)) + '"', svg)
+    svg = _MARK_ATTRIBUTES.sub("", svg)
+    for number, found in enumerate(dict.fromkeys(_SVG_ID.findall(svg))):
+        new = f"{prefix}-{number}"
+        svg = svg.replace(f'id="{found}"', f'id="{new}"')
+        svg = svg.replace(f"url(#{found})", f"url(#{new})")
+        svg = svg.replace(f'href="#{found}"', f'href="#{new}"')
+    return svg
+
+
+def _light(spec: dict[str, Any]) -> dict[str, Any]:
+    """A static rendering's spec: on white, since it cannot follow the reader's theme."""
+    return {**spec, "config": {**spec.get("config", {}), "background": "white"}}
+
+
+def static_svgs(report: Report) -> dict[str, str]:
+    """Every chart as an SVG drawn by vl-convert (no browser), keyed by figure id.
+
+    vl-convert escapes text from the data as XML, so names cannot inject markup."""
+    import vl_convert
+
+    from reportgen.report import _parallel_map
+
+    figures = [f for s in report.sections for f in s.figures]
+
+    def draw(figure: Any) -> str:
+        if figure.raster:
+            # thousands of points: a JPEG is a fraction of the SVG's size
+            jpeg = vl_convert.vegalite_to_jpeg(_light(figure.spec), scale=1.0, quality=80)
+            data = base64.b64encode(jpeg).decode("ascii")
+            return f'<img src="data:image/jpeg;base64,{data}" alt="" class="raster">'
+        return _compact_svg(vl_convert.vegalite_to_svg(_light(figure.spec)), f"s-{figure.id}")
+
+    drawn = _parallel_map(draw, figures)
+    return {f.id: svg for f, svg in zip(figures, drawn, strict=True)}
+
+
+def static_pngs(figures: list[Any], scale: float = 2.0) -> list[bytes]:
+    """Charts as PNG images (for email, where SVG and JavaScript are stripped)."""
+    import vl_convert
+
+    from reportgen.report import _parallel_map
+
+    return _parallel_map(lambda f: vl_convert.vegalite_to_png(_light(f.spec), scale=scale), figures)
+
+
+def render_html(report: Report, static: bool = False) -> str:
+    """The interactive page, with a static SVG under every chart for readers without
+    JavaScript; ``static=True``: no JavaScript at all, the SVGs only (much smaller)."""
+    env = environment()
+    loader = env.loader
+    assert loader is not None
+    css = loader.get_source(env, "report.css")[0]
+    svgs = static_svgs(report)
+    if static:
+        csp = "; ".join(
+            [
+                "default-src 'none'",
+                "style-src 'unsafe-inline'",
+                "img-src data:",
+                "base-uri 'none'",
+                "form-action 'none'",
+            ]
+        )
+        return env.get_template("report.html.j2").render(
+            report=report, csp=csp, css=css, bundle_js="", embed_js="", svgs=svgs, static=True
+        )
+    bundle = javascript_bundle()
+    embed_js = loader.get_source(env, "render.js")[0]
+    for name, source in (("bundle", bundle), ("render.js", embed_js)):
+        if "</script" in source.lower() or "<!--" in source:
+            raise RuntimeError(f"{name} cannot be inlined in a <script> element")
+    csp = "; ".join(
+        [
+            "default-src 'none'",
+            f"script-src {_script_hash(bundle)} {_script_hash(embed_js)}",
+            "style-src 'unsafe-inline'",  # vega-embed and vega-tooltip add <style> elements
+            "img-src data: blob:",
+            "font-src data:",
+            "connect-src 'none'",
+            "base-uri 'none'",
+            "form-action 'none'",
+        ]
+    )
+    return env.get_template("report.html.j2").render(
+        report=report,
+        csp=csp,
+        css=css,
+        bundle_js=bundle,
+        embed_js=embed_js,
+        svgs=svgs,
+        static=False,
+    )
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write to a temporary file beside ``path``, then rename: never a half-written file."""
+    write_atomic_bytes(path, text.encode("utf-8"))
+
+
+def write_atomic_bytes(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes 0600; give what open() would
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,196 @@
+"""Stage 4, other formats of the same report model: a Markdown summary for pull requests and
+job pages, JUnit XML for CI systems, and a ready-to-send email (MIME, standard library only).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import xml.etree.ElementTree as ET
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime
+from typing import TYPE_CHECKING
+
+import jinja2
+
+from reportgen.model import Cell, Figure, Table
+from reportgen.render.html import environment, static_pngs
+
+if TYPE_CHECKING:
+    from reportgen.report import Report
+
+KEY_FIGURES = (
+    "improvements",
+    "lm-improvements",
+    "roc-curves",
+    "benchmark-bars",
+    "perplexity-distribution",
+    "pr-curves",
+    "roc-classes",
+    "reliability",
+)
+MAX_EMAIL_FIGURES = 3
+EMAIL_COLUMNS = 8  # model, examples and six metrics fit a 760 px email
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]|<>~])")
+
+
+def markdown_text(text: object) -> str:
+    """Text safe inside a GitHub Markdown table cell: no markup, no HTML, no line breaks."""
+    flat = " ".join(str(text).split())
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", flat.replace("&", "&amp;"))
+
+
+def markdown_cell(cell: Cell) -> str:
+    """A value with its delta: significant deltas in bold, the others marked n.s."""
+    text = markdown_text(cell.text)
+    if "best" in cell.css:
+        text = f"**{text}**"
+    if cell.sub:
+        sub = markdown_text(cell.sub)
+        if "better" in cell.sub_css or "worse" in cell.sub_css:
+            text += f" <br>**{sub}**"
+        elif "delta" in cell.sub_css:
+            text += f" <br>{sub} (n.s.)"
+        else:
+            text += f" ({sub})"
+    return text
+
+
+def _markdown_environment() -> jinja2.Environment:
+    env = environment().overlay(autoescape=False)
+    env.filters["md"] = markdown_text
+    env.filters["md_cell"] = markdown_cell
+    return env
+
+
+def to_markdown(report: Report) -> str:
+    """A GitHub-flavoured summary: verdict, gates, leaderboard; short enough for a PR comment."""
+    return _markdown_environment().get_template("summary.md.j2").render(report=report)
+
+
+def to_junit(report: Report) -> str:
+    """One JUnit test case per gate and model; a failed gate is a <failure>."""
+    suite = ET.Element(
+        "testsuite",
+        name="reportgen gates",
+        tests=str(len(report.gates)),
+        failures=str(len(report.failed_gates)),
+        errors="0",
+        skipped="0",
+    )
+    if report.generated_at:  # ISO 8601, as JUnit readers expect
+        stamp = report.generated_at.removesuffix(" UTC").replace(" ", "T")
+        suite.set("timestamp", stamp + ":00")
+    for result in report.gates:
+        case = ET.SubElement(
+            suite, "testcase", classname=f"reportgen.{result.model}", name=result.expression
+        )
+        if result.passed:
+            ET.SubElement(case, "system-out").text = result.detail
+        else:
+            failure = ET.SubElement(case, "failure", message=result.detail, type="GateFailed")
+            failure.text = f"{result.expression}: {result.detail}"
+    root = ET.Element("testsuites", name=report.title)
+    root.append(suite)
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def key_figures(report: Report, limit: int = MAX_EMAIL_FIGURES) -> list[Figure]:
+    """The two or three charts that carry the message, in a fixed order of preference."""
+    by_id = {f.id: f for s in report.sections for f in s.figures}
+    chosen = [by_id[i] for i in KEY_FIGURES if i in by_id]
+    return chosen[:limit]
+
+
+def to_text(report: Report) -> str:
+    """The plain-text alternative of the email: what the HTML body says, without markup."""
+    lines = [report.title, "=" * min(len(report.title), 78), ""]
+    if report.generated_at:
+        lines.append(f"Generated {report.generated_at} by reportgen {report.version}.")
+    if report.verdict:
+        lines += ["", report.verdict]
+    if report.gates:
+        lines += [
+            "",
+            f"Gates: {len(report.failed_gates)} failed, "
+            f"{len(report.gates) - len(report.failed_gates)} passed",
+        ]
+        lines += [
+            f"  [{'pass' if g.passed else 'FAIL'}] {g.expression}: {g.detail}" for g in report.gates
+        ]
+    for heading, table in report.leaderboards:
+        lines += ["", heading, *_text_table(table)]
+    lines += [
+        "",
+        "The full interactive report is attached (report.html); it opens in any "
+        "browser with no network.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _text_table(table: Table) -> list[str]:
+    rows = [table.header] + [
+        [c.text + (f" ({c.sub})" if c.sub else "") for c in row] for row in table.rows
+    ]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(table.header))]
+    return ["  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+
+
+def to_email(
+    report: Report, to: str | None = None, subject: str | None = None, sender: str | None = None
+) -> bytes:
+    """A MIME message: an HTML body with inline CSS and the key charts as PNG images
+    referenced by ``cid:``, a plain-text alternative, and the full report attached.
+
+    Boundaries and content ids derive from the content, so the same report gives the same
+    bytes."""
+    figures = key_figures(report)
+    pngs = static_pngs(figures)
+    digest = hashlib.sha256(report.to_json().encode("utf-8")).hexdigest()[:16]
+    cids = [f"chart{i}.{digest}@reportgen" for i in range(len(figures))]
+    # PNGs are drawn at twice their size for sharp screens; shown at their CSS size
+    widths = [int.from_bytes(png[16:20], "big") // 2 for png in pngs]
+    body = (
+        environment()
+        .get_template("email.html.j2")
+        .render(
+            report=report,
+            images=list(zip(figures, cids, widths, strict=True)),
+            max_columns=EMAIL_COLUMNS,
+        )
+    )
+    message = EmailMessage(policy=SMTP)
+    message["Subject"] = subject or report.title
+    if to:
+        message["To"] = to
+    if sender:
+        message["From"] = sender
+    if report.generated_at:
+        import datetime as dt
+
+        moment = dt.datetime.strptime(report.generated_at, "%Y-%m-%d %H:%M UTC")
+        message["Date"] = format_datetime(moment.replace(tzinfo=dt.UTC))
+    message["X-Mailer"] = f"reportgen {report.version}"
+    message.set_content(to_text(report))
+    message.add_alternative(body, subtype="html")
+    html_part = message.get_payload()[1]  # type: ignore[index]
+    for png, cid, figure in zip(pngs, cids, figures, strict=True):
+        html_part.add_related(
+            png, maintype="image", subtype="png", cid=f"<{cid}>", filename=f"{figure.id}.png"
+        )
+    message.add_attachment(
+        report.to_html().encode("utf-8"),
+        maintype="text",
+        subtype="html",
+        filename="report.html",
+    )
+    _fix_boundaries(message, digest)
+    return message.as_bytes()
+
+
+def _fix_boundaries(message: EmailMessage, seed: str) -> None:
+    for index, part in enumerate(message.walk()):
+        if part.is_multipart():
+            part.set_boundary(f"=_reportgen_{seed}_{index}")
