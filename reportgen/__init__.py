@@ -5,7 +5,7 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from reportgen.errors import ReportgenError, UndefinedMetric
-from reportgen.ingest import Run, load_run
+from reportgen.ingest.runs import Run, load_run
 from reportgen.report import Report, build_report
 
 __all__ = [

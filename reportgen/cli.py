@@ -354,7 +354,7 @@ def build(
     Exit codes: 0 all gates pass, 1 a --fail-if gate failed (every output is still written,
     failed gates first), 2 bad input or usage.
     """
-    from reportgen.ingest import ColumnNames
+    from reportgen.ingest.runs import ColumnNames
     from reportgen.report import build_report
 
     try:
@@ -477,7 +477,7 @@ def _write_outputs(report: Any, o: dict[str, Any]) -> list[str]:
         report.save(o["junit"], format="junit")
         written.append(str(o["junit"]))
     if o["eml"] is not None:
-        from reportgen.render import write_atomic_bytes
+        from reportgen.render.html import write_atomic_bytes
 
         write_atomic_bytes(
             Path(o["eml"]),
@@ -504,8 +504,8 @@ def demo(
     question-answering, sample-log and training-history runs; then a report mixing regression
     (diabetes), multilabel tagging and embedding views (digits).
     """
-    from reportgen.demo import write_demo_runs, write_kinds_demo_runs
-    from reportgen.demo_lm import write_lm_demo_runs
+    from reportgen.demo.classic import write_demo_runs, write_kinds_demo_runs
+    from reportgen.demo.lm import write_lm_demo_runs
     from reportgen.report import build_report
 
     try:

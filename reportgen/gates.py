@@ -29,9 +29,14 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from reportgen import multilabel, regression
 from reportgen.errors import ReportgenError
-from reportgen.evaluate import BINARY_METRICS, LOWER_IS_BETTER, MULTICLASS_METRICS
+from reportgen.kinds import multilabel_metrics as multilabel
+from reportgen.kinds import regression_metrics as regression
+from reportgen.kinds.classification.evaluate import (
+    BINARY_METRICS,
+    LOWER_IS_BETTER,
+    MULTICLASS_METRICS,
+)
 
 OPERATORS: dict[str, Callable[[float, float], bool]] = {
     "<=": operator.le,

@@ -15,10 +15,31 @@ from typing import Any, Literal
 
 import numpy as np
 
-from reportgen import __version__, kind_sections, lm_sections, publish, render, scale, sections
-from reportgen.benchmarks import BenchmarkTable, benchmark_table, parse_overrides
-from reportgen.efficiency import efficiency_metrics
-from reportgen.embeddings import (
+from reportgen import __version__
+from reportgen.charts.classification import model_colours
+from reportgen.engines import outofcore as scale
+from reportgen.engines.outofcore import (
+    ENGINE_NAMES,
+    EngineChoice,
+    choose_engine,
+    open_engine,
+    parse_memory,
+)
+from reportgen.errors import ReportgenError
+from reportgen.gates import GateResult, check_names, evaluate_gates, parse_gates
+from reportgen.ingest.language import BenchmarkRun, History
+from reportgen.ingest.runs import ColumnNames, Run, parse_run_argument
+from reportgen.ingest.sources import AnyRun, load_sources
+from reportgen.ingest.tabular import MultilabelRun, RegressionRun
+from reportgen.kinds import kind_sections, lm_sections
+from reportgen.kinds.benchmarks import BenchmarkTable, benchmark_table, parse_overrides
+from reportgen.kinds.classification import sections
+from reportgen.kinds.classification.assess import Assessment, assess
+from reportgen.kinds.classification.encode import EncodedRun, encode_runs, sort_classes
+from reportgen.kinds.classification.evaluate import HEADLINE, RunEvaluation, evaluate
+from reportgen.kinds.classification.slices import SliceAnalysis, analyse
+from reportgen.kinds.efficiency import efficiency_metrics
+from reportgen.kinds.embeddings import (
     DEFAULT_MAX_POINTS,
     EmbeddingSource,
     Projection,
@@ -26,13 +47,8 @@ from reportgen.embeddings import (
     read_rows,
     sample_rows,
 )
-from reportgen.errors import ReportgenError
-from reportgen.evaluate import HEADLINE, RunEvaluation, evaluate
-from reportgen.gates import GateResult, check_names, evaluate_gates, parse_gates
-from reportgen.ingest import ColumnNames, Run, parse_run_argument
-from reportgen.ingest_kinds import MultilabelRun, RegressionRun
-from reportgen.ingest_lm import BenchmarkRun, History
-from reportgen.lm_evaluate import (
+from reportgen.kinds.multilabel_metrics import per_label_counts
+from reportgen.kinds.sums import (
     LanguageAssessment,
     LanguageResult,
     LMSlices,
@@ -40,13 +56,8 @@ from reportgen.lm_evaluate import (
     slice_language,
 )
 from reportgen.model import RunInfo, Section, Table
-from reportgen.multilabel import per_label_counts
-from reportgen.scale import ENGINE_NAMES, EngineChoice, choose_engine, open_engine, parse_memory
-from reportgen.slices import SliceAnalysis, analyse
-from reportgen.sources import AnyRun, load_sources
-from reportgen.tasks import EncodedRun, encode_runs, sort_classes
-from reportgen.uncertainty import Assessment, assess
-from reportgen.views import model_colours
+from reportgen.render import html as render
+from reportgen.render import publish
 
 Progress = Callable[[str], None]
 RunSource = AnyRun | str | Path

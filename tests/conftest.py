@@ -130,7 +130,7 @@ def spark_engine() -> object:
         .getOrCreate()
     )
     session.sparkContext.setLogLevel("ERROR")
-    from reportgen.outofcore import SparkEngine
+    from reportgen.engines.sql import SparkEngine
 
     yield SparkEngine(session)
     session.stop()

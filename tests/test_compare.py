@@ -13,13 +13,14 @@ from sklearn.metrics import f1_score, log_loss, roc_auc_score
 from statsmodels.stats.contingency_tables import mcnemar
 from statsmodels.stats.multitest import multipletests
 
-from reportgen import build_report, compare, load_run
+from reportgen import build_report, load_run
 from reportgen.errors import ReportgenError
-from reportgen.evaluate import evaluate
-from reportgen.pairing import pair_runs
-from reportgen.resample import build_cells, replicate_metrics
-from reportgen.tasks import EncodedRun, encode_runs
-from reportgen.uncertainty import intervals, run_replicates
+from reportgen.kinds.classification.assess import intervals, run_replicates
+from reportgen.kinds.classification.encode import EncodedRun, encode_runs
+from reportgen.kinds.classification.evaluate import evaluate
+from reportgen.kinds.classification.resample import build_cells, replicate_metrics
+from reportgen.stats import significance as compare
+from reportgen.stats.pairing import pair_runs
 
 from .conftest import Predictions
 

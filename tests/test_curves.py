@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from reportgen import curves, metrics
-from reportgen.stats import RankCounts
+from reportgen.kinds.classification import curves
+from reportgen.kinds.classification import formulas as metrics
+from reportgen.kinds.classification.statistics import RankCounts
 
 
 def distance_to_polyline(x: np.ndarray, y: np.ndarray, px: np.ndarray, py: np.ndarray) -> float:

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from reportgen.errors import ReportgenError
-from reportgen.ingest import ColumnNames, load_run, parse_run_argument
+from reportgen.ingest.runs import ColumnNames, load_run, parse_run_argument
 
 FRAME = pd.DataFrame(
     {

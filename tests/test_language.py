@@ -10,11 +10,11 @@ import pandas as pd
 import pytest
 
 from reportgen import build_report
-from reportgen.efficiency import efficiency_metrics, pareto_front
 from reportgen.errors import ReportgenError
-from reportgen.ingest_lm import load_history
-from reportgen.lm_evaluate import assess_language, evaluate_language, slice_language
-from reportgen.sources import load_source
+from reportgen.ingest.language import load_history
+from reportgen.ingest.sources import load_source
+from reportgen.kinds.efficiency import efficiency_metrics, pareto_front
+from reportgen.kinds.sums import assess_language, evaluate_language, slice_language
 
 
 def serial(function, items):  # type: ignore[no-untyped-def]

@@ -15,12 +15,12 @@ import pytest
 from typer.testing import CliRunner
 
 from reportgen import build_report
-from reportgen.benchmarks import benchmark_table
 from reportgen.cli import app
-from reportgen.compare import mcnemar_exact, normal_two_sided_p
 from reportgen.errors import ReportgenError
-from reportgen.render import javascript_bundle
-from reportgen.sources import load_source, load_sources
+from reportgen.ingest.sources import load_source, load_sources
+from reportgen.kinds.benchmarks import benchmark_table
+from reportgen.render.html import javascript_bundle
+from reportgen.stats.significance import mcnemar_exact, normal_two_sided_p
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "lm-eval"
 BASE, INSTRUCT = EXAMPLES / "Meta-Llama-3-8B", EXAMPLES / "Meta-Llama-3-8B-Instruct"

@@ -11,11 +11,11 @@ import pytest
 from sklearn import metrics as skm
 from sklearn.calibration import calibration_curve
 
-from reportgen import metrics
-from reportgen.evaluate import RunEvaluation, evaluate
-from reportgen.ingest import load_run
-from reportgen.stats import CalibrationCounts, ConfusionCounts, RankCounts
-from reportgen.tasks import encode_runs
+from reportgen.ingest.runs import load_run
+from reportgen.kinds.classification import formulas as metrics
+from reportgen.kinds.classification.encode import encode_runs
+from reportgen.kinds.classification.evaluate import RunEvaluation, evaluate
+from reportgen.kinds.classification.statistics import CalibrationCounts, ConfusionCounts, RankCounts
 
 from .conftest import Predictions
 
@@ -264,7 +264,7 @@ def test_class_missing_from_one_run_is_left_out_of_its_averages(
 
 
 def test_top_class_matches_argmax_with_ties() -> None:
-    from reportgen.stats import top_class
+    from reportgen.kinds.classification.statistics import top_class
 
     rng = np.random.default_rng(0)
     scores = np.asfortranarray(np.round(rng.random((2_000, 7)), 1))  # many ties

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from reportgen import build_report
 from reportgen.cli import app
-from reportgen.render import javascript_bundle
+from reportgen.render.html import javascript_bundle
 
 from .conftest import Predictions
 from .test_multilabel import PROPERTIES, digit_properties

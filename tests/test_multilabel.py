@@ -13,11 +13,12 @@ import pandas as pd
 import pytest
 from sklearn import metrics as skm
 
-from reportgen import build_report, multilabel
+from reportgen import build_report
 from reportgen.errors import ReportgenError
-from reportgen.ingest_kinds import MultilabelRun
-from reportgen.lm_evaluate import evaluate_language
-from reportgen.sources import load_source
+from reportgen.ingest.sources import load_source
+from reportgen.ingest.tabular import MultilabelRun
+from reportgen.kinds import multilabel_metrics as multilabel
+from reportgen.kinds.sums import evaluate_language
 
 from .conftest import Predictions
 

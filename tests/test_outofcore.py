@@ -12,10 +12,11 @@ import pandas as pd
 import pytest
 from sklearn import metrics as skm
 
-from reportgen import metrics, outofcore
-from reportgen.evaluate import evaluate
-from reportgen.ingest import load_run
-from reportgen.tasks import encode_runs
+from reportgen.engines import sql as outofcore
+from reportgen.ingest.runs import load_run
+from reportgen.kinds.classification import formulas as metrics
+from reportgen.kinds.classification.encode import encode_runs
+from reportgen.kinds.classification.evaluate import evaluate
 
 from .conftest import Predictions
 
@@ -230,7 +231,7 @@ def test_multiclass_counts_match_the_memory_engine(
 def test_calibration_bins_are_exact_at_and_around_every_edge() -> None:
     """Scores on an ECE edge, one and two ulps either side, and 0 and 1: the engine's bins
     (edge buckets split by one comparison) are the memory engine's (np.searchsorted)."""
-    from reportgen.stats import ECE_BINS, CalibrationCounts
+    from reportgen.kinds.classification.statistics import ECE_BINS, CalibrationCounts
 
     edges = np.linspace(0, 1, ECE_BINS + 1)
     scores = [0.0, 1.0]

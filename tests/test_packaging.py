@@ -54,6 +54,6 @@ def test_wheel_installs_and_runs_the_demo_outside_the_repo(tmp_path: Path) -> No
     assert "mmlu" in llm and "Perplexity" in llm
     # the installed package, not this checkout, did the work
     where = run(
-        python, "-c", "import reportgen.render as r; print(r.templates_dir())", cwd=elsewhere
+        python, "-c", "import reportgen.render.html as r; print(r.templates_dir())", cwd=elsewhere
     ).stdout
     assert str(env_dir) in where

@@ -20,7 +20,7 @@ from reportgen import build_report
 from reportgen.cli import app
 from reportgen.errors import ReportgenError
 from reportgen.gates import parse_gate
-from reportgen.publish import markdown_text
+from reportgen.render.publish import markdown_text
 
 from .conftest import Predictions
 

@@ -16,13 +16,14 @@ from sklearn.ensemble import GradientBoostingRegressor
 from sklearn.linear_model import Ridge
 from sklearn.model_selection import train_test_split
 
-from reportgen import build_report, regression
+from reportgen import build_report
 from reportgen.errors import ReportgenError
-from reportgen.ingest_kinds import RegressionRun
-from reportgen.kind_sections import SCATTER_LIMIT
-from reportgen.language import resampled_sums
-from reportgen.lm_evaluate import evaluate_language
-from reportgen.sources import load_source
+from reportgen.ingest.sources import load_source
+from reportgen.ingest.tabular import RegressionRun
+from reportgen.kinds import regression_metrics as regression
+from reportgen.kinds.kind_sections import SCATTER_LIMIT
+from reportgen.kinds.perplexity_metrics import resampled_sums
+from reportgen.kinds.sums import evaluate_language
 
 
 def diabetes_frames() -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from reportgen import build_report, load_run
-from reportgen.render import javascript_bundle
+from reportgen.render.html import javascript_bundle
 
 from .conftest import Predictions
 

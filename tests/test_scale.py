@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from reportgen import scale
 from reportgen.cli import app
+from reportgen.engines import outofcore as scale
 from reportgen.errors import ReportgenError
 from reportgen.report import build_report
 from tests.conftest import Predictions
@@ -315,7 +315,7 @@ def test_spark_engine_without_pyspark_says_how_to_install_it(
 ) -> None:
     import sys
 
-    from reportgen import outofcore
+    from reportgen.engines import sql as outofcore
 
     monkeypatch.setitem(sys.modules, "pyspark", None)
     monkeypatch.setitem(sys.modules, "pyspark.sql", None)

@@ -12,9 +12,9 @@ from sklearn.metrics import f1_score, precision_recall_curve
 
 from reportgen import build_report, load_run
 from reportgen.errors import ReportgenError
-from reportgen.evaluate import evaluate
-from reportgen.examples import confident_mistakes
-from reportgen.tasks import encode_runs
+from reportgen.kinds.classification.encode import encode_runs
+from reportgen.kinds.classification.evaluate import evaluate
+from reportgen.kinds.classification.examples import confident_mistakes
 
 from .conftest import Predictions
 

@@ -9,7 +9,7 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from reportgen.textmatch import exact_match, normalize_answer, score_answers, token_f1
+from reportgen.kinds.textmatch import exact_match, normalize_answer, score_answers, token_f1
 
 
 # The oracle: the official SQuAD v1.1 script (evaluate-v1.1.py), as published.

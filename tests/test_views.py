@@ -8,7 +8,8 @@ from pathlib import Path
 import altair as alt
 import pytest
 
-from reportgen import build_report, views
+from reportgen import build_report
+from reportgen.charts import classification as views
 
 from .conftest import Predictions
 
