@@ -29,14 +29,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from reportgen import metrics as registry
 from reportgen.errors import ReportgenError
-from reportgen.kinds import multilabel_metrics as multilabel
-from reportgen.kinds import regression_metrics as regression
-from reportgen.kinds.classification.evaluate import (
-    BINARY_METRICS,
-    LOWER_IS_BETTER,
-    MULTICLASS_METRICS,
-)
 
 OPERATORS: dict[str, Callable[[float, float], bool]] = {
     "<=": operator.le,
@@ -46,28 +40,6 @@ OPERATORS: dict[str, Callable[[float, float], bool]] = {
     "<": operator.lt,
     ">": operator.gt,
 }
-LANGUAGE_METRICS = ("perplexity", "mean_nll", "bits_per_byte", "exact_match", "token_f1")
-EFFICIENCY_METRICS = (
-    "latency_p50_ms",
-    "latency_p90_ms",
-    "latency_p99_ms",
-    "latency_mean_ms",
-    "examples_per_s",
-    "tokens_per_s",
-    "cost_per_1k",
-    "prompt_tokens_mean",
-    "completion_tokens_mean",
-)
-KNOWN_METRICS = frozenset(
-    (
-        *BINARY_METRICS,
-        *MULTICLASS_METRICS,
-        *LANGUAGE_METRICS,
-        *EFFICIENCY_METRICS,
-        *regression.METRICS,
-        *multilabel.METRICS,
-    )
-)
 GRAMMAR_HINT = (
     "write METRIC OP NUMBER, delta(METRIC) OP NUMBER or regression(METRIC), optionally followed "
     'by "for MODEL"; e.g. "f1 < 0.90", "delta(accuracy) < -0.01 for candidate"'
@@ -139,7 +111,7 @@ def parse_gates(expressions: Iterable[str]) -> list[Gate]:
 
 
 def is_known_metric(name: str) -> bool:
-    return name in KNOWN_METRICS or re.fullmatch(r"top_\d+_accuracy", name) is not None
+    return registry.is_known(name)
 
 
 def check_names(
@@ -249,7 +221,9 @@ def _check(
                 gate, model, False, f"cannot check: baseline {baseline} has no {gate.metric} value"
             )
         delta = value - base
-        direction = "lower is better" if gate.metric in LOWER_IS_BETTER else "higher is better"
+        direction = (
+            "lower is better" if registry.lower_is_better(gate.metric) else "higher is better"
+        )
         shown = (
             f"Δ{gate.metric} = {delta:+.4f} ({model} {_number(value)} vs {baseline} "
             f"{_number(base)}; {direction})"

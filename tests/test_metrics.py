@@ -1,273 +1,138 @@
-"""Every metric against scikit-learn (the oracle) on real data, plus hand-computed edge cases."""
+"""The metric registry: every metric declared once, and every view agreeing with it."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
 import pytest
-from sklearn import metrics as skm
-from sklearn.calibration import calibration_curve
 
-from reportgen.ingest.runs import load_run
-from reportgen.kinds.classification import formulas as metrics
-from reportgen.kinds.classification.encode import encode_runs
-from reportgen.kinds.classification.evaluate import RunEvaluation, evaluate
-from reportgen.kinds.classification.statistics import CalibrationCounts, ConfusionCounts, RankCounts
-
-from .conftest import Predictions
+from reportgen import build_report, metrics
+from reportgen.kinds import multilabel_metrics, regression_metrics
+from reportgen.kinds.classification.evaluate import BINARY_METRICS, MULTICLASS_METRICS
+from reportgen.kinds.efficiency import efficiency_metrics
 
 
-def evaluate_frame(
-    write_run: Callable[..., Path], frame: pd.DataFrame, name: str = "run.csv", **options: object
-) -> RunEvaluation:
-    run = load_run(write_run(frame, name))
-    return evaluate(encode_runs([run], **options)[0])  # type: ignore[arg-type]
+def test_every_computed_metric_is_registered() -> None:
+    import pandas as pd
 
-
-def sklearn_ece(y_correct: np.ndarray, confidence: np.ndarray, n_bins: int = 15) -> float:
-    """ECE from scikit-learn's reliability curve and its bin counts (independent of stats.py)."""
-    observed, predicted = calibration_curve(y_correct, confidence, n_bins=n_bins)
-    edges = np.linspace(0, 1, n_bins + 1)
-    counts = np.bincount(np.searchsorted(edges[1:-1], confidence), minlength=n_bins)
-    counts = counts[counts > 0]
-    return float(np.sum(counts * np.abs(observed - predicted)) / counts.sum())
-
-
-@pytest.mark.parametrize("model", ["cancer_logistic", "cancer_tree"])
-def test_binary_metrics_match_sklearn(
-    model: str, request: pytest.FixtureRequest, write_run: Callable[..., Path]
-) -> None:
-    p: Predictions = request.getfixturevalue(model)
-    result = evaluate_frame(write_run, p.frame()).metrics
-    score = p.proba[:, 1]
-    expected = {
-        "accuracy": skm.accuracy_score(p.y_true, p.y_pred),
-        "balanced_accuracy": skm.balanced_accuracy_score(p.y_true, p.y_pred),
-        "precision": skm.precision_score(p.y_true, p.y_pred),
-        "recall": skm.recall_score(p.y_true, p.y_pred),
-        "f1": skm.f1_score(p.y_true, p.y_pred),
-        "specificity": skm.recall_score(p.y_true, p.y_pred, pos_label=0),
-        "mcc": skm.matthews_corrcoef(p.y_true, p.y_pred),
-        "cohen_kappa": skm.cohen_kappa_score(p.y_true, p.y_pred),
-        "roc_auc": skm.roc_auc_score(p.y_true, score),
-        "average_precision": skm.average_precision_score(p.y_true, score),
-        "log_loss": skm.log_loss(p.y_true, score),
-        "brier": skm.brier_score_loss(p.y_true, score),
-        "ece": sklearn_ece(p.y_true, score),
-    }
-    assert set(result) == set(expected)
-    for name, value in expected.items():
-        assert result[name] == pytest.approx(value, rel=1e-12, abs=1e-12), name
-
-
-@pytest.mark.parametrize("model", ["digits_logistic", "digits_forest", "wine_tree"])
-def test_multiclass_metrics_match_sklearn(
-    model: str, request: pytest.FixtureRequest, write_run: Callable[..., Path]
-) -> None:
-    p: Predictions = request.getfixturevalue(model)
-    result = evaluate_frame(write_run, p.frame(), "run.parquet").metrics
-    top = p.proba.argmax(axis=1)
-    expected = {
-        "accuracy": skm.accuracy_score(p.y_true, p.y_pred),
-        "balanced_accuracy": skm.balanced_accuracy_score(p.y_true, p.y_pred),
-        "f1_micro": skm.f1_score(p.y_true, p.y_pred, average="micro"),
-        "mcc": skm.matthews_corrcoef(p.y_true, p.y_pred),
-        "cohen_kappa": skm.cohen_kappa_score(p.y_true, p.y_pred),
-        "roc_auc_ovr_macro": skm.roc_auc_score(p.y_true, p.proba, multi_class="ovr"),
-        "roc_auc_ovr_weighted": skm.roc_auc_score(
-            p.y_true, p.proba, multi_class="ovr", average="weighted"
+    computed = {
+        *BINARY_METRICS,
+        *MULTICLASS_METRICS,
+        *regression_metrics.METRICS,
+        *multilabel_metrics.METRICS,
+        "perplexity",
+        "mean_nll",
+        "bits_per_byte",
+        "exact_match",
+        "token_f1",
+        *efficiency_metrics(
+            pd.DataFrame(
+                {
+                    "latency_ms": [1.0, 2.0],
+                    "prompt_tokens": [3, 4],
+                    "completion_tokens": [5, 6],
+                    "cost": [0.1, 0.2],
+                }
+            )
         ),
-        "log_loss": skm.log_loss(p.y_true, p.proba),
-        "top_2_accuracy": skm.top_k_accuracy_score(p.y_true, p.proba, k=2),
-        "ece": sklearn_ece(top == p.y_true, p.proba.max(axis=1)),
     }
-    for average in ("macro", "weighted"):
-        for name, fn in (
-            ("precision", skm.precision_score),
-            ("recall", skm.recall_score),
-            ("f1", skm.f1_score),
-        ):
-            expected[f"{name}_{average}"] = fn(p.y_true, p.y_pred, average=average, zero_division=0)
-    assert set(result) == set(expected)
-    for name, value in expected.items():
-        assert result[name] == pytest.approx(value, rel=1e-12, abs=1e-12), name
-
-
-def test_per_class_and_confusion_match_sklearn(
-    digits_forest: Predictions, write_run: Callable[..., Path]
-) -> None:
-    evaluation = evaluate_frame(write_run, digits_forest.frame())
-    p, r, f, s = skm.precision_recall_fscore_support(digits_forest.y_true, digits_forest.y_pred)
-    np.testing.assert_allclose(evaluation.per_class["precision"], p, rtol=1e-12)
-    np.testing.assert_allclose(evaluation.per_class["recall"], r, rtol=1e-12)
-    np.testing.assert_allclose(evaluation.per_class["f1"], f, rtol=1e-12)
-    np.testing.assert_array_equal(evaluation.per_class["support"], s)
-    np.testing.assert_array_equal(
-        evaluation.confusion.matrix,
-        skm.confusion_matrix(digits_forest.y_true, digits_forest.y_pred),
-    )
-
-
-def test_roc_and_pr_points_match_sklearn(cancer_tree: Predictions) -> None:
-    """Tied scores (a shallow tree) must give scikit-learn's curve vertices."""
-    y, score = cancer_tree.y_true, cancer_tree.proba[:, 1]
-    rank = RankCounts.from_scores(y == 1, score)
-    fpr, tpr = metrics.roc_points(rank)
-    sk_fpr, sk_tpr, _ = skm.roc_curve(y, score, drop_intermediate=False)
-    np.testing.assert_allclose(fpr, sk_fpr)
-    np.testing.assert_allclose(tpr, sk_tpr)
-    recall_at, precision_at = metrics.precision_recall_points(rank)
-    sk_precision, sk_recall, _ = skm.precision_recall_curve(y, score)
-    # scikit-learn lists thresholds ascending, stops at full recall and appends (1, 0)
-    full = np.searchsorted(recall_at, 1.0) + 1
-    np.testing.assert_allclose(precision_at[:full], sk_precision[:-1][::-1])
-    np.testing.assert_allclose(recall_at[:full], sk_recall[:-1][::-1])
-
-
-def test_ece_hand_computed() -> None:
-    # bins of width 1/15: 0.05 -> bin 0, 0.95 and 1.0 -> bin 14; 1/15 exactly -> bin 0
-    confidence = np.array([0.05, 0.95, 1.0, 1 / 15])
-    outcome = np.array([0, 1, 0, 1])
-    cal = CalibrationCounts.from_confidence(confidence, outcome)
-    assert cal.count[0] == 2 and cal.count[14] == 2
-    # bin 0: |0.05 + 1/15 - 1| ; bin 14: |1.95 - 1|
-    expected = (abs(0.05 + 1 / 15 - 1) + abs(1.95 - 1)) / 4
-    assert metrics.expected_calibration_error(cal) == pytest.approx(expected)
-
-
-def test_mcc_and_kappa_hand_computed() -> None:
-    cm = ConfusionCounts(np.array([[5, 1], [2, 4]]))
-    # MCC = (tp tn - fp fn) / sqrt((tp+fp)(tp+fn)(tn+fp)(tn+fn)) with positive = class 1
-    tp, tn, fp, fn = 4, 5, 1, 2
-    mcc = (tp * tn - fp * fn) / np.sqrt((tp + fp) * (tp + fn) * (tn + fp) * (tn + fn))
-    assert metrics.matthews_corrcoef(cm) == pytest.approx(mcc)
-    po, pe = 9 / 12, (6 * 7 + 6 * 5) / 144
-    assert metrics.cohen_kappa(cm) == pytest.approx((po - pe) / (1 - pe))
-
-
-def test_single_class_labels_give_null_with_reason(write_run: Callable[..., Path]) -> None:
-    frame = pd.DataFrame(
-        {"label": [1, 1, 1, 1], "prediction": [1, 0, 1, 1], "score": [0.9, 0.2, 0.8, 0.7]}
-    )
-    evaluation = evaluate_frame(write_run, frame)
-    assert evaluation.metrics["accuracy"] == pytest.approx(0.75)
-    assert evaluation.metrics["recall"] == pytest.approx(0.75)
-    assert evaluation.metrics["roc_auc"] is None
-    assert evaluation.metric_notes["roc_auc"] == "only one class present in labels"
-    assert evaluation.metrics["specificity"] is None
-    assert "no negative labels" in evaluation.metric_notes["specificity"]
-    assert evaluation.metrics["average_precision"] == pytest.approx(1.0)
-
-
-def test_no_scores_gives_threshold_free_metrics_only(
-    cancer_logistic: Predictions, write_run: Callable[..., Path]
-) -> None:
-    frame = cancer_logistic.frame().drop(columns=["score"])
-    evaluation = evaluate_frame(write_run, frame)
-    assert evaluation.metrics["f1"] == pytest.approx(
-        skm.f1_score(cancer_logistic.y_true, cancer_logistic.y_pred)
-    )
-    for name in ("roc_auc", "average_precision", "log_loss", "brier", "ece"):
-        assert evaluation.metrics[name] is None
-        assert evaluation.metric_notes[name] == "the run has no score column"
-    assert evaluation.curves == [] and evaluation.calibration is None
-    assert any("ROC" in note for note in evaluation.notes)
-
-
-def test_logits_keep_ranking_metrics_but_not_probability_metrics(
-    cancer_logistic: Predictions, write_run: Callable[..., Path]
-) -> None:
-    frame = cancer_logistic.frame()
-    proba = np.clip(frame["score"], 1e-12, 1 - 1e-12)
-    frame["score"] = np.log(proba / (1 - proba))
-    evaluation = evaluate_frame(write_run, frame)
-    assert evaluation.metrics["roc_auc"] == pytest.approx(
-        skm.roc_auc_score(cancer_logistic.y_true, frame["score"])
-    )
-    assert evaluation.metrics["log_loss"] is None
-    assert "not probabilities" in evaluation.metric_notes["log_loss"]
-    assert evaluation.metrics["brier"] is None and evaluation.metrics["ece"] is None
+    missing = sorted(m for m in computed if not metrics.is_known(m))
+    assert missing == []
+    assert metrics.is_known("top_5_accuracy") and metrics.label("top_5_accuracy") == "Top-5 acc."
 
 
 @pytest.mark.parametrize(
-    ("labels", "positive"),
-    [(["spam", "ham"], "spam"), ([True, False], True)],
+    "name",
+    [
+        "perplexity",
+        "word_perplexity",
+        "byte_perplexity",
+        "bits_per_byte",
+        "log_loss",
+        "train_loss",
+        "val/loss",
+        "max_error",
+        "mae",
+        "rmse",
+        "ter",
+        "wer",
+        "cer",
+        "nll",
+        "ppl",
+        "hamming_loss",
+        "brier",
+        "ece",
+        "latency_p99_ms",
+        "cost_per_1k",
+    ],
 )
-def test_string_and_boolean_labels(
-    cancer_logistic: Predictions, write_run: Callable[..., Path], labels: list, positive: object
-) -> None:
-    mapping = {1: labels[0], 0: labels[1]}
-    frame = cancer_logistic.frame()
-    frame["label"] = frame["label"].map(mapping)
-    frame["prediction"] = frame["prediction"].map(mapping)
-    options = {"positive_label": "spam"} if positive == "spam" else {}
-    evaluation = evaluate_frame(write_run, frame, "run.jsonl", **options)
-    y_true = np.array([mapping[v] for v in cancer_logistic.y_true])
-    y_pred = np.array([mapping[v] for v in cancer_logistic.y_pred])
-    assert evaluation.encoded.classes[evaluation.encoded.positive] == str(positive)
-    assert evaluation.metrics["f1"] == pytest.approx(
-        skm.f1_score(y_true, y_pred, pos_label=positive)
+def test_lower_is_better_names(name: str) -> None:
+    assert metrics.lower_is_better(name)
+
+
+@pytest.mark.parametrize(
+    "name", ["accuracy", "acc", "acc_norm", "f1", "bleu", "rouge1", "exact_match", "mcc", "r2"]
+)
+def test_higher_is_better_names(name: str) -> None:
+    assert metrics.higher_is_better(name)
+
+
+def test_a_files_declaration_wins() -> None:
+    assert metrics.higher_is_better("perplexity", declared=True)
+    assert not metrics.higher_is_better("acc", declared=False)
+
+
+def test_best_indices() -> None:
+    assert metrics.best_indices([0.5, None, 0.7, 0.7], higher=True) == {2, 3}
+    assert metrics.best_indices([0.5, None, 0.7], higher=False) == {0}
+    assert metrics.best_indices([0.5, None], higher=True) == set()
+
+
+def test_format_value() -> None:
+    assert metrics.format_value("accuracy", 0.97312) == "0.973"
+    assert metrics.format_value("latency_p99_ms", 1234.56) == "1,234.6"
+    assert metrics.format_value("cost_per_1k", 0.0123456) == "0.01235"
+    assert metrics.format_value("accuracy", None) == metrics.format_value("mae", float("nan"))
+
+
+def _old_style(path: Path, bpb: float, ppl: float, acc: float) -> Path:
+    """A harness 0.3 results file: no higher_is_better anywhere."""
+    path.write_text(
+        json.dumps(
+            {
+                "results": {
+                    "wikitext": {"word_perplexity": ppl, "bits_per_byte": bpb},
+                    "pile_arxiv": {"bits_per_byte": bpb * 1.1, "bits_per_byte_stderr": 0.001},
+                    "piqa": {"acc": acc, "acc_stderr": 0.01},
+                },
+                "versions": {"wikitext": 1, "pile_arxiv": 1, "piqa": 0},
+            }
+        )
     )
-    assert evaluation.metrics["roc_auc"] == pytest.approx(
-        skm.roc_auc_score(y_true == positive, cancer_logistic.proba[:, 1])
-    )
+    return path
 
 
-def test_multiclass_without_probabilities(
-    digits_forest: Predictions, write_run: Callable[..., Path]
-) -> None:
-    frame = digits_forest.frame()[["label", "prediction"]]
-    evaluation = evaluate_frame(write_run, frame)
-    assert evaluation.metrics["f1_macro"] == pytest.approx(
-        skm.f1_score(digits_forest.y_true, digits_forest.y_pred, average="macro")
-    )
-    assert evaluation.metrics["roc_auc_ovr_macro"] is None
-    assert evaluation.metrics["top_2_accuracy"] is None
-
-
-def test_predictions_derived_from_scores(
-    cancer_logistic: Predictions, digits_logistic: Predictions, write_run: Callable[..., Path]
-) -> None:
-    binary = cancer_logistic.frame().drop(columns=["prediction"])
-    evaluation = evaluate_frame(write_run, binary, threshold=0.3)
-    expected = (cancer_logistic.proba[:, 1] >= 0.3).astype(int)
-    assert evaluation.metrics["accuracy"] == pytest.approx(
-        skm.accuracy_score(cancer_logistic.y_true, expected)
-    )
-    assert evaluation.encoded.prediction_source == "score ≥ 0.3"
-    multi = digits_logistic.frame().drop(columns=["prediction"])
-    evaluation = evaluate_frame(write_run, multi, "multi.csv")
-    assert evaluation.metrics["accuracy"] == pytest.approx(
-        skm.accuracy_score(digits_logistic.y_true, digits_logistic.proba.argmax(axis=1))
-    )
-
-
-def test_class_missing_from_one_run_is_left_out_of_its_averages(
-    iris_logistic: Predictions, write_run: Callable[..., Path], tmp_path: Path
-) -> None:
-    """Runs on different class sets share the union; averages use each run's own classes."""
-    frame = iris_logistic.frame()
-    keep = frame["label"] != 2
-    small = frame[keep & (frame["prediction"] != 2)].drop(columns=["prob_2"])
-    small = small.assign(prob_1=1 - small["prob_0"])
-    run_a = load_run(write_run(frame, "a.csv"))
-    run_b = load_run(write_run(small, "b.csv"))
-    encoded = encode_runs([run_a, run_b], task="multiclass")
-    assert encoded[1].classes == ("0", "1", "2")
-    evaluation = evaluate(encoded[1])
-    assert evaluation.metrics["f1_macro"] == pytest.approx(
-        skm.f1_score(small["label"], small["prediction"], average="macro")
-    )
-
-
-def test_top_class_matches_argmax_with_ties() -> None:
-    from reportgen.kinds.classification.statistics import top_class
-
-    rng = np.random.default_rng(0)
-    scores = np.asfortranarray(np.round(rng.random((2_000, 7)), 1))  # many ties
-    index, value = top_class(scores)
-    np.testing.assert_array_equal(index, scores.argmax(axis=1))
-    np.testing.assert_array_equal(value, scores.max(axis=1))
+def test_lower_is_better_tasks_are_bold_and_verdicts_agree(tmp_path: Path) -> None:
+    """The bug a new user met: 0.3-style files carry no direction, so the worst model's
+    bits_per_byte was bolded as best. Leaderboard, benchmark table and verdict must agree."""
+    good = _old_style(tmp_path / "good.json", bpb=0.60, ppl=9.0, acc=0.70)
+    bad = _old_style(tmp_path / "bad.json", bpb=0.90, ppl=19.0, acc=0.60)
+    report = build_report([f"bad={bad}", f"good={good}"], timestamp=False)
+    for _title, table in report.leaderboards:
+        header = table.header
+        for column, title in enumerate(header):
+            if "pile_arxiv" not in title:
+                continue
+            bold = [row[0].text for row in table.rows if "best" in row[column].css]
+            assert bold == ["good"], (title, bold)
+    benchmark = next(s for s in report.sections if s.id == "benchmarks")
+    task_rows = {row[0].text.strip(): row for row in benchmark.tables[0].rows}
+    arxiv = task_rows["pile_arxiv"]
+    models = benchmark.tables[0].header[4:]
+    bold = [models[i] for i, cell in enumerate(arxiv[4:]) if "best" in cell.css]
+    assert bold == ["good"]
+    summary = json.loads(report.to_json())["benchmarks"]
+    deltas = {c["task"]: c for c in summary["comparisons"]}
+    assert deltas["pile_arxiv"]["verdict"] == "better"  # lower bits per byte: better
+    assert deltas["piqa"]["verdict"] == "better"

@@ -12,6 +12,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from reportgen import metrics as registry
 from reportgen.errors import ReportgenError
 from reportgen.ingest.language import BenchmarkRun, TaskResult
 from reportgen.kinds.classification.assess import ALPHA, Comparison
@@ -165,7 +166,7 @@ def primary_score(result: TaskResult, override: str | None) -> Score | None:
         stderr=result.stderrs.get(key),
         n_shot=result.n_shot,
         version=result.version,
-        higher_is_better=result.higher_is_better.get(metric, True),
+        higher_is_better=registry.higher_is_better(metric, result.higher_is_better.get(metric)),
     )
 
 

@@ -7,13 +7,13 @@ at ``top_k``, and a large group's subtasks (MMLU's 57 subjects) drawn as one sor
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
 
 from reportgen import formatting as fmt
+from reportgen import metrics as registry
 from reportgen.charts import classification as views
 from reportgen.charts import language as lm_views
 from reportgen.ingest.language import BenchmarkRun, History, PerplexityRun, TextRun
@@ -21,7 +21,6 @@ from reportgen.ingest.tabular import MultilabelRun, RegressionRun
 from reportgen.kinds.benchmarks import Z95, BenchmarkTable
 from reportgen.kinds.classification.assess import Comparison
 from reportgen.kinds.classification.curves import simplify_bounded
-from reportgen.kinds.classification.evaluate import LOWER_IS_BETTER
 from reportgen.kinds.classification.sections import (
     TEXT_HOVER,
     TEXT_PREVIEW,
@@ -32,34 +31,14 @@ from reportgen.kinds.classification.sections import (
     best_index,
     comparison_views,
     metadata_items,
-    metric_label,
 )
 from reportgen.kinds.perplexity_metrics import example_perplexity
 from reportgen.kinds.sums import LanguageAssessment, LanguageResult, LMSlices
 from reportgen.model import Cell, Figure, RunInfo, Section, Table
 
 DISTRIBUTION_BINS = 40
-ERROR_IN_UNITS = frozenset({"mae", "rmse", "median_absolute_error", "max_error"})
 LEADERBOARD_METRICS = {"generation": 2, "regression": 3, "multilabel": 4}  # else 1 per group
 HISTORY_POINTS = 300  # per (model, split, metric) series
-LM_LABELS = {
-    "perplexity": "Perplexity",
-    "mean_nll": "Mean NLL (nats/token)",
-    "bits_per_byte": "Bits per byte",
-    "exact_match": "Exact match",
-    "token_f1": "Token F1",
-    "acc": "Accuracy",
-    "acc_norm": "Accuracy (normalised)",
-    "latency_p50_ms": "Latency p50 (ms)",
-    "latency_p90_ms": "Latency p90 (ms)",
-    "latency_p99_ms": "Latency p99 (ms)",
-    "latency_mean_ms": "Latency mean (ms)",
-    "examples_per_s": "Examples/s",
-    "tokens_per_s": "Tokens/s",
-    "cost_per_1k": "Cost per 1,000",
-    "prompt_tokens_mean": "Prompt tokens (mean)",
-    "completion_tokens_mean": "Completion tokens (mean)",
-}
 EFFICIENCY_ORDER = (
     "latency_p50_ms",
     "latency_p90_ms",
@@ -73,21 +52,11 @@ EFFICIENCY_ORDER = (
 
 
 def label(metric: str) -> str:
-    return LM_LABELS.get(metric, metric_label(metric))
+    return registry.label(metric)
 
 
 def value_text(metric: str, value: float | None) -> str:
-    """3 decimals for rates and perplexities; 1 for milliseconds, token counts and rates per
-    second; 4 significant digits for cost; regression errors in the label's own units."""
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return fmt.MISSING
-    if metric in ERROR_IN_UNITS:
-        return fmt.magnitude(value)
-    if metric.startswith("latency") or metric.endswith("_per_s") or metric.endswith("_mean"):
-        return f"{value:,.1f}"
-    if metric == "cost_per_1k":
-        return f"{value:.4g}"
-    return fmt.rate(value)
+    return registry.format_value(metric, value)
 
 
 def metric_heading(group: str, metric: str) -> str:
@@ -171,6 +140,7 @@ def leaderboard(
     values: dict[tuple[str, str], dict[str, float | None]] = {}
     intervals: dict[tuple[str, str], dict[str, str]] = {}
     deltas: dict[tuple[str, str, str], Comparison] = {}
+    higher: dict[tuple[str, str], bool] = {}
     if table is not None:
         for task in table.shown:
             if table.depth[task] != 0:
@@ -179,6 +149,7 @@ def leaderboard(
             if not present or any(not 0 <= s.value <= 1 for s in present):
                 continue
             key = ("benchmark", task)
+            higher[key] = present[0].higher_is_better
             columns.append(("benchmark", task, f"{table.aliases[task]} ({present[0].metric})"))
             values[key] = {
                 m: table.scores[m][task].value for m in table.models if task in table.scores[m]
@@ -214,9 +185,10 @@ def leaderboard(
         row = [cell]
         for group, metric, _ in columns:
             key = (group, metric)
-            direction = metric if group != "benchmark" else "accuracy"
             shown_values = [values[key].get(m) for m in models]
-            best = best_index(shown_values, direction)
+            best = registry.best_indices(
+                shown_values, higher.get(key, registry.higher_is_better(metric))
+            )
             value = values[key].get(model)
             css = "num" + (" best" if models.index(model) in best else "")
             c = Cell(value_text(metric, value), title=intervals[key].get(model) or None, css=css)
@@ -230,7 +202,7 @@ def leaderboard(
                 ) + f"; Δ {_interval_text(comparison.ci)}, {comparison.verdict}"
             row.append(c)
         rows.append(row)
-    lower = [h for _, m, h in columns if m in LOWER_IS_BETTER]
+    lower = [h for g, m, h in columns if not higher.get((g, m), registry.higher_is_better(m))]
     caption = (
         "Best value per column in bold"
         + (f"; lower is better for {', '.join(lower)}" if lower else "")
@@ -570,9 +542,8 @@ def benchmark_section(table: BenchmarkTable, colours: dict[str, str]) -> Section
         first = next(s for s in present if s is not None) if any(present) else None
         if first is None:
             continue
-        best = best_index(
-            [s.value if s is not None else None for s in present],
-            "accuracy" if first.higher_is_better else "perplexity",
+        best = registry.best_indices(
+            [s.value if s is not None else None for s in present], first.higher_is_better
         )
         shots = {s.n_shot for s in present if s is not None}
         versions = {s.version for s in present if s is not None}
@@ -813,7 +784,7 @@ def efficiency_section(
         if len(mine) < 2:
             continue
         quality = mine[0][3]
-        higher = quality not in LOWER_IS_BETTER
+        higher = registry.higher_is_better(quality)
         front = pareto_front([e[2]["latency_p50_ms"] for e in mine], [e[4] for e in mine], higher)  # type: ignore[misc]
         frame = pd.DataFrame(
             {
@@ -848,8 +819,7 @@ def efficiency_section(
 
 
 def _lower_is_better(metric: str) -> bool:
-    name = metric.lower()
-    return any(k in name for k in ("loss", "perplexity", "ppl", "error", "nll"))
+    return registry.lower_is_better(metric)
 
 
 def history_section(
@@ -983,7 +953,7 @@ def slice_section(
                 views.chart_spec(chart),
                 lead=(
                     "Further left is better."
-                    if metric in LOWER_IS_BETTER
+                    if registry.lower_is_better(metric)
                     else "Further right is better."
                 ),
             )

@@ -23,7 +23,6 @@ from reportgen.kinds.classification.statistics import RankCounts
 
 HEADLINE = ("f1_micro", "f1_macro", "subset_accuracy", "hamming_loss")
 COMPARED = ("f1_micro", "f1_macro", "subset_accuracy", "hamming_loss")
-LOWER_IS_BETTER = frozenset({"hamming_loss"})
 METRICS = (
     "subset_accuracy",
     "hamming_loss",

@@ -29,7 +29,6 @@ METRICS = (
 )
 HEADLINE = ("mae", "rmse", "r2")
 COMPARED = ("mae", "rmse", "r2", "mape")
-LOWER_IS_BETTER = frozenset({"mae", "rmse", "mape", "median_absolute_error", "max_error"})
 
 
 def example_columns(y: np.ndarray, y_hat: np.ndarray) -> dict[str, np.ndarray]:

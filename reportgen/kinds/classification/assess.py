@@ -11,11 +11,11 @@ from typing import Any
 
 import numpy as np
 
+from reportgen import metrics
 from reportgen.errors import ReportgenError
 from reportgen.kinds.classification.encode import EncodedRun
 from reportgen.kinds.classification.evaluate import (
     HEADLINE,
-    LOWER_IS_BETTER,
     RunEvaluation,
     metric_values,
     run_stats,
@@ -269,7 +269,7 @@ def settle(comparisons: list[Comparison]) -> None:
             comparison.verdict = "tie"
         else:
             higher = comparison.delta > 0
-            better = higher != (comparison.metric in LOWER_IS_BETTER)
+            better = higher == metrics.higher_is_better(comparison.metric)
             comparison.verdict = "better" if better else "worse"
 
 

@@ -57,29 +57,6 @@ MULTICLASS_METRICS = (
     "top_2_accuracy",
     "ece",
 )
-LOWER_IS_BETTER = frozenset(
-    {
-        "log_loss",
-        "brier",
-        "ece",
-        # language models and efficiency (reportgen.language, reportgen.efficiency)
-        "perplexity",
-        "mean_nll",
-        "bits_per_byte",
-        "latency_p50_ms",
-        "latency_p90_ms",
-        "latency_p99_ms",
-        "latency_mean_ms",
-        "cost_per_1k",
-        # regression and multilabel (reportgen.regression, reportgen.multilabel)
-        "mae",
-        "rmse",
-        "mape",
-        "median_absolute_error",
-        "max_error",
-        "hamming_loss",
-    }
-)
 # shown in the leaderboard, given intervals and compared against the baseline
 HEADLINE = {
     "binary": (

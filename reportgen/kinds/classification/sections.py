@@ -14,13 +14,13 @@ import numpy as np
 import pandas as pd
 
 from reportgen import formatting as fmt
+from reportgen import metrics
 from reportgen.charts import classification as views
 from reportgen.kinds.classification.assess import Assessment, Comparison
 from reportgen.kinds.classification.curves import reliability, simplify_bounded
 from reportgen.kinds.classification.encode import EncodedRun
 from reportgen.kinds.classification.evaluate import (
     HEADLINE,
-    LOWER_IS_BETTER,
     ClassCurve,
     RunEvaluation,
 )
@@ -39,55 +39,9 @@ AXIS_TITLES = {
 }
 OTHER = "(other)"
 
-METRIC_LABELS = {
-    "accuracy": "Accuracy",
-    "balanced_accuracy": "Balanced acc.",
-    "precision": "Precision",
-    "recall": "Recall",
-    "f1": "F1",
-    "specificity": "Specificity",
-    "mcc": "MCC",
-    "cohen_kappa": "Cohen's κ",
-    "roc_auc": "ROC AUC",
-    "average_precision": "Avg. precision",
-    "log_loss": "Log loss",
-    "brier": "Brier",
-    "ece": "ECE",
-    "precision_macro": "Precision (macro)",
-    "recall_macro": "Recall (macro)",
-    "f1_macro": "F1 (macro)",
-    "precision_weighted": "Precision (weighted)",
-    "recall_weighted": "Recall (weighted)",
-    "f1_weighted": "F1 (weighted)",
-    "f1_micro": "F1 (micro)",
-    "roc_auc_ovr_macro": "ROC AUC (OvR macro)",
-    "roc_auc_ovr_weighted": "ROC AUC (OvR weighted)",
-    "top_2_accuracy": "Top-2 acc.",
-    # regression
-    "mae": "MAE",
-    "rmse": "RMSE",
-    "mape": "MAPE",
-    "r2": "R²",
-    "explained_variance": "Explained variance",
-    "median_absolute_error": "Median abs. error",
-    "max_error": "Max error",
-    # multilabel
-    "subset_accuracy": "Subset accuracy",
-    "hamming_loss": "Hamming loss",
-    "precision_micro": "Precision (micro)",
-    "recall_micro": "Recall (micro)",
-    "precision_samples": "Precision (samples)",
-    "recall_samples": "Recall (samples)",
-    "f1_samples": "F1 (samples)",
-    "jaccard_samples": "Jaccard (samples)",
-    "label_ranking_average_precision": "Label-ranking AP",
-    "roc_auc_macro": "ROC AUC (macro)",
-    "average_precision_macro": "Avg. precision (macro)",
-}
-
 
 def metric_label(name: str) -> str:
-    return METRIC_LABELS.get(name, name)
+    return metrics.label(name)
 
 
 def _model_cell(name: str, colours: dict[str, str]) -> Cell:
@@ -95,11 +49,7 @@ def _model_cell(name: str, colours: dict[str, str]) -> Cell:
 
 
 def best_index(values: Sequence[float | None], metric: str) -> set[int]:
-    present = [(v, i) for i, v in enumerate(values) if v is not None]
-    if len(present) < 2:
-        return set()
-    target = (min if metric in LOWER_IS_BETTER else max)(v for v, _ in present)
-    return {i for v, i in present if v == target}
+    return metrics.best_indices(values, metrics.higher_is_better(metric))
 
 
 def _interval_text(interval: Sequence[float] | None) -> str:
@@ -150,7 +100,7 @@ def leaderboard(
                 )
             row.append(cell)
         rows.append(row)
-    arrows = ", ".join(metric_label(m) for m in names if m in LOWER_IS_BETTER)
+    arrows = ", ".join(metric_label(m) for m in names if metrics.lower_is_better(m))
     caption = "Best value per column in bold. Hover a value for its 95% interval."
     if assessment.comparisons:
         caption += (
@@ -194,7 +144,7 @@ def comparison_views(
     chart of improvements with their intervals, for any kind of run."""
     rows, points = [], []
     for c in comparisons:
-        sign = -1.0 if c.metric in LOWER_IS_BETTER else 1.0
+        sign = -1.0 if metrics.lower_is_better(c.metric) else 1.0
         text, css = _delta_cell_parts(c)
         interval = f"{fmt.signed(c.ci[0])} to {fmt.signed(c.ci[1])}" if c.ci else fmt.MISSING
         rows.append(
