@@ -48,7 +48,7 @@ def test_hashes(pytest_args: list[str]) -> dict[str, str]:
     env = {**os.environ, "SOURCE_DATE_EPOCH": "1700000000", "REPORTGEN_SNAPSHOT": str(record)}
     base = WORK / "pytest"
     shutil.rmtree(base, ignore_errors=True)
-    subprocess.run(
+    done = subprocess.run(
         [
             sys.executable,
             "-m",
@@ -56,16 +56,17 @@ def test_hashes(pytest_args: list[str]) -> dict[str, str]:
             "-q",
             "-p",
             "no:cacheprovider",
-            "-x",
             f"--basetemp={base}",
             "-m",
             "not browser and not slow",
             *pytest_args,
         ],
-        check=True,
+        check=False,
         env=env,
         cwd=ROOT,
     )
+    if done.returncode != 0:
+        print(f"warning: pytest exited {done.returncode}; the record covers the tests that ran")
     found: dict[str, str] = {}
     for line in record.read_text().splitlines():
         entry = json.loads(line)

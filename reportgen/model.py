@@ -5,8 +5,44 @@ Templates only lay these out; every number is already a formatted string here.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+# Tableau 10: colour-blind-safe, one colour per model in every chart and table
+PALETTE = (
+    "#4c78a8",
+    "#f58518",
+    "#e45756",
+    "#72b7b2",
+    "#54a24b",
+    "#eeca3b",
+    "#b279a2",
+    "#ff9da6",
+    "#9d755d",
+    "#bab0ac",
+)
+
+
+def model_colours(names: Sequence[str]) -> dict[str, str]:
+    """One colour per model, in run order; the palette repeats past ten models."""
+    return {name: PALETTE[i % len(PALETTE)] for i, name in enumerate(names)}
+
+
+@dataclass
+class Chart:
+    """A chart to draw: the name of a builder in :mod:`reportgen.charts` and its tidy data.
+
+    Sections hold these; the charts stage turns each into a Vega-Lite spec
+    (:func:`reportgen.charts.draw_all`), so nothing before it imports Altair."""
+
+    builder: str
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any]
+
+
+def chart(builder: str, *args: Any, **kwargs: Any) -> Chart:
+    return Chart(builder, args, kwargs)
 
 
 @dataclass
@@ -34,7 +70,7 @@ class Table:
 class Figure:
     id: str
     title: str
-    spec: dict[str, Any]  # a Vega-Lite spec, rendered by vega-embed in the page
+    spec: dict[str, Any] | Chart  # a Chart until the charts stage draws it as Vega-Lite
     lead: str = ""  # how to read it, one sentence
     table: Table | None = None  # the numbers behind the chart
     note: str = ""

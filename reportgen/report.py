@@ -16,7 +16,7 @@ from typing import Any, Literal
 import numpy as np
 
 from reportgen import __version__
-from reportgen.charts.classification import model_colours
+from reportgen.charts import draw_all
 from reportgen.engines import outofcore as scale
 from reportgen.engines.outofcore import (
     ENGINE_NAMES,
@@ -55,7 +55,7 @@ from reportgen.kinds.sums import (
     assess_language,
     slice_language,
 )
-from reportgen.model import RunInfo, Section, Table
+from reportgen.model import RunInfo, Section, Table, model_colours
 from reportgen.render import html as render
 from reportgen.render import publish
 
@@ -646,6 +646,7 @@ def build_report(
             table,
         ),
     )
+    draw_all(body)
     return Report(
         title=title or _default_title(names, kinds),
         task=evaluations[0].task if evaluations else kinds,
@@ -754,6 +755,7 @@ def build_out_of_core(
         out_of_core=(engine, found, threshold),
     )
     body.append(sections.details_section(evaluations, colours))
+    draw_all(body)
     gate_results = evaluate_gates(
         gates,
         names,

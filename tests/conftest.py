@@ -156,6 +156,10 @@ def pytest_configure(config: pytest.Config) -> None:
             counts[key] = counts.get(key, 0) + 1
             data = out if isinstance(out, bytes) else str(out).encode()
             data = data.replace(str(Path(__file__).parent.parent).encode(), b"<checkout>")
+            dump = os.environ.get("REPORTGEN_SNAPSHOT_DUMP")
+            if dump:  # keep the outputs too, to diff two snapshots
+                name = "".join(ch if ch.isalnum() else "_" for ch in f"{key}#{counts[key]}")
+                Path(dump, name[-150:]).write_bytes(data)
             with open(record, "a", encoding="utf-8") as handle:
                 entry = {"key": f"{key}#{counts[key]}", "sha256": hashlib.sha256(data).hexdigest()}
                 handle.write(json.dumps(entry) + "\n")

@@ -9,7 +9,7 @@ import altair as alt
 import pytest
 
 from reportgen import build_report
-from reportgen.charts import classification as views
+from reportgen.model import PALETTE, model_colours
 
 from .conftest import Predictions
 
@@ -29,9 +29,9 @@ def find(spec: object, key: str) -> list[object]:
 
 
 def test_model_colours_are_fixed_in_run_order() -> None:
-    colours = views.model_colours(["b", "a", "c"])
+    colours = model_colours(["b", "a", "c"])
     assert list(colours) == ["b", "a", "c"]
-    assert colours["b"] == views.PALETTE[0] and colours["c"] == views.PALETTE[2]
+    assert colours["b"] == PALETTE[0] and colours["c"] == PALETTE[2]
 
 
 @pytest.mark.parametrize("fixture", ["cancer_logistic", "digits_forest"])
@@ -47,7 +47,7 @@ def test_every_chart_is_valid_and_colours_models_the_same_way(
     report = build_report(
         [write_run(first.frame(), "first.csv"), write_run(second.frame(), "second.csv")]
     )
-    colours = views.model_colours(["first", "second"])
+    colours = model_colours(["first", "second"])
     figures = [f for s in report.sections for f in s.figures]
     assert figures
     coloured = set()

@@ -1,1 +1,70 @@
-"""charts"""
+"""The charts stage: every :class:`~reportgen.model.Chart` of the report model drawn as a
+Vega-Lite spec by the Altair builder it names (pure functions of tidy data)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from reportgen.charts import classification, kinds, language
+from reportgen.charts.classification import chart_spec
+from reportgen.model import Chart, Section
+
+BUILDERS: dict[str, Callable[..., Any]] = {
+    name: getattr(module, name)
+    for module, names in (
+        (
+            classification,
+            (
+                "class_curves_chart",
+                "confused_pairs_chart",
+                "confusion_chart",
+                "improvement_chart",
+                "per_class_chart",
+                "pr_chart",
+                "reliability_chart",
+                "roc_chart",
+                "slice_heatmap",
+                "threshold_chart",
+            ),
+        ),
+        (
+            language,
+            (
+                "benchmark_bars",
+                "delta_heatmap",
+                "distribution_chart",
+                "history_chart",
+                "quality_latency_chart",
+                "slice_dots",
+            ),
+        ),
+        (
+            kinds,
+            (
+                "cardinality_chart",
+                "cooccurrence_heatmap",
+                "density_panels",
+                "projection_panels",
+                "separation_chart",
+            ),
+        ),
+    )
+    for name in names
+}
+
+
+def draw(chart: Chart) -> dict[str, Any]:
+    """One chart's Vega-Lite spec, with the shared look applied."""
+    builder = BUILDERS.get(chart.builder)
+    if builder is None:
+        raise KeyError(f"no chart builder named {chart.builder!r}; see reportgen.charts.BUILDERS")
+    return chart_spec(builder(*chart.args, **chart.kwargs))
+
+
+def draw_all(sections: Iterable[Section]) -> None:
+    """Replace every figure's :class:`Chart` by its spec, in place, in page order."""
+    for section in sections:
+        for figure in section.figures:
+            if isinstance(figure.spec, Chart):
+                figure.spec = draw(figure.spec)

@@ -14,27 +14,9 @@ from typing import Any
 import altair as alt
 import pandas as pd
 
-# Tableau 10: colour-blind-safe categorical palette, Vega-Lite's default.
-PALETTE = (
-    "#4c78a8",
-    "#f58518",
-    "#e45756",
-    "#72b7b2",
-    "#54a24b",
-    "#eeca3b",
-    "#b279a2",
-    "#ff9da6",
-    "#9d755d",
-    "#bab0ac",
-)
 SQUARE = 300
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif"
 GUIDE = "#9aa0a6"
-
-
-def model_colours(names: Sequence[str]) -> dict[str, str]:
-    """One colour per model, in run order; the palette repeats past ten models."""
-    return {name: PALETTE[i % len(PALETTE)] for i, name in enumerate(names)}
 
 
 # One look for every chart, set on the finished spec (Altair's configure_* calls deep-copy

@@ -14,9 +14,6 @@ import numpy as np
 import pandas as pd
 
 from reportgen import formatting as fmt
-from reportgen.charts import classification as views
-from reportgen.charts import kinds as kind_views
-from reportgen.charts import language as lm_views
 from reportgen.ingest.tabular import MultilabelRun, RegressionRun
 from reportgen.kinds.classification.sections import (
     OTHER,
@@ -31,7 +28,7 @@ from reportgen.kinds.multilabel_metrics import METRICS as MULTILABEL_METRICS
 from reportgen.kinds.multilabel_metrics import per_label_counts
 from reportgen.kinds.regression_metrics import METRICS as REGRESSION_METRICS
 from reportgen.kinds.sums import LanguageAssessment, LanguageResult
-from reportgen.model import Cell, Figure, Section, Table
+from reportgen.model import Cell, Figure, Section, Table, chart
 
 SCATTER_LIMIT = 2000  # examples per model drawn as points; beyond, a 2-D histogram
 DENSITY_BINS = 40
@@ -204,7 +201,8 @@ def regression_fit_section(assessment: LanguageAssessment, colours: dict[str, st
     residuals = [r.labels - r.predictions for r in runs_r]
     size = max(abs(v) for v in _span(residuals, trim=binned))
     residual_domain = (-size, size)
-    fit = kind_views.density_panels(
+    fit = chart(
+        "density_panels",
         _density_frame([(r.name, r.labels, r.predictions) for r in runs_r], domain, domain, binned),
         names,
         model_colours,
@@ -214,7 +212,8 @@ def regression_fit_section(assessment: LanguageAssessment, colours: dict[str, st
         domain,
         "diagonal",
     )
-    spread = kind_views.density_panels(
+    spread = chart(
+        "density_panels",
         _density_frame(
             [(r.name, r.predictions, e) for r, e in zip(runs_r, residuals, strict=True)],
             domain,
@@ -244,14 +243,14 @@ def regression_fit_section(assessment: LanguageAssessment, colours: dict[str, st
             Figure(
                 "regression-fit",
                 "Predicted vs actual",
-                views.chart_spec(fit),
+                fit,
                 lead="On the dashed line, prediction = actual.",
                 raster=not binned,
             ),
             Figure(
                 "regression-residuals",
                 "Residuals vs predicted",
-                views.chart_spec(spread),
+                spread,
                 lead="A band centred on zero of even width is what a well-specified model "
                 "leaves; a funnel means the error grows with the prediction, a curve means a "
                 "missed non-linearity.",
@@ -259,7 +258,8 @@ def regression_fit_section(assessment: LanguageAssessment, colours: dict[str, st
             ),
         ],
     )
-    distribution = lm_views.distribution_chart(
+    distribution = chart(
+        "distribution_chart",
         _residual_bins(runs_r, residuals),
         names,
         model_colours,
@@ -270,7 +270,7 @@ def regression_fit_section(assessment: LanguageAssessment, colours: dict[str, st
         Figure(
             "regression-residual-distribution",
             "Residual distribution",
-            views.chart_spec(distribution),
+            distribution,
             lead="Share of examples per residual bin; narrow and centred on 0 is better, a "
             "shifted peak is a bias.",
         )
@@ -478,7 +478,7 @@ def per_label_section(assessment: LanguageAssessment, colours: dict[str, str]) -
     )
     label_rows, order = _label_rows(results)
     models = [r.name for r in results]
-    chart = views.per_class_chart(label_rows, order, models, [colours[m] for m in models])
+    drawn = chart("per_class_chart", label_rows, order, models, [colours[m] for m in models])
     shown = (
         f"the {len(order)} labels with the lowest mean F1"
         if len(names) > len(order)
@@ -494,7 +494,7 @@ def per_label_section(assessment: LanguageAssessment, colours: dict[str, str]) -
             Figure(
                 "multilabel-per-label",
                 "Per-label precision, recall and F1",
-                views.chart_spec(chart),
+                drawn,
                 lead="Further right is better; dots of one label sit together, one per model.",
                 table=table,
             )
@@ -526,7 +526,8 @@ def _cardinality(results: Sequence[LanguageResult], colours: dict[str, str]) -> 
             )
         )
     names = list(series)
-    chart = kind_views.cardinality_chart(
+    drawn = chart(
+        "cardinality_chart",
         pd.concat(frames, ignore_index=True),
         names,
         ["#5f6368", *[colours[r.name] for r in results]],
@@ -535,7 +536,7 @@ def _cardinality(results: Sequence[LanguageResult], colours: dict[str, str]) -> 
     return Figure(
         "multilabel-cardinality",
         "Labels per example",
-        views.chart_spec(chart),
+        drawn,
         lead=f"Grey: the true label sets (mean {mean_true:.2f} labels per example); coloured: "
         "each model's predicted sets. A model that predicts too few labels sits left of grey.",
     )
@@ -563,7 +564,7 @@ def _cooccurrence(results: Sequence[LanguageResult]) -> Figure:
                     "text": fmt.count(int(counts[a, b])) if counts[a, b] else "",
                 }
             )
-    chart = kind_views.cooccurrence_heatmap(pd.DataFrame(rows), labels)
+    drawn = chart("cooccurrence_heatmap", pd.DataFrame(rows), labels)
     shown = (
         f"the {len(labels)} most frequent labels"
         if len(first.label_names) > len(labels)
@@ -572,7 +573,7 @@ def _cooccurrence(results: Sequence[LanguageResult]) -> Figure:
     return Figure(
         "multilabel-cooccurrence",
         "Which labels occur together",
-        views.chart_spec(chart),
+        drawn,
         lead=f"Examples whose true set holds both labels ({shown}, from {first.name}'s file); "
         "colour = share of the row label's examples that also carry the column label.",
     )
@@ -729,9 +730,7 @@ def embedding_section(
         Figure(
             "embedding-pca",
             "PCA of the embeddings",
-            views.chart_spec(
-                kind_views.projection_panels(pca, models, model_colours, shown_classes, "PCA")
-            ),
+            chart("projection_panels", pca, models, model_colours, shown_classes, "PCA"),
             lead="The two directions of largest variance; tight, separate colour groups mean "
             "the embedding already separates the classes linearly. Crosses are misclassified.",
             raster=True,
@@ -743,14 +742,13 @@ def embedding_section(
             Figure(
                 "embedding-tsne",
                 "t-SNE of the embeddings",
-                views.chart_spec(
-                    kind_views.projection_panels(
-                        tsne,
-                        tsne_models,
-                        [colours[m] for m in tsne_models],
-                        shown_classes,
-                        "t-SNE",
-                    )
+                chart(
+                    "projection_panels",
+                    tsne,
+                    tsne_models,
+                    [colours[m] for m in tsne_models],
+                    shown_classes,
+                    "t-SNE",
                 ),
                 lead="Neighbourhoods preserved, distances between clusters not: read which "
                 "classes mix, not how far apart clusters are.",
@@ -810,7 +808,7 @@ def embedding_section(
             Figure(
                 "embedding-separation",
                 "Separation of each class (silhouette)",
-                views.chart_spec(kind_views.separation_chart(frame, order, models, model_colours)),
+                chart("separation_chart", frame, order, models, model_colours),
                 lead="Further right is better separated; a class left of zero sits closer to "
                 "another class than to itself.",
             )

@@ -14,8 +14,6 @@ import pandas as pd
 
 from reportgen import formatting as fmt
 from reportgen import metrics as registry
-from reportgen.charts import classification as views
-from reportgen.charts import language as lm_views
 from reportgen.ingest.language import BenchmarkRun, History, PerplexityRun, TextRun
 from reportgen.ingest.tabular import MultilabelRun, RegressionRun
 from reportgen.kinds.benchmarks import Z95, BenchmarkTable
@@ -34,7 +32,7 @@ from reportgen.kinds.classification.sections import (
 )
 from reportgen.kinds.perplexity_metrics import example_perplexity
 from reportgen.kinds.sums import LanguageAssessment, LanguageResult, LMSlices
-from reportgen.model import Cell, Figure, RunInfo, Section, Table
+from reportgen.model import PALETTE, Cell, Figure, RunInfo, Section, Table, chart
 
 DISTRIBUTION_BINS = 40
 LEADERBOARD_METRICS = {"generation": 2, "regression": 3, "multilabel": 4}  # else 1 per group
@@ -379,7 +377,8 @@ def perplexity_section(assessment: LanguageAssessment, colours: dict[str, str]) 
         numeric=[False, True, True, *[True] * len(metrics), True],
     )
     names = [r.name for r in results]
-    chart = lm_views.distribution_chart(
+    drawn = chart(
+        "distribution_chart",
         _distribution(results),
         names,
         [colours[n] for n in names],
@@ -395,7 +394,7 @@ def perplexity_section(assessment: LanguageAssessment, colours: dict[str, str]) 
             Figure(
                 "perplexity-distribution",
                 "Per-example perplexity, distribution",
-                views.chart_spec(chart),
+                drawn,
                 lead="Share of examples per perplexity bin; a long right tail means a few "
                 "texts the model finds very surprising.",
             )
@@ -628,14 +627,18 @@ def benchmark_section(table: BenchmarkTable, colours: dict[str, str]) -> Section
             )
     if bars:
         frame = pd.DataFrame(bars)
-        chart = lm_views.benchmark_bars(
-            frame, list(dict.fromkeys(frame["task"])), models, [colours[m] for m in models]
+        drawn = chart(
+            "benchmark_bars",
+            frame,
+            list(dict.fromkeys(frame["task"])),
+            models,
+            [colours[m] for m in models],
         )
         section.figures.append(
             Figure(
                 "benchmark-bars",
                 "Top-level tasks side by side",
-                views.chart_spec(chart),
+                drawn,
                 lead="Higher is better; error bars are 95% intervals (±1.96 standard errors).",
             )
         )
@@ -665,13 +668,13 @@ def benchmark_section(table: BenchmarkTable, colours: dict[str, str]) -> Section
         order = frame.groupby("subtask")["delta"].mean().sort_values(ascending=False).index.tolist()
         bound = float(max(0.05, frame["delta"].abs().max()))
         frame["shade"] = (frame["delta"].abs() / bound).round(3)
-        chart = lm_views.delta_heatmap(frame, order, candidates, bound)
+        drawn = chart("delta_heatmap", frame, order, candidates, bound)
         section.figures.append(
             Figure(
                 f"subtasks-{_slug(group)}",
                 f"{table.aliases.get(group, group)}: {len(subtasks)} subtasks "
                 f"against {table.baseline}",
-                views.chart_spec(chart),
+                drawn,
                 lead="Sorted from largest gain to largest loss; blue is better, red worse. "
                 "A * marks a difference that is significant after Holm correction.",
             )
@@ -798,14 +801,19 @@ def efficiency_section(
             }
         )
         models = list(frame["model"])
-        chart = lm_views.quality_latency_chart(
-            frame, models, [colours[m] for m in models], label(quality), higher
+        drawn = chart(
+            "quality_latency_chart",
+            frame,
+            models,
+            [colours[m] for m in models],
+            label(quality),
+            higher,
         )
         section.figures.append(
             Figure(
                 f"pareto-{_slug(kind)}",
                 f"{label(quality)} against median latency ({kind})",
-                views.chart_spec(chart),
+                drawn,
                 lead="Towards the "
                 + ("top" if higher else "bottom")
                 + "-left is better; the dashed "
@@ -829,9 +837,7 @@ def history_section(
         return None
     frame = pd.concat([h.frame.assign(model=h.name) for h in histories], ignore_index=True)
     models = [h.name for h in histories]
-    palette = {
-        m: colours.get(m, views.PALETTE[i % len(views.PALETTE)]) for i, m in enumerate(models)
-    }
+    palette = {m: colours.get(m, PALETTE[i % len(PALETTE)]) for i, m in enumerate(models)}
     metrics = sorted(
         frame["metric"].unique(),
         key=lambda m: (not _lower_is_better(m) or "loss" not in m.lower(), m),
@@ -884,14 +890,20 @@ def history_section(
             scale == "auto" and lower and values.min() > 0 and values.max() / values.min() > 10
         )
         best = pd.DataFrame(best_rows, columns=["model", "step", "value"])
-        chart = lm_views.history_chart(
-            points.round(6), best, models, [palette[m] for m in models], metric, log
+        drawn = chart(
+            "history_chart",
+            points.round(6),
+            best,
+            models,
+            [palette[m] for m in models],
+            metric,
+            log,
         )
         section.figures.append(
             Figure(
                 f"history-{_slug(metric)}",
                 metric,
-                views.chart_spec(chart),
+                drawn,
                 lead=("Lower" if lower else "Higher") + " is better; solid and dashed lines are "
                 "the splits.",
             )
@@ -943,14 +955,14 @@ def slice_section(
             ]
         )
         values = [v for v in analysis.values if v in set(frame["slice"])]
-        chart = lm_views.slice_dots(
-            frame, values, models, [colours[m] for m in models], label(metric)
+        drawn = chart(
+            "slice_dots", frame, values, models, [colours[m] for m in models], label(metric)
         )
         section.figures.append(
             Figure(
                 f"{prefix}-slice-{index}-{_slug(group)}",
                 f"{group_title(group)} by {analysis.column}",
-                views.chart_spec(chart),
+                drawn,
                 lead=(
                     "Further left is better."
                     if registry.lower_is_better(metric)

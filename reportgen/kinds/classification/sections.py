@@ -15,7 +15,6 @@ import pandas as pd
 
 from reportgen import formatting as fmt
 from reportgen import metrics
-from reportgen.charts import classification as views
 from reportgen.kinds.classification.assess import Assessment, Comparison
 from reportgen.kinds.classification.curves import reliability, simplify_bounded
 from reportgen.kinds.classification.encode import EncodedRun
@@ -26,7 +25,7 @@ from reportgen.kinds.classification.evaluate import (
 )
 from reportgen.kinds.classification.examples import Example, agreement, confident_mistakes
 from reportgen.kinds.classification.slices import SliceAnalysis
-from reportgen.model import Cell, Figure, RunInfo, Section, Table
+from reportgen.model import Cell, Figure, RunInfo, Section, Table, chart
 
 MAX_MATRIX_CLASSES = 12
 MAX_CLASS_ROWS = 30
@@ -195,7 +194,8 @@ def comparison_views(
     if not points:
         return table, None
     candidates = list(dict.fromkeys(p["candidate"] for p in points))
-    chart = views.improvement_chart(
+    drawn = chart(
+        "improvement_chart",
         pd.DataFrame(points),
         list(dict.fromkeys(metric_name(c) for c in comparisons)),
         candidates,
@@ -204,7 +204,7 @@ def comparison_views(
     figure = Figure(
         figure_id,
         "Improvement over the baseline, with 95% intervals",
-        views.chart_spec(chart),
+        drawn,
         lead="Right of zero is better (the sign is flipped for metrics where lower is "
         "better); an interval that crosses zero is a tie.",
     )
@@ -378,7 +378,7 @@ def confusion_section(evaluations: Sequence[RunEvaluation], models: list[str]) -
         Figure(
             "confusion-counts",
             "Counts",
-            views.chart_spec(views.confusion_chart(cells, labels, models, normalised=False)),
+            chart("confusion_chart", cells, labels, models, normalised=False),
             lead="Each cell counts the examples of a true class (row) given a predicted "
             "class (column); the diagonal holds the correct ones.",
             note=note,
@@ -386,7 +386,7 @@ def confusion_section(evaluations: Sequence[RunEvaluation], models: list[str]) -
         Figure(
             "confusion-rates",
             "Share of each true class",
-            views.chart_spec(views.confusion_chart(cells, labels, models, normalised=True)),
+            chart("confusion_chart", cells, labels, models, normalised=True),
             lead="Rows sum to 100%: the diagonal is each class's recall, the rest shows "
             "where its examples went.",
             note=note,
@@ -522,29 +522,37 @@ def curves_section(evaluations: Sequence[RunEvaluation], colours: dict[str, str]
             continue
         series_colours = [colours[m] for m in models]
         if kind == "roc":
-            chart = views.roc_chart(points, series, series_colours)
+            drawn = chart("roc_chart", points, series, series_colours)
             lead = "Closer to the top-left corner is better; the diagonal is chance."
         else:
             prevalences = {round(c.prevalence, 12) for e in evaluations for c in e.curves[:1]}
             shared = next(iter(prevalences)) if len(prevalences) == 1 else None
-            chart = views.pr_chart(points, None if multiclass else shared, series, series_colours)
+            drawn = chart(
+                "pr_chart", points, None if multiclass else shared, series, series_colours
+            )
             lead = "Closer to the top-right corner is better."
             if shared is not None and not multiclass:
                 lead += " The dashed line is the prevalence: a random model's precision."
-        main.append(Figure(f"{kind}-curves", f"{title} curves", views.chart_spec(chart), lead=lead))
+        main.append(Figure(f"{kind}-curves", f"{title} curves", drawn, lead=lead))
         if multiclass:
             class_points = _class_curve_points(evaluations, kind)
             if not class_points.empty:
                 x, y = CURVE_AXES[kind]
                 n_shown = class_points["class"].nunique()
-                chart = views.class_curves_chart(
-                    class_points, models, series_colours, x, y, *AXIS_TITLES[kind]
+                drawn = chart(
+                    "class_curves_chart",
+                    class_points,
+                    models,
+                    series_colours,
+                    x,
+                    y,
+                    *AXIS_TITLES[kind],
                 )
                 per_class.append(
                     Figure(
                         f"{kind}-classes",
                         f"{title}: the {n_shown} weakest classes",
-                        views.chart_spec(chart),
+                        drawn,
                         lead=f"One-vs-rest curves of the classes with the lowest mean "
                         f"{score_name}; hover a line for its class.",
                     )
@@ -591,7 +599,7 @@ def calibration_section(evaluations: Sequence[RunEvaluation], colours: dict[str,
         return section
     bins = pd.concat(frames, ignore_index=True)
     models = [m for m in colours if m in set(bins["model"])]
-    chart = views.reliability_chart(bins, models, [colours[m] for m in models], x_title, y_title)
+    drawn = chart("reliability_chart", bins, models, [colours[m] for m in models], x_title, y_title)
     rows = [
         [
             Cell(r.model),
@@ -612,7 +620,7 @@ def calibration_section(evaluations: Sequence[RunEvaluation], colours: dict[str,
         Figure(
             "reliability",
             "Reliability diagram",
-            views.chart_spec(chart),
+            drawn,
             lead="Below the diagram: how the scores spread over the bins.",
             table=table,
         )
@@ -677,13 +685,13 @@ def per_class_section(evaluations: Sequence[RunEvaluation], colours: dict[str, s
     frame = pd.DataFrame(rows)
     shown = [classes[k] for k in order]
     models = [e.name for e in evaluations]
-    chart = views.per_class_chart(frame, shown, models, [colours[m] for m in models])
+    drawn = chart("per_class_chart", frame, shown, models, [colours[m] for m in models])
     capped = len(classes) > MAX_CLASS_ROWS
     section.figures.append(
         Figure(
             "per-class-chart",
             f"The {len(shown)} weakest classes" if capped else "All classes",
-            views.chart_spec(chart),
+            drawn,
             lead="Classes sorted by mean F1 across models, weakest first; each dot is one model.",
         )
     )
@@ -718,8 +726,8 @@ def confused_pairs_section(
                 }
             )
     models = [e.name for e in evaluations]
-    chart = views.confused_pairs_chart(
-        pd.DataFrame(rows), labels, models, [colours[m] for m in models]
+    drawn = chart(
+        "confused_pairs_chart", pd.DataFrame(rows), labels, models, [colours[m] for m in models]
     )
     table = Table(
         ["Mistake", *models],
@@ -740,7 +748,7 @@ def confused_pairs_section(
             Figure(
                 "confused-pairs-chart",
                 f"Top {len(labels)} true → predicted pairs",
-                views.chart_spec(chart),
+                drawn,
                 lead="The off-diagonal cells with the most examples, summed over models.",
                 table=table,
             )
@@ -803,7 +811,8 @@ def threshold_section(
             ]
         )
     models = [e.name for e in scanned]
-    chart = views.threshold_chart(
+    drawn = chart(
+        "threshold_chart",
         pd.concat(frames, ignore_index=True),
         pd.DataFrame(best_rows),
         models,
@@ -836,7 +845,7 @@ def threshold_section(
             Figure(
                 "threshold-chart",
                 "Precision, recall and F1 by threshold",
-                views.chart_spec(chart),
+                drawn,
                 table=table,
             )
         ],
@@ -1012,7 +1021,7 @@ def slice_section(
             ],
         }
     )
-    chart = views.slice_heatmap(frame, analysis.values, models, metric_label(primary))
+    drawn = chart("slice_heatmap", frame, analysis.values, models, metric_label(primary))
     deltas = {(d.candidate, d.value): d for d in analysis.deltas if d.metric == primary}
     header = [
         "Model",
@@ -1055,7 +1064,7 @@ def slice_section(
             Figure(
                 f"slices-{_slug(analysis.column)}",
                 f"{metric_label(primary)} by {analysis.column}",
-                views.chart_spec(chart),
+                drawn,
                 table=Table(
                     header,
                     rows,
