@@ -59,7 +59,7 @@ CHILD = """
 import json, sys, time
 from pathlib import Path
 start = time.perf_counter()
-from reportgen.report import build_report
+from reportgen.pipeline import build_report
 marks = {"imported": time.perf_counter()}
 def say(message):
     marks.setdefault(message.split(" ")[0], time.perf_counter())

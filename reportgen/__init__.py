@@ -6,7 +6,8 @@ __version__ = "0.1.0"
 
 from reportgen.errors import ReportgenError, UndefinedMetric
 from reportgen.ingest.runs import Run, load_run
-from reportgen.report import Report, build_report
+from reportgen.pipeline import build_report
+from reportgen.report import Report
 
 __all__ = [
     "Report",

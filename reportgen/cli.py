@@ -355,7 +355,7 @@ def build(
     failed gates first), 2 bad input or usage.
     """
     from reportgen.ingest.runs import ColumnNames
-    from reportgen.report import build_report
+    from reportgen.pipeline import build_report
 
     try:
         o = _with_config(ctx, config)
@@ -506,7 +506,7 @@ def demo(
     """
     from reportgen.demo.classic import write_demo_runs, write_kinds_demo_runs
     from reportgen.demo.lm import write_lm_demo_runs
-    from reportgen.report import build_report
+    from reportgen.pipeline import build_report
 
     try:
         with _progress(quiet) as say:

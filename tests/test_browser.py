@@ -224,11 +224,13 @@ def test_llm_report_renders_every_chart_and_runs_no_script(
     seen = visit(out)
     assert_clean(seen, expected)
     ids = {c["id"] for c in seen.charts}
-    for chart in ("lm-improvements", "perplexity-distribution", "benchmark-bars", "subtasks-mmlu"):
+    shown = ["perplexity-improvements", "perplexity-distribution"]
+    shown += ["benchmark-bars", "subtasks-mmlu"]
+    for chart in shown:
         assert f"chart-{chart}" in ids
     assert any(i.startswith("chart-pareto-") for i in ids)
     assert any(i.startswith("chart-history-") for i in ids)
-    assert any(i.startswith("chart-lm-slice-") for i in ids)
+    assert any(i.startswith("chart-perplexity-slice-") for i in ids)
 
 
 def test_regression_multilabel_and_embedding_views_render_and_run_no_script(

@@ -17,7 +17,8 @@ from sklearn.metrics import silhouette_score
 
 from reportgen import build_report
 from reportgen.errors import ReportgenError
-from reportgen.kinds.embeddings import EmbeddingSource, project, read_rows, sample_rows
+from reportgen.ingest.vectors import EmbeddingSource, read_rows, sample_rows
+from reportgen.kinds.embeddings import project
 
 
 @pytest.fixture(scope="module")
@@ -164,7 +165,7 @@ def test_a_column_in_a_large_file_is_read_for_the_sample_only(
         path = tmp_path / name
     else:
         path = write_run(frame, name)
-    from reportgen.ingest.sources import load_source
+    from reportgen.kinds import load_source
 
     run = load_source(path).runs[0]
     assert run.embedding is not None and run.embedding.file == path  # type: ignore[union-attr]

@@ -12,9 +12,10 @@ import pytest
 from reportgen import build_report
 from reportgen.errors import ReportgenError
 from reportgen.ingest.language import load_history
-from reportgen.ingest.sources import load_source
+from reportgen.kinds import kind_of, load_source
 from reportgen.kinds.efficiency import efficiency_metrics, pareto_front
-from reportgen.kinds.sums import assess_language, evaluate_language, slice_language
+from reportgen.kinds.perplexity import PERPLEXITY
+from reportgen.stats.comparison import settle
 
 
 def serial(function, items):  # type: ignore[no-untyped-def]
@@ -51,7 +52,7 @@ def test_corpus_perplexity_weighs_by_tokens_not_examples(tmp_path: Path) -> None
     frame = pd.DataFrame({"nll": [4.0, 99.0], "num_tokens": [1, 99], "num_bytes": [3, 400]})
     path = tmp_path / "ppl.csv"
     frame.to_csv(path, index=False)
-    result = evaluate_language(load(path))
+    result = _evaluate(load(path))
     assert result.metrics["perplexity"] == pytest.approx(math.exp(103 / 100), rel=1e-15)
     assert result.metrics["mean_nll"] == pytest.approx(1.03)
     assert result.metrics["bits_per_byte"] == pytest.approx(103 / (math.log(2) * 403))
@@ -67,8 +68,8 @@ def test_per_example_perplexity_is_converted_exactly(tmp_path: Path) -> None:
     frame.assign(perplexity=np.exp(frame["nll"] / frame["num_tokens"])).drop(columns="nll").to_csv(
         converted, index=False
     )
-    a = evaluate_language(load(direct)).metrics["perplexity"]
-    b = evaluate_language(load(converted)).metrics["perplexity"]
+    a = _evaluate(load(direct)).metrics["perplexity"]
+    b = _evaluate(load(converted)).metrics["perplexity"]
     assert b == pytest.approx(a, rel=1e-12)
     assert "converted" in load(converted).notes[0]
 
@@ -90,7 +91,8 @@ def test_intervals_cover_the_estimate_and_paired_delta_matches(tmp_path: Path) -
     shuffled = perplexity_frame(1, shift=0.1).sample(frac=1.0, random_state=3)  # other order
     shuffled.to_csv(cand, index=False)
     runs = [load(base, "base"), load(cand, "cand")]
-    found = assess_language(runs, None, 500, 0, serial)
+    found = PERPLEXITY.assess(runs, None, 500, 0, serial)
+    settle(found.comparisons)
     base_result, cand_result = found.results
     low, high = base_result.intervals["perplexity"]
     assert low < base_result.metrics["perplexity"] < high
@@ -101,7 +103,7 @@ def test_intervals_cover_the_estimate_and_paired_delta_matches(tmp_path: Path) -
     )
     # +0.1 nats on every token: perplexity rises by a factor e^0.1 on every resample
     assert comparison.ci[0] > 0 and comparison.verdict == "worse"
-    again = assess_language(runs, None, 500, 0, serial)
+    again = PERPLEXITY.assess(runs, None, 500, 0, serial)
     assert again.comparisons[0].ci == comparison.ci  # deterministic
 
 
@@ -109,8 +111,8 @@ def test_slices_match_a_hand_computation(tmp_path: Path) -> None:
     frame = perplexity_frame(2)
     path = tmp_path / "p.csv"
     frame.to_csv(path, index=False)
-    result = evaluate_language(load(path))
-    found = slice_language([result], "domain", 4, 30)
+    result = _evaluate(load(path))
+    found = PERPLEXITY.slice([result], "domain", 4, 30)
     code = frame[frame["domain"] == "code"]
     (cell,) = [c for c in found.cells if c.value == "code"]
     assert cell.n == len(code)
@@ -182,3 +184,7 @@ def test_long_histories_are_simplified_and_best_step_marked(tmp_path: Path) -> N
             "value": pytest.approx(float(val.min())),
         }
     ]
+
+
+def _evaluate(run):  # type: ignore[no-untyped-def]
+    return kind_of(run).evaluate_run(run)

@@ -17,8 +17,8 @@ from typer.testing import CliRunner
 from reportgen import build_report
 from reportgen.cli import app
 from reportgen.errors import ReportgenError
-from reportgen.ingest.sources import load_source, load_sources
-from reportgen.kinds.benchmarks import benchmark_table
+from reportgen.kinds import kind_of, load_source, load_sources
+from reportgen.kinds.lmeval_results.table import benchmark_table
 from reportgen.render.html import javascript_bundle
 from reportgen.stats.significance import mcnemar_exact, normal_two_sided_p
 
@@ -167,11 +167,12 @@ def test_sample_logs_are_paired_by_doc_id_with_mcnemar(tmp_path: Path) -> None:
         b_dir / "samples_arc_easy_2024-05-01T11-00-00.jsonl", b_ok, order=rng.permutation(300)
     )
     report = build_report([f"a={a}", f"b={b}"], bootstrap=200)
-    run = report.language.results[0].run
+    samples = report.result("lm-eval samples")
+    run = samples.results[0].run
     assert run.task == "arc_easy" and run.n_examples == 300
     assert "first (none) is used" in run.notes[0]
     assert run.predictions[0].startswith("choice ")
-    (comparison,) = report.language.comparisons
+    (comparison,) = samples.comparisons
     assert comparison.test == "McNemar exact" and comparison.n_paired == 300
     assert comparison.p_value == pytest.approx(mcnemar_exact(a_ok, b_ok))
     assert comparison.delta == pytest.approx(b_ok.mean() - a_ok.mean())
@@ -195,7 +196,7 @@ def test_generation_runs_detect_json_answer_lists(tmp_path: Path) -> None:
     path = tmp_path / "qa.csv"
     frame.to_csv(path, index=False)
     report = build_report([path], bootstrap=0)
-    (result,) = report.language.results
+    (result,) = report.result("generation").results
     assert result.metrics["exact_match"] == 0.5
     assert result.metrics["token_f1"] == pytest.approx((1 + 0 + 2 * 0.5 / 1.5 + 1) / 4)
     broken = tmp_path / "broken.csv"
@@ -290,7 +291,7 @@ def test_llm_report_json_summary(tmp_path: Path) -> None:
     scopes = {c["scope"] for c in data["comparisons"]}
     assert scopes == {"perplexity", "generation"}
     page = out.read_text()
-    for section in ("benchmarks", "perplexity", "efficiency", "lm-comparison"):
+    for section in ("benchmarks", "perplexity", "efficiency", "perplexity-comparison"):
         assert f'id="{section}"' in page
 
 
@@ -352,7 +353,9 @@ def test_hostile_llm_text_is_escaped(tmp_path: Path) -> None:
 def test_loading_keeps_kinds_apart_and_names_unique(tmp_path: Path) -> None:
     runs = llm_runs(tmp_path)
     found = load_sources(runs)
-    assert len(found.benchmarks) == 2 and len(found.language) == 4
+    kinds = [kind_of(r).name for r in found.runs]
+    assert kinds.count("lm-eval results") == 2
+    assert kinds.count("perplexity") + kinds.count("generation") == 4
     assert len(found.histories) == 0
     with pytest.raises(ReportgenError, match=r"two perplexity runs are named 'base'"):
         load_sources([runs[2], runs[2]])

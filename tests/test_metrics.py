@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 
 from reportgen import build_report, metrics
-from reportgen.kinds import multilabel_metrics, regression_metrics
 from reportgen.kinds.classification.evaluate import BINARY_METRICS, MULTICLASS_METRICS
 from reportgen.kinds.efficiency import efficiency_metrics
+from reportgen.kinds.multilabel import formulas as multilabel_metrics
+from reportgen.kinds.regression import formulas as regression_metrics
 
 
 def test_every_computed_metric_is_registered() -> None:

@@ -18,12 +18,11 @@ from sklearn.model_selection import train_test_split
 
 from reportgen import build_report
 from reportgen.errors import ReportgenError
-from reportgen.ingest.sources import load_source
 from reportgen.ingest.tabular import RegressionRun
-from reportgen.kinds import regression_metrics as regression
-from reportgen.kinds.kind_sections import SCATTER_LIMIT
-from reportgen.kinds.perplexity_metrics import resampled_sums
-from reportgen.kinds.sums import evaluate_language
+from reportgen.kinds import kind_of, load_source
+from reportgen.kinds.regression import formulas as regression
+from reportgen.kinds.regression.views import SCATTER_LIMIT
+from reportgen.stats.bootstrap import resampled_sums
 
 
 def diabetes_frames() -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -69,7 +68,7 @@ def test_metrics_match_scikit_learn_on_diabetes(
     for i, frame in enumerate(diabetes):
         run = load_source(write_run(frame, f"m{i}.csv")).runs[0]
         assert isinstance(run, RegressionRun)  # float labels, many values: detected
-        result = evaluate_language(run)
+        result = _evaluate(run)
         expected = _sklearn(frame["label"].to_numpy(), frame["prediction"].to_numpy())
         for name, value in expected.items():
             assert result.metrics[name] == pytest.approx(value, rel=1e-12, abs=1e-12), name
@@ -205,3 +204,7 @@ def test_whole_number_labels_stay_classes(write_run: Callable[..., Path]) -> Non
     assert not isinstance(run, RegressionRun)
     forced = load_source(write_run(frame, "classes2.csv"), task="regression").runs[0]
     assert isinstance(forced, RegressionRun)
+
+
+def _evaluate(run):  # type: ignore[no-untyped-def]
+    return kind_of(run).evaluate_run(run)

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from reportgen.cli import app
 from reportgen.engines import outofcore as scale
 from reportgen.errors import ReportgenError
-from reportgen.report import build_report
+from reportgen.pipeline import build_report
 from tests.conftest import Predictions
 
 EXACT = ("accuracy", "balanced_accuracy", "precision", "recall", "f1", "mcc", "cohen_kappa")

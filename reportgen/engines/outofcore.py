@@ -40,7 +40,7 @@ from reportgen.ingest.runs import (
     class_name,
     parse_run_argument,
 )
-from reportgen.kinds.classification.assess import Assessment, Comparison, settle
+from reportgen.kinds.classification.assess import Assessment
 from reportgen.kinds.classification.encode import EncodedRun, _encode, choose_positive, sort_classes
 from reportgen.kinds.classification.evaluate import (
     HEADLINE,
@@ -65,6 +65,7 @@ from reportgen.kinds.classification.slices import (
 )
 from reportgen.kinds.classification.statistics import ECE_BINS, ConfusionCounts
 from reportgen.stats import significance as compare
+from reportgen.stats.comparison import Comparison
 from reportgen.stats.pairing import Pairing
 
 ENGINES = ("auto", "memory", "duckdb", "spark")
@@ -862,7 +863,6 @@ def assess_tables(
                 sample,
             )
     intervals = {e.name: i for e, i in zip(evaluations, found_intervals, strict=True)}
-    settle(comparisons)
     return Assessment(baseline, replicates, seed, intervals, pairings, comparisons)
 
 

@@ -28,11 +28,11 @@ from reportgen.ingest.runs import (
     _read_frame,
     _row_location,
     _sha256,
+    _stem,
     class_name,
     detect_format,
     unique_ids,
 )
-from reportgen.ingest.tabular import looks_continuous, looks_multilabel
 
 NLL_ALIASES = ("nll", "loss", "neg_log_likelihood", "sum_nll")
 TOKENS_ALIASES = ("num_tokens", "n_tokens", "tokens", "token_count")
@@ -167,40 +167,36 @@ def looks_like_samples(path: Path) -> bool:
     return isinstance(first, dict) and "doc_id" in first and "filtered_resps" in first
 
 
-def frame_kind(frame: pd.DataFrame, path: Path, columns: ColumnNames, task: str | None) -> str:
-    """classification, regression, multilabel, perplexity or generation, from the columns a
-    per-example file has (``task`` forces one)."""
+def looks_perplexity(frame: pd.DataFrame, path: Path, columns: ColumnNames) -> bool:
+    """Summed NLL (or per-example perplexity) with token counts, or without a label column:
+    a classifier's per-example 'loss' beside its labels is not a perplexity run."""
     lower = {str(c).lower() for c in frame.columns}
     likelihood = any(a in lower for a in (*NLL_ALIASES, *PERPLEXITY_ALIASES))
+    if not likelihood:
+        return False
     label_col = _find_column(frame, path, "label", LABEL_ALIASES, columns.label)
-    if likelihood and (any(a in lower for a in TOKENS_ALIASES) or label_col is None):
-        return "perplexity"  # a classifier's per-example 'loss' beside its labels is not
-    if task in ("generation", "regression", "multilabel"):
-        return task
-    if task is not None:
-        return "classification"
-    if looks_multilabel(frame, path, columns):
-        return "multilabel"
+    return any(a in lower for a in TOKENS_ALIASES) or label_col is None
+
+
+def looks_generation(frame: pd.DataFrame, path: Path, columns: ColumnNames) -> bool:
+    """Free-text references: an ``answers`` column without labels, labels holding lists or
+    JSON lists of answers, or text labels that mostly do not repeat (class labels do)."""
+    label_col = _find_column(frame, path, "label", LABEL_ALIASES, columns.label)
     if label_col is None:
-        if "answers" in lower or "answer" in lower:
-            return "generation"
-        return "classification"  # its own error message says what is missing
+        lower = {str(c).lower() for c in frame.columns}
+        return "answers" in lower or "answer" in lower
     labels = frame[label_col]
     if labels.dtype != object and not isinstance(labels.dtype, pd.StringDtype):
-        if looks_continuous(frame, path, columns):
-            return "regression"
-        return "classification"  # whole numbers and booleans are classes
+        return False
     head = labels.dropna().head(1000)  # a list column holds lists in every row
     if head.map(lambda v: isinstance(v, list | tuple | np.ndarray)).any():
-        return "generation"
+        return True
     if len(head) and all(isinstance(v, str) for v in head):
         if head.str.startswith("[").all():
-            return "generation"  # JSON lists of acceptable answers, as CSV writes them
+            return True  # JSON lists of acceptable answers, as CSV writes them
         distinct = labels.nunique()
-        # class labels repeat; answers to questions mostly do not
-        if distinct >= 20 and distinct > 0.5 * labels.notna().sum():
-            return "generation"
-    return "classification"
+        return bool(distinct >= 20 and distinct > 0.5 * labels.notna().sum())
+    return False
 
 
 # ----------------------------------------------------------------------------- perplexity
@@ -682,3 +678,42 @@ def _split_metric_name(column: str) -> tuple[str, str]:
         if found and head.lower() in SPLIT_PREFIXES and tail:
             return SPLIT_PREFIXES[head.lower()], tail
     return "train", column
+
+
+# --------------------------------------------------------------------- lm-eval files and folders
+
+
+def is_lmeval_file(path: Path) -> bool:
+    try:
+        with path.open(encoding="utf-8") as handle:
+            head = handle.read(4096)
+    except (OSError, UnicodeDecodeError):
+        return False
+    if not head.lstrip().startswith("{"):
+        return False
+    try:
+        return is_lmeval_results(json.loads(path.read_text(encoding="utf-8")))
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return False
+
+
+def samples_name(path: Path) -> str:
+    return path.parent.name or _stem(path)
+
+
+def lmeval_folder_runs(folder: Path, name: str) -> list[Any]:
+    """An lm-eval output folder: every results file in it (one per suite) merged into one
+    benchmark run, every sample log a run of its own."""
+    files = sorted(p for p in folder.rglob("*") if p.is_file())
+    results = [p for p in files if p.suffix.lower() == ".json" and is_lmeval_file(p)]
+    samples = [p for p in files if p.name.startswith("samples_") and ".jsonl" in p.name]
+    if not results and not samples:
+        raise ReportgenError(
+            f"{folder}: no predictions.<ext>, lm-eval results (*.json with 'results') or "
+            "samples_*.jsonl in this folder; point at a run file or an lm-eval output folder"
+        )
+    runs: list[Any] = []
+    if results:
+        runs.append(lmeval_results(results, name, folder))
+    runs += [lmeval_samples(p, name, {}) for p in samples]
+    return runs

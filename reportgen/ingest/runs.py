@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from reportgen.errors import ReportgenError
-from reportgen.kinds.embeddings import EmbeddingSource, find_column, lazy_column
+from reportgen.ingest.vectors import EmbeddingSource, find_column, lazy_column
 
 LABEL_ALIASES = ("label", "y_true", "target", "reference", "references", "gold", "ground_truth")
 PREDICTION_ALIASES = ("prediction", "pred", "y_pred", "predicted", "predicted_label")

@@ -8,11 +8,27 @@ in ms); runs served concurrently should log their own throughput as metadata.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from reportgen import metrics as registry
+from reportgen.kinds.base import Context, Kind, KindResult
+from reportgen.kinds.classification.sections import _model_cell, _slug
+from reportgen.model import Cell, Figure, Section, Table, chart
+
 COLUMNS = ("latency_ms", "prompt_tokens", "completion_tokens", "cost")
+EFFICIENCY_ORDER = (
+    "latency_p50_ms",
+    "latency_p90_ms",
+    "latency_p99_ms",
+    "examples_per_s",
+    "tokens_per_s",
+    "cost_per_1k",
+    "prompt_tokens_mean",
+    "completion_tokens_mean",
+)
 
 
 def _column(extra: pd.DataFrame, name: str) -> np.ndarray | None:
@@ -64,3 +80,111 @@ def pareto_front(latency: Sequence[float], quality: Sequence[float], higher: boo
         dominated = (lat <= lat[i]) & (q >= q[i]) & ((lat < lat[i]) | (q > q[i]))
         front.append(not bool(dominated.any()))
     return front
+
+
+def efficiency_section(
+    entries: Sequence[tuple[str, str, dict[str, float], str, float | None]],
+    colours: dict[str, str],
+) -> Section | None:
+    """``entries``: (model, kind, efficiency metrics, quality metric, quality value) per run
+    that logged latency, tokens or cost."""
+    entries = [e for e in entries if e[2]]
+    if not entries:
+        return None
+    metrics = [m for m in EFFICIENCY_ORDER if any(m in e[2] for e in entries)]
+    rows = []
+    for model, kind, found, quality, value in entries:
+        rows.append(
+            [
+                _model_cell(model, colours),
+                Cell(kind),
+                Cell(
+                    f"{registry.label(quality)} {registry.format_value(quality, value)}", css="num"
+                ),
+            ]
+            + [Cell(registry.format_value(m, found.get(m)), css="num") for m in metrics]
+        )
+    section = Section(
+        "efficiency",
+        "Speed and cost",
+        lead="Latency percentiles over examples; throughput assumes examples were served one "
+        "after another (examples/s = 1,000 / mean latency in ms, tokens/s = completion tokens "
+        "/ total latency).",
+        tables=[
+            Table(
+                ["Model", "Runs", "Quality", *[registry.label(m) for m in metrics]],
+                rows,
+                title="Efficiency per run",
+                numeric=[False, False, True, *[True] * len(metrics)],
+            )
+        ],
+    )
+    for kind in dict.fromkeys(e[1] for e in entries):
+        mine = [
+            e for e in entries if e[1] == kind and "latency_p50_ms" in e[2] and e[4] is not None
+        ]
+        if len(mine) < 2:
+            continue
+        quality = mine[0][3]
+        higher = registry.higher_is_better(quality)
+        front = pareto_front([e[2]["latency_p50_ms"] for e in mine], [e[4] for e in mine], higher)  # type: ignore[misc]
+        frame = pd.DataFrame(
+            {
+                "model": [e[0] for e in mine],
+                "latency": [round(e[2]["latency_p50_ms"], 4) for e in mine],
+                "quality": [round(float(e[4]), 6) for e in mine],  # type: ignore[arg-type]
+                "front": front,
+                "front_text": [
+                    "yes" if f else "no (another model is faster and better)" for f in front
+                ],
+            }
+        )
+        models = list(frame["model"])
+        drawn = chart(
+            "quality_latency_chart",
+            frame,
+            models,
+            [colours[m] for m in models],
+            registry.label(quality),
+            higher,
+        )
+        section.figures.append(
+            Figure(
+                f"pareto-{_slug(kind)}",
+                f"{registry.label(quality)} against median latency ({kind})",
+                drawn,
+                lead="Towards the "
+                + ("top" if higher else "bottom")
+                + "-left is better; the dashed "
+                "line joins the Pareto front (no other model is both faster and better).",
+            )
+        )
+    return section
+
+
+class EfficiencyResult(KindResult):
+    def __init__(self, entries: list[Any]) -> None:
+        super().__init__("efficiency", "", list(dict.fromkeys(e[0] for e in entries)))
+        self.entries = entries
+
+
+class EfficiencyKind(Kind):
+    """Speed and cost of every run that logged them, whatever its kind, side by side."""
+
+    name = "efficiency"
+    title = "Speed and cost"
+    board = "efficiency"
+
+    def owns(self, run: Any) -> bool:
+        return False  # its runs are the other kinds'
+
+    def evaluate(self, runs: list[Any], ctx: Context) -> EfficiencyResult | None:
+        entries = [e for r in ctx.results for e in ctx.kinds[r.kind].efficiency_entries(r)]
+        return EfficiencyResult(entries) if any(e[2] for e in entries) else None
+
+    def sections(self, result: EfficiencyResult, ctx: Context) -> list[Section]:
+        found = efficiency_section(result.entries, ctx.colours)
+        return [found] if found is not None else []
+
+
+EFFICIENCY = EfficiencyKind()

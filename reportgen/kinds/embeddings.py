@@ -1,9 +1,8 @@
 """Embedding-space views of classification runs: a deterministic sample, its 2-D projections
 (PCA and t-SNE, scikit-learn) and how well the true classes separate (silhouette).
 
-Only the sampled rows are ever parsed or read: a list column is decoded for those rows alone,
-and a ``.npy`` file is memory-mapped, so a run of millions of vectors costs what the sample
-costs.
+Only the sampled rows are ever parsed or read (:mod:`reportgen.ingest.vectors`), so a run of
+millions of vectors costs what the sample costs.
 
 Silhouette of example i (Rousseeuw 1987): s_i = (b_i − a_i) / max(a_i, b_i), with a_i the mean
 distance to its own class and b_i the smallest mean distance to another class; the score is
@@ -12,80 +11,26 @@ the mean over the sample (``sklearn.metrics.silhouette_score``).
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from reportgen import formatting as fmt
 from reportgen.errors import ReportgenError
+from reportgen.ingest.runs import parse_run_argument
+from reportgen.ingest.vectors import EmbeddingSource, read_rows, sample_rows
+from reportgen.kinds.base import Context, Kind, KindResult
+from reportgen.kinds.classification.sections import _model_cell, best_index
+from reportgen.model import Cell, Figure, Section, Table, chart
+from reportgen.stats.slicing import OTHER
 
-EMBEDDING_ALIASES = ("embedding", "embeddings", "vector", "features")
-DEFAULT_MAX_POINTS = 3000
+MAX_LABEL_ROWS = 30  # classes in the per-class silhouette chart
+MAX_PROJECTION_CLASSES = 8  # the class palette's size; rarer classes pooled as "(other)"
 TSNE_INPUT_DIMS = 50  # PCA first, as van der Maaten recommends: faster, less noise
 TSNE_ITERATIONS = 500
-
-
-@dataclass(frozen=True)
-class EmbeddingSource:
-    """Where a run's vectors are: a list column already in memory, a column left in its
-    Parquet or CSV/TSV file (read later for the sampled rows only), or an n x d ``.npy``."""
-
-    where: str  # for messages: "runs/a.csv: column 'embedding'" or the .npy path
-    column: pd.Series | None = None
-    npy: Path | None = None
-    file: Path | None = None  # with ``name`` and ``fmt``: a column not read with the run
-    name: str = ""
-    fmt: str = ""
-
-
-LAZY_FORMATS = ("parquet", "csv", "tsv")
-CSV_CHUNK = 100_000
-
-
-def lazy_column(path: Path, fmt: str) -> EmbeddingSource | None:
-    """An embedding column named in the file's header, to be left out of the main read."""
-    if fmt not in LAZY_FORMATS:
-        return None
-    try:
-        if fmt == "parquet":
-            import pyarrow.parquet as pq
-
-            names = list(pq.read_schema(path).names)
-        else:
-            names = list(pd.read_csv(path, sep="," if fmt == "csv" else "\t", nrows=0).columns)
-    except Exception:  # the main read reports unreadable files with a proper message
-        return None
-    found = find_column(pd.DataFrame(columns=[str(n) for n in names]))
-    if found is None:
-        return None
-    return EmbeddingSource(f"{path}: column {found!r}", file=path, name=found, fmt=fmt)
-
-
-def _file_rows(source: EmbeddingSource, rows: np.ndarray) -> pd.Series:
-    """The sampled rows of a column left in its file, one row group or chunk at a time."""
-    assert source.file is not None
-    if source.fmt == "parquet":
-        import pyarrow.parquet as pq
-
-        handle = pq.ParquetFile(source.file)
-        sizes = [handle.metadata.row_group(i).num_rows for i in range(handle.num_row_groups)]
-        starts = np.concatenate(([0], np.cumsum(sizes)))
-        values: list[Any] = []
-        for group in np.unique(np.searchsorted(starts, rows, side="right") - 1):
-            local = rows[(rows >= starts[group]) & (rows < starts[group + 1])] - starts[group]
-            table = handle.read_row_group(int(group), columns=[source.name])
-            values += table.column(0).take(local).to_pylist()
-        return pd.Series(values, dtype=object)
-    picked: list[Any] = []
-    sep = "," if source.fmt == "csv" else "\t"
-    reader = pd.read_csv(source.file, sep=sep, usecols=[source.name], chunksize=CSV_CHUNK)
-    for start, chunk in zip(range(0, 1 << 62, CSV_CHUNK), reader, strict=False):
-        local = rows[(rows >= start) & (rows < start + len(chunk))] - start
-        picked += chunk.iloc[local, 0].tolist()
-    return pd.Series(picked, dtype=object)
 
 
 @dataclass
@@ -107,96 +52,6 @@ class Projection:
     @property
     def silhouette_score(self) -> float | None:
         return None if self.silhouette is None else float(self.silhouette.mean())
-
-
-def find_column(frame: pd.DataFrame) -> str | None:
-    lower = {str(c).lower(): str(c) for c in frame.columns}
-    return next((lower[a] for a in EMBEDDING_ALIASES if a in lower), None)
-
-
-def sample_rows(n: int, max_points: int, seed: int) -> np.ndarray:
-    """At most ``max_points`` distinct row indices, sorted; the same for the same n and seed."""
-    if n <= max_points:
-        return np.arange(n)
-    rng = np.random.default_rng(seed)
-    return np.sort(rng.choice(n, size=max_points, replace=False))
-
-
-def _vector(value: Any) -> Any:
-    if isinstance(value, str):
-        try:
-            return json.loads(value)
-        except json.JSONDecodeError:
-            return value
-    return value
-
-
-def read_rows(source: EmbeddingSource, rows: np.ndarray, n_examples: int) -> np.ndarray:
-    """The vectors of ``rows`` as float64 (m, d); a clear error for ragged or non-numeric
-    vectors, naming the row."""
-    if source.npy is not None:
-        return _read_npy(source, rows, n_examples)
-    column = _file_rows(source, rows) if source.file is not None else source.column
-    assert column is not None
-    values = [_vector(v) for v in (column if source.file is not None else column.iloc[rows])]
-    lengths = []
-    for position, value in enumerate(values):
-        if not isinstance(value, list | tuple | np.ndarray):
-            raise ReportgenError(
-                f"{source.where}: row {int(rows[position]) + 1} holds {str(value)[:40]!r}, not "
-                "a list of numbers; write each embedding as a JSON array such as [0.1, -0.3]"
-            )
-        lengths.append(len(value))
-    dims = pd.Series(lengths).mode().iloc[0]
-    ragged = [i for i, length in enumerate(lengths) if length != dims]
-    if ragged:
-        row = int(rows[ragged[0]]) + 1
-        raise ReportgenError(
-            f"{source.where}: ragged embeddings: row {row} has {lengths[ragged[0]]} numbers, "
-            f"most rows have {dims}; every embedding must have the same length"
-        )
-    try:
-        matrix = np.asarray([np.asarray(v, dtype=np.float64) for v in values])
-    except (TypeError, ValueError):
-        raise ReportgenError(
-            f"{source.where}: an embedding holds something that is not a number; "
-            "write each embedding as a list of numbers"
-        ) from None
-    return _finite(matrix, source, rows)
-
-
-def _read_npy(source: EmbeddingSource, rows: np.ndarray, n_examples: int) -> np.ndarray:
-    assert source.npy is not None
-    try:
-        array = np.load(source.npy, mmap_mode="r", allow_pickle=False)
-    except (OSError, ValueError) as exc:
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise ReportgenError(
-            f"{source.npy}: cannot read as a NumPy .npy array ({reason}); save it with "
-            "numpy.save(path, array) as a 2-D float array"
-        ) from None
-    if array.ndim != 2 or not np.issubdtype(array.dtype, np.number):
-        raise ReportgenError(
-            f"{source.npy}: holds a {array.ndim}-D {array.dtype} array; embeddings must be a 2-D "
-            "numeric array, one row per example (n x d)"
-        )
-    if array.shape[0] != n_examples:
-        raise ReportgenError(
-            f"{source.npy}: has {array.shape[0]:,} rows but the run has {n_examples:,} examples; "
-            "write one embedding per example, in the run's row order"
-        )
-    return _finite(np.asarray(array[rows], dtype=np.float64), source, rows)
-
-
-def _finite(matrix: np.ndarray, source: EmbeddingSource, rows: np.ndarray) -> np.ndarray:
-    bad = ~np.isfinite(matrix).all(axis=1)
-    if bad.any():
-        row = int(rows[int(np.argmax(bad))]) + 1
-        raise ReportgenError(
-            f"{source.where}: row {row} has a missing or infinite embedding value; "
-            "embeddings must be finite numbers"
-        )
-    return matrix
 
 
 def project(
@@ -257,3 +112,273 @@ def project(
         explained=(float(ratio[0]), float(ratio[1])),
         notes=notes,
     )
+
+
+def _projection_points(
+    projections: Sequence[Projection], classes: Sequence[str], ids: dict[str, np.ndarray | None]
+) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
+    counts = np.bincount(np.concatenate([p.y_true for p in projections]), minlength=len(classes))
+    order = np.argsort(-counts, kind="stable")
+    keep = [classes[k] for k in order if counts[k] > 0]
+    if len(keep) > MAX_PROJECTION_CLASSES:
+        keep = keep[: MAX_PROJECTION_CLASSES - 1]
+    kept = set(keep)
+    shown_classes = [c for c in classes if c in kept]
+    pooled = any(classes[k] not in kept for k in order if counts[k] > 0)
+    if pooled:
+        shown_classes.append(OTHER)
+    pca_frames, tsne_frames = [], []
+    for p in projections:
+        names = np.array([c if c in kept else OTHER for c in classes], dtype=object)[p.y_true]
+        run_ids = ids.get(p.name)
+        ident = p.rows + 1 if run_ids is None else np.asarray(run_ids)[p.rows]
+        if ident.dtype.kind not in "iu":
+            ident = ident.astype(str)
+        common = {
+            "model": p.name,
+            "cls": names,
+            "wrong": np.where(p.y_true == p.y_pred, "right", "wrong"),
+            "id": ident,
+        }
+        pca_frames.append(
+            pd.DataFrame({**common, "x": _unit(p.pca[:, 0]), "y": _unit(p.pca[:, 1])})
+        )
+        if p.tsne is not None:
+            tsne_frames.append(
+                pd.DataFrame({**common, "x": _unit(p.tsne[:, 0]), "y": _unit(p.tsne[:, 1])})
+            )
+    tsne = pd.concat(tsne_frames, ignore_index=True) if tsne_frames else pd.DataFrame()
+    return pd.concat(pca_frames, ignore_index=True), tsne, shown_classes
+
+
+def _unit(values: np.ndarray) -> np.ndarray:
+    """Coordinates rescaled to [0, 1] and rounded to 3 decimals: projections have no units,
+    and fewer digits keep the page small."""
+    values = values.astype(np.float64)  # t-SNE returns float32, whose decimals print long
+    low, high = values.min(), values.max()
+    return np.round((values - low) / (high - low if high > low else 1.0), 3)
+
+
+def embedding_section(
+    projections: Sequence[Projection],
+    classes: Sequence[str],
+    colours: dict[str, str],
+    ids: dict[str, np.ndarray | None],
+    seed: int,
+) -> Section:
+    models = [p.name for p in projections]
+    model_colours = [colours[m] for m in models]
+    pca, tsne, shown_classes = _projection_points(projections, classes, ids)
+    figures = [
+        Figure(
+            "embedding-pca",
+            "PCA of the embeddings",
+            chart("projection_panels", pca, models, model_colours, shown_classes, "PCA"),
+            lead="The two directions of largest variance; tight, separate colour groups mean "
+            "the embedding already separates the classes linearly. Crosses are misclassified.",
+            raster=True,
+        )
+    ]
+    if len(tsne):
+        tsne_models = list(dict.fromkeys(tsne["model"]))
+        figures.append(
+            Figure(
+                "embedding-tsne",
+                "t-SNE of the embeddings",
+                chart(
+                    "projection_panels",
+                    tsne,
+                    tsne_models,
+                    [colours[m] for m in tsne_models],
+                    shown_classes,
+                    "t-SNE",
+                ),
+                lead="Neighbourhoods preserved, distances between clusters not: read which "
+                "classes mix, not how far apart clusters are.",
+                raster=True,
+            )
+        )
+    rows, table_rows = [], []
+    for p in projections:
+        if p.silhouette is None:
+            continue
+        for k in np.unique(p.y_true):
+            mask = p.y_true == k
+            rows.append(
+                {
+                    "model": p.name,
+                    "cls": classes[k],
+                    "silhouette": round(float(p.silhouette[mask].mean()), 4),
+                    "n": int(mask.sum()),
+                }
+            )
+        rows.append(
+            {
+                "model": p.name,
+                "cls": "(all classes)",
+                "silhouette": round(float(p.silhouette_score or 0.0), 4),
+                "n": len(p.rows),
+            }
+        )
+    scores = [p.silhouette_score for p in projections]
+    best = best_index(scores, "silhouette")
+    for i, p in enumerate(projections):
+        table_rows.append(
+            [
+                _model_cell(p.name, colours),
+                Cell(f"{fmt.count(len(p.rows))} of {fmt.count(p.n_examples)}", css="num"),
+                Cell(fmt.count(p.dims), css="num"),
+                Cell(fmt.rate(p.silhouette_score), css="num" + (" best" if i in best else "")),
+                Cell(fmt.percent(p.explained[0] + p.explained[1]), css="num"),
+                Cell(fmt.rate(float(np.mean(p.y_true == p.y_pred))), css="num"),
+            ]
+        )
+    table = Table(
+        ["Model", "Sampled", "Dimensions", "Silhouette", "PCA variance (2 axes)", "Accuracy"],
+        table_rows,
+        title="Separation of the true classes",
+        lead=True,
+        caption="Silhouette (Rousseeuw 1987) of the true classes in the full embedding space "
+        "(Euclidean), on the sample: from −1 (mixed) through 0 (overlapping) to 1 (well "
+        "separated). Accuracy on the same sample.",
+        numeric=[False, True, True, True, True, True],
+    )
+    if rows:
+        frame = pd.DataFrame(rows)
+        order = ["(all classes)", *[c for c in classes if c in set(frame["cls"])]][:MAX_LABEL_ROWS]
+        frame = frame[frame["cls"].isin(order)]
+        figures.append(
+            Figure(
+                "embedding-separation",
+                "Separation of each class (silhouette)",
+                chart("separation_chart", frame, order, models, model_colours),
+                lead="Further right is better separated; a class left of zero sits closer to "
+                "another class than to itself.",
+            )
+        )
+    section = Section(
+        "embeddings",
+        "Embedding space",
+        lead="How each model's embeddings arrange the examples, on a deterministic sample "
+        f"(seed {seed}) of at most {max(len(p.rows) for p in projections):,} examples per model.",
+        tables=[table],
+        figures=figures,
+    )
+    for p in projections:
+        section.notes += [f"{p.name}: {n}" for n in p.notes]
+    return section
+
+
+@dataclass
+class EmbeddingsResult(KindResult):
+    projections: list[Projection] = field(default_factory=list)
+    classes: tuple[str, ...] = ()
+    ids: dict[str, np.ndarray | None] = field(default_factory=dict)
+
+
+class EmbeddingsKind(Kind):
+    """Embedding views of classification runs that carry vectors (an ``embedding`` column or
+    ``--embeddings NAME=PATH.npy``), drawn just before the classification error examples."""
+
+    name = "embeddings"
+    title = "Embeddings"
+    board = "classification"
+    before_section = "errors"
+
+    def owns(self, run: Any) -> bool:
+        return False  # its runs are the classification runs
+
+    def evaluate(self, runs: list[Any], ctx: Context) -> EmbeddingsResult | None:
+        found = ctx.result("classification")
+        if found is None:
+            _attach(ctx, {})  # still check the --embeddings arguments
+            return None
+        evaluations = found.evaluations  # type: ignore[attr-defined]
+        sources = _attach(ctx, {e.name: e.encoded.run for e in evaluations})
+        having = [e for e in evaluations if sources.get(e.name) is not None]
+        if not having:
+            return None
+        options = ctx.options
+        ctx.say(
+            f"Projecting embeddings (PCA, t-SNE on at most {options.max_points:,} examples per run)"
+        )
+
+        def one(evaluation: Any) -> Projection:
+            encoded = evaluation.encoded
+            run = encoded.run
+            rows = sample_rows(run.n_examples, options.max_points, options.seed)
+            vectors = read_rows(sources[run.name], rows, run.n_examples)
+            return project(
+                run.name,
+                vectors,
+                rows,
+                encoded.y_true[rows],
+                encoded.y_pred[rows],
+                run.n_examples,
+                options.seed,
+            )
+
+        # one at a time: t-SNE already uses every core (OpenMP), and two at once contend
+        projections = [one(e) for e in having]
+        return EmbeddingsResult(
+            kind=self.name,
+            baseline=found.baseline,
+            models=[p.name for p in projections],
+            projections=projections,
+            classes=evaluations[0].encoded.classes,
+            ids={e.name: e.encoded.run.ids for e in evaluations},
+        )
+
+    def sections(self, result: EmbeddingsResult, ctx: Context) -> list[Section]:
+        return [
+            embedding_section(
+                result.projections, result.classes, ctx.colours, result.ids, ctx.options.seed
+            )
+        ]
+
+    def summary_patches(self, result: EmbeddingsResult) -> dict[str, dict[str, Any]]:
+        return {
+            p.name: {
+                "embedding": {
+                    "sampled": len(p.rows),
+                    "dimensions": p.dims,
+                    "silhouette": p.silhouette_score,
+                    "pca_explained_variance": list(p.explained),
+                }
+            }
+            for p in result.projections
+        }
+
+
+def _attach(ctx: Context, runs: dict[str, Any]) -> dict[str, EmbeddingSource | None]:
+    """Each classification run's vectors: its embedding column, or ``--embeddings NAME=PATH``."""
+    sources = {name: run.embedding for name, run in runs.items()}
+    for item in ctx.options.embeddings:
+        name, path = parse_run_argument(str(item))
+        if name is None:
+            raise ReportgenError(
+                f"--embeddings {item!r}: write NAME=PATH, e.g. --embeddings v2=runs/v2.npy"
+            )
+        if name not in runs:
+            other = next((r for r in ctx.runs if r.name == name), None)
+            if other is not None:
+                raise ReportgenError(
+                    f"--embeddings {item!r}: {name!r} is a {other.kind} run; embedding views "
+                    "colour examples by true class, so they need a classification run"
+                )
+            known = ", ".join(runs) or "(none)"
+            raise ReportgenError(
+                f"--embeddings {item!r}: no classification run named {name!r}; runs are: {known}"
+            )
+        if not path.is_file():
+            raise ReportgenError(f"--embeddings {item!r}: {path}: file not found")
+        if path.suffix.lower() != ".npy":
+            raise ReportgenError(
+                f"--embeddings {item!r}: {path} is not a .npy file; save the n x d array with "
+                "numpy.save, or put the vectors in an 'embedding' column of the run file"
+            )
+        sources[name] = EmbeddingSource(str(path), npy=path)
+    return sources
+
+
+EMBEDDINGS = EmbeddingsKind()

@@ -115,7 +115,7 @@ def static_svgs(report: Report) -> dict[str, str]:
     vl-convert escapes text from the data as XML, so names cannot inject markup."""
     import vl_convert
 
-    from reportgen.report import _parallel_map
+    from reportgen.parallel import parallel_map as _parallel_map
 
     figures = [f for s in report.sections for f in s.figures]
 
@@ -135,7 +135,7 @@ def static_pngs(figures: list[Any], scale: float = 2.0) -> list[bytes]:
     """Charts as PNG images (for email, where SVG and JavaScript are stripped)."""
     import vl_convert
 
-    from reportgen.report import _parallel_map
+    from reportgen.parallel import parallel_map as _parallel_map
 
     return _parallel_map(lambda f: vl_convert.vegalite_to_png(_light(f.spec), scale=scale), figures)
 

@@ -11,7 +11,6 @@ from typing import Any
 
 import numpy as np
 
-from reportgen import metrics
 from reportgen.errors import ReportgenError
 from reportgen.kinds.classification.encode import EncodedRun
 from reportgen.kinds.classification.evaluate import (
@@ -22,46 +21,10 @@ from reportgen.kinds.classification.evaluate import (
 )
 from reportgen.kinds.classification.resample import build_cells, cell_stats, replicate_metrics
 from reportgen.stats import significance as compare
+from reportgen.stats.comparison import Comparison
 from reportgen.stats.pairing import Pairing, pair_runs
 
-ALPHA = 0.05
 AUC_METRICS = ("roc_auc", "roc_auc_ovr_macro", "roc_auc_ovr_weighted")
-
-
-@dataclass
-class Comparison:
-    """One metric of one candidate against the baseline."""
-
-    baseline: str
-    candidate: str
-    metric: str
-    baseline_value: float | None
-    candidate_value: float | None
-    delta: float | None
-    ci: tuple[float, float] | None
-    p_value: float | None
-    test: str
-    n_paired: int
-    p_value_adjusted: float | None = None
-    verdict: str = "untested"  # better | worse | tie | untested
-    scope: str = ""  # what is compared when not classification: "perplexity", a task, ...
-
-    def summary(self) -> dict[str, object]:
-        return {
-            **({"scope": self.scope} if self.scope else {}),
-            "baseline": self.baseline,
-            "candidate": self.candidate,
-            "metric": self.metric,
-            "baseline_value": self.baseline_value,
-            "candidate_value": self.candidate_value,
-            "delta": self.delta,
-            "ci": list(self.ci) if self.ci else None,
-            "p_value": self.p_value,
-            "p_value_adjusted": self.p_value_adjusted,
-            "test": self.test,
-            "verdict": self.verdict,
-            "n_paired": self.n_paired,
-        }
 
 
 @dataclass
@@ -256,23 +219,6 @@ def _compare_unpaired(
     return found
 
 
-def settle(comparisons: list[Comparison]) -> None:
-    """Holm-adjust every p-value of the report together, then give each a verdict."""
-    tested = [c for c in comparisons if c.p_value is not None]
-    for comparison, adjusted in zip(
-        tested,
-        compare.holm([c.p_value for c in tested]),
-        strict=True,  # type: ignore[misc]
-    ):
-        comparison.p_value_adjusted = adjusted
-        if adjusted >= ALPHA or not comparison.delta:
-            comparison.verdict = "tie"
-        else:
-            higher = comparison.delta > 0
-            better = higher == metrics.higher_is_better(comparison.metric)
-            comparison.verdict = "better" if better else "worse"
-
-
 @dataclass
 class Assessment:
     """Intervals of every run and comparisons of every candidate against the baseline."""
@@ -341,5 +287,4 @@ def assess(
     found: list[Comparison] = []
     for result in mapper(versus, [i for i, e in enumerate(evaluations) if e.name != baseline]):
         found += result
-    settle(found)
     return Assessment(baseline, replicates, seed, interval_map, pairings, found)

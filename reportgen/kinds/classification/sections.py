@@ -15,7 +15,7 @@ import pandas as pd
 
 from reportgen import formatting as fmt
 from reportgen import metrics
-from reportgen.kinds.classification.assess import Assessment, Comparison
+from reportgen.kinds.classification.assess import Assessment
 from reportgen.kinds.classification.curves import reliability, simplify_bounded
 from reportgen.kinds.classification.encode import EncodedRun
 from reportgen.kinds.classification.evaluate import (
@@ -26,6 +26,7 @@ from reportgen.kinds.classification.evaluate import (
 from reportgen.kinds.classification.examples import Example, agreement, confident_mistakes
 from reportgen.kinds.classification.slices import SliceAnalysis
 from reportgen.model import Cell, Figure, RunInfo, Section, Table, chart
+from reportgen.stats.comparison import Comparison
 
 MAX_MATRIX_CLASSES = 12
 MAX_CLASS_ROWS = 30
@@ -117,6 +118,12 @@ def verdict_line(assessment: Assessment) -> str:
 
 
 def verdict_text(comparisons: Sequence[Comparison], baseline: str, what: str) -> str:
+    parts = verdict_parts(comparisons, baseline, what)
+    return "; ".join(parts) + ("." if parts else "")
+
+
+def verdict_parts(comparisons: Sequence[Comparison], baseline: str, what: str) -> list[str]:
+    """One clause per candidate: on how many metrics it beats, loses to or ties the baseline."""
     parts = []
     for candidate in dict.fromkeys(c.candidate for c in comparisons):
         mine = [c for c in comparisons if c.candidate == candidate]
@@ -129,7 +136,7 @@ def verdict_text(comparisons: Sequence[Comparison], baseline: str, what: str) ->
             text += f", is worse on {count['worse']}"
         text += f"; {count['tie']} tie{'s' if count['tie'] != 1 else ''}"
         parts.append(text)
-    return "; ".join(parts) + ("." if parts else "")
+    return parts
 
 
 def comparison_views(

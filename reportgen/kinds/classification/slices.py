@@ -25,11 +25,10 @@ from reportgen.kinds.classification.evaluate import (
 from reportgen.kinds.classification.resample import build_cells, cell_stats, replicate_metrics
 from reportgen.stats import significance as compare
 from reportgen.stats.pairing import Pairing
+from reportgen.stats.slicing import MISSING, OTHER, labeller
 
 MAX_SLICES = 20
 SLICE_CELL_BUDGET = 2000  # cells per slice bootstrap: slices are many, their deltas coarse
-MISSING = "(missing)"
-OTHER = "(other)"
 
 
 @dataclass
@@ -103,22 +102,6 @@ def _find_column(encoded: EncodedRun, column: str) -> str:
     )
 
 
-def _labeller(values: pd.Series, bins: int) -> tuple[np.ndarray | None, list[str] | None]:
-    """Quantile edges for a numeric column with many values; else None (categorical)."""
-    numeric = pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(
-        values.dtype
-    )
-    if not numeric or values.nunique(dropna=True) <= bins:
-        return None, None
-    finite = values.dropna().to_numpy(dtype=np.float64)
-    edges = np.unique(np.quantile(finite, np.linspace(0, 1, bins + 1)))
-    labels = [
-        f"[{edges[i]:.3g}, {edges[i + 1]:.3g}{']' if i == len(edges) - 2 else ')'}"
-        for i in range(len(edges) - 1)
-    ]
-    return edges, labels
-
-
 def slice_codes(
     encoded: EncodedRun, column: str, edges: np.ndarray | None, labels: list[str] | None
 ) -> tuple[np.ndarray, list[str]]:
@@ -157,7 +140,7 @@ def analyse(
     task = base.task
     primary = "f1" if task == "binary" else "f1_macro"
     base_series = base.encoded.run.extra[_find_column(base.encoded, column)]
-    edges, bin_labels = _labeller(base_series, bins)
+    edges, bin_labels = labeller(base_series, bins)
     coded = {e.name: slice_codes(e.encoded, column, edges, bin_labels) for e in evaluations}
     sizes: dict[str, int] = {}
     for codes, local in coded.values():

@@ -1,51 +1,14 @@
-"""Language-model metrics as pure functions of per-example sums, and the example bootstrap.
-
-Perplexity is a ratio of sums over the corpus, never the mean of per-example perplexities:
-long examples weigh by their token count.
-"""
+"""The example bootstrap: sums of per-example columns over resampled examples, paired when
+two runs' columns are aligned row by row."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import numpy as np
 
-LN2 = math.log(2.0)
 BOOTSTRAP_CHUNK = 4_000_000  # resampled indices held at once
 MAX_UNITS = 20_000  # beyond this many examples, resample random groups of examples
-
-
-def perplexity(nll_sum: np.ndarray | float, tokens: np.ndarray | float) -> np.ndarray | float:
-    """Corpus perplexity exp(Σ nll / Σ tokens), with nll in nats summed over each example."""
-    return np.exp(np.divide(nll_sum, tokens))
-
-
-def mean_token_nll(nll_sum: np.ndarray | float, tokens: np.ndarray | float) -> np.ndarray | float:
-    """Mean negative log-likelihood per token in nats, Σ nll / Σ tokens."""
-    return np.divide(nll_sum, tokens)
-
-
-def bits_per_byte(nll_sum: np.ndarray | float, n_bytes: np.ndarray | float) -> np.ndarray | float:
-    """Σ nll / (ln 2 · Σ bytes): the code length per byte of text, comparable across tokenizers."""
-    return np.divide(nll_sum, np.multiply(LN2, n_bytes))
-
-
-def example_perplexity(nll: np.ndarray, tokens: np.ndarray) -> np.ndarray:
-    """Each example's own perplexity exp(nll_i / tokens_i), for distributions only."""
-    return np.exp(nll / tokens)
-
-
-def perplexity_metrics(
-    nll_sum: np.ndarray | float, tokens: np.ndarray | float, n_bytes: np.ndarray | float | None
-) -> dict[str, np.ndarray | float]:
-    values: dict[str, np.ndarray | float] = {
-        "perplexity": perplexity(nll_sum, tokens),
-        "mean_nll": mean_token_nll(nll_sum, tokens),
-    }
-    if n_bytes is not None:
-        values["bits_per_byte"] = bits_per_byte(nll_sum, n_bytes)
-    return values
 
 
 def resampled_sums(

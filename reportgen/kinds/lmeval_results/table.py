@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from reportgen import metrics as registry
 from reportgen.errors import ReportgenError
 from reportgen.ingest.language import BenchmarkRun, TaskResult
-from reportgen.kinds.classification.assess import ALPHA, Comparison
 from reportgen.stats import significance as compare
+from reportgen.stats.comparison import ALPHA, Comparison
 
 PRIMARY_ORDER = ("acc_norm", "acc", "exact_match")
 Z95 = 1.959963984540054

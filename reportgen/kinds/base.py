@@ -1,0 +1,207 @@
+"""The interface every kind of run implements, and what the pipeline hands it.
+
+A kind says how its files are recognised and loaded (:meth:`Kind.claims`, :meth:`Kind.load`),
+how its runs are evaluated and compared with the baseline (:meth:`Kind.evaluate`), which
+sections of the report it draws, what it writes into the JSON summary, and how a gate or the
+Markdown summary looks up one of its metric values. :func:`reportgen.pipeline.build_report`
+is a loop over the registered kinds (:data:`reportgen.kinds.KINDS`); see
+``docs/architecture.md`` for a worked example of adding one.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+from reportgen.ingest.runs import ColumnNames
+from reportgen.ingest.sources import Source
+from reportgen.model import RunInfo, Section, Table
+from reportgen.stats.comparison import Comparison
+
+Mapper = Callable[[Callable[[Any], Any], Sequence[Any]], list[Any]]
+Progress = Callable[[str], None]
+DEFAULT_MAX_POINTS = 3000
+
+
+def serial_map(function: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
+    return [function(item) for item in items]
+
+
+@dataclass(frozen=True)
+class Options:
+    """Every build option a kind may read; ``build_report``'s keyword arguments."""
+
+    task: str | None = None
+    positive_label: str | None = None
+    threshold: float | None = None
+    columns: ColumnNames = field(default_factory=ColumnNames)
+    baseline: str | None = None  # as given; each kind resolves its own
+    unpaired: bool = False
+    bootstrap: int = 1000
+    seed: int = 0
+    top_k: int = 20
+    text_col: str | None = None
+    slices: tuple[str, ...] = ()
+    slice_bins: int = 4
+    min_slice_size: int = 30
+    benchmark_metrics: Mapping[str, str] = field(default_factory=dict)
+    history_scale: str = "auto"
+    embeddings: tuple[str, ...] = ()
+    max_points: int = DEFAULT_MAX_POINTS
+
+
+@dataclass
+class Context:
+    """What the pipeline knows when it asks a kind to evaluate or draw."""
+
+    options: Options
+    baseline: str  # the report's baseline; a kind without a run of that name uses its first
+    names: list[str]  # every model name of the report, in run order
+    colours: dict[str, str]
+    mapper: Mapper = serial_map
+    say: Progress = lambda message: None
+    results: list[KindResult] = field(default_factory=list)  # the kinds evaluated so far
+    runs: list[Any] = field(default_factory=list)  # every loaded run, of every kind
+    kinds: dict[str, Kind] = field(default_factory=dict)  # the registry, by name
+
+    def baseline_among(self, names: Sequence[str]) -> str:
+        return self.baseline if self.baseline in names else names[0]
+
+    def result(self, kind: str) -> KindResult | None:
+        return next((r for r in self.results if r.kind == kind), None)
+
+
+@dataclass
+class KindResult:
+    """A kind's evaluated runs: what its sections, JSON and gates read.
+
+    ``comparisons`` hold raw p-values until the pipeline corrects them for multiplicity
+    (:func:`reportgen.stats.comparison.settle`) within the kind's board."""
+
+    kind: str
+    baseline: str
+    models: list[str]
+    comparisons: list[Comparison] = field(default_factory=list)
+
+
+@dataclass
+class BoardColumn:
+    """One column of a shared leaderboard: a metric of a kind, per model."""
+
+    key: tuple[str, str]
+    metric: str
+    header: str
+    values: dict[str, float | None]
+    intervals: dict[str, str]  # hover text per model
+    higher_is_better: bool
+    deltas: dict[str, Comparison] = field(default_factory=dict)  # candidate -> comparison
+    stderr: bool = False  # the hover text is a reported standard error, not an interval
+
+
+class Kind(ABC):
+    """One kind of run. Subclasses set the class attributes and override what applies."""
+
+    name: ClassVar[str]  # e.g. "regression": the JSON's task and the gates' scope
+    title: ClassVar[str]  # e.g. "Regression", as headings name it
+    board: ClassVar[str]  # kinds with the same board share a leaderboard (its section id)
+    board_title: ClassVar[str] = ""  # that leaderboard's heading, e.g. "Language models"
+    run_types: ClassVar[tuple[type, ...]] = ()
+    detect_rank: ClassVar[int] = 50  # the order in which kinds are asked to claim a table
+    board_rank: ClassVar[int] = 1  # the order of kinds' columns on a shared leaderboard
+    before_section: ClassVar[str | None] = None  # draw this kind's sections before that id
+
+    # --- ingest ----------------------------------------------------------------------------
+
+    def claims_file(self, path: Path) -> bool:
+        """Whether a run argument's path (a file or a folder) holds this kind's own format,
+        to be loaded whole by :meth:`load_file` rather than read as a table."""
+        return False
+
+    def load_file(self, path: Path, name: str | None) -> list[Any]:
+        raise NotImplementedError(f"{self.name} runs are not loaded from files")
+
+    def claims(self, source: Source) -> bool:
+        """Whether a per-example table holds a run of this kind (asked by ``detect_rank``)."""
+        return False
+
+    def load(self, source: Source) -> Any:
+        raise NotImplementedError(f"{self.name} runs are not loaded from tables")
+
+    def owns(self, run: Any) -> bool:
+        return isinstance(run, self.run_types)
+
+    def metric_names(self, runs: Sequence[Any]) -> set[str]:
+        """Metric names known only once runs are loaded (lm-eval tasks, logged metrics)."""
+        return set()
+
+    # --- evaluation and comparison ---------------------------------------------------------
+
+    @abstractmethod
+    def evaluate(self, runs: list[Any], ctx: Context) -> KindResult | None:
+        """Metrics, intervals and comparisons of this kind's runs (None: nothing to show)."""
+
+    # --- report model ----------------------------------------------------------------------
+
+    def leaderboard(self, result: Any, ctx: Context) -> Table | None:
+        """This kind's own leaderboard; kinds that share a board give columns instead."""
+        return None
+
+    def board_columns(self, result: Any, ctx: Context) -> list[BoardColumn]:
+        return []
+
+    def verdict_parts(self, result: Any) -> list[str]:
+        """Clauses of the one-line verdict, e.g. "v2 beats v1 on 5 of 7 metrics; 2 ties"."""
+        return []
+
+    def sections(self, result: Any, ctx: Context) -> list[Section]:
+        return []
+
+    def appendix(self, result: Any, ctx: Context) -> list[Section]:
+        """Sections for the end of the page, after every kind's own."""
+        return []
+
+    def run_infos(self, result: Any, ctx: Context) -> list[RunInfo]:
+        return []
+
+    def efficiency_entries(self, result: Any) -> list[tuple[str, str, dict[str, float], str, Any]]:
+        """(model, kind, speed and cost metrics, quality metric, quality value) per run."""
+        return []
+
+    def sliced_columns(self, result: Any) -> set[str]:
+        """The ``--slice`` columns this kind found (lower case)."""
+        return set()
+
+    # --- JSON summary ----------------------------------------------------------------------
+
+    def summary_runs(self, result: Any) -> list[dict[str, Any]]:
+        return []
+
+    def summary_patches(self, result: Any) -> dict[str, dict[str, Any]]:
+        """Keys added to other kinds' run entries, by run name (embeddings of classifiers)."""
+        return {}
+
+    def slice_comparisons(self, result: Any) -> list[dict[str, Any]]:
+        """Per-slice deltas against the baseline, for the summary's ``slice_comparisons``."""
+        return []
+
+    def summary_extra(self, result: Any) -> dict[str, Any]:
+        """Top-level keys of the summary (the lm-eval "benchmarks" block)."""
+        return {}
+
+    # --- gates and the Markdown summary ----------------------------------------------------
+
+    def value(self, result: Any, model: str, metric: str) -> float | None:
+        return None
+
+    def verdict_of(self, result: Any, model: str, metric: str) -> str | None:
+        for c in result.comparisons:
+            if c.candidate == model and c.metric == metric:
+                return c.verdict
+        return None
+
+    def baseline_of(self, result: Any, model: str, metric: str) -> str | None:
+        """The baseline ``model`` is compared with on ``metric``, when this kind has it."""
+        return result.baseline if self.value(result, model, metric) is not None else None

@@ -1,0 +1,63 @@
+"""A leaderboard from columns that several kinds contribute: one row per model, each kind's
+headline metrics (and lm-eval suites' top-level scores) as columns, the best value per column
+in bold as the metric registry directs, deltas against the baseline under candidates' values."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from reportgen import metrics as registry
+from reportgen.kinds.base import BoardColumn
+from reportgen.kinds.classification.sections import (
+    _delta_cell_parts,
+    _interval_text,
+    _model_cell,
+)
+from reportgen.model import Cell, Table
+
+
+def board_table(
+    models: Sequence[str],
+    colours: dict[str, str],
+    columns: Sequence[BoardColumn],
+    baseline: str,
+) -> Table:
+    models = list(models)
+    header = ["Model", *[c.header for c in columns]]
+    rows = []
+    for model in models:
+        cell = _model_cell(model, colours)
+        if model == baseline and len(models) > 1:
+            cell.sub, cell.sub_css = "baseline", "tag"
+        row = [cell]
+        for column in columns:
+            best = registry.best_indices(
+                [column.values.get(m) for m in models], column.higher_is_better
+            )
+            value = column.values.get(model)
+            css = "num" + (" best" if models.index(model) in best else "")
+            c = Cell(
+                registry.format_value(column.metric, value),
+                title=column.intervals.get(model) or None,
+                css=css,
+            )
+            if value is None:
+                c.css += " missing"
+            comparison = column.deltas.get(model)
+            if comparison is not None and comparison.delta is not None:
+                c.sub, c.sub_css = _delta_cell_parts(comparison)
+                c.title = (
+                    c.title or ""
+                ) + f"; Δ {_interval_text(comparison.ci)}, {comparison.verdict}"
+            row.append(c)
+        rows.append(row)
+    lower = [c.header for c in columns if not c.higher_is_better]
+    caption = (
+        "Best value per column in bold"
+        + (f"; lower is better for {', '.join(lower)}" if lower else "")
+        + ". Hover a value for its 95% interval"
+        + (" (benchmarks: lm-eval's standard error)" if any(c.stderr for c in columns) else "")
+        + ". Under each candidate value: its difference from the baseline, coloured when "
+        "significant, grey when not."
+    )
+    return Table(header, rows, caption=caption, numeric=[False, *[True] * len(columns)])

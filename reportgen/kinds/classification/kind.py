@@ -1,0 +1,284 @@
+"""The classification kind: binary and multiclass runs, from labels, predictions and scores.
+
+Evaluation (:mod:`.evaluate`) works from sufficient statistics; intervals and paired tests come
+from the cell bootstrap, McNemar and DeLong (:mod:`.assess`); slices from :mod:`.slices`; the
+report's views from :mod:`.sections`. Runs larger than memory reach the same result through an
+engine (:mod:`reportgen.engines.outofcore`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from reportgen.ingest.runs import Run, _validate
+from reportgen.kinds.base import Context, Kind, KindResult, Source
+from reportgen.kinds.classification import sections
+from reportgen.kinds.classification.assess import Assessment, assess
+from reportgen.kinds.classification.encode import encode_runs
+from reportgen.kinds.classification.evaluate import HEADLINE, RunEvaluation, evaluate
+from reportgen.kinds.classification.examples import Example
+from reportgen.kinds.classification.slices import SliceAnalysis, analyse
+from reportgen.kinds.efficiency import efficiency_metrics
+from reportgen.model import RunInfo, Section, Table
+
+
+@dataclass
+class ClassificationResult(KindResult):
+    evaluations: list[RunEvaluation] = field(default_factory=list)
+    assessment: Assessment | None = None
+    slices: list[SliceAnalysis] = field(default_factory=list)
+    # runs evaluated where they lie: each run's most confident mistakes, from a bounded query
+    mistakes: dict[str, list[Example]] | None = None
+
+    @property
+    def task(self) -> str:
+        return self.evaluations[0].task
+
+
+def result_of(
+    evaluations: list[RunEvaluation],
+    assessment: Assessment,
+    analyses: list[SliceAnalysis],
+    mistakes: dict[str, list[Example]] | None = None,
+) -> ClassificationResult:
+    return ClassificationResult(
+        kind="classification",
+        baseline=assessment.baseline,
+        models=[e.name for e in evaluations],
+        comparisons=assessment.comparisons,
+        evaluations=evaluations,
+        assessment=assessment,
+        slices=analyses,
+        mistakes=mistakes,
+    )
+
+
+def _number(value: float | None) -> float | None:
+    return None if value is None else float(value)
+
+
+class ClassificationKind(Kind):
+    name = "classification"
+    title = "Classification"
+    board = "classification"
+    run_types = (Run,)
+    detect_rank = 100  # what no other kind claims is read as classification
+
+    def claims(self, source: Source) -> bool:
+        return True  # its own checks say what is missing
+
+    def load(self, source: Source) -> Run:
+        return _validate(
+            source.frame,
+            source.name,
+            source.path,
+            source.format,
+            source.columns,
+            source.metadata,
+            source.embedding,
+        )
+
+    def evaluate(self, runs: list[Any], ctx: Context) -> ClassificationResult | None:
+        if not runs:
+            return None
+        options = ctx.options
+        task = options.task if options.task in ("binary", "multiclass") else None
+        encoded = encode_runs(
+            runs, task=task, positive_label=options.positive_label, threshold=options.threshold
+        )
+        say = ctx.say
+        say(f"Computing metrics for {len(encoded)} run{'s' if len(encoded) > 1 else ''}")
+        evaluations: list[RunEvaluation] = ctx.mapper(evaluate, encoded)
+        say(
+            f"Bootstrapping intervals ({options.bootstrap:,} replicates) and comparing with the "
+            "baseline"
+        )
+        names = {r.name for r in runs}
+        baseline = options.baseline if options.baseline in names else None
+        assessment = assess(
+            evaluations, baseline, options.unpaired, options.bootstrap, options.seed, ctx.mapper
+        )
+        analyses = []
+        for column in dict.fromkeys(options.slices):
+            having = [
+                column in e.encoded.run.extra.columns
+                or column.lower() in {str(c).lower() for c in e.encoded.run.extra.columns}
+                for e in evaluations
+            ]
+            if not any(having):
+                continue  # the column may belong to other kinds of runs in this report
+            say(f"Slicing by {column}")
+            analyses.append(
+                analyse(
+                    evaluations,
+                    column,
+                    assessment.baseline,
+                    assessment.pairings,
+                    options.slice_bins,
+                    options.min_slice_size,
+                    options.bootstrap,
+                    options.seed,
+                    ctx.mapper,
+                )
+            )
+        return result_of(evaluations, assessment, analyses)
+
+    # --- report model ----------------------------------------------------------------------
+
+    def leaderboard(self, result: ClassificationResult, ctx: Context) -> Table | None:
+        assert result.assessment is not None
+        return sections.leaderboard(result.evaluations, ctx.colours, result.assessment)
+
+    def verdict_parts(self, result: ClassificationResult) -> list[str]:
+        assert result.assessment is not None
+        return sections.verdict_parts(result.comparisons, result.baseline, "metrics")
+
+    def sections(self, result: ClassificationResult, ctx: Context) -> list[Section]:
+        evaluations, assessment, colours = result.evaluations, result.assessment, ctx.colours
+        assert assessment is not None
+        names = [e.name for e in evaluations]
+        body: list[Section] = []
+        if assessment.comparisons:
+            body.append(sections.comparison_section(assessment, colours))
+        body.append(sections.confusion_section(evaluations, names))
+        body.append(sections.curves_section(evaluations, colours))
+        thresholds = sections.threshold_section(evaluations, colours)
+        if thresholds is not None:
+            body.append(thresholds)
+        body.append(sections.calibration_section(evaluations, colours))
+        pairs = sections.confused_pairs_section(evaluations, colours)
+        if pairs is not None:
+            body.append(pairs)
+        body.append(sections.per_class_section(evaluations, colours))
+        body += [
+            sections.slice_section(a, colours, assessment.baseline, i)
+            for i, a in enumerate(result.slices)
+        ]
+        options = ctx.options
+        if result.mistakes is None:
+            body.append(
+                sections.error_section(
+                    evaluations, assessment, colours, options.top_k, options.text_col
+                )
+            )
+        else:
+            body.append(
+                sections.bounded_error_section(
+                    evaluations, result.mistakes, options.top_k, options.text_col
+                )
+            )
+        return body
+
+    def appendix(self, result: ClassificationResult, ctx: Context) -> list[Section]:
+        return [sections.details_section(result.evaluations, ctx.colours)]
+
+    def run_infos(self, result: ClassificationResult, ctx: Context) -> list[RunInfo]:
+        return [sections.run_info(e, ctx.colours[e.name]) for e in result.evaluations]
+
+    def efficiency_entries(self, result: ClassificationResult) -> list[Any]:
+        entries = []
+        for e in result.evaluations:
+            found = efficiency_metrics(e.encoded.run.extra)
+            if found:
+                metric = HEADLINE[e.task][0]
+                entries.append(
+                    (e.name, f"{e.task} classification", found, metric, e.metrics.get(metric))
+                )
+        return entries
+
+    def sliced_columns(self, result: ClassificationResult) -> set[str]:
+        return {a.column.lower() for a in result.slices}
+
+    # --- JSON ------------------------------------------------------------------------------
+
+    def summary_runs(self, result: ClassificationResult) -> list[dict[str, Any]]:
+        assessment = result.assessment
+        assert assessment is not None
+        return [
+            {
+                **_run_summary(e),
+                "ci": assessment.intervals[e.name],
+                "pairing": _pairing_summary(assessment, e.name),
+                "slices": {a.column: a.summary_of(e.name) for a in result.slices},
+                "fairness": {
+                    a.column: a.fairness[e.name] for a in result.slices if e.name in a.fairness
+                },
+            }
+            for e in result.evaluations
+        ]
+
+    def slice_comparisons(self, result: ClassificationResult) -> list[dict[str, Any]]:
+        return [
+            {"column": a.column, "baseline": result.baseline, **d.summary()}
+            for a in result.slices
+            for d in a.deltas
+        ]
+
+    # --- gates -----------------------------------------------------------------------------
+
+    def value(self, result: ClassificationResult, model: str, metric: str) -> float | None:
+        for e in result.evaluations:
+            if e.name == model:
+                value = e.metrics.get(metric, efficiency_metrics(e.encoded.run.extra).get(metric))
+                if value is not None:
+                    return float(value)
+        return None
+
+    def baseline_of(self, result: ClassificationResult, model: str, metric: str) -> str | None:
+        if any(e.name == model and metric in e.metrics for e in result.evaluations):
+            return result.baseline
+        return None
+
+
+def _pairing_summary(assessment: Assessment, name: str) -> dict[str, Any] | None:
+    pairing = assessment.pairings.get(name)
+    if pairing is None:
+        return None
+    return {
+        "with": assessment.baseline,
+        "mode": pairing.mode,
+        "n_paired": pairing.n_paired,
+        "note": pairing.note,
+    }
+
+
+def _run_summary(evaluation: RunEvaluation) -> dict[str, Any]:
+    encoded = evaluation.encoded
+    run = encoded.run
+    classes = list(encoded.classes)
+    pc = evaluation.per_class
+    per_class = []
+    for k, name in enumerate(classes):
+        absent = pc["support"][k] == 0 and evaluation.confusion.predicted[k] == 0
+        per_class.append(
+            {
+                "class": name,
+                "precision": None if absent else float(pc["precision"][k]),
+                "recall": None if absent else float(pc["recall"][k]),
+                "f1": None if absent else float(pc["f1"][k]),
+                "support": int(pc["support"][k]),
+            }
+        )
+    return {
+        "name": run.name,
+        "task": encoded.task,
+        "n_examples": run.n_examples,
+        "classes": classes,
+        "positive_label": classes[encoded.positive] if encoded.positive is not None else None,
+        "predictions_from": encoded.prediction_source,
+        "source": {"path": str(run.path), "sha256": run.sha256, "format": run.format},
+        "columns": run.columns,
+        "metadata": run.metadata,
+        "metrics": {
+            **{k: _number(v) for k, v in evaluation.metrics.items()},
+            **efficiency_metrics(run.extra),
+        },
+        "metric_notes": dict(sorted(evaluation.metric_notes.items())),
+        "per_class": per_class,
+        "confusion_matrix": {"labels": classes, "matrix": evaluation.confusion.matrix.tolist()},
+        "notes": [*encoded.notes, *evaluation.notes],
+    }
+
+
+CLASSIFICATION = ClassificationKind()

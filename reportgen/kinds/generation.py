@@ -1,0 +1,179 @@
+"""Generation runs: free-text answers scored against acceptable references by exact match and
+token F1 (SQuAD normalisation, :mod:`reportgen.kinds.textmatch`), with the answers that a
+candidate newly gets wrong or right next to the baseline's. The section drawing is shared
+with lm-eval sample logs (:mod:`reportgen.kinds.lmeval_samples`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from reportgen import formatting as fmt
+from reportgen.ingest.language import TextRun, generation_run, looks_generation
+from reportgen.kinds.base import Context, Source
+from reportgen.kinds.classification.sections import (
+    _delta_cell_parts,
+    _interval_text,
+    _model_cell,
+    _slug,
+    best_index,
+)
+from reportgen.kinds.lm_sections import LanguageKind, _short, label
+from reportgen.kinds.sums import LanguageAssessment, LanguageResult
+from reportgen.kinds.textmatch import score_answers
+from reportgen.model import Cell, Section, Table
+
+
+def _text_examples(
+    result: LanguageResult,
+    rows: np.ndarray,
+    other: LanguageResult | None = None,
+    other_rows: np.ndarray | None = None,
+) -> list[list[Cell]]:
+    run = result.run
+    assert isinstance(run, TextRun)
+    out = []
+    for j, row in enumerate(rows):
+        ident = fmt.MISSING if run.ids is None else str(run.ids[row])
+        cells = [Cell(ident, css="mono")]
+        cells.append(_short(run.prompts[row]) if run.prompts is not None else Cell(fmt.MISSING))
+        cells.append(_short(" | ".join(run.references[row])))
+        if other is not None and other_rows is not None:
+            assert isinstance(other.run, TextRun)
+            cells.append(_short(other.run.predictions[other_rows[j]]))
+        cells.append(_short(run.predictions[row]))
+        out.append(cells)
+    return out
+
+
+def text_sections(
+    assessment: LanguageAssessment,
+    colours: dict[str, str],
+    top_k: int,
+    group_title: Callable[[str], str],
+) -> list[Section]:
+    """One section per generation group / lm-eval task log: scores, then example tables."""
+    sections = []
+    groups = dict.fromkeys(r.group for r in assessment.results if isinstance(r.run, TextRun))
+    for group in groups:
+        results = [r for r in assessment.results if r.group == group]
+        metrics = list(results[0].columns)
+        deltas = {(c.candidate, c.metric): c for c in assessment.comparisons if c.scope == group}
+        best = {m: best_index([r.metrics.get(m) for r in results], m) for m in metrics}
+        rows = []
+        for i, r in enumerate(results):
+            row = [_model_cell(r.name, colours), Cell(fmt.count(r.run.n_examples), css="num")]
+            for m in metrics:
+                c = Cell(
+                    fmt.rate(r.metrics.get(m)),
+                    css="num" + (" best" if i in best[m] else ""),
+                    title=_interval_text(r.intervals.get(m)) or None,
+                )
+                comparison = deltas.get((r.name, m))
+                if comparison is not None:
+                    c.sub, c.sub_css = _delta_cell_parts(comparison)
+                row.append(c)
+            rows.append(row)
+        caption = (
+            "Exact match and token F1 after SQuAD normalisation (lower case, no punctuation, "
+            "articles or extra spaces), best over the acceptable answers."
+            if group == "generation"
+            else "Per-sample metrics as lm-eval logged them, averaged over the samples."
+        )
+        section = Section(
+            f"text-{_slug(group)}",
+            group_title(group),
+            lead="Share of examples answered right per model; hover a value for its 95% interval.",
+            tables=[
+                Table(
+                    ["Model", "Examples", *[label(m) for m in metrics]],
+                    rows,
+                    title="Scores",
+                    lead=True,
+                    caption=caption,
+                    numeric=[False, True, *[True] * len(metrics)],
+                )
+            ],
+        )
+        primary = metrics[0]
+        base_name = assessment.baselines[group]
+        by_name = {r.name: r for r in results}
+        base = by_name[base_name]
+        for r in results:
+            if r.name == base_name:
+                continue
+            pairing = assessment.pairings.get((group, r.name))
+            if pairing is None or pairing.baseline_rows is None:
+                section.notes.append(
+                    f"{r.name}: unpaired with {base_name}, so no newly-wrong list."
+                )
+                continue
+            b_ok = base.columns[primary][pairing.baseline_rows] == 1
+            c_ok = r.columns[primary][pairing.candidate_rows] == 1
+            for title, mask in (
+                (f"{r.name}: newly wrong", b_ok & ~c_ok),
+                (f"{r.name}: newly right", ~b_ok & c_ok),
+            ):
+                picked = np.flatnonzero(mask)[:top_k]
+                section.tables.append(
+                    Table(
+                        ["Id", "Prompt", "Reference", f"{base_name} answer", f"{r.name} answer"],
+                        _text_examples(
+                            r, pairing.candidate_rows[picked], base, pairing.baseline_rows[picked]
+                        ),
+                        title=f"{title} ({fmt.count(int(mask.sum()))})",
+                        caption=f"By {label(primary).lower()}; at most {top_k} examples, in "
+                        f"{base_name}'s order.",
+                        collapsed=True,
+                    )
+                )
+        for r in results:
+            wrong = np.flatnonzero(r.columns[primary] < 1)
+            section.tables.append(
+                Table(
+                    ["Id", "Prompt", "Reference", "Answer"],
+                    _text_examples(r, wrong[:top_k]),
+                    title=f"{r.name}: wrong answers ({fmt.count(len(wrong))})",
+                    caption=f"The first {min(top_k, len(wrong))} in file order.",
+                    collapsed=True,
+                )
+            )
+            section.notes += [f"{r.name}: {n}" for n in r.run.notes]
+        sections.append(section)
+    return sections
+
+
+class GenerationKind(LanguageKind):
+    name = "generation"
+    title = "Generation (exact match, token F1)"
+    slug = "generation"
+    run_types = (TextRun,)
+    leaderboard_metrics = 2
+    compare_lead = "Exact match by McNemar's exact test, token F1 by the paired bootstrap"
+
+    def owns(self, run: Any) -> bool:
+        return isinstance(run, TextRun) and not run.sample_metrics
+
+    def claims(self, source: Source) -> bool:
+        if source.task is not None:
+            return source.task == "generation"
+        return looks_generation(source.frame, source.path, source.columns)
+
+    def load(self, source: Source) -> TextRun:
+        return generation_run(
+            source.frame, source.name, source.path, source.format, source.columns, source.metadata
+        )
+
+    def example_columns(self, run: Any) -> tuple[Any, Any, Any, Any]:
+        return score_answers(run.predictions, run.references), {}, {}, {}
+
+    def same_targets(self, base: Any, cand: Any) -> str | None:
+        return "references" if base.references == cand.references else None
+
+    def views(self, result: LanguageAssessment, ctx: Context) -> list[Section]:
+        return text_sections(result, ctx.colours, ctx.options.top_k, self.group_title)
+
+
+GENERATION = GenerationKind()

@@ -1,0 +1,182 @@
+"""lm-evaluation-harness results: each task's primary metric ± its standard error per model,
+compared with the baseline by a z-test on the two standard errors (Holm over a model's tasks).
+
+Files: a results JSON (``{"results": ...}``) or an lm-eval output folder, whose results files
+(one per suite) merge into one run and whose sample logs become runs of their own.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from reportgen import formatting as fmt
+from reportgen.errors import ReportgenError
+from reportgen.ingest.language import (
+    BenchmarkRun,
+    is_lmeval_file,
+    lmeval_folder_runs,
+    lmeval_results,
+)
+from reportgen.ingest.runs import _stem, detect_format
+from reportgen.kinds.base import BoardColumn, Context, Kind, KindResult
+from reportgen.kinds.classification.sections import metadata_items
+from reportgen.kinds.lmeval_results.table import BenchmarkTable, benchmark_table
+from reportgen.kinds.lmeval_results.views import benchmark_section
+from reportgen.model import RunInfo, Section
+
+
+class BenchmarkResult(KindResult):
+    """The models x tasks table; its deltas are kept apart from the report's comparisons."""
+
+    def __init__(self, table: BenchmarkTable, runs: list[BenchmarkRun]) -> None:
+        super().__init__("lm-eval results", table.baseline, list(table.models))
+        self.table = table
+        self.runs = runs
+
+
+class LmevalResultsKind(Kind):
+    name = "lm-eval results"
+    title = "lm-eval results"
+    board = "lm"
+    board_title = "Language models"
+    board_rank = 0  # the suites' scores lead the language-model leaderboard
+    run_types = (BenchmarkRun,)
+
+    def claims_file(self, path: Path) -> bool:
+        if path.is_dir():
+            return not any(path.glob("predictions.*"))
+        return detect_format(path) == "json" and is_lmeval_file(path)
+
+    def load_file(self, path: Path, name: str | None) -> list[Any]:
+        if path.is_dir():
+            return lmeval_folder_runs(path, name or path.name)
+        return [lmeval_results([path], name or _stem(path), path)]
+
+    def metric_names(self, runs: Any) -> set[str]:
+        return {task for run in runs for task in run.tasks}
+
+    def evaluate(self, runs: list[Any], ctx: Context) -> BenchmarkResult | None:
+        if not runs:
+            if ctx.options.benchmark_metrics:
+                raise ReportgenError(
+                    "--benchmark-metric given, but no lm-eval results among the runs"
+                )
+            return None
+        return BenchmarkResult(
+            benchmark_table(runs, ctx.baseline, ctx.options.benchmark_metrics), runs
+        )
+
+    def board_columns(self, result: BenchmarkResult, ctx: Context) -> list[BoardColumn]:
+        table = result.table
+        deltas: dict[str, dict[str, Any]] = {}
+        for d in table.deltas:
+            deltas.setdefault(d.task, {})[d.candidate] = d.as_comparison(table.baseline)
+        columns = []
+        for task in table.shown:
+            if table.depth[task] != 0:
+                continue
+            present = [table.scores[m][task] for m in table.models if task in table.scores[m]]
+            if not present or any(not 0 <= s.value <= 1 for s in present):
+                continue
+            columns.append(
+                BoardColumn(
+                    key=("benchmark", task),
+                    metric=task,
+                    header=f"{table.aliases[task]} ({present[0].metric})",
+                    values={
+                        m: table.scores[m][task].value
+                        for m in table.models
+                        if task in table.scores[m]
+                    },
+                    intervals={
+                        m: (
+                            f"± {fmt.rate(table.scores[m][task].stderr)} stderr"
+                            if table.scores[m][task].stderr is not None
+                            else ""
+                        )
+                        for m in table.models
+                        if task in table.scores[m]
+                    },
+                    higher_is_better=present[0].higher_is_better,
+                    deltas=deltas.get(task, {}),
+                    stderr=True,
+                )
+            )
+        return columns
+
+    def verdict_parts(self, result: BenchmarkResult) -> list[str]:
+        table = result.table
+        parts = []
+        for model in table.models:
+            mine = [d for d in table.deltas if d.candidate == model and d.verdict != "untested"]
+            if mine:
+                better = sum(d.verdict == "better" for d in mine)
+                worse = sum(d.verdict == "worse" for d in mine)
+                parts.append(
+                    f"{model} beats {table.baseline} on {better} of {len(mine)} benchmark tasks, "
+                    f"is worse on {worse}"
+                )
+        return parts
+
+    def sections(self, result: BenchmarkResult, ctx: Context) -> list[Section]:
+        return [benchmark_section(result.table, ctx.colours)]
+
+    def run_infos(self, result: BenchmarkResult, ctx: Context) -> list[RunInfo]:
+        infos = []
+        for run in result.runs:
+            n_tasks = len(run.tasks)
+            infos.append(
+                RunInfo(
+                    name=run.name,
+                    colour=ctx.colours[run.name],
+                    path=str(run.path),
+                    sha256=run.sha256,
+                    n_examples=fmt.count(run.n_examples) if run.n_examples else fmt.MISSING,
+                    task=f"lm-eval results ({n_tasks} task{'s' if n_tasks != 1 else ''})",
+                    classes=None,
+                    positive_label=None,
+                    predictions_from=None,
+                    columns=[("files", ", ".join(p.name for p in run.files))],
+                    metadata=metadata_items(run.metadata),
+                    notes=run.notes,
+                )
+            )
+        return infos
+
+    def summary_runs(self, result: BenchmarkResult) -> list[dict[str, Any]]:
+        return [
+            {
+                "name": run.name,
+                "task": "benchmark",
+                "n_examples": run.n_examples,
+                "source": {
+                    "path": str(run.path),
+                    "sha256": run.sha256,
+                    "format": run.format,
+                    "files": [str(p) for p in run.files],
+                },
+                "metadata": run.metadata,
+                "notes": run.notes,
+            }
+            for run in result.runs
+        ]
+
+    def summary_extra(self, result: BenchmarkResult) -> dict[str, Any]:
+        return {"benchmarks": result.table.summary()}
+
+    def value(self, result: BenchmarkResult, model: str, metric: str) -> float | None:
+        scores = result.table.scores.get(model, {})
+        return scores[metric].value if metric in scores else None
+
+    def verdict_of(self, result: BenchmarkResult, model: str, metric: str) -> str | None:
+        for d in result.table.deltas:
+            if d.candidate == model and d.task == metric:
+                return d.verdict
+        return None
+
+    def baseline_of(self, result: BenchmarkResult, model: str, metric: str) -> str | None:
+        return result.table.baseline if metric in result.table.scores.get(model, {}) else None
+
+
+LMEVAL_RESULTS = LmevalResultsKind()

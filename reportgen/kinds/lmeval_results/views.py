@@ -1,0 +1,234 @@
+"""lm-eval results drawn: a models x tasks table (± stderr, best in bold, n-shot and version,
+small groups' subtasks indented), grouped bars with 95% error bars, a sorted heatmap of a large
+group's subtask deltas (MMLU's 57 subjects), and the largest strengths and weaknesses."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from reportgen import formatting as fmt
+from reportgen import metrics as registry
+from reportgen.kinds.classification.sections import (
+    _delta_cell_parts,
+    _interval_text,
+    _model_cell,
+    _slug,
+)
+from reportgen.kinds.lmeval_results.table import Z95, BenchmarkTable
+from reportgen.model import Cell, Figure, Section, Table, chart
+
+
+def _score_text(score: object) -> str:
+    return fmt.rate(score.value) if score is not None else fmt.MISSING  # type: ignore[attr-defined]
+
+
+def benchmark_section(table: BenchmarkTable, colours: dict[str, str]) -> Section:
+    models = table.models
+    header = ["Task", "Metric", "n-shot", "Version", *models]
+    rows = []
+    delta_of = {(d.candidate, d.task): d for d in table.deltas}
+    for task in table.shown:
+        present = [table.scores[m].get(task) for m in models]
+        first = next(s for s in present if s is not None) if any(present) else None
+        if first is None:
+            continue
+        best = registry.best_indices(
+            [s.value if s is not None else None for s in present], first.higher_is_better
+        )
+        shots = {s.n_shot for s in present if s is not None}
+        versions = {s.version for s in present if s is not None}
+        indent = "\u2003" * table.depth[task]
+        row = [
+            Cell(indent + table.aliases[task], title=task, css="task"),
+            Cell(
+                first.metric + ("" if first.filter == "none" else f" ({first.filter})"), css="mono"
+            ),
+            Cell(
+                " / ".join(str(s) for s in sorted(shots, key=str))
+                if shots != {None}
+                else fmt.MISSING,
+                css="num" + (" warn" if len(shots) > 1 else ""),
+            ),
+            Cell(
+                " / ".join(str(v) for v in sorted(versions, key=str))
+                if versions != {None}
+                else fmt.MISSING,
+                css="num" + (" warn" if len(versions) > 1 else ""),
+            ),
+        ]
+        for i, (model, score) in enumerate(zip(models, present, strict=True)):
+            if score is None:
+                row.append(Cell(fmt.MISSING, css="num missing"))
+                continue
+            text = fmt.rate(score.value)
+            if score.stderr is not None:
+                text += f" ± {fmt.rate(score.stderr)}"
+            c = Cell(
+                text,
+                css="num" + (" best" if i in best else ""),
+                title=f"{score.metric},{score.filter} = {score.value:.6g}",
+            )
+            d = delta_of.get((model, task))
+            if d is not None:
+                c.sub, c.sub_css = _delta_cell_parts(d.as_comparison(table.baseline))
+                c.title = (
+                    (c.title or "")
+                    + f"; Δ {_interval_text(d.ci)}, "
+                    + f"{fmt.p_value(d.p_value_adjusted)} (Holm), {d.verdict}"
+                )
+            row.append(c)
+        rows.append(row)
+    leaderboard = Table(
+        header,
+        rows,
+        title="Benchmark leaderboard",
+        lead=True,
+        caption="Each task's primary metric (acc_norm where present, else acc, else exact_match; "
+        "--benchmark-metric overrides) ± lm-eval's standard error; best per task in bold; Δ "
+        "against the baseline coloured when significant (z-test, Holm-adjusted per model).",
+        numeric=[False, False, True, True, *[True] * len(models)],
+    )
+    section = Section(
+        "benchmarks",
+        "Benchmark suites (lm-evaluation-harness)",
+        lead=f"Scores as lm-eval reported them; {table.baseline} is the baseline. Subtasks of "
+        "small groups are indented under their group.",
+        tables=[leaderboard],
+        notes=list(table.warnings),
+    )
+    bars = []
+    for task in table.shown:
+        if table.depth[task] != 0:
+            continue
+        for model in models:
+            s = table.scores[model].get(task)
+            if s is None or not 0 <= s.value <= 1:
+                continue
+            half = Z95 * s.stderr if s.stderr is not None else 0.0
+            bars.append(
+                {
+                    "task": table.aliases[task],
+                    "model": model,
+                    "metric": s.metric,
+                    "value": round(s.value, 6),
+                    "stderr": None if s.stderr is None else round(s.stderr, 6),
+                    "low": round(max(0.0, s.value - half), 6),
+                    "high": round(min(1.0, s.value + half), 6),
+                }
+            )
+    if bars:
+        frame = pd.DataFrame(bars)
+        drawn = chart(
+            "benchmark_bars",
+            frame,
+            list(dict.fromkeys(frame["task"])),
+            models,
+            [colours[m] for m in models],
+        )
+        section.figures.append(
+            Figure(
+                "benchmark-bars",
+                "Top-level tasks side by side",
+                drawn,
+                lead="Higher is better; error bars are 95% intervals (±1.96 standard errors).",
+            )
+        )
+    candidates = [m for m in models if m != table.baseline]
+    for group, subtasks in table.groups.items():
+        if not candidates:
+            break
+        cells = []
+        for d in table.deltas:
+            if d.task in subtasks:
+                cells.append(
+                    {
+                        "subtask": table.aliases[d.task],
+                        "candidate": d.candidate,
+                        "baseline": round(d.baseline_value, 6),
+                        "value": round(d.candidate_value, 6),
+                        "delta": round(d.delta, 6),
+                        "text": fmt.signed(d.delta, 2)
+                        + ("*" if d.verdict in ("better", "worse") else ""),
+                        "significant": d.verdict in ("better", "worse"),
+                        "p": fmt.p_value(d.p_value_adjusted),
+                    }
+                )
+        if not cells:
+            continue
+        frame = pd.DataFrame(cells)
+        order = frame.groupby("subtask")["delta"].mean().sort_values(ascending=False).index.tolist()
+        bound = float(max(0.05, frame["delta"].abs().max()))
+        frame["shade"] = (frame["delta"].abs() / bound).round(3)
+        drawn = chart("delta_heatmap", frame, order, candidates, bound)
+        section.figures.append(
+            Figure(
+                f"subtasks-{_slug(group)}",
+                f"{table.aliases.get(group, group)}: {len(subtasks)} subtasks "
+                f"against {table.baseline}",
+                drawn,
+                lead="Sorted from largest gain to largest loss; blue is better, red worse. "
+                "A * marks a difference that is significant after Holm correction.",
+            )
+        )
+    section.tables.append(strengths_table(table, colours))
+    return section
+
+
+def strengths_table(table: BenchmarkTable, colours: dict[str, str], per_side: int = 5) -> Table:
+    """The largest significant gains and losses of each candidate against the baseline."""
+    rows = []
+    for model in table.models:
+        if model == table.baseline:
+            continue
+        mine = [d for d in table.deltas if d.candidate == model]
+        significant = [d for d in mine if d.verdict in ("better", "worse")]
+        gains = sorted(
+            (d for d in significant if d.verdict == "better"), key=lambda d: -abs(d.delta)
+        )
+        losses = sorted(
+            (d for d in significant if d.verdict == "worse"), key=lambda d: -abs(d.delta)
+        )
+        for kind, picked in (("strength", gains[:per_side]), ("weakness", losses[:per_side])):
+            for d in picked:
+                text, css = _delta_cell_parts(d.as_comparison(table.baseline))
+                rows.append(
+                    [
+                        _model_cell(model, colours),
+                        Cell(kind, css=f"verdict {d.verdict}"),
+                        Cell(table.aliases[d.task], title=d.task),
+                        Cell(d.metric, css="mono"),
+                        Cell(
+                            f"{fmt.rate(d.baseline_value)} → {fmt.rate(d.candidate_value)}",
+                            css="num",
+                        ),
+                        Cell(text, css="num " + css),
+                        Cell(fmt.p_value(d.p_value_adjusted), css="num"),
+                    ]
+                )
+        if not significant:
+            rows.append(
+                [
+                    _model_cell(model, colours),
+                    Cell("none"),
+                    Cell(
+                        f"no task differs significantly from {table.baseline} after Holm "
+                        f"correction ({len(mine)} tasks compared)"
+                    ),
+                    Cell(""),
+                    Cell(""),
+                    Cell(""),
+                    Cell(""),
+                ]
+            )
+    return Table(
+        ["Model", "", "Task", "Metric", "Baseline → model", "Δ", "p (Holm)"],
+        rows,
+        title="Strengths and weaknesses against the baseline",
+        lead=True,
+        caption=f"The {per_side} largest significant gains and losses per model (z-test on the "
+        "difference, from the two standard errors; Holm-adjusted over the model's tasks).",
+        numeric=[False, False, False, False, True, True, True],
+    )
+
+
+# --- efficiency ------------------------------------------------------------------------------

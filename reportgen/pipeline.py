@@ -1,0 +1,298 @@
+"""The pipeline in one call: run arguments -> loaded runs -> each kind's evaluation and
+comparisons -> the report model (leaderboards, verdict, sections) -> charts -> a
+:class:`~reportgen.report.Report`, which renders itself in every output format.
+
+It is a loop over the registered kinds (:data:`reportgen.kinds.KINDS`); nothing here knows a
+kind by name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from reportgen.charts import draw_all
+from reportgen.engines.evaluate import engine_note, evaluate_out_of_core
+from reportgen.engines.outofcore import choose_engine, parse_memory
+from reportgen.errors import ReportgenError
+from reportgen.gates import Gate, check_names, evaluate_gates, parse_gates
+from reportgen.ingest.runs import ColumnNames
+from reportgen.ingest.sources import load_sources
+from reportgen.kinds import KINDS
+from reportgen.kinds.base import DEFAULT_MAX_POINTS, Context, Kind, KindResult, Options
+from reportgen.kinds.board import board_table
+from reportgen.kinds.lmeval_results.table import parse_overrides
+from reportgen.model import RunInfo, Section, Table, model_colours
+from reportgen.parallel import parallel_map
+from reportgen.report import Report, generation_time
+from reportgen.stats.comparison import settle
+
+Progress = Callable[[str], None]
+RunSource = Any  # a path, "NAME=PATH", or a run object
+HISTORY_SCALES = ("auto", "linear", "log")
+TASKS = ("binary", "multiclass", "multilabel", "regression", "generation")
+KIND_TASKS = ("generation", "regression", "multilabel")  # force how every run file is read
+BY_NAME: dict[str, Kind] = {k.name: k for k in KINDS}
+
+
+def build_report(
+    runs: Sequence[RunSource],
+    *,
+    title: str | None = None,
+    task: str | None = None,
+    positive_label: str | None = None,
+    threshold: float | None = None,
+    columns: ColumnNames | None = None,
+    timestamp: bool = True,
+    baseline: str | None = None,
+    unpaired: bool = False,
+    bootstrap: int = 1000,
+    seed: int = 0,
+    top_k: int = 20,
+    text_col: str | None = None,
+    slices: Sequence[str] = (),
+    slice_bins: int = 4,
+    min_slice_size: int = 30,
+    benchmark_metrics: Sequence[str] = (),
+    histories: Sequence[Any] = (),
+    history_scale: str = "auto",
+    fail_if: Sequence[str] = (),
+    embeddings: Sequence[str] = (),
+    max_points: int = DEFAULT_MAX_POINTS,
+    progress: Progress | None = None,
+    engine: str = "auto",
+    memory_limit: str | int | None = None,
+    spark_master: str = "local[*]",
+) -> Report:
+    """Load (if given paths), evaluate and lay out runs into one side-by-side report.
+
+    Runs may be of several kinds (classification, regression, multilabel, perplexity,
+    generation, lm-eval results and sample logs); each kind gets its own sections and runs are
+    compared within their kind. ``embeddings`` (``NAME=PATH.npy``) and ``embedding`` columns add
+    PCA/t-SNE projections of at most ``max_points`` sampled examples per classification run.
+
+    >>> report = build_report(["old=a.csv", "new=b.csv"], title="v1 vs v2")  # doctest: +SKIP
+    >>> report.save("report.html")  # doctest: +SKIP
+    """
+    say = progress or (lambda message: None)
+    if bootstrap < 0:
+        raise ReportgenError(f"--bootstrap {bootstrap} must be 0 (no intervals) or more")
+    if task is not None and task not in TASKS:
+        raise ReportgenError(f"--task {task!r} is not known; use {', '.join(TASKS)}")
+    if max_points < 10:
+        raise ReportgenError(f"--max-points {max_points} is too small; use 10 or more")
+    if history_scale not in HISTORY_SCALES:
+        raise ReportgenError(f"--history-scale {history_scale!r}: use auto, linear or log")
+    options = Options(
+        task=task,
+        positive_label=positive_label,
+        threshold=threshold,
+        columns=columns or ColumnNames(),
+        baseline=baseline,
+        unpaired=unpaired,
+        bootstrap=bootstrap,
+        seed=seed,
+        top_k=top_k,
+        text_col=text_col,
+        slices=tuple(slices),
+        slice_bins=slice_bins,
+        min_slice_size=min_slice_size,
+        benchmark_metrics=parse_overrides(benchmark_metrics),
+        history_scale=history_scale,
+        embeddings=tuple(embeddings),
+        max_points=max_points,
+    )
+    gates = parse_gates(fail_if)
+    if not runs:
+        raise ReportgenError("no runs given; pass at least one run file")
+    limit = parse_memory(memory_limit) if isinstance(memory_limit, str) else memory_limit
+    choice = choose_engine(engine, runs, limit)
+    if choice.name != "memory":
+        if choice.reason:
+            say("Switching to DuckDB: the runs do not fit --memory-limit")
+        found = evaluate_out_of_core(
+            runs,
+            choice,
+            options,
+            spark_master,
+            say,
+            parallel_map,
+            lambda names, base: check_names(gates, names, set(), base),
+        )
+        ctx = Context(options, found.baseline, found.models, model_colours(found.models))
+        report = _assemble(ctx, [found], gates, title, timestamp, say)
+        report.engine, report.engine_note = choice.name, engine_note(choice)
+        return report
+    say("Loading runs")
+    loaded = load_sources(
+        runs,
+        KINDS,
+        options.columns,
+        task if task in KIND_TASKS else None,
+        histories,
+        parallel_map,
+    )
+    names = list(dict.fromkeys(r.name for r in loaded.runs))
+    if baseline is not None and baseline not in names:
+        raise ReportgenError(
+            f"--baseline {baseline!r} is not a run name; runs are: {', '.join(names)}"
+        )
+    everything = [*loaded.runs, *loaded.histories]
+    owned = {k.name: [r for r in everything if k.owns(r)] for k in KINDS}
+    known = set().union(*(k.metric_names(owned[k.name]) for k in KINDS))
+    check_names(gates, names, known, baseline or names[0])
+    colours = model_colours(names + [h.name for h in loaded.histories if h.name not in names])
+    ctx = Context(
+        options,
+        baseline or names[0],
+        names,
+        colours,
+        parallel_map,
+        say,
+        runs=loaded.runs,
+        kinds=BY_NAME,
+    )
+    for kind in KINDS:
+        result = kind.evaluate(owned[kind.name], ctx)
+        if result is not None:
+            ctx.results.append(result)
+    return _assemble(ctx, ctx.results, gates, title, timestamp, say, loaded.runs)
+
+
+def _assemble(
+    ctx: Context,
+    results: list[KindResult],
+    gates: list[Gate],
+    title: str | None,
+    timestamp: bool,
+    say: Progress,
+    runs: Sequence[Any] = (),
+) -> Report:
+    """Multiplicity, then the report model: leaderboards, verdict, sections, charts, gates."""
+    for result in results:
+        settle(result.comparisons)  # each kind's comparisons are one family
+    say("Drawing charts")
+    boards: dict[str, list[tuple[Kind, KindResult]]] = {}
+    for result in results:
+        kind = BY_NAME[result.kind]
+        boards.setdefault(kind.board, []).append((kind, result))
+    leaderboard: Table | None = None
+    body: list[Section] = []
+    appendix: list[Section] = []
+    verdicts: list[str] = []
+    infos: list[RunInfo] = []
+    for result in results:
+        kind = BY_NAME[result.kind]
+        members = boards.pop(kind.board, None)
+        if members is not None:  # the first kind of its board: the board's table and verdict
+            table = _board(members, ctx)
+            if table is not None and leaderboard is None:
+                leaderboard = table
+            elif table is not None:
+                heading = f"{kind.board_title}: leaderboard"
+                body.append(Section(f"{kind.board}-leaderboard", heading, tables=[table]))
+            ranked = sorted(members, key=lambda m: m[0].board_rank)
+            parts = [p for k, r in ranked for p in k.verdict_parts(r)]
+            verdicts.append("; ".join(parts) + ("." if parts else ""))
+        drawn = kind.sections(result, ctx)
+        at = next((i for i, s in enumerate(body) if s.id == kind.before_section), len(body))
+        body[at:at] = drawn
+        appendix += kind.appendix(result, ctx)
+        infos += kind.run_infos(result, ctx)
+    if ctx.options.slices:
+        _check_slices_found(ctx.options.slices, results, runs)
+    body += appendix
+    draw_all(body)
+    names = list(ctx.names)
+
+    def first(ask: Callable[[Kind, KindResult], Any]) -> Any:
+        return next((v for r in results if (v := ask(BY_NAME[r.kind], r)) is not None), None)
+
+    gate_results = evaluate_gates(
+        gates,
+        names,
+        ctx.baseline,
+        lambda model, metric: first(lambda k, r: k.value(r, model, metric)),
+        lambda model, metric: first(lambda k, r: k.verdict_of(r, model, metric)),
+        lambda model, metric: first(lambda k, r: k.baseline_of(r, model, metric)) or ctx.baseline,
+    )
+    kinds = _kinds(results, runs)
+    classification = next((r for r in results if r.kind == "classification"), None)
+    return Report(
+        title=title or _default_title(names, kinds),
+        task=classification.task if classification is not None else kinds,  # type: ignore[attr-defined]
+        generated_at=generation_time(timestamp),
+        runs=infos,
+        leaderboard=leaderboard,
+        sections=body,
+        results=results,
+        verdict=" ".join(v for v in verdicts if v),
+        baseline=ctx.baseline,
+        replicates=ctx.options.bootstrap,
+        seed=ctx.options.seed,
+        kinds=kinds,
+        n_models=len(names),
+        gates=gate_results,
+    )
+
+
+def _board(members: list[tuple[Kind, KindResult]], ctx: Context) -> Table | None:
+    """A kind's own leaderboard, or one built from the columns of every kind on the board."""
+    kind, result = members[0]
+    own = kind.leaderboard(result, ctx)
+    if own is not None:
+        return own
+    ranked = sorted(members, key=lambda m: m[0].board_rank)
+    columns = [c for k, r in ranked for c in k.board_columns(r, ctx)]
+    models = list(dict.fromkeys(m for _, r in members for m in r.models))
+    if not columns or not models:
+        return None
+    return board_table(models, ctx.colours, columns, ctx.baseline_among(models))
+
+
+def _check_slices_found(
+    slices: Sequence[str], results: Sequence[KindResult], runs: Sequence[Any]
+) -> None:
+    done = set().union(*(BY_NAME[r.kind].sliced_columns(r) for r in results))
+    for column in slices:
+        if column.lower() not in done:
+            first = next((r for r in runs if hasattr(r, "extra")), runs[0])
+            extra = getattr(first, "extra", None)
+            known = ", ".join(map(str, extra.columns)) if extra is not None else ""
+            raise ReportgenError(
+                f"{first.path}: no column {column!r} for --slice (nor in any other run); "
+                f"metadata columns are: {known or '(none)'}"
+            )
+
+
+def _kinds(results: Sequence[KindResult], runs: Sequence[Any]) -> str:
+    """The kinds of run in the report, for its subtitle: classification first."""
+    found = []
+    classification = next((r for r in results if r.kind == "classification"), None)
+    if classification is not None:
+        found.append(f"{classification.task} classification")  # type: ignore[attr-defined]
+    for run in runs:
+        kind = getattr(run, "kind", None)
+        if kind is None:
+            continue  # a classification run
+        kind = {"lm-eval samples": "lm-eval sample logs", "benchmark": "lm-eval results"}.get(
+            kind, kind
+        )
+        if kind not in found:
+            found.append(kind)
+    return ", ".join(found)
+
+
+def _default_title(names: Sequence[str], kinds: str) -> str:
+    shown = " vs ".join(names[:4]) + (" …" if len(names) > 4 else "")
+    return f"{shown}: {kinds.replace(' classification', '')} evaluation"
+
+
+def load_runs(sources: Sequence[RunSource], columns: ColumnNames | None = None) -> list[Any]:
+    """Load classification ``PATH`` or ``NAME=PATH`` arguments (Run objects pass through)."""
+    found = load_sources(sources, KINDS, columns, mapper=parallel_map)
+    classification = BY_NAME["classification"]
+    other = [r for r in found.runs if not classification.owns(r)]
+    if other:
+        raise ReportgenError(f"{other[0].path}: a {other[0].kind} run, not a classification run")
+    return found.runs
