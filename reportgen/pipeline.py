@@ -12,8 +12,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from reportgen.charts import draw_all
+from reportgen.engines.choice import choose_engine, parse_memory
 from reportgen.engines.evaluate import engine_note, evaluate_out_of_core
-from reportgen.engines.outofcore import choose_engine, parse_memory
 from reportgen.errors import ReportgenError
 from reportgen.gates import Gate, check_names, evaluate_gates, parse_gates
 from reportgen.ingest.runs import ColumnNames

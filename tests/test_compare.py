@@ -18,9 +18,9 @@ from reportgen.errors import ReportgenError
 from reportgen.kinds.classification.assess import intervals, run_replicates
 from reportgen.kinds.classification.encode import EncodedRun, encode_runs
 from reportgen.kinds.classification.evaluate import evaluate
+from reportgen.kinds.classification.pairing import pair_runs
 from reportgen.kinds.classification.resample import build_cells, replicate_metrics
 from reportgen.stats import significance as compare
-from reportgen.stats.pairing import pair_runs
 
 from .conftest import Predictions
 

@@ -11,7 +11,7 @@ import pytest
 
 from reportgen import build_report
 from reportgen.errors import ReportgenError
-from reportgen.ingest.language import load_history
+from reportgen.ingest.history import load_history
 from reportgen.kinds import kind_of, load_source
 from reportgen.kinds.efficiency import efficiency_metrics, pareto_front
 from reportgen.kinds.perplexity import PERPLEXITY

@@ -12,7 +12,9 @@ import pandas as pd
 import pytest
 from sklearn import metrics as skm
 
-from reportgen.engines import sql as outofcore
+from reportgen.engines.binary import BinnedStats, binary_cells, binary_stats, slice_stats
+from reportgen.engines.multiclass import multiclass_stats, ovr_ranks
+from reportgen.engines.sql import DuckDBEngine, SparkEngine
 from reportgen.ingest.runs import load_run
 from reportgen.kinds.classification import formulas as metrics
 from reportgen.kinds.classification.encode import encode_runs
@@ -21,16 +23,16 @@ from reportgen.kinds.classification.evaluate import evaluate
 from .conftest import Predictions
 
 
-def _binned(path: Path, prediction: bool = True) -> outofcore.BinnedStats:
-    engine = outofcore.DuckDBEngine("1GB")
-    cells = outofcore.binary_cells(
+def _binned(path: Path, prediction: bool = True) -> BinnedStats:
+    engine = DuckDBEngine("1GB")
+    cells = binary_cells(
         engine,
         engine.source([path]),
         "label",
         "score",
         "prediction" if prediction else None,
     )
-    return outofcore.binary_stats(cells)
+    return binary_stats(cells)
 
 
 def test_real_data_matches_the_memory_engine(
@@ -122,9 +124,9 @@ def test_one_vs_rest_histograms_match_the_memory_engine(
     """A forest's probabilities are heavily tied: every class's AUC must still be exact."""
     path = write_run(digits_forest.frame(), "digits.parquet")
     exact = evaluate(encode_runs([load_run(path)])[0])
-    engine = outofcore.DuckDBEngine("1GB")
+    engine = DuckDBEngine("1GB")
     columns = {str(k): f"prob_{k}" for k in range(10)}
-    found = outofcore.ovr_ranks(engine, engine.source([path]), "label", columns)
+    found = ovr_ranks(engine, engine.source([path]), "label", columns)
     by_class = {c.label: c for c in exact.curves}
     for name, ovr in found.items():
         assert metrics.roc_auc(ovr.rank) == pytest.approx(by_class[name].roc_auc, abs=1e-12)
@@ -136,17 +138,15 @@ def test_one_vs_rest_histograms_match_the_memory_engine(
 
 @pytest.mark.parametrize("kind", ["click-through", "crowded", "extreme"])
 def test_spark_gives_the_statistics_duckdb_gives(
-    tmp_path: Path, kind: str, spark_engine: outofcore.SparkEngine
+    tmp_path: Path, kind: str, spark_engine: SparkEngine
 ) -> None:
     rng = np.random.default_rng(3)
     y, s = _scores(kind, 50_000, rng)
     path = tmp_path / f"{kind}.parquet"
     pd.DataFrame({"label": y, "score": s, "prediction": (s >= 0.5).astype(int)}).to_parquet(path)
-    duck = outofcore.DuckDBEngine("1GB")
+    duck = DuckDBEngine("1GB")
     found = [
-        outofcore.binary_stats(
-            outofcore.binary_cells(engine, engine.source([path]), "label", "score", "prediction")
-        )
+        binary_stats(binary_cells(engine, engine.source([path]), "label", "score", "prediction"))
         for engine in (duck, spark_engine)
     ]
     np.testing.assert_array_equal(found[0].confusion.matrix, found[1].confusion.matrix)
@@ -163,16 +163,14 @@ def test_spark_gives_the_statistics_duckdb_gives(
 def test_spark_reads_tables_and_one_vs_rest(
     digits_forest: Predictions,
     write_run: Callable[..., Path],
-    spark_engine: outofcore.SparkEngine,
+    spark_engine: SparkEngine,
 ) -> None:
     path = write_run(digits_forest.frame(), "digits.parquet")
     spark_engine.spark.read.parquet(str(path)).createOrReplaceTempView("digits_run")  # type: ignore[attr-defined]
     columns = {str(k): f"prob_{k}" for k in range(10)}
-    duck = outofcore.DuckDBEngine()
-    expected = outofcore.ovr_ranks(duck, duck.source([path]), "label", columns)
-    found = outofcore.ovr_ranks(
-        spark_engine, spark_engine.source(["spark:digits_run"]), "label", columns
-    )
+    duck = DuckDBEngine()
+    expected = ovr_ranks(duck, duck.source([path]), "label", columns)
+    found = ovr_ranks(spark_engine, spark_engine.source(["spark:digits_run"]), "label", columns)
     for name in columns:
         assert metrics.roc_auc(found[name].rank) == metrics.roc_auc(expected[name].rank)
 
@@ -184,11 +182,11 @@ def test_slices_match_the_memory_engine_per_value(
     frame["size"] = np.where(frame["id"] % 3 == 0, "large", "small")
     frame.loc[frame["id"] % 7 == 0, "size"] = None
     path = write_run(frame, "sliced.parquet")
-    engine = outofcore.DuckDBEngine()
-    cells = outofcore.binary_cells(
+    engine = DuckDBEngine()
+    cells = binary_cells(
         engine, engine.source([path]), "label", "score", "prediction", slice_column="size"
     )
-    found = outofcore.slice_stats(cells)
+    found = slice_stats(cells)
     assert set(found) == {"large", "small", "(missing)"}
     for value, stats in found.items():
         mask = frame["size"].fillna("(missing)") == value
@@ -210,8 +208,8 @@ def test_multiclass_counts_match_the_memory_engine(
         frame = frame.drop(columns="prediction")
     path = write_run(frame, "digits.parquet")
     exact = evaluate(encode_runs([load_run(path)])[0])
-    engine = outofcore.DuckDBEngine()
-    found = outofcore.multiclass_stats(
+    engine = DuckDBEngine()
+    found = multiclass_stats(
         engine,
         engine.source([path]),
         "label",
@@ -244,11 +242,9 @@ def test_calibration_bins_are_exact_at_and_around_every_edge() -> None:
         scores.append(edge)
     scores = np.clip(np.array(scores), 0, 1)
     label = (np.arange(len(scores)) % 3 == 0).astype(int)
-    engine = outofcore.DuckDBEngine()
+    engine = DuckDBEngine()
     engine.register("edges_run", pd.DataFrame({"label": label, "score": scores}))
-    stats = outofcore.binary_stats(
-        outofcore.binary_cells(engine, "edges_run", "label", "score", None)
-    )
+    stats = binary_stats(binary_cells(engine, "edges_run", "label", "score", None))
     exact = CalibrationCounts.from_confidence(scores, label == 1)
     np.testing.assert_array_equal(stats.calibration.count, exact.count)
     np.testing.assert_allclose(stats.calibration.confidence_sum, exact.confidence_sum, rtol=1e-12)

@@ -10,7 +10,9 @@ import pytest
 from typer.testing import CliRunner
 
 from reportgen.cli import app
-from reportgen.engines import outofcore as scale
+from reportgen.engines import choice as scale
+from reportgen.engines import joint
+from reportgen.engines.sql import SparkEngine
 from reportgen.errors import ReportgenError
 from reportgen.pipeline import build_report
 from tests.conftest import Predictions
@@ -270,7 +272,7 @@ def test_large_runs_pair_on_an_id_sample_and_stage_the_rows_they_need(
         request.getfixturevalue("spark_engine")  # type: ignore[attr-defined]
     options = {"timestamp": False, "bootstrap": 200, "top_k": 5}
     exact = build_report(cancer_pair, engine=engine, **options)
-    monkeypatch.setattr(scale, "JOINT_ROWS", 100)
+    monkeypatch.setattr(joint, "JOINT_ROWS", 100)
     sampled = build_report(cancer_pair, engine=engine, **options)
     pairing = sampled.assessment.pairings["tree"]
     assert pairing.n_paired == exact.assessment.pairings["tree"].n_paired  # every id paired
@@ -315,12 +317,10 @@ def test_spark_engine_without_pyspark_says_how_to_install_it(
 ) -> None:
     import sys
 
-    from reportgen.engines import sql as outofcore
-
     monkeypatch.setitem(sys.modules, "pyspark", None)
     monkeypatch.setitem(sys.modules, "pyspark.sql", None)
     with pytest.raises(ReportgenError, match=r"pip install 'reportgen\[spark\]'"):
-        outofcore.SparkEngine()
+        SparkEngine()
 
 
 def test_duplicate_ids_are_refused_as_in_memory(

@@ -7,11 +7,13 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from reportgen.engines import outofcore as scale
-from reportgen.engines.outofcore import ENGINE_NAMES, EngineChoice, open_engine
+from reportgen.engines.choice import ENGINE_NAMES, EngineChoice, open_engine
+from reportgen.engines.joint import assess_tables, stage_rows
+from reportgen.engines.slicing import mistakes, slice_analysis
+from reportgen.engines.tables import aggregate, evaluate_table, open_run
 from reportgen.errors import ReportgenError
+from reportgen.ingest.runs import sort_classes
 from reportgen.kinds.base import Mapper, Options, Progress
-from reportgen.kinds.classification.encode import sort_classes
 from reportgen.kinds.classification.kind import ClassificationResult, result_of
 
 
@@ -44,7 +46,7 @@ def evaluate_out_of_core(
         )
     engine = open_engine(choice, spark_master)
     say(f"Reading {len(runs)} run(s) with {choice.name}")
-    tables = [scale.open_run(engine, r, options.columns) for r in runs]
+    tables = [open_run(engine, r, options.columns) for r in runs]
     names = [t.name for t in tables]
     if len(set(names)) != len(names):
         repeated = next(n for i, n in enumerate(names) if n in names[:i])
@@ -58,7 +60,7 @@ def evaluate_out_of_core(
     check_names(names, resolved)
     say("Aggregating statistics")
     threshold, positive = options.threshold, options.positive_label
-    found = [scale.aggregate(engine, t, threshold, task, positive) for t in tables]
+    found = [aggregate(engine, t, threshold, task, positive) for t in tables]
     run_task = found[0].task
     for f in found[1:]:
         if f.task != run_task:
@@ -68,13 +70,13 @@ def evaluate_out_of_core(
                 "report)"
             )
     classes = sort_classes(set().union(*(f.labels for f in found)))
-    evaluations = [scale.evaluate_table(engine, f, classes, positive, threshold) for f in found]
-    scale.stage_rows(engine, found, evaluations, options.top_k)
+    evaluations = [evaluate_table(engine, f, classes, positive, threshold) for f in found]
+    stage_rows(engine, found, evaluations, options.top_k)
     say(
         f"Bootstrapping intervals ({options.bootstrap:,} replicates) and comparing with the "
         "baseline"
     )
-    assessment = scale.assess_tables(
+    assessment = assess_tables(
         engine,
         found,
         evaluations,
@@ -89,13 +91,13 @@ def evaluate_out_of_core(
     for column in dict.fromkeys(options.slices):
         say(f"Slicing by {column}")
         analyses.append(
-            scale.slice_analysis(
+            slice_analysis(
                 engine, found, evaluations, column, resolved, options.min_slice_size, threshold
             )
         )
     say("Drawing charts")
-    mistakes = {
-        e.name: scale.mistakes(engine, f, e, options.top_k, threshold)
+    top = {
+        e.name: mistakes(engine, f, e, options.top_k, threshold)
         for f, e in zip(found, evaluations, strict=True)
     }
-    return result_of(evaluations, assessment, analyses, mistakes)
+    return result_of(evaluations, assessment, analyses, top)

@@ -457,3 +457,20 @@ def _validate(
         if embedding_col is None
         else EmbeddingSource(f"{path}: column {embedding_col!r}", column=frame[embedding_col]),
     )
+
+
+def sort_classes(names: set[str]) -> tuple[str, ...]:
+    """Numbers in numeric order, False before True, anything else alphabetically."""
+
+    def as_number(name: str) -> float | None:
+        try:
+            return float(name)
+        except ValueError:
+            return None
+
+    numbers = {name: as_number(name) for name in names}
+    if all(v is not None for v in numbers.values()):
+        return tuple(sorted(names, key=lambda n: (numbers[n], n)))
+    if names <= {"False", "True"}:
+        return tuple(sorted(names, key=lambda n: n == "True"))
+    return tuple(sorted(names))

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 import pandas as pd
 
 from reportgen.errors import ReportgenError
-from reportgen.ingest.language import HISTORY_NAMES, History, load_history
+from reportgen.ingest.history import HISTORY_NAMES, History, load_history
 from reportgen.ingest.runs import (
     ColumnNames,
     _read_frame,

@@ -29,9 +29,9 @@ from reportgen.ingest.runs import (
     _sha256,
     as_float,
     class_name,
+    sort_classes,
     unique_ids,
 )
-from reportgen.kinds.classification.encode import sort_classes
 
 LIST_LABEL_ALIASES = ("labels", "tags", "label", "y_true", "targets", "target")
 LIST_PREDICTION_ALIASES = ("predictions", "predicted_labels", "prediction", "pred", "y_pred")

@@ -8,10 +8,10 @@ from collections.abc import Sequence
 
 from reportgen import metrics as registry
 from reportgen.kinds.base import BoardColumn
-from reportgen.kinds.classification.sections import (
-    _delta_cell_parts,
-    _interval_text,
-    _model_cell,
+from reportgen.kinds.cells import (
+    delta_cell_parts,
+    interval_text,
+    model_cell,
 )
 from reportgen.model import Cell, Table
 
@@ -26,7 +26,7 @@ def board_table(
     header = ["Model", *[c.header for c in columns]]
     rows = []
     for model in models:
-        cell = _model_cell(model, colours)
+        cell = model_cell(model, colours)
         if model == baseline and len(models) > 1:
             cell.sub, cell.sub_css = "baseline", "tag"
         row = [cell]
@@ -45,10 +45,10 @@ def board_table(
                 c.css += " missing"
             comparison = column.deltas.get(model)
             if comparison is not None and comparison.delta is not None:
-                c.sub, c.sub_css = _delta_cell_parts(comparison)
+                c.sub, c.sub_css = delta_cell_parts(comparison)
                 c.title = (
                     c.title or ""
-                ) + f"; Δ {_interval_text(comparison.ci)}, {comparison.verdict}"
+                ) + f"; Δ {interval_text(comparison.ci)}, {comparison.verdict}"
             row.append(c)
         rows.append(row)
     lower = [c.header for c in columns if not c.higher_is_better]

@@ -15,7 +15,10 @@ import pandas as pd
 
 from reportgen import metrics as registry
 from reportgen.kinds.base import Context, Kind, KindResult
-from reportgen.kinds.classification.sections import _model_cell, _slug
+from reportgen.kinds.cells import (
+    model_cell,
+    slug_of,
+)
 from reportgen.model import Cell, Figure, Section, Table, chart
 
 COLUMNS = ("latency_ms", "prompt_tokens", "completion_tokens", "cost")
@@ -96,7 +99,7 @@ def efficiency_section(
     for model, kind, found, quality, value in entries:
         rows.append(
             [
-                _model_cell(model, colours),
+                model_cell(model, colours),
                 Cell(kind),
                 Cell(
                     f"{registry.label(quality)} {registry.format_value(quality, value)}", css="num"
@@ -150,7 +153,7 @@ def efficiency_section(
         )
         section.figures.append(
             Figure(
-                f"pareto-{_slug(kind)}",
+                f"pareto-{slug_of(kind)}",
                 f"{registry.label(quality)} against median latency ({kind})",
                 drawn,
                 lead="Towards the "

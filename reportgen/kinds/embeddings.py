@@ -23,7 +23,10 @@ from reportgen.errors import ReportgenError
 from reportgen.ingest.runs import parse_run_argument
 from reportgen.ingest.vectors import EmbeddingSource, read_rows, sample_rows
 from reportgen.kinds.base import Context, Kind, KindResult
-from reportgen.kinds.classification.sections import _model_cell, best_index
+from reportgen.kinds.cells import (
+    best_index,
+    model_cell,
+)
 from reportgen.model import Cell, Figure, Section, Table, chart
 from reportgen.stats.slicing import OTHER
 
@@ -225,7 +228,7 @@ def embedding_section(
     for i, p in enumerate(projections):
         table_rows.append(
             [
-                _model_cell(p.name, colours),
+                model_cell(p.name, colours),
                 Cell(f"{fmt.count(len(p.rows))} of {fmt.count(p.n_examples)}", css="num"),
                 Cell(fmt.count(p.dims), css="num"),
                 Cell(fmt.rate(p.silhouette_score), css="num" + (" best" if i in best else "")),

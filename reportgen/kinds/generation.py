@@ -13,14 +13,14 @@ import numpy as np
 from reportgen import formatting as fmt
 from reportgen.ingest.language import TextRun, generation_run, looks_generation
 from reportgen.kinds.base import Context, Source
-from reportgen.kinds.classification.sections import (
-    _delta_cell_parts,
-    _interval_text,
-    _model_cell,
-    _slug,
+from reportgen.kinds.cells import (
     best_index,
+    delta_cell_parts,
+    interval_text,
+    model_cell,
+    slug_of,
 )
-from reportgen.kinds.lm_sections import LanguageKind, _short, label
+from reportgen.kinds.lm_sections import LanguageKind, label, short_cell
 from reportgen.kinds.sums import LanguageAssessment, LanguageResult
 from reportgen.kinds.textmatch import score_answers
 from reportgen.model import Cell, Section, Table
@@ -38,12 +38,12 @@ def _text_examples(
     for j, row in enumerate(rows):
         ident = fmt.MISSING if run.ids is None else str(run.ids[row])
         cells = [Cell(ident, css="mono")]
-        cells.append(_short(run.prompts[row]) if run.prompts is not None else Cell(fmt.MISSING))
-        cells.append(_short(" | ".join(run.references[row])))
+        cells.append(short_cell(run.prompts[row]) if run.prompts is not None else Cell(fmt.MISSING))
+        cells.append(short_cell(" | ".join(run.references[row])))
         if other is not None and other_rows is not None:
             assert isinstance(other.run, TextRun)
-            cells.append(_short(other.run.predictions[other_rows[j]]))
-        cells.append(_short(run.predictions[row]))
+            cells.append(short_cell(other.run.predictions[other_rows[j]]))
+        cells.append(short_cell(run.predictions[row]))
         out.append(cells)
     return out
 
@@ -64,16 +64,16 @@ def text_sections(
         best = {m: best_index([r.metrics.get(m) for r in results], m) for m in metrics}
         rows = []
         for i, r in enumerate(results):
-            row = [_model_cell(r.name, colours), Cell(fmt.count(r.run.n_examples), css="num")]
+            row = [model_cell(r.name, colours), Cell(fmt.count(r.run.n_examples), css="num")]
             for m in metrics:
                 c = Cell(
                     fmt.rate(r.metrics.get(m)),
                     css="num" + (" best" if i in best[m] else ""),
-                    title=_interval_text(r.intervals.get(m)) or None,
+                    title=interval_text(r.intervals.get(m)) or None,
                 )
                 comparison = deltas.get((r.name, m))
                 if comparison is not None:
-                    c.sub, c.sub_css = _delta_cell_parts(comparison)
+                    c.sub, c.sub_css = delta_cell_parts(comparison)
                 row.append(c)
             rows.append(row)
         caption = (
@@ -83,7 +83,7 @@ def text_sections(
             else "Per-sample metrics as lm-eval logged them, averaged over the samples."
         )
         section = Section(
-            f"text-{_slug(group)}",
+            f"text-{slug_of(group)}",
             group_title(group),
             lead="Share of examples answered right per model; hover a value for its 95% interval.",
             tables=[

@@ -12,10 +12,13 @@ import pandas as pd
 
 from reportgen import formatting as fmt
 from reportgen import metrics as registry
-from reportgen.ingest.language import History
+from reportgen.ingest.history import History
 from reportgen.kinds.base import Context, Kind, KindResult
+from reportgen.kinds.cells import (
+    model_cell,
+    slug_of,
+)
 from reportgen.kinds.classification.curves import simplify_bounded
-from reportgen.kinds.classification.sections import _model_cell, _slug
 from reportgen.model import PALETTE, Cell, Figure, Section, Table, chart
 
 HISTORY_POINTS = 300  # per (model, split, metric) series
@@ -70,7 +73,7 @@ def history_section(
             )
             rows.append(
                 [
-                    _model_cell(model, palette),
+                    model_cell(model, palette),
                     Cell(metric, css="mono"),
                     Cell(fmt.count(int(mine.at[at, "step"])), css="num"),
                     Cell(f"{mine.at[at, 'value']:.4g}", css="num"),
@@ -92,7 +95,7 @@ def history_section(
         )
         section.figures.append(
             Figure(
-                f"history-{_slug(metric)}",
+                f"history-{slug_of(metric)}",
                 metric,
                 drawn,
                 lead=("Lower" if lower else "Higher") + " is better; solid and dashed lines are "

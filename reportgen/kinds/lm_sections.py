@@ -16,16 +16,16 @@ from reportgen import metrics as registry
 from reportgen.ingest.language import TextRun
 from reportgen.ingest.tabular import MultilabelRun, RegressionRun
 from reportgen.kinds.base import BoardColumn, Context
-from reportgen.kinds.classification.sections import (
+from reportgen.kinds.cells import (
     TEXT_HOVER,
     TEXT_PREVIEW,
-    _delta_cell_parts,
-    _interval_text,
-    _model_cell,
-    _slug,
     best_index,
     comparison_views,
+    delta_cell_parts,
+    interval_text,
     metadata_items,
+    model_cell,
+    slug_of,
     verdict_parts,
 )
 from reportgen.kinds.sums import LanguageAssessment, LanguageResult, LMSlices, SumsKind
@@ -41,7 +41,7 @@ def value_text(metric: str, value: float | None) -> str:
     return registry.format_value(metric, value)
 
 
-def _short(text: str) -> Cell:
+def short_cell(text: str) -> Cell:
     short = text if len(text) <= TEXT_PREVIEW else text[:TEXT_PREVIEW] + "…"
     return Cell(short, title=text[:TEXT_HOVER] if short != text else None, css="text")
 
@@ -151,7 +151,7 @@ def slice_section(
         )
         section.figures.append(
             Figure(
-                f"{prefix}-slice-{index}-{_slug(group)}",
+                f"{prefix}-slice-{index}-{slug_of(group)}",
                 f"{group_title(group)} by {analysis.column}",
                 drawn,
                 lead=(
@@ -166,7 +166,7 @@ def slice_section(
                 ["Model", "Slice", "Examples", label(metric)],
                 [
                     [
-                        _model_cell(c.model, colours),
+                        model_cell(c.model, colours),
                         Cell(c.value),
                         Cell(fmt.count(c.n), css="num"),
                         Cell(
@@ -182,7 +182,7 @@ def slice_section(
     return section
 
 
-def _round(values: np.ndarray, span: float) -> np.ndarray:
+def round_to_span(values: np.ndarray, span: float) -> np.ndarray:
     """Enough decimals to place a point within 1/10,000 of the axis span, no more."""
     decimals = int(max(0, 4 - np.floor(np.log10(span)))) if span > 0 else 6
     return np.round(values, decimals)
@@ -202,7 +202,7 @@ def metrics_table(
     best = {m: best_index([r.metrics.get(m) for r in results], m) for m in shown}
     rows = []
     for i, r in enumerate(results):
-        row = [_model_cell(r.name, colours), Cell(fmt.count(r.run.n_examples), css="num")]
+        row = [model_cell(r.name, colours), Cell(fmt.count(r.run.n_examples), css="num")]
         for m in shown:
             value = r.metrics.get(m)
             c = Cell(
@@ -210,11 +210,11 @@ def metrics_table(
                 css="num"
                 + (" best" if i in best[m] else "")
                 + (" missing" if value is None else ""),
-                title=(_interval_text(r.intervals.get(m)) or r.metric_notes.get(m)) or None,
+                title=(interval_text(r.intervals.get(m)) or r.metric_notes.get(m)) or None,
             )
             comparison = deltas.get((r.name, m))
             if comparison is not None and comparison.delta is not None:
-                c.sub, c.sub_css = _delta_cell_parts(comparison)
+                c.sub, c.sub_css = delta_cell_parts(comparison)
             row.append(c)
         rows.append(row)
     return Table(
@@ -227,7 +227,7 @@ def metrics_table(
     )
 
 
-def _metric_notes(results: Sequence[LanguageResult]) -> list[str]:
+def metric_notes_of(results: Sequence[LanguageResult]) -> list[str]:
     notes = []
     for r in results:
         notes += [f"{r.name}: {label(m)} {why}." for m, why in r.metric_notes.items()]
@@ -235,11 +235,11 @@ def _metric_notes(results: Sequence[LanguageResult]) -> list[str]:
     return notes
 
 
-def _has(run: RegressionRun | MultilabelRun, column: str | None) -> bool:
+def has_column(run: RegressionRun | MultilabelRun, column: str | None) -> bool:
     return column is not None and column in run.extra.columns
 
 
-def _ident(run: RegressionRun | MultilabelRun, row: int) -> str:
+def example_id(run: RegressionRun | MultilabelRun, row: int) -> str:
     return str(row + 1) if run.ids is None else str(run.ids[row])
 
 
@@ -302,9 +302,7 @@ class ExampleKind(SumsKind):
                         metric=metric,
                         header=self.metric_heading(group, metric),
                         values={r.name: r.metrics.get(metric) for r in members},
-                        intervals={
-                            r.name: _interval_text(r.intervals.get(metric)) for r in members
-                        },
+                        intervals={r.name: interval_text(r.intervals.get(metric)) for r in members},
                         higher_is_better=registry.higher_is_better(metric),
                         deltas={
                             c.candidate: c

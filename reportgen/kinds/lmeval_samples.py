@@ -6,7 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from reportgen.ingest.language import TextRun, lmeval_samples, looks_like_samples, samples_name
+from reportgen.ingest.language import TextRun
+from reportgen.ingest.lmeval import lmeval_samples, looks_like_samples, samples_name
 from reportgen.kinds.base import Context
 from reportgen.kinds.generation import text_sections
 from reportgen.kinds.lm_sections import LanguageKind, label

@@ -17,11 +17,11 @@ import pandas as pd
 from reportgen import formatting as fmt
 from reportgen.ingest.language import PerplexityRun, looks_perplexity, perplexity_run
 from reportgen.kinds.base import Context, Source
-from reportgen.kinds.classification.sections import (
-    _delta_cell_parts,
-    _interval_text,
-    _model_cell,
+from reportgen.kinds.cells import (
     best_index,
+    delta_cell_parts,
+    interval_text,
+    model_cell,
 )
 from reportgen.kinds.lm_sections import LanguageKind, label, value_text
 from reportgen.kinds.sums import LanguageAssessment, LanguageResult
@@ -112,7 +112,7 @@ def perplexity_section(assessment: LanguageAssessment, colours: dict[str, str]) 
     rows = []
     for i, r in enumerate(results):
         row = [
-            _model_cell(r.name, colours),
+            model_cell(r.name, colours),
             Cell(fmt.count(r.run.n_examples), css="num"),
             Cell(fmt.count(int(r.columns["tokens"].sum())), css="num"),
         ]
@@ -120,10 +120,10 @@ def perplexity_section(assessment: LanguageAssessment, colours: dict[str, str]) 
             c = Cell(
                 value_text(m, r.metrics.get(m)),
                 css="num" + (" best" if i in best[m] else ""),
-                title=_interval_text(r.intervals.get(m)) or None,
+                title=interval_text(r.intervals.get(m)) or None,
             )
             if m == "perplexity" and r.name in deltas:
-                c.sub, c.sub_css = _delta_cell_parts(deltas[r.name])
+                c.sub, c.sub_css = delta_cell_parts(deltas[r.name])
             row.append(c)
         ci = r.intervals.get("perplexity")
         row.append(

@@ -1,1 +1,2 @@
-"""classification"""
+"""The classification kind (binary and multiclass): encoding, sufficient statistics, metrics,
+curves, the cell bootstrap and paired tests, slices, error analysis and their sections."""

@@ -19,10 +19,11 @@ from reportgen.kinds.classification.evaluate import (
     metric_values,
     run_stats,
 )
+from reportgen.kinds.classification.pairing import pair_runs
 from reportgen.kinds.classification.resample import build_cells, cell_stats, replicate_metrics
 from reportgen.stats import significance as compare
 from reportgen.stats.comparison import Comparison
-from reportgen.stats.pairing import Pairing, pair_runs
+from reportgen.stats.pairing import Pairing
 
 AUC_METRICS = ("roc_auc", "roc_auc_ovr_macro", "roc_auc_ovr_weighted")
 

@@ -14,7 +14,7 @@ from typing import Literal
 import numpy as np
 
 from reportgen.errors import ReportgenError
-from reportgen.ingest.runs import Categorical, Run
+from reportgen.ingest.runs import Categorical, Run, sort_classes
 from reportgen.kinds.classification.statistics import top_class
 
 Task = Literal["binary", "multiclass"]
@@ -49,23 +49,6 @@ class EncodedRun:
             y_pred=self.y_pred[rows],
             scores=None if self.scores is None else self.scores[rows],
         )
-
-
-def sort_classes(names: set[str]) -> tuple[str, ...]:
-    """Numbers in numeric order, False before True, anything else alphabetically."""
-
-    def as_number(name: str) -> float | None:
-        try:
-            return float(name)
-        except ValueError:
-            return None
-
-    numbers = {name: as_number(name) for name in names}
-    if all(v is not None for v in numbers.values()):
-        return tuple(sorted(names, key=lambda n: (numbers[n], n)))
-    if names <= {"False", "True"}:
-        return tuple(sorted(names, key=lambda n: n == "True"))
-    return tuple(sorted(names))
 
 
 def detect_task(runs: Sequence[Run], classes: Sequence[str], task: str | None) -> Task:

@@ -3,7 +3,7 @@
 Evaluation (:mod:`.evaluate`) works from sufficient statistics; intervals and paired tests come
 from the cell bootstrap, McNemar and DeLong (:mod:`.assess`); slices from :mod:`.slices`; the
 report's views from :mod:`.sections`. Runs larger than memory reach the same result through an
-engine (:mod:`reportgen.engines.outofcore`).
+engine (:mod:`reportgen.engines.evaluate`).
 """
 
 from __future__ import annotations
@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from reportgen.ingest.runs import Run, _validate
+from reportgen.kinds import cells
 from reportgen.kinds.base import Context, Kind, KindResult, Source
-from reportgen.kinds.classification import sections
+from reportgen.kinds.classification import error_views, sections, slice_view, views
 from reportgen.kinds.classification.assess import Assessment, assess
 from reportgen.kinds.classification.encode import encode_runs
 from reportgen.kinds.classification.evaluate import HEADLINE, RunEvaluation, evaluate
@@ -132,7 +133,7 @@ class ClassificationKind(Kind):
 
     def verdict_parts(self, result: ClassificationResult) -> list[str]:
         assert result.assessment is not None
-        return sections.verdict_parts(result.comparisons, result.baseline, "metrics")
+        return cells.verdict_parts(result.comparisons, result.baseline, "metrics")
 
     def sections(self, result: ClassificationResult, ctx: Context) -> list[Section]:
         evaluations, assessment, colours = result.evaluations, result.assessment, ctx.colours
@@ -141,30 +142,30 @@ class ClassificationKind(Kind):
         body: list[Section] = []
         if assessment.comparisons:
             body.append(sections.comparison_section(assessment, colours))
-        body.append(sections.confusion_section(evaluations, names))
-        body.append(sections.curves_section(evaluations, colours))
-        thresholds = sections.threshold_section(evaluations, colours)
+        body.append(views.confusion_section(evaluations, names))
+        body.append(views.curves_section(evaluations, colours))
+        thresholds = views.threshold_section(evaluations, colours)
         if thresholds is not None:
             body.append(thresholds)
-        body.append(sections.calibration_section(evaluations, colours))
-        pairs = sections.confused_pairs_section(evaluations, colours)
+        body.append(views.calibration_section(evaluations, colours))
+        pairs = views.confused_pairs_section(evaluations, colours)
         if pairs is not None:
             body.append(pairs)
-        body.append(sections.per_class_section(evaluations, colours))
+        body.append(views.per_class_section(evaluations, colours))
         body += [
-            sections.slice_section(a, colours, assessment.baseline, i)
+            slice_view.slice_section(a, colours, assessment.baseline, i)
             for i, a in enumerate(result.slices)
         ]
         options = ctx.options
         if result.mistakes is None:
             body.append(
-                sections.error_section(
+                error_views.error_section(
                     evaluations, assessment, colours, options.top_k, options.text_col
                 )
             )
         else:
             body.append(
-                sections.bounded_error_section(
+                error_views.bounded_error_section(
                     evaluations, result.mistakes, options.top_k, options.text_col
                 )
             )

@@ -12,15 +12,12 @@ from typing import Any
 
 from reportgen import formatting as fmt
 from reportgen.errors import ReportgenError
-from reportgen.ingest.language import (
-    BenchmarkRun,
-    is_lmeval_file,
-    lmeval_folder_runs,
-    lmeval_results,
-)
+from reportgen.ingest.lmeval import BenchmarkRun, is_lmeval_file, lmeval_folder_runs, lmeval_results
 from reportgen.ingest.runs import _stem, detect_format
 from reportgen.kinds.base import BoardColumn, Context, Kind, KindResult
-from reportgen.kinds.classification.sections import metadata_items
+from reportgen.kinds.cells import (
+    metadata_items,
+)
 from reportgen.kinds.lmeval_results.table import BenchmarkTable, benchmark_table
 from reportgen.kinds.lmeval_results.views import benchmark_section
 from reportgen.model import RunInfo, Section

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from reportgen import metrics as registry
 from reportgen.errors import ReportgenError
-from reportgen.ingest.language import BenchmarkRun, TaskResult
+from reportgen.ingest.lmeval import BenchmarkRun, TaskResult
 from reportgen.stats import significance as compare
 from reportgen.stats.comparison import ALPHA, Comparison
 

@@ -8,11 +8,11 @@ import pandas as pd
 
 from reportgen import formatting as fmt
 from reportgen import metrics as registry
-from reportgen.kinds.classification.sections import (
-    _delta_cell_parts,
-    _interval_text,
-    _model_cell,
-    _slug,
+from reportgen.kinds.cells import (
+    delta_cell_parts,
+    interval_text,
+    model_cell,
+    slug_of,
 )
 from reportgen.kinds.lmeval_results.table import Z95, BenchmarkTable
 from reportgen.model import Cell, Figure, Section, Table, chart
@@ -70,10 +70,10 @@ def benchmark_section(table: BenchmarkTable, colours: dict[str, str]) -> Section
             )
             d = delta_of.get((model, task))
             if d is not None:
-                c.sub, c.sub_css = _delta_cell_parts(d.as_comparison(table.baseline))
+                c.sub, c.sub_css = delta_cell_parts(d.as_comparison(table.baseline))
                 c.title = (
                     (c.title or "")
-                    + f"; Δ {_interval_text(d.ci)}, "
+                    + f"; Δ {interval_text(d.ci)}, "
                     + f"{fmt.p_value(d.p_value_adjusted)} (Holm), {d.verdict}"
                 )
             row.append(c)
@@ -162,7 +162,7 @@ def benchmark_section(table: BenchmarkTable, colours: dict[str, str]) -> Section
         drawn = chart("delta_heatmap", frame, order, candidates, bound)
         section.figures.append(
             Figure(
-                f"subtasks-{_slug(group)}",
+                f"subtasks-{slug_of(group)}",
                 f"{table.aliases.get(group, group)}: {len(subtasks)} subtasks "
                 f"against {table.baseline}",
                 drawn,
@@ -190,10 +190,10 @@ def strengths_table(table: BenchmarkTable, colours: dict[str, str], per_side: in
         )
         for kind, picked in (("strength", gains[:per_side]), ("weakness", losses[:per_side])):
             for d in picked:
-                text, css = _delta_cell_parts(d.as_comparison(table.baseline))
+                text, css = delta_cell_parts(d.as_comparison(table.baseline))
                 rows.append(
                     [
-                        _model_cell(model, colours),
+                        model_cell(model, colours),
                         Cell(kind, css=f"verdict {d.verdict}"),
                         Cell(table.aliases[d.task], title=d.task),
                         Cell(d.metric, css="mono"),
@@ -208,7 +208,7 @@ def strengths_table(table: BenchmarkTable, colours: dict[str, str], per_side: in
         if not significant:
             rows.append(
                 [
-                    _model_cell(model, colours),
+                    model_cell(model, colours),
                     Cell("none"),
                     Cell(
                         f"no task differs significantly from {table.baseline} after Holm "

@@ -10,8 +10,10 @@ import pandas as pd
 
 from reportgen import formatting as fmt
 from reportgen.ingest.tabular import MultilabelRun
-from reportgen.kinds.classification.sections import best_index
-from reportgen.kinds.lm_sections import _ident, _metric_notes, _short, metrics_table
+from reportgen.kinds.cells import (
+    best_index,
+)
+from reportgen.kinds.lm_sections import example_id, metric_notes_of, metrics_table, short_cell
 from reportgen.kinds.multilabel.formulas import METRICS as MULTILABEL_METRICS
 from reportgen.kinds.multilabel.formulas import per_label_counts
 from reportgen.kinds.sums import LanguageAssessment, LanguageResult
@@ -216,11 +218,11 @@ def multilabel_error_section(
                 ["Id", "True labels", "Predicted", "Missed", "Extra"],
                 [
                     [
-                        Cell(_ident(run, int(i)), css="mono"),
-                        _short(_set_text(names, run.y_true[i])),
-                        _short(_set_text(names, run.y_pred[i])),
-                        _short(_set_text(names, run.y_true[i] & ~run.y_pred[i])),
-                        _short(_set_text(names, run.y_pred[i] & ~run.y_true[i])),
+                        Cell(example_id(run, int(i)), css="mono"),
+                        short_cell(_set_text(names, run.y_true[i])),
+                        short_cell(_set_text(names, run.y_pred[i])),
+                        short_cell(_set_text(names, run.y_true[i] & ~run.y_pred[i])),
+                        short_cell(_set_text(names, run.y_pred[i] & ~run.y_true[i])),
                     ]
                     for i in worst
                 ],
@@ -256,7 +258,7 @@ def multilabel_views(
                     "ROC AUC / AP (macro) need scores and have no interval.",
                 )
             ],
-            notes=_metric_notes(results),
+            notes=metric_notes_of(results),
         )
     )
     found.append(per_label_section(assessment, colours))

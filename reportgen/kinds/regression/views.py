@@ -12,12 +12,12 @@ import pandas as pd
 from reportgen import formatting as fmt
 from reportgen.ingest.tabular import RegressionRun
 from reportgen.kinds.lm_sections import (
-    _has,
-    _ident,
-    _metric_notes,
-    _round,
-    _short,
+    example_id,
+    has_column,
+    metric_notes_of,
     metrics_table,
+    round_to_span,
+    short_cell,
 )
 from reportgen.kinds.regression.formulas import METRICS as REGRESSION_METRICS
 from reportgen.kinds.sums import LanguageAssessment
@@ -51,8 +51,8 @@ def _density_frame(
                 pd.DataFrame(
                     {
                         "model": name,
-                        "x": _round(x, x_domain[1] - x_domain[0]),
-                        "y": _round(y, y_domain[1] - y_domain[0]),
+                        "x": round_to_span(x, x_domain[1] - x_domain[0]),
+                        "y": round_to_span(y, y_domain[1] - y_domain[0]),
                     }
                 )
             )
@@ -67,10 +67,10 @@ def _density_frame(
             pd.DataFrame(
                 {
                     "model": name,
-                    "x": _round(x_edges[i], x_domain[1] - x_domain[0]),
-                    "x2": _round(x_edges[i + 1], x_domain[1] - x_domain[0]),
-                    "y": _round(y_edges[j], y_domain[1] - y_domain[0]),
-                    "y2": _round(y_edges[j + 1], y_domain[1] - y_domain[0]),
+                    "x": round_to_span(x_edges[i], x_domain[1] - x_domain[0]),
+                    "x2": round_to_span(x_edges[i + 1], x_domain[1] - x_domain[0]),
+                    "y": round_to_span(y_edges[j], y_domain[1] - y_domain[0]),
+                    "y2": round_to_span(y_edges[j + 1], y_domain[1] - y_domain[0]),
                     "count": counts[i, j].astype(np.int64),
                 }
             )
@@ -88,9 +88,9 @@ def _residual_bins(runs: Sequence[RegressionRun], residuals: list[np.ndarray]) -
             pd.DataFrame(
                 {
                     "model": run.name,
-                    "low": _round(edges[:-1], high - low),
-                    "high": _round(edges[1:], high - low),
-                    "mid": _round((edges[:-1] + edges[1:]) / 2, high - low),
+                    "low": round_to_span(edges[:-1], high - low),
+                    "high": round_to_span(edges[1:], high - low),
+                    "mid": round_to_span((edges[:-1] + edges[1:]) / 2, high - low),
                     "count": counts,
                     "share": np.round(counts / max(1, len(values)), 6),
                 }
@@ -208,17 +208,17 @@ def regression_error_section(
             Table(
                 [
                     "Id",
-                    *([text_col] if _has(run, text_col) else []),
+                    *([text_col] if has_column(run, text_col) else []),
                     "Actual",
                     "Predicted",
                     "Error",
                 ],
                 [
                     [
-                        Cell(_ident(run, i), css="mono"),
+                        Cell(example_id(run, i), css="mono"),
                         *(
-                            [_short(str(run.extra[text_col].iloc[i]))]
-                            if _has(run, text_col)
+                            [short_cell(str(run.extra[text_col].iloc[i]))]
+                            if has_column(run, text_col)
                             else []
                         ),
                         Cell(fmt.magnitude(run.labels[i]), css="num"),
@@ -250,7 +250,7 @@ def regression_error_section(
                 ["Id", "Actual", f"{base_name}", f"{r.name}", "Δ |error|"],
                 [
                     [
-                        Cell(_ident(r.run, int(pairing.candidate_rows[j])), css="mono"),
+                        Cell(example_id(r.run, int(pairing.candidate_rows[j])), css="mono"),
                         Cell(fmt.magnitude(r.run.labels[pairing.candidate_rows[j]]), css="num"),
                         Cell(
                             fmt.magnitude(base.run.predictions[pairing.baseline_rows[j]]),
@@ -294,7 +294,7 @@ def regression_views(
                 "(order statistics); max error has none.",
             )
         ],
-        notes=_metric_notes(results),
+        notes=metric_notes_of(results),
     )
     found += [metrics, regression_fit_section(assessment, colours)]
     found.append(regression_error_section(assessment, colours, top_k, text_col))

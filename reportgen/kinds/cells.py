@@ -1,0 +1,160 @@
+"""Cells, captions and the comparison table that every kind's sections share: a model's name
+with its colour, best-in-column, interval and delta text, the verdict's clauses, element ids."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+
+import pandas as pd
+
+from reportgen import formatting as fmt
+from reportgen import metrics
+from reportgen.model import Cell, Figure, Table, chart
+from reportgen.stats.comparison import Comparison
+
+OTHER = "(other)"
+
+
+def metric_label(name: str) -> str:
+    return metrics.label(name)
+
+
+def model_cell(name: str, colours: dict[str, str]) -> Cell:
+    return Cell(name, swatch=colours[name], css="model")
+
+
+def best_index(values: Sequence[float | None], metric: str) -> set[int]:
+    return metrics.best_indices(values, metrics.higher_is_better(metric))
+
+
+def interval_text(interval: Sequence[float] | None) -> str:
+    return "" if not interval else f"95% CI {fmt.rate(interval[0])} to {fmt.rate(interval[1])}"
+
+
+def delta_cell_parts(comparison: Comparison) -> tuple[str, str]:
+    """(text, css) of a delta: an arrow by direction, coloured only when significant."""
+    delta = comparison.delta or 0.0
+    arrow = "▲" if delta > 0 else "▼" if delta < 0 else "="
+    css = {"better": "delta better", "worse": "delta worse"}.get(comparison.verdict, "delta")
+    return f"{arrow} {fmt.signed(delta)}", css
+
+
+def verdict_text(comparisons: Sequence[Comparison], baseline: str, what: str) -> str:
+    parts = verdict_parts(comparisons, baseline, what)
+    return "; ".join(parts) + ("." if parts else "")
+
+
+def verdict_parts(comparisons: Sequence[Comparison], baseline: str, what: str) -> list[str]:
+    """One clause per candidate: on how many metrics it beats, loses to or ties the baseline."""
+    parts = []
+    for candidate in dict.fromkeys(c.candidate for c in comparisons):
+        mine = [c for c in comparisons if c.candidate == candidate]
+        tested = [c for c in mine if c.verdict != "untested"]
+        if not tested:
+            continue
+        count = {v: sum(c.verdict == v for c in tested) for v in ("better", "worse", "tie")}
+        text = f"{candidate} beats {baseline} on {count['better']} of {len(tested)} {what}"
+        if count["worse"]:
+            text += f", is worse on {count['worse']}"
+        text += f"; {count['tie']} tie{'s' if count['tie'] != 1 else ''}"
+        parts.append(text)
+    return parts
+
+
+def comparison_views(
+    comparisons: Sequence[Comparison],
+    colours: dict[str, str],
+    figure_id: str,
+    metric_name: Callable[[Comparison], str] = lambda c: metric_label(c.metric),
+    value_text: Callable[[str, float | None], str] = lambda metric, value: fmt.rate(value),
+) -> tuple[Table, Figure | None]:
+    """The table of comparisons (delta, interval, p, Holm-adjusted p, test, verdict) and the
+    chart of improvements with their intervals, for any kind of run."""
+    rows, points = [], []
+    for c in comparisons:
+        sign = -1.0 if metrics.lower_is_better(c.metric) else 1.0
+        text, css = delta_cell_parts(c)
+        interval = f"{fmt.signed(c.ci[0])} to {fmt.signed(c.ci[1])}" if c.ci else fmt.MISSING
+        rows.append(
+            [
+                model_cell(c.candidate, colours),
+                Cell(metric_name(c)),
+                Cell(value_text(c.metric, c.baseline_value), css="num"),
+                Cell(value_text(c.metric, c.candidate_value), css="num"),
+                Cell(text, css="num " + css),
+                Cell(interval, css="num"),
+                Cell(fmt.p_value(c.p_value), title=c.test, css="num"),
+                Cell(fmt.p_value(c.p_value_adjusted), css="num"),
+                Cell(c.test, css="mono"),
+                Cell(c.verdict, css=f"verdict {c.verdict}"),
+            ]
+        )
+        if c.ci is not None:
+            low, high = sorted((sign * c.ci[0], sign * c.ci[1]))
+            points.append(
+                {
+                    "candidate": c.candidate,
+                    "metric": metric_name(c),
+                    "improvement": round(sign * c.delta, 6),  # type: ignore[operator]
+                    "low": round(low, 6),
+                    "high": round(high, 6),
+                    "verdict": c.verdict,
+                    "p": fmt.p_value(c.p_value_adjusted),
+                }
+            )
+    table = Table(
+        [
+            "Candidate",
+            "Metric",
+            "Baseline",
+            "Candidate",
+            "Δ",
+            "95% CI of Δ",
+            "p",
+            "p (Holm)",
+            "Test",
+            "Verdict",
+        ],
+        rows,
+        title="Comparison table",
+        caption="Δ = candidate minus baseline. Verdicts use Holm-adjusted p < 0.05.",
+        numeric=[False, False, True, True, True, True, True, True, False, False],
+    )
+    if not points:
+        return table, None
+    candidates = list(dict.fromkeys(p["candidate"] for p in points))
+    drawn = chart(
+        "improvement_chart",
+        pd.DataFrame(points),
+        list(dict.fromkeys(metric_name(c) for c in comparisons)),
+        candidates,
+        [colours[c] for c in candidates],
+    )
+    figure = Figure(
+        figure_id,
+        "Improvement over the baseline, with 95% intervals",
+        drawn,
+        lead="Right of zero is better (the sign is flipped for metrics where lower is "
+        "better); an interval that crosses zero is a tie.",
+    )
+    return table, figure
+
+
+def metadata_items(metadata: dict[str, object]) -> list[tuple[str, str]]:
+    """A run's metadata as (key, text) pairs; values that are not text shown as JSON."""
+    return [
+        (str(k), v if isinstance(v, str) else json.dumps(v, sort_keys=True))
+        for k, v in metadata.items()
+    ]
+
+
+TEXT_PREVIEW = 120
+
+
+TEXT_HOVER = 2000
+
+
+def slug_of(text: str) -> str:
+    cleaned = "".join(ch if ch.isalnum() else "-" for ch in text.lower()).strip("-")
+    return cleaned or "column"

@@ -1,0 +1,158 @@
+"""Error analysis drawn: each model's most confident mistakes, the baseline-vs-candidate
+agreement, and the examples a candidate newly gets wrong or right; bounded by ``--top-k``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from reportgen import formatting as fmt
+from reportgen.kinds.cells import (
+    TEXT_HOVER,
+    TEXT_PREVIEW,
+)
+from reportgen.kinds.classification.assess import Assessment
+from reportgen.kinds.classification.encode import EncodedRun
+from reportgen.kinds.classification.evaluate import (
+    RunEvaluation,
+)
+from reportgen.kinds.classification.examples import Example, agreement, confident_mistakes
+from reportgen.model import Cell, Section, Table
+
+
+def _example_rows(examples: Sequence[Example], with_text: bool) -> list[list[Cell]]:
+    rows = []
+    for example in examples:
+        row = [
+            Cell(example.id, css="mono"),
+            Cell(example.label, css="mono"),
+            Cell(example.prediction, css="mono"),
+            Cell(fmt.rate(example.confidence), css="num"),
+        ]
+        if with_text:
+            text = example.text or ""
+            short = text if len(text) <= TEXT_PREVIEW else text[:TEXT_PREVIEW] + "…"
+            row.append(Cell(short, title=text[:TEXT_HOVER] if short != text else None, css="text"))
+        rows.append(row)
+    return rows
+
+
+def _examples_table(examples: Sequence[Example], title: str, caption: str) -> Table:
+    with_text = any(e.text is not None for e in examples)
+    header = ["Id", "Label", "Prediction", "Confidence"] + (["Text"] if with_text else [])
+    return Table(
+        header,
+        _example_rows(examples, with_text),
+        title=title,
+        caption=caption,
+        numeric=[False, False, False, True] + ([False] if with_text else []),
+        collapsed=True,
+    )
+
+
+def error_section(
+    evaluations: Sequence[RunEvaluation],
+    assessment: Assessment,
+    colours: dict[str, str],
+    top_k: int,
+    text_col: str | None,
+) -> Section:
+    """The most confident mistakes of each model; what changed against the baseline."""
+    section = Section(
+        "errors",
+        "Error analysis",
+        lead=f"At most {top_k} examples per list, most confident first. Confidence is the "
+        "model's score for the class it predicted; hover a cut text for all of it.",
+    )
+    by_name = {e.name: e for e in evaluations}
+    base = by_name[assessment.baseline]
+    for name, pairing in assessment.pairings.items():
+        found = agreement(base.encoded, by_name[name].encoded, pairing, top_k, text_col)
+        if found is None:
+            section.notes.append(f"{name}: unpaired with {base.name}, so no agreement table.")
+            continue
+        section.tables.append(
+            Table(
+                ["", f"{name} right", f"{name} wrong"],
+                [
+                    [
+                        Cell(f"{base.name} right"),
+                        Cell(fmt.count(found.both_right), css="num"),
+                        Cell(fmt.count(found.only_baseline_right), css="num worse"),
+                    ],
+                    [
+                        Cell(f"{base.name} wrong"),
+                        Cell(fmt.count(found.only_candidate_right), css="num better"),
+                        Cell(fmt.count(found.both_wrong), css="num"),
+                    ],
+                ],
+                title=f"{name} against {base.name}: right and wrong",
+                caption=f"On the {fmt.count(pairing.n_paired)} paired examples.",
+                numeric=[False, True, True],
+            )
+        )
+        section.tables.append(
+            _examples_table(
+                found.newly_wrong,
+                f"{name}: newly wrong ({fmt.count(found.only_baseline_right)})",
+                f"{base.name} got these right; {name} gets them wrong.",
+            )
+        )
+        section.tables.append(
+            _examples_table(
+                found.newly_right,
+                f"{name}: newly right ({fmt.count(found.only_candidate_right)})",
+                f"{base.name} got these wrong; {name} gets them right.",
+            )
+        )
+    for evaluation in evaluations:
+        mistakes = confident_mistakes(evaluation.encoded, top_k, text_col)
+        wrong = int(evaluation.confusion.n - np.trace(evaluation.confusion.matrix))
+        section.tables.append(
+            _examples_table(
+                mistakes,
+                f"{evaluation.name}: most confident mistakes ({fmt.count(wrong)} wrong)",
+                "Wrong predictions the model was surest of.",
+            )
+        )
+    return section
+
+
+def bounded_error_section(
+    evaluations: Sequence[RunEvaluation],
+    mistakes: dict[str, EncodedRun | None],
+    top_k: int,
+    text_col: str | None,
+) -> Section:
+    """Error analysis of runs evaluated where they lie: each run's most confident mistakes
+    from a bounded query; the views that need every example are named as skipped."""
+    section = Section(
+        "errors",
+        "Error analysis",
+        lead=f"At most {top_k} examples per list, most confident first, fetched with a bounded "
+        "query. Confidence is the model's score for the class it predicted.",
+        notes=[
+            "Skipped, because the runs were not read into memory: the right/wrong agreement "
+            "table with newly wrong and newly right examples, embedding projections and "
+            "per-slice paired deltas need every example. Rerun with --engine memory on a "
+            "sample to see them."
+        ],
+    )
+    for evaluation in evaluations:
+        wrong = int(evaluation.confusion.n - np.trace(evaluation.confusion.matrix))
+        found = mistakes.get(evaluation.name)
+        if found is None:
+            section.notes.append(
+                f"{evaluation.name}: no mistakes listed ({fmt.count(wrong)} wrong); "
+                "top-k mistakes out of core need a binary run with scores."
+            )
+            continue
+        section.tables.append(
+            _examples_table(
+                confident_mistakes(found, top_k, text_col),
+                f"{evaluation.name}: most confident mistakes ({fmt.count(wrong)} wrong)",
+                "Wrong predictions the model was surest of.",
+            )
+        )
+    return section

@@ -1,0 +1,118 @@
+"""Slices drawn: every headline metric per slice value and model, each model's worst slice,
+fairness gaps, and the per-slice delta against the baseline."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from reportgen import formatting as fmt
+from reportgen.kinds.cells import (
+    metric_label,
+    model_cell,
+    slug_of,
+)
+from reportgen.kinds.classification.slices import SliceAnalysis
+from reportgen.model import Cell, Figure, Section, Table, chart
+
+
+def slice_section(
+    analysis: SliceAnalysis, colours: dict[str, str], baseline: str, position: int
+) -> Section:
+    """One metadata column: every model on every slice, deltas and fairness gaps."""
+    primary = analysis.primary
+    models = list(dict.fromkeys(c.model for c in analysis.cells))
+    values = [c.metrics.get(primary) for c in analysis.cells]
+    present = [v for v in values if v is not None]
+    low, high = (min(present), max(present)) if present else (0.0, 1.0)
+    frame = pd.DataFrame(
+        {
+            "model": [c.model for c in analysis.cells],
+            "slice": [c.value for c in analysis.cells],
+            "n": [c.n for c in analysis.cells],
+            "value": values,
+            "text": [fmt.rate(v) for v in values],
+            "small": [c.small for c in analysis.cells],
+            "worst": [analysis.worst.get(c.model) == c.value for c in analysis.cells],
+            "shade": [
+                0.0 if v is None or high == low else (v - low) / (high - low) for v in values
+            ],
+            "note": [
+                ("worst slice; " if analysis.worst.get(c.model) == c.value else "")
+                + ("too small to judge" if c.small else "")
+                for c in analysis.cells
+            ],
+        }
+    )
+    drawn = chart("slice_heatmap", frame, analysis.values, models, metric_label(primary))
+    deltas = {(d.candidate, d.value): d for d in analysis.deltas if d.metric == primary}
+    header = [
+        "Model",
+        "Slice",
+        "Examples",
+        metric_label(primary),
+        f"Δ {metric_label(primary)}",
+        "95% CI of Δ",
+    ]
+    rows = []
+    for cell in analysis.cells:
+        delta = deltas.get((cell.model, cell.value))
+        worst = analysis.worst.get(cell.model) == cell.value
+        rows.append(
+            [
+                model_cell(cell.model, colours),
+                Cell(
+                    cell.value + (" (worst)" if worst else ""),
+                    css="mono" + (" worse" if worst else ""),
+                ),
+                Cell(fmt.count(cell.n), css="num" + (" missing" if cell.small else "")),
+                Cell(fmt.rate(cell.metrics.get(primary)), css="num"),
+                Cell(fmt.signed(delta.delta) if delta else "", css="num"),
+                Cell(
+                    f"{fmt.signed(delta.ci[0])} to {fmt.signed(delta.ci[1])}"
+                    if delta and delta.ci
+                    else "",
+                    css="num",
+                ),
+            ]
+        )
+    section = Section(
+        f"slice-{position}-{slug_of(analysis.column)}",
+        f"Slices by {analysis.column}",
+        lead=f"{metric_label(primary)} of every model on every value of {analysis.column}"
+        + (" (quantile bins of the baseline's values)" if analysis.binned else "")
+        + "; the red outline marks each model's worst slice, faded cells have fewer examples "
+        "than the minimum slice size.",
+        figures=[
+            Figure(
+                f"slices-{slug_of(analysis.column)}",
+                f"{metric_label(primary)} by {analysis.column}",
+                drawn,
+                table=Table(
+                    header,
+                    rows,
+                    title="Slice table",
+                    caption=f"Δ against {baseline}, on paired examples.",
+                    numeric=[False, False, True, True, True, True],
+                ),
+            )
+        ],
+    )
+    if analysis.fairness:
+        section.tables.append(
+            Table(
+                ["Model", "Demographic parity difference", "Equal opportunity difference"],
+                [
+                    [
+                        model_cell(model, colours),
+                        Cell(fmt.rate(gaps["demographic_parity_difference"]), css="num"),
+                        Cell(fmt.rate(gaps["equal_opportunity_difference"]), css="num"),
+                    ]
+                    for model, gaps in analysis.fairness.items()
+                ],
+                title="Fairness gaps across slices",
+                caption="Largest difference between slices in the share predicted positive, and "
+                "in the true-positive rate (slices above the minimum size). 0 is parity.",
+                numeric=[False, True, True],
+            )
+        )
+    return section

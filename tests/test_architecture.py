@@ -1,0 +1,148 @@
+"""The house rules of docs/architecture.md, checked on the source: imports never go up the
+pipeline, there are no import cycles, modules stay small and say what they are for, and every
+kind is registered and implements the interface."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+from reportgen import metrics
+from reportgen.kinds import KINDS
+from reportgen.kinds.base import Kind
+
+PACKAGE = Path(__file__).resolve().parent.parent / "reportgen"
+MAX_LINES = 600
+
+# stage -> the stages it may import (besides itself and the base modules)
+BASE = {"errors", "formatting", "metrics", "model", "parallel"}
+ALLOWED = {
+    "ingest": set(),
+    "stats": {"ingest"},
+    "kinds": {"ingest", "stats"},
+    "engines": {"ingest", "stats", "kinds"},
+    "charts": set(),
+    "render": {"charts"},
+    "top": {"ingest", "stats", "kinds", "engines", "charts", "render", "top", "demo"},
+    "demo": {"ingest", "stats", "kinds", "engines", "charts", "render", "top"},
+}
+TOP = {"cli", "config", "gates", "pipeline", "report", "__init__", "__main__"}
+
+
+def modules() -> dict[str, Path]:
+    found = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        found[name] = path
+    return found
+
+
+def stage(module: str) -> str:
+    parts = module.split(".")
+    if len(parts) == 1:
+        return "top"
+    head = parts[1]
+    if head in BASE:
+        return "base"
+    if head in TOP:
+        return "top"
+    return head
+
+
+def imports_of(path: Path, known: set[str]) -> set[str]:
+    """Modules of the package that ``path`` imports, at module level or inside functions;
+    imports for annotations only (``if TYPE_CHECKING:``) are not dependencies."""
+    found = set()
+    tree = ast.parse(path.read_text())
+    typing_only = {
+        id(child)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.If) and getattr(node.test, "id", "") == "TYPE_CHECKING"
+        for child in ast.walk(node)
+    }
+    for node in ast.walk(tree):
+        if id(node) in typing_only:
+            continue
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("reportgen"):
+            for alias in node.names:
+                candidate = f"{node.module}.{alias.name}"
+                found.add(candidate if candidate in known else node.module)
+        elif isinstance(node, ast.Import):
+            found |= {a.name for a in node.names if a.name.startswith("reportgen")}
+    return {m for m in found if m in known}
+
+
+def graph() -> dict[str, set[str]]:
+    found = modules()
+    return {name: imports_of(path, set(found)) - {name} for name, path in found.items()}
+
+
+def test_imports_never_go_up_the_pipeline() -> None:
+    wrong = []
+    for module, imported in graph().items():
+        mine = stage(module)
+        allowed = set() if mine == "base" else ALLOWED[mine] | {mine}
+        for other in imported:
+            theirs = stage(other)
+            if theirs != "base" and theirs not in allowed and other != "reportgen":
+                wrong.append(f"{module} ({mine}) imports {other} ({theirs})")
+    assert wrong == []
+
+
+def test_there_are_no_import_cycles() -> None:
+    edges = graph()
+    # a package's __init__ importing its own modules is not a cycle of the house
+    for name in edges:
+        edges[name] = {m for m in edges[name] if not name.startswith(m + ".")}
+    state: dict[str, int] = {}
+    cycles = []
+
+    def visit(node: str, path: list[str]) -> None:
+        state[node] = 1
+        for nxt in sorted(edges.get(node, ())):
+            if state.get(nxt) == 1:
+                cycles.append(" -> ".join([*path[path.index(nxt) :], nxt]))
+            elif nxt not in state:
+                visit(nxt, [*path, nxt])
+        state[node] = 2
+
+    for node in sorted(edges):
+        if node not in state:
+            visit(node, [node])
+    assert cycles == []
+
+
+def test_modules_are_small_and_say_what_they_are_for() -> None:
+    big, silent = [], []
+    for name, path in modules().items():
+        text = path.read_text()
+        if text.count("\n") > MAX_LINES:
+            big.append(f"{name}: {text.count(chr(10))} lines")
+        if not ast.get_docstring(ast.parse(text)):
+            silent.append(name)
+    assert big == [] and silent == []
+
+
+@pytest.mark.parametrize("kind", KINDS, ids=lambda k: k.name)
+def test_every_kind_implements_the_interface(kind: Kind) -> None:
+    assert isinstance(kind, Kind)
+    assert kind.name and kind.title and kind.board
+    assert type(kind).evaluate is not Kind.evaluate
+    names = [k.name for k in KINDS]
+    assert names.count(kind.name) == 1
+
+
+def test_direction_is_decided_in_one_place() -> None:
+    """No module but the registry keeps a list of lower-is-better metrics."""
+    offenders = []
+    for name, path in modules().items():
+        if name == "reportgen.metrics":
+            continue
+        text = path.read_text()
+        if "LOWER_IS_BETTER" in text or "_lower_is_better" in text:
+            offenders.append(name)
+    assert offenders == []
+    assert metrics.lower_is_better("bits_per_byte") and metrics.higher_is_better("acc")
