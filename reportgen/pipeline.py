@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from reportgen import kinds as registry
 from reportgen.charts import draw_all
 from reportgen.engines.choice import choose_engine, parse_memory
 from reportgen.engines.evaluate import engine_note, evaluate_out_of_core
@@ -18,7 +19,6 @@ from reportgen.errors import ReportgenError
 from reportgen.gates import Gate, check_names, evaluate_gates, parse_gates
 from reportgen.ingest.runs import ColumnNames
 from reportgen.ingest.sources import load_sources
-from reportgen.kinds import KINDS
 from reportgen.kinds.base import DEFAULT_MAX_POINTS, Context, Kind, KindResult, Options
 from reportgen.kinds.board import board_table
 from reportgen.kinds.lmeval_results.table import parse_overrides
@@ -32,7 +32,6 @@ RunSource = Any  # a path, "NAME=PATH", or a run object
 HISTORY_SCALES = ("auto", "linear", "log")
 TASKS = ("binary", "multiclass", "multilabel", "regression", "generation")
 KIND_TASKS = ("generation", "regression", "multilabel")  # force how every run file is read
-BY_NAME: dict[str, Kind] = {k.name: k for k in KINDS}
 
 
 def build_report(
@@ -126,7 +125,7 @@ def build_report(
     say("Loading runs")
     loaded = load_sources(
         runs,
-        KINDS,
+        registry.KINDS,
         options.columns,
         task if task in KIND_TASKS else None,
         histories,
@@ -138,8 +137,8 @@ def build_report(
             f"--baseline {baseline!r} is not a run name; runs are: {', '.join(names)}"
         )
     everything = [*loaded.runs, *loaded.histories]
-    owned = {k.name: [r for r in everything if k.owns(r)] for k in KINDS}
-    known = set().union(*(k.metric_names(owned[k.name]) for k in KINDS))
+    owned = {k.name: [r for r in everything if k.owns(r)] for k in registry.KINDS}
+    known = set().union(*(k.metric_names(owned[k.name]) for k in registry.KINDS))
     check_names(gates, names, known, baseline or names[0])
     colours = model_colours(names + [h.name for h in loaded.histories if h.name not in names])
     ctx = Context(
@@ -150,9 +149,9 @@ def build_report(
         parallel_map,
         say,
         runs=loaded.runs,
-        kinds=BY_NAME,
+        kinds=registry.by_name(),
     )
-    for kind in KINDS:
+    for kind in registry.KINDS:
         result = kind.evaluate(owned[kind.name], ctx)
         if result is not None:
             ctx.results.append(result)
@@ -174,7 +173,7 @@ def _assemble(
     say("Drawing charts")
     boards: dict[str, list[tuple[Kind, KindResult]]] = {}
     for result in results:
-        kind = BY_NAME[result.kind]
+        kind = registry.by_name()[result.kind]
         boards.setdefault(kind.board, []).append((kind, result))
     leaderboard: Table | None = None
     body: list[Section] = []
@@ -182,7 +181,7 @@ def _assemble(
     verdicts: list[str] = []
     infos: list[RunInfo] = []
     for result in results:
-        kind = BY_NAME[result.kind]
+        kind = registry.by_name()[result.kind]
         members = boards.pop(kind.board, None)
         if members is not None:  # the first kind of its board: the board's table and verdict
             table = _board(members, ctx)
@@ -206,7 +205,9 @@ def _assemble(
     names = list(ctx.names)
 
     def first(ask: Callable[[Kind, KindResult], Any]) -> Any:
-        return next((v for r in results if (v := ask(BY_NAME[r.kind], r)) is not None), None)
+        return next(
+            (v for r in results if (v := ask(registry.by_name()[r.kind], r)) is not None), None
+        )
 
     gate_results = evaluate_gates(
         gates,
@@ -253,7 +254,7 @@ def _board(members: list[tuple[Kind, KindResult]], ctx: Context) -> Table | None
 def _check_slices_found(
     slices: Sequence[str], results: Sequence[KindResult], runs: Sequence[Any]
 ) -> None:
-    done = set().union(*(BY_NAME[r.kind].sliced_columns(r) for r in results))
+    done = set().union(*(registry.by_name()[r.kind].sliced_columns(r) for r in results))
     for column in slices:
         if column.lower() not in done:
             first = next((r for r in runs if hasattr(r, "extra")), runs[0])
@@ -290,8 +291,8 @@ def _default_title(names: Sequence[str], kinds: str) -> str:
 
 def load_runs(sources: Sequence[RunSource], columns: ColumnNames | None = None) -> list[Any]:
     """Load classification ``PATH`` or ``NAME=PATH`` arguments (Run objects pass through)."""
-    found = load_sources(sources, KINDS, columns, mapper=parallel_map)
-    classification = BY_NAME["classification"]
+    found = load_sources(sources, registry.KINDS, columns, mapper=parallel_map)
+    classification = registry.by_name()["classification"]
     other = [r for r in found.runs if not classification.owns(r)]
     if other:
         raise ReportgenError(f"{other[0].path}: a {other[0].kind} run, not a classification run")

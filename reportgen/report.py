@@ -15,15 +15,13 @@ from pathlib import Path
 from typing import Any, Literal
 
 from reportgen import __version__
+from reportgen import kinds as registry
 from reportgen.errors import ReportgenError
 from reportgen.gates import GateResult
-from reportgen.kinds import KINDS
 from reportgen.kinds.base import KindResult
 from reportgen.model import RunInfo, Section, Table
 from reportgen.render import html as render
 from reportgen.render import publish
-
-BY_NAME = {k.name: k for k in KINDS}
 
 
 @dataclass
@@ -92,7 +90,7 @@ class Report:
         patches: dict[tuple[str, str], dict[str, Any]] = {}
         extra: dict[str, Any] = {}
         for result in self.results:
-            kind = BY_NAME[result.kind]
+            kind = registry.by_name()[result.kind]
             for entry in kind.summary_runs(result):
                 runs.append(entry)
                 entry["__board"] = kind.board
@@ -112,7 +110,7 @@ class Report:
             "runs": runs,
             "comparisons": [c.summary() for r in self.results for c in r.comparisons],
             "slice_comparisons": [
-                s for r in self.results for s in BY_NAME[r.kind].slice_comparisons(r)
+                s for r in self.results for s in registry.by_name()[r.kind].slice_comparisons(r)
             ],
             **extra,
         }

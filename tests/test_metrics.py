@@ -13,6 +13,8 @@ from reportgen.kinds.efficiency import efficiency_metrics
 from reportgen.kinds.multilabel import formulas as multilabel_metrics
 from reportgen.kinds.regression import formulas as regression_metrics
 
+from .conftest import Predictions
+
 
 def test_every_computed_metric_is_registered() -> None:
     import pandas as pd
@@ -137,3 +139,28 @@ def test_lower_is_better_tasks_are_bold_and_verdicts_agree(tmp_path: Path) -> No
     deltas = {c["task"]: c for c in summary["comparisons"]}
     assert deltas["pile_arxiv"]["verdict"] == "better"  # lower bits per byte: better
     assert deltas["piqa"]["verdict"] == "better"
+
+
+def test_every_comparison_uses_the_test_the_registry_declares(
+    cancer_logistic: Predictions, cancer_tree: Predictions, tmp_path: Path
+) -> None:
+    """In memory, a classification comparison's test is the registry's (McNemar for accuracy,
+    DeLong for ROC AUC, the paired bootstrap for the rest)."""
+    paths = []
+    for p in (cancer_logistic, cancer_tree):
+        path = tmp_path / f"{p.name}.csv"
+        p.frame().to_csv(path, index=False)
+        paths.append(f"{p.name}={path}")
+    report = build_report(paths, timestamp=False, bootstrap=200)
+    expected = {
+        "mcnemar-exact": "mcnemar-exact",
+        "delong": "delong",
+        "bootstrap": "bootstrap-paired",
+    }
+    seen = set()
+    for comparison in report.assessment.comparisons:
+        declared = metrics.get(comparison.metric)
+        assert declared is not None, comparison.metric
+        assert comparison.test == expected[declared.test], comparison.metric
+        seen.add(declared.test)
+    assert seen == {"mcnemar-exact", "delong", "bootstrap"}

@@ -26,7 +26,7 @@ from reportgen.errors import ReportgenError
 from reportgen.ingest.runs import (
     class_name,
 )
-from reportgen.kinds.classification.assess import Assessment
+from reportgen.kinds.classification.assess import Assessment, declared_test
 from reportgen.kinds.classification.evaluate import (
     HEADLINE,
     RunEvaluation,
@@ -403,7 +403,7 @@ def _paired(
         found.append(result)
         if delta is None:
             continue
-        if name == "accuracy":
+        if declared_test(name) == "mcnemar-exact":
             result.p_value = compare.mcnemar_from_counts(only_base, only_cand)
             result.test = "mcnemar-exact"
         if reps is None or cells_base.get(name) is None or cells_cand.get(name) is None:
@@ -411,7 +411,7 @@ def _paired(
         on_cells = cells_cand[name] - cells_base[name]  # type: ignore[operator]
         deltas = on_cells + (reps[1][name] - reps[0][name] - on_cells) * scale_spread
         result.ci = compare.percentile_interval(deltas, delta, on_cells)
-        if name != "accuracy":
+        if declared_test(name) != "mcnemar-exact":
             result.p_value = compare.bootstrap_p_value(deltas, delta, on_cells)
             result.test = "bootstrap-paired"
     return found

@@ -39,6 +39,10 @@ KINDS: tuple[Kind, ...] = (
 )
 
 
+def by_name() -> dict[str, Kind]:
+    return {k.name: k for k in KINDS}
+
+
 def kind_of(run: object) -> Kind:
     """The kind that owns a loaded run."""
     return next(k for k in KINDS if k.owns(run))

@@ -20,7 +20,7 @@ from reportgen.kinds.cells import (
     model_cell,
     slug_of,
 )
-from reportgen.kinds.lm_sections import LanguageKind, label, short_cell
+from reportgen.kinds.per_example import LanguageKind, label, short_cell
 from reportgen.kinds.sums import LanguageAssessment, LanguageResult
 from reportgen.kinds.textmatch import score_answers
 from reportgen.model import Cell, Section, Table

@@ -10,7 +10,7 @@ from reportgen.ingest.language import TextRun
 from reportgen.ingest.lmeval import lmeval_samples, looks_like_samples, samples_name
 from reportgen.kinds.base import Context
 from reportgen.kinds.generation import text_sections
-from reportgen.kinds.lm_sections import LanguageKind, label
+from reportgen.kinds.per_example import LanguageKind, label
 from reportgen.kinds.sums import LanguageAssessment
 from reportgen.model import Section
 

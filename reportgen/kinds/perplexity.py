@@ -23,7 +23,7 @@ from reportgen.kinds.cells import (
     interval_text,
     model_cell,
 )
-from reportgen.kinds.lm_sections import LanguageKind, label, value_text
+from reportgen.kinds.per_example import LanguageKind, label, value_text
 from reportgen.kinds.sums import LanguageAssessment, LanguageResult
 from reportgen.model import Cell, Figure, Section, Table, chart
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from reportgen import metrics as registry
 from reportgen.errors import ReportgenError
 from reportgen.kinds.classification.encode import EncodedRun
 from reportgen.kinds.classification.evaluate import (
@@ -24,8 +25,6 @@ from reportgen.kinds.classification.resample import build_cells, cell_stats, rep
 from reportgen.stats import significance as compare
 from reportgen.stats.comparison import Comparison
 from reportgen.stats.pairing import Pairing
-
-AUC_METRICS = ("roc_auc", "roc_auc_ovr_macro", "roc_auc_ovr_weighted")
 
 
 @dataclass
@@ -122,10 +121,11 @@ def compare_runs(
         found.append(result)
         if result.delta is None:
             continue
-        if name == "roc_auc":
+        test = declared_test(name)
+        if test == "delong":
             _delong_test(result, base, cand)
             continue
-        if name in AUC_METRICS:
+        if test == "delong-ovr":
             if whole and all(r is not None and name in r.influence for r in run_reps):
                 base_reps, cand_reps = run_reps
                 assert base_reps is not None and cand_reps is not None
@@ -139,7 +139,7 @@ def compare_runs(
             if base_influence is not None and cand_influence is not None:
                 _ovr_auc_test(result, cand_influence - base_influence)
             continue
-        if name == "accuracy":
+        if test == "mcnemar-exact":
             result.p_value = compare.mcnemar_exact(
                 base.y_pred == base.y_true, cand.y_pred == cand.y_true
             )
@@ -149,7 +149,7 @@ def compare_runs(
         on_cells = cells_cand[name] - cells_base[name]  # type: ignore[operator]
         deltas = reps[1][name] - reps[0][name]
         result.ci = compare.percentile_interval(deltas, result.delta, on_cells)
-        if name != "accuracy":
+        if test != "mcnemar-exact":
             result.p_value = compare.bootstrap_p_value(deltas, result.delta, on_cells)
             result.test = "bootstrap-paired"
     return found
@@ -289,3 +289,10 @@ def assess(
     for result in mapper(versus, [i for i, e in enumerate(evaluations) if e.name != baseline]):
         found += result
     return Assessment(baseline, replicates, seed, interval_map, pairings, found)
+
+
+def declared_test(metric: str) -> str:
+    """How the metric registry says ``metric`` is compared (the paired bootstrap if it is not
+    registered)."""
+    found = registry.get(metric)
+    return found.test if found is not None else "bootstrap"

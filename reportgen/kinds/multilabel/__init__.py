@@ -11,9 +11,9 @@ import numpy as np
 from reportgen.ingest.runs import sort_classes
 from reportgen.ingest.tabular import MultilabelRun, looks_multilabel, multilabel_run
 from reportgen.kinds.base import Context, Source
-from reportgen.kinds.lm_sections import ExampleKind
 from reportgen.kinds.multilabel import formulas
 from reportgen.kinds.multilabel.views import multilabel_views
+from reportgen.kinds.per_example import ExampleKind
 from reportgen.kinds.sums import LanguageAssessment, LanguageResult
 from reportgen.model import Section
 

@@ -13,9 +13,9 @@ from reportgen.ingest.tabular import MultilabelRun
 from reportgen.kinds.cells import (
     best_index,
 )
-from reportgen.kinds.lm_sections import example_id, metric_notes_of, metrics_table, short_cell
 from reportgen.kinds.multilabel.formulas import METRICS as MULTILABEL_METRICS
 from reportgen.kinds.multilabel.formulas import per_label_counts
+from reportgen.kinds.per_example import example_id, metric_notes_of, metrics_table, short_cell
 from reportgen.kinds.sums import LanguageAssessment, LanguageResult
 from reportgen.model import Cell, Figure, Section, Table, chart
 

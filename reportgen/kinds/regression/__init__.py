@@ -9,7 +9,7 @@ import numpy as np
 
 from reportgen.ingest.tabular import RegressionRun, looks_continuous, regression_run
 from reportgen.kinds.base import Context, Source
-from reportgen.kinds.lm_sections import ExampleKind
+from reportgen.kinds.per_example import ExampleKind
 from reportgen.kinds.regression import formulas
 from reportgen.kinds.regression.views import regression_views
 from reportgen.kinds.sums import LanguageAssessment, LanguageResult

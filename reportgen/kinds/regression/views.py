@@ -11,7 +11,7 @@ import pandas as pd
 
 from reportgen import formatting as fmt
 from reportgen.ingest.tabular import RegressionRun
-from reportgen.kinds.lm_sections import (
+from reportgen.kinds.per_example import (
     example_id,
     has_column,
     metric_notes_of,
