@@ -43,6 +43,11 @@ class Source:
     task: str | None  # --task, when given
     embedding: Any = None  # an embedding column left in the file (see ingest.vectors)
 
+    def reader_args(self) -> tuple[pd.DataFrame, str, Path, str, ColumnNames, dict[str, Any]]:
+        """What every table reader of a kind takes: frame, name, path, format, columns,
+        metadata."""
+        return self.frame, self.name, self.path, self.format, self.columns, self.metadata
+
 
 class Claimant(Protocol):
     """What the ingest stage asks of a kind (see :class:`reportgen.kinds.base.Kind`)."""

@@ -123,8 +123,16 @@ class Kind(ABC):
     def load_file(self, path: Path, name: str | None) -> list[Any]:
         raise NotImplementedError(f"{self.name} runs are not loaded from files")
 
+    forced_by: ClassVar[str | None] = None  # the --task value that makes every table this kind
+
     def claims(self, source: Source) -> bool:
-        """Whether a per-example table holds a run of this kind (asked by ``detect_rank``)."""
+        """Whether a per-example table holds a run of this kind (asked by ``detect_rank``):
+        ``--task`` decides when given, else :meth:`looks_like`."""
+        if self.forced_by is not None and source.task is not None:
+            return source.task == self.forced_by
+        return source.task is None and self.looks_like(source)
+
+    def looks_like(self, source: Source) -> bool:
         return False
 
     def load(self, source: Source) -> Any:

@@ -147,6 +147,7 @@ def text_sections(
 
 class GenerationKind(LanguageKind):
     name = "generation"
+    forced_by = "generation"
     title = "Generation (exact match, token F1)"
     slug = "generation"
     run_types = (TextRun,)
@@ -156,15 +157,11 @@ class GenerationKind(LanguageKind):
     def owns(self, run: Any) -> bool:
         return isinstance(run, TextRun) and not run.sample_metrics
 
-    def claims(self, source: Source) -> bool:
-        if source.task is not None:
-            return source.task == "generation"
+    def looks_like(self, source: Source) -> bool:
         return looks_generation(source.frame, source.path, source.columns)
 
     def load(self, source: Source) -> TextRun:
-        return generation_run(
-            source.frame, source.name, source.path, source.format, source.columns, source.metadata
-        )
+        return generation_run(*source.reader_args())
 
     def example_columns(self, run: Any) -> tuple[Any, Any, Any, Any]:
         return score_answers(run.predictions, run.references), {}, {}, {}

@@ -180,9 +180,7 @@ class PerplexityKind(LanguageKind):
         return looks_perplexity(source.frame, source.path, source.columns)
 
     def load(self, source: Source) -> PerplexityRun:
-        return perplexity_run(
-            source.frame, source.name, source.path, source.format, source.columns, source.metadata
-        )
+        return perplexity_run(*source.reader_args())
 
     def example_columns(self, run: Any) -> tuple[Any, Any, Any, Any]:
         columns = {"nll": run.nll, "tokens": run.num_tokens}

@@ -97,6 +97,7 @@ class SumsKind(Kind):
     """A kind whose metrics are functions of per-example column sums."""
 
     leaderboard_metrics: ClassVar[int] = 1  # headline metrics per group on a leaderboard
+    compared_metrics: ClassVar[tuple[str, ...] | None] = None  # None: every summed column
 
     # --- what each kind says ---------------------------------------------------------------
 
@@ -119,7 +120,15 @@ class SumsKind(Kind):
         return list(result.columns)
 
     def compared(self, base: LanguageResult, cand: LanguageResult) -> list[str]:
-        return [m for m in base.columns if m in cand.columns]
+        """The metrics compared with the baseline: ``compared_metrics`` both runs have, or
+        else every column both runs sum."""
+        if self.compared_metrics is None:
+            return [m for m in base.columns if m in cand.columns]
+        return [
+            m
+            for m in self.compared_metrics
+            if base.metrics.get(m) is not None and cand.metrics.get(m) is not None
+        ]
 
     def same_targets(self, base: Any, cand: Any) -> str | None:
         """What two equally long runs share row by row (None when they differ)."""

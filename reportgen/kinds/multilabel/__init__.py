@@ -20,24 +20,22 @@ from reportgen.model import Section
 
 class MultilabelKind(ExampleKind):
     name = "multilabel"
+    forced_by = "multilabel"
     title = "Multilabel"
     slug = "multilabel"
     board = "multilabel"
     board_title = "Multilabel"
     run_types = (MultilabelRun,)
     detect_rank = 10
+    compared_metrics = formulas.COMPARED
     leaderboard_metrics = 4
     compare_lead = "Paired bootstrap over examples, subset accuracy by McNemar's exact test"
 
-    def claims(self, source: Source) -> bool:
-        if source.task is not None:
-            return source.task == "multilabel"
+    def looks_like(self, source: Source) -> bool:
         return looks_multilabel(source.frame, source.path, source.columns)
 
     def load(self, source: Source) -> MultilabelRun:
-        return multilabel_run(
-            source.frame, source.name, source.path, source.format, source.columns, source.metadata
-        )
+        return multilabel_run(*source.reader_args())
 
     def evaluate(self, runs: list[Any], ctx: Context) -> LanguageAssessment | None:
         """Runs are first put over one shared label list, so per-label tables line up."""
@@ -62,13 +60,6 @@ class MultilabelKind(ExampleKind):
 
     def headline(self, result: LanguageResult) -> list[str]:
         return list(formulas.HEADLINE)
-
-    def compared(self, base: LanguageResult, cand: LanguageResult) -> list[str]:
-        return [
-            m
-            for m in formulas.COMPARED
-            if base.metrics.get(m) is not None and cand.metrics.get(m) is not None
-        ]
 
     def same_targets(self, base: Any, cand: Any) -> str | None:
         same = base.label_names == cand.label_names and np.array_equal(base.y_true, cand.y_true)

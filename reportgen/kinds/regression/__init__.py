@@ -18,23 +18,21 @@ from reportgen.model import Section
 
 class RegressionKind(ExampleKind):
     name = "regression"
+    forced_by = "regression"
     title = "Regression"
     slug = "regression"
     board = "regression"
     board_title = "Regression"
     run_types = (RegressionRun,)
     detect_rank = 30
+    compared_metrics = formulas.COMPARED
     leaderboard_metrics = 3
 
-    def claims(self, source: Source) -> bool:
-        if source.task is not None:
-            return source.task == "regression"
+    def looks_like(self, source: Source) -> bool:
         return looks_continuous(source.frame, source.path, source.columns)
 
     def load(self, source: Source) -> RegressionRun:
-        return regression_run(
-            source.frame, source.name, source.path, source.format, source.columns, source.metadata
-        )
+        return regression_run(*source.reader_args())
 
     def example_columns(self, run: Any) -> tuple[Any, Any, Any, Any]:
         columns = formulas.example_columns(run.labels, run.predictions)
@@ -46,13 +44,6 @@ class RegressionKind(ExampleKind):
 
     def headline(self, result: LanguageResult) -> list[str]:
         return list(formulas.HEADLINE)
-
-    def compared(self, base: LanguageResult, cand: LanguageResult) -> list[str]:
-        return [
-            m
-            for m in formulas.COMPARED
-            if base.metrics.get(m) is not None and cand.metrics.get(m) is not None
-        ]
 
     def same_targets(self, base: Any, cand: Any) -> str | None:
         return "labels" if np.array_equal(base.labels, cand.labels) else None
