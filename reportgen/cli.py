@@ -37,6 +37,12 @@ class TaskOption(StrEnum):
     generation = "generation"
 
 
+class Multiplicity(StrEnum):
+    per_comparison = "per-comparison"
+    report = "report"
+    none = "none"
+
+
 class HistoryScale(StrEnum):
     auto = "auto"
     linear = "linear"
@@ -186,6 +192,14 @@ def build(
             "share example ids (for runs on different examples).",
         ),
     ] = False,
+    multiplicity: Annotated[
+        Multiplicity,
+        typer.Option(
+            help="Which tests are corrected together (Holm): each candidate against its "
+            "baseline over its metrics (per-comparison), every test of the report (report), "
+            "or none, e.g. --multiplicity report."
+        ),
+    ] = Multiplicity.per_comparison,
     bootstrap: Annotated[
         int,
         typer.Option(
@@ -373,6 +387,7 @@ def build(
                 timestamp=o["timestamp"],
                 baseline=o["baseline"],
                 unpaired=o["unpaired"],
+                multiplicity=_plain(o["multiplicity"]) or "per-comparison",
                 bootstrap=o["bootstrap"],
                 seed=o["seed"],
                 top_k=o["top_k"],

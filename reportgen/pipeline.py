@@ -25,7 +25,7 @@ from reportgen.kinds.lmeval_results.table import parse_overrides
 from reportgen.model import RunInfo, Section, Table, model_colours
 from reportgen.parallel import parallel_map
 from reportgen.report import Report, generation_time
-from reportgen.stats.comparison import settle
+from reportgen.stats.comparison import MULTIPLICITY, settle
 
 Progress = Callable[[str], None]
 RunSource = Any  # a path, "NAME=PATH", or a run object
@@ -45,6 +45,7 @@ def build_report(
     timestamp: bool = True,
     baseline: str | None = None,
     unpaired: bool = False,
+    multiplicity: str = "per-comparison",
     bootstrap: int = 1000,
     seed: int = 0,
     top_k: int = 20,
@@ -80,6 +81,8 @@ def build_report(
         raise ReportgenError(f"--task {task!r} is not known; use {', '.join(TASKS)}")
     if max_points < 10:
         raise ReportgenError(f"--max-points {max_points} is too small; use 10 or more")
+    if multiplicity not in MULTIPLICITY:
+        raise ReportgenError(f"--multiplicity {multiplicity!r}: use per-comparison, report or none")
     if history_scale not in HISTORY_SCALES:
         raise ReportgenError(f"--history-scale {history_scale!r}: use auto, linear or log")
     options = Options(
@@ -89,6 +92,7 @@ def build_report(
         columns=columns or ColumnNames(),
         baseline=baseline,
         unpaired=unpaired,
+        multiplicity=multiplicity,
         bootstrap=bootstrap,
         seed=seed,
         top_k=top_k,
@@ -168,8 +172,12 @@ def _assemble(
     runs: Sequence[Any] = (),
 ) -> Report:
     """Multiplicity, then the report model: leaderboards, verdict, sections, charts, gates."""
-    for result in results:
-        settle(result.comparisons)  # each kind's comparisons are one family
+    method = ctx.options.multiplicity
+    if method == "report":
+        settle([c for r in results for c in r.comparisons], method)
+    else:
+        for result in results:
+            settle(result.comparisons, method)
     say("Drawing charts")
     boards: dict[str, list[tuple[Kind, KindResult]]] = {}
     for result in results:

@@ -404,9 +404,10 @@ def improvement_chart(
             alt.Tooltip("candidate:N"),
             alt.Tooltip("metric:N"),
             alt.Tooltip("improvement:Q", format="+.4f"),
-            alt.Tooltip("low:Q", title="95% CI from", format="+.4f"),
-            alt.Tooltip("high:Q", title="95% CI to", format="+.4f"),
-            alt.Tooltip("p:N", title="Holm-adjusted"),
+            alt.Tooltip("low:Q", title="adjusted interval from", format="+.4f"),
+            alt.Tooltip("high:Q", title="adjusted interval to", format="+.4f"),
+            alt.Tooltip("plain:N", title="unadjusted 95% interval"),
+            alt.Tooltip("p:N", title="Holm-adjusted p"),
             alt.Tooltip("verdict:N"),
         ],
     )

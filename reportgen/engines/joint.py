@@ -411,7 +411,10 @@ def _paired(
         on_cells = cells_cand[name] - cells_base[name]  # type: ignore[operator]
         deltas = on_cells + (reps[1][name] - reps[0][name] - on_cells) * scale_spread
         result.ci = compare.percentile_interval(deltas, delta, on_cells)
-        if declared_test(name) != "mcnemar-exact":
-            result.p_value = compare.bootstrap_p_value(deltas, delta, on_cells)
-            result.test = "bootstrap-paired"
+        wald = compare.wald_p_value(deltas, delta, on_cells)
+        if wald is not None:
+            result.se = wald[1]
+            if declared_test(name) != "mcnemar-exact":
+                result.p_value = wald[0]
+                result.test = "bootstrap-paired"
     return found

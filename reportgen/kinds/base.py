@@ -40,6 +40,7 @@ class Options:
     columns: ColumnNames = field(default_factory=ColumnNames)
     baseline: str | None = None  # as given; each kind resolves its own
     unpaired: bool = False
+    multiplicity: str = "per-comparison"  # which tests Holm corrects together
     bootstrap: int = 1000
     seed: int = 0
     top_k: int = 20

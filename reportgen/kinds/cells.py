@@ -69,13 +69,19 @@ def comparison_views(
     metric_name: Callable[[Comparison], str] = lambda c: metric_label(c.metric),
     value_text: Callable[[str, float | None], str] = lambda metric, value: fmt.rate(value),
 ) -> tuple[Table, Figure | None]:
-    """The table of comparisons (delta, interval, p, Holm-adjusted p, test, verdict) and the
-    chart of improvements with their intervals, for any kind of run."""
+    """The table of comparisons (delta, adjusted and plain intervals, p, Holm-adjusted p, test,
+    verdict) and the chart of improvements with the adjusted intervals, for any kind of run.
+
+    The chart and the verdict use the same interval: it crosses zero exactly for a tie."""
     rows, points = [], []
     for c in comparisons:
         sign = -1.0 if metrics.lower_is_better(c.metric) else 1.0
         text, css = delta_cell_parts(c)
         interval = f"{fmt.signed(c.ci[0])} to {fmt.signed(c.ci[1])}" if c.ci else fmt.MISSING
+        drawn_ci = c.ci_adjusted or c.ci
+        adjusted = (
+            f"{fmt.signed(drawn_ci[0])} to {fmt.signed(drawn_ci[1])}" if drawn_ci else fmt.MISSING
+        )
         rows.append(
             [
                 model_cell(c.candidate, colours),
@@ -83,6 +89,7 @@ def comparison_views(
                 Cell(value_text(c.metric, c.baseline_value), css="num"),
                 Cell(value_text(c.metric, c.candidate_value), css="num"),
                 Cell(text, css="num " + css),
+                Cell(adjusted, title=f"unadjusted 95% interval: {interval}", css="num"),
                 Cell(interval, css="num"),
                 Cell(fmt.p_value(c.p_value), title=c.test, css="num"),
                 Cell(fmt.p_value(c.p_value_adjusted), css="num"),
@@ -90,8 +97,8 @@ def comparison_views(
                 Cell(c.verdict, css=f"verdict {c.verdict}"),
             ]
         )
-        if c.ci is not None:
-            low, high = sorted((sign * c.ci[0], sign * c.ci[1]))
+        if drawn_ci is not None:
+            low, high = sorted((sign * drawn_ci[0], sign * drawn_ci[1]))
             points.append(
                 {
                     "candidate": c.candidate,
@@ -101,6 +108,7 @@ def comparison_views(
                     "high": round(high, 6),
                     "verdict": c.verdict,
                     "p": fmt.p_value(c.p_value_adjusted),
+                    "plain": interval,
                 }
             )
     table = Table(
@@ -110,6 +118,7 @@ def comparison_views(
             "Baseline",
             "Candidate",
             "Δ",
+            "Adjusted CI of Δ",
             "95% CI of Δ",
             "p",
             "p (Holm)",
@@ -118,8 +127,10 @@ def comparison_views(
         ],
         rows,
         title="Comparison table",
-        caption="Δ = candidate minus baseline. Verdicts use Holm-adjusted p < 0.05.",
-        numeric=[False, False, True, True, True, True, True, True, False, False],
+        caption="Δ = candidate minus baseline. Verdicts use Holm-adjusted p < 0.05 within each "
+        "candidate's comparison with the baseline; the adjusted interval is the one the verdict "
+        "uses (it crosses zero exactly for a tie), the 95% interval is each metric's own.",
+        numeric=[False, False, True, True, True, True, True, True, True, False, False],
     )
     if not points:
         return table, None
@@ -133,10 +144,11 @@ def comparison_views(
     )
     figure = Figure(
         figure_id,
-        "Improvement over the baseline, with 95% intervals",
+        "Improvement over the baseline, with adjusted intervals",
         drawn,
         lead="Right of zero is better (the sign is flipped for metrics where lower is "
-        "better); an interval that crosses zero is a tie.",
+        "better). Each bar is the Holm-adjusted interval the verdict uses: one that crosses "
+        "zero is a tie. Hover for the unadjusted 95% interval.",
     )
     return table, figure
 

@@ -98,7 +98,9 @@ def paired_comparison_section(
     section = Section(
         section_id,
         title,
-        lead=f"{lead}; p-values Holm-corrected across these {len(comparisons)} tests.",
+        lead=f"{lead}; p-values Holm-corrected in families of "
+        f"{' or '.join(str(n) for n in sorted({c.family for c in comparisons if c.family}))}"
+        " tests (--multiplicity).",
         tables=[table],
         figures=[figure] if figure is not None else [],
     )

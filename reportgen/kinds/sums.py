@@ -259,13 +259,15 @@ class SumsKind(Kind):
         for metric in compared:
             b, c = float(base_exact[metric]), float(cand_exact[metric])
             delta = c - b
-            ci = p = None
+            ci = p = se = None
             test = "paired bootstrap" if paired else "bootstrap (unpaired)"
             if base_reps is not None and cand_reps is not None:
                 deltas = np.asarray(cand_reps[metric]) - np.asarray(base_reps[metric])
                 interval = compare.percentile_interval(deltas, delta, delta)
                 ci = None if interval is None else interval
-                p = compare.bootstrap_p_value(deltas, delta, delta)
+                wald = compare.wald_p_value(deltas, delta, delta)
+                if wald is not None:
+                    p, se = wald
             if (
                 paired
                 and metric in base_cols
@@ -287,6 +289,7 @@ class SumsKind(Kind):
                     test=test,
                     n_paired=pairing.n_paired,
                     scope=base.group,
+                    se=se,
                 )
             )
         return found

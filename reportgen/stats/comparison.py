@@ -1,14 +1,17 @@
 """A candidate's comparison with its baseline on one metric, and turning p-values into
-verdicts: the multiplicity correction and the metric's direction decide better, worse or tie."""
+verdicts: the multiplicity correction within a family of tests, the metric's direction, and
+an adjusted interval that crosses zero exactly when the verdict is a tie."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from reportgen import metrics
 from reportgen.stats import significance
 
 ALPHA = 0.05
+MULTIPLICITY = ("per-comparison", "report", "none")
 
 
 @dataclass
@@ -21,13 +24,16 @@ class Comparison:
     baseline_value: float | None
     candidate_value: float | None
     delta: float | None
-    ci: tuple[float, float] | None
+    ci: tuple[float, float] | None  # the unadjusted 95% interval
     p_value: float | None
     test: str
     n_paired: int
     p_value_adjusted: float | None = None
     verdict: str = "untested"  # better | worse | tie | untested
     scope: str = ""  # what is compared when not classification: "perplexity", a task, ...
+    se: float | None = None  # the standard error behind a normal (Wald, DeLong) test
+    ci_adjusted: tuple[float, float] | None = None  # the interval the verdict uses
+    family: int = 0  # how many tests the correction counted together with this one
 
     def summary(self) -> dict[str, object]:
         return {
@@ -39,26 +45,85 @@ class Comparison:
             "candidate_value": self.candidate_value,
             "delta": self.delta,
             "ci": list(self.ci) if self.ci else None,
+            "ci_adjusted": list(self.ci_adjusted) if self.ci_adjusted else None,
             "p_value": self.p_value,
             "p_value_adjusted": self.p_value_adjusted,
+            "family_size": self.family,
             "test": self.test,
             "verdict": self.verdict,
             "n_paired": self.n_paired,
         }
 
 
-def settle(comparisons: list[Comparison]) -> None:
-    """Holm-adjust every p-value of the report together, then give each a verdict."""
-    tested = [c for c in comparisons if c.p_value is not None]
-    for comparison, adjusted in zip(
-        tested,
-        significance.holm([c.p_value for c in tested]),
-        strict=True,  # type: ignore[misc]
+def family_of(method: str) -> Callable[[Comparison], tuple[str, ...]]:
+    """Which comparisons are corrected together: one candidate against its baseline over its
+    metrics (``per-comparison``, the default), every test of the report (``report``), or
+    each test alone (``none``)."""
+    if method == "per-comparison":
+        return lambda c: (c.scope, c.baseline, c.candidate)
+    if method == "report":
+        return lambda c: ()
+    if method == "none":
+        return lambda c: (c.scope, c.baseline, c.candidate, c.metric)
+    raise ValueError(f"multiplicity {method!r}: use {', '.join(MULTIPLICITY)}")
+
+
+def settle(comparisons: Sequence[Comparison], method: str = "per-comparison") -> None:
+    """Holm-adjust p-values within each family, give each comparison a verdict, and the
+    interval that agrees with it.
+
+    Holm's step-down tests the k-th smallest of m p-values at α / (m − k + 1) and stops at the
+    first it keeps. Each comparison's adjusted interval is Δ ± z(1 − a/2) · SE at the level a
+    it was tested at (the level where the procedure stopped, for those it kept), with SE the
+    test's own standard error, or for exact tests the one its p-value implies,
+    |Δ| / z(1 − p/2). So the interval excludes zero exactly when the verdict is not a tie.
+    """
+    key = family_of(method)
+    families: dict[tuple[str, ...], list[Comparison]] = {}
+    for c in comparisons:
+        if c.p_value is not None:
+            families.setdefault(key(c), []).append(c)
+    for members in families.values():
+        _holm_family(members)
+
+
+def _holm_family(members: list[Comparison]) -> None:
+    m = len(members)
+    ranked = sorted(members, key=lambda c: c.p_value)  # type: ignore[arg-type, return-value]
+    for c, adjusted in zip(
+        members,
+        significance.holm([c.p_value for c in members]),  # type: ignore[misc]
+        strict=True,
     ):
-        comparison.p_value_adjusted = adjusted
-        if adjusted >= ALPHA or not comparison.delta:
-            comparison.verdict = "tie"
+        c.p_value_adjusted = adjusted
+        c.family = m
+    stopped = None
+    levels: dict[int, float] = {}
+    for k, c in enumerate(ranked):
+        level = ALPHA / (m - k)
+        if stopped is None and c.p_value < level:  # type: ignore[operator]
+            levels[id(c)] = level
         else:
-            higher = comparison.delta > 0
-            better = higher == metrics.higher_is_better(comparison.metric)
-            comparison.verdict = "better" if better else "worse"
+            stopped = level if stopped is None else stopped
+            levels[id(c)] = stopped
+    for c in members:
+        rejected = c.p_value_adjusted < ALPHA and bool(c.delta)  # type: ignore[operator]
+        if not rejected:
+            c.verdict = "tie"
+        else:
+            better = (c.delta > 0) == metrics.higher_is_better(c.metric)  # type: ignore[operator]
+            c.verdict = "better" if better else "worse"
+        c.ci_adjusted = _interval_at(c, levels[id(c)])
+
+
+def _interval_at(c: Comparison, level: float) -> tuple[float, float] | None:
+    if c.delta is None or c.p_value is None:
+        return None
+    z = significance.normal_quantile(level / 2)
+    if c.delta != 0 and c.p_value < 1:
+        se = abs(c.delta) / max(significance.normal_quantile(c.p_value / 2), 1e-12)
+    elif c.se is not None:
+        se = c.se
+    else:
+        return None
+    return (c.delta - z * se, c.delta + z * se)

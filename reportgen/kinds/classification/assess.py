@@ -149,9 +149,12 @@ def compare_runs(
         on_cells = cells_cand[name] - cells_base[name]  # type: ignore[operator]
         deltas = reps[1][name] - reps[0][name]
         result.ci = compare.percentile_interval(deltas, result.delta, on_cells)
-        if test != "mcnemar-exact":
-            result.p_value = compare.bootstrap_p_value(deltas, result.delta, on_cells)
-            result.test = "bootstrap-paired"
+        wald = compare.wald_p_value(deltas, result.delta, on_cells)
+        if wald is not None:
+            result.se = wald[1]
+            if test != "mcnemar-exact":
+                result.p_value = wald[0]
+                result.test = "bootstrap-paired"
     return found
 
 
@@ -160,7 +163,8 @@ def _normal_test(result: Comparison, variance: float, test: str) -> None:
     result.ci = _normal_interval(result.delta, variance)
     result.test = test
     if math.isfinite(variance) and variance > 0:
-        result.p_value = compare.normal_two_sided_p(result.delta / math.sqrt(variance))
+        result.se = math.sqrt(variance)
+        result.p_value = compare.normal_two_sided_p(result.delta / result.se)
 
 
 def _delong_test(result: Comparison, base: EncodedRun, cand: EncodedRun) -> None:
@@ -215,8 +219,10 @@ def _compare_unpaired(
             continue
         deltas = cand_reps.replicates[name] - base_reps.replicates[name]
         result.ci = compare.percentile_interval(deltas, result.delta, cc - cb)
-        result.p_value = compare.bootstrap_p_value(deltas, result.delta, cc - cb)
-        result.test = "bootstrap-unpaired"
+        wald = compare.wald_p_value(deltas, result.delta, cc - cb)
+        if wald is not None:
+            result.p_value, result.se = wald
+            result.test = "bootstrap-unpaired"
     return found
 
 

@@ -27,6 +27,7 @@ from reportgen.kinds.classification.evaluate import (
     RunEvaluation,
 )
 from reportgen.model import Cell, RunInfo, Section, Table
+from reportgen.stats.comparison import Comparison
 
 
 def leaderboard(
@@ -90,8 +91,9 @@ def comparison_section(assessment: Assessment, colours: dict[str, str]) -> Secti
         "comparison",
         f"Against the baseline: {assessment.baseline}",
         lead="Is each candidate really different from the baseline? Intervals and tests are "
-        f"paired on shared examples where possible; p-values are Holm-corrected across all "
-        f"{sum(c.p_value is not None for c in comparisons)} tests of this report.",
+        "paired on shared examples where possible; p-values are Holm-corrected "
+        + _family_text(comparisons)
+        + ".",
         tables=[table],
         figures=[figure] if figure is not None else [],
     )
@@ -180,3 +182,12 @@ def details_section(evaluations: Sequence[RunEvaluation], colours: dict[str, str
         notes=notes,
         lead="Every metric reportgen computes, as in the JSON summary.",
     )
+
+
+def _family_text(comparisons: Sequence[Comparison]) -> str:
+    """How many tests the correction counted together, as the lead says it."""
+    sizes = sorted({c.family for c in comparisons if c.family})
+    if not sizes:
+        return "(no test was run)"
+    shown = " or ".join(str(n) for n in sizes)
+    return f"in families of {shown} tests (--multiplicity)"

@@ -1,0 +1,134 @@
+"""Verdicts that keep their power: p-values not floored by the replicate count, one family of
+tests per candidate against its baseline, intervals that agree with verdicts, gates that fail
+when a model regresses."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from statsmodels.stats.multitest import multipletests
+from typer.testing import CliRunner
+
+from reportgen import build_report
+from reportgen.cli import app
+from reportgen.stats import significance
+from reportgen.stats.comparison import Comparison, settle
+
+N = 5000
+
+
+def test_a_difference_six_standard_errors_away_has_p_below_one_in_a_million() -> None:
+    rng = np.random.default_rng(0)
+    deltas = rng.normal(0.06, 0.01, size=1000)  # delta 0.06, SE 0.01
+    p, se = significance.wald_p_value(deltas, 0.06, 0.06)  # type: ignore[misc]
+    assert p < 1e-6 and se == pytest.approx(0.01, rel=0.1)
+    # the percentile p-value of the same replicates cannot go below 1 / (B + 1)
+    floored = significance.bootstrap_p_value(deltas, 0.06, 0.06)
+    assert floored == pytest.approx(2 / 1001)
+
+
+@pytest.mark.parametrize("delta", [0.005, 0.01, 0.02, 0.03])
+def test_wald_agrees_with_the_percentile_bootstrap_where_both_resolve(delta: float) -> None:
+    """For normal-looking replicates, the two p-values agree where the percentile p-value has
+    resolution (p well above 1 / B)."""
+    rng = np.random.default_rng(1)
+    deltas = rng.normal(delta, 0.01, size=20_000)
+    wald, _ = significance.wald_p_value(deltas, delta, delta)  # type: ignore[misc]
+    percentile = significance.bootstrap_p_value(deltas, delta, delta)
+    assert percentile is not None
+    assert wald == pytest.approx(percentile, rel=0.15, abs=0.002)
+
+
+def _comparison(metric: str, delta: float, p: float) -> Comparison:
+    return Comparison("base", "cand", metric, 0.5, 0.5 + delta, delta, None, p, "t", 100)
+
+
+def test_holm_within_one_comparison_matches_statsmodels() -> None:
+    ps = [0.001, 0.011, 0.02, 0.04, 0.3]
+    found = [_comparison(f"m{i}", 0.1, p) for i, p in enumerate(ps)]
+    settle(found)
+    expected = multipletests(ps, alpha=0.05, method="holm")[1]
+    assert [c.p_value_adjusted for c in found] == pytest.approx(list(expected))
+    assert [c.verdict for c in found] == ["better", "better", "tie", "tie", "tie"]
+    assert {c.family for c in found} == {5}
+
+
+def test_families_are_per_candidate_and_unrelated_models_change_nothing() -> None:
+    mine = [_comparison(f"m{i}", 0.1, p) for i, p in enumerate([0.004, 0.02])]
+    others = [
+        Comparison("base", f"other{j}", "m0", 0.5, 0.5, 0.0, None, 0.9, "t", 100) for j in range(20)
+    ]
+    settle([*mine, *others])
+    assert [c.verdict for c in mine] == ["better", "better"]  # 2 tests, not 22
+    settle([*mine, *others], "report")
+    assert [c.verdict for c in mine] == ["tie", "tie"]  # 22 tests: 0.004 x 22 > 0.05
+    settle([*mine, *others], "none")
+    assert [c.p_value_adjusted for c in mine] == [0.004, 0.02]
+
+
+@pytest.mark.parametrize("method", ["per-comparison", "report", "none"])
+def test_the_adjusted_interval_crosses_zero_exactly_for_a_tie(method: str) -> None:
+    rng = np.random.default_rng(2)
+    found = []
+    for i in range(60):
+        delta = float(rng.normal(0, 0.02))
+        se = float(rng.uniform(0.005, 0.02))
+        c = _comparison(f"m{i % 7}", delta, significance.normal_two_sided_p(delta / se))
+        c.candidate = f"cand{i // 7}"
+        found.append(c)
+    settle(found, method)
+    for c in found:
+        assert c.ci_adjusted is not None
+        crosses = c.ci_adjusted[0] <= 0 <= c.ci_adjusted[1]
+        assert crosses == (c.verdict == "tie"), (c.metric, c.p_value, c.verdict)
+
+
+def _five_models(tmp_path: Path) -> list[str]:
+    """Five binary classifiers on one 5,000-example test set, paired by id; "collapsed" lost
+    most of its recall (F1 from about 0.78 to about 0.49)."""
+    rng = np.random.default_rng(7)
+    y = (rng.random(N) < 0.4).astype(int)
+    runs = []
+    for name, strength, bias in (
+        ("current", 1.0, 0.0),
+        ("peer1", 1.0, 0.0),
+        ("peer2", 0.95, 0.0),
+        ("peer3", 1.05, 0.0),
+        ("collapsed", 1.0, -1.8),
+    ):
+        logit = strength * (2 * y - 1) + rng.normal(0, 1.2, N) + bias
+        score = 1 / (1 + np.exp(-logit))
+        frame = pd.DataFrame({"id": np.arange(N), "label": y, "score": score.round(6)})
+        path = tmp_path / f"{name}.csv"
+        frame.to_csv(path, index=False)
+        runs.append(f"{name}={path}")
+    return runs
+
+
+def test_five_models_the_collapsed_f1_is_worse_and_the_gate_fails(tmp_path: Path) -> None:
+    runs = _five_models(tmp_path)
+    report = build_report(runs, timestamp=False)
+    f1 = {c.candidate: c for c in report.assessment.comparisons if c.metric == "f1"}
+    assert f1["collapsed"].baseline_value > 0.7 and f1["collapsed"].candidate_value < 0.55
+    assert f1["collapsed"].verdict == "worse"
+    assert f1["collapsed"].p_value < 1e-6
+    # the same verdicts for the pair (current, collapsed) with or without the three peers
+    alone = build_report([runs[0], runs[-1]], timestamp=False)
+    pair = {c.metric: c.verdict for c in alone.assessment.comparisons}
+    assert pair == {
+        c.metric: c.verdict for c in report.assessment.comparisons if c.candidate == "collapsed"
+    }
+    # and every comparison's adjusted interval agrees with its verdict
+    for c in report.assessment.comparisons:
+        if c.ci_adjusted is not None:
+            crosses = c.ci_adjusted[0] <= 0 <= c.ci_adjusted[1]
+            assert crosses == (c.verdict == "tie"), (c.candidate, c.metric)
+    out = tmp_path / "r.html"
+    result = CliRunner().invoke(
+        app, ["build", *runs, "-o", str(out), "--fail-if", "regression(f1)", "--quiet"]
+    )
+    assert result.exit_code == 1, result.output
+    assert "collapsed" in result.output
