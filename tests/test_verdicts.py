@@ -132,3 +132,17 @@ def test_five_models_the_collapsed_f1_is_worse_and_the_gate_fails(tmp_path: Path
     )
     assert result.exit_code == 1, result.output
     assert "collapsed" in result.output
+
+
+def test_the_improvement_chart_draws_the_interval_the_verdict_uses(tmp_path: Path) -> None:
+    """Every bar of the drawn chart: it crosses zero exactly when its verdict is a tie."""
+    report = build_report(_five_models(tmp_path), timestamp=False, bootstrap=300)
+    (section,) = [s for s in report.sections if s.id == "comparison"]
+    (figure,) = [f for f in section.figures if f.id == "improvements"]
+    spec = figure.spec
+    assert isinstance(spec, dict)
+    values = [v for d in spec["datasets"].values() for v in d if "verdict" in v]
+    assert len(values) == 4 * 11
+    for v in values:
+        assert (v["low"] <= 0 <= v["high"]) == (v["verdict"] == "tie"), v
+    assert {v["verdict"] for v in values} >= {"worse", "tie"}
