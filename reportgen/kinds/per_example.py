@@ -107,7 +107,9 @@ def paired_comparison_section(
     for (group, name), pairing in assessment.pairings.items():
         section.notes.append(f"{run_label(group, name)}: {pairing.note}")
     section.notes.append(
-        f"Intervals: percentile bootstrap over examples, {replicates:,} replicates, seed {seed}."
+        f"Unadjusted intervals: percentile bootstrap over examples, {replicates:,} replicates, "
+        f"seed {seed}; p-values: McNemar's exact test for 0/1 outcomes, else a Wald test whose "
+        "standard error is the bootstrap deltas' spread."
     )
     return section
 

@@ -100,8 +100,9 @@ def comparison_section(assessment: Assessment, colours: dict[str, str]) -> Secti
     for name, pairing in assessment.pairings.items():
         section.notes.append(f"{name}: {pairing.note}")
     section.notes.append(
-        f"Intervals: percentile bootstrap, {assessment.replicates:,} replicates, seed "
-        f"{assessment.seed}; accuracy by McNemar's exact test, ROC AUC by DeLong's test."
+        f"Unadjusted intervals: percentile bootstrap, {assessment.replicates:,} replicates, "
+        f"seed {assessment.seed}. Tests: accuracy by McNemar's exact test, ROC AUC by DeLong's "
+        "test, the rest by a Wald test whose standard error is the bootstrap deltas' spread."
     )
     return section
 
