@@ -118,3 +118,18 @@ def test_error_lists_stay_bounded(sliced_runs: SlicedRuns) -> None:
     page = build_report([path_a, path_b], top_k=3, bootstrap=0).to_html()
     assert "most confident mistakes" in page and "newly wrong" in page
     assert page.count('class="text"') <= 3 * 4  # two models' mistakes, newly wrong and right
+
+
+def test_the_slice_view_shows_every_headline_metric(sliced_runs: SlicedRuns) -> None:
+    """Not F1 only: one row per (slice, model) with every headline metric, as computed."""
+    path_a, path_b, frame_a, _ = sliced_runs
+    report = build_report([path_a, path_b], slices=["group"], bootstrap=0, min_slice_size=10)
+    section = next(s for s in report.sections if s.id.startswith("slice-0-"))
+    table = next(t for t in section.tables if t.title.startswith("Every headline metric"))
+    assert table.header[:3] == ["Slice", "Model", "Examples"]
+    assert {"Accuracy", "F1", "ROC AUC", "Log loss", "ECE"} <= set(table.header)
+    row = next(r for r in table.rows if r[0].text == "a" and r[1].text == "logistic")
+    part = frame_a[frame_a["group"] == "a"]
+    accuracy = float((part["label"] == part["prediction"]).mean())
+    assert row[table.header.index("Accuracy")].text == f"{accuracy:.3f}"
+    assert len(table.rows) == 2 * 3  # two models, three slice values

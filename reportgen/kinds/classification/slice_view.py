@@ -7,6 +7,7 @@ import pandas as pd
 
 from reportgen import formatting as fmt
 from reportgen.kinds.cells import (
+    best_index,
     metric_label,
     model_cell,
     slug_of,
@@ -97,6 +98,7 @@ def slice_section(
             )
         ],
     )
+    section.tables.append(_all_metrics(analysis, colours))
     if analysis.fairness:
         section.tables.append(
             Table(
@@ -116,3 +118,45 @@ def slice_section(
             )
         )
     return section
+
+
+def _all_metrics(analysis: SliceAnalysis, colours: dict[str, str]) -> Table:
+    """Every headline metric of every model on every slice value, best per slice in bold."""
+    names = list(dict.fromkeys(m for c in analysis.cells for m in c.metrics))
+    names = [m for m in names if any(c.metrics.get(m) is not None for c in analysis.cells)]
+    by_value: dict[str, list[int]] = {}
+    for i, cell in enumerate(analysis.cells):
+        by_value.setdefault(cell.value, []).append(i)
+    best = {
+        (value, m): {
+            members[j] for j in best_index([analysis.cells[i].metrics.get(m) for i in members], m)
+        }
+        for value, members in by_value.items()
+        for m in names
+    }
+    rows = []
+    for value in analysis.values:
+        for i in by_value.get(value, []):
+            cell = analysis.cells[i]
+            rows.append(
+                [
+                    Cell(value, css="mono"),
+                    model_cell(cell.model, colours),
+                    Cell(fmt.count(cell.n), css="num" + (" missing" if cell.small else "")),
+                    *[
+                        Cell(
+                            fmt.rate(cell.metrics.get(m)),
+                            css="num" + (" best" if i in best[(value, m)] else ""),
+                        )
+                        for m in names
+                    ],
+                ]
+            )
+    return Table(
+        ["Slice", "Model", "Examples", *[metric_label(m) for m in names]],
+        rows,
+        title=f"Every headline metric by {analysis.column}",
+        caption="Best value per slice in bold; faded counts are below the minimum slice size.",
+        numeric=[False, False, True, *[True] * len(names)],
+        collapsed=True,
+    )
