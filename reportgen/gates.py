@@ -6,14 +6,16 @@ Grammar (a gate *fails* when its expression is true)::
     gate        := comparison | regression
     comparison  := term OP NUMBER [for MODEL]
     term        := METRIC | delta(METRIC)
-    regression  := regression(METRIC) [for MODEL]
+    regression  := regression(METRIC) [by COLUMN] [for MODEL]
     OP          := <  <=  >  >=  ==  !=
 
 ``METRIC`` is any metric name of the JSON summary (``f1``, ``roc_auc``, ``perplexity``,
 ``exact_match``, ``latency_p99_ms``, ...) or an lm-eval task (its primary metric).
 ``delta(M)`` is the candidate's value minus the baseline's; ``regression(M)`` is true when the
 candidate is significantly worse than the baseline on M (the report's paired test,
-Holm-adjusted p < 0.05). Without ``for MODEL`` a gate checks every candidate (every model but
+Holm-adjusted p < 0.05 within the candidate's comparison); ``regression(M) by COLUMN`` is
+true when it is significantly worse on any value of the ``--slice`` column (Holm over the
+column's values). Without ``for MODEL`` a gate checks every candidate (every model but
 the baseline), or the only model of a one-model report.
 
 Examples: ``f1 < 0.90``, ``roc_auc < 0.95 for candidate``, ``delta(accuracy) < -0.01``,
@@ -41,13 +43,15 @@ OPERATORS: dict[str, Callable[[float, float], bool]] = {
     ">": operator.gt,
 }
 GRAMMAR_HINT = (
-    "write METRIC OP NUMBER, delta(METRIC) OP NUMBER or regression(METRIC), optionally followed "
-    'by "for MODEL"; e.g. "f1 < 0.90", "delta(accuracy) < -0.01 for candidate"'
+    "write METRIC OP NUMBER, delta(METRIC) OP NUMBER, regression(METRIC) or regression(METRIC) "
+    'by COLUMN, optionally followed by "for MODEL"; e.g. "f1 < 0.90", '
+    '"delta(accuracy) < -0.01 for candidate", "regression(f1) by region"'
 )
 _PATTERN = re.compile(
     r"""^\s*
     (?:
         (?P<regression>regression)\s*\(\s*(?P<rmetric>[\w.\-]+)\s*\)
+        (?:\s+by\s+(?P<column>"[^"]+"|'[^']+'|[^\s"']+))?
       | (?:(?P<delta>delta)\s*\(\s*(?P<dmetric>[\w.\-]+)\s*\)|(?P<metric>[\w.\-]+))
         \s*(?P<op><=|>=|==|!=|<|>)\s*(?P<number>[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)
     )
@@ -65,6 +69,7 @@ class Gate:
     op: str | None
     threshold: float | None
     model: str | None
+    column: str | None = None  # regression(METRIC) by COLUMN: any slice value of the column
 
     def describe(self) -> str:
         return self.expression.strip()
@@ -99,7 +104,10 @@ def parse_gate(expression: str) -> Gate:
     if model is not None and model[0] in "'\"":
         model = model[1:-1]
     if match.group("regression"):
-        return Gate(expression, "regression", match.group("rmetric"), None, None, model)
+        column = match.group("column")
+        if column is not None and column[0] in "'\"":
+            column = column[1:-1]
+        return Gate(expression, "regression", match.group("rmetric"), None, None, model, column)
     kind = "delta" if match.group("delta") else "value"
     metric = match.group("dmetric") or match.group("metric")
     threshold = float(match.group("number"))
@@ -147,6 +155,8 @@ def check_names(
 
 
 Lookup = Callable[[str, str], float | None]  # (model, metric) -> value
+# (model, metric, column) -> [(slice value, verdict)], or None when the column was not sliced
+SliceVerdicts = Callable[[str, str, str], list[tuple[str, str]] | None]
 Verdict = Callable[[str, str], str | None]  # (model, metric) -> better|worse|tie|untested
 
 
@@ -157,6 +167,7 @@ def evaluate_gates(
     value_of: Lookup,
     verdict_of: Verdict,
     baseline_of: Callable[[str, str], str] | None = None,
+    slice_verdicts: SliceVerdicts | None = None,
 ) -> list[GateResult]:
     """Every gate on every model it targets; failed results first, then in gate order.
 
@@ -169,8 +180,45 @@ def evaluate_gates(
         targets = [gate.model] if gate.model else _candidates(gate, models, base_of, value_of)
         for model in targets:
             base = base_of(model, gate.metric)
-            results.append(_check(gate, model, base, value_of, verdict_of))
+            if gate.column is not None:
+                results.append(_check_slices(gate, model, base, slice_verdicts))
+            else:
+                results.append(_check(gate, model, base, value_of, verdict_of))
     return sorted(results, key=lambda r: r.passed)  # stable: failed first
+
+
+def _check_slices(
+    gate: Gate, model: str, baseline: str, slice_verdicts: SliceVerdicts | None
+) -> GateResult:
+    """``regression(METRIC) by COLUMN``: fails when any value of the slice column is
+    significantly worse than the baseline's on that value (Holm over the column's values)."""
+    found = None if slice_verdicts is None else slice_verdicts(model, gate.metric, gate.column)
+    if not found:
+        return GateResult(
+            gate,
+            model,
+            False,
+            f"cannot check: no per-slice comparison of {model} with {baseline} on "
+            f"{gate.metric} by {gate.column} (pass --slice {gate.column}; slices below "
+            "--min-slice-size and runs that cannot be paired are not tested)",
+        )
+    worse = [value for value, verdict in found if verdict == "worse"]
+    if worse:
+        shown = ", ".join(worse[:5]) + (f" and {len(worse) - 5} more" if len(worse) > 5 else "")
+        return GateResult(
+            gate,
+            model,
+            False,
+            f"{model} is significantly worse than {baseline} on {gate.metric} where "
+            f"{gate.column} is {shown}",
+        )
+    return GateResult(
+        gate,
+        model,
+        True,
+        f"{model} is not significantly worse than {baseline} on {gate.metric} on any of "
+        f"{len(found)} {gate.column} values",
+    )
 
 
 def _candidates(

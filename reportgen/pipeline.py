@@ -224,6 +224,9 @@ def _assemble(
         lambda model, metric: first(lambda k, r: k.value(r, model, metric)),
         lambda model, metric: first(lambda k, r: k.verdict_of(r, model, metric)),
         lambda model, metric: first(lambda k, r: k.baseline_of(r, model, metric)) or ctx.baseline,
+        lambda model, metric, column: first(
+            lambda k, r: k.slice_verdicts(r, model, metric, column)
+        ),
     )
     kinds = _kinds(results, runs)
     classification = next((r for r in results if r.kind == "classification"), None)

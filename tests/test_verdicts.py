@@ -146,3 +146,65 @@ def test_the_improvement_chart_draws_the_interval_the_verdict_uses(tmp_path: Pat
     for v in values:
         assert (v["low"] <= 0 <= v["high"]) == (v["verdict"] == "tie"), v
     assert {v["verdict"] for v in values} >= {"worse", "tie"}
+
+
+def _regional(tmp_path: Path) -> list[str]:
+    """Two models, identical but in one region, where the candidate loses most of its recall
+    (F1 about 0.77 -> about 0.5), as the new user's case."""
+    rng = np.random.default_rng(11)
+    y = (rng.random(N) < 0.4).astype(int)
+    region = rng.choice(["north", "south", "east", "west"], size=N)
+    noise = rng.normal(0, 1.2, N)
+    runs = []
+    for name, bias in (("current", 0.0), ("new", -1.4)):
+        logit = (2 * y - 1) + noise + np.where(region == "north", bias, 0.0)
+        frame = pd.DataFrame(
+            {"id": np.arange(N), "label": y, "score": (1 / (1 + np.exp(-logit))).round(6)}
+        ).assign(region=region)
+        path = tmp_path / f"{name}.csv"
+        frame.to_csv(path, index=False)
+        runs.append(f"{name}={path}")
+    return runs
+
+
+def test_a_slice_regression_is_named_in_the_verdict_json_markdown_and_gate(
+    tmp_path: Path,
+) -> None:
+    runs = _regional(tmp_path)
+    report = build_report(runs, timestamp=False, slices=["region"])
+    assert "new is worse on region=north: F1 " in report.verdict
+    assert "new is worse on region=north" in report.to_markdown()
+    summary = report.summary()
+    north = {
+        d["metric"]: d
+        for d in summary["slice_comparisons"]
+        if d["value"] == "north" and d["candidate"] == "new"
+    }
+    assert north["f1"]["verdict"] == "worse" and north["f1"]["p_value_adjusted"] < 0.05
+    assert north["f1"]["baseline_value"] > north["f1"]["candidate_value"] + 0.15
+    others = [
+        d for d in summary["slice_comparisons"] if d["value"] != "north" and d["metric"] == "f1"
+    ]
+    assert {d["verdict"] for d in others} == {"tie"}  # identical predictions elsewhere
+    out, gate = tmp_path / "r.html", "regression(f1) by region"
+    failing = CliRunner().invoke(
+        app,
+        ["build", *runs, "--slice", "region", "-o", str(out), "--quiet", "--fail-if", gate],
+    )
+    assert failing.exit_code == 1, failing.output
+    assert "where region is north" in failing.output
+    passing = CliRunner().invoke(
+        app,
+        [
+            "build",
+            *runs,
+            "--slice",
+            "region",
+            "-o",
+            str(out),
+            "--quiet",
+            "--fail-if",
+            f"{gate} for current",
+        ],
+    )
+    assert passing.exit_code == 2  # the baseline has no comparison of its own

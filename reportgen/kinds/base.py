@@ -211,6 +211,13 @@ class Kind(ABC):
                 return c.verdict
         return None
 
+    def slice_verdicts(
+        self, result: Any, model: str, metric: str, column: str
+    ) -> list[tuple[str, str]] | None:
+        """(slice value, verdict) of ``model`` against its baseline on ``metric`` per value of
+        ``column``, for ``regression(METRIC) by COLUMN`` gates."""
+        return None
+
     def baseline_of(self, result: Any, model: str, metric: str) -> str | None:
         """The baseline ``model`` is compared with on ``metric``, when this kind has it."""
         return result.baseline if self.value(result, model, metric) is not None else None

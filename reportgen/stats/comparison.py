@@ -68,7 +68,11 @@ def family_of(method: str) -> Callable[[Comparison], tuple[str, ...]]:
     raise ValueError(f"multiplicity {method!r}: use {', '.join(MULTIPLICITY)}")
 
 
-def settle(comparisons: Sequence[Comparison], method: str = "per-comparison") -> None:
+def settle(
+    comparisons: Sequence[Comparison],
+    method: str = "per-comparison",
+    key: Callable[[Comparison], tuple[str, ...]] | None = None,
+) -> None:
     """Holm-adjust p-values within each family, give each comparison a verdict, and the
     interval that agrees with it.
 
@@ -78,7 +82,7 @@ def settle(comparisons: Sequence[Comparison], method: str = "per-comparison") ->
     test's own standard error, or for exact tests the one its p-value implies,
     |Δ| / z(1 − p/2). So the interval excludes zero exactly when the verdict is not a tie.
     """
-    key = family_of(method)
+    key = key or family_of(method)
     families: dict[tuple[str, ...], list[Comparison]] = {}
     for c in comparisons:
         if c.p_value is not None:

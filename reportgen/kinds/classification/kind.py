@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from reportgen import metrics
 from reportgen.ingest.runs import Run, _validate
 from reportgen.kinds import cells
 from reportgen.kinds.base import Context, Kind, KindResult, Source
@@ -133,7 +134,8 @@ class ClassificationKind(Kind):
 
     def verdict_parts(self, result: ClassificationResult) -> list[str]:
         assert result.assessment is not None
-        return cells.verdict_parts(result.comparisons, result.baseline, "metrics")
+        parts = cells.verdict_parts(result.comparisons, result.baseline, "metrics")
+        return parts + slice_regressions(result)
 
     def sections(self, result: ClassificationResult, ctx: Context) -> list[Section]:
         evaluations, assessment, colours = result.evaluations, result.assessment, ctx.colours
@@ -226,10 +228,48 @@ class ClassificationKind(Kind):
                     return float(value)
         return None
 
+    def slice_verdicts(
+        self, result: ClassificationResult, model: str, metric: str, column: str
+    ) -> list[tuple[str, str]] | None:
+        for analysis in result.slices:
+            if analysis.column.lower() == column.lower():
+                found = [
+                    (d.value, d.verdict)
+                    for d in analysis.deltas
+                    if d.candidate == model and d.metric == metric and d.test is not None
+                ]
+                return found or None
+        return None
+
     def baseline_of(self, result: ClassificationResult, model: str, metric: str) -> str | None:
         if any(e.name == model and metric in e.metrics for e in result.evaluations):
             return result.baseline
         return None
+
+
+def slice_regressions(result: ClassificationResult, shown: int = 3) -> list[str]:
+    """One clause per candidate and slice value where the candidate is significantly worse
+    than the baseline (after correction over the column's values), the slice's primary metric
+    first, e.g. "new is worse on region=north: F1 0.769 → 0.530, recall 0.785 → 0.373"."""
+    parts = []
+    for analysis in result.slices:
+        worse: dict[tuple[str, str], list[Any]] = {}
+        for d in analysis.deltas:
+            if d.verdict == "worse":
+                worse.setdefault((d.candidate, d.value), []).append(d)
+        for (candidate, value), found in worse.items():
+            found.sort(key=lambda d: d.metric != analysis.primary)  # stable: primary first
+            listed = [
+                f"{metrics.label(d.metric)} "
+                f"{metrics.format_value(d.metric, d.test.baseline_value)} → "
+                f"{metrics.format_value(d.metric, d.test.candidate_value)}"
+                for d in found[:shown]
+            ]
+            more = f" and {len(found) - shown} more metrics" if len(found) > shown else ""
+            parts.append(
+                f"{candidate} is worse on {analysis.column}={value}: {', '.join(listed)}{more}"
+            )
+    return parts
 
 
 def _pairing_summary(assessment: Assessment, name: str) -> dict[str, Any] | None:

@@ -24,6 +24,7 @@ from reportgen.kinds.classification.evaluate import (
 )
 from reportgen.kinds.classification.resample import build_cells, cell_stats, replicate_metrics
 from reportgen.stats import significance as compare
+from reportgen.stats.comparison import Comparison, settle
 from reportgen.stats.pairing import Pairing
 from reportgen.stats.slicing import MISSING, OTHER, labeller
 
@@ -45,14 +46,23 @@ class SliceCell:
 
 @dataclass
 class SliceDelta:
+    """A candidate against the baseline on one slice value and metric, paired; its test is a
+    Wald test on the slice's bootstrap deltas, Holm-corrected over the column's values."""
+
     candidate: str
     value: str
     metric: str
     delta: float | None
     ci: tuple[float, float] | None
     n_paired: int
+    test: Comparison | None = None  # None below the minimum slice size or without replicates
+
+    @property
+    def verdict(self) -> str:
+        return self.test.verdict if self.test is not None else "untested"
 
     def summary(self) -> dict[str, object]:
+        test = self.test
         return {
             "value": self.value,
             "candidate": self.candidate,
@@ -60,6 +70,11 @@ class SliceDelta:
             "delta": self.delta,
             "ci": list(self.ci) if self.ci else None,
             "n_paired": self.n_paired,
+            "baseline_value": None if test is None else test.baseline_value,
+            "candidate_value": None if test is None else test.candidate_value,
+            "p_value": None if test is None else test.p_value,
+            "p_value_adjusted": None if test is None else test.p_value_adjusted,
+            "verdict": self.verdict,
         }
 
 
@@ -270,16 +285,39 @@ def _slice_deltas(
         for metric in metrics:
             bv, cv = b_values.get(metric), c_values.get(metric)
             delta = None if bv is None or cv is None else cv - bv
-            interval = None
+            interval = test = None
             if delta is not None and reps is not None and on_cells is not None:
                 ob, oc = on_cells[0].get(metric), on_cells[1].get(metric)
                 if ob is not None and oc is not None:
-                    interval = compare.percentile_interval(
-                        reps[1][metric] - reps[0][metric], delta, oc - ob
-                    )
+                    deltas = reps[1][metric] - reps[0][metric]
+                    interval = compare.percentile_interval(deltas, delta, oc - ob)
+                    wald = compare.wald_p_value(deltas, delta, oc - ob)
+                    if wald is not None:
+                        test = Comparison(
+                            base.name,
+                            evaluation.name,
+                            metric,
+                            bv,
+                            cv,
+                            delta,
+                            interval,
+                            wald[0],
+                            "bootstrap-paired",
+                            len(chosen),
+                            scope=values[number],
+                            se=wald[1],
+                        )
             found.append(
-                SliceDelta(evaluation.name, values[number], metric, delta, interval, len(chosen))
+                SliceDelta(
+                    evaluation.name, values[number], metric, delta, interval, len(chosen), test
+                )
             )
         return found
 
-    return [delta for part in mapper(one, jobs) for delta in part]
+    found = [delta for part in mapper(one, jobs) for delta in part]
+    # one family per candidate and metric: the column's slice values
+    settle(
+        [d.test for d in found if d.test is not None],
+        key=lambda c: (c.candidate, c.metric),
+    )
+    return found
