@@ -208,3 +208,17 @@ def test_a_slice_regression_is_named_in_the_verdict_json_markdown_and_gate(
         ],
     )
     assert passing.exit_code == 2  # the baseline has no comparison of its own
+
+
+def test_the_largest_fairness_gap_change_is_beside_the_leaderboard(tmp_path: Path) -> None:
+    report = build_report(_regional(tmp_path), timestamp=False, slices=["region"], bootstrap=200)
+    assert report.leaderboard is not None
+    caption = report.leaderboard.caption
+    assert "Largest fairness-gap change against current: new's" in caption
+    gaps = report.result("classification").slices[0].fairness
+    moved = max(
+        abs(gaps["new"][k] - gaps["current"][k])
+        for k in ("demographic_parity_difference", "equal_opportunity_difference")
+    )
+    assert f"({moved:+.3f})" in caption or f"({-moved:+.3f})" in caption
+    assert moved > 0.2  # recall collapsed in one region: the equal-opportunity gap widened

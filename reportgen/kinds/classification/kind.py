@@ -130,7 +130,11 @@ class ClassificationKind(Kind):
 
     def leaderboard(self, result: ClassificationResult, ctx: Context) -> Table | None:
         assert result.assessment is not None
-        return sections.leaderboard(result.evaluations, ctx.colours, result.assessment)
+        table = sections.leaderboard(result.evaluations, ctx.colours, result.assessment)
+        change = largest_gap_change(result)
+        if change:
+            table.caption += " " + change
+        return table
 
     def verdict_parts(self, result: ClassificationResult) -> list[str]:
         assert result.assessment is not None
@@ -245,6 +249,34 @@ class ClassificationKind(Kind):
         if any(e.name == model and metric in e.metrics for e in result.evaluations):
             return result.baseline
         return None
+
+
+GAP_NAMES = {
+    "demographic_parity_difference": "demographic parity difference",
+    "equal_opportunity_difference": "equal opportunity difference",
+}
+
+
+def largest_gap_change(result: ClassificationResult) -> str:
+    """The fairness gap (across the values of a --slice column) that moved most against the
+    baseline, as one sentence for beside the leaderboard; empty without slices or a change."""
+    best: tuple[float, str] | None = None
+    for analysis in result.slices:
+        base = analysis.fairness.get(result.baseline, {})
+        for model, gaps in analysis.fairness.items():
+            if model == result.baseline:
+                continue
+            for key, label in GAP_NAMES.items():
+                b, c = base.get(key), gaps.get(key)
+                if b is None or c is None or c == b:
+                    continue
+                text = (
+                    f"Largest fairness-gap change against {result.baseline}: {model}'s {label} "
+                    f"across {analysis.column} {b:.3f} → {c:.3f} ({c - b:+.3f})."
+                )
+                if best is None or abs(c - b) > best[0]:
+                    best = (abs(c - b), text)
+    return best[1] if best is not None else ""
 
 
 def slice_regressions(result: ClassificationResult, shown: int = 3) -> list[str]:
