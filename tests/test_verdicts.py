@@ -222,3 +222,22 @@ def test_the_largest_fairness_gap_change_is_beside_the_leaderboard(tmp_path: Pat
     )
     assert f"({moved:+.3f})" in caption or f"({-moved:+.3f})" in caption
     assert moved > 0.2  # recall collapsed in one region: the equal-opportunity gap widened
+
+
+def test_ranks_share_the_places_models_cannot_be_told_apart_in(tmp_path: Path) -> None:
+    runs = _five_models(tmp_path)
+    report = build_report(runs, timestamp=False, bootstrap=200)
+    ranks = report.result("classification").ranks
+    # models of equal skill share a place; the collapsed one comes last, alone
+    assert ranks["collapsed"] == 5
+    assert ranks["current"] == ranks["peer1"] and min(ranks.values()) == 1
+    assert sum(r == 1 for r in ranks.values()) >= 2
+    board = report.leaderboard
+    assert board is not None and board.header[1] == "Rank"
+    shown = {row[0].text: row[1].text for row in board.rows}
+    assert shown["collapsed"] == "5" and shown["peer1"] == "1"
+    runs_json = {r["name"]: r for r in report.summary()["runs"]}
+    assert runs_json["collapsed"]["rank"] == {"metric": "accuracy", "rank": 5}
+    assert "| Rank |" in report.to_markdown() or "Rank" in report.to_markdown()
+    two = build_report(runs[:2], timestamp=False, bootstrap=0)
+    assert two.leaderboard is not None and "Rank" not in two.leaderboard.header

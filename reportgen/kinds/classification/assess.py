@@ -23,7 +23,7 @@ from reportgen.kinds.classification.evaluate import (
 from reportgen.kinds.classification.pairing import pair_runs
 from reportgen.kinds.classification.resample import build_cells, cell_stats, replicate_metrics
 from reportgen.stats import significance as compare
-from reportgen.stats.comparison import Comparison
+from reportgen.stats.comparison import Comparison, settle
 from reportgen.stats.pairing import Pairing
 
 
@@ -302,3 +302,34 @@ def declared_test(metric: str) -> str:
     registered)."""
     found = registry.get(metric)
     return found.test if found is not None else "bootstrap"
+
+
+def significance_ranks(
+    evaluations: Sequence[RunEvaluation],
+    metric: str,
+    unpaired: bool,
+    replicates: int,
+    seed: int,
+) -> dict[str, int] | None:
+    """Tie-aware ranks on one metric, for three or more models: each model's rank is 1 plus
+    the number of models significantly better than it, every pair tested with the metric's
+    own test and Holm over all pairs. Models that cannot be told apart share a rank, e.g.
+    1, 1, 3 (HELM's "significance groups"). None for fewer than three models."""
+    if len(evaluations) < 3:
+        return None
+    pairs: list[Comparison] = []
+    for i, first in enumerate(evaluations):
+        for j in range(i + 1, len(evaluations)):
+            second = evaluations[j]
+            pairing = pair_runs(first.encoded, second.encoded, unpaired)
+            pairs += compare_runs(
+                first, second, pairing, [metric], replicates, seed + 9000 + 97 * i + j
+            )
+    settle(pairs, key=lambda c: ())  # one family: every pair
+    above = dict.fromkeys((e.name for e in evaluations), 0)
+    for c in pairs:
+        if c.verdict == "better":
+            above[c.baseline] += 1
+        elif c.verdict == "worse":
+            above[c.candidate] += 1
+    return {name: 1 + n for name, n in above.items()}

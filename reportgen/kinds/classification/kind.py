@@ -16,7 +16,7 @@ from reportgen.ingest.runs import Run, _validate
 from reportgen.kinds import cells
 from reportgen.kinds.base import Context, Kind, KindResult, Source
 from reportgen.kinds.classification import error_views, sections, slice_view, views
-from reportgen.kinds.classification.assess import Assessment, assess
+from reportgen.kinds.classification.assess import Assessment, assess, significance_ranks
 from reportgen.kinds.classification.encode import encode_runs
 from reportgen.kinds.classification.evaluate import HEADLINE, RunEvaluation, evaluate
 from reportgen.kinds.classification.examples import Example
@@ -32,6 +32,7 @@ class ClassificationResult(KindResult):
     slices: list[SliceAnalysis] = field(default_factory=list)
     # runs evaluated where they lie: each run's most confident mistakes, from a bounded query
     mistakes: dict[str, list[Example]] | None = None
+    ranks: dict[str, int] | None = None  # tie-aware ranks on the first headline metric
 
     @property
     def task(self) -> str:
@@ -124,13 +125,23 @@ class ClassificationKind(Kind):
                     ctx.mapper,
                 )
             )
-        return result_of(evaluations, assessment, analyses)
+        found = result_of(evaluations, assessment, analyses)
+        found.ranks = significance_ranks(
+            evaluations,
+            HEADLINE[found.task][0],
+            options.unpaired,
+            options.bootstrap,
+            options.seed,
+        )
+        return found
 
     # --- report model ----------------------------------------------------------------------
 
     def leaderboard(self, result: ClassificationResult, ctx: Context) -> Table | None:
         assert result.assessment is not None
-        table = sections.leaderboard(result.evaluations, ctx.colours, result.assessment)
+        table = sections.leaderboard(
+            result.evaluations, ctx.colours, result.assessment, result.ranks
+        )
         change = largest_gap_change(result)
         if change:
             table.caption += " " + change
@@ -211,6 +222,11 @@ class ClassificationKind(Kind):
                 "fairness": {
                     a.column: a.fairness[e.name] for a in result.slices if e.name in a.fairness
                 },
+                **(
+                    {"rank": {"metric": HEADLINE[e.task][0], "rank": result.ranks[e.name]}}
+                    if result.ranks
+                    else {}
+                ),
             }
             for e in result.evaluations
         ]

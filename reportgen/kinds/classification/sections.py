@@ -31,13 +31,16 @@ from reportgen.stats.comparison import Comparison
 
 
 def leaderboard(
-    evaluations: Sequence[RunEvaluation], colours: dict[str, str], assessment: Assessment
+    evaluations: Sequence[RunEvaluation],
+    colours: dict[str, str],
+    assessment: Assessment,
+    ranks: dict[str, int] | None = None,
 ) -> Table:
     """One row per model, headline metrics as columns, the best value per column in bold,
     deltas against the baseline under the candidates' values."""
     task = evaluations[0].task
     names = [m for m in HEADLINE[task] if any(e.metrics.get(m) is not None for e in evaluations)]
-    header = ["Model", "Examples", *[metric_label(m) for m in names]]
+    header = ["Model", *(["Rank"] if ranks else []), "Examples", *[metric_label(m) for m in names]]
     best = {m: best_index([e.metrics.get(m) for e in evaluations], m) for m in names}
     deltas = {(c.candidate, c.metric): c for c in assessment.comparisons}
     rows = []
@@ -45,7 +48,17 @@ def leaderboard(
         model = model_cell(evaluation.name, colours)
         if evaluation.name == assessment.baseline and len(evaluations) > 1:
             model.sub, model.sub_css = "baseline", "tag"
-        row = [model, Cell(fmt.count(evaluation.confusion.n), css="num")]
+        row = [model]
+        if ranks:
+            rank = ranks[evaluation.name]
+            row.append(
+                Cell(
+                    str(rank),
+                    title="cannot be told apart from the best" if rank == 1 else None,
+                    css="num" + (" best" if rank == 1 else ""),
+                )
+            )
+        row.append(Cell(fmt.count(evaluation.confusion.n), css="num"))
         for metric in names:
             value = evaluation.metrics.get(metric)
             css = "num" + (" best" if i in best[metric] else "")
@@ -75,7 +88,14 @@ def leaderboard(
         )
     if arrows:
         caption += f" Lower is better for {arrows}; higher for the rest."
-    return Table(header, rows, caption=caption, numeric=[False, True, *[True] * len(names)])
+    if ranks:
+        caption += (
+            f" Rank, on {metric_label(names[0])}: 1 + the number of models significantly better "
+            "(every pair tested, Holm over the pairs); models that cannot be told apart share "
+            "a rank."
+        )
+    numeric = [False, *([True] if ranks else []), True, *[True] * len(names)]
+    return Table(header, rows, caption=caption, numeric=numeric)
 
 
 def verdict_line(assessment: Assessment) -> str:
