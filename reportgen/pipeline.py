@@ -179,17 +179,17 @@ def _assemble(
         for result in results:
             settle(result.comparisons, method)
     say("Drawing charts")
+    by_name = registry.by_name()
+    found = [(by_name[r.kind], r) for r in results]  # each result with its kind
     boards: dict[str, list[tuple[Kind, KindResult]]] = {}
-    for result in results:
-        kind = registry.by_name()[result.kind]
+    for kind, result in found:
         boards.setdefault(kind.board, []).append((kind, result))
     leaderboard: Table | None = None
     body: list[Section] = []
     appendix: list[Section] = []
     verdicts: list[str] = []
     infos: list[RunInfo] = []
-    for result in results:
-        kind = registry.by_name()[result.kind]
+    for kind, result in found:
         members = boards.pop(kind.board, None)
         if members is not None:  # the first kind of its board: the board's table and verdict
             table = _board(members, ctx)
@@ -207,15 +207,13 @@ def _assemble(
         appendix += kind.appendix(result, ctx)
         infos += kind.run_infos(result, ctx)
     if ctx.options.slices:
-        _check_slices_found(ctx.options.slices, results, runs)
+        _check_slices_found(ctx.options.slices, found, runs)
     body += appendix
     draw_all(body)
     names = list(ctx.names)
 
     def first(ask: Callable[[Kind, KindResult], Any]) -> Any:
-        return next(
-            (v for r in results if (v := ask(registry.by_name()[r.kind], r)) is not None), None
-        )
+        return next((v for k, r in found if (v := ask(k, r)) is not None), None)
 
     gate_results = evaluate_gates(
         gates,
@@ -263,9 +261,9 @@ def _board(members: list[tuple[Kind, KindResult]], ctx: Context) -> Table | None
 
 
 def _check_slices_found(
-    slices: Sequence[str], results: Sequence[KindResult], runs: Sequence[Any]
+    slices: Sequence[str], found: Sequence[tuple[Kind, KindResult]], runs: Sequence[Any]
 ) -> None:
-    done = set().union(*(registry.by_name()[r.kind].sliced_columns(r) for r in results))
+    done = set().union(*(kind.sliced_columns(result) for kind, result in found))
     for column in slices:
         if column.lower() not in done:
             first = next((r for r in runs if hasattr(r, "extra")), runs[0])
@@ -298,13 +296,3 @@ def _kinds(results: Sequence[KindResult], runs: Sequence[Any]) -> str:
 def _default_title(names: Sequence[str], kinds: str) -> str:
     shown = " vs ".join(names[:4]) + (" …" if len(names) > 4 else "")
     return f"{shown}: {kinds.replace(' classification', '')} evaluation"
-
-
-def load_runs(sources: Sequence[RunSource], columns: ColumnNames | None = None) -> list[Any]:
-    """Load classification ``PATH`` or ``NAME=PATH`` arguments (Run objects pass through)."""
-    found = load_sources(sources, registry.KINDS, columns, mapper=parallel_map)
-    classification = registry.by_name()["classification"]
-    other = [r for r in found.runs if not classification.owns(r)]
-    if other:
-        raise ReportgenError(f"{other[0].path}: a {other[0].kind} run, not a classification run")
-    return found.runs

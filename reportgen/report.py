@@ -86,19 +86,17 @@ class Report:
 
     def summary(self) -> dict[str, Any]:
         """The machine-readable summary written by ``--json``."""
-        runs: list[dict[str, Any]] = []
+        kinds = registry.by_name()
+        entries: list[tuple[str, dict[str, Any]]] = []  # (board, run entry)
         patches: dict[tuple[str, str], dict[str, Any]] = {}
         extra: dict[str, Any] = {}
         for result in self.results:
-            kind = registry.by_name()[result.kind]
-            for entry in kind.summary_runs(result):
-                runs.append(entry)
-                entry["__board"] = kind.board
+            kind = kinds[result.kind]
+            entries += [(kind.board, entry) for entry in kind.summary_runs(result)]
             for name, patch in kind.summary_patches(result).items():
                 patches[(kind.board, name)] = patch
             extra |= kind.summary_extra(result)
-        for entry in runs:
-            entry.update(patches.get((entry.pop("__board"), entry["name"]), {}))
+        runs = [entry | patches.get((board, entry["name"]), {}) for board, entry in entries]
         found: dict[str, Any] = {
             "reportgen_version": self.version,
             "title": self.title,
@@ -110,7 +108,7 @@ class Report:
             "runs": runs,
             "comparisons": [c.summary() for r in self.results for c in r.comparisons],
             "slice_comparisons": [
-                s for r in self.results for s in registry.by_name()[r.kind].slice_comparisons(r)
+                s for r in self.results for s in kinds[r.kind].slice_comparisons(r)
             ],
             **extra,
         }

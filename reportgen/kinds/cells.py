@@ -40,11 +40,6 @@ def delta_cell_parts(comparison: Comparison) -> tuple[str, str]:
     return f"{arrow} {fmt.signed(delta)}", css
 
 
-def verdict_text(comparisons: Sequence[Comparison], baseline: str, what: str) -> str:
-    parts = verdict_parts(comparisons, baseline, what)
-    return "; ".join(parts) + ("." if parts else "")
-
-
 def verdict_parts(comparisons: Sequence[Comparison], baseline: str, what: str) -> list[str]:
     """One clause per candidate: on how many metrics it beats, loses to or ties the baseline."""
     parts = []

@@ -8,6 +8,7 @@ in ms); runs served concurrently should log their own throughput as metadata.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -165,10 +166,9 @@ def efficiency_section(
     return section
 
 
+@dataclass
 class EfficiencyResult(KindResult):
-    def __init__(self, entries: list[Any]) -> None:
-        super().__init__("efficiency", "", list(dict.fromkeys(e[0] for e in entries)))
-        self.entries = entries
+    entries: list[Any] = field(default_factory=list)
 
 
 class EfficiencyKind(Kind):
@@ -183,7 +183,10 @@ class EfficiencyKind(Kind):
 
     def evaluate(self, runs: list[Any], ctx: Context) -> EfficiencyResult | None:
         entries = [e for r in ctx.results for e in ctx.kinds[r.kind].efficiency_entries(r)]
-        return EfficiencyResult(entries) if any(e[2] for e in entries) else None
+        if not any(e[2] for e in entries):
+            return None
+        models = list(dict.fromkeys(e[0] for e in entries))
+        return EfficiencyResult(self.name, "", models, entries=entries)
 
     def sections(self, result: EfficiencyResult, ctx: Context) -> list[Section]:
         found = efficiency_section(result.entries, ctx.colours)

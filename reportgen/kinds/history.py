@@ -5,6 +5,7 @@ overlaid and each model's best validation step marked; each series simplified to
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -114,10 +115,9 @@ def history_section(
     return section
 
 
+@dataclass
 class HistoryResult(KindResult):
-    def __init__(self, histories: list[History]) -> None:
-        super().__init__("training history", "", [h.name for h in histories])
-        self.histories = histories
+    histories: list[History] = field(default_factory=list)
 
 
 class HistoryKind(Kind):
@@ -130,7 +130,9 @@ class HistoryKind(Kind):
     run_types = (History,)
 
     def evaluate(self, runs: list[Any], ctx: Context) -> HistoryResult | None:
-        return HistoryResult(runs) if runs else None
+        if not runs:
+            return None
+        return HistoryResult(self.name, "", [h.name for h in runs], histories=runs)
 
     def sections(self, result: HistoryResult, ctx: Context) -> list[Section]:
         found = history_section(result.histories, ctx.colours, ctx.options.history_scale)

@@ -19,7 +19,6 @@ from reportgen.kinds.cells import (
     metadata_items,
     metric_label,
     model_cell,
-    verdict_text,
 )
 from reportgen.kinds.classification.assess import Assessment
 from reportgen.kinds.classification.evaluate import (
@@ -96,11 +95,6 @@ def leaderboard(
         )
     numeric = [False, *([True] if ranks else []), True, *[True] * len(names)]
     return Table(header, rows, caption=caption, numeric=numeric)
-
-
-def verdict_line(assessment: Assessment) -> str:
-    """One sentence per candidate: on how many metrics it beats, loses to or ties the baseline."""
-    return verdict_text(assessment.comparisons, assessment.baseline, "metrics")
 
 
 def comparison_section(assessment: Assessment, colours: dict[str, str]) -> Section:

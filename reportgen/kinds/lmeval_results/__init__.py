@@ -7,6 +7,7 @@ Files: a results JSON (``{"results": ...}``) or an lm-eval output folder, whose 
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,13 +24,12 @@ from reportgen.kinds.lmeval_results.views import benchmark_section
 from reportgen.model import RunInfo, Section
 
 
+@dataclass
 class BenchmarkResult(KindResult):
     """The models x tasks table; its deltas are kept apart from the report's comparisons."""
 
-    def __init__(self, table: BenchmarkTable, runs: list[BenchmarkRun]) -> None:
-        super().__init__("lm-eval results", table.baseline, list(table.models))
-        self.table = table
-        self.runs = runs
+    table: BenchmarkTable | None = None
+    runs: list[BenchmarkRun] = field(default_factory=list)
 
 
 class LmevalResultsKind(Kind):
@@ -60,8 +60,9 @@ class LmevalResultsKind(Kind):
                     "--benchmark-metric given, but no lm-eval results among the runs"
                 )
             return None
+        table = benchmark_table(runs, ctx.baseline, ctx.options.benchmark_metrics)
         return BenchmarkResult(
-            benchmark_table(runs, ctx.baseline, ctx.options.benchmark_metrics), runs
+            self.name, table.baseline, list(table.models), table=table, runs=runs
         )
 
     def board_columns(self, result: BenchmarkResult, ctx: Context) -> list[BoardColumn]:
