@@ -24,7 +24,7 @@ from reportgen.kinds.efficiency import efficiency_metrics
 from reportgen.stats import significance as compare
 from reportgen.stats.bootstrap import resampled_sums
 from reportgen.stats.comparison import Comparison
-from reportgen.stats.pairing import Pairing, _comparable_ids
+from reportgen.stats.pairing import Pairing, id_note, match_ids
 from reportgen.stats.slicing import MISSING, labeller
 
 
@@ -183,22 +183,14 @@ class SumsKind(Kind):
         """By id when both runs have ids; by row when they are the same length and hold the
         same targets (:meth:`same_targets`); else unpaired."""
         if base.ids is not None and cand.ids is not None:
-            a, b = _comparable_ids(base.ids, cand.ids)
-            position = pd.Index(a).get_indexer(b)
-            matched = position >= 0
-            if not matched.any():
+            base_rows, cand_rows = match_ids(base.ids, cand.ids)
+            if len(base_rows) == 0:
                 raise ReportgenError(
                     f"{base.kind} runs {base.name!r} and {cand.name!r} share no example ids; "
                     "compare runs on the same examples"
                 )
-            cand_rows = np.flatnonzero(matched)
-            base_rows = position[matched]
-            order = np.argsort(base_rows, kind="stable")
-            n = len(order)
-            note = f"Paired by id: {n:,} examples matched"
-            if n < base.n_examples or n < cand.n_examples:
-                note += f" ({base.n_examples:,} in {base.name}, {cand.n_examples:,} in {cand.name})"
-            return Pairing("id", base_rows[order], cand_rows[order], note + ".")
+            note = id_note(len(base_rows), base.name, base.n_examples, cand.name, cand.n_examples)
+            return Pairing("id", base_rows, cand_rows, note)
         if base.n_examples == cand.n_examples:
             same = self.same_targets(base, cand)
             if same:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
+import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -45,3 +46,23 @@ def _id_strings(ids: np.ndarray) -> np.ndarray:
     if ids.dtype.kind == "f" and np.all(np.isfinite(ids)) and np.all(ids == np.round(ids)):
         ids = ids.astype(np.int64)
     return ids.astype(str)
+
+
+def match_ids(base_ids: np.ndarray, cand_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of the ids both runs hold, (baseline rows, candidate rows), in the baseline's row
+    order so that pairing is deterministic; empty when no id matches."""
+    a, b = _comparable_ids(base_ids, cand_ids)
+    position = pd.Index(a).get_indexer(b)
+    matched = position >= 0
+    cand_rows = np.flatnonzero(matched)
+    base_rows = position[matched]
+    order = np.argsort(base_rows, kind="stable")
+    return base_rows[order], cand_rows[order]
+
+
+def id_note(n: int, base_name: str, n_base: int, cand_name: str, n_cand: int) -> str:
+    """How many examples pairing by id matched, with both runs' sizes when some did not."""
+    note = f"Paired by id: {n:,} examples matched"
+    if n < n_base or n < n_cand:
+        note += f" ({n_base:,} in {base_name}, {n_cand:,} in {cand_name})"
+    return note + "."
