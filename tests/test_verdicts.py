@@ -238,6 +238,6 @@ def test_ranks_share_the_places_models_cannot_be_told_apart_in(tmp_path: Path) -
     assert shown["collapsed"] == "5" and shown["peer1"] == "1"
     runs_json = {r["name"]: r for r in report.summary()["runs"]}
     assert runs_json["collapsed"]["rank"] == {"metric": "accuracy", "rank": 5}
-    assert "| Rank |" in report.to_markdown() or "Rank" in report.to_markdown()
+    assert "| Model | Rank | Examples |" in report.to_markdown()
     two = build_report(runs[:2], timestamp=False, bootstrap=0)
     assert two.leaderboard is not None and "Rank" not in two.leaderboard.header

@@ -317,13 +317,15 @@ def significance_ranks(
     1, 1, 3 (HELM's "significance groups"). None for fewer than three models."""
     if len(evaluations) < 3:
         return None
+    # McNemar's and DeLong's tests need no replicates: draw them only for bootstrap metrics
+    needed = replicates if declared_test(metric) == "bootstrap" else 0
     pairs: list[Comparison] = []
     for i, first in enumerate(evaluations):
         for j in range(i + 1, len(evaluations)):
             second = evaluations[j]
             pairing = pair_runs(first.encoded, second.encoded, unpaired)
             pairs += compare_runs(
-                first, second, pairing, [metric], replicates, seed + 9000 + 97 * i + j
+                first, second, pairing, [metric], needed, seed + 9000 + 97 * i + j
             )
     settle(pairs, key=lambda c: ())  # one family: every pair
     above = dict.fromkeys((e.name for e in evaluations), 0)
