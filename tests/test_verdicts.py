@@ -241,3 +241,14 @@ def test_ranks_share_the_places_models_cannot_be_told_apart_in(tmp_path: Path) -
     assert "| Model | Rank | Examples |" in report.to_markdown()
     two = build_report(runs[:2], timestamp=False, bootstrap=0)
     assert two.leaderboard is not None and "Rank" not in two.leaderboard.header
+
+
+def test_a_p_value_near_one_does_not_make_an_unbounded_interval() -> None:
+    """McNemar's p of 1 discordant pair against 2 is near 1: the interval comes from the
+    comparison's own standard error, not from the one such a p-value implies."""
+    c = _comparison("accuracy", -0.002, 0.99999)
+    c.se = 0.003
+    settle([c])
+    assert c.verdict == "tie" and c.ci_adjusted is not None
+    low, high = c.ci_adjusted
+    assert low <= 0 <= high and high - low < 0.02

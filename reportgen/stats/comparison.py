@@ -121,13 +121,20 @@ def _holm_family(members: list[Comparison]) -> None:
 
 
 def _interval_at(c: Comparison, level: float) -> tuple[float, float] | None:
+    """Δ ± w at the level the comparison was tested at. A rejected comparison (p < level)
+    takes the standard error its p-value implies, so the interval just excludes zero; a kept
+    one takes its own standard error when it has one (a p-value near 1 implies an unbounded
+    one), widened to reach zero if need be. Either way it crosses zero exactly for a tie."""
     if c.delta is None or c.p_value is None:
         return None
     z = significance.normal_quantile(level / 2)
-    if c.delta != 0 and c.p_value < 1:
-        se = abs(c.delta) / max(significance.normal_quantile(c.p_value / 2), 1e-12)
+    implied = z * abs(c.delta) / max(significance.normal_quantile(c.p_value / 2), 1e-12)
+    if c.p_value < level and c.delta != 0:
+        half = implied
     elif c.se is not None:
-        se = c.se
+        half = max(z * c.se, abs(c.delta))
+    elif c.delta != 0:
+        half = max(min(implied, 10 * abs(c.delta)), abs(c.delta))
     else:
         return None
-    return (c.delta - z * se, c.delta + z * se)
+    return (c.delta - half, c.delta + half)
