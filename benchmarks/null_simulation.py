@@ -1,6 +1,6 @@
 """False-positive rate of the verdicts under the null: pairs of binary classifiers of equal
 skill on one test set, compared with the report's own machinery (cell bootstrap, McNemar,
-DeLong, Wald p-values from the bootstrap, Holm within each candidate's comparison).
+DeLong, Wald p-values from the bootstrap, max-T within each candidate's comparison).
 
     python benchmarks/null_simulation.py --repetitions 200
 

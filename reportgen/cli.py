@@ -192,12 +192,23 @@ def build(
             "share example ids (for runs on different examples).",
         ),
     ] = False,
+    repeats: Annotated[
+        bool,
+        typer.Option(
+            "--repeats",
+            help="Runs given the same NAME are repeats of one model (e.g. seeds): one "
+            "leaderboard row with the mean, the spread and an interval that counts the "
+            "seeds' spread, e.g. v2=seed0.csv v2=seed1.csv --repeats. A seed or repeat "
+            "column, or a seed key in run.json, declares repeats without it.",
+        ),
+    ] = False,
     multiplicity: Annotated[
         Multiplicity,
         typer.Option(
-            help="Which tests are corrected together (Holm): each candidate against its "
-            "baseline over its metrics (per-comparison), every test of the report (report), "
-            "or none, e.g. --multiplicity report."
+            help="Which tests are corrected together (max-T where the metrics' joint bootstrap "
+            "gives their correlation, else Holm): each candidate against its baseline over its "
+            "metrics (per-comparison), every test of the report (report), or none, e.g. "
+            "--multiplicity report."
         ),
     ] = Multiplicity.per_comparison,
     bootstrap: Annotated[
@@ -387,6 +398,7 @@ def build(
                 timestamp=o["timestamp"],
                 baseline=o["baseline"],
                 unpaired=o["unpaired"],
+                repeats=o["repeats"],
                 multiplicity=_plain(o["multiplicity"]) or "per-comparison",
                 bootstrap=o["bootstrap"],
                 seed=o["seed"],

@@ -12,10 +12,10 @@ Grammar (a gate *fails* when its expression is true)::
 ``METRIC`` is any metric name of the JSON summary (``f1``, ``roc_auc``, ``perplexity``,
 ``exact_match``, ``latency_p99_ms``, ...) or an lm-eval task (its primary metric).
 ``delta(M)`` is the candidate's value minus the baseline's; ``regression(M)`` is true when the
-candidate is significantly worse than the baseline on M (the report's paired test,
-Holm-adjusted p < 0.05 within the candidate's comparison); ``regression(M) by COLUMN`` is
-true when it is significantly worse on any value of the ``--slice`` column (Holm over the
-column's values). Without ``for MODEL`` a gate checks every candidate (every model but
+candidate is significantly worse than the baseline on M (the report's paired test, adjusted
+p < 0.05 within the candidate's comparison, by max-T or Holm); ``regression(M) by COLUMN``
+is true when it is significantly worse on any value of the ``--slice`` column (Holm over
+the column's values). Without ``for MODEL`` a gate checks every candidate (every model but
 the baseline), or the only model of a one-model report.
 
 Examples: ``f1 < 0.90``, ``roc_auc < 0.95 for candidate``, ``delta(accuracy) < -0.01``,

@@ -45,6 +45,7 @@ def build_report(
     timestamp: bool = True,
     baseline: str | None = None,
     unpaired: bool = False,
+    repeats: bool = False,
     multiplicity: str = "per-comparison",
     bootstrap: int = 1000,
     seed: int = 0,
@@ -134,6 +135,7 @@ def build_report(
         task if task in KIND_TASKS else None,
         histories,
         parallel_map,
+        repeats,
     )
     names = list(dict.fromkeys(r.name for r in loaded.runs))
     if baseline is not None and baseline not in names:

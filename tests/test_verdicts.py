@@ -252,3 +252,44 @@ def test_a_p_value_near_one_does_not_make_an_unbounded_interval() -> None:
     assert c.verdict == "tie" and c.ci_adjusted is not None
     low, high = c.ci_adjusted
     assert low <= 0 <= high and high - low < 0.02
+
+
+def test_regression_boards_rank_with_the_kinds_own_test(tmp_path: Path) -> None:
+    """Three regressors on one test set: two of equal skill share rank 1, a worse one is 3."""
+    rng = np.random.default_rng(4)
+    n = 3000
+    y = rng.normal(0, 10, n)
+    runs = []
+    for name, noise in (("a", 3.0), ("b", 3.0), ("c", 6.0)):
+        path = tmp_path / f"{name}.csv"
+        frame = pd.DataFrame(
+            {"id": np.arange(n), "label": y, "prediction": y + rng.normal(0, noise, n)}
+        )
+        frame.to_csv(path, index=False)
+        runs.append(f"{name}={path}")
+    report = build_report(runs, timestamp=False, bootstrap=300)
+    board = report.leaderboard
+    assert board is not None
+    assert board.header[:2] == ["Model", "Rank"]
+    shown = {row[0].text: row[1].text for row in board.rows}
+    assert shown == {"a": "1", "b": "1", "c": "3"}
+    runs_json = {r["name"]: r for r in report.summary()["runs"]}
+    assert runs_json["c"]["rank"]["rank"] == 3
+    assert "| Model | Rank |" in report.to_markdown()
+
+
+def test_lm_eval_boards_rank_by_the_z_test_on_standard_errors(tmp_path: Path) -> None:
+    import json
+
+    runs = []
+    for name, acc in (("x", 0.70), ("y", 0.705), ("z", 0.60)):
+        path = tmp_path / f"{name}.json"
+        results = {"arc_easy": {"acc,none": acc, "acc_stderr,none": 0.01, "alias": "arc_easy"}}
+        path.write_text(json.dumps({"results": results, "versions": {"arc_easy": 1}}))
+        runs.append(f"{name}={path}")
+    report = build_report(runs, timestamp=False)
+    ranks = report.result("lm-eval results").ranks
+    # x - z = 0.10, 7 standard errors: significant; x - y = 0.005: not
+    assert ranks == {"x": 1, "y": 1, "z": 3}
+    runs_json = {r["name"]: r for r in report.summary()["runs"]}
+    assert runs_json["z"]["rank"] == {"metric": "arc_easy", "rank": 3}

@@ -410,6 +410,7 @@ def _paired(
             continue
         on_cells = cells_cand[name] - cells_base[name]  # type: ignore[operator]
         deltas = on_cells + (reps[1][name] - reps[0][name] - on_cells) * scale_spread
+        result.draws = deltas
         result.ci = compare.percentile_interval(deltas, delta, on_cells)
         wald = compare.wald_p_value(deltas, delta, on_cells)
         if wald is not None:

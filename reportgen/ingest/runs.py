@@ -81,6 +81,7 @@ class Run:
     extra: pd.DataFrame  # every other column, kept as example metadata
     metadata: dict[str, Any] = field(default_factory=dict)
     embedding: EmbeddingSource | None = None  # vectors, read only for the sampled rows
+    repeat: str | None = None  # which repeat of its model this is ("seed=1"), if declared
 
     @property
     def classes_seen(self) -> set[str]:

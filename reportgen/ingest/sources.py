@@ -6,12 +6,18 @@ own (an lm-eval results file or output folder, a sample log) claims the path; ot
 file is read as a table of examples (a run directory's ``predictions.<ext>``, with its
 ``run.json`` metadata) and the kinds are asked, in ``detect_rank`` order, which of them it
 holds. Training histories beside a run are loaded too.
+
+Repeats of one model (seeds) are runs of the same kind with the same name that say which
+repeat they are: a ``seed`` or ``repeat`` column (one file may hold every repeat, one value
+each), a ``seed`` or ``repeat`` key in the run's metadata, or ``--repeats``, which numbers runs
+given the same ``NAME=`` in argument order. Two runs of one name and kind that do not are an
+error that says how to declare them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -28,6 +34,8 @@ from reportgen.ingest.runs import (
     parse_run_argument,
 )
 from reportgen.ingest.vectors import lazy_column
+
+REPEAT_KEYS = ("seed", "repeat")  # columns or metadata keys that say which repeat a run is
 
 
 @dataclass(frozen=True)
@@ -99,9 +107,51 @@ def load_source(
     frame = _read_frame(data_path, fmt, embedding.name if embedding else None)
     source = Source(frame, name, data_path, fmt, columns, metadata, task, embedding)
     claimant = next(k for k in sorted(kinds, key=lambda k: k.detect_rank) if k.claims(source))
-    run = claimant.load(source)
     histories = [load_history(h, name) for h in _histories_beside(path, data_path)]
-    return Sources([run], histories)
+    repeats = _repeat_sources(source)
+    if repeats is None:
+        run = claimant.load(source)
+        key = next((k for k in REPEAT_KEYS if k in metadata), None)
+        if key is not None and hasattr(run, "repeat"):
+            run.repeat = f"{key}={metadata[key]}"
+        return Sources([run], histories)
+    found = []
+    for label, part in repeats:
+        run = claimant.load(part)
+        if not hasattr(run, "repeat"):
+            return Sources([claimant.load(source)], histories)  # a kind without repeats
+        run.repeat = label
+        found.append(run)
+    return Sources(found, histories)
+
+
+def _repeat_sources(source: Source) -> list[tuple[str, Source]] | None:
+    """A table with a ``seed`` or ``repeat`` column, as one source per value of it (None
+    without such a column)."""
+    lower = {str(c).lower(): c for c in source.frame.columns}
+    key = next((k for k in REPEAT_KEYS if k in lower), None)
+    if key is None:
+        return None
+    column = lower[key]
+    values = source.frame[column]
+    if values.isna().any():
+        row = int(values.isna().to_numpy().argmax())
+        raise ReportgenError(
+            f"{source.path}: column {column!r} is empty at row {row + 2}; give every row its "
+            "repeat (seed), or rename the column if it is not one"
+        )
+    distinct = sorted(values.unique(), key=lambda v: (str(type(v)), v))
+    if len(distinct) > 1 and source.embedding is not None:
+        raise ReportgenError(
+            f"{source.path}: a {column!r} column with several values cannot be read with an "
+            "embedding column; write one file per repeat"
+        )
+    found = []
+    for value in distinct:
+        part = source.frame[values == value].drop(columns=[column]).reset_index(drop=True)
+        label = f"{key}={value}"
+        found.append((label, replace(source, frame=part)))
+    return found
 
 
 def load_sources(
@@ -111,10 +161,12 @@ def load_sources(
     task: str | None = None,
     histories: Sequence[str | History] = (),
     mapper: Callable[[Callable[[Any], Any], Sequence[Any]], list[Any]] | None = None,
+    repeats: bool = False,
 ) -> Sources:
     """Load every run argument (run objects pass through) and every ``--history NAME=PATH``.
 
-    ``mapper`` may load arguments concurrently; results keep the argument order."""
+    ``mapper`` may load arguments concurrently; results keep the argument order. With
+    ``repeats``, runs of one kind given the same name are repeats of one model."""
 
     def one(argument: Any) -> Sources:
         if not isinstance(argument, str | Path):
@@ -135,21 +187,58 @@ def load_sources(
                 f"--history {item!r}: write NAME=PATH, e.g. --history v2=runs/v2/history.csv"
             )
         found.histories.append(load_history(Path(path), name))
+    if repeats:
+        _number_repeats(found.runs)
     _check_names(found)
     return found
 
 
+def _number_repeats(runs: Sequence[Any]) -> None:
+    """``--repeats``: runs of one name and kind without a declared repeat get ``#1``, ``#2``..."""
+    counts: dict[tuple[str, str], int] = {}
+    for run in runs:
+        key = (run.name, getattr(run, "group", "classification"))
+        counts[key] = counts.get(key, 0) + 1
+    seen: dict[tuple[str, str], int] = {}
+    for run in runs:
+        key = (run.name, getattr(run, "group", "classification"))
+        if counts[key] > 1 and hasattr(run, "repeat") and run.repeat is None:
+            seen[key] = seen.get(key, 0) + 1
+            run.repeat = f"#{seen[key]}"
+
+
 def _check_names(found: Sources) -> None:
-    """One model may have runs of several kinds, but one run per kind (and task)."""
+    """One model may have runs of several kinds, but one run per kind (and task), unless the
+    runs are declared repeats of it."""
     seen: dict[tuple[str, str], Any] = {}
+    labels: dict[tuple[str, str], set[str]] = {}
     for run in found.runs:
         key = (run.name, getattr(run, "group", "classification"))
+        repeat = getattr(run, "repeat", None)
         if key in seen:
-            raise ReportgenError(
-                f"two {key[1]} runs are named {run.name!r} ({seen[key].path} and {run.path}); "
-                "name them apart with NAME=PATH"
-            )
+            first = seen[key]
+            if not hasattr(run, "repeat"):
+                raise ReportgenError(
+                    f"two {key[1]} runs are named {run.name!r} ({first.path} and {run.path}); "
+                    "name them apart with NAME=PATH (repeats of one model are read for "
+                    "classification runs)"
+                )
+            if repeat is None or first.repeat is None:
+                raise ReportgenError(
+                    f"two {key[1]} runs are named {run.name!r} ({first.path} and {run.path}); "
+                    "name them apart with NAME=PATH, or, if they are repeats of one model "
+                    '(seeds), pass --repeats or give each a seed column or a "seed" key in '
+                    "its run.json"
+                )
+            if repeat in labels[key]:
+                raise ReportgenError(
+                    f"{run.path}: two runs of {run.name!r} are both {repeat}; give each repeat "
+                    "its own seed"
+                )
+            labels[key].add(repeat)
+            continue
         seen[key] = run
+        labels[key] = {repeat} if repeat else set()
     names = {h.name for h in found.histories}
     if len(names) < len(found.histories):
         raise ReportgenError("two training histories have the same model name; give one each")

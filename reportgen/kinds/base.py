@@ -40,7 +40,7 @@ class Options:
     columns: ColumnNames = field(default_factory=ColumnNames)
     baseline: str | None = None  # as given; each kind resolves its own
     unpaired: bool = False
-    multiplicity: str = "per-comparison"  # which tests Holm corrects together
+    multiplicity: str = "per-comparison"  # which tests are corrected together
     bootstrap: int = 1000
     seed: int = 0
     top_k: int = 20
@@ -100,6 +100,7 @@ class BoardColumn:
     higher_is_better: bool
     deltas: dict[str, Comparison] = field(default_factory=dict)  # candidate -> comparison
     stderr: bool = False  # the hover text is a reported standard error, not an interval
+    ranks: dict[str, int] | None = None  # tie-aware ranks on this metric (3 or more models)
 
 
 class Kind(ABC):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from reportgen import formatting as fmt
 from reportgen import metrics as registry
 from reportgen.kinds.base import BoardColumn
 from reportgen.kinds.cells import (
@@ -14,6 +15,7 @@ from reportgen.kinds.cells import (
     model_cell,
 )
 from reportgen.model import Cell, Table
+from reportgen.stats.comparison import RANK_NOTE
 
 
 def board_table(
@@ -23,13 +25,16 @@ def board_table(
     baseline: str,
 ) -> Table:
     models = list(models)
-    header = ["Model", *[c.header for c in columns]]
+    ranked = next((c for c in columns if c.ranks), None)  # the first column that has ranks
+    header = ["Model", *(["Rank"] if ranked else []), *[c.header for c in columns]]
     rows = []
     for model in models:
         cell = model_cell(model, colours)
         if model == baseline and len(models) > 1:
             cell.sub, cell.sub_css = "baseline", "tag"
         row = [cell]
+        if ranked is not None:
+            row.append(_rank_cell(ranked.ranks.get(model)))  # type: ignore[union-attr]
         for column in columns:
             best = registry.best_indices(
                 [column.values.get(m) for m in models], column.higher_is_better
@@ -59,5 +64,19 @@ def board_table(
         + (" (benchmarks: lm-eval's standard error)" if any(c.stderr for c in columns) else "")
         + ". Under each candidate value: its difference from the baseline, coloured when "
         "significant, grey when not."
+        + (" " + RANK_NOTE.format(metric=ranked.header) if ranked else "")
     )
-    return Table(header, rows, caption=caption, numeric=[False, *[True] * len(columns)])
+    numeric = [False, *([True] if ranked else []), *[True] * len(columns)]
+    return Table(header, rows, caption=caption, numeric=numeric)
+
+
+def _rank_cell(rank: int | None) -> Cell:
+    if rank is None:
+        return Cell(
+            fmt.MISSING, title="not ranked: no value on the ranked metric", css="num missing"
+        )
+    return Cell(
+        str(rank),
+        title="cannot be told apart from the best" if rank == 1 else None,
+        css="num" + (" best" if rank == 1 else ""),
+    )

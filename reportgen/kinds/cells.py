@@ -64,7 +64,7 @@ def comparison_views(
     metric_name: Callable[[Comparison], str] = lambda c: metric_label(c.metric),
     value_text: Callable[[str, float | None], str] = lambda metric, value: fmt.rate(value),
 ) -> tuple[Table, Figure | None]:
-    """The table of comparisons (delta, adjusted and plain intervals, p, Holm-adjusted p, test,
+    """The table of comparisons (delta, adjusted and plain intervals, p, adjusted p, test,
     verdict) and the chart of improvements with the adjusted intervals, for any kind of run.
 
     The chart and the verdict use the same interval: it crosses zero exactly for a tie."""
@@ -116,14 +116,14 @@ def comparison_views(
             "Adjusted CI of Δ",
             "95% CI of Δ",
             "p",
-            "p (Holm)",
+            "p (adjusted)",
             "Test",
             "Verdict",
         ],
         rows,
         title="Comparison table",
-        caption="Δ = candidate minus baseline. Verdicts use Holm-adjusted p < 0.05 within each "
-        "candidate's comparison with the baseline; the adjusted interval is the one the verdict "
+        caption="Δ = candidate minus baseline. Verdicts use p < 0.05 adjusted "
+        f"{correction_text(comparisons)}; the adjusted interval is the one the verdict "
         "uses (it crosses zero exactly for a tie), the 95% interval is each metric's own.",
         numeric=[False, False, True, True, True, True, True, True, True, False, False],
     )
@@ -142,10 +142,26 @@ def comparison_views(
         "Improvement over the baseline, with adjusted intervals",
         drawn,
         lead="Right of zero is better (the sign is flipped for metrics where lower is "
-        "better). Each bar is the Holm-adjusted interval the verdict uses: one that crosses "
+        "better). Each bar is the adjusted interval the verdict uses: one that crosses "
         "zero is a tie. Hover for the unadjusted 95% interval.",
     )
     return table, figure
+
+
+def correction_text(comparisons: Sequence[Comparison]) -> str:
+    """How the p-values were corrected, and in families of how many tests, as a lead says it:
+    "by max-T (correlated metrics count together) in families of 11 tests (--multiplicity)"."""
+    sizes = sorted({c.family for c in comparisons if c.family})
+    if not sizes:
+        return "(no test was run)"
+    names = sorted({c.correction for c in comparisons if c.correction and c.correction != "none"})
+    how = {
+        "max-T": "by max-T (correlated metrics count for less than separate tests)",
+        "Holm": "by Holm",
+    }
+    by = " or ".join(how.get(n, n) for n in names) or "not at all (families of one)"
+    shown = " or ".join(str(n) for n in sizes)
+    return f"{by}, in families of {shown} tests (--multiplicity)"
 
 
 def metadata_items(metadata: dict[str, object]) -> list[tuple[str, str]]:

@@ -21,6 +21,7 @@ from reportgen.kinds.cells import (
     TEXT_PREVIEW,
     best_index,
     comparison_views,
+    correction_text,
     delta_cell_parts,
     interval_text,
     metadata_items,
@@ -98,9 +99,7 @@ def paired_comparison_section(
     section = Section(
         section_id,
         title,
-        lead=f"{lead}; p-values Holm-corrected in families of "
-        f"{' or '.join(str(n) for n in sorted({c.family for c in comparisons if c.family}))}"
-        " tests (--multiplicity).",
+        lead=f"{lead}; p-values corrected {correction_text(comparisons)}.",
         tables=[table],
         figures=[figure] if figure is not None else [],
     )
@@ -299,7 +298,7 @@ class ExampleKind(SumsKind):
         columns = []
         for group in dict.fromkeys(r.group for r in result.results):
             members = [r for r in result.results if r.group == group]
-            for metric in members[0].headline[: self.leaderboard_metrics]:
+            for k, metric in enumerate(members[0].headline[: self.leaderboard_metrics]):
                 columns.append(
                     BoardColumn(
                         key=(group, metric),
@@ -313,6 +312,7 @@ class ExampleKind(SumsKind):
                             for c in result.comparisons
                             if c.scope == group and c.metric == metric
                         },
+                        ranks=result.ranks.get(group) if k == 0 else None,
                     )
                 )
         return columns
@@ -361,6 +361,9 @@ class ExampleKind(SumsKind):
                 },
                 "notes": run.notes,
             }
+            if r.group in result.ranks:
+                metric = r.headline[0]
+                entry["rank"] = {"metric": metric, "rank": result.ranks[r.group][r.name]}
             extra = self.summary_entry(r)
             if "benchmark_task" in extra:
                 entry["benchmark_task"] = extra.pop("benchmark_task")

@@ -23,7 +23,7 @@ from reportgen.kinds.base import Context, Kind, KindResult, Mapper
 from reportgen.kinds.efficiency import efficiency_metrics
 from reportgen.stats import significance as compare
 from reportgen.stats.bootstrap import resampled_sums
-from reportgen.stats.comparison import Comparison
+from reportgen.stats.comparison import Comparison, significance_ranks
 from reportgen.stats.pairing import Pairing, id_note, match_ids
 from reportgen.stats.slicing import MISSING, labeller
 
@@ -80,6 +80,7 @@ class LanguageAssessment(KindResult):
     baselines: dict[str, str] = field(default_factory=dict)  # group -> its baseline model
     pairings: dict[tuple[str, str], Pairing] = field(default_factory=dict)  # (group, cand)
     slices: list[LMSlices] = field(default_factory=list)
+    ranks: dict[str, dict[str, int]] = field(default_factory=dict)  # group -> model -> rank
 
 
 def _binary(values: np.ndarray) -> bool:
@@ -251,7 +252,7 @@ class SumsKind(Kind):
         for metric in compared:
             b, c = float(base_exact[metric]), float(cand_exact[metric])
             delta = c - b
-            ci = p = se = None
+            ci = p = se = deltas = None
             test = "paired bootstrap" if paired else "bootstrap (unpaired)"
             if base_reps is not None and cand_reps is not None:
                 deltas = np.asarray(cand_reps[metric]) - np.asarray(base_reps[metric])
@@ -282,6 +283,7 @@ class SumsKind(Kind):
                     n_paired=pairing.n_paired,
                     scope=base.group,
                     se=se,
+                    draws=deltas,
                 )
             )
         return found
@@ -338,6 +340,33 @@ class SumsKind(Kind):
             baselines=baselines,
             pairings=pairings,
         )
+
+    def ranks(
+        self, results: Sequence[LanguageResult], replicates: int, seed: int
+    ) -> dict[str, dict[str, int]]:
+        """Tie-aware ranks per group of three or more models, on the group's first headline
+        metric: every pair compared by the kind's own test (see
+        :func:`reportgen.stats.comparison.significance_ranks`)."""
+        found: dict[str, dict[str, int]] = {}
+        for group in dict.fromkeys(r.group for r in results):
+            members = [r for r in results if r.group == group]
+            if len(members) < 3:
+                continue
+            metric = members[0].headline[0]
+            pairs = []
+            for i, first in enumerate(members):
+                for j in range(i + 1, len(members)):
+                    second = members[j]
+                    pairing = self.pair(first.run, second.run)
+                    pairs += [
+                        c
+                        for c in self.compare(
+                            first, second, pairing, replicates, seed + 9000 + 97 * i + j
+                        )
+                        if c.metric == metric
+                    ]
+            found[group] = significance_ranks([r.name for r in members], pairs)
+        return found
 
     def slice(
         self, results: Sequence[LanguageResult], column: str, bins: int, min_size: int
@@ -403,6 +432,7 @@ class SumsKind(Kind):
         plural = "s" if len(runs) > 1 else ""
         ctx.say(f"Evaluating {len(runs)} {self.name} run{plural}")
         found = self.assess(runs, ctx.baseline, options.bootstrap, options.seed, ctx.mapper)
+        found.ranks = self.ranks(found.results, options.bootstrap, options.seed)
         for column in dict.fromkeys(options.slices):
             analysis = self.slice(found.results, column, options.slice_bins, options.min_slice_size)
             if analysis is not None:

@@ -5,10 +5,12 @@ an adjusted interval that crosses zero exactly when the verdict is a tie."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+import numpy as np
 
 from reportgen import metrics
-from reportgen.stats import significance
+from reportgen.stats import significance, stepdown
 
 ALPHA = 0.05
 MULTIPLICITY = ("per-comparison", "report", "none")
@@ -34,6 +36,11 @@ class Comparison:
     se: float | None = None  # the standard error behind a normal (Wald, DeLong) test
     ci_adjusted: tuple[float, float] | None = None  # the interval the verdict uses
     family: int = 0  # how many tests the correction counted together with this one
+    # the bootstrap replicates of the delta, drawn jointly with the other metrics of the same
+    # candidate and baseline: they give the tests' correlation to max-T
+    draws: np.ndarray | None = field(default=None, repr=False, compare=False)
+    correction: str = ""  # "max-T", "Holm" or "none"; empty when untested
+    higher_is_better: bool | None = None  # the file's own direction, if it declares one
 
     def summary(self) -> dict[str, object]:
         return {
@@ -49,6 +56,7 @@ class Comparison:
             "p_value": self.p_value,
             "p_value_adjusted": self.p_value_adjusted,
             "family_size": self.family,
+            "correction": self.correction,
             "test": self.test,
             "verdict": self.verdict,
             "n_paired": self.n_paired,
@@ -73,13 +81,15 @@ def settle(
     method: str = "per-comparison",
     key: Callable[[Comparison], tuple[str, ...]] | None = None,
 ) -> None:
-    """Holm-adjust p-values within each family, give each comparison a verdict, and the
-    interval that agrees with it.
+    """Adjust p-values within each family, give each comparison a verdict, and the interval
+    that agrees with it.
 
-    Holm's step-down tests the k-th smallest of m p-values at α / (m − k + 1) and stops at the
-    first it keeps. Each comparison's adjusted interval is Δ ± z(1 − a/2) · SE at the level a
-    it was tested at (the level where the procedure stopped, for those it kept), with SE the
-    test's own standard error, or for exact tests the one its p-value implies,
+    A family whose tests come with joint bootstrap replicates is corrected by max-T
+    (:func:`reportgen.stats.stepdown.max_t`), which counts correlated metrics for what they
+    are; others by Holm. Both step down, testing each comparison at a level a (Holm's
+    α / (m − k + 1), or max-T's), and each comparison's adjusted interval is Δ ± z(1 − a/2) · SE
+    at the level it was tested at (the level where the procedure stopped, for those it kept),
+    with SE the test's own standard error, or for exact tests the one its p-value implies,
     |Δ| / z(1 − p/2). So the interval excludes zero exactly when the verdict is not a tie.
     """
     key = key or family_of(method)
@@ -88,36 +98,64 @@ def settle(
         if c.p_value is not None:
             families.setdefault(key(c), []).append(c)
     for members in families.values():
-        _holm_family(members)
+        _settle_family(members)
 
 
-def _holm_family(members: list[Comparison]) -> None:
-    m = len(members)
-    ranked = sorted(members, key=lambda c: c.p_value)  # type: ignore[arg-type, return-value]
-    for c, adjusted in zip(
-        members,
-        significance.holm([c.p_value for c in members]),  # type: ignore[misc]
-        strict=True,
-    ):
-        c.p_value_adjusted = adjusted
-        c.family = m
-    stopped = None
-    levels: dict[int, float] = {}
-    for k, c in enumerate(ranked):
-        level = ALPHA / (m - k)
-        if stopped is None and c.p_value < level:  # type: ignore[operator]
-            levels[id(c)] = level
-        else:
-            stopped = level if stopped is None else stopped
-            levels[id(c)] = stopped
-    for c in members:
-        rejected = c.p_value_adjusted < ALPHA and bool(c.delta)  # type: ignore[operator]
-        if not rejected:
+def _settle_family(members: list[Comparison]) -> None:
+    p_values = [c.p_value for c in members]
+    correlation = _correlation(members) if len(members) > 1 else None
+    if correlation is None:
+        outcome = stepdown.holm(p_values, ALPHA)  # type: ignore[arg-type]
+        correction = "Holm" if len(members) > 1 else "none"
+    else:
+        outcome = stepdown.max_t(p_values, correlation, ALPHA)  # type: ignore[arg-type]
+        correction = "max-T"
+    for i, c in enumerate(members):
+        c.p_value_adjusted = outcome.adjusted[i]
+        c.family = len(members)
+        c.correction = correction
+        if not outcome.rejected[i] or not c.delta:
             c.verdict = "tie"
         else:
-            better = (c.delta > 0) == metrics.higher_is_better(c.metric)  # type: ignore[operator]
+            better = (c.delta > 0) == metrics.higher_is_better(c.metric, c.higher_is_better)
             c.verdict = "better" if better else "worse"
-        c.ci_adjusted = _interval_at(c, levels[id(c)])
+        c.ci_adjusted = _interval_at(c, outcome.levels[i])
+
+
+def _correlation(members: list[Comparison]) -> np.ndarray | None:
+    """The family's correlation, block by block: replicates are joint only within one
+    candidate and baseline (one resampling); tests in different blocks count as independent."""
+    blocks: dict[tuple[str, str, str], list[int]] = {}
+    for i, c in enumerate(members):
+        blocks.setdefault((c.scope, c.baseline, c.candidate), []).append(i)
+    found = np.eye(len(members))
+    known = False
+    for rows in blocks.values():
+        block = stepdown.correlation_of([members[i].draws for i in rows])
+        if block is not None:
+            found[np.ix_(rows, rows)] = block
+            known = True
+    return found if known else None
+
+
+def significance_ranks(names: Sequence[str], pairs: Sequence[Comparison]) -> dict[str, int]:
+    """Tie-aware ranks from every pair's comparison on one metric: 1 + the number of models
+    significantly better, Holm over all pairs (each pair is its own resampling). Models that
+    cannot be told apart share a rank, e.g. 1, 1, 3 (HELM's "significance groups")."""
+    settle(pairs, key=lambda c: ())
+    above = dict.fromkeys(names, 0)
+    for c in pairs:
+        if c.verdict == "better":
+            above[c.baseline] += 1
+        elif c.verdict == "worse":
+            above[c.candidate] += 1
+    return {name: 1 + n for name, n in above.items()}
+
+
+RANK_NOTE = (
+    "Rank, on {metric}: 1 + the number of models significantly better (every pair tested, "
+    "Holm over the pairs); models that cannot be told apart share a rank."
+)
 
 
 def _interval_at(c: Comparison, level: float) -> tuple[float, float] | None:

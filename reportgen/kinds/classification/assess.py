@@ -23,7 +23,8 @@ from reportgen.kinds.classification.evaluate import (
 from reportgen.kinds.classification.pairing import pair_runs
 from reportgen.kinds.classification.resample import build_cells, cell_stats, replicate_metrics
 from reportgen.stats import significance as compare
-from reportgen.stats.comparison import Comparison, settle
+from reportgen.stats.comparison import Comparison
+from reportgen.stats.comparison import significance_ranks as ranks_of
 from reportgen.stats.pairing import Pairing
 
 
@@ -121,6 +122,8 @@ def compare_runs(
         found.append(result)
         if result.delta is None:
             continue
+        if reps is not None and name in reps[0] and name in reps[1]:
+            result.draws = reps[1][name] - reps[0][name]  # for max-T's correlation
         test = declared_test(name)
         if test == "delong":
             _delong_test(result, base, cand)
@@ -147,7 +150,8 @@ def compare_runs(
         if reps is None or cells_base.get(name) is None or cells_cand.get(name) is None:
             continue
         on_cells = cells_cand[name] - cells_base[name]  # type: ignore[operator]
-        deltas = reps[1][name] - reps[0][name]
+        deltas = result.draws
+        assert deltas is not None
         result.ci = compare.percentile_interval(deltas, result.delta, on_cells)
         wald = compare.wald_p_value(deltas, result.delta, on_cells)
         if wald is not None:
@@ -310,11 +314,13 @@ def significance_ranks(
     unpaired: bool,
     replicates: int,
     seed: int,
+    pair_test: Callable[..., list[Comparison] | None] | None = None,
 ) -> dict[str, int] | None:
     """Tie-aware ranks on one metric, for three or more models: each model's rank is 1 plus
     the number of models significantly better than it, every pair tested with the metric's
     own test and Holm over all pairs. Models that cannot be told apart share a rank, e.g.
-    1, 1, 3 (HELM's "significance groups"). None for fewer than three models."""
+    1, 1, 3 (HELM's "significance groups"). None for fewer than three models. ``pair_test``
+    may test a pair its own way (it returns None to leave the pair to the metric's test)."""
     if len(evaluations) < 3:
         return None
     # McNemar's and DeLong's tests need no replicates: draw them only for bootstrap metrics
@@ -324,14 +330,11 @@ def significance_ranks(
         for j in range(i + 1, len(evaluations)):
             second = evaluations[j]
             pairing = pair_runs(first.encoded, second.encoded, unpaired)
-            pairs += compare_runs(
-                first, second, pairing, [metric], needed, seed + 9000 + 97 * i + j
-            )
-    settle(pairs, key=lambda c: ())  # one family: every pair
-    above = dict.fromkeys((e.name for e in evaluations), 0)
-    for c in pairs:
-        if c.verdict == "better":
-            above[c.baseline] += 1
-        elif c.verdict == "worse":
-            above[c.candidate] += 1
-    return {name: 1 + n for name, n in above.items()}
+            own_seed = seed + 9000 + 97 * i + j
+            special = None
+            if pair_test is not None:  # e.g. repeats: a test of their means
+                special = pair_test(first, second, pairing, [metric], replicates, own_seed)
+            if special is None:
+                special = compare_runs(first, second, pairing, [metric], needed, own_seed)
+            pairs += special
+    return ranks_of([e.name for e in evaluations], pairs)

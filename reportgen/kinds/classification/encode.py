@@ -103,7 +103,7 @@ def encode_runs(
     """
     if not runs:
         raise ReportgenError("no runs given; pass at least one run file")
-    names = [run.name for run in runs]
+    names = [run.name for run in runs if run.repeat is None]  # repeats share their name
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
         raise ReportgenError(

@@ -20,6 +20,15 @@ from reportgen.kinds.classification.assess import Assessment, assess, significan
 from reportgen.kinds.classification.encode import encode_runs
 from reportgen.kinds.classification.evaluate import HEADLINE, RunEvaluation, evaluate
 from reportgen.kinds.classification.examples import Example
+from reportgen.kinds.classification.repeats import (
+    RepeatSet,
+    apply_repeats,
+    mean_evaluation,
+    pair_test,
+    repeat_sets,
+    repeats_note,
+    repeats_summary,
+)
 from reportgen.kinds.classification.slices import SliceAnalysis, analyse
 from reportgen.kinds.efficiency import efficiency_metrics
 from reportgen.model import RunInfo, Section, Table
@@ -33,6 +42,7 @@ class ClassificationResult(KindResult):
     # runs evaluated where they lie: each run's most confident mistakes, from a bounded query
     mistakes: dict[str, list[Example]] | None = None
     ranks: dict[str, int] | None = None  # tie-aware ranks on the first headline metric
+    repeats: dict[str, RepeatSet] = field(default_factory=dict)  # models given as repeats
 
     @property
     def task(self) -> str:
@@ -93,6 +103,10 @@ class ClassificationKind(Kind):
         say = ctx.say
         say(f"Computing metrics for {len(encoded)} run{'s' if len(encoded) > 1 else ''}")
         evaluations: list[RunEvaluation] = ctx.mapper(evaluate, encoded)
+        sets = repeat_sets(evaluations)
+        repeated = {s.name: s for s in sets if s.repeated}
+        if repeated:  # one evaluation per model: the first repeat's, with mean metrics
+            evaluations = [mean_evaluation(s) for s in sets]
         say(
             f"Bootstrapping intervals ({options.bootstrap:,} replicates) and comparing with the "
             "baseline"
@@ -102,6 +116,9 @@ class ClassificationKind(Kind):
         assessment = assess(
             evaluations, baseline, options.unpaired, options.bootstrap, options.seed, ctx.mapper
         )
+        if repeated:
+            metric_names = HEADLINE[evaluations[0].task]
+            apply_repeats(assessment, sets, metric_names, options.bootstrap, options.seed)
         analyses = []
         for column in dict.fromkeys(options.slices):
             having = [
@@ -126,12 +143,14 @@ class ClassificationKind(Kind):
                 )
             )
         found = result_of(evaluations, assessment, analyses)
+        found.repeats = repeated
         found.ranks = significance_ranks(
             evaluations,
             HEADLINE[found.task][0],
             options.unpaired,
             options.bootstrap,
             options.seed,
+            pair_test(sets) if repeated else None,
         )
         return found
 
@@ -140,7 +159,7 @@ class ClassificationKind(Kind):
     def leaderboard(self, result: ClassificationResult, ctx: Context) -> Table | None:
         assert result.assessment is not None
         table = sections.leaderboard(
-            result.evaluations, ctx.colours, result.assessment, result.ranks
+            result.evaluations, ctx.colours, result.assessment, result.ranks, result.repeats
         )
         change = largest_gap_change(result)
         if change:
@@ -159,6 +178,7 @@ class ClassificationKind(Kind):
         body: list[Section] = []
         if assessment.comparisons:
             body.append(sections.comparison_section(assessment, colours))
+            body[-1].notes += [repeats_note(r) for r in result.repeats.values()]
         body.append(views.confusion_section(evaluations, names))
         body.append(views.curves_section(evaluations, colours))
         thresholds = views.threshold_section(evaluations, colours)
@@ -225,6 +245,11 @@ class ClassificationKind(Kind):
                 **(
                     {"rank": {"metric": HEADLINE[e.task][0], "rank": result.ranks[e.name]}}
                     if result.ranks
+                    else {}
+                ),
+                **(
+                    {"repeats": repeats_summary(result.repeats[e.name])}
+                    if e.name in result.repeats
                     else {}
                 ),
             }

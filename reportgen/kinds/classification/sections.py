@@ -7,13 +7,14 @@ classes in per-class charts, the ``MAX_PAIRS`` most frequent mistakes.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from reportgen import formatting as fmt
 from reportgen import metrics
 from reportgen.kinds.cells import (
     best_index,
     comparison_views,
+    correction_text,
     delta_cell_parts,
     interval_text,
     metadata_items,
@@ -25,8 +26,9 @@ from reportgen.kinds.classification.evaluate import (
     HEADLINE,
     RunEvaluation,
 )
+from reportgen.kinds.classification.repeats import RepeatSet, spread_text
 from reportgen.model import Cell, RunInfo, Section, Table
-from reportgen.stats.comparison import Comparison
+from reportgen.stats.comparison import RANK_NOTE
 
 
 def leaderboard(
@@ -34,12 +36,21 @@ def leaderboard(
     colours: dict[str, str],
     assessment: Assessment,
     ranks: dict[str, int] | None = None,
+    repeats: Mapping[str, RepeatSet] | None = None,
 ) -> Table:
     """One row per model, headline metrics as columns, the best value per column in bold,
-    deltas against the baseline under the candidates' values."""
+    deltas against the baseline under the candidates' values. A model given as repeats shows
+    the mean over them, and its spread in a Repeats column and on hover."""
+    repeats = repeats or {}
     task = evaluations[0].task
     names = [m for m in HEADLINE[task] if any(e.metrics.get(m) is not None for e in evaluations)]
-    header = ["Model", *(["Rank"] if ranks else []), "Examples", *[metric_label(m) for m in names]]
+    header = [
+        "Model",
+        *(["Rank"] if ranks else []),
+        "Examples",
+        *(["Repeats"] if repeats else []),
+        *[metric_label(m) for m in names],
+    ]
     best = {m: best_index([e.metrics.get(m) for e in evaluations], m) for m in names}
     deltas = {(c.candidate, c.metric): c for c in assessment.comparisons}
     rows = []
@@ -58,6 +69,17 @@ def leaderboard(
                 )
             )
         row.append(Cell(fmt.count(evaluation.confusion.n), css="num"))
+        repeated = repeats.get(evaluation.name)
+        if repeats:
+            row.append(
+                Cell(
+                    spread_text(repeated, names[0], fmt.rate) if repeated else "1 run",
+                    title=f"on {metric_label(names[0])}; " + ", ".join(repeated.labels)
+                    if repeated
+                    else None,
+                    css="num",
+                )
+            )
         for metric in names:
             value = evaluation.metrics.get(metric)
             css = "num" + (" best" if i in best[metric] else "")
@@ -76,6 +98,8 @@ def leaderboard(
                 cell.title = (cell.title or "") + (
                     f"; delta {interval_text(comparison.ci)}, {comparison.verdict}"
                 )
+            if repeated is not None and value is not None:
+                cell.title = f"mean of {spread_text(repeated, metric, fmt.rate)}; {cell.title}"
             row.append(cell)
         rows.append(row)
     arrows = ", ".join(metric_label(m) for m in names if metrics.lower_is_better(m))
@@ -83,17 +107,19 @@ def leaderboard(
     if assessment.comparisons:
         caption += (
             " Under each candidate value: its difference from the baseline, coloured "
-            "when significant (Holm-adjusted p < 0.05), grey when not."
+            "when significant (adjusted p < 0.05), grey when not."
         )
     if arrows:
         caption += f" Lower is better for {arrows}; higher for the rest."
     if ranks:
+        caption += " " + RANK_NOTE.format(metric=metric_label(names[0]))
+    if repeats:
         caption += (
-            f" Rank, on {metric_label(names[0])}: 1 + the number of models significantly better "
-            "(every pair tested, Holm over the pairs); models that cannot be told apart share "
-            "a rank."
+            " A model given as repeats (seeds) shows the mean over them; its interval counts "
+            "the test set and the seeds' spread."
         )
-    numeric = [False, *([True] if ranks else []), True, *[True] * len(names)]
+    numeric = [False, *([True] if ranks else []), True, *([True] if repeats else [])]
+    numeric += [True] * len(names)
     return Table(header, rows, caption=caption, numeric=numeric)
 
 
@@ -105,8 +131,8 @@ def comparison_section(assessment: Assessment, colours: dict[str, str]) -> Secti
         "comparison",
         f"Against the baseline: {assessment.baseline}",
         lead="Is each candidate really different from the baseline? Intervals and tests are "
-        "paired on shared examples where possible; p-values are Holm-corrected "
-        + _family_text(comparisons)
+        "paired on shared examples where possible; p-values are corrected "
+        + correction_text(comparisons)
         + ".",
         tables=[table],
         figures=[figure] if figure is not None else [],
@@ -197,12 +223,3 @@ def details_section(evaluations: Sequence[RunEvaluation], colours: dict[str, str
         notes=notes,
         lead="Every metric reportgen computes, as in the JSON summary.",
     )
-
-
-def _family_text(comparisons: Sequence[Comparison]) -> str:
-    """How many tests the correction counted together, as the lead says it."""
-    sizes = sorted({c.family for c in comparisons if c.family})
-    if not sizes:
-        return "(no test was run)"
-    shown = " or ".join(str(n) for n in sizes)
-    return f"in families of {shown} tests (--multiplicity)"

@@ -19,7 +19,7 @@ from reportgen.kinds.base import BoardColumn, Context, Kind, KindResult
 from reportgen.kinds.cells import (
     metadata_items,
 )
-from reportgen.kinds.lmeval_results.table import BenchmarkTable, benchmark_table
+from reportgen.kinds.lmeval_results.table import BenchmarkTable, benchmark_table, task_ranks
 from reportgen.kinds.lmeval_results.views import benchmark_section
 from reportgen.model import RunInfo, Section
 
@@ -30,6 +30,8 @@ class BenchmarkResult(KindResult):
 
     table: BenchmarkTable | None = None
     runs: list[BenchmarkRun] = field(default_factory=list)
+    ranks: dict[str, int] | None = None  # tie-aware ranks on the leaderboard's first task
+    ranked_task: str | None = None
 
 
 class LmevalResultsKind(Kind):
@@ -61,9 +63,13 @@ class LmevalResultsKind(Kind):
                 )
             return None
         table = benchmark_table(runs, ctx.baseline, ctx.options.benchmark_metrics)
-        return BenchmarkResult(
+        found = BenchmarkResult(
             self.name, table.baseline, list(table.models), table=table, runs=runs
         )
+        found.ranked_task = next(iter(_board_tasks(table)), None)
+        if found.ranked_task is not None:
+            found.ranks = task_ranks(table, found.ranked_task)
+        return found
 
     def board_columns(self, result: BenchmarkResult, ctx: Context) -> list[BoardColumn]:
         table = result.table
@@ -71,12 +77,8 @@ class LmevalResultsKind(Kind):
         for d in table.deltas:
             deltas.setdefault(d.task, {})[d.candidate] = d.as_comparison(table.baseline)
         columns = []
-        for task in table.shown:
-            if table.depth[task] != 0:
-                continue
+        for task in _board_tasks(table):
             present = [table.scores[m][task] for m in table.models if task in table.scores[m]]
-            if not present or any(not 0 <= s.value <= 1 for s in present):
-                continue
             columns.append(
                 BoardColumn(
                     key=("benchmark", task),
@@ -99,6 +101,7 @@ class LmevalResultsKind(Kind):
                     higher_is_better=present[0].higher_is_better,
                     deltas=deltas.get(task, {}),
                     stderr=True,
+                    ranks=result.ranks if task == result.ranked_task else None,
                 )
             )
         return columns
@@ -156,6 +159,11 @@ class LmevalResultsKind(Kind):
                 },
                 "metadata": run.metadata,
                 "notes": run.notes,
+                **(
+                    {"rank": {"metric": result.ranked_task, "rank": result.ranks[run.name]}}
+                    if result.ranks and run.name in result.ranks
+                    else {}
+                ),
             }
             for run in result.runs
         ]
@@ -178,3 +186,13 @@ class LmevalResultsKind(Kind):
 
 
 LMEVAL_RESULTS = LmevalResultsKind()
+
+
+def _board_tasks(table: BenchmarkTable) -> list[str]:
+    """The tasks the leaderboard shows: top-level tasks and groups scored in [0, 1]."""
+    found = []
+    for task in table.shown:
+        present = [table.scores[m][task] for m in table.models if task in table.scores[m]]
+        if table.depth[task] == 0 and present and all(0 <= s.value <= 1 for s in present):
+            found.append(task)
+    return found

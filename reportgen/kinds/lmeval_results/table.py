@@ -16,7 +16,7 @@ from reportgen import metrics as registry
 from reportgen.errors import ReportgenError
 from reportgen.ingest.lmeval import BenchmarkRun, TaskResult
 from reportgen.stats import significance as compare
-from reportgen.stats.comparison import ALPHA, Comparison
+from reportgen.stats.comparison import ALPHA, Comparison, significance_ranks
 
 PRIMARY_ORDER = ("acc_norm", "acc", "exact_match")
 Z95 = 1.959963984540054
@@ -50,6 +50,7 @@ class TaskDelta:
     p_value: float | None
     p_value_adjusted: float | None
     verdict: str  # better | worse | tie | untested
+    higher_is_better: bool | None = None
 
     def as_comparison(self, baseline: str) -> Comparison:
         """The same delta in the shape every other comparison of the report has."""
@@ -67,6 +68,7 @@ class TaskDelta:
             p_value_adjusted=self.p_value_adjusted,
             verdict=self.verdict,
             scope="benchmark",
+            higher_is_better=self.higher_is_better,
         )
 
 
@@ -289,9 +291,56 @@ def _deltas(table: BenchmarkTable) -> list[TaskDelta]:
             else:
                 verdict = "better" if (delta > 0) == b.higher_is_better else "worse"
             found.append(
-                TaskDelta(model, task, b.metric, b.value, c.value, delta, ci, p, adj, verdict)
+                TaskDelta(
+                    model,
+                    task,
+                    b.metric,
+                    b.value,
+                    c.value,
+                    delta,
+                    ci,
+                    p,
+                    adj,
+                    verdict,
+                    b.higher_is_better,
+                )
             )
     return found
+
+
+def task_ranks(table: BenchmarkTable, task: str) -> dict[str, int] | None:
+    """Tie-aware ranks on one task for three or more models with its score and standard
+    error: every pair by the z-test on the two standard errors, Holm over the pairs."""
+    having = [m for m in table.models if task in table.scores[m]]
+    scores = [table.scores[m][task] for m in having]
+    if len(having) < 3 or any(s.stderr is None for s in scores):
+        return None
+    if len({s.key for s in scores}) > 1:
+        return None  # different metrics or filters: not comparable
+    pairs = []
+    for i, first in enumerate(scores):
+        for j in range(i + 1, len(scores)):
+            second = scores[j]
+            delta = second.value - first.value
+            se = math.hypot(first.stderr, second.stderr)  # type: ignore[arg-type]
+            p = compare.normal_two_sided_p(delta / se) if se > 0 else (1.0 if not delta else 0.0)
+            pairs.append(
+                Comparison(
+                    having[i],
+                    having[j],
+                    first.metric,
+                    first.value,
+                    second.value,
+                    delta,
+                    None,
+                    p,
+                    "z-test on lm-eval standard errors",
+                    0,
+                    se=se or None,
+                    higher_is_better=first.higher_is_better,
+                )
+            )
+    return significance_ranks(having, pairs)
 
 
 def _setting_warnings(table: BenchmarkTable) -> list[str]:
