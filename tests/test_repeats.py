@@ -161,3 +161,40 @@ def test_cli_repeats_flag_and_gate(tmp_path: Path, seeds: dict[str, list[Path]])
     )
     assert result.exit_code == 1, result.output
     assert out.exists()
+
+
+def _regression(tmp_path: Path, name: str, noise: float, seed: int) -> Path:
+    rng = np.random.default_rng(seed)
+    y = np.random.default_rng(0).normal(0, 10, 3000)
+    frame = pd.DataFrame(
+        {"id": np.arange(3000), "label": y, "prediction": y + rng.normal(0, noise, 3000)}
+    )
+    return _write(tmp_path, name, frame)
+
+
+def test_regression_repeats_are_one_row_and_tested_on_their_means(tmp_path: Path) -> None:
+    from sklearn.metrics import mean_absolute_error
+
+    base = _regression(tmp_path, "base", 3.0, 1)
+    worse = [_regression(tmp_path, f"w{s}", 3.6, 10 + s) for s in range(3)]
+    arguments = [f"base={base}", *(f"worse={p}" for p in worse)]
+    with pytest.raises(ReportgenError, match="pass --repeats"):
+        build_report(arguments, timestamp=False, bootstrap=0)
+    report = build_report(arguments, timestamp=False, bootstrap=300, repeats=True)
+    oracle = [
+        mean_absolute_error(pd.read_csv(p)["label"], pd.read_csv(p)["prediction"]) for p in worse
+    ]
+    runs = {r["name"]: r for r in report.summary()["runs"]}
+    assert runs["worse"]["metrics"]["mae"] == pytest.approx(np.mean(oracle), abs=1e-9)
+    assert runs["worse"]["repeats"]["metrics"]["mae"]["values"] == pytest.approx(oracle)
+    low, high = runs["worse"]["ci"]["mae"]
+    assert low < np.mean(oracle) < high
+    mae = next(c for c in report.result("regression").comparisons if c.metric == "mae")
+    base_mae = mean_absolute_error(pd.read_csv(base)["label"], pd.read_csv(base)["prediction"])
+    assert mae.delta == pytest.approx(np.mean(oracle) - base_mae, abs=1e-9)
+    assert mae.test == "paired bootstrap+repeats" and mae.verdict == "worse"
+    assert mae.se**2 == pytest.approx(np.var(mae.draws, ddof=1) + np.var(oracle, ddof=1) / 3)
+    board = report.leaderboard
+    assert board is not None and "Repeats" in board.header
+    shown = {row[0].text: row[board.header.index("Repeats")].text for row in board.rows}
+    assert shown["base"] == "1 run" and shown["worse"].startswith("3 repeats: ")

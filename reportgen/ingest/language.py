@@ -54,6 +54,7 @@ class PerplexityRun:
     extra: pd.DataFrame
     metadata: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    repeat: str | None = None  # which repeat of its model this is ("seed=1"), if declared
     kind: str = "perplexity"
 
     @property
@@ -81,6 +82,7 @@ class TextRun:
     extra: pd.DataFrame
     metadata: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    repeat: str | None = None  # which repeat of its model this is ("seed=1"), if declared
 
     @property
     def kind(self) -> str:

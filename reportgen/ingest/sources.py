@@ -220,8 +220,8 @@ def _check_names(found: Sources) -> None:
             if not hasattr(run, "repeat"):
                 raise ReportgenError(
                     f"two {key[1]} runs are named {run.name!r} ({first.path} and {run.path}); "
-                    "name them apart with NAME=PATH (repeats of one model are read for "
-                    "classification runs)"
+                    "name them apart with NAME=PATH (repeats of one model are read for runs "
+                    "with one row per example)"
                 )
             if repeat is None or first.repeat is None:
                 raise ReportgenError(

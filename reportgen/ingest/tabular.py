@@ -57,6 +57,7 @@ class RegressionRun:
     extra: pd.DataFrame
     metadata: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    repeat: str | None = None  # which repeat of its model this is ("seed=1"), if declared
     kind: str = "regression"
 
     @property
@@ -82,6 +83,7 @@ class MultilabelRun:
     extra: pd.DataFrame
     metadata: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    repeat: str | None = None  # which repeat of its model this is ("seed=1"), if declared
     kind: str = "multilabel"
 
     @property

@@ -101,6 +101,7 @@ class BoardColumn:
     deltas: dict[str, Comparison] = field(default_factory=dict)  # candidate -> comparison
     stderr: bool = False  # the hover text is a reported standard error, not an interval
     ranks: dict[str, int] | None = None  # tie-aware ranks on this metric (3 or more models)
+    spread: dict[str, str] = field(default_factory=dict)  # model given as repeats -> spread
 
 
 class Kind(ABC):

@@ -26,7 +26,13 @@ def board_table(
 ) -> Table:
     models = list(models)
     ranked = next((c for c in columns if c.ranks), None)  # the first column that has ranks
-    header = ["Model", *(["Rank"] if ranked else []), *[c.header for c in columns]]
+    spread = next((c for c in columns if c.spread), None)  # models given as repeats (seeds)
+    header = [
+        "Model",
+        *(["Rank"] if ranked else []),
+        *(["Repeats"] if spread else []),
+        *[c.header for c in columns],
+    ]
     rows = []
     for model in models:
         cell = model_cell(model, colours)
@@ -35,6 +41,11 @@ def board_table(
         row = [cell]
         if ranked is not None:
             row.append(_rank_cell(ranked.ranks.get(model)))  # type: ignore[union-attr]
+        if spread is not None:
+            text = spread.spread.get(model)
+            row.append(
+                Cell(text or "1 run", title=f"on {spread.header}" if text else None, css="num")
+            )
         for column in columns:
             best = registry.best_indices(
                 [column.values.get(m) for m in models], column.higher_is_better
@@ -48,6 +59,8 @@ def board_table(
             )
             if value is None:
                 c.css += " missing"
+            if model in column.spread and value is not None:
+                c.title = f"mean of {column.spread[model]}; {c.title or ''}"
             comparison = column.deltas.get(model)
             if comparison is not None and comparison.delta is not None:
                 c.sub, c.sub_css = delta_cell_parts(comparison)
@@ -65,8 +78,15 @@ def board_table(
         + ". Under each candidate value: its difference from the baseline, coloured when "
         "significant, grey when not."
         + (" " + RANK_NOTE.format(metric=ranked.header) if ranked else "")
+        + (
+            " A model given as repeats (seeds) shows the mean over them; its interval counts "
+            "the test set and the seeds' spread."
+            if spread
+            else ""
+        )
     )
-    numeric = [False, *([True] if ranked else []), *[True] * len(columns)]
+    numeric = [False, *([True] if ranked else []), *([True] if spread else [])]
+    numeric += [True] * len(columns)
     return Table(header, rows, caption=caption, numeric=numeric)
 
 

@@ -6,6 +6,7 @@ and :class:`LanguageKind`, the base of the language-model kinds that share one l
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any, ClassVar
 
 import numpy as np
@@ -313,6 +314,11 @@ class ExampleKind(SumsKind):
                             if c.scope == group and c.metric == metric
                         },
                         ranks=result.ranks.get(group) if k == 0 else None,
+                        spread={
+                            name: found.spread_text(metric, partial(value_text, metric))
+                            for (g, name), found in result.repeats.items()
+                            if g == group
+                        },
                     )
                 )
         return columns
@@ -361,6 +367,8 @@ class ExampleKind(SumsKind):
                 },
                 "notes": run.notes,
             }
+            if (r.group, r.name) in result.repeats:
+                entry["repeats"] = result.repeats[(r.group, r.name)].summary()
             if r.group in result.ranks:
                 metric = r.headline[0]
                 entry["rank"] = {"metric": metric, "rank": result.ranks[r.group][r.name]}

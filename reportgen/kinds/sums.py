@@ -21,6 +21,12 @@ import pandas as pd
 from reportgen.errors import ReportgenError
 from reportgen.kinds.base import Context, Kind, KindResult, Mapper
 from reportgen.kinds.efficiency import efficiency_metrics
+from reportgen.kinds.sums_repeats import (
+    SumsRepeats,
+    compare_repeats,
+    repeat_intervals,
+    repeat_sets,
+)
 from reportgen.stats import significance as compare
 from reportgen.stats.bootstrap import resampled_sums
 from reportgen.stats.comparison import Comparison, significance_ranks
@@ -81,6 +87,7 @@ class LanguageAssessment(KindResult):
     pairings: dict[tuple[str, str], Pairing] = field(default_factory=dict)  # (group, cand)
     slices: list[LMSlices] = field(default_factory=list)
     ranks: dict[str, dict[str, int]] = field(default_factory=dict)  # group -> model -> rank
+    repeats: dict[tuple[str, str], SumsRepeats] = field(default_factory=dict)  # (group, model)
 
 
 def _binary(values: np.ndarray) -> bool:
@@ -300,8 +307,15 @@ class SumsKind(Kind):
         the group's baseline (``baseline`` if it has a run in the group, else the group's
         first). p-values stay raw: the pipeline corrects them within the board."""
         results: list[LanguageResult] = mapper(self.evaluate_run, list(runs))
+        sets = repeat_sets(self, results)
+        repeated = {(s.group, s.name): s for s in sets if s.repeated}
+        if repeated:  # one result per model: the first repeat's, with mean metrics
+            results = [s.mean_result() for s in sets]
 
         def with_intervals(index: int) -> dict[str, list[float] | None]:
+            own = repeated.get((results[index].group, results[index].name))
+            if own is not None:
+                return repeat_intervals(self, own, replicates, seed + 2000 + index)
             return self.run_intervals(results[index], replicates, seed + 2000 + index)
 
         for result, found in zip(
@@ -328,7 +342,9 @@ class SumsKind(Kind):
 
         def versus(job: tuple[int, int, Pairing]) -> list[Comparison]:
             b, c, pairing = job
-            return self.compare(results[b], results[c], pairing, replicates, seed + 3000 + c)
+            return self.compare_models(
+                results[b], results[c], pairing, replicates, seed + 3000 + c, repeated
+            )
 
         comparisons: list[Comparison] = [c for found in mapper(versus, jobs) for c in found]
         return LanguageAssessment(
@@ -339,10 +355,32 @@ class SumsKind(Kind):
             results=results,
             baselines=baselines,
             pairings=pairings,
+            repeats=repeated,
         )
 
+    def compare_models(
+        self,
+        base: LanguageResult,
+        cand: LanguageResult,
+        pairing: Pairing,
+        replicates: int,
+        seed: int,
+        repeated: dict[tuple[str, str], SumsRepeats],
+    ) -> list[Comparison]:
+        """:meth:`compare`, or for a model given as repeats the test of the means."""
+        b, c = repeated.get((base.group, base.name)), repeated.get((cand.group, cand.name))
+        if b is None and c is None:
+            return self.compare(base, cand, pairing, replicates, seed)
+        b = b or SumsRepeats([base], [base.columns])
+        c = c or SumsRepeats([cand], [cand.columns])
+        return compare_repeats(self, b, c, pairing, replicates, seed)
+
     def ranks(
-        self, results: Sequence[LanguageResult], replicates: int, seed: int
+        self,
+        results: Sequence[LanguageResult],
+        replicates: int,
+        seed: int,
+        repeated: dict[tuple[str, str], SumsRepeats] | None = None,
     ) -> dict[str, dict[str, int]]:
         """Tie-aware ranks per group of three or more models, on the group's first headline
         metric: every pair compared by the kind's own test (see
@@ -360,8 +398,13 @@ class SumsKind(Kind):
                     pairing = self.pair(first.run, second.run)
                     pairs += [
                         c
-                        for c in self.compare(
-                            first, second, pairing, replicates, seed + 9000 + 97 * i + j
+                        for c in self.compare_models(
+                            first,
+                            second,
+                            pairing,
+                            replicates,
+                            seed + 9000 + 97 * i + j,
+                            repeated or {},
                         )
                         if c.metric == metric
                     ]
@@ -432,7 +475,7 @@ class SumsKind(Kind):
         plural = "s" if len(runs) > 1 else ""
         ctx.say(f"Evaluating {len(runs)} {self.name} run{plural}")
         found = self.assess(runs, ctx.baseline, options.bootstrap, options.seed, ctx.mapper)
-        found.ranks = self.ranks(found.results, options.bootstrap, options.seed)
+        found.ranks = self.ranks(found.results, options.bootstrap, options.seed, found.repeats)
         for column in dict.fromkeys(options.slices):
             analysis = self.slice(found.results, column, options.slice_bins, options.min_slice_size)
             if analysis is not None:

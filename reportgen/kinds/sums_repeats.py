@@ -1,0 +1,259 @@
+"""Repeats of one model (seeds) for the kinds whose metrics are sums over examples
+(regression, multilabel, perplexity, generation, lm-eval samples).
+
+The same rules as classification's (:mod:`reportgen.kinds.classification.repeats`): repeats
+hold the same examples and are aligned to the first one's rows; a model's value is the mean
+over repeats M̄, its interval M̄ ± 1.96 SE with SE² = Var_boot(M̄) + s² / R, and a comparison
+tests Δ of the means by a Wald test with SE² = Var_boot(Δ) + s_c² / R_c + s_b² / R_b, the
+example bootstrap resampling the same examples for every repeat of both models (test
+``paired bootstrap+repeats``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from reportgen.errors import ReportgenError
+from reportgen.stats import significance as compare
+from reportgen.stats.bootstrap import resampled_sums
+from reportgen.stats.comparison import Comparison
+from reportgen.stats.pairing import Pairing
+
+if TYPE_CHECKING:
+    from reportgen.kinds.sums import LanguageResult, SumsKind
+
+TEST = "paired bootstrap+repeats"
+
+
+@dataclass
+class SumsRepeats:
+    """One model of one group: its runs, the repeats' columns aligned to the first's rows."""
+
+    members: list[LanguageResult]
+    aligned: list[dict[str, np.ndarray]]
+
+    @property
+    def name(self) -> str:
+        return self.members[0].name
+
+    @property
+    def group(self) -> str:
+        return self.members[0].group
+
+    @property
+    def labels(self) -> list[str]:
+        return [m.run.repeat or "" for m in self.members] if self.repeated else []
+
+    @property
+    def repeated(self) -> bool:
+        return len(self.members) > 1
+
+    def values(self, metric: str) -> list[float] | None:
+        found = [m.metrics.get(metric) for m in self.members]
+        return None if any(v is None for v in found) else [float(v) for v in found]  # type: ignore[arg-type]
+
+    def spread(self, metric: str) -> dict[str, float | None] | None:
+        values = self.values(metric)
+        if values is None:
+            return None
+        return {
+            "mean": float(np.mean(values)),
+            "min": min(values),
+            "max": max(values),
+            "sd": float(np.std(values, ddof=1)) if len(values) >= 3 else None,
+        }
+
+    def spread_text(self, metric: str, text: Callable[[float], str]) -> str:
+        """ "3 repeats: 0.761–0.779, sd 0.009"."""
+        spread = self.spread(metric)
+        n = len(self.members)
+        if spread is None:
+            return f"{n} repeats"
+        found = f"{n} repeats: {text(spread['min'])}–{text(spread['max'])}"  # type: ignore[arg-type]
+        return found + (f", sd {text(spread['sd'])}" if spread["sd"] is not None else "")
+
+    def mean_result(self) -> LanguageResult:
+        """The first repeat with every metric the mean over repeats (None where one lacks it)."""
+        first = self.members[0]
+        if not self.repeated:
+            return first
+        means: dict[str, float | None] = {}
+        for metric in first.metrics:
+            values = self.values(metric)
+            means[metric] = None if values is None else float(np.mean(values))
+        return dataclasses.replace(first, metrics=means)
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "n": len(self.members),
+            "labels": self.labels,
+            "sources": [str(m.run.path) for m in self.members],
+            "metrics": {
+                name: {**(self.spread(name) or {}), "values": self.values(name)}
+                for name in self.members[0].metrics
+            },
+        }
+
+
+def repeat_sets(kind: SumsKind, results: Sequence[LanguageResult]) -> list[SumsRepeats]:
+    """Results grouped by (group, model), first-seen order, repeats aligned to the first."""
+    groups: dict[tuple[str, str], list[LanguageResult]] = {}
+    for r in results:
+        groups.setdefault((r.group, r.name), []).append(r)
+    found = []
+    for members in groups.values():
+        first = members[0]
+        aligned = [first.columns] + [_aligned(kind, first, m) for m in members[1:]]
+        found.append(SumsRepeats(members, aligned))
+    return found
+
+
+def _aligned(kind: SumsKind, first: LanguageResult, member: LanguageResult) -> dict[str, Any]:
+    pairing = kind.pair(first.run, member.run)
+    n = first.run.n_examples
+    if not pairing.paired or pairing.n_paired != n or member.run.n_examples != n:
+        raise ReportgenError(
+            f"{member.run.path}: repeat {member.run.repeat} of {member.name!r} does not hold "
+            f"the same examples as {first.run.repeat} ({first.run.path}); repeats must be runs "
+            "on one test set, with the same ids"
+        )
+    order = np.argsort(pairing.baseline_rows, kind="stable")  # type: ignore[arg-type]
+    rows = pairing.candidate_rows[order]  # type: ignore[index]
+    return {c: v[rows] for c, v in member.columns.items()}
+
+
+def _seed_variance(values: Sequence[float]) -> float:
+    return float(np.var(values, ddof=1)) / len(values) if len(values) > 1 else 0.0
+
+
+def repeat_intervals(
+    kind: SumsKind, repeats: SumsRepeats, replicates: int, seed: int
+) -> dict[str, list[float] | None]:
+    """95% interval of each metric's mean over repeats, counting the seeds' spread."""
+    first = repeats.members[0]
+    found: dict[str, list[float] | None] = dict.fromkeys(first.metrics)
+    if replicates <= 0:
+        return found
+    names = kind.stat_columns(first)
+    k = len(names)
+    sums = resampled_sums([a[c] for a in repeats.aligned for c in names], replicates, seed)
+    per_member = [
+        kind.from_sums(
+            m.run, {c: sums[:, i * k + j] for j, c in enumerate(names)}, first.run.n_examples
+        )
+        for i, m in enumerate(repeats.members)
+    ]
+    for metric in per_member[0]:
+        values = repeats.values(metric)
+        if values is None:
+            continue
+        draws = np.mean([np.asarray(p[metric], dtype=float) for p in per_member], axis=0)
+        finite = draws[np.isfinite(draws)]
+        if len(finite) < 20:
+            continue
+        se = math.sqrt(float(np.var(finite, ddof=1)) + _seed_variance(values))
+        mean = float(np.mean(values))
+        found[metric] = [mean - compare.Z95 * se, mean + compare.Z95 * se]
+    return found
+
+
+def compare_repeats(
+    kind: SumsKind,
+    base: SumsRepeats,
+    cand: SumsRepeats,
+    pairing: Pairing,
+    replicates: int,
+    seed: int,
+    only: str | None = None,
+) -> list[Comparison]:
+    """Each compared metric's mean over the candidate's repeats against the baseline's."""
+    first_base, first_cand = base.members[0], cand.members[0]
+    names = [c for c in kind.stat_columns(first_base) if c in first_cand.columns]
+    compared = kind.compared(first_base, first_cand)
+    if only is not None:
+        compared = [m for m in compared if m == only]
+    if pairing.paired:
+        base_cols = [{c: a[c][pairing.baseline_rows] for c in names} for a in base.aligned]
+        cand_cols = [{c: a[c][pairing.candidate_rows] for c in names} for a in cand.aligned]
+        n_base = n_cand = pairing.n_paired
+    else:
+        base_cols = [{c: a[c] for c in names} for a in base.aligned]
+        cand_cols = [{c: a[c] for c in names} for a in cand.aligned]
+        n_base, n_cand = first_base.run.n_examples, first_cand.run.n_examples
+
+    def exact(side: SumsRepeats, cols: list[dict[str, np.ndarray]], n: int) -> list[dict]:
+        return [
+            kind.from_sums(m.run, {c: v.sum() for c, v in col.items()}, n)
+            for m, col in zip(side.members, cols, strict=True)
+        ]
+
+    base_exact, cand_exact = exact(base, base_cols, n_base), exact(cand, cand_cols, n_cand)
+    base_draws = cand_draws = None
+    if replicates > 0:
+        k = len(names)
+        flat = [col[c] for col in [*base_cols, *cand_cols] for c in names]
+        if pairing.paired:
+            sums = resampled_sums(flat, replicates, seed)
+        else:
+            split = len(base_cols) * k
+            sums = np.hstack(
+                [
+                    resampled_sums(flat[:split], replicates, seed),
+                    resampled_sums(flat[split:], replicates, seed + 1),
+                ]
+            )
+
+        def replicated(side: SumsRepeats, offset: int, n: int) -> list[dict]:
+            return [
+                kind.from_sums(
+                    m.run, {c: sums[:, (offset + i) * k + j] for j, c in enumerate(names)}, n
+                )
+                for i, m in enumerate(side.members)
+            ]
+
+        base_draws = replicated(base, 0, n_base)
+        cand_draws = replicated(cand, len(base_cols), n_cand)
+    found = []
+    for metric in compared:
+        b_values = [float(e[metric]) for e in base_exact]
+        c_values = [float(e[metric]) for e in cand_exact]
+        b, c = float(np.mean(b_values)), float(np.mean(c_values))
+        result = Comparison(
+            baseline=base.name,
+            candidate=cand.name,
+            metric=metric,
+            baseline_value=b,
+            candidate_value=c,
+            delta=c - b,
+            ci=None,
+            p_value=None,
+            test=TEST,
+            n_paired=pairing.n_paired,
+            scope=base.group,
+        )
+        found.append(result)
+        if base_draws is None or cand_draws is None:
+            continue
+        draws = np.mean([np.asarray(d[metric], float) for d in cand_draws], axis=0) - np.mean(
+            [np.asarray(d[metric], float) for d in base_draws], axis=0
+        )
+        finite = draws[np.isfinite(draws)]
+        if len(finite) < 20:
+            continue
+        se = math.sqrt(
+            float(np.var(finite, ddof=1)) + _seed_variance(b_values) + _seed_variance(c_values)
+        )
+        result.draws = draws
+        result.ci = (result.delta - compare.Z95 * se, result.delta + compare.Z95 * se)  # type: ignore[operator]
+        if se > 0:
+            result.se = se
+            result.p_value = compare.normal_two_sided_p(result.delta / se)  # type: ignore[operator]
+        else:
+            result.p_value = 1.0 if result.delta == 0 else 0.0
+    return found
