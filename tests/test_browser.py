@@ -217,6 +217,49 @@ def test_clicking_a_legend_entry_highlights_that_model(
     page.close()
 
 
+def test_the_improvement_chart_draws_what_the_verdict_badges_say(
+    tmp_path: Path, browser: object
+) -> None:
+    """Five models: every drawn interval, as the browser lays it out, crosses its panel's zero
+    line exactly when the comparison table's verdict badge says tie."""
+    from .test_verdicts import _five_models
+
+    out = tmp_path / "five.html"
+    report = build_report(_five_models(tmp_path), timestamp=False, bootstrap=300)
+    report.save(out)
+    page = browser.new_page()  # type: ignore[attr-defined]
+    page.goto(out.resolve().as_uri())
+    page.wait_for_function("document.querySelectorAll('.chart:not([data-rendered])').length === 0")
+    lines = page.eval_on_selector_all(
+        "#improvements line[aria-label]",
+        r"""els => els.map(e => {
+             const m = /translate\(([-\d.e]+),/.exec(e.getAttribute('transform'));
+             return [e.getAttribute('aria-label'), Number(m[1]), Number(e.getAttribute('x2'))];
+           })""",
+    )
+    badges = page.eval_on_selector_all(
+        "#comparison table tbody tr",
+        "rows => rows.map(r => Array.from(r.cells).map(c => c.textContent.trim()))",
+    )
+    page.close()
+    verdicts = {f"{row[0]}, {row[1]}": row[-1] for row in badges}
+    assert len(verdicts) == 44  # four candidates, eleven metrics
+    checked, zero = 0, None
+    for label, x, width in lines:
+        if label == "zero":  # each panel draws its zero line first
+            zero = x
+            continue
+        assert zero is not None
+        name, _, verdict = label.rpartition(": ")
+        assert verdicts[name] == verdict, label
+        low, high = sorted((x, x + width))
+        crosses = low <= zero + 1e-6 and high >= zero - 1e-6
+        assert crosses == (verdict == "tie"), (label, low, high, zero)
+        checked += 1
+    assert checked == 44
+    assert {v for v in verdicts.values()} >= {"tie", "worse"}
+
+
 def test_llm_report_renders_every_chart_and_runs_no_script(
     tmp_path: Path, visit: Callable[[Path], PageVisit]
 ) -> None:

@@ -393,7 +393,7 @@ def improvement_chart(
     """Each candidate's improvement over the baseline with its 95% interval, one small panel
     per metric (each on its own scale: a log-loss gap would flatten an accuracy gap).
 
-    ``points`` has columns candidate, metric, improvement, low, high, verdict and p.
+    ``points`` has columns candidate, metric, improvement, low, high, verdict, p and label.
     """
     highlight = _legend_highlight("candidate")
     base = alt.Chart().encode(  # data come from the facet, so each panel gets its own
@@ -407,18 +407,20 @@ def improvement_chart(
             alt.Tooltip("low:Q", title="adjusted interval from", format="+.4f"),
             alt.Tooltip("high:Q", title="adjusted interval to", format="+.4f"),
             alt.Tooltip("plain:N", title="unadjusted 95% interval"),
-            alt.Tooltip("p:N", title="Holm-adjusted p"),
+            alt.Tooltip("p:N", title="adjusted p"),
             alt.Tooltip("verdict:N"),
         ],
     )
     zero = (
         alt.Chart(pd.DataFrame({"x": [0.0]}))
         .mark_rule(color=GUIDE, strokeDash=[4, 4])
-        .encode(x=alt.X("x:Q"))
+        .encode(x=alt.X("x:Q"), description=alt.value("zero"))
     )
+    # the description is each bar's accessible name: "new, F1: worse"
     bars = base.mark_rule(strokeWidth=2).encode(
         x=alt.X("low:Q", title=None, axis=alt.Axis(tickCount=4, format="+.2~r")),
         x2=alt.X2("high:Q"),
+        description=alt.Description("label:N"),
     )
     dots = base.mark_point(filled=True, size=55).encode(x=alt.X("improvement:Q"))
     return (

@@ -104,6 +104,7 @@ def comparison_views(
                     "verdict": c.verdict,
                     "p": fmt.p_value(c.p_value_adjusted),
                     "plain": interval,
+                    "label": f"{c.candidate}, {metric_name(c)}: {c.verdict}",
                 }
             )
     table = Table(
