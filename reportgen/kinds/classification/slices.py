@@ -47,7 +47,7 @@ class SliceCell:
 @dataclass
 class SliceDelta:
     """A candidate against the baseline on one slice value and metric, paired; its test is a
-    Wald test on the slice's bootstrap deltas, Holm-corrected over the column's values."""
+    Wald test on the slice's bootstrap deltas, corrected over the column's values and metrics."""
 
     candidate: str
     value: str
@@ -306,6 +306,7 @@ def _slice_deltas(
                             len(chosen),
                             scope=values[number],
                             se=wald[1],
+                            draws=deltas,  # joint over the metrics of this slice value
                         )
             found.append(
                 SliceDelta(
@@ -315,9 +316,8 @@ def _slice_deltas(
         return found
 
     found = [delta for part in mapper(one, jobs) for delta in part]
-    # one family per candidate and metric: the column's slice values
-    settle(
-        [d.test for d in found if d.test is not None],
-        key=lambda c: (c.candidate, c.metric),
-    )
+    # one family per candidate: every metric on every value of the column. Max-T counts the
+    # metrics of one value (one resampling) for their correlation; values are disjoint sets
+    # of examples, so independent
+    settle([d.test for d in found if d.test is not None], key=lambda c: (c.candidate,))
     return found
