@@ -15,8 +15,8 @@ Grammar (a gate *fails* when its expression is true)::
 candidate is significantly worse than the baseline on M (the report's paired test, adjusted
 p < 0.05 within the candidate's comparison, by max-T or Holm); ``regression(M) by COLUMN``
 is true when it is significantly worse on any value of the ``--slice`` column (max-T over
-the column's values and metrics). Without ``for MODEL`` a gate checks every candidate (every model but
-the baseline), or the only model of a one-model report.
+the column's values and metrics). Without ``for MODEL`` a gate checks every candidate
+(every model but the baseline), or the only model of a one-model report.
 
 Examples: ``f1 < 0.90``, ``roc_auc < 0.95 for candidate``, ``delta(accuracy) < -0.01``,
 ``regression(f1)``, ``perplexity > 12``, ``latency_p99_ms > 500 for "v2 (int8)"``.
@@ -191,7 +191,8 @@ def _check_slices(
     gate: Gate, model: str, baseline: str, slice_verdicts: SliceVerdicts | None
 ) -> GateResult:
     """``regression(METRIC) by COLUMN``: fails when any value of the slice column is
-    significantly worse than the baseline's on that value (max-T over the column's values and metrics)."""
+    significantly worse than the baseline's on that value (max-T over the column's values
+    and metrics)."""
     found = None if slice_verdicts is None else slice_verdicts(model, gate.metric, gate.column)
     if not found:
         return GateResult(
