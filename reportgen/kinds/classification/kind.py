@@ -323,7 +323,8 @@ def largest_gap_change(result: ClassificationResult) -> str:
 def slice_regressions(result: ClassificationResult, shown: int = 3) -> list[str]:
     """One clause per candidate and slice value where the candidate is significantly worse
     than the baseline (after correction over the column's values and metrics), the slice's
-    primary metric first, e.g. "new is worse on region=north: F1 0.769 → 0.530, recall 0.785 → 0.373"."""
+    primary metric first, e.g. "new is worse on region=north: F1 0.769 → 0.530, recall
+    0.785 → 0.373"."""
     parts = []
     for analysis in result.slices:
         worse: dict[tuple[str, str], list[Any]] = {}
