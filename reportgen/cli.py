@@ -93,8 +93,8 @@ def _fail(message: str) -> typer.Exit:
         "  reportgen build preds.csv --label-col gold --pred-col answer --score-col p_yes\n\n"
         "  reportgen build prod=v1.parquet cand=v2.parquet --fail-if 'regression(f1)' "
         "--fail-if 'roc_auc < 0.95 for cand' --markdown - --junit gates.xml\n\n"
-        "  reportgen build base=lm-eval/llama-3-8b/ instruct=lm-eval/llama-3-8b-instruct/ "
-        "base=ppl-base.csv instruct=ppl-instruct.csv --benchmark-metric gsm8k=exact_match\n\n"
+        "  reportgen build base=lm-eval/demo-lm-7b/ chat=lm-eval/demo-lm-7b-chat/ "
+        "base=ppl-base.csv chat=ppl-chat.csv --benchmark-metric gsm8k=exact_match\n\n"
         "  reportgen build price-v1=v1.csv price-v2=v2.csv --task regression --slice region\n\n"
         "  reportgen build tagger=tags.jsonl encoder=classes.parquet --embeddings "
         "encoder=encoder-vectors.npy --max-points 2000"
@@ -527,9 +527,9 @@ def demo(
 
     Writes the models' predictions on breast cancer (binary) and digits (10 classes) as run
     files into OUTPUT, then builds a report from each set of files; then an LLM report from
-    real lm-eval results of Llama 3 8B and 8B-Instruct plus generated perplexity,
-    question-answering, sample-log and training-history runs; then a report mixing regression
-    (diabetes), multilabel tagging and embedding views (digits).
+    lm-eval results files of two fictional models written in the harness's format, with
+    generated perplexity, question-answering, sample-log and training-history runs; then a
+    report mixing regression (diabetes), multilabel tagging and embedding views (digits).
     """
     from reportgen.demo.classic import write_demo_runs, write_kinds_demo_runs
     from reportgen.demo.lm import write_lm_demo_runs

@@ -1,5 +1,6 @@
-"""lm-evaluation-harness output: results files (real ones, from examples/lm-eval), per-sample
-logs, the benchmark comparison, and LLM reports end to end."""
+"""lm-evaluation-harness output: results files (look-alikes written in code; the real ones in
+../shared when it is there), per-sample logs, the benchmark comparison, and LLM reports end to
+end."""
 
 from __future__ import annotations
 
@@ -16,14 +17,28 @@ from typer.testing import CliRunner
 
 from reportgen import build_report
 from reportgen.cli import app
+from reportgen.demo.lmeval_files import write_lmeval_results
 from reportgen.errors import ReportgenError
 from reportgen.kinds import kind_of, load_source, load_sources
 from reportgen.kinds.lmeval_results.table import benchmark_table
 from reportgen.render.html import javascript_bundle
 from reportgen.stats.significance import mcnemar_exact, normal_two_sided_p
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "lm-eval"
-BASE, INSTRUCT = EXAMPLES / "Meta-Llama-3-8B", EXAMPLES / "Meta-Llama-3-8B-Instruct"
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "lm-eval"
+REAL_BASE, REAL_INSTRUCT = SHARED / "Meta-Llama-3-8B", SHARED / "Meta-Llama-3-8B-Instruct"
+needs_shared = pytest.mark.skipif(not SHARED.is_dir(), reason="../shared/data/lm-eval is absent")
+MAIN = "results_2026-01-10T10-00-00.000000.json"  # the look-alikes' main suite
+
+
+def lookalike(tmp_path: Path) -> tuple[Path, Path]:
+    """Two models' lm-eval output folders in the harness's 0.4 format, written in code."""
+    base, chat = tmp_path / "lm-base", tmp_path / "lm-chat"
+    if not base.exists():
+        write_lmeval_results(base, "demo-lm-7b", 0)
+        write_lmeval_results(chat, "demo-lm-7b-chat", 1)
+    return base, chat
+
+
 HOSTILE = "</script><script>window.__pwned=1</script><img src=x onerror=window.__pwned=2>"
 
 
@@ -32,22 +47,31 @@ def benchmark(path: Path | str, name: str = "m"):  # type: ignore[no-untyped-def
     return run
 
 
-def test_real_results_are_read_back_exactly() -> None:
-    run = benchmark(BASE, "base")
-    assert len(run.files) == 6 and len(run.tasks) == 70
+def _read_back_exactly(run) -> None:  # type: ignore[no-untyped-def]
     for file in run.files:
         raw = json.loads(file.read_text())
         for task, entries in raw["results"].items():
             for key, value in entries.items():
-                if key == "alias" or "_stderr" in key:
+                if key in ("alias", " ") or "_stderr" in key:  # " ": a group placeholder
                     continue
                 assert run.tasks[task].metrics[key] == value  # exact, not approximately
-                assert (
-                    run.tasks[task].stderrs[
-                        key.replace(",", "_stderr,", 1).replace("_stderr,", ",")
-                    ]
-                    == entries[key.replace(",", "_stderr,", 1)]
-                )
+                stderr = entries.get(key.replace(",", "_stderr,", 1))
+                expected = None if stderr in (None, "N/A") else stderr
+                assert run.tasks[task].stderrs.get(key) == expected
+
+
+def test_lookalike_results_are_read_back_exactly(tmp_path: Path) -> None:
+    base, _ = lookalike(tmp_path)
+    run = benchmark(base, "base")
+    assert len(run.files) == 2 and "leaderboard_ifeval" in run.tasks
+    _read_back_exactly(run)
+
+
+@needs_shared
+def test_real_results_are_read_back_exactly() -> None:
+    run = benchmark(REAL_BASE, "base")
+    assert len(run.files) == 6 and len(run.tasks) == 70
+    _read_back_exactly(run)
     arc = run.tasks["arc_challenge"]
     assert arc.metrics["acc_norm,none"] == pytest.approx(0.575, abs=5e-4)
     assert arc.n_shot == 25 and arc.version == "1"
@@ -55,8 +79,11 @@ def test_real_results_are_read_back_exactly() -> None:
     assert "Meta-Llama-3-8B" in run.model_args
 
 
+@needs_shared
 def test_mmlu_groups_are_recognised() -> None:
-    table = benchmark_table([benchmark(BASE, "base"), benchmark(INSTRUCT, "instruct")], None, {})
+    table = benchmark_table(
+        [benchmark(REAL_BASE, "base"), benchmark(REAL_INSTRUCT, "instruct")], None, {}
+    )
     assert set(table.groups) == {"mmlu"} and len(table.groups["mmlu"]) == 57
     assert table.depth["mmlu"] == 0 and table.depth["mmlu_stem"] == 1
     assert "mmlu_anatomy" not in table.shown  # subjects go to the heatmap, not the table
@@ -68,8 +95,9 @@ def test_mmlu_groups_are_recognised() -> None:
     assert table.scores["base"]["gsm8k"].key == "exact_match,strict-match"
 
 
-def test_z_test_against_a_hand_computation() -> None:
-    table = benchmark_table([benchmark(BASE, "base"), benchmark(INSTRUCT, "instruct")], None, {})
+def test_z_test_against_a_hand_computation(tmp_path: Path) -> None:
+    base, chat = lookalike(tmp_path)
+    table = benchmark_table([benchmark(base, "base"), benchmark(chat, "instruct")], None, {})
     (gsm8k,) = [d for d in table.deltas if d.task == "gsm8k"]
     b, c = table.scores["base"]["gsm8k"], table.scores["instruct"]["gsm8k"]
     se = math.sqrt(b.stderr**2 + c.stderr**2)
@@ -83,10 +111,9 @@ def test_z_test_against_a_hand_computation() -> None:
 
 def test_overrides_na_stderr_old_files_and_merging(tmp_path: Path) -> None:
     folder = tmp_path / "run"
-    shutil.copytree(BASE, folder)
-    gsm = json.loads((folder / "gsm8k.json").read_text())
-    gsm["results"]["gsm8k"]["exact_match_stderr,flexible-extract"] = "N/A"
-    (folder / "gsm8k.json").write_text(json.dumps(gsm))
+    shutil.copytree(lookalike(tmp_path)[0], folder)
+    gsm = json.loads((folder / MAIN).read_text())
+    assert gsm["results"]["gsm8k"]["exact_match_stderr,flexible-extract"] == "N/A"
     run = benchmark(folder)
     assert run.tasks["gsm8k"].stderrs["exact_match,flexible-extract"] is None
     table = benchmark_table([run], None, {"gsm8k": "exact_match,flexible-extract"})
@@ -115,8 +142,9 @@ def test_overrides_na_stderr_old_files_and_merging(tmp_path: Path) -> None:
     assert any("results_later.json" in n for n in merged.notes)
 
 
-def test_setting_mismatches_are_warned() -> None:
-    base, instruct = benchmark(BASE, "base"), benchmark(INSTRUCT, "instruct")
+def test_setting_mismatches_are_warned(tmp_path: Path) -> None:
+    base_dir, chat_dir = lookalike(tmp_path)
+    base, instruct = benchmark(base_dir, "base"), benchmark(chat_dir, "instruct")
     arc = instruct.tasks["arc_challenge"]
     instruct.tasks["arc_challenge"] = type(arc)(**{**arc.__dict__, "n_shot": 0, "version": "2"})
     table = benchmark_table([base, instruct], None, {})
@@ -207,7 +235,8 @@ def test_generation_runs_detect_json_answer_lists(tmp_path: Path) -> None:
 
 def llm_runs(tmp_path: Path, name_a: str = "base", name_b: str = "instruct") -> list[str]:
     rng = np.random.default_rng(0)
-    runs = [f"{name_a}={BASE}", f"{name_b}={INSTRUCT}"]
+    base, chat = lookalike(tmp_path)
+    runs = [f"{name_a}={base}", f"{name_b}={chat}"]
     for name, shift, accuracy in ((name_a, 0.0, 0.6), (name_b, 0.05, 0.75)):
         n = 300
         tokens = rng.integers(10, 300, n)
@@ -261,17 +290,18 @@ def test_llm_report_json_summary(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     data = json.loads(summary.read_text())
     bench = data["benchmarks"]
+    arc = json.loads((lookalike(tmp_path)[0] / MAIN).read_text())["results"]["arc_challenge"]
     assert bench["models"]["base"]["arc_challenge"] == {
         "metric": "acc_norm",
         "filter": "none",
-        "value": 0.5750853242320819,
-        "stderr": 0.014445698968520769,
+        "value": arc["acc_norm,none"],
+        "stderr": arc["acc_norm_stderr,none"],
         "n_shot": 25,
         "version": "1",
         "higher_is_better": True,
     }
     assert bench["models"]["instruct"]["gsm8k"]["filter"] == "flexible-extract"
-    assert "mmlu_anatomy" in bench["tasks"]
+    assert "mmlu_philosophy" in bench["tasks"]
     kinds = {(r["name"], r["task"]) for r in data["runs"]}
     assert kinds == {
         (m, k) for m in ("base", "instruct") for k in ("perplexity", "generation", "benchmark")
@@ -302,11 +332,27 @@ def test_llm_errors_exit_2(tmp_path: Path) -> None:
     result = runner.invoke(app, ["build", str(ppl), "-o", str(tmp_path / "r.html")])
     assert result.exit_code == 2 and "needs per-example token counts" in result.output
     result = runner.invoke(
-        app, ["build", f"m={BASE}", "--benchmark-metric", "gsm8k", "-o", str(tmp_path / "r.html")]
+        app,
+        [
+            "build",
+            f"m={lookalike(tmp_path)[0]}",
+            "--benchmark-metric",
+            "gsm8k",
+            "-o",
+            str(tmp_path / "r.html"),
+        ],
     )
     assert result.exit_code == 2 and "write TASK=METRIC" in result.output
     result = runner.invoke(
-        app, ["build", f"m={BASE}", "--history", "m=nothing.csv", "-o", str(tmp_path / "r.html")]
+        app,
+        [
+            "build",
+            f"m={lookalike(tmp_path)[0]}",
+            "--history",
+            "m=nothing.csv",
+            "-o",
+            str(tmp_path / "r.html"),
+        ],
     )
     assert result.exit_code == 2 and "nothing.csv: file not found" in result.output
     assert not (tmp_path / "r.html").exists()
@@ -315,11 +361,11 @@ def test_llm_errors_exit_2(tmp_path: Path) -> None:
 def hostile_lm_report(tmp_path: Path) -> tuple[Path, int]:
     """An LLM report whose model names, task names, aliases, prompts and answers are hostile."""
     folder = tmp_path / "hostile-lm-eval"
-    shutil.copytree(INSTRUCT, folder)
-    arc = json.loads((folder / "arc.json").read_text())
+    shutil.copytree(lookalike(tmp_path)[1], folder)
+    arc = json.loads((folder / MAIN).read_text())
     arc["results"][HOSTILE] = dict(arc["results"]["arc_challenge"], alias=HOSTILE)
     arc["n-shot"][HOSTILE] = 3
-    (folder / "arc.json").write_text(json.dumps(arc))
+    (folder / MAIN).write_text(json.dumps(arc))
     pd.DataFrame(
         {
             "step": np.arange(0, 500, 5),
@@ -394,3 +440,66 @@ def test_llm_report_is_byte_identical_when_rebuilt(
     assert first.to_html() == second.to_html()
     assert first.to_json() == second.to_json()
     assert "2023-11-14 22:13 UTC" in first.to_html()
+
+
+def test_a_group_without_an_aggregate_gets_a_computed_sample_weighted_score(
+    tmp_path: Path,
+) -> None:
+    base, chat = lookalike(tmp_path)
+    raw = json.loads((base / MAIN).read_text())
+    members = raw["group_subtasks"]["leaderboard_bbh"]
+    values = [raw["results"][t]["acc_norm,none"] for t in members]
+    sizes = [raw["n-samples"][t]["effective"] for t in members]
+    errors = [raw["results"][t]["acc_norm_stderr,none"] for t in members]
+    report = build_report([f"base={base}", f"chat={chat}"], timestamp=False)
+    table = report.result("lm-eval results").table
+    bbh = table.scores["base"]["leaderboard_bbh"]
+    assert bbh.value == pytest.approx(np.average(values, weights=sizes), abs=1e-12)
+    weights = np.array(sizes) / sum(sizes)
+    assert bbh.stderr == pytest.approx(math.sqrt(np.sum(weights**2 * np.array(errors) ** 2)))
+    assert bbh.computed == "mean of 2 subtasks (computed, sample-weighted)"
+    assert not any("lacks" in w for w in table.warnings)
+    assert table.depth["leaderboard_bbh"] == 0
+    assert table.shown.index("leaderboard_bbh_boolean_expressions") == (
+        table.shown.index("leaderboard_bbh") + 1
+    )  # the subtasks sit under their own group
+    board = report.leaderboard
+    assert board is not None and "leaderboard_bbh (acc_norm, computed mean)" in board.header
+    assert "mean of 2 subtasks (computed, sample-weighted)" in report.to_html()
+    # without sample counts the mean is unweighted, and says so
+    del raw["n-samples"]
+    (base / MAIN).write_text(json.dumps(raw))
+    unweighted = build_report([f"base={base}"], timestamp=False)
+    score = unweighted.result("lm-eval results").table.scores["base"]["leaderboard_bbh"]
+    assert score.value == pytest.approx(np.mean(values))
+    assert score.computed == "mean of 2 subtasks (computed, unweighted: sample counts unknown)"
+
+
+WILD = SHARED.parent / "lm-eval-wild"
+
+
+@pytest.mark.skipif(not WILD.is_dir(), reason="../shared/data/lm-eval-wild is absent")
+def test_open_llm_leaderboard_v2_shows_all_six_benchmarks() -> None:
+    folder = WILD / "leaderboard-v2" / "meta-llama__Llama-3.1-8B-Instruct"
+    report = build_report([f"llama={folder}"], timestamp=False)
+    table = report.result("lm-eval results").table
+    six = [
+        "leaderboard_ifeval",
+        "leaderboard_bbh",
+        "leaderboard_math_hard",
+        "leaderboard_gpqa",
+        "leaderboard_musr",
+        "leaderboard_mmlu_pro",
+    ]
+    board = report.leaderboard
+    assert board is not None
+    assert all(any(h.startswith(f"{t} (") for h in board.header) for t in six)
+    assert not any("lacks" in w for w in table.warnings)
+    (raw_file,) = folder.glob("results_*.json")
+    raw = json.loads(raw_file.read_text())
+    members = raw["group_subtasks"]["leaderboard_gpqa"]
+    values = [raw["results"][t]["acc_norm,none"] for t in members]
+    sizes = [raw["n-samples"][t]["effective"] for t in members]
+    gpqa = table.scores["llama"]["leaderboard_gpqa"]
+    assert gpqa.value == pytest.approx(np.average(values, weights=sizes), abs=1e-12)
+    assert gpqa.computed is not None and "3 subtasks" in gpqa.computed

@@ -50,8 +50,9 @@ def test_wheel_installs_and_runs_the_demo_outside_the_repo(tmp_path: Path) -> No
     assert "report.html" in result.stdout
     page = (elsewhere / "out" / "report.html").read_text()
     assert page.count("<script>") == 2 and "Leaderboard" in page
-    llm = (elsewhere / "out" / "llm" / "llm-report.html").read_text()  # lm-eval files shipped
-    assert "mmlu" in llm and "Perplexity" in llm
+    llm = (elsewhere / "out" / "llm" / "llm-report.html").read_text()  # lm-eval files written
+    assert "mmlu" in llm and "leaderboard_bbh" in llm and "Perplexity" in llm
+    assert not list((env_dir / "lib").rglob("examples/lm-eval"))  # no third-party files ship
     # the installed package, not this checkout, did the work
     where = run(
         python, "-c", "import reportgen.render.html as r; print(r.templates_dir())", cwd=elsewhere

@@ -83,7 +83,9 @@ class LmevalResultsKind(Kind):
                 BoardColumn(
                     key=("benchmark", task),
                     metric=task,
-                    header=f"{table.aliases[task]} ({present[0].metric})",
+                    header=f"{table.aliases[task]} ({present[0].metric}"
+                    + (", computed mean" if present[0].computed else "")
+                    + ")",
                     values={
                         m: table.scores[m][task].value
                         for m in table.models

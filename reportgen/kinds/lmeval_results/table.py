@@ -32,6 +32,7 @@ class Score:
     n_shot: int | None
     version: str | None
     higher_is_better: bool
+    computed: str | None = None  # a group without its own score: how reportgen computed it
 
     @property
     def key(self) -> str:
@@ -101,6 +102,7 @@ class BenchmarkTable:
                         "n_shot": s.n_shot,
                         "version": s.version,
                         "higher_is_better": s.higher_is_better,
+                        **({"computed": s.computed} if s.computed else {}),
                     }
                     for task, s in self.scores[model].items()
                 }
@@ -172,6 +174,74 @@ def primary_score(result: TaskResult, override: str | None) -> Score | None:
     )
 
 
+def group_scores(
+    run: BenchmarkRun, scores: Mapping[str, Score], groups: Mapping[str, list[str]]
+) -> dict[str, Score]:
+    """Scores for the groups a run ran that have none of their own (lm-eval 0.4.5 and later
+    write none for the Open LLM Leaderboard v2 groups): the mean of the direct subtasks'
+    primary values, weighted by each subtask's sample count when the file gives every one
+    (else unweighted), with SE = sqrt(Σ wᵢ² SEᵢ²) when every subtask has one. Computed only
+    when the subtasks share one metric and direction; groups of groups bottom up."""
+    found: dict[str, Score] = {}
+
+    def score_of(group: str, seen: frozenset[str]) -> Score | None:
+        if group in scores:
+            return scores[group]
+        if group in found:
+            return found[group]
+        if group not in groups or group in seen or group not in run.tasks:
+            return None
+        children = [c for c in groups[group] if c in run.tasks or c in groups]
+        members = [(c, score_of(c, seen | {group})) for c in children]
+        present = [(c, s) for c, s in members if s is not None]
+        if not present or len(present) < len(members):
+            return None
+        kinds = {(s.metric, s.filter, s.higher_is_better) for _, s in present}
+        if len(kinds) > 1:
+            return None
+        sizes = [_samples(run, c, groups) for c, _ in present]
+        weighted = all(n is not None and n > 0 for n in sizes)
+        weights = [float(n) for n in sizes] if weighted else [1.0] * len(present)  # type: ignore[arg-type]
+        total = sum(weights)
+        value = sum(w * s.value for w, (_, s) in zip(weights, present, strict=True)) / total
+        errors = [s.stderr for _, s in present]
+        stderr = None
+        if all(e is not None for e in errors):
+            stderr = math.sqrt(
+                sum((w / total) ** 2 * e**2 for w, e in zip(weights, errors, strict=True))  # type: ignore[operator]
+            )
+        how = "sample-weighted" if weighted else "unweighted: sample counts unknown"
+        first = present[0][1]
+        found[group] = Score(
+            metric=first.metric,
+            filter=first.filter,
+            value=value,
+            stderr=stderr,
+            n_shot=first.n_shot if len({s.n_shot for _, s in present}) == 1 else None,
+            version=None,
+            higher_is_better=first.higher_is_better,
+            computed=f"mean of {len(present)} subtasks (computed, {how})",
+        )
+        return found[group]
+
+    for group in groups:
+        score_of(group, frozenset())
+    return found
+
+
+def _samples(
+    run: BenchmarkRun, task: str, groups: Mapping[str, list[str]], depth: int = 0
+) -> int | None:
+    """A task's sample count, or a group's without one: the sum of its subtasks'."""
+    result = run.tasks.get(task)
+    if result is not None and result.n_samples is not None:
+        return result.n_samples
+    if task not in groups or depth > 8:
+        return None
+    counts = [_samples(run, c, groups, depth + 1) for c in groups[task]]
+    return sum(counts) if counts and all(c is not None for c in counts) else None  # type: ignore[misc]
+
+
 def _leaves(
     group: str, groups: Mapping[str, list[str]], seen: frozenset[str] = frozenset()
 ) -> list[str]:
@@ -233,6 +303,7 @@ def benchmark_table(
             score = primary_score(result, overrides.get(task))
             if score is not None:
                 scores[run.name][task] = score
+        scores[run.name] |= group_scores(run, scores[run.name], groups)
     shown, depth = _shown_tasks(tasks, groups)
     leaf_groups = {
         g: [t for t in _leaves(g, groups) if t in aliases]

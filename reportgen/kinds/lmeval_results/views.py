@@ -35,24 +35,24 @@ def benchmark_section(table: BenchmarkTable, colours: dict[str, str]) -> Section
         best = registry.best_indices(
             [s.value if s is not None else None for s in present], first.higher_is_better
         )
-        shots = {s.n_shot for s in present if s is not None}
-        versions = {s.version for s in present if s is not None}
+        shots = {s.n_shot for s in present if s is not None and s.n_shot is not None}
+        versions = {s.version for s in present if s is not None and s.version is not None}
+        computed = next((s.computed for s in present if s is not None and s.computed), None)
         indent = "\u2003" * table.depth[task]
         row = [
             Cell(indent + table.aliases[task], title=task, css="task"),
             Cell(
-                first.metric + ("" if first.filter == "none" else f" ({first.filter})"), css="mono"
+                first.metric + ("" if first.filter == "none" else f" ({first.filter})"),
+                css="mono",
+                sub=computed,
+                sub_css="tag" if computed else "",
             ),
             Cell(
-                " / ".join(str(s) for s in sorted(shots, key=str))
-                if shots != {None}
-                else fmt.MISSING,
+                " / ".join(str(s) for s in sorted(shots, key=str)) if shots else fmt.MISSING,
                 css="num" + (" warn" if len(shots) > 1 else ""),
             ),
             Cell(
-                " / ".join(str(v) for v in sorted(versions, key=str))
-                if versions != {None}
-                else fmt.MISSING,
+                " / ".join(str(v) for v in sorted(versions, key=str)) if versions else fmt.MISSING,
                 css="num" + (" warn" if len(versions) > 1 else ""),
             ),
         ]
