@@ -503,3 +503,84 @@ def test_open_llm_leaderboard_v2_shows_all_six_benchmarks() -> None:
     gpqa = table.scores["llama"]["leaderboard_gpqa"]
     assert gpqa.value == pytest.approx(np.average(values, weights=sizes), abs=1e-12)
     assert gpqa.computed is not None and "3 subtasks" in gpqa.computed
+
+
+def _output_folder(tmp_path: Path) -> Path:
+    """lm-eval's usual layout: OUT/<model_sanitized>/results_<date>.json, two models."""
+    out = tmp_path / "OUT"
+    write_lmeval_results(out / "demo__demo-lm-7b", "demo-lm-7b", 0)
+    write_lmeval_results(out / "demo__demo-lm-7b-chat", "demo-lm-7b-chat", 1)
+    return out
+
+
+def test_a_folder_of_several_models_is_one_run_per_model(tmp_path: Path) -> None:
+    out = _output_folder(tmp_path)
+    runs = load_source(out).runs
+    assert [r.name for r in runs] == ["demo/demo-lm-7b", "demo/demo-lm-7b-chat"]
+    assert all(len(r.files) == 2 for r in runs)
+    assert runs[0].metadata["model"] == "demo/demo-lm-7b"
+    assert runs[0].metadata["batch size"] == "auto" and runs[0].metadata["dtype"] == "bfloat16"
+    assert runs[0].metadata["limit"] == "50"
+    assert runs[0].metadata["date"] == "2026-01-10 10:00 UTC, 2026-01-11 09:30 UTC"
+    with pytest.raises(ReportgenError, match=r"holds the results of 2 models .*demo/demo-lm-7b in"):
+        load_source(f"x={out}")
+
+
+def test_files_of_two_models_under_one_name_are_refused(tmp_path: Path) -> None:
+    out = _output_folder(tmp_path)
+    a = out / "demo__demo-lm-7b" / MAIN
+    b = out / "demo__demo-lm-7b-chat" / MAIN
+    with pytest.raises(ReportgenError, match=r"files of two models .*demo/demo-lm-7b-chat"):
+        load_sources([f"m={a}", f"m={b}"])
+
+
+def test_one_model_given_twice_is_merged_and_identical_runs_are_repeats(tmp_path: Path) -> None:
+    out = _output_folder(tmp_path)
+    folder = out / "demo__demo-lm-7b"
+    main, limited = folder / MAIN, next(p for p in folder.glob("results_*") if p != folder / MAIN)
+    merged = load_sources([f"m={main}", f"m={limited}"]).runs
+    assert len(merged) == 1 and {"arc_challenge", "leaderboard_ifeval"} <= set(merged[0].tasks)
+    # a re-run of the main suite: the same tasks again, one value moved
+    again = json.loads(main.read_text())
+    again["date"] += 3600
+    again["results"]["arc_challenge"]["acc_norm,none"] += 0.02
+    rerun = folder / "results_2026-01-10T11-00-00.000000.json"
+    rerun.write_text(json.dumps(again))
+    run = benchmark(folder)
+    arc = run.tasks["arc_challenge"]
+    first = json.loads(main.read_text())["results"]["arc_challenge"]
+    values = [first["acc_norm,none"], first["acc_norm,none"] + 0.02]
+    assert arc.repeats["acc_norm,none"] == pytest.approx(values)
+    assert arc.metrics["acc_norm,none"] == pytest.approx(np.mean(values))
+    se = math.sqrt(first["acc_norm_stderr,none"] ** 2 + np.var(values, ddof=1) / 2)
+    assert arc.stderrs["acc_norm,none"] == pytest.approx(se)
+    assert sum("they are repeats" in n for n in run.notes) == 1
+
+
+def test_git_lfs_pointers_are_named_and_skipped_in_folders(tmp_path: Path) -> None:
+    base, _ = lookalike(tmp_path)
+    pointer = base / "samples_arc_challenge_2026-01-10T10-00-00.000000.jsonl"
+    pointer.write_text(
+        "version https://git-lfs.github.com/spec/v1\noid sha256:" + "0" * 64 + "\nsize 123\n"
+    )
+    with pytest.raises(ReportgenError, match=r"a Git LFS pointer, not the file; run git lfs pull"):
+        load_source(f"m={pointer}")
+    (run,) = load_source(f"m={base}").runs
+    assert any("Git LFS pointer" in n and pointer.name in n for n in run.notes)
+
+
+def test_a_limit_subset_is_badged_on_the_leaderboards(tmp_path: Path) -> None:
+    base, chat = lookalike(tmp_path)
+    report = build_report([f"base={base}", f"chat={chat}"], timestamp=False)
+    board = report.leaderboard
+    assert board is not None
+    assert "leaderboard_ifeval (prompt_level_strict_acc) · subset: 50 of 541" in board.header
+    table = report.result("lm-eval results").table
+    assert table.scores["base"]["leaderboard_ifeval"].subset == "subset: 50 of 541"
+    assert table.scores["base"]["arc_challenge"].subset is None
+    page = report.to_html()
+    assert "subset: 50 of 541" in page
+    runs = {r["name"]: r for r in report.summary()["runs"] if r["task"] == "benchmark"}
+    assert runs["base"]["metadata"]["limit"] == "50"
+    ifeval = report.summary()["benchmarks"]["models"]["base"]["leaderboard_ifeval"]
+    assert ifeval["subset"] == "subset: 50 of 541"

@@ -20,6 +20,7 @@ from reportgen.ingest.runs import (
     _row_location,
     _sha256,
     _stem,
+    check_not_lfs_pointer,
     class_name,
     detect_format,
 )
@@ -40,6 +41,8 @@ class TaskResult:
     n_samples: int | None
     higher_is_better: dict[str, bool]  # metric (without filter) -> direction
     source: str  # the file it came from
+    n_original: int | None = None  # the task's size before --limit (n-samples "original")
+    repeats: dict[str, list[float]] = field(default_factory=dict)  # key -> each run's value
 
 
 @dataclass
@@ -67,6 +70,12 @@ class BenchmarkRun:
         counts = [t.n_samples for t in self.tasks.values() if t.n_samples is not None]
         return sum(counts) if counts else None
 
+    def merged_with(self, other: BenchmarkRun) -> BenchmarkRun:
+        """One model's results given as several NAME=PATH arguments: all their files merged
+        (tasks by the later file, repeats averaged; see :func:`lmeval_results`)."""
+        files = list(dict.fromkeys([*self.files, *other.files]))
+        return lmeval_results(files, self.name, self.path)
+
 
 def is_lmeval_results(data: Any) -> bool:
     return isinstance(data, dict) and isinstance(data.get("results"), dict)
@@ -87,6 +96,7 @@ def looks_like_samples(path: Path) -> bool:
 
 
 def _read_json(path: Path) -> Any:
+    check_not_lfs_pointer(path)
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:
@@ -134,8 +144,10 @@ def _task_results(data: dict[str, Any], path: Path) -> dict[str, TaskResult]:
         for metric, flag in (top_higher.get(task) or {}).items():
             higher[str(metric)] = bool(flag)
         samples = n_samples.get(task)
+        original = None
         if isinstance(samples, dict):
-            samples = samples.get("effective", samples.get("original"))
+            original = samples.get("original")
+            samples = samples.get("effective", original)
         shot = n_shot.get(task)
         if shot is None:
             shot = (configs.get(task) or {}).get("num_fewshot")
@@ -152,38 +164,92 @@ def _task_results(data: dict[str, Any], path: Path) -> dict[str, TaskResult]:
             n_samples=int(samples) if isinstance(samples, int | float) else None,
             higher_is_better=higher,
             source=path.name,
+            n_original=int(original) if isinstance(original, int | float) else None,
         )
     return tasks
 
 
-def lmeval_results(paths: list[Path], name: str, where: Path) -> BenchmarkRun:
-    """Merge lm-eval results files (one per suite, or several runs) into one model's results.
+def model_identity(data: dict[str, Any]) -> str | None:
+    """Which model a results file is of: its ``model_name``, else ``pretrained=`` in
+    ``config.model_args`` (a string or, in newer files, an object)."""
+    name = data.get("model_name")
+    if isinstance(name, str) and name.strip():
+        return name.strip()
+    args = (data.get("config") or {}).get("model_args")
+    if isinstance(args, dict) and isinstance(args.get("pretrained"), str):
+        return str(args["pretrained"])
+    if isinstance(args, str):
+        for part in args.split(","):
+            key, sep, value = part.partition("=")
+            if sep and key.strip() == "pretrained" and value.strip():
+                return value.strip()
+    return None
 
-    A task found in two files keeps the later one (by the file's ``date``), with a note.
-    """
+
+def read_results(path: Path) -> dict[str, Any]:
+    data = _read_json(path)
+    if not is_lmeval_results(data):
+        raise ReportgenError(
+            f"{path}: not an lm-eval results file (no 'results' object); pass the "
+            "results_*.json that lm-eval writes"
+        )
+    return data  # type: ignore[no-any-return]
+
+
+def lmeval_results(paths: list[Path], name: str, where: Path) -> BenchmarkRun:
+    """Merge lm-eval results files of one model (one per suite, or several runs) into one run.
+
+    Files holding exactly the same tasks are repeats: each task's value is the mean over them
+    (see :func:`_repeated`). Otherwise a task found in two files keeps the later one (by the
+    file's ``date``), with one note for all such tasks. Files of two different models are
+    refused."""
     loaded = []
     for path in paths:
-        data = _read_json(path)
-        if not is_lmeval_results(data):
-            raise ReportgenError(
-                f"{path}: not an lm-eval results file (no 'results' object); pass the "
-                "results_*.json that lm-eval writes"
-            )
+        data = read_results(path)
         date = data.get("date")
         loaded.append((float(date) if isinstance(date, int | float) else 0.0, path, data))
     loaded.sort(key=lambda item: (item[0], str(item[1])))
-    tasks: dict[str, TaskResult] = {}
-    groups: dict[str, list[str]] = {}
-    notes: list[str] = []
-    model_args: str | None = None
+    identities = {path: model_identity(data) for _, path, data in loaded}
+    distinct = list(dict.fromkeys(i for i in identities.values() if i))
+    if len(distinct) > 1:
+        first = next(p for p, i in identities.items() if i == distinct[0])
+        second = next(p for p, i in identities.items() if i == distinct[1])
+        raise ReportgenError(
+            f"{where}: files of two models under the one name {name!r}: {first.name} is "
+            f"{distinct[0]}, {second.name} is {distinct[1]}; give each model its own NAME=PATH"
+        )
+    units: dict[frozenset[str], list[tuple[Path, dict[str, TaskResult]]]] = {}
     for _, path, data in loaded:
-        for task, result in _task_results(data, path).items():
+        found = _task_results(data, path)
+        units.setdefault(frozenset(found), []).append((path, found))
+    tasks: dict[str, TaskResult] = {}
+    replaced: dict[str, str] = {}  # task -> the file whose result is kept
+    notes: list[str] = []
+    order = [path for _, path, _ in loaded]
+    for unit in sorted(units.values(), key=lambda u: order.index(u[-1][0])):
+        results = _repeated(unit) if len(unit) > 1 else unit[0][1]
+        if len(unit) > 1:
+            notes.append(
+                f"{len(unit)} files hold the same {len(results)} tasks ("
+                + ", ".join(p.name for p, _ in unit)
+                + "): they are repeats, and each task shows their mean and spread."
+            )
+        for task, result in results.items():
             if task in tasks:
-                notes.append(
-                    f"Task {task} is in {tasks[task].source} and {path.name}; "
-                    f"the later file ({path.name}) is used."
-                )
+                replaced[task] = result.source
             tasks[task] = result
+    if replaced:
+        listed = list(replaced)
+        more = f" and {len(listed) - 3} more" if len(listed) > 3 else ""
+        notes.append(
+            f"{len(listed)} task{'s are' if len(listed) > 1 else ' is'} in more than one file "
+            f"({', '.join(listed[:3])}{more}); the later file's result is used ("
+            + ", ".join(dict.fromkeys(replaced.values()))
+            + ")."
+        )
+    groups: dict[str, list[str]] = {}
+    model_args: str | None = None
+    for _, _, data in loaded:
         for group, members in (data.get("group_subtasks") or {}).items():
             if isinstance(members, list) and members:
                 groups[str(group)] = [str(m) for m in members]
@@ -193,7 +259,10 @@ def lmeval_results(paths: list[Path], name: str, where: Path) -> BenchmarkRun:
     if not tasks:
         raise ReportgenError(f"{where}: the lm-eval results hold no tasks; check the files")
     digest = _combined_sha256([p for _, p, _ in loaded])
-    metadata = {"model_args": model_args} if model_args else {}
+    metadata: dict[str, Any] = {"model": distinct[0]} if distinct else {}
+    metadata |= run_details([data for _, _, data in loaded])
+    if model_args:
+        metadata["model_args"] = model_args
     return BenchmarkRun(
         name=name,
         path=where,
@@ -205,6 +274,71 @@ def lmeval_results(paths: list[Path], name: str, where: Path) -> BenchmarkRun:
         metadata=metadata,
         notes=notes,
     )
+
+
+def _repeated(unit: list[tuple[Path, dict[str, TaskResult]]]) -> dict[str, TaskResult]:
+    """Runs of the same tasks as repeats: each metric's mean over the runs, every run's value
+    kept, and SE = sqrt(mean SE² + s² / R) (the test set's error, which repeats on the same
+    items do not shrink, and the runs' spread)."""
+    found = {}
+    for task, last in unit[-1][1].items():
+        runs = [results[task] for _, results in unit]
+        metrics, stderrs, repeats = {}, {}, {}
+        for key in last.metrics:
+            values = [r.metrics[key] for r in runs if key in r.metrics]
+            if len(values) < len(runs):
+                continue
+            metrics[key] = float(np.mean(values))
+            repeats[key] = values
+            errors = [r.stderrs.get(key) for r in runs]
+            if all(e is not None for e in errors):
+                spread = float(np.var(values, ddof=1)) / len(values)
+                stderrs[key] = math.sqrt(float(np.mean(np.square(errors))) + spread)
+            else:
+                stderrs[key] = None
+        found[task] = TaskResult(
+            **{**last.__dict__, "metrics": metrics, "stderrs": stderrs, "repeats": repeats}
+        )
+    return found
+
+
+def run_details(loaded: list[dict[str, Any]]) -> dict[str, Any]:
+    """What the runs table and the JSON show of how a model was run: harness version, date,
+    --limit, batch size and dtype (from the files' config; several values joined)."""
+    found: dict[str, list[str]] = {}
+
+    def add(key: str, value: Any) -> None:
+        if value is None or value == "" or value == []:
+            return
+        text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+        found.setdefault(key, [])
+        if text not in found[key]:
+            found[key].append(text)
+
+    for data in loaded:
+        config = data.get("config") or {}
+        version = data.get("lm_eval_version")
+        add("harness", f"lm-eval {version}" if version else None)
+        git = data.get("git_hash")
+        add("harness git", str(git)[:10] if git else None)
+        date = data.get("date")
+        if isinstance(date, int | float):
+            import datetime as dt
+
+            stamp = dt.datetime.fromtimestamp(float(date), dt.UTC)
+            add("date", stamp.strftime("%Y-%m-%d %H:%M UTC"))
+        add("limit", config.get("limit"))
+        add("batch size", config.get("batch_size"))
+        args = config.get("model_args")
+        dtype = config.get("model_dtype")
+        if dtype is None and isinstance(args, dict):
+            dtype = args.get("dtype")
+        if dtype is None and isinstance(args, str):
+            dtype = next(
+                (p.partition("=")[2] for p in args.split(",") if p.startswith("dtype=")), None
+            )
+        add("dtype", dtype)
+    return {key: ", ".join(values) for key, values in found.items()}
 
 
 def _combined_sha256(paths: list[Path]) -> str:
@@ -329,21 +463,3 @@ def is_lmeval_file(path: Path) -> bool:
 
 def samples_name(path: Path) -> str:
     return path.parent.name or _stem(path)
-
-
-def lmeval_folder_runs(folder: Path, name: str) -> list[Any]:
-    """An lm-eval output folder: every results file in it (one per suite) merged into one
-    benchmark run, every sample log a run of its own."""
-    files = sorted(p for p in folder.rglob("*") if p.is_file())
-    results = [p for p in files if p.suffix.lower() == ".json" and is_lmeval_file(p)]
-    samples = [p for p in files if p.name.startswith("samples_") and ".jsonl" in p.name]
-    if not results and not samples:
-        raise ReportgenError(
-            f"{folder}: no predictions.<ext>, lm-eval results (*.json with 'results') or "
-            "samples_*.jsonl in this folder; point at a run file or an lm-eval output folder"
-        )
-    runs: list[Any] = []
-    if results:
-        runs.append(lmeval_results(results, name, folder))
-    runs += [lmeval_samples(p, name, {}) for p in samples]
-    return runs

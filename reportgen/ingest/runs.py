@@ -195,12 +195,32 @@ def _row_location(fmt: str, row: int) -> str:
     return f"{_line_word(fmt)} {row + offset}"
 
 
+LFS_POINTER = b"version https://git-lfs.github.com/spec/"
+
+
+def is_lfs_pointer(path: Path) -> bool:
+    """A Git LFS pointer file committed in place of the real file."""
+    try:
+        with path.open("rb") as handle:
+            return handle.read(len(LFS_POINTER)) == LFS_POINTER
+    except OSError:
+        return False
+
+
+def check_not_lfs_pointer(path: Path) -> None:
+    if is_lfs_pointer(path):
+        raise ReportgenError(
+            f"{path}: a Git LFS pointer, not the file; run git lfs pull to fetch it"
+        )
+
+
 def _read_frame(path: Path, fmt: str, skip: str | None = None) -> pd.DataFrame:
     """The whole table; ``skip`` names a column left unread (a large embedding column)."""
     if not path.exists():
         raise ReportgenError(f"{path}: file not found; check the path")
     if path.stat().st_size == 0:
         raise ReportgenError(f"{path}: file is empty; write one row per evaluated example")
+    check_not_lfs_pointer(path)
     if fmt != "parquet":
         _reject_binary(path)
     try:

@@ -189,8 +189,29 @@ def load_sources(
         found.histories.append(load_history(Path(path), name))
     if repeats:
         _number_repeats(found.runs)
+    found.runs = _merged(found.runs)
     _check_names(found)
     return found
+
+
+def _merged(runs: list[Any]) -> list[Any]:
+    """Runs that merge when one name is given several times (lm-eval results files of one
+    model from several invocations), merged into the first one's place."""
+    kept: list[Any] = []
+    for run in runs:
+        same = next(
+            (
+                k
+                for k in kept
+                if k.name == run.name and type(k) is type(run) and hasattr(k, "merged_with")
+            ),
+            None,
+        )
+        if same is None:
+            kept.append(run)
+        else:
+            kept[kept.index(same)] = same.merged_with(run)
+    return kept
 
 
 def _number_repeats(runs: Sequence[Any]) -> None:

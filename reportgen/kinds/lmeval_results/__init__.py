@@ -13,7 +13,14 @@ from typing import Any
 
 from reportgen import formatting as fmt
 from reportgen.errors import ReportgenError
-from reportgen.ingest.lmeval import BenchmarkRun, is_lmeval_file, lmeval_folder_runs, lmeval_results
+from reportgen.ingest.lmeval import (
+    BenchmarkRun,
+    is_lmeval_file,
+    lmeval_results,
+    model_identity,
+    read_results,
+)
+from reportgen.ingest.lmeval_folders import lmeval_folder_runs
 from reportgen.ingest.runs import _stem, detect_format
 from reportgen.kinds.base import BoardColumn, Context, Kind, KindResult
 from reportgen.kinds.cells import (
@@ -49,8 +56,8 @@ class LmevalResultsKind(Kind):
 
     def load_file(self, path: Path, name: str | None) -> list[Any]:
         if path.is_dir():
-            return lmeval_folder_runs(path, name or path.name)
-        return [lmeval_results([path], name or _stem(path), path)]
+            return lmeval_folder_runs(path, name)
+        return [lmeval_results([path], name or _default_name(path), path)]
 
     def metric_names(self, runs: Any) -> set[str]:
         return {task for run in runs for task in run.tasks}
@@ -85,7 +92,8 @@ class LmevalResultsKind(Kind):
                     metric=task,
                     header=f"{table.aliases[task]} ({present[0].metric}"
                     + (", computed mean" if present[0].computed else "")
-                    + ")",
+                    + ")"
+                    + _subset_badge(table, task),
                     values={
                         m: table.scores[m][task].value
                         for m in table.models
@@ -198,3 +206,26 @@ def _board_tasks(table: BenchmarkTable) -> list[str]:
         if table.depth[task] == 0 and present and all(0 <= s.value <= 1 for s in present):
             found.append(task)
     return found
+
+
+def _default_name(path: Path) -> str:
+    """A results file's run name: its model (``model_name``, ``pretrained=``), else the
+    folder it sits in when that is lm-eval's model folder, else the file's stem."""
+    identity = model_identity(read_results(path))
+    if identity:
+        return identity
+    return (
+        path.parent.name if path.name.startswith("results_") and path.parent.name else _stem(path)
+    )
+
+
+def _subset_badge(table: BenchmarkTable, task: str) -> str:
+    """ " · subset: 50 of 541" when a model ran the task with --limit (naming the models
+    when not all did)."""
+    subsets = {m: table.scores[m][task].subset for m in table.models if task in table.scores[m]}
+    found = {m: s for m, s in subsets.items() if s}
+    if not found:
+        return ""
+    if len(found) == len(subsets) and len(set(found.values())) == 1:
+        return f" · {next(iter(found.values()))}"
+    return " · " + "; ".join(f"{m} {s}" for m, s in found.items())

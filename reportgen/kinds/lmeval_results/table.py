@@ -33,6 +33,8 @@ class Score:
     version: str | None
     higher_is_better: bool
     computed: str | None = None  # a group without its own score: how reportgen computed it
+    subset: str | None = None  # run with --limit: "subset: 50 of 541"
+    repeats: tuple[float, ...] = ()  # each repeated run's value, when the file was re-run
 
     @property
     def key(self) -> str:
@@ -103,6 +105,8 @@ class BenchmarkTable:
                         "version": s.version,
                         "higher_is_better": s.higher_is_better,
                         **({"computed": s.computed} if s.computed else {}),
+                        **({"subset": s.subset} if s.subset else {}),
+                        **({"repeats": list(s.repeats)} if s.repeats else {}),
                     }
                     for task, s in self.scores[model].items()
                 }
@@ -171,7 +175,16 @@ def primary_score(result: TaskResult, override: str | None) -> Score | None:
         n_shot=result.n_shot,
         version=result.version,
         higher_is_better=registry.higher_is_better(metric, result.higher_is_better.get(metric)),
+        subset=_subset(result),
+        repeats=tuple(result.repeats.get(key, ())),
     )
+
+
+def _subset(result: TaskResult) -> str | None:
+    effective, original = result.n_samples, result.n_original
+    if effective is None or original is None or effective >= original:
+        return None
+    return f"subset: {effective:,} of {original:,}"
 
 
 def group_scores(

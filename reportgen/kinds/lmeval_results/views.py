@@ -14,12 +14,20 @@ from reportgen.kinds.cells import (
     model_cell,
     slug_of,
 )
-from reportgen.kinds.lmeval_results.table import Z95, BenchmarkTable
+from reportgen.kinds.lmeval_results.table import Z95, BenchmarkTable, Score
 from reportgen.model import Cell, Figure, Section, Table, chart
 
 
 def _score_text(score: object) -> str:
     return fmt.rate(score.value) if score is not None else fmt.MISSING  # type: ignore[attr-defined]
+
+
+def _repeats_text(score: Score) -> str | None:
+    """ "mean of 4 runs: 0.512–0.530" for a task that was re-run."""
+    if len(score.repeats) < 2:
+        return None
+    low, high = min(score.repeats), max(score.repeats)
+    return f"mean of {len(score.repeats)} runs: {fmt.rate(low)}–{fmt.rate(high)}"
 
 
 def benchmark_section(table: BenchmarkTable, colours: dict[str, str]) -> Section:
@@ -76,6 +84,11 @@ def benchmark_section(table: BenchmarkTable, colours: dict[str, str]) -> Section
                     + f"; Δ {interval_text(d.ci)}, "
                     + f"{fmt.p_value(d.p_value_adjusted)} (Holm), {d.verdict}"
                 )
+            notes = "; ".join(n for n in (score.subset, _repeats_text(score)) if n)
+            if notes:  # visible: a --limit subset or a mean over re-runs is not a full run
+                c.title = f"{c.title}; {notes}"
+                c.sub = f"{c.sub} · {notes}" if c.sub else notes
+                c.sub_css = c.sub_css or "tag"
             row.append(c)
         rows.append(row)
     leaderboard = Table(
