@@ -11,6 +11,8 @@ def rate(value: float | None, digits: int = 3) -> str:
     """Rates and scores with a fixed number of decimals: 0.973."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return MISSING
+    if math.isinf(value):
+        return "Infinity" if value > 0 else "−Infinity"
     return f"{value:.{digits}f}"
 
 

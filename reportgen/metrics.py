@@ -186,7 +186,7 @@ def lower_is_better(name: str, declared: bool | None = None) -> bool:
 
 def best_indices(values: Sequence[float | None], higher: bool) -> set[int]:
     """Positions of the best value (ties share it); none when fewer than two values exist."""
-    present = [(v, i) for i, v in enumerate(values) if v is not None]
+    present = [(v, i) for i, v in enumerate(values) if v is not None and math.isfinite(v)]
     if len(present) < 2:
         return set()
     target = (max if higher else min)(v for v, _ in present)
@@ -197,8 +197,10 @@ def format_value(name: str, value: float | None) -> str:
     """A metric value as every output shows it: 3 decimals for rates and unbounded scores;
     regression errors in the label's own units (4 significant digits); 1 decimal for
     milliseconds, token counts and rates per second; 4 significant digits for cost."""
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+    if value is None or (isinstance(value, float) and math.isnan(value)):
         return fmt.MISSING
+    if math.isinf(value):
+        return fmt.rate(value)  # "Infinity", as the file reports it
     found = get(name)
     style = found.format if found is not None else _style_by_name(name)
     if style == "units":

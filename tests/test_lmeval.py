@@ -148,8 +148,25 @@ def test_setting_mismatches_are_warned(tmp_path: Path) -> None:
     arc = instruct.tasks["arc_challenge"]
     instruct.tasks["arc_challenge"] = type(arc)(**{**arc.__dict__, "n_shot": 0, "version": "2"})
     table = benchmark_table([base, instruct], None, {})
-    assert any("arc_challenge was run with different n-shot" in w for w in table.warnings)
-    assert any("arc_challenge was run with different task versions" in w for w in table.warnings)
+    assert "1 task with different n-shot settings: arc_challenge (base 25, instruct 0)." in (
+        table.warnings
+    )
+    assert "1 task with different task versions: arc_challenge (base 1, instruct 2)." in (
+        table.warnings
+    )
+    # many subjects with one difference: one line, with a count and the first three
+    for subject in (
+        "mmlu_abstract_algebra",
+        "mmlu_college_physics",
+        "mmlu_philosophy",
+        "mmlu_world_religions",
+    ):
+        result = instruct.tasks[subject]
+        instruct.tasks[subject] = type(result)(**{**result.__dict__, "n_shot": None})
+    table = benchmark_table([base, instruct], None, {})
+    (line,) = [w for w in table.warnings if "n-shot" in w]
+    assert line.startswith("5 tasks with different n-shot settings: arc_challenge (base 25, ")
+    assert line.endswith("; and 2 more.") and "not given" in line and "None" not in line
 
 
 def write_samples(
@@ -584,3 +601,29 @@ def test_a_limit_subset_is_badged_on_the_leaderboards(tmp_path: Path) -> None:
     assert runs["base"]["metadata"]["limit"] == "50"
     ifeval = report.summary()["benchmarks"]["models"]["base"]["leaderboard_ifeval"]
     assert ifeval["subset"] == "subset: 50 of 541"
+
+
+def test_every_value_is_shown_whatever_its_range(tmp_path: Path) -> None:
+    base, chat = lookalike(tmp_path)
+    for folder, judge, mcc, ppl in ((base, 61.5, -0.12, float("inf")), (chat, 70.25, 0.31, 9.5)):
+        main = json.loads((folder / MAIN).read_text())
+        main["results"]["judge"] = {"alias": "judge", "score,none": judge}
+        main["results"]["cola"] = {"alias": "cola", "mcc,none": mcc, "mcc_stderr,none": 0.03}
+        main["results"]["wikitext"]["word_perplexity,none"] = ppl
+        (folder / MAIN).write_text(json.dumps(main))  # json writes Infinity, as lm-eval does
+    report = build_report([f"base={base}", f"chat={chat}"], timestamp=False)
+    board = report.leaderboard
+    assert board is not None
+    headers = " | ".join(board.header)
+    for task in ("judge (score)", "cola (mcc)", "wikitext (word_perplexity)"):
+        assert task in headers
+    column = board.header.index(next(h for h in board.header if h.startswith("wikitext")))
+    assert board.rows[0][column].text == "Infinity"
+    table = report.result("lm-eval results").table
+    assert table.scores["base"]["cola"].value == -0.12
+    assert any("not finite" in w and "wikitext (base Infinity)" in w for w in table.warnings)
+    assert not any(d.task == "wikitext" for d in table.deltas)  # shown, not compared
+    (bars,) = [f for s in report.sections for f in s.figures if f.id == "benchmark-bars"]
+    assert "judge (score: values outside [0, 1])" in bars.lead
+    assert "wikitext (word_perplexity: a value is not finite)" in bars.lead
+    assert "None" not in " ".join(table.warnings)

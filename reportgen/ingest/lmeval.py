@@ -135,8 +135,8 @@ def _task_results(data: dict[str, Any], path: Path) -> dict[str, TaskResult]:
                 stderrs[f"{metric.removesuffix('_stderr')},{filt}"] = _stderr(value)
             elif (
                 metric != "alias" and isinstance(value, int | float) and not isinstance(value, bool)
-            ) and math.isfinite(value):
-                metrics[f"{metric},{filt}"] = float(value)
+            ):
+                metrics[f"{metric},{filt}"] = float(value)  # Infinity and NaN kept, shown
         higher: dict[str, bool] = {}
         for item in (configs.get(task) or {}).get("metric_list") or []:
             if isinstance(item, dict) and "metric" in item and "higher_is_better" in item:

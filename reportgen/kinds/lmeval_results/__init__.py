@@ -199,11 +199,12 @@ LMEVAL_RESULTS = LmevalResultsKind()
 
 
 def _board_tasks(table: BenchmarkTable) -> list[str]:
-    """The tasks the leaderboard shows: top-level tasks and groups scored in [0, 1]."""
+    """The tasks the leaderboard shows: every top-level task and group with a score, whatever
+    its range (a perplexity, a 0-100 judge score, a negative MCC)."""
     found = []
     for task in table.shown:
         present = [table.scores[m][task] for m in table.models if task in table.scores[m]]
-        if table.depth[task] == 0 and present and all(0 <= s.value <= 1 for s in present):
+        if table.depth[task] == 0 and present:
             found.append(task)
     return found
 

@@ -12,6 +12,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from reportgen import formatting as fmt
 from reportgen import metrics as registry
 from reportgen.errors import ReportgenError
 from reportgen.ingest.lmeval import BenchmarkRun, TaskResult
@@ -209,6 +210,8 @@ def group_scores(
         present = [(c, s) for c, s in members if s is not None]
         if not present or len(present) < len(members):
             return None
+        if not all(math.isfinite(s.value) for _, s in present):
+            return None
         kinds = {(s.metric, s.filter, s.higher_is_better) for _, s in present}
         if len(kinds) > 1:
             return None
@@ -354,6 +357,8 @@ def _deltas(table: BenchmarkTable) -> list[TaskDelta]:
             b, c = base.get(task), table.scores[model].get(task)
             if b is None or c is None or b.key != c.key:
                 continue
+            if not (math.isfinite(b.value) and math.isfinite(c.value)):
+                continue  # Infinity or NaN: shown, with a warning, not compared
             delta = c.value - b.value
             ci = p = None
             if b.stderr is not None and c.stderr is not None:
@@ -427,24 +432,48 @@ def task_ranks(table: BenchmarkTable, task: str) -> dict[str, int] | None:
     return significance_ranks(having, pairs)
 
 
+def fmt_value(value: float) -> str:
+    """Infinity, −Infinity and NaN as words; other values with 3 decimals."""
+    if math.isnan(value):
+        return "NaN"
+    return fmt.rate(value)
+
+
 def _setting_warnings(table: BenchmarkTable) -> list[str]:
-    warnings = []
+    """One line per kind of difference between the models' runs, with how many tasks it
+    touches and the first few (two models x 57 MMLU subjects is one line, not 114)."""
+    kinds: dict[str, list[str]] = {}
+
+    def shown(value: object) -> str:
+        return "not given" if value is None else str(value)
+
     for task in table.tasks:
         present = {m: table.scores[m][task] for m in table.models if task in table.scores[m]}
+        odd = {m: s for m, s in present.items() if not math.isfinite(s.value)}
+        if odd:
+            detail = ", ".join(f"{m} {fmt_value(s.value)}" for m, s in odd.items())
+            kinds.setdefault("values that are not finite, as the files report them", []).append(
+                f"{task} ({detail})"
+            )
         if len(present) < 2:
             continue
-        shots = {s.n_shot for s in present.values()}
-        versions = {s.version for s in present.values()}
-        metrics = {s.key for s in present.values()}
-        if len(shots) > 1:
-            detail = ", ".join(f"{m}: {s.n_shot}" for m, s in present.items())
-            warnings.append(f"{task} was run with different n-shot settings ({detail}).")
-        if len(versions) > 1:
-            detail = ", ".join(f"{m}: {s.version}" for m, s in present.items())
-            warnings.append(f"{task} was run with different task versions ({detail}).")
-        if len(metrics) > 1:
-            detail = ", ".join(f"{m}: {s.key}" for m, s in present.items())
-            warnings.append(f"{task} has no common primary metric ({detail}); not compared.")
+        for what, attribute in (("n-shot settings", "n_shot"), ("task versions", "version")):
+            values = {getattr(s, attribute) for s in present.values()}
+            if len(values) > 1:
+                detail = ", ".join(
+                    f"{m} {shown(getattr(s, attribute))}" for m, s in present.items()
+                )
+                kinds.setdefault(f"different {what}", []).append(f"{task} ({detail})")
+        if len({s.key for s in present.values()}) > 1:
+            detail = ", ".join(f"{m} {s.key}" for m, s in present.items())
+            kinds.setdefault("no common primary metric, so not compared", []).append(
+                f"{task} ({detail})"
+            )
+    warnings = []
+    for what, tasks in kinds.items():
+        more = f"; and {len(tasks) - 3} more" if len(tasks) > 3 else ""
+        plural = "s" if len(tasks) != 1 else ""
+        warnings.append(f"{len(tasks)} task{plural} with {what}: {'; '.join(tasks[:3])}{more}.")
     missing = []
     for model in table.models:
         lacking = [t for t in table.tasks if t not in table.scores[model]]

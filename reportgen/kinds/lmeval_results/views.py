@@ -4,6 +4,8 @@ group's subtask deltas (MMLU's 57 subjects), and the largest strengths and weakn
 
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 
 from reportgen import formatting as fmt
@@ -14,12 +16,25 @@ from reportgen.kinds.cells import (
     model_cell,
     slug_of,
 )
-from reportgen.kinds.lmeval_results.table import Z95, BenchmarkTable, Score
+from reportgen.kinds.lmeval_results.table import Z95, BenchmarkTable, Score, fmt_value
 from reportgen.model import Cell, Figure, Section, Table, chart
 
 
 def _score_text(score: object) -> str:
     return fmt.rate(score.value) if score is not None else fmt.MISSING  # type: ignore[attr-defined]
+
+
+def _not_a_rate(scores: list[Score]) -> str | None:
+    """Why a task's scores do not belong on a chart of rates where higher is better."""
+    if not scores:
+        return "no score"
+    if not all(math.isfinite(s.value) for s in scores):
+        return "a value is not finite"
+    if not all(s.higher_is_better for s in scores):
+        return "lower is better"
+    if not all(0 <= s.value <= 1 for s in scores):
+        return "values outside [0, 1]"
+    return None
 
 
 def _repeats_text(score: Score) -> str | None:
@@ -68,13 +83,17 @@ def benchmark_section(table: BenchmarkTable, colours: dict[str, str]) -> Section
             if score is None:
                 row.append(Cell(fmt.MISSING, css="num missing"))
                 continue
-            text = fmt.rate(score.value)
-            if score.stderr is not None:
+            finite = math.isfinite(score.value)
+            text = fmt_value(score.value)
+            if score.stderr is not None and finite:
                 text += f" ± {fmt.rate(score.stderr)}"
+            exact = (
+                f"{score.value:.6g}" if finite else fmt_value(score.value) + ", as the file says"
+            )
             c = Cell(
                 text,
-                css="num" + (" best" if i in best else ""),
-                title=f"{score.metric},{score.filter} = {score.value:.6g}",
+                css="num" + (" best" if i in best else "") + ("" if finite else " warn"),
+                title=f"{score.metric},{score.filter} = {exact}",
             )
             d = delta_of.get((model, task))
             if d is not None:
@@ -110,12 +129,18 @@ def benchmark_section(table: BenchmarkTable, colours: dict[str, str]) -> Section
         notes=list(table.warnings),
     )
     bars = []
+    left_out = []
     for task in table.shown:
         if table.depth[task] != 0:
             continue
+        present = [s for m in models if (s := table.scores[m].get(task)) is not None]
+        why = _not_a_rate(present)
+        if why:
+            left_out.append(f"{table.aliases[task]} ({present[0].metric}: {why})")
+            continue
         for model in models:
             s = table.scores[model].get(task)
-            if s is None or not 0 <= s.value <= 1:
+            if s is None:
                 continue
             half = Z95 * s.stderr if s.stderr is not None else 0.0
             bars.append(
@@ -143,7 +168,12 @@ def benchmark_section(table: BenchmarkTable, colours: dict[str, str]) -> Section
                 "benchmark-bars",
                 "Top-level tasks side by side",
                 drawn,
-                lead="Higher is better; error bars are 95% intervals (±1.96 standard errors).",
+                lead="Higher is better; error bars are 95% intervals (±1.96 standard errors)."
+                + (
+                    " Not drawn on this [0, 1] scale: " + "; ".join(left_out) + "."
+                    if left_out
+                    else ""
+                ),
             )
         )
     candidates = [m for m in models if m != table.baseline]
