@@ -153,7 +153,8 @@ def _write_bytes(tmp_path: Path, name: str, data: bytes) -> Path:
             b"id,label,prediction\n1,1,1\n1,0,0\n",
             r"dup\.csv: duplicate id 1 in column 'id' at line 3",
         ),
-        ("records.json", b'{"label": 1}', r"records\.json: expected a JSON list of records"),
+        ("records.json", b'{"label": 1}', r"records\.json: a JSON object, but neither an lm-eval"),
+        ("scalars.json", b"[1, 2]", r"scalars\.json: expected a JSON list of records"),
         ("bad.csv.gz", b"not gzip at all", r"bad\.csv\.gz: not a valid gzip archive"),
     ],
 )
@@ -176,3 +177,27 @@ def test_gzip_csv_with_binary_inside(tmp_path: Path) -> None:
     path.write_bytes(gzip.compress(b"\x00\x01\x02" * 100))
     with pytest.raises(ReportgenError, match="looks like a binary file"):
         load_run(path)
+
+
+def test_files_found_in_the_wild_semicolons_aliases_and_boolean_labels(tmp_path: Path) -> None:
+    """;-separated CSV, true_label/pred_label, and True/False in one run next to 0/1 in
+    another: the same classes, paired by id."""
+    from reportgen import build_report
+
+    semi = tmp_path / "semi.csv"
+    semi.write_text("id;true_label;pred_label\n1;1;1\n2;0;1\n3;1;0\n4;0;0\n")
+    boolean = tmp_path / "bool.csv"
+    boolean.write_text(
+        "id,true_class,predicted_class\n1,True,True\n2,False,False\n3,True,True\n4,False,True\n"
+    )
+    report = build_report([f"a={semi}", f"b={boolean}"], timestamp=False, bootstrap=0)
+    evaluations = report.result("classification").evaluations
+    assert evaluations[0].classes == evaluations[1].classes == ("0", "1")
+    accuracy = {e.name: e.metrics["accuracy"] for e in evaluations}
+    assert accuracy == {"a": 0.5, "b": 0.75}
+    assert report.assessment.pairings["b"].n_paired == 4
+    # labels that really disagree: the error shows an id with both values
+    wrong = tmp_path / "wrong.csv"
+    wrong.write_text("id,label,prediction\n1,0,1\n2,0,0\n3,1,1\n4,0,0\n")
+    with pytest.raises(ReportgenError, match=r"label of id 1 \('a' says '1', 'w' says '0'"):
+        build_report([f"a={semi}", f"w={wrong}"], timestamp=False, bootstrap=0)

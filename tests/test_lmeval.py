@@ -186,7 +186,7 @@ def write_samples(
                         "doc_id": int(doc_id),
                         "doc": {"question": f"{task_text} {doc_id}"},
                         "target": target,
-                        "arguments": [[f"{task_text} {doc_id}", " A"]],
+                        "arguments": [[f"{task_text} {doc_id}", f" {o}"] for o in "ABCD"],
                         "resps": [[v] for v in logliks],
                         "filtered_resps": logliks,
                         "filter": filt,
@@ -216,7 +216,10 @@ def test_sample_logs_are_paired_by_doc_id_with_mcnemar(tmp_path: Path) -> None:
     run = samples.results[0].run
     assert run.task == "arc_easy" and run.n_examples == 300
     assert "first (none) is used" in run.notes[0]
-    assert run.predictions[0].startswith("choice ")
+    # the chosen option's text (the highest log-prob), not raw [logprob, is_greedy] pairs
+    first_id = int(run.ids[0])
+    chosen = first_id % 4 if a_ok[first_id] else (first_id % 4 + 1) % 4
+    assert run.predictions[0] == "ABCD"[chosen]
     (comparison,) = samples.comparisons
     assert comparison.test == "McNemar exact" and comparison.n_paired == 300
     assert comparison.p_value == pytest.approx(mcnemar_exact(a_ok, b_ok))
@@ -627,3 +630,57 @@ def test_every_value_is_shown_whatever_its_range(tmp_path: Path) -> None:
     assert "judge (score: values outside [0, 1])" in bars.lead
     assert "wikitext (word_perplexity: a value is not finite)" in bars.lead
     assert "None" not in " ".join(table.warnings)
+
+
+def test_truthfulqa_follows_the_leaderboards_mc2(tmp_path: Path) -> None:
+    old = tmp_path / "old.json"  # harness 0.3: mc1 and mc2 of one task
+    old.write_text(
+        json.dumps(
+            {
+                "results": {"truthfulqa_mc": {"mc1": 0.23, "mc1_stderr": 0.015, "mc2": 0.45}},
+                "versions": {"truthfulqa_mc": 1},
+            }
+        )
+    )
+    table = benchmark_table([benchmark(old)], None, {})
+    assert table.scores["m"]["truthfulqa_mc"].metric == "mc2"
+    assert table.scores["m"]["truthfulqa_mc"].value == 0.45
+    new = tmp_path / "new.json"  # harness 0.4: a group of mc1, mc2 and gen
+    new.write_text(
+        json.dumps(
+            {
+                "results": {
+                    "truthfulqa": {
+                        "acc,none": 0.35,
+                        "acc_stderr,none": 0.01,
+                        "alias": "truthfulqa",
+                    },
+                    "truthfulqa_mc1": {"acc,none": 0.27, "acc_stderr,none": 0.015},
+                    "truthfulqa_mc2": {"acc,none": 0.43, "acc_stderr,none": 0.014},
+                },
+                "group_subtasks": {"truthfulqa": ["truthfulqa_mc2", "truthfulqa_mc1"]},
+            }
+        )
+    )
+    report = build_report([f"m={new}"], timestamp=False)
+    score = report.result("lm-eval results").table.scores["m"]["truthfulqa"]
+    assert score.value == 0.43 and score.shown_metric == "mc2"
+    assert report.leaderboard is not None and "truthfulqa (mc2)" in report.leaderboard.header
+    override = benchmark_table([benchmark(new)], None, {"truthfulqa": "acc"})
+    assert override.scores["m"]["truthfulqa"].value == 0.35
+
+
+def test_a_bare_results_object_is_read_and_other_objects_get_a_clear_error(
+    tmp_path: Path,
+) -> None:
+    bare = tmp_path / "bare.json"
+    bare.write_text(
+        json.dumps({"arc_easy": {"acc": 0.71, "acc_stderr": 0.01}, "piqa": {"acc": 0.8}})
+    )
+    run = benchmark(bare)
+    assert run.tasks["arc_easy"].metrics == {"acc,none": 0.71}
+    assert run.tasks["piqa"].stderrs == {}
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps({"model": "x", "score": 3}))
+    with pytest.raises(ReportgenError, match=r"other.json: a JSON object, but neither an lm-eval"):
+        load_source(other)

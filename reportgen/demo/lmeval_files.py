@@ -18,14 +18,28 @@ from typing import Any
 import numpy as np
 
 SYNTHETIC_MODELS = {"demo-lm-7b": 0.0, "demo-lm-7b-chat": 0.06}  # model -> skill offset
-SUBJECTS = {
-    "mmlu_stem": ["mmlu_abstract_algebra", "mmlu_college_physics"],
-    "mmlu_humanities": ["mmlu_philosophy", "mmlu_world_religions"],
+SUBJECTS = {  # eight subjects: more than a table lists, so a heatmap draws them
+    "mmlu_stem": [
+        "mmlu_abstract_algebra",
+        "mmlu_astronomy",
+        "mmlu_college_physics",
+        "mmlu_computer_security",
+    ],
+    "mmlu_humanities": [
+        "mmlu_formal_logic",
+        "mmlu_philosophy",
+        "mmlu_prehistory",
+        "mmlu_world_religions",
+    ],
 }
 SUBJECT_SIZES = {
     "mmlu_abstract_algebra": 100,
+    "mmlu_astronomy": 152,
     "mmlu_college_physics": 102,
+    "mmlu_computer_security": 100,
+    "mmlu_formal_logic": 126,
     "mmlu_philosophy": 311,
+    "mmlu_prehistory": 324,
     "mmlu_world_religions": 171,
 }
 BBH = {"leaderboard_bbh_boolean_expressions": 250, "leaderboard_bbh_date_understanding": 250}

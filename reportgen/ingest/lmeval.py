@@ -78,7 +78,33 @@ class BenchmarkRun:
 
 
 def is_lmeval_results(data: Any) -> bool:
-    return isinstance(data, dict) and isinstance(data.get("results"), dict)
+    """lm-eval's results file, or its bare ``results`` object (task -> metric -> value)."""
+    if not isinstance(data, dict):
+        return False
+    if isinstance(data.get("results"), dict):
+        return True
+    return _is_bare_results(data)
+
+
+def _is_bare_results(data: dict[str, Any]) -> bool:
+    """``{"arc_easy": {"acc": 0.7, "acc_stderr": 0.01}, ...}``: every value an object, and
+    each holding at least one number under a metric-like key."""
+    if not data or not all(isinstance(v, dict) for v in data.values()):
+        return False
+    return all(
+        any(
+            isinstance(value, int | float) and not isinstance(value, bool)
+            for key, value in entries.items()
+            if key != "alias"
+        )
+        or set(entries) <= {"alias", " "}
+        for entries in data.values()
+    )
+
+
+def results_object(data: dict[str, Any]) -> dict[str, Any]:
+    """The file as lm-eval writes it: a bare results object wrapped as ``{"results": ...}``."""
+    return data if isinstance(data.get("results"), dict) else {"results": data}
 
 
 def looks_like_samples(path: Path) -> bool:
@@ -190,10 +216,10 @@ def read_results(path: Path) -> dict[str, Any]:
     data = _read_json(path)
     if not is_lmeval_results(data):
         raise ReportgenError(
-            f"{path}: not an lm-eval results file (no 'results' object); pass the "
-            "results_*.json that lm-eval writes"
+            f"{path}: not an lm-eval results file (no 'results' object of tasks, each an "
+            "object of metric: value); pass the results_*.json that lm-eval writes"
         )
-    return data  # type: ignore[no-any-return]
+    return results_object(data)
 
 
 def lmeval_results(paths: list[Path], name: str, where: Path) -> BenchmarkRun:
@@ -355,19 +381,61 @@ def _combined_sha256(paths: list[Path]) -> str:
 SAMPLES_NAME = re.compile(r"^samples_(.+?)(?:_\d{4}-\d{2}-\d{2}T[\d\-\.:]+)?\.jsonl(?:\.gz)?$")
 
 
-def _response_text(value: Any) -> str:
-    """The model's answer in a sample log: generated text, or the chosen option's index."""
+def _loglikelihoods(value: Any) -> list[tuple[float, bool]] | None:
+    """A loglikelihood request's responses, one (log-prob, is_greedy) per option, however
+    deeply lm-eval nested them (and with numbers written as strings, as some versions do)."""
+    while isinstance(value, list) and len(value) == 1 and isinstance(value[0], list):
+        if value[0] and not isinstance(value[0][0], list):
+            break
+        value = value[0]
+    if not isinstance(value, list) or not value:
+        return None
+    if not isinstance(value[0], list):
+        value = [value]
+    found = []
+    for item in value:
+        if isinstance(item, list) and len(item) == 1 and isinstance(item[0], list):
+            item = item[0]
+        if not isinstance(item, list) or not 1 <= len(item) <= 2:
+            return None
+        try:
+            logprob = float(item[0])
+        except (TypeError, ValueError):
+            return None
+        greedy = str(item[1]).lower() == "true" if len(item) == 2 else False
+        found.append((logprob, greedy))
+    return found
+
+
+def _option_text(arguments: Any, index: int) -> str | None:
+    """The continuation an option scored (``arguments.gen_args_<i>.arg_1``, or ``[ctx, cont]``)."""
+    if isinstance(arguments, dict):
+        entry = arguments.get(f"gen_args_{index}")
+        if isinstance(entry, dict) and isinstance(entry.get("arg_1"), str):
+            return entry["arg_1"].strip()
+    if isinstance(arguments, list) and index < len(arguments):
+        entry = arguments[index]
+        if isinstance(entry, list) and len(entry) >= 2 and isinstance(entry[1], str):
+            return entry[1].strip()
+    return None
+
+
+def _response_text(value: Any, arguments: Any = None) -> str:
+    """The model's answer in a sample log: generated text, or for loglikelihood requests the
+    chosen option's text (the highest log-prob), or the one continuation and whether it was
+    the greedy one."""
+    scored = _loglikelihoods(value)
+    if scored is not None:
+        if len(scored) == 1:
+            text = _option_text(arguments, 0) or "the target"
+            greedy = "greedy" if scored[0][1] else "not greedy"
+            return f"{text} (log-prob {scored[0][0]:.3g}, {greedy})"
+        best = int(np.argmax([lp for lp, _ in scored]))
+        return _option_text(arguments, best) or f"option {best + 1} of {len(scored)}"
     while isinstance(value, list) and len(value) == 1 and isinstance(value[0], list | str):
         value = value[0]
     if isinstance(value, str):
         return value
-    if (
-        isinstance(value, list)
-        and value
-        and all(isinstance(v, list) and v and isinstance(v[0], int | float) for v in value)
-    ):
-        # loglikelihood requests: one [logprob, is_greedy] per choice; the answer is the argmax
-        return f"choice {int(np.argmax([float(v[0]) for v in value]))}"
     return json.dumps(value, ensure_ascii=False)[:500]
 
 
@@ -433,7 +501,14 @@ def lmeval_samples(path: Path, name: str, metadata: dict[str, Any]) -> TextRun:
         format="lm-eval samples",
         n_examples=len(frame),
         task=task,
-        predictions=[_response_text(v) for v in frame["filtered_resps"].tolist()],
+        predictions=[
+            _response_text(v, a)
+            for v, a in zip(
+                frame["filtered_resps"].tolist(),
+                frame["arguments"].tolist() if "arguments" in frame else [None] * len(frame),
+                strict=True,
+            )
+        ],
         references=[[class_name(t) if not isinstance(t, list) else json.dumps(t)] for t in targets],
         prompts=None if docs is None else [_prompt_text(d) for d in docs],
         sample_metrics=sample_metrics,

@@ -22,8 +22,26 @@ import pandas as pd
 from reportgen.errors import ReportgenError
 from reportgen.ingest.vectors import EmbeddingSource, find_column, lazy_column
 
-LABEL_ALIASES = ("label", "y_true", "target", "reference", "references", "gold", "ground_truth")
-PREDICTION_ALIASES = ("prediction", "pred", "y_pred", "predicted", "predicted_label")
+LABEL_ALIASES = (
+    "label",
+    "y_true",
+    "target",
+    "reference",
+    "references",
+    "gold",
+    "ground_truth",
+    "true_label",
+    "true_class",
+)
+PREDICTION_ALIASES = (
+    "prediction",
+    "pred",
+    "y_pred",
+    "predicted",
+    "predicted_label",
+    "pred_label",
+    "predicted_class",
+)
 SCORE_ALIASES = ("score", "y_score", "prob", "probability", "proba")
 ID_ALIASES = ("id", "example_id", "uid", "doc_id")
 CLASS_SCORE_PATTERN = re.compile(r"^(?:prob|proba|score)_(.+)$", re.IGNORECASE)
@@ -214,6 +232,21 @@ def check_not_lfs_pointer(path: Path) -> None:
         )
 
 
+def _delimiter(path: Path) -> str:
+    """A .csv file's delimiter: "," unless the header line splits on ";" (as spreadsheets in
+    many locales write CSV) or "|" and not on ","."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    try:
+        with opener(path, "rt", encoding="utf-8", errors="replace") as handle:  # type: ignore[operator]
+            header = handle.readline()
+    except (OSError, EOFError, gzip.BadGzipFile):
+        return ","
+    counts = {sep: header.count(sep) for sep in (",", ";", "|")}
+    if counts[","] == 0 and max(counts.values()) > 0:
+        return max(counts, key=counts.get)  # type: ignore[arg-type]
+    return ","
+
+
 def _read_frame(path: Path, fmt: str, skip: str | None = None) -> pd.DataFrame:
     """The whole table; ``skip`` names a column left unread (a large embedding column)."""
     if not path.exists():
@@ -227,7 +260,7 @@ def _read_frame(path: Path, fmt: str, skip: str | None = None) -> pd.DataFrame:
         if fmt in ("csv", "tsv"):
             frame = pd.read_csv(
                 path,
-                sep="," if fmt == "csv" else "\t",
+                sep=_delimiter(path) if fmt == "csv" else "\t",
                 low_memory=False,
                 usecols=None if skip is None else (lambda column: column != skip),
             )
@@ -310,6 +343,13 @@ def _read_json_records(path: Path) -> pd.DataFrame:
         raise ReportgenError(
             f"{path}: not valid JSON (line {exc.lineno}: {exc.msg}); fix the file"
         ) from None
+    if isinstance(data, dict):
+        raise ReportgenError(
+            f"{path}: a JSON object, but neither an lm-eval results file (an object of tasks, "
+            'each an object of metric: value, e.g. {"results": {"arc_easy": {"acc": 0.7}}}) '
+            "nor a prediction file (a list of records, one per example: "
+            '[{"id": 1, "label": "cat", "prediction": "dog"}, ...], or .jsonl)'
+        )
     if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
         raise ReportgenError(
             f"{path}: expected a JSON list of records ([{{column: value}}, ...]); "

@@ -37,7 +37,10 @@ def delta_cell_parts(comparison: Comparison) -> tuple[str, str]:
     delta = comparison.delta or 0.0
     arrow = "▲" if delta > 0 else "▼" if delta < 0 else "="
     css = {"better": "delta better", "worse": "delta worse"}.get(comparison.verdict, "delta")
-    return f"{arrow} {fmt.signed(delta)}", css
+    text = f"{arrow} {fmt.signed(delta)}"
+    if comparison.shared_only:  # the values beside it are of whole runs; Δ is not
+        text += f" on {fmt.count(comparison.n_paired)} shared"
+    return text, css
 
 
 def verdict_parts(comparisons: Sequence[Comparison], baseline: str, what: str) -> list[str]:

@@ -291,6 +291,11 @@ class SumsKind(Kind):
                     scope=base.group,
                     se=se,
                     draws=deltas,
+                    shared_only=paired
+                    and (
+                        pairing.n_paired < base.run.n_examples
+                        or pairing.n_paired < cand.run.n_examples
+                    ),
                 )
             )
         return found

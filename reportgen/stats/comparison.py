@@ -41,6 +41,7 @@ class Comparison:
     draws: np.ndarray | None = field(default=None, repr=False, compare=False)
     correction: str = ""  # "max-T", "Holm" or "none"; empty when untested
     higher_is_better: bool | None = None  # the file's own direction, if it declares one
+    shared_only: bool = False  # Δ is on the paired examples only, fewer than a run holds
 
     def summary(self) -> dict[str, object]:
         return {
@@ -60,6 +61,7 @@ class Comparison:
             "test": self.test,
             "verdict": self.verdict,
             "n_paired": self.n_paired,
+            **({"on_shared_examples_only": True} if self.shared_only else {}),
         }
 
 

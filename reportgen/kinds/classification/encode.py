@@ -109,6 +109,7 @@ def encode_runs(
         raise ReportgenError(
             f"two runs are named {duplicates[0]!r}; name them apart with NAME=PATH"
         )
+    runs = _unify_booleans(runs)
     seen: set[str] = set()
     for run in runs:
         seen |= run.classes_seen
@@ -122,6 +123,42 @@ def encode_runs(
         positive = classes.index(choose_positive(classes, positive_label))
     index = {name: i for i, name in enumerate(classes)}
     return [_encode(run, resolved, classes, index, positive, threshold) for run in runs]
+
+
+BOOLEAN_SPELLINGS = {"true": "1", "false": "0"}
+
+
+def _unify_booleans(runs: Sequence[Run]) -> list[Run]:
+    """Runs that write binary classes as True/False next to runs that write 0/1 hold the same
+    classes: the boolean runs are relabelled 1/0 (class names and score columns)."""
+    spelled = [{v.lower() for v in run.classes_seen} <= set(BOOLEAN_SPELLINGS) for run in runs]
+    numeric = [run.classes_seen <= {"0", "1"} for run in runs]
+    either = all(a or b for a, b in zip(spelled, numeric, strict=True))
+    if not any(spelled) or not any(numeric) or not either:
+        return list(runs)
+    found = []
+    for run, boolean in zip(runs, spelled, strict=True):
+        if not boolean or run.classes_seen <= {"0", "1"}:
+            found.append(run)
+            continue
+
+        def renamed(values: Categorical | None) -> Categorical | None:
+            if values is None:
+                return None
+            names = tuple(BOOLEAN_SPELLINGS[v.lower()] for v in values.values)
+            return Categorical(values.codes, names)
+
+        found.append(
+            dataclasses.replace(
+                run,
+                labels=renamed(run.labels),
+                predictions=renamed(run.predictions),
+                class_scores={
+                    BOOLEAN_SPELLINGS.get(k.lower(), k): v for k, v in run.class_scores.items()
+                },
+            )
+        )
+    return found
 
 
 def _encode(

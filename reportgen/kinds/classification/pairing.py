@@ -28,9 +28,14 @@ def pair_runs(baseline: EncodedRun, candidate: EncodedRun, unpaired: bool = Fals
         if disagree.any():
             first = int(candidate_rows[disagree].min())  # the first in the candidate's file
             example = class_name(_comparable_ids(base_ids, cand_ids)[1][first])
+            at = int(np.flatnonzero(candidate_rows == first)[0])
+            said = (
+                f"{baseline.name!r} says {baseline.classes[baseline.y_true[baseline_rows[at]]]!r}"
+                f", {candidate.name!r} says {candidate.classes[candidate.y_true[first]]!r}"
+            )
             raise ReportgenError(
-                f"{names} disagree on the label of id {example} ({int(disagree.sum())} ids in "
-                "all); fix the labels, or pass --unpaired"
+                f"{names} disagree on the label of id {example} ({said}; "
+                f"{int(disagree.sum())} ids in all); fix the labels, or pass --unpaired"
             )
         note = id_note(
             len(baseline_rows),

@@ -90,8 +90,12 @@ class LmevalResultsKind(Kind):
                 BoardColumn(
                     key=("benchmark", task),
                     metric=task,
-                    header=f"{table.aliases[task]} ({present[0].metric}"
-                    + (", computed mean" if present[0].computed else "")
+                    header=f"{table.aliases[task]} ({present[0].shown_metric or present[0].metric}"
+                    + (
+                        ", computed mean"
+                        if (present[0].computed or "").startswith("mean of")
+                        else ""
+                    )
                     + ")"
                     + _subset_badge(table, task),
                     values={
@@ -117,17 +121,24 @@ class LmevalResultsKind(Kind):
         return columns
 
     def verdict_parts(self, result: BenchmarkResult) -> list[str]:
+        """ "chat beats base on 12 of 40 benchmark tasks (worse on 2) and 3 of 5 groups (worse
+        on 0)": leaf tasks and groups counted apart, since a group restates its subtasks."""
         table = result.table
         parts = []
         for model in table.models:
             mine = [d for d in table.deltas if d.candidate == model and d.verdict != "untested"]
-            if mine:
-                better = sum(d.verdict == "better" for d in mine)
-                worse = sum(d.verdict == "worse" for d in mine)
-                parts.append(
-                    f"{model} beats {table.baseline} on {better} of {len(mine)} benchmark tasks, "
-                    f"is worse on {worse}"
-                )
+            if not mine:
+                continue
+            counted = []
+            for what, members in (
+                ("benchmark tasks", [d for d in mine if d.task not in table.group_names]),
+                ("groups", [d for d in mine if d.task in table.group_names]),
+            ):
+                if members:
+                    better = sum(d.verdict == "better" for d in members)
+                    worse = sum(d.verdict == "worse" for d in members)
+                    counted.append(f"{better} of {len(members)} {what} (worse on {worse})")
+            parts.append(f"{model} beats {table.baseline} on {' and '.join(counted)}")
         return parts
 
     def sections(self, result: BenchmarkResult, ctx: Context) -> list[Section]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from reportgen import formatting as fmt
 from reportgen import metrics as registry
@@ -20,6 +20,16 @@ from reportgen.stats import significance as compare
 from reportgen.stats.comparison import ALPHA, Comparison, significance_ranks
 
 PRIMARY_ORDER = ("acc_norm", "acc", "exact_match")
+# suites whose leaderboards report another metric than PRIMARY_ORDER would pick
+PRIMARY_BY_TASK = {"truthfulqa_mc": "mc2"}  # harness 0.3: the Open LLM Leaderboard's mc2
+CONVENTIONS = {  # 0.4 groups scored as a leaderboard scores them: group -> its subtask
+    "truthfulqa": (
+        "truthfulqa_mc2",
+        "mc2",
+        "truthfulqa_mc2's acc: the Open LLM Leaderboard reports TruthfulQA as mc2 "
+        "(--benchmark-metric truthfulqa=acc for the group's own mean)",
+    )
+}
 Z95 = 1.959963984540054
 MAX_SHOWN_CHILDREN = 6  # a group's subtasks are listed in the leaderboard up to this many
 
@@ -34,6 +44,7 @@ class Score:
     version: str | None
     higher_is_better: bool
     computed: str | None = None  # a group without its own score: how reportgen computed it
+    shown_metric: str | None = None  # the name the header gives the metric ("mc2")
     subset: str | None = None  # run with --limit: "subset: 50 of 541"
     repeats: tuple[float, ...] = ()  # each repeated run's value, when the file was re-run
 
@@ -90,6 +101,7 @@ class BenchmarkTable:
     groups: dict[str, list[str]]  # group -> leaf subtasks (for heatmaps of large groups)
     deltas: list[TaskDelta] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    group_names: set[str] = field(default_factory=set)  # every task that is a group
 
     def summary(self) -> dict[str, object]:
         return {
@@ -164,8 +176,10 @@ def primary_score(result: TaskResult, override: str | None) -> Score | None:
             )
         key = wanted[0]
     else:
+        order = (PRIMARY_BY_TASK[result.task],) if result.task in PRIMARY_BY_TASK else ()
         key = next(
-            (k for name in PRIMARY_ORDER for k in keys if k.partition(",")[0] == name), keys[0]
+            (k for name in (*order, *PRIMARY_ORDER) for k in keys if k.partition(",")[0] == name),
+            keys[0],
         )
     metric, _, filt = key.partition(",")
     return Score(
@@ -319,6 +333,11 @@ def benchmark_table(
             score = primary_score(result, overrides.get(task))
             if score is not None:
                 scores[run.name][task] = score
+        for group, (subtask, shown, why) in CONVENTIONS.items():
+            if group in scores[run.name] and subtask in scores[run.name] and group not in overrides:
+                scores[run.name][group] = replace(
+                    scores[run.name][subtask], computed=why, shown_metric=shown
+                )
         scores[run.name] |= group_scores(run, scores[run.name], groups)
     shown, depth = _shown_tasks(tasks, groups)
     leaf_groups = {
@@ -339,6 +358,7 @@ def benchmark_table(
         scores=scores,
         groups=leaf_groups,
     )
+    table.group_names = {g for g, members in groups.items() if members}
     table.deltas = _deltas(table)
     table.warnings = _setting_warnings(table)
     return table

@@ -65,7 +65,8 @@ def benchmark_section(table: BenchmarkTable, colours: dict[str, str]) -> Section
         row = [
             Cell(indent + table.aliases[task], title=task, css="task"),
             Cell(
-                first.metric + ("" if first.filter == "none" else f" ({first.filter})"),
+                (first.shown_metric or first.metric)
+                + ("" if first.filter == "none" else f" ({first.filter})"),
                 css="mono",
                 sub=computed,
                 sub_css="tag" if computed else "",
