@@ -684,3 +684,80 @@ def test_a_bare_results_object_is_read_and_other_objects_get_a_clear_error(
     other.write_text(json.dumps({"model": "x", "score": 3}))
     with pytest.raises(ReportgenError, match=r"other.json: a JSON object, but neither an lm-eval"):
         load_source(other)
+
+
+def _continuous_log(path: Path, bleu: np.ndarray) -> Path:
+    lines = [
+        json.dumps(
+            {
+                "doc_id": i,
+                "doc": {"question": f"q{i}"},
+                "target": "an answer",
+                "arguments": [[f"q{i}", {"until": ["\\n"]}]],
+                "resps": [[f"answer {i}"]],
+                "filtered_resps": [f"answer {i}"],
+                "filter": "none",
+                "metrics": ["bleu_max"],
+                "bleu_max": None if not np.isfinite(b) else float(b),
+            }
+        )
+        for i, b in enumerate(bleu)
+    ]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_sample_logs_with_continuous_metrics(tmp_path: Path) -> None:
+    rng = np.random.default_rng(3)
+    base = rng.uniform(0, 40, 200)
+    cand = np.clip(base + rng.normal(3, 5, 200), 0, None)
+    a = _continuous_log(tmp_path / "samples_truthfulqa_gen_2025-01-01T00-00-00.jsonl", base)
+    (tmp_path / "b").mkdir()
+    b = _continuous_log(tmp_path / "b" / "samples_truthfulqa_gen_2025-01-02T00-00-00.jsonl", cand)
+    report = build_report([f"a={a}", f"b={b}"], timestamp=False, bootstrap=300)
+    (comparison,) = report.result("lm-eval samples").comparisons
+    assert comparison.test == "paired bootstrap"  # not McNemar: the metric is not 0/1
+    assert comparison.delta == pytest.approx(cand.mean() - base.mean())
+    (section,) = [s for s in report.sections if s.id.startswith("text-samples")]
+    titles = [t.title for t in section.tables]
+    assert any(t.startswith("b: largest drops (") for t in titles)
+    assert any(t.startswith("b: largest gains (") for t in titles)
+    assert "a: lowest bleu" in " ".join(titles).lower()
+    assert not any("wrong answers" in t or "newly" in t for t in titles)
+    gains = next(t for t in section.tables if t.title.startswith("b: largest gains"))
+    first = int(gains.rows[0][0].text)
+    assert first == int(np.argmax(cand - base))
+    broken = base.copy()
+    broken[[4, 9]] = np.nan
+    bad = _continuous_log(tmp_path / "samples_x_2025-01-01T00-00-00.jsonl", broken)
+    with pytest.raises(
+        ReportgenError, match=r"'bleu_max' is not a finite number at line 5, line 10"
+    ):
+        load_source(f"m={bad}")
+
+
+def test_loglikelihood_answers_and_deltas_on_shared_documents(tmp_path: Path) -> None:
+    from reportgen.ingest.lmeval import _response_text
+
+    # one continuation (asdiv-like), numbers written as strings
+    one = _response_text([["-9.5e-07", "True"]], {"gen_args_0": {"arg_0": "Q", "arg_1": " 9"}})
+    assert one == "9 (log-prob -9.5e-07, greedy)"
+    two = _response_text([[-2.0, False], [-0.5, True]], [["Q", " yes"], ["Q", " no"]])
+    assert two == "no"
+    # runs on different documents: the delta is on the shared ones, and says so
+    rng = np.random.default_rng(1)
+    a = write_samples(
+        tmp_path / "samples_arc_easy_2024-05-01T10-00-00.jsonl", rng.random(300) < 0.6
+    )
+    (tmp_path / "b").mkdir()
+    b = write_samples(
+        tmp_path / "b" / "samples_arc_easy_2024-05-01T11-00-00.jsonl",
+        rng.random(300) < 0.6,
+        order=np.arange(100, 300),
+    )
+    report = build_report([f"a={a}", f"b={b}"], timestamp=False, bootstrap=100)
+    (comparison,) = report.result("lm-eval samples").comparisons
+    assert comparison.n_paired == 200 and comparison.shared_only
+    board = report.leaderboard
+    assert board is not None
+    assert any("on 200 shared" in (c.sub or "") for row in board.rows for c in row)

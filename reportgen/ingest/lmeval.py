@@ -472,10 +472,22 @@ def lmeval_samples(path: Path, name: str, metadata: dict[str, Any]) -> TextRun:
         m for m in listed if m in frame.columns and m not in SAMPLE_METRIC_ORDER
     ]
     sample_metrics: dict[str, np.ndarray] = {}
+    broken: dict[str, np.ndarray] = {}  # metric -> the rows where it is not a finite number
     for metric in candidates:
         values = pd.to_numeric(frame[metric], errors="coerce").to_numpy(np.float64, na_value=np.nan)
         if np.isfinite(values).all():
             sample_metrics[metric] = values
+        else:
+            broken[metric] = np.flatnonzero(~np.isfinite(values))
+    for metric, rows in broken.items():
+        where = ", ".join(_row_location(fmt, int(r)) for r in rows[:3])
+        more = f" and {len(rows) - 3} more" if len(rows) > 3 else ""
+        text = f"per-sample metric {metric!r} is not a finite number at {where}{more}"
+        if not sample_metrics:
+            raise ReportgenError(
+                f"{path}: {text} (NaN, Infinity or text); drop those lines, or the metric"
+            )
+        notes.append(f"The {text}; it is left out.")
     if not sample_metrics:
         raise ReportgenError(
             f"{path}: no numeric per-sample metric (such as acc or exact_match) in the lm-eval "

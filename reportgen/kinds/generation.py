@@ -48,6 +48,36 @@ def _text_examples(
     return out
 
 
+def _changed(
+    name: str, base: np.ndarray, cand: np.ndarray, binary: bool, top_k: int
+) -> list[tuple[str, np.ndarray, int]]:
+    """(title, paired positions, how many) of the examples a candidate changed: newly wrong
+    and newly right for a 0/1 metric; for a continuous one (BLEU, ROUGE) the largest drops
+    and gains."""
+    if binary:
+        base_ok, cand_ok = base == 1, cand == 1
+        return [
+            (
+                f"{name}: newly wrong",
+                np.flatnonzero(base_ok & ~cand_ok)[:top_k],
+                int((base_ok & ~cand_ok).sum()),
+            ),
+            (
+                f"{name}: newly right",
+                np.flatnonzero(~base_ok & cand_ok)[:top_k],
+                int((~base_ok & cand_ok).sum()),
+            ),
+        ]
+    change = cand - base
+    order = np.argsort(change, kind="stable")
+    drops = order[change[order] < 0]
+    gains = order[::-1][change[order[::-1]] > 0]
+    return [
+        (f"{name}: largest drops", drops[:top_k], len(drops)),
+        (f"{name}: largest gains", gains[:top_k], len(gains)),
+    ]
+
+
 def text_sections(
     assessment: LanguageAssessment,
     colours: dict[str, str],
@@ -82,10 +112,17 @@ def text_sections(
             if group == "generation"
             else "Per-sample metrics as lm-eval logged them, averaged over the samples."
         )
+        primary = metrics[0]
+        binary = all(np.isin(r.columns[primary], (0.0, 1.0)).all() for r in results)
         section = Section(
             f"text-{slug_of(group)}",
             group_title(group),
-            lead="Share of examples answered right per model; hover a value for its 95% interval.",
+            lead=(
+                "Share of examples answered right per model"
+                if binary
+                else f"Mean per-sample {label(primary).lower()} per model (a continuous score)"
+            )
+            + "; hover a value for its 95% interval.",
             tables=[
                 Table(
                     ["Model", "Examples", *[label(m) for m in metrics]],
@@ -97,7 +134,6 @@ def text_sections(
                 )
             ],
         )
-        primary = metrics[0]
         base_name = assessment.baselines[group]
         by_name = {r.name: r for r in results}
         base = by_name[base_name]
@@ -110,33 +146,37 @@ def text_sections(
                     f"{r.name}: unpaired with {base_name}, so no newly-wrong list."
                 )
                 continue
-            b_ok = base.columns[primary][pairing.baseline_rows] == 1
-            c_ok = r.columns[primary][pairing.candidate_rows] == 1
-            for title, mask in (
-                (f"{r.name}: newly wrong", b_ok & ~c_ok),
-                (f"{r.name}: newly right", ~b_ok & c_ok),
-            ):
-                picked = np.flatnonzero(mask)[:top_k]
+            b_values = base.columns[primary][pairing.baseline_rows]
+            c_values = r.columns[primary][pairing.candidate_rows]
+            for title, picked, count in _changed(r.name, b_values, c_values, binary, top_k):
                 section.tables.append(
                     Table(
                         ["Id", "Prompt", "Reference", f"{base_name} answer", f"{r.name} answer"],
                         _text_examples(
                             r, pairing.candidate_rows[picked], base, pairing.baseline_rows[picked]
                         ),
-                        title=f"{title} ({fmt.count(int(mask.sum()))})",
-                        caption=f"By {label(primary).lower()}; at most {top_k} examples, in "
-                        f"{base_name}'s order.",
+                        title=f"{title} ({fmt.count(count)})",
+                        caption=f"By {label(primary).lower()}; at most {top_k} examples, "
+                        + (f"in {base_name}'s order." if binary else "largest changes first."),
                         collapsed=True,
                     )
                 )
         for r in results:
-            wrong = np.flatnonzero(r.columns[primary] < 1)
+            values = r.columns[primary]
+            if binary:
+                shown = np.flatnonzero(values < 1)
+                title = f"{r.name}: wrong answers ({fmt.count(len(shown))})"
+                caption = f"The first {min(top_k, len(shown))} in file order."
+            else:
+                shown = np.argsort(values, kind="stable")
+                title = f"{r.name}: lowest {label(primary).lower()}"
+                caption = f"The {min(top_k, len(shown))} samples with the lowest score."
             section.tables.append(
                 Table(
                     ["Id", "Prompt", "Reference", "Answer"],
-                    _text_examples(r, wrong[:top_k]),
-                    title=f"{r.name}: wrong answers ({fmt.count(len(wrong))})",
-                    caption=f"The first {min(top_k, len(wrong))} in file order.",
+                    _text_examples(r, shown[:top_k]),
+                    title=title,
+                    caption=caption,
                     collapsed=True,
                 )
             )
