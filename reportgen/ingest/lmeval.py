@@ -177,6 +177,8 @@ def _task_results(data: dict[str, Any], path: Path) -> dict[str, TaskResult]:
         shot = n_shot.get(task)
         if shot is None:
             shot = (configs.get(task) or {}).get("num_fewshot")
+        if shot is None:  # harness 0.3: one num_fewshot for the whole invocation
+            shot = (data.get("config") or {}).get("num_fewshot")
         version = versions.get(task)
         tasks[str(task)] = TaskResult(
             task=str(task),

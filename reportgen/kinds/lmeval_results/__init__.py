@@ -27,7 +27,7 @@ from reportgen.kinds.cells import (
     metadata_items,
 )
 from reportgen.kinds.lmeval_results.table import BenchmarkTable, benchmark_table, task_ranks
-from reportgen.kinds.lmeval_results.views import benchmark_section
+from reportgen.kinds.lmeval_results.views import benchmark_section, repeats_text
 from reportgen.model import RunInfo, Section
 
 
@@ -116,6 +116,12 @@ class LmevalResultsKind(Kind):
                     deltas=deltas.get(task, {}),
                     stderr=True,
                     ranks=result.ranks if task == result.ranked_task else None,
+                    spread={
+                        m: text
+                        for m in table.models
+                        if task in table.scores[m]
+                        and (text := repeats_text(table.scores[m][task])) is not None
+                    },
                 )
             )
         return columns

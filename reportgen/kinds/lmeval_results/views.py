@@ -37,7 +37,7 @@ def _not_a_rate(scores: list[Score]) -> str | None:
     return None
 
 
-def _repeats_text(score: Score) -> str | None:
+def repeats_text(score: Score) -> str | None:
     """ "mean of 4 runs: 0.512–0.530" for a task that was re-run."""
     if len(score.repeats) < 2:
         return None
@@ -104,7 +104,7 @@ def benchmark_section(table: BenchmarkTable, colours: dict[str, str]) -> Section
                     + f"; Δ {interval_text(d.ci)}, "
                     + f"{fmt.p_value(d.p_value_adjusted)} (Holm), {d.verdict}"
                 )
-            notes = "; ".join(n for n in (score.subset, _repeats_text(score)) if n)
+            notes = "; ".join(n for n in (score.subset, repeats_text(score)) if n)
             if notes:  # visible: a --limit subset or a mean over re-runs is not a full run
                 c.title = f"{c.title}; {notes}"
                 c.sub = f"{c.sub} · {notes}" if c.sub else notes
