@@ -761,3 +761,70 @@ def test_loglikelihood_answers_and_deltas_on_shared_documents(tmp_path: Path) ->
     board = report.leaderboard
     assert board is not None
     assert any("on 200 shared" in (c.sub or "") for row in board.rows for c in row)
+
+
+def test_old_files_without_directions_count_perplexity_and_bits_per_byte_lower(
+    tmp_path: Path,
+) -> None:
+    """0.3-style files carry no higher_is_better: the registry gives the direction."""
+    runs = []
+    for name, bits in (("a", 0.70), ("b", 0.65)):
+        path = tmp_path / f"{name}.json"
+        results = {
+            "wikitext": {
+                "bits_per_byte": bits,
+                "byte_perplexity": 2**bits,
+                "word_perplexity": 14.0,
+            },
+            "lambada_openai": {
+                "ppl": 4.0 + bits,
+                "ppl_stderr": 0.1,
+                "acc": 0.6,
+                "acc_stderr": 0.01,
+            },
+        }
+        path.write_text(json.dumps({"results": results, "versions": {"wikitext": 0}}))
+        runs.append(f"{name}={path}")
+    report = build_report(runs, timestamp=False)
+    table = report.result("lm-eval results").table
+    wikitext = table.scores["b"]["wikitext"]
+    assert wikitext.metric == "bits_per_byte" and wikitext.higher_is_better is False
+    board = report.leaderboard
+    assert board is not None
+    column = next(i for i, h in enumerate(board.header) if h.startswith("wikitext"))
+    bold = [row[0].text for row in board.rows if "best" in row[column].css]
+    assert bold == ["b"]  # the lower bits per byte is the better one
+    assert "lower is better for wikitext (bits_per_byte)" in board.caption
+
+
+@pytest.mark.skipif(not WILD.is_dir(), reason="../shared/data/lm-eval-wild is absent")
+def test_real_old_fixtures_directions() -> None:
+    fixtures = WILD / "harness-fixtures"
+    for stem, task in (("wikitext-v1-res", "wikitext"), ("pile_arxiv-v1-res", "pile_arxiv")):
+        table = benchmark_table([benchmark(fixtures / f"{stem}.json")], None, {})
+        score = table.scores["m"][task]
+        assert score.metric == "bits_per_byte" and score.higher_is_better is False
+    lambada = benchmark_table(
+        [benchmark(fixtures / "lambada_openai-v2.0-res.json")], None, {"lambada_openai": "ppl"}
+    )
+    assert lambada.scores["m"]["lambada_openai"].higher_is_better is False
+
+
+@pytest.mark.skipif(not WILD.is_dir(), reason="../shared/data/lm-eval-wild is absent")
+def test_real_output_folders() -> None:
+    multi = WILD / "multi-model-folder"
+    runs = load_source(multi).runs
+    assert [r.name for r in runs] == ["qwen/qwen2.5-1.5B", "qwen/qwen2.5-3B", "qwen/qwen2.5-7B"]
+    with pytest.raises(ReportgenError, match=r"holds the results of 3 models"):
+        load_source(f"qwen={multi}")
+    repeated = load_source(WILD / "repeated-runs").runs
+    (bench,) = [r for r in repeated if hasattr(r, "files")]
+    assert len(bench.files) == 4 and any("4 files hold the same 4 tasks" in n for n in bench.notes)
+    logs = [r for r in repeated if not hasattr(r, "files")]
+    assert len(logs) == 12 and all(
+        r.repeat and r.repeat.startswith("run 2026-07-08T") for r in logs
+    )
+    report = build_report([WILD / "repeated-runs"], timestamp=False, bootstrap=100)
+    assert report.result("lm-eval samples").repeats  # the sample logs' repeats are one row each
+    v2 = load_source(WILD / "leaderboard-v2").runs
+    assert any("Git LFS pointer" in n for r in v2 for n in r.notes)

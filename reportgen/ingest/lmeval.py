@@ -227,7 +227,8 @@ def read_results(path: Path) -> dict[str, Any]:
 def lmeval_results(paths: list[Path], name: str, where: Path) -> BenchmarkRun:
     """Merge lm-eval results files of one model (one per suite, or several runs) into one run.
 
-    Files holding exactly the same tasks are repeats: each task's value is the mean over them
+    Files holding exactly the same tasks (at the same versions and n-shot) are repeats: each
+    task's value is the mean over them
     (see :func:`_repeated`). Otherwise a task found in two files keeps the later one (by the
     file's ``date``), with one note for all such tasks. Files of two different models are
     refused."""
@@ -246,10 +247,12 @@ def lmeval_results(paths: list[Path], name: str, where: Path) -> BenchmarkRun:
             f"{where}: files of two models under the one name {name!r}: {first.name} is "
             f"{distinct[0]}, {second.name} is {distinct[1]}; give each model its own NAME=PATH"
         )
-    units: dict[frozenset[str], list[tuple[Path, dict[str, TaskResult]]]] = {}
+    # repeats: the same tasks, at the same task versions and n-shot settings
+    units: dict[frozenset[tuple[str, Any, Any]], list[tuple[Path, dict[str, TaskResult]]]] = {}
     for _, path, data in loaded:
         found = _task_results(data, path)
-        units.setdefault(frozenset(found), []).append((path, found))
+        key = frozenset((t, r.version, r.n_shot) for t, r in found.items())
+        units.setdefault(key, []).append((path, found))
     tasks: dict[str, TaskResult] = {}
     replaced: dict[str, str] = {}  # task -> the file whose result is kept
     notes: list[str] = []
