@@ -828,3 +828,25 @@ def test_real_output_folders() -> None:
     assert report.result("lm-eval samples").repeats  # the sample logs' repeats are one row each
     v2 = load_source(WILD / "leaderboard-v2").runs
     assert any("Git LFS pointer" in n for r in v2 for n in r.notes)
+
+
+def test_run_details_read_as_people_write_them() -> None:
+    from reportgen.ingest.lmeval import run_details
+
+    details = run_details(
+        [
+            {
+                "lm_eval_version": "0.4.7",
+                "date": 1737783980.8,
+                "config": {"limit": 512.0, "batch_size": "auto:4", "model_dtype": "torch.float16"},
+            },
+            {"config": {"model_args": {"pretrained": "x", "dtype": "bfloat16"}, "limit": None}},
+        ]
+    )
+    assert details == {
+        "harness": "lm-eval 0.4.7",
+        "date": "2025-01-25 05:46 UTC",
+        "limit": "512",
+        "batch size": "auto:4",
+        "dtype": "torch.float16, bfloat16",
+    }

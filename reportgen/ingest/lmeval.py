@@ -341,6 +341,8 @@ def run_details(loaded: list[dict[str, Any]]) -> dict[str, Any]:
     def add(key: str, value: Any) -> None:
         if value is None or value == "" or value == []:
             return
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)  # --limit 512 is written 512.0 by some versions
         text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
         found.setdefault(key, [])
         if text not in found[key]:
