@@ -1,5 +1,5 @@
 """What the verdict machinery costs at scale: each stage of the statistics on three binary
-classifiers of 1M examples, paired by id, with a four-value slice column.
+classifiers of 1M examples, paired by id, with a four-value slice column (`group`).
 
     python benchmarks/verdict_cost.py                  # 1,000,000 rows, 1,000 replicates
     python benchmarks/verdict_cost.py --rows 100000
@@ -20,9 +20,9 @@ import argparse
 import time
 
 import numpy as np
-import pandas as pd
+from null_simulation import _run as null_run  # benchmarks/ is on the path when run
 
-from reportgen.ingest.runs import Categorical, Run
+from reportgen.ingest.runs import Run
 from reportgen.kinds.classification.assess import assess, significance_ranks
 from reportgen.kinds.classification.encode import encode_runs
 from reportgen.kinds.classification.evaluate import HEADLINE, evaluate
@@ -32,21 +32,9 @@ from reportgen.stats.comparison import settle
 
 
 def _run(name: str, y: np.ndarray, score: np.ndarray, channel: np.ndarray, repeat: str) -> Run:
-    return Run(
-        name=name,
-        path=f"<{name}>",  # type: ignore[arg-type]
-        sha256="",
-        format="memory",
-        n_examples=len(y),
-        ids=np.arange(len(y)),
-        labels=Categorical(y.astype(np.int64), ("0", "1")),
-        predictions=Categorical((score >= 0.5).astype(np.int64), ("0", "1")),
-        score=score,
-        class_scores={},
-        columns={"label": "label", "prediction": "prediction", "score": "score", "id": "id"},
-        extra=pd.DataFrame({"channel": channel}),
-        repeat=repeat or None,
-    )
+    run = null_run(name, np.arange(len(y)), y, score, channel)
+    run.repeat = repeat or None
+    return run
 
 
 def main() -> None:
@@ -77,7 +65,7 @@ def main() -> None:
     timed("settle", lambda: settle(found.comparisons))
     timed(
         "slices",
-        lambda: analyse(evaluations, "channel", "m0", found.pairings, 4, 30, replicates, 0),
+        lambda: analyse(evaluations, "group", "m0", found.pairings, 4, 30, replicates, 0),
     )
     metric = HEADLINE["binary"][0]
     timed("ranks", lambda: significance_ranks(evaluations, metric, False, replicates, 0))

@@ -24,6 +24,7 @@ from reportgen.stats import significance as compare
 from reportgen.stats.bootstrap import resampled_sums
 from reportgen.stats.comparison import Comparison
 from reportgen.stats.pairing import Pairing
+from reportgen.stats.repeats import seed_variance, spread, spread_text, values_of
 
 if TYPE_CHECKING:
     from reportgen.kinds.sums import LanguageResult, SumsKind
@@ -55,28 +56,14 @@ class SumsRepeats:
         return len(self.members) > 1
 
     def values(self, metric: str) -> list[float] | None:
-        found = [m.metrics.get(metric) for m in self.members]
-        return None if any(v is None for v in found) else [float(v) for v in found]  # type: ignore[arg-type]
+        return values_of(self.members, metric)
 
     def spread(self, metric: str) -> dict[str, float | None] | None:
-        values = self.values(metric)
-        if values is None:
-            return None
-        return {
-            "mean": float(np.mean(values)),
-            "min": min(values),
-            "max": max(values),
-            "sd": float(np.std(values, ddof=1)) if len(values) >= 3 else None,
-        }
+        return spread(self.values(metric))
 
     def spread_text(self, metric: str, text: Callable[[float], str]) -> str:
         """ "3 repeats: 0.761–0.779, sd 0.009"."""
-        spread = self.spread(metric)
-        n = len(self.members)
-        if spread is None:
-            return f"{n} repeats"
-        found = f"{n} repeats: {text(spread['min'])}–{text(spread['max'])}"  # type: ignore[arg-type]
-        return found + (f", sd {text(spread['sd'])}" if spread["sd"] is not None else "")
+        return spread_text(len(self.members), self.values(metric), text)
 
     def mean_result(self) -> LanguageResult:
         """The first repeat with every metric the mean over repeats (None where one lacks it)."""
@@ -128,10 +115,6 @@ def _aligned(kind: SumsKind, first: LanguageResult, member: LanguageResult) -> d
     return {c: v[rows] for c, v in member.columns.items()}
 
 
-def _seed_variance(values: Sequence[float]) -> float:
-    return float(np.var(values, ddof=1)) / len(values) if len(values) > 1 else 0.0
-
-
 def repeat_intervals(
     kind: SumsKind, repeats: SumsRepeats, replicates: int, seed: int
 ) -> dict[str, list[float] | None]:
@@ -157,7 +140,7 @@ def repeat_intervals(
         finite = draws[np.isfinite(draws)]
         if len(finite) < 20:
             continue
-        se = math.sqrt(float(np.var(finite, ddof=1)) + _seed_variance(values))
+        se = math.sqrt(float(np.var(finite, ddof=1)) + seed_variance(values))
         mean = float(np.mean(values))
         found[metric] = [mean - compare.Z95 * se, mean + compare.Z95 * se]
     return found
@@ -247,7 +230,7 @@ def compare_repeats(
         if len(finite) < 20:
             continue
         se = math.sqrt(
-            float(np.var(finite, ddof=1)) + _seed_variance(b_values) + _seed_variance(c_values)
+            float(np.var(finite, ddof=1)) + seed_variance(b_values) + seed_variance(c_values)
         )
         result.draws = draws
         result.ci = (result.delta - compare.Z95 * se, result.delta + compare.Z95 * se)  # type: ignore[operator]

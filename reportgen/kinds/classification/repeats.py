@@ -37,6 +37,8 @@ from reportgen.kinds.classification.resample import build_cells, replicate_metri
 from reportgen.stats import significance as compare
 from reportgen.stats.comparison import Comparison
 from reportgen.stats.pairing import Pairing
+from reportgen.stats.repeats import seed_variance, spread, values_of
+from reportgen.stats.repeats import spread_text as spread_of_text
 
 TEST = "bootstrap-paired+repeats"
 
@@ -55,24 +57,15 @@ class RepeatSet:
         return len(self.members) > 1
 
     def values(self, metric: str) -> list[float] | None:
-        found = [m.metrics.get(metric) for m in self.members]
-        return None if any(v is None for v in found) else [float(v) for v in found]  # type: ignore[arg-type]
+        return values_of(self.members, metric)
 
     def spread(self, metric: str) -> dict[str, float | None] | None:
         """Mean, min, max and (R ≥ 3) the standard deviation of ``metric`` over repeats."""
-        values = self.values(metric)
-        if values is None:
-            return None
-        return {
-            "mean": float(np.mean(values)),
-            "min": min(values),
-            "max": max(values),
-            "sd": float(np.std(values, ddof=1)) if len(values) >= 3 else None,
-        }
+        return spread(self.values(metric))
 
     def seed_variance(self, metric: str) -> float:
         """s² / R: the seeds' share of the variance of the mean (0 for one run)."""
-        return _seed_variance(self.values(metric) or [])
+        return seed_variance(self.values(metric))
 
 
 def repeat_sets(evaluations: Sequence[RunEvaluation]) -> list[RepeatSet]:
@@ -187,7 +180,7 @@ def compare_repeats(
         finite = draws[np.isfinite(draws)]
         if len(finite) < 20:
             continue
-        seeds = _seed_variance(c_values) + _seed_variance(b_values)  # type: ignore[arg-type]
+        seeds = seed_variance(c_values) + seed_variance(b_values)  # type: ignore[arg-type]
         se = math.sqrt(float(np.var(finite, ddof=1)) + seeds)
         delta = c - b
         result.draws, result.test = draws, TEST
@@ -273,17 +266,6 @@ def repeats_summary(repeats: RepeatSet) -> dict[str, object]:
     }
 
 
-def _seed_variance(values: list[float]) -> float:
-    return float(np.var(values, ddof=1)) / len(values) if len(values) > 1 else 0.0
-
-
 def spread_text(repeats: RepeatSet, metric: str, text: Callable[[float], str]) -> str:
     """ "3 repeats: 0.761–0.779, sd 0.009" (values formatted by ``text``)."""
-    spread = repeats.spread(metric)
-    n = len(repeats.members)
-    if spread is None:
-        return f"{n} repeats"
-    found = f"{n} repeats: {text(spread['min'])}–{text(spread['max'])}"  # type: ignore[arg-type]
-    if spread["sd"] is not None:
-        found += f", sd {text(spread['sd'])}"
-    return found
+    return spread_of_text(len(repeats.members), repeats.values(metric), text)

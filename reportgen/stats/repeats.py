@@ -1,0 +1,45 @@
+"""Repeats of one model (seeds): the spread of a metric over them and the seeds' share of the
+variance of their mean. The kinds group and test repeats (:mod:`reportgen.kinds.
+classification.repeats`, :mod:`reportgen.kinds.sums_repeats`); these are the numbers they
+share."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+
+def values_of(members: Sequence[Any], metric: str) -> list[float] | None:
+    """Each repeat's value of ``metric`` (None when any repeat lacks it)."""
+    found = [m.metrics.get(metric) for m in members]
+    return None if any(v is None for v in found) else [float(v) for v in found]
+
+
+def spread(values: Sequence[float] | None) -> dict[str, float | None] | None:
+    """Mean, min, max and, from three repeats, the standard deviation (ddof 1)."""
+    if values is None:
+        return None
+    return {
+        "mean": float(np.mean(values)),
+        "min": min(values),
+        "max": max(values),
+        "sd": float(np.std(values, ddof=1)) if len(values) >= 3 else None,
+    }
+
+
+def seed_variance(values: Sequence[float] | None) -> float:
+    """s² / R: the seeds' share of the variance of the mean over R repeats (0 for one)."""
+    if values is None or len(values) < 2:
+        return 0.0
+    return float(np.var(values, ddof=1)) / len(values)
+
+
+def spread_text(n: int, values: Sequence[float] | None, text: Callable[[float], str]) -> str:
+    """ "3 repeats: 0.761–0.779, sd 0.009" (values formatted by ``text``)."""
+    found = spread(values)
+    if found is None:
+        return f"{n} repeats"
+    line = f"{n} repeats: {text(found['min'])}–{text(found['max'])}"  # type: ignore[arg-type]
+    return line + (f", sd {text(found['sd'])}" if found["sd"] is not None else "")
