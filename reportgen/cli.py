@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,6 +15,7 @@ from rich.console import Console
 
 from reportgen import __version__
 from reportgen.errors import ReportgenError
+from reportgen.write import check_outputs, write_outputs
 
 app = typer.Typer(
     name="reportgen",
@@ -80,6 +82,18 @@ def _progress(quiet: bool) -> Iterator[object]:
 def _fail(message: str) -> typer.Exit:
     stderr.print(f"reportgen: error: {message}", markup=False, soft_wrap=True)
     return typer.Exit(code=2)
+
+
+def _internal(exc: Exception) -> typer.Exit:
+    """Exit 3: a bug, not bad input. One line; the traceback with --debug."""
+    text = " ".join(str(exc).split())[:300]
+    stderr.print(
+        f"reportgen: internal error: {type(exc).__name__}: {text}; no output was replaced. "
+        "Please report it (rerun with --debug or REPORTGEN_DEBUG=1 for the traceback)",
+        markup=False,
+        soft_wrap=True,
+    )
+    return typer.Exit(code=3)
 
 
 @app.command(
@@ -373,17 +387,28 @@ def build(
         bool, typer.Option(help="Show the generation time (SOURCE_DATE_EPOCH if set).")
     ] = True,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
+    debug: Annotated[
+        bool,
+        typer.Option(
+            "--debug",
+            help="Show the traceback of an internal error (exit 3) instead of one line; "
+            "REPORTGEN_DEBUG=1 does the same.",
+        ),
+    ] = False,
 ) -> None:
     """Build one HTML report comparing RUNS side by side.
 
     Exit codes: 0 all gates pass, 1 a --fail-if gate failed (every output is still written,
-    failed gates first), 2 bad input or usage.
+    failed gates first), 2 bad input or usage, 3 an internal error (please report it).
+    Outputs never overwrite an input or each other, and are put in place together: a failure
+    replaces none of them.
     """
     from reportgen.ingest.runs import ColumnNames
     from reportgen.pipeline import build_report
 
     try:
         o = _with_config(ctx, config)
+        check_outputs(o)
         columns = ColumnNames(
             label=o["label_col"], prediction=o["pred_col"], score=o["score_col"], id=o["id_col"]
         )
@@ -419,11 +444,18 @@ def build(
                 spark_master=o["spark_master"],
             )
             say("Writing the report")  # type: ignore[operator]
-            written = _write_outputs(report, o)
+            written = write_outputs(report, o)
     except ReportgenError as exc:
         raise _fail(str(exc)) from None
     except OSError as exc:
-        raise _fail(f"{exc.filename or o['output']}: cannot write ({exc.strerror})") from None
+        where = exc.filename or "an input or output"
+        raise _fail(f"{where}: cannot read or write ({exc.strerror})") from None
+    except (typer.Exit, KeyboardInterrupt, SystemExit):
+        raise
+    except Exception as exc:
+        if debug or os.environ.get("REPORTGEN_DEBUG") == "1":
+            raise
+        raise _internal(exc) from None
     if report.engine != "memory" and not o["quiet"]:
         stderr.print(f"reportgen: {report.engine_note}", markup=False, soft_wrap=True)
     if not o["quiet"]:
@@ -476,42 +508,6 @@ def _with_config(ctx: typer.Context, path: Path | None) -> dict[str, Any]:
             reason = getattr(exc, "message", None) or str(exc)
             raise ReportgenError(f"{found}: setting {key!r}: {reason}") from None
     return options
-
-
-def _write_outputs(report: Any, o: dict[str, Any]) -> list[str]:
-    """Every requested output, each written atomically; the list of what was written."""
-    import os
-
-    written = []
-    report.save(o["output"], format="static" if o["static"] else "html")
-    written.append(str(o["output"]))
-    if o["json_path"] is not None:
-        report.save(o["json_path"], format="json")
-        written.append(str(o["json_path"]))
-    if o["markdown"] is not None:
-        if o["markdown"] == "-":
-            target = os.environ.get("GITHUB_STEP_SUMMARY")
-            if target:
-                with open(target, "a", encoding="utf-8") as handle:
-                    handle.write(report.to_markdown() + "\n")
-                written.append(f"$GITHUB_STEP_SUMMARY ({target})")
-            else:
-                typer.echo(report.to_markdown())
-        else:
-            report.save(o["markdown"], format="markdown")
-            written.append(str(o["markdown"]))
-    if o["junit"] is not None:
-        report.save(o["junit"], format="junit")
-        written.append(str(o["junit"]))
-    if o["eml"] is not None:
-        from reportgen.render.html import write_atomic_bytes
-
-        write_atomic_bytes(
-            Path(o["eml"]),
-            report.to_email(to=o["email_to"], subject=o["email_subject"], sender=o["email_from"]),
-        )
-        written.append(str(o["eml"]))
-    return written
 
 
 @app.command(

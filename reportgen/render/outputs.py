@@ -1,0 +1,185 @@
+"""Writing a build's outputs without ever losing data.
+
+- :func:`check_targets` runs before anything is computed: every output path, resolved with
+  symlinks followed, against every input path (a run file and its ``.meta.json`` and
+  ``.history.*`` sidecars, a run directory's files) and against the other outputs. A clash
+  is an error naming both.
+- :class:`Outputs` then writes all outputs to temporary files first and renames them
+  together at the end, so a failure (a full disk, a crash) replaces none of them. A target
+  that exists and is not a regular file is written straight through when it is a character
+  device (``/dev/stdout``, ``/dev/null``), refused otherwise; nothing is ever renamed over
+  it. Temporary files are removed on SIGINT and SIGTERM too. Error messages name the
+  target, never the hidden temporary file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import stat
+import tempfile
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from types import FrameType
+
+from reportgen.errors import ReportgenError
+
+SIDECARS = (".meta.json", ".history.csv", ".history.jsonl", ".history.tsv", ".history.parquet")
+RUN_DIRECTORY_FILES = ("run.json", "history.csv", "history.jsonl", "history.tsv", "history.parquet")
+
+
+def _resolved(path: Path) -> Path:
+    return Path(os.path.realpath(path))
+
+
+def input_files(arguments: Sequence[object]) -> list[Path]:
+    """The files the run arguments will read: each file with its sidecars; a directory's
+    files (a run directory or an lm-eval output folder)."""
+    found: list[Path] = []
+    for argument in arguments:
+        if not isinstance(argument, str | Path):
+            continue
+        text = str(argument)
+        name, sep, rest = text.partition("=")
+        path = Path(rest) if sep and name and not Path(text).exists() else Path(text)
+        if path.is_dir():
+            found += [p for p in path.rglob("*") if p.is_file()]
+        elif path.exists():
+            found.append(path)
+            found += [path.with_name(path.name + s) for s in SIDECARS]
+            stem = path.name.split(".")[0]
+            found += [path.with_name(stem + s) for s in SIDECARS]
+    return found
+
+
+def check_targets(outputs: dict[str, Path], inputs: Sequence[Path]) -> None:
+    """Refuse an output that is an input, or the same file as another output."""
+    seen: dict[Path, str] = {}
+    reading = {_resolved(p): p for p in inputs if p.exists()}
+    for option, target in outputs.items():
+        real = _resolved(target)
+        if real in reading:
+            raise ReportgenError(
+                f"{option} {target} would overwrite the input {reading[real]}; "
+                "write the output somewhere else"
+            )
+        if real in seen and not _is_character_device(target):
+            raise ReportgenError(
+                f"{option} {target} and {seen[real]} are the same file; give each output "
+                "its own path"
+            )
+        seen[real] = f"{option} {target}"
+        if target.exists() and not (target.is_file() or _is_character_device(target)):
+            raise ReportgenError(
+                f"{option} {target}: not a regular file (a directory, FIFO or device); "
+                "give a file path"
+            )
+
+
+def _is_character_device(path: Path) -> bool:
+    try:
+        return stat.S_ISCHR(os.stat(path).st_mode)
+    except OSError:
+        return False
+
+
+class Outputs:
+    """Outputs staged in temporary files, then put in place together (:meth:`commit`)."""
+
+    def __init__(self) -> None:
+        self._staged: list[tuple[Path, Path | None, bytes]] = []  # target, temporary, data
+
+    def add(self, target: Path, data: bytes) -> None:
+        """Stage ``data`` for ``target``: written now to a temporary beside it (a character
+        device is written at commit time, straight through)."""
+        if _is_character_device(target):
+            self._staged.append((target, None, data))
+            return
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            handle, name = tempfile.mkstemp(
+                dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"
+            )
+        except OSError as exc:
+            self.discard()
+            raise ReportgenError(f"{target}: cannot write ({exc.strerror})") from None
+        temporary = Path(name)
+        self._staged.append((target, temporary, data))
+        _PENDING.add(temporary)
+        try:
+            with os.fdopen(handle, "wb") as out:
+                out.write(data)
+            os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes 0600; give what open() would
+        except OSError as exc:
+            self.discard()
+            raise ReportgenError(f"{target}: cannot write ({exc.strerror})") from None
+
+    def commit(self) -> list[Path]:
+        """Rename every temporary over its target (write character devices through)."""
+        done = []
+        with _cleanup_on_signals():
+            for target, temporary, data in self._staged:
+                try:
+                    if temporary is None:
+                        with open(target, "wb") as out:
+                            out.write(data)
+                    else:
+                        os.replace(temporary, target)
+                        _PENDING.discard(temporary)
+                except OSError as exc:
+                    self.discard()
+                    raise ReportgenError(f"{target}: cannot write ({exc.strerror})") from None
+                done.append(target)
+        self._staged = []
+        return done
+
+    def discard(self) -> None:
+        for _, temporary, _ in self._staged:
+            if temporary is not None:
+                temporary.unlink(missing_ok=True)
+                _PENDING.discard(temporary)
+        self._staged = []
+
+
+_PENDING: set[Path] = set()
+
+
+@contextlib.contextmanager
+def staging() -> Iterator[Outputs]:
+    """An :class:`Outputs` whose temporaries are removed if the block fails or the process is
+    interrupted (SIGINT, SIGTERM)."""
+    outputs = Outputs()
+    with _cleanup_on_signals():
+        try:
+            yield outputs
+        except BaseException:
+            outputs.discard()
+            raise
+
+
+@contextlib.contextmanager
+def _cleanup_on_signals() -> Iterator[None]:
+    def handler(signum: int, frame: FrameType | None) -> None:
+        for temporary in list(_PENDING):
+            temporary.unlink(missing_ok=True)
+        _PENDING.clear()
+        raise SystemExit(128 + signum)
+
+    previous = {}
+    try:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            previous[sig] = signal.signal(sig, handler)
+    except ValueError:  # not the main thread: no handlers, the except clauses still clean up
+        previous = {}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

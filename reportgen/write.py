@@ -1,0 +1,73 @@
+"""The build command's outputs: which files the options ask for, the check that none of them
+overwrites an input or another output (before anything is computed), and writing them all
+together at the end (:mod:`reportgen.render.outputs`), then the job summary."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from reportgen.errors import ReportgenError
+
+
+def output_paths(o: dict[str, Any]) -> dict[str, Path]:
+    """Every file output the options ask for, by option."""
+    found = {"-o": Path(o["output"])}
+    for option, key in (("--json", "json_path"), ("--junit", "junit"), ("--eml", "eml")):
+        if o[key] is not None:
+            found[option] = Path(o[key])
+    if o["markdown"] is not None and o["markdown"] != "-":
+        found["--markdown"] = Path(o["markdown"])
+    return found
+
+
+def check_outputs(o: dict[str, Any]) -> None:
+    """Before anything is computed: no output over an input, or over another output."""
+    from reportgen.render.outputs import check_targets, input_files
+
+    inputs = input_files(list(o["runs"]))
+    for item in [*(o["history"] or []), *(o["embeddings"] or [])]:
+        inputs += input_files([str(item).partition("=")[2] or str(item)])
+    if o.get("config") is not None:
+        inputs.append(Path(o["config"]))
+    check_targets(output_paths(o), inputs)
+
+
+def write_outputs(report: Any, o: dict[str, Any]) -> list[str]:
+    """Every requested output, staged in temporaries and put in place together (a failure
+    replaces none); then the job summary or standard output. The list of what was written."""
+    from reportgen.render.outputs import staging
+
+    paths = output_paths(o)
+    rendered = {
+        "-o": lambda: report.to_html(static=bool(o["static"])).encode("utf-8"),
+        "--json": lambda: report.to_json().encode("utf-8"),
+        "--markdown": lambda: report.to_markdown().encode("utf-8"),
+        "--junit": lambda: report.to_junit().encode("utf-8"),
+        "--eml": lambda: report.to_email(
+            to=o["email_to"], subject=o["email_subject"], sender=o["email_from"]
+        ),
+    }
+    with staging() as outputs:
+        for option, path in paths.items():
+            outputs.add(path, rendered[option]())
+        written = [str(p) for p in outputs.commit()]
+    if o["markdown"] == "-":
+        summary = report.to_markdown() + "\n"
+        target = os.environ.get("GITHUB_STEP_SUMMARY")
+        if target:
+            try:
+                with open(target, "a", encoding="utf-8") as handle:
+                    handle.write(summary)  # one write: a full disk appends nothing half-way
+            except OSError as exc:
+                raise ReportgenError(
+                    f"$GITHUB_STEP_SUMMARY ({target}): cannot append the summary "
+                    f"({exc.strerror}); the other outputs were written"
+                ) from None
+            written.append(f"$GITHUB_STEP_SUMMARY ({target})")
+        else:
+            typer.echo(summary, nl=False)
+    return written

@@ -1,0 +1,112 @@
+"""Outputs never lose data: no output over an input or another output, nothing renamed over a
+device, all outputs put in place together, internal errors exit 3 and replace nothing."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from reportgen.cli import app
+from reportgen.report import Report
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def run_file(tmp_path: Path) -> Path:
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 300)
+    score = np.clip(y * 0.6 + rng.random(300) * 0.5, 0, 1).round(4)
+    path = tmp_path / "a.csv"
+    pd.DataFrame({"id": range(300), "label": y, "score": score}).to_csv(path, index=False)
+    path.with_name("a.csv.meta.json").write_text('{"model": "a"}')
+    return path
+
+
+def build(*args: str) -> tuple[int, str]:
+    result = runner.invoke(app, ["build", *args, "--bootstrap", "50", "--quiet"])
+    return result.exit_code, result.output
+
+
+def _snapshot(folder: Path) -> dict[str, bytes]:
+    return {str(p): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["-o", "{run}"], "-o {run} would overwrite the input {run}"),
+        (["--json", "{run}"], "--json {run} would overwrite the input {run}"),
+        (["--json", "{run}.meta.json"], "would overwrite the input {run}.meta.json"),
+        (["-o", "{link}"], "would overwrite the input {run}"),
+        (["--json", "{dir}/r.html"], "--json {dir}/r.html and -o {dir}/r.html are the same file"),
+        (["-o", "{dir}"], "not a regular file"),
+    ],
+)
+def test_outputs_never_overwrite_inputs_or_each_other(
+    run_file: Path, tmp_path: Path, extra: list[str], message: str
+) -> None:
+    link = tmp_path / "link.html"
+    link.symlink_to(run_file)
+    names = {"run": str(run_file), "link": str(link), "dir": str(tmp_path)}
+    before = _snapshot(tmp_path)
+    args = [str(run_file), "-o", str(tmp_path / "r.html")]
+    code, output = build(*args, *[e.format(**names) for e in extra])
+    assert code == 2, output
+    assert message.format(**names) in " ".join(output.split())
+    assert _snapshot(tmp_path) == before  # no input touched, nothing written
+    assert link.is_symlink()
+
+
+def test_a_character_device_is_written_through_not_replaced(run_file: Path) -> None:
+    code, output = build(str(run_file), "-o", "/dev/null", "--json", "/dev/null")
+    assert code == 0, output
+    assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
+
+
+def test_a_failure_replaces_no_output_and_exits_3(
+    run_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out, summary = tmp_path / "r.html", tmp_path / "r.json"
+    out.write_text("the previous report")
+    summary.write_text("the previous summary")
+
+    def broken(self: Report) -> str:
+        raise RuntimeError("boom\nsecond line")
+
+    monkeypatch.setattr(Report, "to_json", broken)
+    code, output = build(str(run_file), "-o", str(out), "--json", str(summary))
+    assert code == 3
+    line = " ".join(output.split())
+    assert "internal error: RuntimeError: boom second line; no output was replaced" in line
+    assert "Traceback" not in output
+    assert out.read_text() == "the previous report"  # the HTML was rendered, not put in place
+    assert summary.read_text() == "the previous summary"
+    assert not list(tmp_path.glob(".*.tmp"))
+    result = runner.invoke(
+        app,
+        ["build", str(run_file), "-o", str(out), "--json", str(summary), "--debug"],
+    )
+    assert isinstance(result.exception, RuntimeError)  # --debug: the real exception
+
+
+def test_a_read_only_folder_names_the_output_not_the_temporary(
+    run_file: Path, tmp_path: Path
+) -> None:
+    if os.geteuid() == 0:
+        pytest.skip("root writes into read-only folders")
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    folder.chmod(0o500)
+    try:
+        code, output = build(str(run_file), "-o", str(folder / "r.html"))
+    finally:
+        folder.chmod(0o700)
+    assert code == 2 and f"{folder / 'r.html'}: cannot write" in " ".join(output.split())
+    assert ".tmp" not in output
