@@ -233,10 +233,13 @@ def build(
         ),
     ] = 1000,
     seed: Annotated[
-        int, typer.Option(help="Random seed of the bootstrap: the same seed, the same report.")
+        int,
+        typer.Option(
+            min=0, help="Random seed of the bootstrap (0 or more): the same seed, the same report."
+        ),
     ] = 0,
     top_k: Annotated[
-        int, typer.Option(help="Examples per error-analysis list, e.g. --top-k 50.")
+        int, typer.Option(min=0, help="Examples per error-analysis list, e.g. --top-k 50.")
     ] = 20,
     text_col: Annotated[
         str | None,
@@ -254,7 +257,10 @@ def build(
         ),
     ] = None,
     slice_bins: Annotated[
-        int, typer.Option(help="Quantile bins for a numeric --slice column, e.g. --slice-bins 5.")
+        int,
+        typer.Option(
+            min=1, max=100, help="Quantile bins for a numeric --slice column, e.g. --slice-bins 5."
+        ),
     ] = 4,
     min_slice_size: Annotated[
         int,
@@ -502,6 +508,11 @@ def _with_config(ctx: typer.Context, path: Path | None) -> dict[str, Any]:
             continue  # given on the command line: it wins
         if param.multiple and not isinstance(raw, list):
             raw = [raw]
+        if isinstance(raw, bool) and not getattr(param, "is_flag", False):
+            raise ReportgenError(
+                f"{found}: setting {key!r} = {str(raw).lower()}: expected a value such as a "
+                "path or a number, not true/false"
+            )
         try:
             options[param.name] = param.process_value(ctx, raw)  # type: ignore[arg-type]
         except Exception as exc:  # click's BadParameter and friends: say where

@@ -52,3 +52,43 @@ def magnitude(value: float | None) -> str:
     else:
         text = f"{value:.4g}"
     return text.replace("-", "−")  # a true minus sign, as in signed()
+
+
+# Object.prototype's own names: as data values they turn into inherited properties in the
+# lookups of the chart runtime, so a class, run or slice named "constructor" broke a chart
+JS_PROTOTYPE_NAMES = frozenset(
+    {
+        "constructor",
+        "__proto__",
+        "toString",
+        "toLocaleString",
+        "valueOf",
+        "hasOwnProperty",
+        "isPrototypeOf",
+        "propertyIsEnumerable",
+        "__defineGetter__",
+        "__defineSetter__",
+        "__lookupGetter__",
+        "__lookupSetter__",
+    }
+)
+DISPLAY_LIMIT = 160  # characters of a name shown in a chart; the full name stays in the JSON
+
+
+def display_text(text: str) -> str:
+    """A name as charts show it, safe for every renderer: C0 control characters as their
+    visible pictures (U+2401 for \\x01), line and paragraph separators as spaces, a
+    zero-width space after a JavaScript prototype name, and a name longer than 160
+    characters cut, with a short hash so that cut names stay apart."""
+    cleaned = "".join(
+        chr(0x2400 + ord(ch)) if ord(ch) < 0x20 else "\u2421" if ch == "\x7f" else ch for ch in text
+    )
+    cleaned = cleaned.replace("\u2028", " ").replace("\u2029", " ")
+    if cleaned in JS_PROTOTYPE_NAMES:
+        cleaned += "\u200b"
+    if len(cleaned) > DISPLAY_LIMIT:
+        import hashlib
+
+        digest = hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()[:6]
+        cleaned = cleaned[: DISPLAY_LIMIT - 10] + "…" + digest
+    return cleaned

@@ -8,6 +8,7 @@ kind by name.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -32,6 +33,9 @@ RunSource = Any  # a path, "NAME=PATH", or a run object
 HISTORY_SCALES = ("auto", "linear", "log")
 TASKS = ("binary", "multiclass", "multilabel", "regression", "generation")
 KIND_TASKS = ("generation", "regression", "multilabel")  # force how every run file is read
+
+
+MAX_BOOTSTRAP = 1_000_000  # beyond this, a build would run for hours
 
 
 def build_report(
@@ -78,6 +82,17 @@ def build_report(
     say = progress or (lambda message: None)
     if bootstrap < 0:
         raise ReportgenError(f"--bootstrap {bootstrap} must be 0 (no intervals) or more")
+    if bootstrap > MAX_BOOTSTRAP:
+        raise ReportgenError(
+            f"--bootstrap {bootstrap:,} is more than {MAX_BOOTSTRAP:,} replicates; 1,000-10,000 "
+            "give intervals to the third decimal, e.g. --bootstrap 10000"
+        )
+    if threshold is not None and not math.isfinite(threshold):
+        raise ReportgenError(f"--threshold {threshold}: give a finite number, e.g. 0.3")
+    if slice_bins < 1:
+        raise ReportgenError(f"--slice-bins {slice_bins} must be 1 or more, e.g. 4")
+    if seed < 0:
+        raise ReportgenError(f"--seed {seed} must be 0 or more")
     if task is not None and task not in TASKS:
         raise ReportgenError(f"--task {task!r} is not known; use {', '.join(TASKS)}")
     if max_points < 10:
@@ -142,6 +157,14 @@ def build_report(
         raise ReportgenError(
             f"--baseline {baseline!r} is not a run name; runs are: {', '.join(names)}"
         )
+    if text_col is not None:
+        tables = [r.extra for r in loaded.runs if getattr(r, "extra", None) is not None]
+        if not any(text_col in t.columns for t in tables):
+            listed = sorted({str(c) for t in tables for c in t.columns})[:10]
+            raise ReportgenError(
+                f"--text-col {text_col!r}: no run has such a column; "
+                + (f"columns are: {', '.join(listed)}" if listed else "the runs have no others")
+            )
     everything = [*loaded.runs, *loaded.histories]
     owned = {k.name: [r for r in everything if k.owns(r)] for k in registry.KINDS}
     known = set().union(*(k.metric_names(owned[k.name]) for k in registry.KINDS))

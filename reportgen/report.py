@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import json
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -120,7 +121,14 @@ class Report:
         return found
 
     def to_json(self) -> str:
-        return json.dumps(self.summary(), indent=2, sort_keys=False, allow_nan=False) + "\n"
+        """The JSON summary. JSON has no NaN or Infinity: a non-finite number is written as
+        the string "NaN", "Infinity" or "-Infinity", and its place is listed under
+        ``non_finite`` (e.g. ``runs[0].metrics.perplexity``)."""
+        places: list[str] = []
+        found = _finite(self.summary(), "", places)
+        if places:
+            found["non_finite"] = places
+        return json.dumps(found, indent=2, sort_keys=False, allow_nan=False) + "\n"
 
     def to_html(self, static: bool = False) -> str:
         """The self-contained page; ``static=True``: no JavaScript, charts as SVG images."""
@@ -187,3 +195,18 @@ def generation_time(timestamp: bool = True) -> str | None:
     else:
         moment = dt.datetime.now(tz=dt.UTC)
     return moment.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _finite(value: Any, where: str, places: list[str]) -> Any:
+    """``value`` with every non-finite float replaced by its name as a string, the places
+    collected in ``places``."""
+    if isinstance(value, float) and not math.isfinite(value):
+        places.append(where or "(top)")
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, dict):
+        return {
+            k: _finite(v, f"{where}.{k}" if where else str(k), places) for k, v in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [_finite(v, f"{where}[{i}]", places) for i, v in enumerate(value)]
+    return value

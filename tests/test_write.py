@@ -110,3 +110,80 @@ def test_a_read_only_folder_names_the_output_not_the_temporary(
         folder.chmod(0o700)
     assert code == 2 and f"{folder / 'r.html'}: cannot write" in " ".join(output.split())
     assert ".tmp" not in output
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--slice-bins", "0"], "--slice-bins"),
+        (["--seed", "-1"], "--seed"),
+        (["--threshold", "nan"], "--threshold nan: give a finite number"),
+        (["--bootstrap", "100000000000"], "is more than 1,000,000 replicates"),
+        (["--text-col", "nope"], "--text-col 'nope': no run has such a column"),
+    ],
+)
+def test_bad_option_values_are_errors(
+    run_file: Path, tmp_path: Path, extra: list[str], message: str
+) -> None:
+    result = runner.invoke(app, ["build", str(run_file), "-o", str(tmp_path / "r.html"), *extra])
+    assert result.exit_code == 2, result.output
+    assert message in " ".join(result.output.split())
+    assert not (tmp_path / "r.html").exists()
+
+
+def test_a_boolean_config_value_for_a_path_is_an_error(run_file: Path, tmp_path: Path) -> None:
+    config = tmp_path / "reportgen.toml"
+    config.write_text("markdown = true\n")
+    result = runner.invoke(
+        app, ["build", str(run_file), "-o", str(tmp_path / "r.html"), "--config", str(config)]
+    )
+    assert result.exit_code == 2 and "setting 'markdown' = true" in result.output
+    assert not (tmp_path / "True").exists()
+
+
+def test_non_finite_numbers_are_written_as_names_in_the_json(
+    run_file: Path, tmp_path: Path
+) -> None:
+    import json
+
+    run_file.with_name("a.csv.meta.json").write_text('{"model": "a", "temperature": NaN}')
+    code, output = build(
+        str(run_file), "-o", str(tmp_path / "r.html"), "--json", str(tmp_path / "r.json")
+    )
+    assert code == 0, output
+    data = json.loads((tmp_path / "r.json").read_text())
+    assert data["runs"][0]["metadata"]["temperature"] == "NaN"
+    assert data["non_finite"] == ["runs[0].metadata.temperature"]
+
+
+def test_email_headers_are_one_line_and_addresses_are_checked(
+    run_file: Path, tmp_path: Path
+) -> None:
+    from email import message_from_bytes
+
+    eml = tmp_path / "r.eml"
+    code, output = build(
+        str(run_file),
+        "-o",
+        str(tmp_path / "r.html"),
+        "--eml",
+        str(eml),
+        "--email-subject",
+        "weekly\r\nBcc: victim@example.com",
+        "--email-to",
+        "team@example.com",
+    )
+    assert code == 0, output
+    message = message_from_bytes(eml.read_bytes())
+    assert message["Subject"] == "weekly Bcc: victim@example.com"
+    assert message["Bcc"] is None
+    code, output = build(
+        str(run_file),
+        "-o",
+        str(tmp_path / "s.html"),
+        "--eml",
+        str(tmp_path / "s.eml"),
+        "--email-to",
+        "not an address",
+    )
+    assert code == 2 and "--email-to 'not an address': not an e-mail address" in output

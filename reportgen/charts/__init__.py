@@ -6,8 +6,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
+import pandas as pd
+
 from reportgen.charts import classification, kinds, language
 from reportgen.charts.classification import chart_spec
+from reportgen.formatting import display_text
 from reportgen.model import Chart, Section
 
 BUILDERS: dict[str, Callable[..., Any]] = {
@@ -55,11 +58,33 @@ BUILDERS: dict[str, Callable[..., Any]] = {
 
 
 def draw(chart: Chart) -> dict[str, Any]:
-    """One chart's Vega-Lite spec, with the shared look applied."""
+    """One chart's Vega-Lite spec, with the shared look applied. Every string of its data is
+    made safe to draw first (:func:`reportgen.formatting.display_text`): the one place where
+    names from the user's files enter the charts."""
     builder = BUILDERS.get(chart.builder)
     if builder is None:
         raise KeyError(f"no chart builder named {chart.builder!r}; see reportgen.charts.BUILDERS")
-    return chart_spec(builder(*chart.args, **chart.kwargs))
+    args = [_safe(a) for a in chart.args]
+    kwargs = {k: _safe(v) for k, v in chart.kwargs.items()}
+    return chart_spec(builder(*args, **kwargs))
+
+
+def _safe(value: Any) -> Any:
+    if isinstance(value, str):
+        return display_text(value)
+    if isinstance(value, pd.DataFrame):
+        frame = value.rename(columns=lambda c: display_text(c) if isinstance(c, str) else c)
+        for column in frame.columns:
+            if frame[column].dtype == object or pd.api.types.is_string_dtype(frame[column]):
+                frame[column] = frame[column].map(
+                    lambda v: display_text(v) if isinstance(v, str) else v
+                )
+        return frame
+    if isinstance(value, list | tuple):
+        return type(value)(_safe(v) for v in value)
+    if isinstance(value, dict):
+        return {_safe(k): _safe(v) for k, v in value.items()}
+    return value
 
 
 def draw_all(sections: Iterable[Section]) -> None:

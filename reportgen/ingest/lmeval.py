@@ -221,7 +221,54 @@ def read_results(path: Path) -> dict[str, Any]:
             f"{path}: not an lm-eval results file (no 'results' object of tasks, each an "
             "object of metric: value); pass the results_*.json that lm-eval writes"
         )
-    return results_object(data)
+    found = results_object(data)
+    _check_shape(found, path)
+    return found
+
+
+OBJECT_KEYS = ("n-shot", "versions", "n-samples", "configs", "higher_is_better", "config")
+
+
+def _check_shape(data: dict[str, Any], path: Path) -> None:
+    """The keys reportgen reads, of the types lm-eval writes them; otherwise one message
+    naming the file and the key."""
+
+    def wrong(key: str, what: str) -> ReportgenError:
+        return ReportgenError(f"{path}: {key} should be {what}; fix or remove it")
+
+    for key in (*OBJECT_KEYS, "group_subtasks"):
+        if data.get(key) is not None and not isinstance(data[key], dict):
+            raise wrong(repr(key), "an object")
+    for task, shot in (data.get("n-shot") or {}).items():
+        if shot is not None and not _whole(shot):
+            raise wrong(f"n-shot[{task!r}]", "a whole number")
+    for task, samples in (data.get("n-samples") or {}).items():
+        parts = samples.values() if isinstance(samples, dict) else [samples]
+        if not all(p is None or _whole(p) for p in parts):
+            raise wrong(f"n-samples[{task!r}]", "counts (whole numbers)")
+    for key in ("configs", "higher_is_better"):
+        for task, entry in (data.get(key) or {}).items():
+            if entry is not None and not isinstance(entry, dict):
+                raise wrong(f"{key}[{task!r}]", "an object")
+    for task, entry in (data.get("configs") or {}).items():
+        listed = (entry or {}).get("metric_list")
+        if listed is not None and not isinstance(listed, list):
+            raise wrong(f"configs[{task!r}].metric_list", "a list")
+    for group, members in (data.get("group_subtasks") or {}).items():
+        if not isinstance(members, list) or not all(isinstance(m, str) for m in members):
+            raise wrong(f"group_subtasks[{group!r}]", "a list of task names")
+    for task, entries in data["results"].items():
+        if not isinstance(entries, dict):
+            raise wrong(f"results[{task!r}]", "an object of metric: value pairs")
+
+
+def _whole(value: Any) -> bool:
+    return (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and float(value).is_integer()
+    )
 
 
 def lmeval_results(paths: list[Path], name: str, where: Path) -> BenchmarkRun:

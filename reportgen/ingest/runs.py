@@ -112,9 +112,17 @@ class Run:
 def parse_run_argument(argument: str) -> tuple[str | None, Path]:
     """Split ``NAME=PATH`` into its parts; a plain ``PATH`` has no name."""
     name, sep, path = argument.partition("=")
-    if sep and name and not Path(argument).exists():
+    if sep and name and not _exists(Path(argument)):
         return name, Path(path)
     return None, Path(argument)
+
+
+def _exists(path: Path) -> bool:
+    """Whether a path exists; a name too long to be a path (a long run name) does not."""
+    try:
+        return path.exists()
+    except OSError:
+        return False
 
 
 def load_run(

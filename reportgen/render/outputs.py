@@ -40,9 +40,7 @@ def input_files(arguments: Sequence[object]) -> list[Path]:
     for argument in arguments:
         if not isinstance(argument, str | Path):
             continue
-        text = str(argument)
-        name, sep, rest = text.partition("=")
-        path = Path(rest) if sep and name and not Path(text).exists() else Path(text)
+        path = _argument_path(str(argument))
         if path.is_dir():
             found += [p for p in path.rglob("*") if p.is_file()]
         elif path.exists():
@@ -51,6 +49,17 @@ def input_files(arguments: Sequence[object]) -> list[Path]:
             stem = path.name.split(".")[0]
             found += [path.with_name(stem + s) for s in SIDECARS]
     return found
+
+
+def _argument_path(text: str) -> Path:
+    """The path of a ``PATH`` or ``NAME=PATH`` argument (a NAME too long to be a path is a
+    name)."""
+    name, sep, rest = text.partition("=")
+    try:
+        whole_exists = Path(text).exists()
+    except OSError:
+        whole_exists = False
+    return Path(rest) if sep and name and not whole_exists else Path(text)
 
 
 def check_targets(outputs: dict[str, Path], inputs: Sequence[Path]) -> None:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import jinja2
 
+from reportgen.errors import ReportgenError
 from reportgen.model import Cell, Figure, Table
 from reportgen.render.html import environment, static_pngs
 
@@ -93,8 +94,39 @@ def to_junit(report: Report) -> str:
             failure.text = f"{result.expression}: {result.detail}"
     root = ET.Element("testsuites", name=report.title)
     root.append(suite)
+    for element in root.iter():  # XML 1.0 cannot hold control characters, even escaped
+        element.attrib = {k: xml_text(v) for k, v in element.attrib.items()}
+        if element.text:
+            element.text = xml_text(element.text)
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+
+
+def header_text(text: str) -> str:
+    """A header value on one line: line breaks and other control characters become spaces,
+    so a title or run name can never end the header and start another."""
+    return " ".join(re.sub("[\x00-\x1f\x7f\u2028\u2029]", " ", text).split())
+
+
+def _address(text: str, option: str) -> str:
+    from email.utils import getaddresses
+
+    cleaned = header_text(text)
+    found = getaddresses([cleaned])
+    if not found or any("@" not in address for _, address in found):
+        raise ReportgenError(
+            f"{option} {text!r}: not an e-mail address; write name@example.com, or "
+            "'Name <name@example.com>', several separated by commas"
+        )
+    return cleaned
+
+
+def xml_text(text: str) -> str:
+    """``text`` with the characters XML 1.0 forbids replaced by U+FFFD."""
+    return XML_INVALID.sub("\ufffd", text)
 
 
 def key_figures(report: Report, limit: int = MAX_EMAIL_FIGURES) -> list[Figure]:
@@ -162,11 +194,11 @@ def to_email(
         )
     )
     message = EmailMessage(policy=SMTP)
-    message["Subject"] = subject or report.title
+    message["Subject"] = header_text(subject or report.title)
     if to:
-        message["To"] = to
+        message["To"] = _address(to, "--email-to")
     if sender:
-        message["From"] = sender
+        message["From"] = _address(sender, "--email-from")
     if report.generated_at:
         import datetime as dt
 

@@ -135,6 +135,8 @@ def benchmark_section(table: BenchmarkTable, colours: dict[str, str]) -> Section
         if table.depth[task] != 0:
             continue
         present = [s for m in models if (s := table.scores[m].get(task)) is not None]
+        if not present:
+            continue  # no model has a score for it: nothing to draw or explain
         why = _not_a_rate(present)
         if why:
             left_out.append(f"{table.aliases[task]} ({present[0].metric}: {why})")
