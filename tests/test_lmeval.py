@@ -737,7 +737,7 @@ def test_sample_logs_with_continuous_metrics(tmp_path: Path) -> None:
 
 
 def test_loglikelihood_answers_and_deltas_on_shared_documents(tmp_path: Path) -> None:
-    from reportgen.ingest.lmeval import _response_text
+    from reportgen.ingest.lmeval_samples import _response_text
 
     # one continuation (asdiv-like), numbers written as strings
     one = _response_text([["-9.5e-07", "True"]], {"gen_args_0": {"arg_0": "Q", "arg_1": " 9"}})

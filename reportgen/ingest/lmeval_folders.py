@@ -18,10 +18,10 @@ from reportgen.errors import ReportgenError
 from reportgen.ingest.lmeval import (
     is_lmeval_file,
     lmeval_results,
-    lmeval_samples,
     model_identity,
     read_results,
 )
+from reportgen.ingest.lmeval_samples import lmeval_samples
 from reportgen.ingest.runs import check_not_lfs_pointer, is_lfs_pointer
 
 SAMPLES_STAMP = re.compile(r"_(\d{4}-\d{2}-\d{2}T[\d\-\.:]+)\.jsonl")

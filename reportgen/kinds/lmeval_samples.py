@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from reportgen.ingest.language import TextRun
-from reportgen.ingest.lmeval import lmeval_samples, looks_like_samples, samples_name
+from reportgen.ingest.lmeval_samples import lmeval_samples, looks_like_samples, samples_name
 from reportgen.kinds.base import Context
 from reportgen.kinds.generation import text_sections
 from reportgen.kinds.per_example import LanguageKind, label
