@@ -187,6 +187,25 @@ def build_report(
     return _assemble(ctx, ctx.results, gates, title, timestamp, say, loaded.runs)
 
 
+def _unique_ids(sections: Sequence[Section]) -> None:
+    """Section and figure ids unique on the page: names that differ only in punctuation
+    ("a b", "a-b", "a_b") make the same slug, so later ones get -2, -3, ..."""
+    seen: set[str] = set()
+
+    def unique(wanted: str) -> str:
+        found, n = wanted, 1
+        while found in seen:
+            n += 1
+            found = f"{wanted}-{n}"
+        seen.add(found)
+        return found
+
+    for section in sections:
+        section.id = unique(section.id)
+        for figure in section.figures:
+            figure.id = unique(figure.id)
+
+
 def _assemble(
     ctx: Context,
     results: list[KindResult],
@@ -234,6 +253,7 @@ def _assemble(
     if ctx.options.slices:
         _check_slices_found(ctx.options.slices, found, runs)
     body += appendix
+    _unique_ids(body)
     draw_all(body)
     names = list(ctx.names)
 

@@ -201,3 +201,45 @@ def test_files_found_in_the_wild_semicolons_aliases_and_boolean_labels(tmp_path:
     wrong.write_text("id,label,prediction\n1,0,1\n2,0,0\n3,1,1\n4,0,0\n")
     with pytest.raises(ReportgenError, match=r"label of id 1 \('a' says '1', 'w' says '0'"):
         build_report([f"a={semi}", f"w={wrong}"], timestamp=False, bootstrap=0)
+
+
+def test_classes_named_like_missing_values_are_classes_in_csv(tmp_path: Path) -> None:
+    from reportgen import build_report
+
+    path = tmp_path / "na.csv"
+    rows = ["id,label,prediction"] + [
+        f"{i},{['None', 'NA', 'null', 'NaN'][i % 4]},{['None', 'NA', 'null', 'NaN'][(i // 2) % 4]}"
+        for i in range(40)
+    ]
+    path.write_text("\n".join(rows) + "\n")
+    report = build_report([str(path)], timestamp=False, bootstrap=0)
+    (evaluation,) = report.result("classification").evaluations
+    assert set(evaluation.classes) == {"None", "NA", "null", "NaN"}
+    empty = tmp_path / "empty.csv"
+    empty.write_text("id,label,prediction\n1,a,a\n2,,b\n")
+    with pytest.raises(ReportgenError, match=r"missing label in column 'label' at line 3"):
+        build_report([str(empty)], timestamp=False, bootstrap=0)
+
+
+def test_slice_names_that_differ_only_in_punctuation_get_unique_ids(tmp_path: Path) -> None:
+    import re
+
+    from reportgen import build_report
+
+    path = tmp_path / "s.csv"
+    rows = ["id,label,prediction,a b,a-b,a_b"] + [
+        f"{i},{i % 2},{(i // 3) % 2},{i % 3},{i % 2},{i % 4}" for i in range(60)
+    ]
+    path.write_text("\n".join(rows) + "\n")
+    report = build_report([str(path)], timestamp=False, bootstrap=0, slices=["a b", "a-b", "a_b"])
+    ids = re.findall(r'\bid="([^"]+)"', report.to_html())
+    assert len(ids) == len(set(ids))
+
+
+def test_two_label_columns_are_an_error(tmp_path: Path) -> None:
+    path = tmp_path / "two.csv"
+    path.write_text("id,label,prediction,label\n1,a,a,b\n2,b,b,a\n")
+    with pytest.raises(ReportgenError, match=r"two.csv: two columns are named 'label'"):
+        from reportgen.kinds import load_source
+
+        load_source(path)

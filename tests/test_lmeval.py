@@ -850,3 +850,16 @@ def test_run_details_read_as_people_write_them() -> None:
         "batch size": "auto:4",
         "dtype": "torch.float16, bfloat16",
     }
+
+
+def test_sample_logs_that_disagree_on_a_target_are_not_paired_silently(tmp_path: Path) -> None:
+    a = write_samples(tmp_path / "samples_arc_easy_2024-05-01T10-00-00.jsonl", np.ones(20, bool))
+    (tmp_path / "b").mkdir()
+    b = tmp_path / "b" / "samples_arc_easy_2024-05-01T11-00-00.jsonl"
+    lines = [json.loads(line) for line in a.read_text().splitlines()]
+    for line in lines:
+        if line["doc_id"] == 7:
+            line["target"] = 99
+    b.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    with pytest.raises(ReportgenError, match=r"disagree on the target of id 7 \('3' against '99'"):
+        build_report([f"a={a}", f"b={b}"], timestamp=False, bootstrap=0)

@@ -208,3 +208,28 @@ def test_whole_number_labels_stay_classes(write_run: Callable[..., Path]) -> Non
 
 def _evaluate(run):  # type: ignore[no-untyped-def]
     return kind_of(run).evaluate_run(run)
+
+
+def test_shuffling_the_rows_changes_no_number(
+    diabetes: tuple[pd.DataFrame, pd.DataFrame], tmp_path: Path
+) -> None:
+    """With ids, the bootstrap resamples in id order: the file's row order changes nothing."""
+    a, b = diabetes
+    reports = []
+    for name, order in (
+        ("sorted", None),
+        ("shuffled", np.random.default_rng(5).permutation(len(a))),
+    ):
+        paths = []
+        for label, frame in (("ridge", a), ("boost", b)):
+            path = tmp_path / f"{name}-{label}.csv"
+            (frame if order is None else frame.iloc[order]).to_csv(path, index=False)
+            paths.append(f"{label}={path}")
+        summary = build_report(paths, timestamp=False, bootstrap=200).summary()
+        reports.append(
+            (
+                [r["ci"] for r in summary["runs"]],
+                [(c["metric"], c["ci"], c["p_value"]) for c in summary["comparisons"]],
+            )
+        )
+    assert reports[0] == reports[1]

@@ -187,3 +187,16 @@ def test_email_headers_are_one_line_and_addresses_are_checked(
         "not an address",
     )
     assert code == 2 and "--email-to 'not an address': not an e-mail address" in output
+
+
+def test_negative_latency_and_infinite_cost_are_errors(tmp_path: Path) -> None:
+    for column, bad in (("latency_ms", -5.0), ("cost", float("inf"))):
+        frame = pd.DataFrame(
+            {"id": range(10), "label": [0, 1] * 5, "prediction": [0, 1] * 5, column: [1.0] * 10}
+        )
+        frame.loc[3, column] = bad
+        path = tmp_path / f"{column}.csv"
+        frame.to_csv(path, index=False)
+        code, output = build(str(path), "-o", str(tmp_path / "r.html"))
+        assert code == 2, output
+        assert f"column {column!r} is {bad:g} at row 4" in " ".join(output.split())

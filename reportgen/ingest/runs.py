@@ -270,6 +270,9 @@ def _read_frame(path: Path, fmt: str, skip: str | None = None) -> pd.DataFrame:
                 path,
                 sep=_delimiter(path) if fmt == "csv" else "\t",
                 low_memory=False,
+                # only an empty cell is missing: a class named None, NA, null or NaN is a class
+                keep_default_na=False,
+                na_values=[""],
                 usecols=None if skip is None else (lambda column: column != skip),
             )
         elif fmt == "jsonl":
@@ -381,7 +384,13 @@ def _find_column(
         )
     for alias in aliases:
         if alias in by_lower:
-            return by_lower[alias]
+            found = by_lower[alias]
+            if f"{found}.1" in frame.columns and path.suffix.lower() in (".csv", ".tsv", ".gz"):
+                raise ReportgenError(
+                    f"{path}: two columns are named {found!r} (the second would be read as "
+                    f"'{found}.1'); keep one, or rename the other"
+                )
+            return found
     return None
 
 

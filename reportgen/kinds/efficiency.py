@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from reportgen import metrics as registry
+from reportgen.errors import ReportgenError
 from reportgen.kinds.base import Context, Kind, KindResult
 from reportgen.kinds.cells import (
     model_cell,
@@ -35,25 +36,33 @@ EFFICIENCY_ORDER = (
 )
 
 
-def _column(extra: pd.DataFrame, name: str) -> np.ndarray | None:
+def _column(extra: pd.DataFrame, name: str, where: str) -> np.ndarray | None:
+    """A latency, token or cost column's values (empty cells left out); a negative or
+    infinite value is an error naming the row: these are durations, counts and prices."""
     lower = {str(c).lower(): c for c in extra.columns}
     if name not in lower:
         return None
     values = pd.to_numeric(extra[lower[name]], errors="coerce").to_numpy(
         np.float64, na_value=np.nan
     )
+    bad = np.flatnonzero(np.isinf(values) | (values < 0))
+    if len(bad):
+        raise ReportgenError(
+            f"{where}: column {lower[name]!r} is {values[bad[0]]:g} at row {int(bad[0]) + 1} "
+            f"({len(bad)} rows in all); latencies, token counts and costs are 0 or more"
+        )
     values = values[np.isfinite(values)]
     return values if len(values) else None
 
 
-def efficiency_metrics(extra: pd.DataFrame) -> dict[str, float]:
+def efficiency_metrics(extra: pd.DataFrame, where: str = "run") -> dict[str, float]:
     """Latency percentiles (numpy's linear interpolation), throughput and cost, from the columns
     present; empty when the run has none of them."""
     found: dict[str, float] = {}
-    latency = _column(extra, "latency_ms")
-    completion = _column(extra, "completion_tokens")
-    prompt = _column(extra, "prompt_tokens")
-    cost = _column(extra, "cost")
+    latency = _column(extra, "latency_ms", where)
+    completion = _column(extra, "completion_tokens", where)
+    prompt = _column(extra, "prompt_tokens", where)
+    cost = _column(extra, "cost", where)
     if latency is not None:
         p50, p90, p99 = np.percentile(latency, [50, 90, 99])
         found |= {

@@ -30,7 +30,7 @@ from reportgen.kinds.sums_repeats import (
 from reportgen.stats import significance as compare
 from reportgen.stats.bootstrap import resampled_sums
 from reportgen.stats.comparison import Comparison, significance_ranks
-from reportgen.stats.pairing import Pairing, id_note, match_ids
+from reportgen.stats.pairing import Pairing, _id_strings, id_note, match_ids
 from reportgen.stats.slicing import MISSING, labeller
 
 
@@ -88,6 +88,37 @@ class LanguageAssessment(KindResult):
     slices: list[LMSlices] = field(default_factory=list)
     ranks: dict[str, dict[str, int]] = field(default_factory=dict)  # group -> model -> rank
     repeats: dict[tuple[str, str], SumsRepeats] = field(default_factory=dict)  # (group, model)
+
+
+def id_order(ids: np.ndarray | None) -> slice | np.ndarray:
+    """Rows in the order of their ids (as text), so that resampling does not depend on the
+    order of the file's rows; all rows as they are when there are no ids."""
+    if ids is None:
+        return slice(None)
+    return np.argsort(_id_strings(np.asarray(ids)), kind="stable")
+
+
+def _check_targets(base: Any, cand: Any, base_rows: np.ndarray, cand_rows: np.ndarray) -> None:
+    """Runs paired by id must score the same targets: a sample log or answers whose
+    reference differs for one id is an error naming it (labels, for regression, too)."""
+    for attribute in ("references", "labels"):
+        a, b = getattr(base, attribute, None), getattr(cand, attribute, None)
+        if a is None or b is None:
+            continue
+        if attribute == "references":
+            a = np.array(["\x1f".join(r) for r in a], dtype=object)
+            b = np.array(["\x1f".join(r) for r in b], dtype=object)
+        a, b = np.asarray(a)[base_rows], np.asarray(b)[cand_rows]
+        differ = np.flatnonzero(a != b)
+        if len(differ):
+            first = int(differ[0])
+            ident = _id_strings(np.asarray(base.ids))[base_rows[first]]
+            shown = [str(v).replace("\x1f", " | ")[:80] for v in (a[first], b[first])]
+            raise ReportgenError(
+                f"{base.kind} runs {base.name!r} and {cand.name!r} disagree on the target of id "
+                f"{ident} ({shown[0]!r} against {shown[1]!r}; {len(differ)} ids in all); "
+                "compare runs on the same examples"
+            )
 
 
 def _binary(values: np.ndarray) -> bool:
@@ -166,7 +197,7 @@ class SumsKind(Kind):
             metric_notes=notes,
             per_label=per_label,
         )
-        result.efficiency = efficiency_metrics(run.extra)
+        result.efficiency = efficiency_metrics(run.extra, str(run.path))
         result.metrics.update(result.efficiency)
         return result
 
@@ -177,7 +208,8 @@ class SumsKind(Kind):
         names = self.stat_columns(result)
         if replicates <= 0:
             return {m: None for m in result.metrics}
-        sums = resampled_sums([result.columns[c] for c in names], replicates, seed)
+        order = id_order(result.run.ids)  # resample in id order: row order changes nothing
+        sums = resampled_sums([result.columns[c][order] for c in names], replicates, seed)
         reps = self.from_sums(
             result.run, {c: sums[:, j] for j, c in enumerate(names)}, result.run.n_examples
         )
@@ -197,6 +229,7 @@ class SumsKind(Kind):
                     f"{base.kind} runs {base.name!r} and {cand.name!r} share no example ids; "
                     "compare runs on the same examples"
                 )
+            _check_targets(base, cand, base_rows, cand_rows)
             note = id_note(len(base_rows), base.name, base.n_examples, cand.name, cand.n_examples)
             return Pairing("id", base_rows, cand_rows, note)
         if base.n_examples == cand.n_examples:
@@ -231,8 +264,11 @@ class SumsKind(Kind):
         paired = pairing.baseline_rows is not None
         if paired:
             assert pairing.candidate_rows is not None
-            base_cols = {c: base.columns[c][pairing.baseline_rows] for c in names}
-            cand_cols = {c: cand.columns[c][pairing.candidate_rows] for c in names}
+            ids = base.run.ids
+            order = id_order(None if ids is None else ids[pairing.baseline_rows])
+            base_rows, cand_rows = pairing.baseline_rows[order], pairing.candidate_rows[order]
+            base_cols = {c: base.columns[c][base_rows] for c in names}
+            cand_cols = {c: cand.columns[c][cand_rows] for c in names}
             n_base = n_cand = pairing.n_paired
         else:
             base_cols = {c: base.columns[c] for c in names}

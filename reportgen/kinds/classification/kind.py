@@ -217,7 +217,7 @@ class ClassificationKind(Kind):
     def efficiency_entries(self, result: ClassificationResult) -> list[Any]:
         entries = []
         for e in result.evaluations:
-            found = efficiency_metrics(e.encoded.run.extra)
+            found = efficiency_metrics(e.encoded.run.extra, str(e.encoded.run.path))
             if found:
                 metric = HEADLINE[e.task][0]
                 entries.append(
