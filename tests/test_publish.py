@@ -346,3 +346,18 @@ def test_markdown_and_junit_are_reproducible(
     assert "2023-11-14 22:13 UTC" in first.to_markdown()
     none = build_report(pair, bootstrap=100, timestamp=False)
     assert "UTC" not in none.to_markdown() and "generated" not in none.to_html()
+
+
+def test_markdown_names_stay_text_no_links_or_mentions(tmp_path: Path, pair: list[str]) -> None:
+    from reportgen import build_report
+
+    name = "[x](javascript:alert(1)) <img src=x> @someone www.example.com https://evil.example"
+    report = build_report(pair, timestamp=False, bootstrap=0, title=name)
+    markdown = report.to_markdown()
+    import re
+
+    assert re.search(r"(?<!\\)\]\(", markdown) is None  # no live link: the bracket is escaped
+    assert re.search(r"(?<!\\)<img", markdown) is None
+    for live in ("@someone", "www.example", "https://evil"):
+        assert live not in markdown
+    assert "\\[x\\]" in markdown and "\\<img" in markdown  # shown as text

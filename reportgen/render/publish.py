@@ -36,10 +36,16 @@ EMAIL_COLUMNS = 8  # model, examples and six metrics fit a 760 px email
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]|<>~])")
 
 
+_AUTOLINKS = re.compile(r"(@|://|(?<![\w.])www\.|#(?=\d))", re.IGNORECASE)
+
+
 def markdown_text(text: object) -> str:
-    """Text safe inside a GitHub Markdown table cell: no markup, no HTML, no line breaks."""
+    """Text safe inside a GitHub Markdown table cell: no markup, no HTML, no line breaks,
+    and no live links or mentions: a word joiner (U+2060) breaks GitHub's autolinks of
+    ``https://``, ``www.``, ``@user`` and ``#123``, so a run name stays text."""
     flat = " ".join(str(text).split())
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", flat.replace("&", "&amp;"))
+    escaped = _MARKDOWN_SPECIAL.sub(r"\\\1", flat.replace("&", "&amp;"))
+    return _AUTOLINKS.sub(lambda m: m.group(1)[0] + "\u2060" + m.group(1)[1:], escaped)
 
 
 def markdown_cell(cell: Cell) -> str:
