@@ -243,3 +243,12 @@ def test_two_label_columns_are_an_error(tmp_path: Path) -> None:
         from reportgen.kinds import load_source
 
         load_source(path)
+
+
+def test_missing_ids_are_reported_as_missing_not_duplicate(tmp_path: Path) -> None:
+    from reportgen.kinds import load_source
+
+    path = tmp_path / "ids.csv"
+    path.write_text("id,label,prediction\n1,a,a\n,b,b\n,a,b\n")
+    with pytest.raises(ReportgenError, match=r"missing id in column 'id' at line 3 \(2 rows"):
+        load_source(path)

@@ -454,6 +454,15 @@ def unique_ids(frame: pd.DataFrame, id_col: str | None, path: Path, fmt: str) ->
     if id_col is None:
         return None
     series = frame[id_col]
+    missing = series.isna().to_numpy() | (series.astype("string") == "").to_numpy(
+        dtype=bool, na_value=True
+    )
+    if missing.any():
+        row = int(np.argmax(missing))
+        raise ReportgenError(
+            f"{path}: missing id in column {id_col!r} at {_row_location(fmt, row)} "
+            f"({int(missing.sum())} rows in all); give every example an id, or drop the column"
+        )
     duplicated = series.duplicated().to_numpy()
     if duplicated.any():
         row = int(np.argmax(duplicated))
