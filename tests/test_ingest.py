@@ -252,3 +252,15 @@ def test_missing_ids_are_reported_as_missing_not_duplicate(tmp_path: Path) -> No
     path.write_text("id,label,prediction\n1,a,a\n,b,b\n,a,b\n")
     with pytest.raises(ReportgenError, match=r"missing id in column 'id' at line 3 \(2 rows"):
         load_source(path)
+
+
+def test_json_lines_with_numbers_out_of_range_are_read(tmp_path: Path) -> None:
+    from reportgen.kinds import load_source
+
+    path = tmp_path / "big.jsonl"
+    path.write_text(
+        '{"id": 1, "label": "a", "prediction": "a", "big": 100000000000000000000000000000}\n'
+        '{"id": 2, "label": "b", "prediction": "a", "big": 1e400}\n'
+    )
+    (run,) = load_source(path).runs
+    assert run.n_examples == 2 and run.extra["big"].iloc[0] == 10**29

@@ -327,8 +327,10 @@ def _read_jsonl(path: Path) -> pd.DataFrame:
         return pd.read_json(path, lines=True, dtype=False)
     except ValueError:
         pass
-    # pandas does not say which line is broken: find it, so the user can fix it
+    # pandas does not say which line is broken: find it, so the user can fix it; if none is
+    # (pandas' parser also refuses numbers out of its range), read with Python's json
     opener = gzip.open if path.suffix.lower() == ".gz" else open
+    records = []
     with opener(path, "rt", encoding="utf-8") as handle:
         for number, line in enumerate(handle, start=1):
             if not line.strip():
@@ -344,7 +346,8 @@ def _read_jsonl(path: Path) -> pd.DataFrame:
                     f"{path}: line {number} is not a JSON object; "
                     "each line must be one {column: value} record"
                 )
-    raise ReportgenError(f"{path}: cannot read as JSON Lines; each line must be a JSON object")
+            records.append(record)
+    return pd.DataFrame.from_records(records)
 
 
 def _read_json_records(path: Path) -> pd.DataFrame:
