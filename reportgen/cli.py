@@ -80,7 +80,10 @@ def _progress(quiet: bool) -> Iterator[object]:
 
 
 def _fail(message: str) -> typer.Exit:
-    stderr.print(f"reportgen: error: {message}", markup=False, soft_wrap=True)
+    """Exit 2 with one line, whatever the message quotes: a column or file name holding a
+    line break shows it as \\n."""
+    one_line = message.replace("\r", "\\r").replace("\n", "\\n")
+    stderr.print(f"reportgen: error: {one_line}", markup=False, soft_wrap=True)
     return typer.Exit(code=2)
 
 

@@ -200,3 +200,16 @@ def test_negative_latency_and_infinite_cost_are_errors(tmp_path: Path) -> None:
         code, output = build(str(path), "-o", str(tmp_path / "r.html"))
         assert code == 2, output
         assert f"column {column!r} is {bad:g} at row 4" in " ".join(output.split())
+
+
+def test_an_error_about_a_name_with_a_line_break_stays_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "nl.csv"
+    pd.DataFrame({"id": [1, 2], "la\nbel": ["a", "b"], "prediction": ["a", "b"]}).to_csv(
+        path, index=False
+    )
+    result = runner.invoke(
+        app, ["build", str(path), "-o", str(tmp_path / "r.html"), "--label-col", "no\nsuch"]
+    )
+    assert result.exit_code == 2
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and "no\\nsuch" in lines[0]
