@@ -213,3 +213,11 @@ def test_an_error_about_a_name_with_a_line_break_stays_one_line(tmp_path: Path) 
     assert result.exit_code == 2
     lines = [line for line in result.output.splitlines() if line.strip()]
     assert len(lines) == 1 and "no\\nsuch" in lines[0]
+
+
+def test_a_fifo_or_device_as_a_run_is_refused_without_reading(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe.csv"
+    os.mkfifo(fifo)
+    for run in (fifo, Path("/dev/zero")):
+        result = runner.invoke(app, ["build", str(run), "-o", str(tmp_path / "r.html")])
+        assert result.exit_code == 2 and "not a regular file or folder" in result.output

@@ -90,6 +90,11 @@ def load_source(
     columns = columns or ColumnNames()
     if not path.exists():
         raise ReportgenError(f"{path}: file not found; check the path")
+    if not (path.is_file() or path.is_dir()):
+        raise ReportgenError(
+            f"{path}: not a regular file or folder (a FIFO, device or socket); "
+            "write the run to a file first"
+        )
     for kind in kinds:
         if kind.claims_file(path):
             histories = []
