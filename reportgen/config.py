@@ -43,6 +43,8 @@ def _parse(path: Path) -> dict[str, Any]:
         raise ReportgenError(f"{path}: cannot read the config ({exc.strerror})") from None
     except tomllib.TOMLDecodeError as exc:
         raise ReportgenError(f"{path}: not valid TOML ({exc}); fix the file") from None
+    except UnicodeDecodeError:
+        raise ReportgenError(f"{path}: not UTF-8 text; a config file is TOML, in UTF-8") from None
 
 
 def read_config(path: Path) -> dict[str, Any]:

@@ -67,7 +67,10 @@ def test_a_large_npy_file_is_memory_mapped(tmp_path: Path) -> None:
         ),
         (["[1, 2]", "hello", "[4, 5]"], r"row 2 holds 'hello', not a list of numbers"),
         (["[1, 2]", '["a", 2]', "[4, 5]"], r"not a number"),
-        (["[1, 2]", "[NaN, 2]", "[4, 5]"], r"row 2 has a missing or infinite embedding value"),
+        (
+            ["[1, 2]", "[NaN, 2]", "[4, 5]"],
+            r"row 2 has a missing, infinite or huge \(over 1e150\) embedding value",
+        ),
     ],
 )
 def test_bad_vectors_are_named(values: list[str], message: str) -> None:
@@ -176,3 +179,28 @@ def test_a_column_in_a_large_file_is_read_for_the_sample_only(
     assert report.projections[0].silhouette_score == pytest.approx(
         silhouette_score(vectors[rows], label[rows])
     )
+
+
+@pytest.mark.parametrize("kind", ["zeros", "constant", "complex", "huge"])
+def test_degenerate_vectors_are_refused_before_projecting(
+    kind: str, tmp_path: Path, write_run: Callable[..., Path]
+) -> None:
+    n = 60
+    label = np.arange(n) % 2
+    vectors = {
+        "zeros": np.zeros((n, 4)),
+        "constant": np.full((n, 4), 3.0),
+        "complex": np.ones((n, 4)) * (1 + 2j),
+        "huge": np.full((n, 4), np.iinfo(np.uint64).max, dtype=np.uint64),
+    }[kind]
+    if kind == "huge":
+        vectors[0, 0] = 1  # not constant: only its size is wrong
+    npy = tmp_path / "v.npy"
+    np.save(npy, vectors)
+    run = write_run(pd.DataFrame({"label": label, "prediction": label}), "run.csv")
+    if kind == "huge":  # uint64 near its maximum is large but projectable: no crash
+        report = build_report([f"m={run}"], embeddings=[f"m={npy}"], bootstrap=0, timestamp=False)
+        assert report.to_html()
+        return
+    with pytest.raises(ReportgenError, match=r"same vector|2-D numeric array"):
+        build_report([f"m={run}"], embeddings=[f"m={npy}"], bootstrap=0, timestamp=False)

@@ -48,10 +48,11 @@ def _perplexity_frame(rng: np.random.Generator, skill: dict[str, float]) -> pd.D
 
 
 def _qa_frame(
-    rng: np.random.Generator, accuracy: float, verbose: bool, slow: float
+    rng: np.random.Generator, pick: np.ndarray, accuracy: float, verbose: bool, slow: float
 ) -> pd.DataFrame:
-    n = 600
-    pick = rng.integers(0, len(COUNTRIES), size=n)
+    """Answers to the same questions (``pick``: which country each example asks about, shared
+    by the models, so the runs pair by id on the same references)."""
+    n = len(pick)
     right = rng.random(n) < accuracy
     questions, references, predictions = [], [], []
     for i in range(n):
@@ -145,6 +146,7 @@ def write_lm_demo_runs(directory: Path) -> DemoReport:
     qa = {"demo-lm-7b": (0.62, False, 1.0), "demo-lm-7b-chat": (0.78, True, 1.35)}
     sample_accuracy = {"demo-lm-7b": 0.55, "demo-lm-7b-chat": 0.61}
     targets = rng.integers(0, 4, size=400)
+    questions = rng.integers(0, len(COUNTRIES), size=600)  # one test set for both models
     runs: list[str] = []
     for index, name in enumerate(MODELS):
         model_dir = directory / name
@@ -163,7 +165,9 @@ def write_lm_demo_runs(directory: Path) -> DemoReport:
             json.dumps({**meta, "corpus": "held-out mix of web, books, code, dialogue"}) + "\n"
         )
         answers = model_dir / "qa.jsonl"
-        _qa_frame(rng, *qa[name]).to_json(answers, orient="records", lines=True, force_ascii=False)
+        _qa_frame(rng, questions, *qa[name]).to_json(
+            answers, orient="records", lines=True, force_ascii=False
+        )
         answers.with_name(answers.name + ".meta.json").write_text(
             json.dumps({**meta, "task": "capital cities, open answers"}) + "\n"
         )

@@ -198,6 +198,11 @@ def _read_metadata(path: Path) -> dict[str, Any]:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ReportgenError(f"{path}: cannot read run metadata ({exc}); fix the JSON") from None
+    except (RecursionError, ValueError) as exc:  # nested too deep, an integer too long
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)[:80]
+        raise ReportgenError(
+            f"{path}: run metadata cannot be read ({reason}); keep it to plain key: value pairs"
+        ) from None
     if not isinstance(data, dict):
         raise ReportgenError(f"{path}: run metadata must be a JSON object of key: value pairs")
     return data

@@ -136,13 +136,17 @@ def _read_npy(source: EmbeddingSource, rows: np.ndarray, n_examples: int) -> np.
     assert source.npy is not None
     try:
         array = np.load(source.npy, mmap_mode="r", allow_pickle=False)
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, OverflowError, MemoryError) as exc:  # a shape that overflows
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise ReportgenError(
             f"{source.npy}: cannot read as a NumPy .npy array ({reason}); save it with "
             "numpy.save(path, array) as a 2-D float array"
         ) from None
-    if array.ndim != 2 or not np.issubdtype(array.dtype, np.number):
+    if (
+        array.ndim != 2
+        or not np.issubdtype(array.dtype, np.number)
+        or np.issubdtype(array.dtype, np.complexfloating)
+    ):
         raise ReportgenError(
             f"{source.npy}: holds a {array.ndim}-D {array.dtype} array; embeddings must be a 2-D "
             "numeric array, one row per example (n x d)"
@@ -156,11 +160,12 @@ def _read_npy(source: EmbeddingSource, rows: np.ndarray, n_examples: int) -> np.
 
 
 def _finite(matrix: np.ndarray, source: EmbeddingSource, rows: np.ndarray) -> np.ndarray:
-    bad = ~np.isfinite(matrix).all(axis=1)
+    """Vectors PCA and t-SNE can take: finite and of a sane size."""
+    bad = ~np.isfinite(matrix).all(axis=1) | (np.abs(matrix) > 1e150).any(axis=1)
     if bad.any():
         row = int(rows[int(np.argmax(bad))]) + 1
         raise ReportgenError(
-            f"{source.where}: row {row} has a missing or infinite embedding value; "
-            "embeddings must be finite numbers"
+            f"{source.where}: row {row} has a missing, infinite or huge (over 1e150) embedding "
+            "value; embeddings must be finite numbers"
         )
     return matrix

@@ -74,6 +74,11 @@ def project(
 
     m, dims = vectors.shape
     notes = []
+    if m >= 2 and float(np.ptp(vectors, axis=0).max(initial=0.0)) == 0.0:
+        raise ReportgenError(
+            f"{name}: every sampled embedding is the same vector (all zero or constant); "
+            "there is nothing to project: check that the vectors were written"
+        )
     pca = PCA(n_components=2, svd_solver="full").fit(vectors) if m >= 2 and dims >= 2 else None
     if pca is None:
         raise ReportgenError(
