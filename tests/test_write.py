@@ -221,3 +221,18 @@ def test_a_fifo_or_device_as_a_run_is_refused_without_reading(tmp_path: Path) ->
     for run in (fifo, Path("/dev/zero")):
         result = runner.invoke(app, ["build", str(run), "-o", str(tmp_path / "r.html")])
         assert result.exit_code == 2 and "not a regular file or folder" in result.output
+
+
+def test_binary_config_and_pathological_metadata_get_messages(
+    run_file: Path, tmp_path: Path
+) -> None:
+    config = tmp_path / "reportgen.toml"
+    config.write_bytes(b"\xff\xfe\x00bootstrap = 5")
+    result = runner.invoke(
+        app, ["build", str(run_file), "-o", str(tmp_path / "r.html"), "--config", str(config)]
+    )
+    assert result.exit_code == 2 and "not UTF-8 text" in result.output
+    for text, named in (("[" * 100_000 + "]" * 100_000, "nested too deeply"), ("9" * 5000, "")):
+        run_file.with_name("a.csv.meta.json").write_text('{"x": ' + text + "}")
+        code, output = build(str(run_file), "-o", str(tmp_path / "r.html"))
+        assert code == 2 and "run metadata cannot be read" in output and named in output
