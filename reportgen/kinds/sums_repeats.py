@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -24,7 +24,7 @@ from reportgen.stats import significance as compare
 from reportgen.stats.bootstrap import resampled_sums
 from reportgen.stats.comparison import Comparison
 from reportgen.stats.pairing import Pairing
-from reportgen.stats.repeats import seed_variance, spread, spread_text, values_of
+from reportgen.stats.repeats import RepeatValues, seed_variance
 
 if TYPE_CHECKING:
     from reportgen.kinds.sums import LanguageResult, SumsKind
@@ -33,7 +33,7 @@ TEST = "paired bootstrap+repeats"
 
 
 @dataclass
-class SumsRepeats:
+class SumsRepeats(RepeatValues):
     """One model of one group: its runs, the repeats' columns aligned to the first's rows."""
 
     members: list[LanguageResult]
@@ -50,20 +50,6 @@ class SumsRepeats:
     @property
     def labels(self) -> list[str]:
         return [m.run.repeat or "" for m in self.members] if self.repeated else []
-
-    @property
-    def repeated(self) -> bool:
-        return len(self.members) > 1
-
-    def values(self, metric: str) -> list[float] | None:
-        return values_of(self.members, metric)
-
-    def spread(self, metric: str) -> dict[str, float | None] | None:
-        return spread(self.values(metric))
-
-    def spread_text(self, metric: str, text: Callable[[float], str]) -> str:
-        """ "3 repeats: 0.761–0.779, sd 0.009"."""
-        return spread_text(len(self.members), self.values(metric), text)
 
     def mean_result(self) -> LanguageResult:
         """The first repeat with every metric the mean over repeats (None where one lacks it)."""

@@ -43,3 +43,29 @@ def spread_text(n: int, values: Sequence[float] | None, text: Callable[[float], 
         return f"{n} repeats"
     line = f"{n} repeats: {text(found['min'])}–{text(found['max'])}"  # type: ignore[arg-type]
     return line + (f", sd {text(found['sd'])}" if found["sd"] is not None else "")
+
+
+class RepeatValues:
+    """What a kind's repeat set knows of its metric values; it needs ``members``, each with
+    ``metrics``."""
+
+    members: Sequence[Any]
+
+    @property
+    def repeated(self) -> bool:
+        return len(self.members) > 1
+
+    def values(self, metric: str) -> list[float] | None:
+        return values_of(self.members, metric)
+
+    def spread(self, metric: str) -> dict[str, float | None] | None:
+        """Mean, min, max and (R ≥ 3) the standard deviation of ``metric`` over repeats."""
+        return spread(self.values(metric))
+
+    def seed_variance(self, metric: str) -> float:
+        """s² / R: the seeds' share of the variance of the mean (0 for one run)."""
+        return seed_variance(self.values(metric))
+
+    def spread_text(self, metric: str, text: Callable[[float], str]) -> str:
+        """ "3 repeats: 0.761–0.779, sd 0.009"."""
+        return spread_text(len(self.members), self.values(metric), text)

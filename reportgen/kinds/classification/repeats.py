@@ -37,35 +37,20 @@ from reportgen.kinds.classification.resample import build_cells, replicate_metri
 from reportgen.stats import significance as compare
 from reportgen.stats.comparison import Comparison
 from reportgen.stats.pairing import Pairing
-from reportgen.stats.repeats import seed_variance, spread, values_of
+from reportgen.stats.repeats import RepeatValues, seed_variance
 from reportgen.stats.repeats import spread_text as spread_of_text
 
 TEST = "bootstrap-paired+repeats"
 
 
 @dataclass
-class RepeatSet:
+class RepeatSet(RepeatValues):
     """A model's runs: one, or several repeats aligned to the first one's rows."""
 
     name: str
     labels: list[str]  # "seed=1", ... (empty for a single run)
     members: list[RunEvaluation]
     aligned: list[EncodedRun]  # each member's rows in the first member's order
-
-    @property
-    def repeated(self) -> bool:
-        return len(self.members) > 1
-
-    def values(self, metric: str) -> list[float] | None:
-        return values_of(self.members, metric)
-
-    def spread(self, metric: str) -> dict[str, float | None] | None:
-        """Mean, min, max and (R ≥ 3) the standard deviation of ``metric`` over repeats."""
-        return spread(self.values(metric))
-
-    def seed_variance(self, metric: str) -> float:
-        """s² / R: the seeds' share of the variance of the mean (0 for one run)."""
-        return seed_variance(self.values(metric))
 
 
 def repeat_sets(evaluations: Sequence[RunEvaluation]) -> list[RepeatSet]:
