@@ -12,7 +12,6 @@ example bootstrap resampling the same examples for every repeat of both models (
 from __future__ import annotations
 
 import dataclasses
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -20,11 +19,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from reportgen.errors import ReportgenError
-from reportgen.stats import significance as compare
 from reportgen.stats.bootstrap import resampled_sums
 from reportgen.stats.comparison import Comparison
 from reportgen.stats.pairing import Pairing
-from reportgen.stats.repeats import RepeatValues, seed_variance
+from reportgen.stats.repeats import RepeatValues, mean_interval, test_of_means
 
 if TYPE_CHECKING:
     from reportgen.kinds.sums import LanguageResult, SumsKind
@@ -123,12 +121,7 @@ def repeat_intervals(
         if values is None:
             continue
         draws = np.mean([np.asarray(p[metric], dtype=float) for p in per_member], axis=0)
-        finite = draws[np.isfinite(draws)]
-        if len(finite) < 20:
-            continue
-        se = math.sqrt(float(np.var(finite, ddof=1)) + seed_variance(values))
-        mean = float(np.mean(values))
-        found[metric] = [mean - compare.Z95 * se, mean + compare.Z95 * se]
+        found[metric] = mean_interval(draws, values)
     return found
 
 
@@ -212,17 +205,5 @@ def compare_repeats(
         draws = np.mean([np.asarray(d[metric], float) for d in cand_draws], axis=0) - np.mean(
             [np.asarray(d[metric], float) for d in base_draws], axis=0
         )
-        finite = draws[np.isfinite(draws)]
-        if len(finite) < 20:
-            continue
-        se = math.sqrt(
-            float(np.var(finite, ddof=1)) + seed_variance(b_values) + seed_variance(c_values)
-        )
-        result.draws = draws
-        result.ci = (result.delta - compare.Z95 * se, result.delta + compare.Z95 * se)  # type: ignore[operator]
-        if se > 0:
-            result.se = se
-            result.p_value = compare.normal_two_sided_p(result.delta / se)  # type: ignore[operator]
-        else:
-            result.p_value = 1.0 if result.delta == 0 else 0.0
+        test_of_means(result, draws, b_values, c_values)
     return found

@@ -5,10 +5,14 @@ share."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
+
+from reportgen.stats.comparison import Comparison
+from reportgen.stats.significance import Z95, normal_two_sided_p
 
 
 def values_of(members: Sequence[Any], metric: str) -> list[float] | None:
@@ -43,6 +47,44 @@ def spread_text(n: int, values: Sequence[float] | None, text: Callable[[float], 
         return f"{n} repeats"
     line = f"{n} repeats: {text(found['min'])}–{text(found['max'])}"  # type: ignore[arg-type]
     return line + (f", sd {text(found['sd'])}" if found["sd"] is not None else "")
+
+
+def mean_standard_error(draws: np.ndarray, seeds: float) -> float | None:
+    """SE of a mean over repeats: sqrt(the bootstrap variance of the draws + the seeds' s²/R);
+    None with fewer than 20 finite draws."""
+    finite = draws[np.isfinite(draws)]
+    if len(finite) < 20:
+        return None
+    return math.sqrt(float(np.var(finite, ddof=1)) + seeds)
+
+
+def mean_interval(draws: np.ndarray, values: Sequence[float]) -> list[float] | None:
+    """95% interval of the mean of ``values`` (one per repeat): M̄ ± 1.96 SE."""
+    se = mean_standard_error(draws, seed_variance(values))
+    if se is None:
+        return None
+    mean = float(np.mean(values))
+    return [mean - Z95 * se, mean + Z95 * se]
+
+
+def test_of_means(
+    result: Comparison, draws: np.ndarray, base: Sequence[float], cand: Sequence[float]
+) -> bool:
+    """The Wald test of Δ of two means over repeats, in ``result``: interval, SE and p from
+    the joint bootstrap draws of Δ and both sides' seed variance. False when too few draws."""
+    se = mean_standard_error(draws, seed_variance(base) + seed_variance(cand))
+    if se is None:
+        return False
+    delta = result.delta
+    assert delta is not None
+    result.draws = draws
+    result.ci = (delta - Z95 * se, delta + Z95 * se)
+    if se > 0:
+        result.se = se
+        result.p_value = normal_two_sided_p(delta / se)
+    else:
+        result.p_value = 1.0 if delta == 0 else 0.0
+    return True
 
 
 class RepeatValues:

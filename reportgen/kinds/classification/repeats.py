@@ -22,7 +22,6 @@ repeat; the page says so.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
@@ -34,10 +33,9 @@ from reportgen.kinds.classification.encode import EncodedRun
 from reportgen.kinds.classification.evaluate import RunEvaluation, metric_values, run_stats
 from reportgen.kinds.classification.pairing import pair_runs
 from reportgen.kinds.classification.resample import build_cells, replicate_metrics
-from reportgen.stats import significance as compare
 from reportgen.stats.comparison import Comparison
 from reportgen.stats.pairing import Pairing
-from reportgen.stats.repeats import RepeatValues, seed_variance
+from reportgen.stats.repeats import RepeatValues, mean_interval, test_of_means
 from reportgen.stats.repeats import spread_text as spread_of_text
 
 TEST = "bootstrap-paired+repeats"
@@ -108,13 +106,7 @@ def repeat_intervals(
         values = repeats.values(name)
         if values is None:
             continue
-        draws = np.mean([r[name] for r in reps], axis=0)
-        finite = draws[np.isfinite(draws)]
-        if len(finite) < 20:
-            continue
-        se = math.sqrt(float(np.var(finite, ddof=1)) + repeats.seed_variance(name))
-        mean = float(np.mean(values))
-        found[name] = [mean - compare.Z95 * se, mean + compare.Z95 * se]
+        found[name] = mean_interval(np.mean([r[name] for r in reps], axis=0), values)
     return found
 
 
@@ -161,20 +153,8 @@ def compare_repeats(
         found.append(result)
         if base_draws is None or cand_draws is None:
             continue
-        draws = cand_draws[name] - base_draws[name]
-        finite = draws[np.isfinite(draws)]
-        if len(finite) < 20:
-            continue
-        seeds = seed_variance(c_values) + seed_variance(b_values)  # type: ignore[arg-type]
-        se = math.sqrt(float(np.var(finite, ddof=1)) + seeds)
-        delta = c - b
-        result.draws, result.test = draws, TEST
-        result.ci = (delta - compare.Z95 * se, delta + compare.Z95 * se)
-        if se > 0:
-            result.se = se
-            result.p_value = compare.normal_two_sided_p(delta / se)
-        else:
-            result.p_value = 1.0 if delta == 0 else 0.0
+        if test_of_means(result, cand_draws[name] - base_draws[name], b_values, c_values):  # type: ignore[arg-type]
+            result.test = TEST
     return found
 
 
