@@ -3,6 +3,7 @@ standard errors, groups, n-shot, versions, directions), per-sample logs, and out
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from dataclasses import dataclass, field
@@ -99,15 +100,24 @@ def results_object(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def _read_json(path: Path) -> Any:
+    """A JSON file, parsed once per build however often it is asked for (recognising an
+    lm-eval file, finding its model, merging it): cached by path, size and modification
+    time. Callers only read the result."""
     check_not_lfs_pointer(path)
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        found = path.stat()
+        return _parsed(str(path), found.st_size, found.st_mtime_ns)
     except (OSError, UnicodeDecodeError) as exc:
         raise ReportgenError(f"{path}: cannot read ({exc}); check the file") from None
     except json.JSONDecodeError as exc:
         raise ReportgenError(
             f"{path}: not valid JSON (line {exc.lineno}: {exc.msg}); fix the file"
         ) from None
+
+
+@functools.lru_cache(maxsize=64)
+def _parsed(path: str, size: int, mtime_ns: int) -> Any:
+    return json.loads(Path(path).read_text(encoding="utf-8"))
 
 
 def _stderr(value: Any) -> float | None:
@@ -418,6 +428,6 @@ def is_lmeval_file(path: Path) -> bool:
     if not head.lstrip().startswith("{"):
         return False
     try:
-        return is_lmeval_results(json.loads(path.read_text(encoding="utf-8")))
-    except (json.JSONDecodeError, UnicodeDecodeError):
+        return is_lmeval_results(_read_json(path))
+    except ReportgenError:
         return False
