@@ -204,3 +204,26 @@ def test_degenerate_vectors_are_refused_before_projecting(
         return
     with pytest.raises(ReportgenError, match=r"same vector|2-D numeric array"):
         build_report([f"m={run}"], embeddings=[f"m={npy}"], bootstrap=0, timestamp=False)
+
+
+def test_nested_lists_and_overflowing_npy_shapes_are_refused(
+    tmp_path: Path, write_run: Callable[..., Path]
+) -> None:
+    n = 40
+    path = tmp_path / "nested.jsonl"
+    rows = [
+        {"id": i, "label": i % 2, "score": i / n, "embedding": [[1.0, 2.0], [3.0, i]]}
+        for i in range(n)
+    ]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    with pytest.raises(
+        ReportgenError, match=r"nested\.jsonl: column 'embedding': row 1 holds a nested"
+    ):
+        build_report([str(path)], bootstrap=0, timestamp=False)
+    npy = tmp_path / "overflow.npy"
+    np.save(npy, np.zeros((2, 2)))
+    # a header that declares more rows than any machine can address
+    npy.write_bytes(npy.read_bytes().replace(b"(2, 2)", b"(9999999999999999999999, 2)"))
+    run = write_run(pd.DataFrame({"label": [0, 1] * 20, "prediction": [0, 1] * 20}), "run.csv")
+    with pytest.raises(ReportgenError, match=r"overflow\.npy: cannot read as a NumPy \.npy array"):
+        build_report([f"m={run}"], embeddings=[f"m={npy}"], bootstrap=0, timestamp=False)

@@ -264,3 +264,102 @@ def test_json_lines_with_numbers_out_of_range_are_read(tmp_path: Path) -> None:
     )
     (run,) = load_source(path).runs
     assert run.n_examples == 2 and run.extra["big"].iloc[0] == 10**29
+
+
+def _parquet(path: Path, columns: dict[str, object]) -> Path:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.table(columns), path)
+    return path
+
+
+def test_nested_and_binary_values_are_refused_where_one_value_is_needed(tmp_path: Path) -> None:
+    import pyarrow as pa
+
+    from reportgen import build_report
+
+    n = 40
+    label = [i % 2 for i in range(n)]
+    struct = _parquet(
+        tmp_path / "struct.parquet",
+        {"id": list(range(n)), "label": label, "prediction": label, "region": [{"a": 1}] * n},
+    )
+    with pytest.raises(ReportgenError, match=r"struct\.parquet: slice column 'region' holds an "):
+        build_report([str(struct)], slices=["region"], bootstrap=0, timestamp=False)
+    listed = _parquet(
+        tmp_path / "list.parquet",
+        {"id": list(range(n)), "label": label, "prediction": label, "region": [[1, 2]] * n},
+    )
+    with pytest.raises(ReportgenError, match=r"list\.parquet: slice column 'region' holds a list"):
+        build_report([str(listed)], slices=["region"], bootstrap=0, timestamp=False)
+    raw = [b"\xff\xfe" if i == 3 else b"yes" for i in range(n)]
+    binary = _parquet(
+        tmp_path / "bytes.parquet",
+        {"label": pa.array(raw, pa.binary()), "prediction": pa.array([b"yes"] * n, pa.binary())},
+    )
+    with pytest.raises(ReportgenError, match=r"bytes that are not UTF-8 text at record 4"):
+        load_run(binary)
+    text = _parquet(
+        tmp_path / "text.parquet",
+        {
+            "label": pa.array([b"yes", b"no"] * (n // 2), pa.binary()),
+            "prediction": pa.array([b"yes"] * n, pa.binary()),
+        },
+    )
+    run = load_run(text)  # UTF-8 bytes are text: the classes are "no" and "yes"
+    assert set(run.labels.values) == {"yes", "no"}
+    path = tmp_path / "dict.jsonl"
+    lines = [{"id": i, "label": {"x": 1} if i == 5 else i % 2, "prediction": 1} for i in range(n)]
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    with pytest.raises(ReportgenError, match=r"label column 'label' holds an object at line 6"):
+        load_run(path)
+
+
+def test_infinite_scores_are_refused_by_every_engine(tmp_path: Path) -> None:
+    from reportgen import build_report
+
+    path = tmp_path / "inf.csv"
+    path.write_text("id,label,score\n" + "".join(f"{i},{i % 2},0.{i}\n" for i in range(1, 9)))
+    path.write_text(path.read_text().replace("0.3\n", "inf\n"))
+    with pytest.raises(ReportgenError, match=r"infinite value 'inf' in score column 'score' at"):
+        load_run(path)
+    with pytest.raises(ReportgenError, match=r"inf\.csv: score column 'score' has 1 missing"):
+        build_report([str(path)], engine="duckdb", bootstrap=0, timestamp=False)
+
+
+def test_the_checksum_is_of_the_bytes_that_were_parsed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import hashlib
+
+    path = tmp_path / "run.csv"
+    first = b"label,prediction\n1,1\n0,0\n1,0\n"
+    path.write_bytes(first)
+    parse = pd.read_csv
+
+    def replaced_while_parsing(*args: object, **kwargs: object) -> pd.DataFrame:
+        frame = parse(*args, **kwargs)
+        if not isinstance(args[0], (str, Path)):  # the main read, not the header sniff
+            path.write_bytes(b"label,prediction\n0,0\n")  # another version lands mid-read
+        return frame
+
+    monkeypatch.setattr(pd, "read_csv", replaced_while_parsing)
+    run = load_run(path)
+    assert run.n_examples == 3
+    assert run.sha256 == hashlib.sha256(first).hexdigest()
+
+
+@pytest.mark.parametrize("name", ["run.csv.gz", "run.parquet", "run.jsonl"])
+def test_an_unreadable_file_is_named_with_the_reason(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    path = tmp_path / name
+    path.write_bytes(b"x")
+
+    def denied(self: Path) -> bytes:
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "read_bytes", denied)  # root reads anything: simulate the mode
+    with pytest.raises(ReportgenError, match=rf"{name}: cannot read the file \(Permission denied"):
+        load_run(path)

@@ -311,12 +311,14 @@ def binary_cells(
     slice_column: str | None = None,
     threshold: float = 0.5,
     slice_sql: str | None = None,
+    probability: bool | None = None,
 ) -> pd.DataFrame:
     """Per (label, prediction, score bucket, calibration bin[, slice value]): the count and the
     sums every statistic needs. A first pass buckets at BUCKET_BITS; buckets holding a large
     share of positive-negative pairs (crowded or tied scores) are split finer by further passes
     over their rows only. ``slice_sql``: an expression grouping the slice column's values."""
-    probability = score_is_probability(engine, source, score)
+    if probability is None:
+        probability = score_is_probability(engine, source, score)
     if slice_column is not None and slice_sql is None:
         slice_sql = engine.quote(slice_column)
     extra = f"{slice_sql} AS slice" if slice_sql is not None else ""

@@ -181,8 +181,10 @@ def aggregate(
     """One run's cells (binary) or multiclass statistics, from one pass (plus refinements)."""
     if run.prediction is None and run.score is None and not run.class_scores:
         raise ReportgenError(f"{run.path}: no prediction column and no scores")
+    extremes = score_extremes(engine, run)
     column = binary_score_column(run, positive_label)
     if task != "multiclass" and column is not None:
+        low, high = extremes[column]
         cells = binary_cells(
             engine,
             run.source,
@@ -190,6 +192,7 @@ def aggregate(
             column,
             run.prediction if threshold is None else None,
             threshold=0.5 if threshold is None else threshold,
+            probability=low >= 0 and high <= 1,
         )
         labels = set(_label_names(cells["label"]))
         if len(labels) <= 2 or task == "binary":
@@ -209,6 +212,30 @@ def aggregate(
         return TableStats(run, "multiclass" if len(labels) > 2 else "binary", cells, labels, False)
     stats = multiclass_stats(engine, run.source, run.label, run.class_scores, run.prediction)
     return TableStats(run, "multiclass", pd.DataFrame(), set(stats.classes), True, multiclass=stats)
+
+
+def score_extremes(engine: Engine, run: TableRun) -> dict[str, tuple[float, float]]:
+    """Each score column's lowest and highest value, from one pass; a missing or non-finite
+    score is an error naming the column (the in-memory path refuses them the same way)."""
+    columns = [c for c in (run.score, *run.class_scores.values()) if c is not None]
+    if not columns:
+        return {}
+    items = []
+    for i, column in enumerate(columns):
+        s = f"CAST({engine.quote(column)} AS DOUBLE)"
+        items.append(
+            f"min({s}) AS low{i}, max({s}) AS high{i}, "
+            # NULL, NaN (above every number in DuckDB and Spark) and inf all fail the test
+            f"sum(CASE WHEN abs({s}) <= 1.7976931348623157E308 THEN 0 ELSE 1 END) AS bad{i}"
+        )
+    found = engine.frame(f"SELECT {', '.join(items)} FROM {run.source}").iloc[0]
+    for i, column in enumerate(columns):
+        if found[f"bad{i}"] and found[f"bad{i}"] > 0:
+            raise ReportgenError(
+                f"{run.path}: score column {column!r} has {int(found[f'bad{i}'])} missing, "
+                "non-numeric or infinite values; scores must be finite numbers"
+            )
+    return {c: (float(found[f"low{i}"]), float(found[f"high{i}"])) for i, c in enumerate(columns)}
 
 
 def _empty_run(run: TableRun, n: int, classes: tuple[str, ...]) -> Run:

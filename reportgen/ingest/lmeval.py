@@ -17,6 +17,7 @@ from reportgen.ingest.runs import (
     _sha256,
     check_not_lfs_pointer,
     class_name,
+    read_bytes,
 )
 
 
@@ -117,7 +118,7 @@ def _read_json(path: Path) -> Any:
 
 @functools.lru_cache(maxsize=64)
 def _parsed(path: str, size: int, mtime_ns: int) -> Any:
-    return json.loads(Path(path).read_text(encoding="utf-8"))
+    return json.loads(read_bytes(Path(path)).decode("utf-8"))  # hashed as parsed
 
 
 def _stderr(value: Any) -> float | None:

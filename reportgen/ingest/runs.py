@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import io
 import json
 import re
 from collections.abc import Sequence
@@ -208,7 +209,32 @@ def _read_metadata(path: Path) -> dict[str, Any]:
     return data
 
 
+_PARSED: dict[str, str] = {}  # path -> SHA-256 of the bytes last parsed from it
+
+
+def read_bytes(path: Path) -> bytes:
+    """A run file's bytes, read once: they are parsed from memory and their SHA-256 is the
+    run's checksum, so a file replaced while being read cannot get one version's hash and
+    another's data. A file that cannot be read is named with the reason."""
+    try:
+        data = path.read_bytes()
+    except IsADirectoryError:
+        raise ReportgenError(f"{path}: a folder, not a file; give the run file") from None
+    except OSError as exc:
+        raise ReportgenError(
+            f"{path}: cannot read the file ({exc.strerror or type(exc).__name__}); "
+            "check that it exists and that you may read it"
+        ) from None
+    _PARSED[str(path)] = hashlib.sha256(data).hexdigest()
+    return data
+
+
 def _sha256(path: Path) -> str:
+    """The SHA-256 of the bytes parsed from ``path`` (hashing the file only if it was not
+    parsed through :func:`read_bytes`)."""
+    known = _PARSED.get(str(path))
+    if known is not None:
+        return known
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
@@ -245,35 +271,47 @@ def check_not_lfs_pointer(path: Path) -> None:
         )
 
 
-def _delimiter(path: Path) -> str:
+def _delimiter(text: bytes) -> str:
     """A .csv file's delimiter: "," unless the header line splits on ";" (as spreadsheets in
     many locales write CSV) or "|" and not on ","."""
-    opener = gzip.open if path.suffix == ".gz" else open
-    try:
-        with opener(path, "rt", encoding="utf-8", errors="replace") as handle:  # type: ignore[operator]
-            header = handle.readline()
-    except (OSError, EOFError, gzip.BadGzipFile):
-        return ","
-    counts = {sep: header.count(sep) for sep in (",", ";", "|")}
+    header = text.split(b"\n", 1)[0]
+    counts = {sep: header.count(sep.encode()) for sep in (",", ";", "|")}
     if counts[","] == 0 and max(counts.values()) > 0:
         return max(counts, key=counts.get)  # type: ignore[arg-type]
     return ","
+
+
+def _text_bytes(path: Path, data: bytes) -> bytes:
+    """The text of a text run file: ``data`` itself, or gunzipped for a .gz file."""
+    if path.suffix.lower() != ".gz":
+        return data
+    try:
+        return gzip.decompress(data)
+    except (OSError, EOFError, gzip.BadGzipFile):
+        raise ReportgenError(f"{path}: not a valid gzip archive; re-compress it") from None
 
 
 def _read_frame(path: Path, fmt: str, skip: str | None = None) -> pd.DataFrame:
     """The whole table; ``skip`` names a column left unread (a large embedding column)."""
     if not path.exists():
         raise ReportgenError(f"{path}: file not found; check the path")
-    if path.stat().st_size == 0:
+    data = read_bytes(path)
+    if not data:
         raise ReportgenError(f"{path}: file is empty; write one row per evaluated example")
-    check_not_lfs_pointer(path)
-    if fmt != "parquet":
-        _reject_binary(path)
+    if data.startswith(LFS_POINTER):
+        raise ReportgenError(
+            f"{path}: a Git LFS pointer, not the file; run git lfs pull to fetch it"
+        )
+    text = b"" if fmt == "parquet" else _text_bytes(path, data)
+    if fmt != "parquet" and b"\x00" in text[:8192]:
+        raise ReportgenError(
+            f"{path}: looks like a binary file, not text; export the run as {SUPPORTED_HINT}"
+        )
     try:
         if fmt in ("csv", "tsv"):
             frame = pd.read_csv(
-                path,
-                sep=_delimiter(path) if fmt == "csv" else "\t",
+                io.BytesIO(text),
+                sep=_delimiter(text) if fmt == "csv" else "\t",
                 low_memory=False,
                 # only an empty cell is missing: a class named None, NA, null or NaN is a class
                 keep_default_na=False,
@@ -281,24 +319,23 @@ def _read_frame(path: Path, fmt: str, skip: str | None = None) -> pd.DataFrame:
                 usecols=None if skip is None else (lambda column: column != skip),
             )
         elif fmt == "jsonl":
-            frame = _read_jsonl(path)
+            frame = _read_jsonl(path, text)
         elif fmt == "json":
-            frame = _read_json_records(path)
+            frame = _read_json_records(path, text)
         elif skip is not None:
             import pyarrow.parquet as pq
 
-            names = [n for n in pq.read_schema(path).names if n != skip]
-            frame = pd.read_parquet(path, columns=names)
+            names = [n for n in pq.read_schema(io.BytesIO(data)).names if n != skip]
+            frame = pd.read_parquet(io.BytesIO(data), columns=names)
         else:
-            frame = pd.read_parquet(path)
+            frame = pd.read_parquet(io.BytesIO(data))
     except ReportgenError:
         raise
     except pd.errors.EmptyDataError:
         raise ReportgenError(f"{path}: file has no header and no rows") from None
-    except (UnicodeDecodeError, gzip.BadGzipFile, EOFError) as exc:
+    except UnicodeDecodeError as exc:
         raise ReportgenError(
-            f"{path}: cannot decode the file ({type(exc).__name__}); "
-            "save it as UTF-8 text (or a valid .gz archive)"
+            f"{path}: cannot decode the file ({type(exc).__name__}); save it as UTF-8 text"
         ) from None
     except Exception as exc:  # every reader has its own error types; the message is what counts
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
@@ -314,50 +351,35 @@ def _read_frame(path: Path, fmt: str, skip: str | None = None) -> pd.DataFrame:
     return frame
 
 
-def _reject_binary(path: Path) -> None:
-    opener = gzip.open if path.suffix.lower() == ".gz" else open
+def _read_jsonl(path: Path, text: bytes) -> pd.DataFrame:
     try:
-        with opener(path, "rb") as handle:
-            head = handle.read(8192)
-    except (OSError, EOFError):
-        raise ReportgenError(f"{path}: not a valid gzip archive; re-compress it") from None
-    if b"\x00" in head:
-        raise ReportgenError(
-            f"{path}: looks like a binary file, not text; export the run as {SUPPORTED_HINT}"
-        )
-
-
-def _read_jsonl(path: Path) -> pd.DataFrame:
-    try:
-        return pd.read_json(path, lines=True, dtype=False)
+        return pd.read_json(io.BytesIO(text), lines=True, dtype=False)
     except ValueError:
         pass
     # pandas does not say which line is broken: find it, so the user can fix it; if none is
     # (pandas' parser also refuses numbers out of its range), read with Python's json
-    opener = gzip.open if path.suffix.lower() == ".gz" else open
     records = []
-    with opener(path, "rt", encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise ReportgenError(
-                    f"{path}: line {number} is not valid JSON ({exc.msg}); fix or remove it"
-                ) from None
-            if not isinstance(record, dict):
-                raise ReportgenError(
-                    f"{path}: line {number} is not a JSON object; "
-                    "each line must be one {column: value} record"
-                )
-            records.append(record)
+    for number, line in enumerate(text.decode("utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise ReportgenError(
+                f"{path}: line {number} is not valid JSON ({exc.msg}); fix or remove it"
+            ) from None
+        if not isinstance(record, dict):
+            raise ReportgenError(
+                f"{path}: line {number} is not a JSON object; "
+                "each line must be one {column: value} record"
+            )
+        records.append(record)
     return pd.DataFrame.from_records(records)
 
 
-def _read_json_records(path: Path) -> pd.DataFrame:
+def _read_json_records(path: Path, text: bytes) -> pd.DataFrame:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(text.decode("utf-8"))
     except json.JSONDecodeError as exc:
         raise ReportgenError(
             f"{path}: not valid JSON (line {exc.lineno}: {exc.msg}); fix the file"
@@ -413,7 +435,43 @@ def class_name(value: Any) -> str:
     return str(value)
 
 
+SCALAR_TYPES = {"string", "integer", "floating", "mixed-integer-float", "boolean", "empty"}
+
+
+def scalar_values(series: pd.Series, path: Path, fmt: str, column: str, role: str) -> pd.Series:
+    """The column with one plain value per row: bytes (Parquet binary columns) decoded as
+    UTF-8; a list, dict or undecodable bytes is an error naming the row. Columns of plain
+    values (the common case) pass through on a C-level type check."""
+    if series.dtype != object or pd.api.types.infer_dtype(series, skipna=True) in SCALAR_TYPES:
+        return series
+    values = series.to_numpy(dtype=object)
+    nested = np.fromiter(
+        (isinstance(v, dict | list | tuple | set | np.ndarray) for v in values), bool, len(values)
+    )
+    if nested.any():
+        row = int(np.argmax(nested))
+        kind = "a list" if not isinstance(values[row], dict) else "an object"
+        raise ReportgenError(
+            f"{path}: {role} column {column!r} holds {kind} at {_row_location(fmt, row)}, not "
+            f"one value; write one value per row (a string or a number)"
+        )
+    raw = np.fromiter((isinstance(v, bytes) for v in values), bool, len(values))
+    if not raw.any():
+        return series
+    decoded = values.copy()
+    for row in np.flatnonzero(raw):
+        try:
+            decoded[row] = values[row].decode("utf-8")
+        except UnicodeDecodeError:
+            raise ReportgenError(
+                f"{path}: {role} column {column!r} holds bytes that are not UTF-8 text at "
+                f"{_row_location(fmt, row)}; store it as a UTF-8 string column"
+            ) from None
+    return pd.Series(decoded, index=series.index, name=series.name, dtype=object)
+
+
 def _categorical(series: pd.Series, path: Path, fmt: str, role: str, column: str) -> Categorical:
+    series = scalar_values(series, path, fmt, column, role)
     missing = series.isna().to_numpy().copy()
     if isinstance(series.dtype, pd.StringDtype) or series.dtype == object:
         missing |= (series.astype("string").str.strip() == "").fillna(True).to_numpy()
@@ -445,14 +503,20 @@ def as_float(series: pd.Series) -> np.ndarray:
 
 def _numeric(series: pd.Series, path: Path, fmt: str, column: str) -> np.ndarray:
     values = as_float(series)
-    bad = np.isnan(values)
+    bad = ~np.isfinite(values)
     if bad.any():
         row = int(np.argmax(bad))
         original = series.iloc[row]
-        what = "missing value" if pd.isna(original) else f"non-numeric value {str(original)!r}"
+        what = (
+            "missing value"
+            if pd.isna(original)
+            else f"infinite value {str(original)!r}"
+            if np.isinf(values[row])
+            else f"non-numeric value {str(original)!r}"
+        )
         raise ReportgenError(
             f"{path}: {what} in score column {column!r} at {_row_location(fmt, row)}; "
-            "scores must be numbers"
+            "scores must be finite numbers"
         )
     return values
 
@@ -461,7 +525,7 @@ def unique_ids(frame: pd.DataFrame, id_col: str | None, path: Path, fmt: str) ->
     """The id column as an array, after checking every id is unique."""
     if id_col is None:
         return None
-    series = frame[id_col]
+    series = scalar_values(frame[id_col], path, fmt, id_col, "id")
     missing = series.isna().to_numpy() | (series.astype("string") == "").to_numpy(
         dtype=bool, na_value=True
     )

@@ -123,12 +123,19 @@ def read_rows(source: EmbeddingSource, rows: np.ndarray, n_examples: int) -> np.
             f"most rows have {dims}; every embedding must have the same length"
         )
     try:
-        matrix = np.asarray([np.asarray(v, dtype=np.float64) for v in values])
+        vectors = [np.asarray(v, dtype=np.float64) for v in values]
     except (TypeError, ValueError):
         raise ReportgenError(
             f"{source.where}: an embedding holds something that is not a number; "
             "write each embedding as a list of numbers"
         ) from None
+    nested = [i for i, v in enumerate(vectors) if v.ndim != 1]
+    if nested:
+        raise ReportgenError(
+            f"{source.where}: row {int(rows[nested[0]]) + 1} holds a nested list; write each "
+            "embedding as one flat list of numbers such as [0.1, -0.3]"
+        )
+    matrix = np.asarray(vectors)
     return _finite(matrix, source, rows)
 
 

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from reportgen.errors import ReportgenError
+from reportgen.ingest.runs import scalar_values
 from reportgen.kinds.base import Context, Kind, KindResult, Mapper
 from reportgen.kinds.efficiency import efficiency_metrics
 from reportgen.kinds.sums_repeats import (
@@ -466,7 +467,8 @@ class SumsKind(Kind):
         cells: list[LMSliceCell] = []
         values: list[str] = []
         for result, col in having:
-            series = result.run.extra[col]
+            run = result.run
+            series = scalar_values(run.extra[col], run.path, run.format, col, "slice")
             if edges is None or labels is None:
                 codes, uniques = pd.factorize(series.astype("string"), sort=True)
                 names = [str(u) for u in uniques]

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from reportgen.errors import ReportgenError
-from reportgen.ingest.runs import class_name
+from reportgen.ingest.runs import class_name, scalar_values
 from reportgen.kinds.classification.encode import EncodedRun
 from reportgen.kinds.classification.evaluate import (
     HEADLINE,
@@ -121,7 +121,9 @@ def slice_codes(
     encoded: EncodedRun, column: str, edges: np.ndarray | None, labels: list[str] | None
 ) -> tuple[np.ndarray, list[str]]:
     """Every example's slice as a code into the returned slice names (vectorised)."""
-    series = encoded.run.extra[_find_column(encoded, column)]
+    run = encoded.run
+    name = _find_column(encoded, column)
+    series = scalar_values(run.extra[name], run.path, run.format, name, "slice")
     missing = series.isna().to_numpy()
     if edges is None or labels is None:
         codes, uniques = pd.factorize(series, sort=False)
