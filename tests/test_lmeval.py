@@ -863,3 +863,55 @@ def test_sample_logs_that_disagree_on_a_target_are_not_paired_silently(tmp_path:
     b.write_text("".join(json.dumps(line) + "\n" for line in lines))
     with pytest.raises(ReportgenError, match=r"disagree on the target of id 7 \('3' against '99'"):
         build_report([f"a={a}", f"b={b}"], timestamp=False, bootstrap=0)
+
+
+def _huge_results(path: Path, model: str, shift: float, group: bool) -> Path:
+    rng = np.random.default_rng(7)
+    names = [f"sub_{i:04d}" for i in range(1_600)]
+    results = {
+        n: {"alias": n, "acc,none": float(rng.uniform(0.2, 0.8) + shift), "acc_stderr,none": 0.01}
+        for n in names
+    }
+    data: dict[str, object] = {
+        "results": results,
+        "config": {"model": "hf", "model_args": f"pretrained=org/{model}"},
+    }
+    if group:
+        results["huge"] = {"alias": "huge", "acc,none": 0.5, "acc_stderr,none": 0.002}
+        data["groups"] = {"huge": results["huge"]}
+        data["group_subtasks"] = {"huge": names}
+    path.write_text(json.dumps(data))
+    return path
+
+
+def test_a_group_of_1600_subtasks_gets_a_bounded_heatmap_and_a_full_table(
+    tmp_path: Path,
+) -> None:
+    from reportgen.kinds.lmeval_results.views import HEATMAP_SIDE
+
+    runs = [
+        str(_huge_results(tmp_path / f"results_{m}.json", m, s, group=True))
+        for m, s in (("a", 0.0), ("b", 0.01))
+    ]
+    report = build_report(runs, timestamp=False)
+    (figure,) = [f for s in report.sections for f in s.figures if f.id.startswith("subtasks-")]
+    drawn = {v["subtask"] for v in figure.spec["datasets"].values() for v in v}  # type: ignore[index]
+    assert len(drawn) == 2 * HEATMAP_SIDE and "40 largest gains" in figure.title
+    assert figure.table is not None and len(figure.table.rows) == 1_600
+    assert "<svg" in report.to_html()  # the static fallback draws it (vl-convert crashed)
+
+
+def test_1600_top_level_tasks_are_bars_for_the_first_40_and_rows_for_all(tmp_path: Path) -> None:
+    from reportgen.kinds.lmeval_results.views import MAX_BAR_TASKS
+
+    runs = [
+        str(_huge_results(tmp_path / f"results_{m}.json", m, s, group=False))
+        for m, s in (("a", 0.0), ("b", 0.01))
+    ]
+    report = build_report(runs, timestamp=False)
+    (bars,) = [f for s in report.sections for f in s.figures if f.id == "benchmark-bars"]
+    drawn = {v["task"] for v in bars.spec["datasets"].values() for v in v}  # type: ignore[index]
+    assert len(drawn) == MAX_BAR_TASKS and "all are in the leaderboard" in bars.lead
+    (board,) = [t for s in report.sections for t in s.tables if t.title == "Benchmark leaderboard"]
+    assert len(board.rows) == 1_600
+    assert "<svg" in report.to_html()

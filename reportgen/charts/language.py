@@ -44,6 +44,17 @@ def distribution_chart(
     )
 
 
+def _in_order(
+    frame: pd.DataFrame, column: str, values: Sequence[str]
+) -> tuple[pd.DataFrame, alt.EncodingSortField]:
+    """Sort an axis of many values by a rank column: Vega-Lite compiles a list sort into one
+    nested conditional per value, which overflows the expression parser's stack past ~1,000
+    values (a group of 1,500 lm-eval subtasks)."""
+    rank = {value: i for i, value in enumerate(values)}
+    ranked = frame.assign(order=frame[column].map(rank).fillna(len(rank)).astype(int))
+    return ranked, alt.EncodingSortField("order", op="min")
+
+
 def benchmark_bars(
     scores: pd.DataFrame,
     tasks: Sequence[str],
@@ -54,10 +65,9 @@ def benchmark_bars(
 
     ``scores`` has columns task, model, value, low, high, metric, stderr."""
     highlight = _legend_highlight("model")
+    scores, order = _in_order(scores, "task", tasks)
     base = alt.Chart(scores).encode(
-        x=alt.X(
-            "task:N", sort=list(tasks), title=None, axis=alt.Axis(labelAngle=-30, labelLimit=160)
-        ),
+        x=alt.X("task:N", sort=order, title=None, axis=alt.Axis(labelAngle=-30, labelLimit=160)),
         xOffset=alt.XOffset("model:N", sort=list(models)),
     )
     bars = base.mark_bar().encode(
@@ -88,8 +98,9 @@ def delta_heatmap(
 ) -> alt.TopLevelMixin:
     """Subtask x candidate, coloured by the delta against the baseline on a diverging scale
     centred on zero; ``cells`` has columns subtask, candidate, delta, text, significant."""
+    cells, order = _in_order(cells, "subtask", subtasks)
     base = alt.Chart(cells).encode(
-        y=alt.Y("subtask:N", sort=list(subtasks), title=None, axis=alt.Axis(labelLimit=260)),
+        y=alt.Y("subtask:N", sort=order, title=None, axis=alt.Axis(labelLimit=260)),
         x=alt.X(
             "candidate:N",
             sort=list(candidates),

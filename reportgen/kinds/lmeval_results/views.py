@@ -159,13 +159,14 @@ def benchmark_section(table: BenchmarkTable, colours: dict[str, str]) -> Section
             )
     if bars:
         frame = pd.DataFrame(bars)
-        drawn = chart(
-            "benchmark_bars",
-            frame,
-            list(dict.fromkeys(frame["task"])),
-            models,
-            [colours[m] for m in models],
-        )
+        tasks = list(dict.fromkeys(frame["task"]))
+        cut = ""
+        if len(tasks) > MAX_BAR_TASKS:  # the leaderboard above has them all
+            cut = f" The first {MAX_BAR_TASKS} of {fmt.count(len(tasks))} tasks; all are in the "
+            cut += "leaderboard."
+            tasks = tasks[:MAX_BAR_TASKS]
+            frame = frame[frame["task"].isin(set(tasks))]
+        drawn = chart("benchmark_bars", frame, tasks, models, [colours[m] for m in models])
         section.figures.append(
             Figure(
                 "benchmark-bars",
@@ -176,7 +177,8 @@ def benchmark_section(table: BenchmarkTable, colours: dict[str, str]) -> Section
                     " Not drawn on this [0, 1] scale: " + "; ".join(left_out) + "."
                     if left_out
                     else ""
-                ),
+                )
+                + cut,
             )
         )
     candidates = [m for m in models if m != table.baseline]
@@ -201,23 +203,62 @@ def benchmark_section(table: BenchmarkTable, colours: dict[str, str]) -> Section
                 )
         if not cells:
             continue
-        frame = pd.DataFrame(cells)
-        order = frame.groupby("subtask")["delta"].mean().sort_values(ascending=False).index.tolist()
-        bound = float(max(0.05, frame["delta"].abs().max()))
-        frame["shade"] = (frame["delta"].abs() / bound).round(3)
-        drawn = chart("delta_heatmap", frame, order, candidates, bound)
-        section.figures.append(
-            Figure(
-                f"subtasks-{slug_of(group)}",
-                f"{table.aliases.get(group, group)}: {len(subtasks)} subtasks "
-                f"against {table.baseline}",
-                drawn,
-                lead="Sorted from largest gain to largest loss; blue is better, red worse. "
-                "A * marks a difference that is significant after Holm correction.",
-            )
-        )
+        section.figures.append(_group_figure(group, subtasks, pd.DataFrame(cells), table))
     section.tables.append(strengths_table(table, colours))
     return section
+
+
+MAX_BAR_TASKS = 40  # top-level tasks drawn as bars, in leaderboard order
+HEATMAP_SIDE = 40  # a large group's heatmap: at most this many gains and as many losses
+
+
+def _group_figure(
+    group: str, subtasks: list[str], frame: pd.DataFrame, table: BenchmarkTable
+) -> Figure:
+    """A group's subtask deltas as a heatmap sorted from largest gain to largest loss, with
+    every subtask in the table behind it. Past 2 x HEATMAP_SIDE subtasks the heatmap keeps
+    the largest gains and losses only: a chart of 1,500 rows is neither readable nor
+    drawable."""
+    order = frame.groupby("subtask")["delta"].mean().sort_values(ascending=False).index.tolist()
+    name = table.aliases.get(group, group)
+    title = f"{name}: {fmt.count(len(subtasks))} subtasks against {table.baseline}"
+    lead = (
+        "Sorted from largest gain to largest loss; blue is better, red worse. "
+        "A * marks a difference that is significant after Holm correction."
+    )
+    if len(order) > 2 * HEATMAP_SIDE:
+        order = order[:HEATMAP_SIDE] + order[-HEATMAP_SIDE:]
+        title += f" (the {HEATMAP_SIDE} largest gains and {HEATMAP_SIDE} largest losses)"
+        lead += " Every subtask is in the table below the chart."
+    drawn_rows = frame[frame["subtask"].isin(set(order))].copy()
+    bound = float(max(0.05, frame["delta"].abs().max()))
+    drawn_rows["shade"] = (drawn_rows["delta"].abs() / bound).round(3)
+    candidates = list(dict.fromkeys(frame["candidate"]))
+    rows = [
+        [
+            Cell(r.subtask),
+            Cell(r.candidate),
+            Cell(fmt.rate(r.baseline), css="num"),
+            Cell(fmt.rate(r.value), css="num"),
+            Cell(fmt.signed(r.delta, 3), css="num"),
+            Cell(r.p, css="num"),
+        ]
+        for r in frame.sort_values(["delta", "subtask"], ascending=[False, True]).itertuples()
+    ]
+    numbers = Table(
+        ["Subtask", "Model", table.baseline, "Model's score", "Δ", "p (Holm)"],
+        rows,
+        title=f"All {fmt.count(len(subtasks))} subtasks of {name}",
+        numeric=[False, False, True, True, True, True],
+        collapsed=True,
+    )
+    return Figure(
+        f"subtasks-{slug_of(group)}",
+        title,
+        chart("delta_heatmap", drawn_rows, order, candidates, bound),
+        lead=lead,
+        table=numbers,
+    )
 
 
 def strengths_table(table: BenchmarkTable, colours: dict[str, str], per_side: int = 5) -> Table:
