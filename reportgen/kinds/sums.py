@@ -31,7 +31,7 @@ from reportgen.kinds.sums_repeats import (
 from reportgen.stats import significance as compare
 from reportgen.stats.bootstrap import resampled_sums
 from reportgen.stats.comparison import Comparison, significance_ranks
-from reportgen.stats.pairing import Pairing, _id_strings, id_note, match_ids
+from reportgen.stats.pairing import Pairing, _id_strings, id_note, id_order, match_ids
 from reportgen.stats.slicing import MISSING, labeller
 
 
@@ -89,14 +89,6 @@ class LanguageAssessment(KindResult):
     slices: list[LMSlices] = field(default_factory=list)
     ranks: dict[str, dict[str, int]] = field(default_factory=dict)  # group -> model -> rank
     repeats: dict[tuple[str, str], SumsRepeats] = field(default_factory=dict)  # (group, model)
-
-
-def id_order(ids: np.ndarray | None) -> slice | np.ndarray:
-    """Rows in the order of their ids (as text), so that resampling does not depend on the
-    order of the file's rows; all rows as they are when there are no ids."""
-    if ids is None:
-        return slice(None)
-    return np.argsort(_id_strings(np.asarray(ids)), kind="stable")
 
 
 def _check_targets(base: Any, cand: Any, base_rows: np.ndarray, cand_rows: np.ndarray) -> None:

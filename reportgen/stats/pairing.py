@@ -66,3 +66,11 @@ def id_note(n: int, base_name: str, n_base: int, cand_name: str, n_cand: int) ->
     if n < n_base or n < n_cand:
         note += f" ({n_base:,} in {base_name}, {n_cand:,} in {cand_name})"
     return note + "."
+
+
+def id_order(ids: np.ndarray | None) -> slice | np.ndarray:
+    """Rows in the order of their ids (as text), so that resampling does not depend on the
+    order of the file's rows; all rows as they are when there are no ids."""
+    if ids is None:
+        return slice(None)
+    return np.argsort(_id_strings(np.asarray(ids)), kind="stable")
