@@ -198,3 +198,24 @@ def test_regression_repeats_are_one_row_and_tested_on_their_means(tmp_path: Path
     assert board is not None and "Repeats" in board.header
     shown = {row[0].text: row[board.header.index("Repeats")].text for row in board.rows}
     assert shown["base"] == "1 run" and shown["worse"].startswith("3 repeats: ")
+
+
+def test_shuffling_the_rows_of_repeats_changes_no_number(tmp_path: Path) -> None:
+    """Sums-kind repeats resample in id order too: shuffled files give the same figures."""
+    found = []
+    for shuffle in (False, True):
+        folder = tmp_path / ("shuffled" if shuffle else "sorted")
+        folder.mkdir()
+        paths = [_regression(folder, "base", 3.0, 1)]
+        paths += [_regression(folder, f"w{s}", 3.6, 10 + s) for s in range(3)]
+        if shuffle:
+            for i, path in enumerate(paths):
+                frame = pd.read_csv(path)
+                frame.sample(frac=1.0, random_state=i).to_csv(path, index=False)
+        arguments = [f"base={paths[0]}", *(f"worse={p}" for p in paths[1:])]
+        summary = build_report(arguments, timestamp=False, bootstrap=200, repeats=True).summary()
+        figures = [v for r in summary["runs"] for ci in r["ci"].values() for v in ci or []]
+        figures += [v for c in summary["comparisons"] for v in [*(c["ci"] or []), c["p_value"]]]
+        found.append(figures)
+    # the same resamples; only the exact sums' rounding (file order) moves the last digit
+    assert found[0] == pytest.approx(found[1], rel=1e-12)

@@ -263,9 +263,10 @@ class SumsKind(Kind):
             base_cols = {c: base.columns[c][base_rows] for c in names}
             cand_cols = {c: cand.columns[c][cand_rows] for c in names}
             n_base = n_cand = pairing.n_paired
-        else:
-            base_cols = {c: base.columns[c] for c in names}
-            cand_cols = {c: cand.columns[c] for c in names}
+        else:  # each run in its own id order: row order changes nothing
+            base_order, cand_order = id_order(base.run.ids), id_order(cand.run.ids)
+            base_cols = {c: base.columns[c][base_order] for c in names}
+            cand_cols = {c: cand.columns[c][cand_order] for c in names}
             n_base, n_cand = base.run.n_examples, cand.run.n_examples
         base_exact = self.from_sums(base.run, {c: v.sum() for c, v in base_cols.items()}, n_base)
         cand_exact = self.from_sums(cand.run, {c: v.sum() for c, v in cand_cols.items()}, n_cand)

@@ -21,7 +21,7 @@ import numpy as np
 from reportgen.errors import ReportgenError
 from reportgen.stats.bootstrap import resampled_sums
 from reportgen.stats.comparison import Comparison
-from reportgen.stats.pairing import Pairing
+from reportgen.stats.pairing import Pairing, id_order
 from reportgen.stats.repeats import RepeatValues, mean_interval, test_of_means
 
 if TYPE_CHECKING:
@@ -109,7 +109,8 @@ def repeat_intervals(
         return found
     names = kind.stat_columns(first)
     k = len(names)
-    sums = resampled_sums([a[c] for a in repeats.aligned for c in names], replicates, seed)
+    order = id_order(first.run.ids)  # resample in id order: row order changes nothing
+    sums = resampled_sums([a[c][order] for a in repeats.aligned for c in names], replicates, seed)
     per_member = [
         kind.from_sums(
             m.run, {c: sums[:, i * k + j] for j, c in enumerate(names)}, first.run.n_examples
@@ -140,13 +141,19 @@ def compare_repeats(
     compared = kind.compared(first_base, first_cand)
     if only is not None:
         compared = [m for m in compared if m == only]
+    # resampled in id order (the paired ids', or each side's own): row order changes nothing
     if pairing.paired:
-        base_cols = [{c: a[c][pairing.baseline_rows] for c in names} for a in base.aligned]
-        cand_cols = [{c: a[c][pairing.candidate_rows] for c in names} for a in cand.aligned]
+        assert pairing.baseline_rows is not None and pairing.candidate_rows is not None
+        ids = first_base.run.ids
+        order = id_order(None if ids is None else ids[pairing.baseline_rows])
+        base_rows, cand_rows = pairing.baseline_rows[order], pairing.candidate_rows[order]
+        base_cols = [{c: a[c][base_rows] for c in names} for a in base.aligned]
+        cand_cols = [{c: a[c][cand_rows] for c in names} for a in cand.aligned]
         n_base = n_cand = pairing.n_paired
     else:
-        base_cols = [{c: a[c] for c in names} for a in base.aligned]
-        cand_cols = [{c: a[c] for c in names} for a in cand.aligned]
+        b_order, c_order = id_order(first_base.run.ids), id_order(first_cand.run.ids)
+        base_cols = [{c: a[c][b_order] for c in names} for a in base.aligned]
+        cand_cols = [{c: a[c][c_order] for c in names} for a in cand.aligned]
         n_base, n_cand = first_base.run.n_examples, first_cand.run.n_examples
 
     def exact(side: SumsRepeats, cols: list[dict[str, np.ndarray]], n: int) -> list[dict]:
