@@ -343,6 +343,39 @@ def test_static_edition_renders_without_scripts(
     assert seen.charts == [] and seen.console == [] and seen.blocked == []
 
 
+def test_hostile_names_stay_text_in_the_static_edition(
+    tmp_path: Path,
+    visit: Callable[[Path], PageVisit],
+    browser: object,
+    cancer_logistic: Predictions,
+) -> None:
+    """The static edition inlines every chart as SVG drawn from the hostile names: they must
+    arrive as SVG text, never as elements, attributes or script."""
+    out = hostile_report(tmp_path, cancer_logistic, format="static")
+    seen = visit(out)
+    assert seen.charts == [] and seen.console == [] and seen.blocked == []
+    assert seen.dialogs == [] and seen.pwned is None
+    page = browser.new_page()  # type: ignore[attr-defined]
+    page.route("**/*", lambda r: r.continue_() if r.request.url.startswith("file:") else r.abort())
+    page.goto(out.resolve().as_uri())
+    found = page.evaluate(
+        """() => ({
+            svgs: document.querySelectorAll('svg').length,
+            scripts: document.querySelectorAll('script').length,
+            images: [...document.querySelectorAll('img, image')].filter(
+                i => !(i.getAttribute('src') || i.getAttribute('href') || '').startsWith('data:')
+            ).length,
+            handlers: [...document.querySelectorAll('*')].filter(
+                e => [...e.attributes].some(a => a.name.startsWith('on'))).length,
+            text: [...document.querySelectorAll('svg text')].map(t => t.textContent).join(' '),
+        })"""
+    )
+    page.close()
+    assert found["svgs"] >= 4 and found["scripts"] == 0
+    assert found["images"] == 0 and found["handlers"] == 0
+    assert "onerror=window.__pwned" in found["text"]  # the names are drawn, as text
+
+
 def test_email_body_shows_its_images_without_javascript(
     tmp_path: Path,
     browser: object,

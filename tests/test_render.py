@@ -20,9 +20,10 @@ from .conftest import Predictions
 HOSTILE = "</script><script>window.__pwned=1</script><img src=x onerror=window.__pwned=2>"
 
 
-def hostile_report(tmp_path: Path, predictions: Predictions) -> Path:
+def hostile_report(tmp_path: Path, predictions: Predictions, format: str = "html") -> Path:
     """A report whose run names, file name, class names, title, metadata, slice column and
-    values, and example texts are all hostile; two runs, so comparisons are drawn too."""
+    values, and example texts are all hostile; two runs, so comparisons are drawn too
+    (``format="static"``: the edition whose charts are inline SVG)."""
     frame = predictions.frame()
     names = {0: f"{HOSTILE} zero", 1: "one'\"&"}
     frame["label"] = frame["label"].map(names)
@@ -36,10 +37,10 @@ def hostile_report(tmp_path: Path, predictions: Predictions) -> Path:
     other_path = tmp_path / "other.csv"
     other.to_csv(other_path, index=False)
     runs = [load_run(path, name=HOSTILE), load_run(other_path, name=f"{HOSTILE}2")]
-    out = tmp_path / "hostile.html"
+    out = tmp_path / f"hostile-{format}.html"
     build_report(
         runs, title=HOSTILE, positive_label="one'\"&", slices=[f"{HOSTILE} slice"], bootstrap=100
-    ).save(out)
+    ).save(out, format=format)
     return out
 
 
