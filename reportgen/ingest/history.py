@@ -10,11 +10,8 @@ import numpy as np
 import pandas as pd
 
 from reportgen.errors import ReportgenError
-from reportgen.ingest.runs import (
-    _read_frame,
-    _row_location,
-    detect_format,
-)
+from reportgen.ingest.files import _read_frame, detect_format
+from reportgen.ingest.runs import _row_location
 
 
 @dataclass

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from reportgen.errors import ReportgenError
+from reportgen.ingest.files import _sha256
 from reportgen.ingest.runs import (
     ID_ALIASES,
     LABEL_ALIASES,
@@ -25,7 +26,6 @@ from reportgen.ingest.runs import (
     ColumnNames,
     _find_column,
     _row_location,
-    _sha256,
     class_name,
     unique_ids,
 )

@@ -13,12 +13,8 @@ from typing import Any
 import numpy as np
 
 from reportgen.errors import ReportgenError
-from reportgen.ingest.runs import (
-    _sha256,
-    check_not_lfs_pointer,
-    class_name,
-    read_bytes,
-)
+from reportgen.ingest.files import _sha256, check_not_lfs_pointer, read_bytes
+from reportgen.ingest.runs import class_name
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from reportgen.errors import ReportgenError
+from reportgen.ingest.files import check_not_lfs_pointer, is_lfs_pointer
 from reportgen.ingest.lmeval import (
     is_lmeval_file,
     lmeval_results,
@@ -22,7 +23,6 @@ from reportgen.ingest.lmeval import (
     read_results,
 )
 from reportgen.ingest.lmeval_samples import lmeval_samples
-from reportgen.ingest.runs import check_not_lfs_pointer, is_lfs_pointer
 
 SAMPLES_STAMP = re.compile(r"_(\d{4}-\d{2}-\d{2}T[\d\-\.:]+)\.jsonl")
 

@@ -12,15 +12,9 @@ import numpy as np
 import pandas as pd
 
 from reportgen.errors import ReportgenError
+from reportgen.ingest.files import _read_frame, _sha256, detect_format
 from reportgen.ingest.language import TextRun
-from reportgen.ingest.runs import (
-    _read_frame,
-    _row_location,
-    _sha256,
-    _stem,
-    class_name,
-    detect_format,
-)
+from reportgen.ingest.runs import _row_location, _stem, class_name
 
 SAMPLE_METRIC_ORDER = ("acc_norm", "acc", "exact_match")
 

@@ -24,15 +24,9 @@ from typing import Any, Protocol
 import pandas as pd
 
 from reportgen.errors import ReportgenError
+from reportgen.ingest.files import _read_frame, detect_format
 from reportgen.ingest.history import HISTORY_NAMES, History, load_history
-from reportgen.ingest.runs import (
-    ColumnNames,
-    _read_frame,
-    _stem,
-    detect_format,
-    locate,
-    parse_run_argument,
-)
+from reportgen.ingest.runs import ColumnNames, _stem, locate, parse_run_argument
 from reportgen.ingest.vectors import lazy_column
 
 REPEAT_KEYS = ("seed", "repeat")  # columns or metadata keys that say which repeat a run is

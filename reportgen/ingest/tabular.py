@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from reportgen.errors import ReportgenError
+from reportgen.ingest.files import _sha256
 from reportgen.ingest.runs import (
     ID_ALIASES,
     LABEL_ALIASES,
@@ -26,7 +27,6 @@ from reportgen.ingest.runs import (
     _find_column,
     _numeric,
     _row_location,
-    _sha256,
     as_float,
     class_name,
     sort_classes,

@@ -13,6 +13,7 @@ from typing import Any
 
 from reportgen import formatting as fmt
 from reportgen.errors import ReportgenError
+from reportgen.ingest.files import detect_format
 from reportgen.ingest.lmeval import (
     BenchmarkRun,
     is_lmeval_file,
@@ -21,7 +22,7 @@ from reportgen.ingest.lmeval import (
     read_results,
 )
 from reportgen.ingest.lmeval_folders import lmeval_folder_runs
-from reportgen.ingest.runs import _stem, detect_format
+from reportgen.ingest.runs import _stem
 from reportgen.kinds.base import BoardColumn, Context, Kind, KindResult
 from reportgen.kinds.cells import (
     metadata_items,
