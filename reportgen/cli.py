@@ -8,12 +8,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
 
 from reportgen import __version__
+from reportgen.config import with_config
 from reportgen.errors import ReportgenError
 from reportgen.write import check_outputs, write_outputs
 
@@ -416,7 +417,7 @@ def build(
     from reportgen.pipeline import build_report
 
     try:
-        o = _with_config(ctx, config)
+        o = with_config(ctx, config)
         check_outputs(o)
         columns = ColumnNames(
             label=o["label_col"], prediction=o["pred_col"], score=o["score_col"], id=o["id_col"]
@@ -481,47 +482,6 @@ def build(
 
 def _plain(value: object) -> str | None:
     return None if value is None else str(getattr(value, "value", value))
-
-
-def _with_config(ctx: typer.Context, path: Path | None) -> dict[str, Any]:
-    """The command's options, defaults replaced by the config file's settings."""
-    from reportgen.config import find_config, read_config
-
-    options = dict(ctx.params)
-    found = path if path is not None else find_config(Path.cwd())
-    if found is None:
-        return options
-    if not found.is_file():
-        raise ReportgenError(f"{found}: config file not found; check --config")
-    settings = read_config(found)
-    by_name = {}
-    for param in ctx.command.params:
-        for opt in param.opts:
-            if opt.startswith("--"):
-                by_name[opt[2:].replace("-", "_")] = param
-    for key, raw in settings.items():
-        param = by_name.get(key)
-        if param is None or key in ("config", "runs"):
-            raise ReportgenError(
-                f"{found}: unknown setting {key!r}; settings are the long options of "
-                "reportgen build (baseline, bootstrap, slice, fail-if, markdown, ...)"
-            )
-        source = ctx.get_parameter_source(param.name)  # type: ignore[arg-type]
-        if source is not None and source.name not in ("DEFAULT", "DEFAULT_MAP"):
-            continue  # given on the command line: it wins
-        if param.multiple and not isinstance(raw, list):
-            raw = [raw]
-        if isinstance(raw, bool) and not getattr(param, "is_flag", False):
-            raise ReportgenError(
-                f"{found}: setting {key!r} = {str(raw).lower()}: expected a value such as a "
-                "path or a number, not true/false"
-            )
-        try:
-            options[param.name] = param.process_value(ctx, raw)  # type: ignore[arg-type]
-        except Exception as exc:  # click's BadParameter and friends: say where
-            reason = getattr(exc, "message", None) or str(exc)
-            raise ReportgenError(f"{found}: setting {key!r}: {reason}") from None
-    return options
 
 
 @app.command(

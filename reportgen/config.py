@@ -16,9 +16,12 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reportgen.errors import ReportgenError
+
+if TYPE_CHECKING:
+    import typer
 
 FILES = ("reportgen.toml", "pyproject.toml")
 
@@ -55,3 +58,42 @@ def read_config(path: Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ReportgenError(f"{path}: [tool.reportgen] must be a table of settings")
     return {str(k).replace("-", "_"): v for k, v in data.items()}
+
+
+def with_config(ctx: typer.Context, path: Path | None) -> dict[str, Any]:
+    """The command's options, defaults replaced by the config file's settings."""
+    options = dict(ctx.params)
+    found = path if path is not None else find_config(Path.cwd())
+    if found is None:
+        return options
+    if not found.is_file():
+        raise ReportgenError(f"{found}: config file not found; check --config")
+    settings = read_config(found)
+    by_name = {}
+    for param in ctx.command.params:
+        for opt in param.opts:
+            if opt.startswith("--"):
+                by_name[opt[2:].replace("-", "_")] = param
+    for key, raw in settings.items():
+        param = by_name.get(key)
+        if param is None or key in ("config", "runs"):
+            raise ReportgenError(
+                f"{found}: unknown setting {key!r}; settings are the long options of "
+                "reportgen build (baseline, bootstrap, slice, fail-if, markdown, ...)"
+            )
+        source = ctx.get_parameter_source(param.name)  # type: ignore[arg-type]
+        if source is not None and source.name not in ("DEFAULT", "DEFAULT_MAP"):
+            continue  # given on the command line: it wins
+        if param.multiple and not isinstance(raw, list):
+            raw = [raw]
+        if isinstance(raw, bool) and not getattr(param, "is_flag", False):
+            raise ReportgenError(
+                f"{found}: setting {key!r} = {str(raw).lower()}: expected a value such as a "
+                "path or a number, not true/false"
+            )
+        try:
+            options[param.name] = param.process_value(ctx, raw)  # type: ignore[arg-type]
+        except Exception as exc:  # click's BadParameter and friends: say where
+            reason = getattr(exc, "message", None) or str(exc)
+            raise ReportgenError(f"{found}: setting {key!r}: {reason}") from None
+    return options
