@@ -25,6 +25,8 @@ from reportgen.kinds.board import board_table
 from reportgen.kinds.lmeval_results.table import parse_overrides
 from reportgen.model import RunInfo, Section, Table, model_colours
 from reportgen.parallel import parallel_map
+from reportgen.profiling import stage
+from reportgen.render import fallbacks
 from reportgen.report import Report, generation_time
 from reportgen.stats.comparison import MULTIPLICITY, settle
 
@@ -129,29 +131,31 @@ def build_report(
     if choice.name != "memory":
         if choice.reason:
             say("Switching to DuckDB: the runs do not fit --memory-limit")
-        found = evaluate_out_of_core(
-            runs,
-            choice,
-            options,
-            spark_master,
-            say,
-            parallel_map,
-            lambda names, base: check_names(gates, names, set(), base),
-        )
+        with stage("evaluate"):
+            found = evaluate_out_of_core(
+                runs,
+                choice,
+                options,
+                spark_master,
+                say,
+                parallel_map,
+                lambda names, base: check_names(gates, names, set(), base),
+            )
         ctx = Context(options, found.baseline, found.models, model_colours(found.models))
         report = _assemble(ctx, [found], gates, title, timestamp, say)
         report.engine, report.engine_note = choice.name, engine_note(choice)
         return report
     say("Loading runs")
-    loaded = load_sources(
-        runs,
-        registry.KINDS,
-        options.columns,
-        task if task in KIND_TASKS else None,
-        histories,
-        parallel_map,
-        repeats,
-    )
+    with stage("load"):
+        loaded = load_sources(
+            runs,
+            registry.KINDS,
+            options.columns,
+            task if task in KIND_TASKS else None,
+            histories,
+            parallel_map,
+            repeats,
+        )
     names = list(dict.fromkeys(r.name for r in loaded.runs))
     if baseline is not None and baseline not in names:
         raise ReportgenError(
@@ -180,10 +184,11 @@ def build_report(
         runs=loaded.runs,
         kinds=registry.by_name(),
     )
-    for kind in registry.KINDS:
-        result = kind.evaluate(owned[kind.name], ctx)
-        if result is not None:
-            ctx.results.append(result)
+    with stage("evaluate"):
+        for kind in registry.KINDS:
+            result = kind.evaluate(owned[kind.name], ctx)
+            if result is not None:
+                ctx.results.append(result)
     return _assemble(ctx, ctx.results, gates, title, timestamp, say, loaded.runs)
 
 
@@ -217,11 +222,27 @@ def _assemble(
 ) -> Report:
     """Multiplicity, then the report model: leaderboards, verdict, sections, charts, gates."""
     method = ctx.options.multiplicity
-    if method == "report":
-        settle([c for r in results for c in r.comparisons], method)
-    else:
-        for result in results:
-            settle(result.comparisons, method)
+    with stage("verdicts"):
+        if method == "report":
+            settle([c for r in results for c in r.comparisons], method)
+        else:
+            for result in results:
+                settle(result.comparisons, method)
+    with stage("layout"):
+        report = _layout(ctx, results, gates, title, timestamp, say, runs)
+    return report
+
+
+def _layout(
+    ctx: Context,
+    results: list[KindResult],
+    gates: list[Gate],
+    title: str | None,
+    timestamp: bool,
+    say: Progress,
+    runs: Sequence[Any],
+) -> Report:
+    """The report model from settled results: boards, verdict line, sections, charts, gates."""
     say("Drawing charts")
     by_name = registry.by_name()
     found = [(by_name[r.kind], r) for r in results]  # each result with its kind
@@ -254,7 +275,8 @@ def _assemble(
         _check_slices_found(ctx.options.slices, found, runs)
     body += appendix
     _unique_ids(body)
-    draw_all(body)
+    with stage("charts"):
+        draw_all(body, lambda f: fallbacks.submit(f.spec, "jpeg" if f.raster else "svg"))
     names = list(ctx.names)
 
     def first(ask: Callable[[Kind, KindResult], Any]) -> Any:

@@ -39,8 +39,14 @@ def check_outputs(o: dict[str, Any]) -> None:
 def write_outputs(report: Any, o: dict[str, Any]) -> list[str]:
     """Every requested output, staged in temporaries and put in place together (a failure
     replaces none); then the job summary or standard output. The list of what was written."""
+    from reportgen.profiling import stage
     from reportgen.render.outputs import staging
 
+    with stage("write"):
+        return _write(report, o, staging)
+
+
+def _write(report: Any, o: dict[str, Any], staging: Any) -> list[str]:
     paths = output_paths(o)
     rendered = {
         "-o": lambda: report.to_html(static=bool(o["static"])).encode("utf-8"),

@@ -17,7 +17,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "reportgen"
 MAX_LINES = 600
 
 # stage -> the stages it may import (besides itself and the base modules)
-BASE = {"errors", "formatting", "metrics", "model", "parallel"}
+BASE = {"errors", "formatting", "metrics", "model", "parallel", "profiling"}
 ALLOWED = {
     "ingest": set(),
     "stats": {"ingest"},

@@ -71,6 +71,36 @@ def test_version() -> None:
     assert code == 0 and out.strip() == f"reportgen {__version__}"
 
 
+def test_help_and_version_load_the_command_line_only() -> None:
+    """--help and --version answer without importing pandas, Altair or the pipeline."""
+    script = (
+        "import sys\nfrom reportgen.cli import app\n"
+        "heavy = [m for m in ('pandas', 'altair', 'numpy', 'reportgen.pipeline') "
+        "if m in sys.modules]\n"
+        "print(heavy)"
+    )
+    found = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert found.stdout.strip() == "[]"
+    out = subprocess.run(
+        [sys.executable, "-m", "reportgen.cli", "--version"], capture_output=True, text=True
+    )
+    assert out.returncode == 0 and out.stdout.strip() == f"reportgen {__version__}"
+
+
+def test_profile_prints_each_stage(tmp_path: Path, cancer_logistic: Predictions) -> None:
+    path = tmp_path / "m.csv"
+    cancer_logistic.frame().to_csv(path, index=False)
+    code, _, err = invoke("build", str(path), "-o", str(tmp_path / "r.html"), "-q", "--profile")
+    assert code == 0
+    (line,) = [x for x in err.splitlines() if x.startswith("profile (s):")]
+    stages = re.findall(r"(\w+) (\d+\.\d\d)", line)
+    names = [n for n, _ in stages]
+    for stage in ("imports", "load", "evaluate", "verdicts", "charts", "fallbacks", "write"):
+        assert stage in names
+    total = float(line.rsplit("total ", 1)[1])
+    assert sum(float(v) for n, v in stages if n != "total") <= total + 0.02
+
+
 @pytest.mark.parametrize(
     ("command", "options"),
     [

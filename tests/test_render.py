@@ -148,3 +148,36 @@ def test_notebook_display_is_an_isolated_iframe(
     shown = report._repr_html_()
     assert shown.startswith("<iframe srcdoc=")
     assert html.unescape(shown.split('srcdoc="', 1)[1].split('" style=', 1)[0]) == report.to_html()
+
+
+def test_the_drawing_process_gives_the_bytes_this_process_gives(
+    tmp_path: Path, cancer_logistic: Predictions, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Static drawings made by the worker process (as the command line does) or here (the
+    Python API) are the same bytes; a worker that cannot draw leaves it to this process."""
+    from reportgen.render import fallbacks
+
+    path = tmp_path / "m.csv"
+    cancer_logistic.frame().to_csv(path, index=False)
+    alone = build_report([path], bootstrap=50, timestamp=False).to_html()
+    assert fallbacks.start() is not None
+    try:
+        report = build_report([path], bootstrap=50, timestamp=False)  # submits as it draws
+        asked = len(fallbacks._WORKER._asked)  # type: ignore[union-attr]
+        assert asked == len({id(f) for s in report.sections for f in s.figures}) > 3
+        assert report.to_html() == alone
+        drawn_here = []
+        original = fallbacks.draw
+        monkeypatch.setattr(
+            fallbacks, "draw", lambda spec, fmt: drawn_here.append(1) or original(spec, fmt)
+        )
+        assert report.to_html() == alone and drawn_here == []  # every drawing came back
+    finally:
+        fallbacks.stop()
+    broken = fallbacks.Worker()
+    broken._process.kill()  # a worker that died: nothing is lost, only drawn here
+    broken._process.wait()
+    figure = next(f for s in report.sections for f in s.figures if not f.raster)
+    broken.submit(figure.spec, "svg")
+    assert broken.result(figure.spec, "svg") is None
+    broken.close()

@@ -11,7 +11,7 @@ import pandas as pd
 from reportgen.charts import classification, kinds, language
 from reportgen.charts.classification import chart_spec
 from reportgen.formatting import display_text
-from reportgen.model import Chart, Section
+from reportgen.model import Chart, Figure, Section
 
 BUILDERS: dict[str, Callable[..., Any]] = {
     name: getattr(module, name)
@@ -87,9 +87,12 @@ def _safe(value: Any) -> Any:
     return value
 
 
-def draw_all(sections: Iterable[Section]) -> None:
-    """Replace every figure's :class:`Chart` by its spec, in place, in page order."""
+def draw_all(sections: Iterable[Section], drawn: Callable[[Figure], None] | None = None) -> None:
+    """Replace every figure's :class:`Chart` by its spec, in place, in page order;
+    ``drawn(figure)`` is called as each is done (the static drawings start at once)."""
     for section in sections:
         for figure in section.figures:
             if isinstance(figure.spec, Chart):
                 figure.spec = draw(figure.spec)
+            if drawn is not None:
+                drawn(figure)

@@ -20,6 +20,9 @@ from typing import TYPE_CHECKING, Any
 
 import jinja2
 
+from reportgen.profiling import stage
+from reportgen.render import fallbacks
+
 if TYPE_CHECKING:
     from reportgen.report import Report
 
@@ -103,40 +106,33 @@ def _compact_svg(svg: str, prefix: str) -> str:
     return svg
 
 
-def _light(spec: dict[str, Any]) -> dict[str, Any]:
-    """A static rendering's spec: on white, since it cannot follow the reader's theme."""
-    return {**spec, "config": {**spec.get("config", {}), "background": "white"}}
-
-
 def static_svgs(report: Report) -> dict[str, str]:
-    """Every chart as an SVG drawn by vl-convert (no browser), keyed by figure id.
+    """Every chart as an SVG drawn by vl-convert (no browser), keyed by figure id; dense
+    point clouds as a JPEG (a fraction of the SVG's size). Drawn by the worker process when
+    one runs (:mod:`reportgen.render.fallbacks`), else here.
 
     vl-convert escapes text from the data as XML, so names cannot inject markup."""
-    import vl_convert
-
-    from reportgen.parallel import parallel_map as _parallel_map
-
-    figures = [f for s in report.sections for f in s.figures]
-
-    def draw(figure: Any) -> str:
-        if figure.raster:
-            # thousands of points: a JPEG is a fraction of the SVG's size
-            jpeg = vl_convert.vegalite_to_jpeg(_light(figure.spec), scale=1.0, quality=80)
-            data = base64.b64encode(jpeg).decode("ascii")
-            return f'<img src="data:image/jpeg;base64,{data}" alt="" class="raster">'
-        return _compact_svg(vl_convert.vegalite_to_svg(_light(figure.spec)), f"s-{figure.id}")
-
-    drawn = _parallel_map(draw, figures)
-    return {f.id: svg for f, svg in zip(figures, drawn, strict=True)}
+    cache: dict[str, str] = {}
+    found = {}
+    for section in report.sections:
+        for figure in section.figures:
+            if figure.raster:
+                data = fallbacks.drawing(figure.spec, "jpeg", cache)
+                found[figure.id] = (
+                    f'<img src="data:image/jpeg;base64,{data}" alt="" class="raster">'
+                )
+            else:
+                svg = fallbacks.drawing(figure.spec, "svg", cache)
+                found[figure.id] = _compact_svg(svg, f"s-{figure.id}")
+    return found
 
 
 def static_pngs(figures: list[Any], scale: float = 2.0) -> list[bytes]:
-    """Charts as PNG images (for email, where SVG and JavaScript are stripped)."""
+    """Charts as PNG images (for email, where SVG and JavaScript are stripped); one after
+    the other: vl-convert holds the GIL, so threads would only wait."""
     import vl_convert
 
-    from reportgen.parallel import parallel_map as _parallel_map
-
-    return _parallel_map(lambda f: vl_convert.vegalite_to_png(_light(f.spec), scale=scale), figures)
+    return [vl_convert.vegalite_to_png(fallbacks.light(f.spec), scale=scale) for f in figures]
 
 
 def render_html(report: Report, static: bool = False) -> str:
@@ -146,7 +142,8 @@ def render_html(report: Report, static: bool = False) -> str:
     loader = env.loader
     assert loader is not None
     css = loader.get_source(env, "report.css")[0]
-    svgs = static_svgs(report)
+    with stage("fallbacks"):
+        svgs = static_svgs(report)
     if static:
         csp = "; ".join(
             [

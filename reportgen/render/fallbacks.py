@@ -1,0 +1,166 @@
+"""The static drawings under every chart (SVG, or JPEG for dense point clouds), drawn by
+vl-convert, in a second process when one is running.
+
+vl-convert holds the GIL for the whole of a drawing, so threads cannot overlap it with
+anything; a worker process can, on the second core. The command line starts one before it
+imports the pipeline (:func:`start`): it warms vl-convert's JavaScript engine while the runs
+are loaded and evaluated, and draws each chart as soon as its spec exists, while the next
+charts are built. Without a worker (the Python API, or a worker that failed), drawings are
+made in this process, one after the other. Either way the bytes are the same: a drawing
+depends on its spec only, and the same spec is never drawn twice.
+
+Protocol: one JSON object per line each way, ``{"key", "spec", "format"}`` in and
+``{"key", "text"}`` or ``{"key", "error"}`` out.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import subprocess
+import sys
+import threading
+from typing import Any
+
+JPEG_QUALITY = 80
+
+
+def light(spec: dict[str, Any]) -> dict[str, Any]:
+    """A static drawing's spec: on white, since it cannot follow the reader's theme."""
+    return {**spec, "config": {**spec.get("config", {}), "background": "white"}}
+
+
+def draw(spec: dict[str, Any], fmt: str) -> str:
+    """One drawing, in this process: SVG text, or a JPEG as base64."""
+    import vl_convert
+
+    if fmt == "jpeg":
+        jpeg = vl_convert.vegalite_to_jpeg(light(spec), scale=1.0, quality=JPEG_QUALITY)
+        return base64.b64encode(jpeg).decode("ascii")
+    return vl_convert.vegalite_to_svg(light(spec))
+
+
+def key_of(spec: dict[str, Any], fmt: str) -> str:
+    text = json.dumps(spec, sort_keys=True, separators=(",", ":"))
+    return fmt + ":" + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+class Worker:
+    """A drawing process: :meth:`submit` specs as they are made, :meth:`result` when needed."""
+
+    def __init__(self) -> None:
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "reportgen.render.fallbacks"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
+        self._done: dict[str, str | None] = {}  # key -> drawing (None: the worker failed it)
+        self._asked: set[str] = set()
+        self._ready = threading.Condition()
+        self._alive = True
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self._process.stdout is not None
+        for line in self._process.stdout:
+            answer = json.loads(line)
+            with self._ready:
+                self._done[answer["key"]] = answer.get("text")
+                self._ready.notify_all()
+        with self._ready:
+            self._alive = False
+            self._ready.notify_all()
+
+    def submit(self, spec: dict[str, Any], fmt: str) -> None:
+        key = key_of(spec, fmt)
+        if key in self._asked or not self._alive:
+            return
+        self._asked.add(key)
+        message = json.dumps({"key": key, "spec": spec, "format": fmt}) + "\n"  # ASCII: one line
+        try:
+            assert self._process.stdin is not None
+            self._process.stdin.write(message.encode("ascii"))
+            self._process.stdin.flush()
+        except (OSError, ValueError):
+            self._asked.discard(key)
+
+    def result(self, spec: dict[str, Any], fmt: str) -> str | None:
+        """The drawing, waiting for the worker if needed; None if it was never asked for or
+        the worker could not draw it (the caller draws it itself, and reports any error)."""
+        key = key_of(spec, fmt)
+        if key not in self._asked:
+            return None
+        with self._ready:
+            self._ready.wait_for(lambda: key in self._done or not self._alive)
+            return self._done.get(key)
+
+    def close(self) -> None:
+        try:
+            if self._process.stdin is not None:
+                self._process.stdin.close()
+        except OSError:
+            pass
+        try:
+            self._process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+
+
+_WORKER: Worker | None = None
+
+
+def start() -> Worker | None:
+    """Start the drawing process (once); None where processes cannot be started."""
+    global _WORKER
+    if _WORKER is None:
+        try:
+            _WORKER = Worker()
+        except OSError:
+            return None
+    return _WORKER
+
+
+def stop() -> None:
+    global _WORKER
+    if _WORKER is not None:
+        _WORKER.close()
+        _WORKER = None
+
+
+def submit(spec: dict[str, Any], fmt: str) -> None:
+    """Ask the running worker, if any, to draw ``spec`` now."""
+    if _WORKER is not None:
+        _WORKER.submit(spec, fmt)
+
+
+def drawing(spec: dict[str, Any], fmt: str, cache: dict[str, str]) -> str:
+    """The drawing of ``spec``: from the worker, from ``cache`` (the same spec twice), or made
+    here."""
+    key = key_of(spec, fmt)
+    if key not in cache:
+        found = _WORKER.result(spec, fmt) if _WORKER is not None else None
+        cache[key] = found if found is not None else draw(spec, fmt)
+    return cache[key]
+
+
+def serve() -> None:
+    """The worker's loop: warm the engine, then draw each request as it comes."""
+    import vl_convert
+
+    vl_convert.vegalite_to_svg({"mark": "point", "data": {"values": [{}]}})  # start the engine
+    out = sys.stdout
+    for line in sys.stdin:
+        request = json.loads(line)
+        try:
+            answer = {"key": request["key"], "text": draw(request["spec"], request["format"])}
+        except Exception as exc:  # the caller redraws it in process, and reports the error
+            answer = {"key": request["key"], "error": str(exc)[:200]}
+        out.write(json.dumps(answer) + "\n")
+        out.flush()
+
+
+if __name__ == "__main__":
+    serve()
