@@ -9,6 +9,13 @@ prints the median wall time, the peak resident memory of the process, and the re
     python benchmarks/bench.py --rows 100000   # one size
     python benchmarks/bench.py --tasks perplexity generation   # language-model runs
     python benchmarks/bench.py --tasks regression multilabel embedding
+    python benchmarks/bench.py --rows 5000 --models 2 5 --compare-sklearn
+    python benchmarks/bench.py --startup          # reportgen --help and --version
+
+Each row also gives the median time per stage (``REPORTGEN_PROFILE=1``: imports, load,
+evaluate, verdicts, charts, fallbacks, write). ``--compare-sklearn`` times, in the same
+sitting, a process that reads the same files and makes the bare scikit-learn calls for the
+report's point metrics and curves (no intervals, no tests, no page) and prints the ratio.
 """
 
 from __future__ import annotations
@@ -151,9 +158,12 @@ GENERATORS = {
 EMBEDDING_DIMS = 128
 
 
-def make_runs(data: Path, task: str, rows: int) -> list[Path]:
+MODELS = {"a": (1, 1.2), "b": (2, 1.4), "c": (3, 1.0), "d": (4, 1.3), "e": (5, 1.1)}
+
+
+def make_runs(data: Path, task: str, rows: int, models: int = 2) -> list[Path]:
     paths = []
-    for model, (seed, skill) in {"a": (1, 1.2), "b": (2, 1.4)}.items():
+    for model, (seed, skill) in list(MODELS.items())[:models]:
         path = data / f"{task}-{rows}-{model}-v2.parquet"
         if not path.exists():
             GENERATORS[task](rows, seed, skill).to_parquet(path, index=False)
@@ -184,22 +194,95 @@ def write_embeddings(path: Path, rows: int, seed: int) -> None:
 ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
 
+def sklearn_calls(task: str, paths: list[str], slice_column: str) -> None:
+    """The bare scikit-learn calls for what a report shows of these runs: point metrics,
+    ROC and PR curves, calibration bins, per-class scores and each slice's headline metrics."""
+    from sklearn import calibration, metrics
+
+    for path in paths:
+        frame = pd.read_parquet(path)
+        y = frame["label"].to_numpy()
+        pred = frame["prediction"].to_numpy()
+        for function in (
+            metrics.accuracy_score,
+            metrics.balanced_accuracy_score,
+            metrics.matthews_corrcoef,
+            metrics.cohen_kappa_score,
+            metrics.confusion_matrix,
+        ):
+            function(y, pred)
+        average = "binary" if task == "binary" else "macro"
+        metrics.precision_recall_fscore_support(y, pred, average=average)
+        metrics.precision_recall_fscore_support(y, pred, average=None)
+        if task == "binary":
+            s = frame["score"].to_numpy()
+            metrics.roc_auc_score(y, s)
+            metrics.average_precision_score(y, s)
+            metrics.log_loss(y, s)
+            metrics.brier_score_loss(y, s)
+            metrics.roc_curve(y, s)
+            metrics.precision_recall_curve(y, s)
+            calibration.calibration_curve(y, s, n_bins=10)
+        else:
+            proba = frame[[c for c in frame.columns if c.startswith("prob_")]].to_numpy()
+            metrics.roc_auc_score(y, proba, multi_class="ovr")
+            metrics.log_loss(y, proba)
+            metrics.top_k_accuracy_score(y, proba, k=3)
+            onehot = np.eye(proba.shape[1])[y]
+            for k in range(proba.shape[1]):
+                metrics.roc_curve(onehot[:, k], proba[:, k])
+                metrics.average_precision_score(onehot[:, k], proba[:, k])
+        if slice_column:
+            for _, part in frame.groupby(slice_column):
+                metrics.accuracy_score(part["label"], part["prediction"])
+                metrics.f1_score(part["label"], part["prediction"], average=average)
+
+
+def profile_of(stderr: str) -> dict[str, float]:
+    """The stage times of a REPORTGEN_PROFILE=1 line."""
+    line = next((x for x in stderr.splitlines() if x.startswith("profile (s):")), "")
+    body = line.removeprefix("profile (s): ").split(";")[0]
+    return {
+        name: float(value)
+        for name, value in (part.strip().rsplit(" ", 1) for part in body.split(",") if part)
+    }
+
+
 def measure(command: list[str]) -> tuple[float, float]:
     """Wall seconds and peak RSS (MiB) of one child process."""
+    wall, peak, _ = measure_profiled(command)
+    return wall, peak
+
+
+def measure_profiled(command: list[str]) -> tuple[float, float, dict[str, float]]:
+    """Wall seconds, peak RSS (MiB) and stage times of one child process."""
     script = (
         "import resource, subprocess, sys, time; t = time.perf_counter(); "
         "code = subprocess.call(sys.argv[1:]); w = time.perf_counter() - t; "
         "print(w, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); sys.exit(code)"
     )
     # a wrapper process per run, so ru_maxrss is this run's peak, not an earlier one's
-    out = subprocess.run(
+    done = subprocess.run(
         [sys.executable, "-c", script, *command],
         capture_output=True,
         text=True,
         check=True,
-        env=ENV,
-    ).stdout.split()
-    return float(out[-2]), float(out[-1]) / 1024
+        env={**ENV, "REPORTGEN_PROFILE": "1"},
+    )
+    out = done.stdout.split()
+    return float(out[-2]), float(out[-1]) / 1024, profile_of(done.stderr)
+
+
+STAGES = ("imports", "load", "evaluate", "verdicts", "charts", "fallbacks", "write")
+
+
+def startup(repeat: int) -> None:
+    """``reportgen --help`` and ``--version``: what a user waits for before anything runs."""
+    print("| command | wall (s) |")
+    print("|---|---:|")
+    for flag in ("--help", "--version"):
+        walls = [measure([sys.executable, "-m", "reportgen.cli", flag])[0] for _ in range(repeat)]
+        print(f"| reportgen {flag} | {statistics.median(walls):.2f} |", flush=True)
 
 
 def main() -> None:
@@ -208,6 +291,7 @@ def main() -> None:
     parser.add_argument(
         "--tasks", nargs="+", default=["binary", "multiclass"], choices=list(GENERATORS)
     )
+    parser.add_argument("--models", type=int, nargs="+", default=[2], help="runs per report")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument(
         "--data", type=Path, default=Path(tempfile.gettempdir()) / "reportgen-bench"
@@ -219,7 +303,21 @@ def main() -> None:
         default=[],
         help="more options for reportgen build, e.g. --extra=--bootstrap=0",
     )
+    parser.add_argument(
+        "--compare-sklearn",
+        action="store_true",
+        help="also time bare scikit-learn metric calls on the same files (binary, multiclass)",
+    )
+    parser.add_argument("--startup", action="store_true", help="time --help and --version only")
+    parser.add_argument("--sklearn-child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.sklearn_child:  # the process --compare-sklearn times
+        task, slice_column, *paths = args.sklearn_child
+        sklearn_calls(task, paths, slice_column)
+        return
+    if args.startup:
+        startup(args.repeat)
+        return
     args.data.mkdir(parents=True, exist_ok=True)
     reportgen = [sys.executable, "-m", "reportgen.cli"]
     # warm the one-off caches (Vega bundle on disk, Python bytecode) outside the timings
@@ -235,35 +333,58 @@ def main() -> None:
         f"median of {args.repeat}; options: "
         f"{'--slice ' + args.slice if args.slice else ''} {' '.join(args.extra)}"
     )
-    print("| task | rows per run | runs | wall (s) | peak memory (MiB) | report (KB) |")
-    print("|---|---:|---:|---:|---:|---:|")
+    sklearn_header = " scikit-learn (s) | ratio |" if args.compare_sklearn else ""
+    print(
+        "| task | rows per run | runs | wall (s) | peak memory (MiB) | report (KB) |"
+        f"{sklearn_header} {' | '.join(STAGES)} |"
+    )
+    print("|---|---:|---:|---:|---:|---:|" + "---:|" * (len(STAGES) + 2 * args.compare_sklearn))
     for task in args.tasks:
         for rows in args.rows:
-            runs = make_runs(args.data, task, rows)
-            out = args.data / f"{task}-{rows}.html"
-            command = [
-                *reportgen,
-                "build",
-                *map(str, runs),
-                "-o",
-                str(out),
-                "-q",
-                *(["--slice", args.slice] if args.slice else []),
-                *args.extra,
-            ]
-            if task == "embedding":
-                for run in runs:
-                    command += ["--embeddings", f"{run.stem}={run.with_suffix('.npy')}"]
-            walls, peaks = [], []
-            for _ in range(args.repeat):
-                wall, peak = measure(command)
-                walls.append(wall)
-                peaks.append(peak)
-            print(
-                f"| {task} | {rows:,} | {len(runs)} | {statistics.median(walls):.2f} | "
-                f"{max(peaks):,.0f} | {out.stat().st_size / 1024:,.0f} |",
-                flush=True,
-            )
+            for models in args.models:
+                case(args, reportgen, task, rows, models)
+
+
+def case(args: argparse.Namespace, reportgen: list[str], task: str, rows: int, models: int) -> None:
+    runs = make_runs(args.data, task, rows, models)
+    out = args.data / f"{task}-{rows}-{models}.html"
+    command = [
+        *reportgen,
+        "build",
+        *map(str, runs),
+        "-o",
+        str(out),
+        "-q",
+        *(["--slice", args.slice] if args.slice else []),
+        *args.extra,
+    ]
+    if task == "embedding":
+        for run in runs:
+            command += ["--embeddings", f"{run.stem}={run.with_suffix('.npy')}"]
+    walls, peaks, stages = [], [], []
+    bare = []
+    for _ in range(args.repeat):
+        wall, peak, profile = measure_profiled(command)
+        walls.append(wall)
+        peaks.append(peak)
+        stages.append(profile)
+        if args.compare_sklearn and task in ("binary", "multiclass"):
+            child = [sys.executable, __file__, "--sklearn-child", task, args.slice]
+            bare.append(measure([*child, *map(str, runs)])[0])
+    wall = statistics.median(walls)
+    columns = [f"{statistics.median(p.get(stage, 0.0) for p in stages):.2f}" for stage in STAGES]
+    compared = ""
+    if args.compare_sklearn:
+        compared = (
+            f" {statistics.median(bare):.2f} | {wall / statistics.median(bare):.2f}x |"
+            if bare
+            else " - | - |"
+        )
+    print(
+        f"| {task} | {rows:,} | {len(runs)} | {wall:.2f} | {max(peaks):,.0f} | "
+        f"{out.stat().st_size / 1024:,.0f} |{compared} {' | '.join(columns)} |",
+        flush=True,
+    )
 
 
 if __name__ == "__main__":
