@@ -426,6 +426,7 @@ def build(
     from reportgen.render import fallbacks
 
     started = time.perf_counter()
+    profiling.reset()  # this build's stages only (the API may run many in one process)
     fallbacks.start()  # warms up on the second core while the pipeline is imported and runs
     with profiling.stage("imports"):
         from reportgen.ingest.runs import ColumnNames
