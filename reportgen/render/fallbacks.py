@@ -98,15 +98,15 @@ class Worker:
             return self._done.get(key)
 
     def close(self) -> None:
+        """End the process at once: by now every drawing asked for has been used, or the
+        build failed and none is wanted (waiting would cost a failing run its warm-up)."""
         try:
             if self._process.stdin is not None:
                 self._process.stdin.close()
         except OSError:
             pass
-        try:
-            self._process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self._process.kill()
+        self._process.kill()
+        self._process.wait()
 
 
 _WORKER: Worker | None = None
