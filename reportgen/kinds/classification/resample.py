@@ -115,6 +115,20 @@ def _mixed_radix(columns: Sequence[np.ndarray], radices: Sequence[int]) -> np.nd
     return flat
 
 
+def _unique_keys(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``np.unique(keys, return_inverse=True, return_counts=True)`` for non-negative integer
+    keys, by counting when their range is small (one pass, no sort of a million keys); the
+    same arrays either way."""
+    top = int(keys.max()) + 1 if len(keys) else 0
+    if top > max(4 * len(keys), 1 << 22):  # a sparse range: sorting costs less memory
+        return np.unique(keys, return_inverse=True, return_counts=True)
+    tally = np.bincount(keys, minlength=top)
+    unique = np.flatnonzero(tally)
+    lookup = np.zeros(top, dtype=np.intp)
+    lookup[unique] = np.arange(len(unique))
+    return unique.astype(keys.dtype), lookup[keys], tally[unique]
+
+
 def build_cells(
     runs: Sequence[EncodedRun],
     rows: Sequence[np.ndarray | None] | None = None,
@@ -130,7 +144,7 @@ def build_cells(
     y_true = first.y_true if rows[0] is None else first.y_true[rows[0]]
     per_model = [_model_columns(run, picked) for run, picked in zip(runs, rows, strict=True)]
     class_radices = [len(first.classes)] + [len(run.classes) for run in runs]
-    combos = len(np.unique(_mixed_radix([y_true] + [m[0] for m in per_model], class_radices)))
+    combos = len(_unique_keys(_mixed_radix([y_true] + [m[0] for m in per_model], class_radices))[0])
     bins_each = int(np.clip((budget / combos) ** (1 / len(runs)), 1, MAX_BINS))
     columns, radices = [y_true], [len(first.classes)]
     for run, (y_pred, to_bin, _, probabilities) in zip(runs, per_model, strict=True):
@@ -141,9 +155,7 @@ def build_cells(
         columns += [y_pred, score_bin]
         radices += [len(run.classes), int(score_bin.max()) + 1]
     # one int64 key per row: np.unique on it is a plain sort, far faster than on 2-D rows
-    unique_keys, inverse, counts = np.unique(
-        _mixed_radix(columns, radices), return_inverse=True, return_counts=True
-    )
+    unique_keys, inverse, counts = _unique_keys(_mixed_radix(columns, radices))
     cell_keys = np.empty((len(unique_keys), len(radices)), dtype=np.int64)
     rest = unique_keys
     for position in range(len(radices) - 1, -1, -1):
