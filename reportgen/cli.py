@@ -403,7 +403,7 @@ def build(
         typer.Option(
             "--profile",
             help="Print where the time went, per stage (imports, load, evaluate, verdicts, "
-            "layout, charts, fallbacks, write), to stderr; REPORTGEN_PROFILE=1 does the same.",
+            "charts, fallbacks, write), to stderr; REPORTGEN_PROFILE=1 does the same.",
         ),
     ] = False,
     debug: Annotated[

@@ -228,21 +228,6 @@ def _assemble(
         else:
             for result in results:
                 settle(result.comparisons, method)
-    with stage("layout"):
-        report = _layout(ctx, results, gates, title, timestamp, say, runs)
-    return report
-
-
-def _layout(
-    ctx: Context,
-    results: list[KindResult],
-    gates: list[Gate],
-    title: str | None,
-    timestamp: bool,
-    say: Progress,
-    runs: Sequence[Any],
-) -> Report:
-    """The report model from settled results: boards, verdict line, sections, charts, gates."""
     say("Drawing charts")
     by_name = registry.by_name()
     found = [(by_name[r.kind], r) for r in results]  # each result with its kind
@@ -276,7 +261,7 @@ def _layout(
     body += appendix
     _unique_ids(body)
     with stage("charts"):
-        draw_all(body, lambda f: fallbacks.submit(f.spec, "jpeg" if f.raster else "svg"))
+        draw_all(body, fallbacks.submit)
     names = list(ctx.names)
 
     def first(ask: Callable[[Kind, KindResult], Any]) -> Any:

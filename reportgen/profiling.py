@@ -1,5 +1,5 @@
 """Where a build's time goes: ``--profile`` or ``REPORTGEN_PROFILE=1`` prints the wall time of
-each stage (imports, load, evaluate, verdicts, layout, charts, fallbacks, write) to stderr.
+each stage (imports, load, evaluate, verdicts, charts, fallbacks, write) to stderr.
 
 Stages are timed always (a clock read per stage costs nothing); they are printed only when
 asked. A stage entered twice adds up.

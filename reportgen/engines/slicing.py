@@ -134,6 +134,7 @@ def _binary_slices(
         run.prediction if threshold is None else None,
         threshold=cut,
         slice_sql=expression,
+        probability=found.probability,  # known from the run's own pass
     )
     positive_label = evaluation.classes[evaluation.encoded.positive]
     per_value = slice_stats(grouped, positive_label, cut, evaluation.classes)

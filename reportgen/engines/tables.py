@@ -185,6 +185,7 @@ def aggregate(
     column = binary_score_column(run, positive_label)
     if task != "multiclass" and column is not None:
         low, high = extremes[column]
+        probability = low >= 0 and high <= 1
         cells = binary_cells(
             engine,
             run.source,
@@ -192,11 +193,10 @@ def aggregate(
             column,
             run.prediction if threshold is None else None,
             threshold=0.5 if threshold is None else threshold,
-            probability=low >= 0 and high <= 1,
+            probability=probability,
         )
         labels = set(_label_names(cells["label"]))
         if len(labels) <= 2 or task == "binary":
-            probability = bool(cells["low"].min() >= 0 and cells["high"].max() <= 1)
             return TableStats(run, "binary", cells, labels, probability, column)
         if not run.class_scores:
             raise ReportgenError(
@@ -230,9 +230,10 @@ def score_extremes(engine: Engine, run: TableRun) -> dict[str, tuple[float, floa
         )
     found = engine.frame(f"SELECT {', '.join(items)} FROM {run.source}").iloc[0]
     for i, column in enumerate(columns):
-        if found[f"bad{i}"] and found[f"bad{i}"] > 0:
+        bad = found[f"bad{i}"]
+        if pd.notna(bad) and bad > 0:  # NULL for a table without rows
             raise ReportgenError(
-                f"{run.path}: score column {column!r} has {int(found[f'bad{i}'])} missing, "
+                f"{run.path}: score column {column!r} has {int(bad)} missing, "
                 "non-numeric or infinite values; scores must be finite numbers"
             )
     return {c: (float(found[f"low{i}"]), float(found[f"high{i}"])) for i, c in enumerate(columns)}

@@ -85,8 +85,9 @@ def is_lfs_pointer(path: Path) -> bool:
         return False
 
 
-def check_not_lfs_pointer(path: Path) -> None:
-    if is_lfs_pointer(path):
+def check_not_lfs_pointer(path: Path, head: bytes | None = None) -> None:
+    """An error naming a Git LFS pointer; ``head``: the file's first bytes, if already read."""
+    if is_lfs_pointer(path) if head is None else head.startswith(LFS_POINTER):
         raise ReportgenError(
             f"{path}: a Git LFS pointer, not the file; run git lfs pull to fetch it"
         )
@@ -95,7 +96,8 @@ def check_not_lfs_pointer(path: Path) -> None:
 def _delimiter(text: bytes) -> str:
     """A .csv file's delimiter: "," unless the header line splits on ";" (as spreadsheets in
     many locales write CSV) or "|" and not on ","."""
-    header = text.split(b"\n", 1)[0]
+    end = text.find(b"\n")
+    header = text[: end if end >= 0 else len(text)]  # a slice, not a copy of the whole file
     counts = {sep: header.count(sep.encode()) for sep in (",", ";", "|")}
     if counts[","] == 0 and max(counts.values()) > 0:
         return max(counts, key=counts.get)  # type: ignore[arg-type]
@@ -119,10 +121,7 @@ def _read_frame(path: Path, fmt: str, skip: str | None = None) -> pd.DataFrame:
     data = read_bytes(path)
     if not data:
         raise ReportgenError(f"{path}: file is empty; write one row per evaluated example")
-    if data.startswith(LFS_POINTER):
-        raise ReportgenError(
-            f"{path}: a Git LFS pointer, not the file; run git lfs pull to fetch it"
-        )
+    check_not_lfs_pointer(path, data)
     text = b"" if fmt == "parquet" else _text_bytes(path, data)
     if fmt != "parquet" and b"\x00" in text[:8192]:
         raise ReportgenError(

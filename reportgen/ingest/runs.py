@@ -256,6 +256,11 @@ def scalar_values(series: pd.Series, path: Path, fmt: str, column: str, role: st
     raw = np.fromiter((isinstance(v, bytes) for v in values), bool, len(values))
     if not raw.any():
         return series
+    if (raw | series.isna().to_numpy()).all():  # a Parquet binary column: decoded in one call
+        try:
+            return series.str.decode("utf-8")
+        except UnicodeDecodeError:
+            pass  # find the row below
     decoded = values.copy()
     for row in np.flatnonzero(raw):
         try:

@@ -41,6 +41,12 @@ def draw(spec: dict[str, Any], fmt: str) -> str:
     return vl_convert.vegalite_to_svg(light(spec))
 
 
+def format_of(figure: Any) -> str:
+    """A figure's static drawing: a JPEG for dense point clouds (a fraction of the SVG's
+    size), else SVG."""
+    return "jpeg" if figure.raster else "svg"
+
+
 def key_of(spec: dict[str, Any], fmt: str) -> str:
     text = json.dumps(spec, sort_keys=True, separators=(",", ":"))
     return fmt + ":" + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
@@ -87,10 +93,10 @@ class Worker:
         except (OSError, ValueError):
             self._asked.discard(key)
 
-    def result(self, spec: dict[str, Any], fmt: str) -> str | None:
-        """The drawing, waiting for the worker if needed; None if it was never asked for or
-        the worker could not draw it (the caller draws it itself, and reports any error)."""
-        key = key_of(spec, fmt)
+    def result(self, key: str) -> str | None:
+        """The drawing of the spec with this :func:`key_of`, waiting for the worker if needed;
+        None if it was never asked for or the worker could not draw it (the caller draws it
+        itself, and reports any error)."""
         if key not in self._asked:
             return None
         with self._ready:
@@ -130,19 +136,20 @@ def stop() -> None:
         _WORKER = None
 
 
-def submit(spec: dict[str, Any], fmt: str) -> None:
-    """Ask the running worker, if any, to draw ``spec`` now."""
+def submit(figure: Any) -> None:
+    """Ask the running worker, if any, to draw the figure's spec now."""
     if _WORKER is not None:
-        _WORKER.submit(spec, fmt)
+        _WORKER.submit(figure.spec, format_of(figure))
 
 
-def drawing(spec: dict[str, Any], fmt: str, cache: dict[str, str]) -> str:
-    """The drawing of ``spec``: from the worker, from ``cache`` (the same spec twice), or made
-    here."""
-    key = key_of(spec, fmt)
+def drawing(figure: Any, cache: dict[str, str]) -> str:
+    """The figure's drawing (SVG text, or a JPEG as base64): from the worker, from ``cache``
+    (the same spec twice), or made here."""
+    fmt = format_of(figure)
+    key = key_of(figure.spec, fmt)
     if key not in cache:
-        found = _WORKER.result(spec, fmt) if _WORKER is not None else None
-        cache[key] = found if found is not None else draw(spec, fmt)
+        found = _WORKER.result(key) if _WORKER is not None else None
+        cache[key] = found if found is not None else draw(figure.spec, fmt)
     return cache[key]
 
 

@@ -108,7 +108,7 @@ def _compact_svg(svg: str, prefix: str) -> str:
 
 def static_svgs(report: Report) -> dict[str, str]:
     """Every chart as an SVG drawn by vl-convert (no browser), keyed by figure id; dense
-    point clouds as a JPEG (a fraction of the SVG's size). Drawn by the worker process when
+    point clouds as a JPEG (:func:`fallbacks.format_of`). Drawn by the worker process when
     one runs (:mod:`reportgen.render.fallbacks`), else here.
 
     vl-convert escapes text from the data as XML, so names cannot inject markup."""
@@ -116,14 +116,13 @@ def static_svgs(report: Report) -> dict[str, str]:
     found = {}
     for section in report.sections:
         for figure in section.figures:
+            drawn = fallbacks.drawing(figure, cache)
             if figure.raster:
-                data = fallbacks.drawing(figure.spec, "jpeg", cache)
                 found[figure.id] = (
-                    f'<img src="data:image/jpeg;base64,{data}" alt="" class="raster">'
+                    f'<img src="data:image/jpeg;base64,{drawn}" alt="" class="raster">'
                 )
             else:
-                svg = fallbacks.drawing(figure.spec, "svg", cache)
-                found[figure.id] = _compact_svg(svg, f"s-{figure.id}")
+                found[figure.id] = _compact_svg(drawn, f"s-{figure.id}")
     return found
 
 

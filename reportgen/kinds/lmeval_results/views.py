@@ -203,7 +203,9 @@ def benchmark_section(table: BenchmarkTable, colours: dict[str, str]) -> Section
                 )
         if not cells:
             continue
-        section.figures.append(_group_figure(group, subtasks, pd.DataFrame(cells), table))
+        section.figures.append(
+            _group_figure(group, subtasks, pd.DataFrame(cells), candidates, table)
+        )
     section.tables.append(strengths_table(table, colours))
     return section
 
@@ -213,7 +215,11 @@ HEATMAP_SIDE = 40  # a large group's heatmap: at most this many gains and as man
 
 
 def _group_figure(
-    group: str, subtasks: list[str], frame: pd.DataFrame, table: BenchmarkTable
+    group: str,
+    subtasks: list[str],
+    frame: pd.DataFrame,
+    candidates: list[str],
+    table: BenchmarkTable,
 ) -> Figure:
     """A group's subtask deltas as a heatmap sorted from largest gain to largest loss, with
     every subtask in the table behind it. Past 2 x HEATMAP_SIDE subtasks the heatmap keeps
@@ -233,7 +239,6 @@ def _group_figure(
     drawn_rows = frame[frame["subtask"].isin(set(order))].copy()
     bound = float(max(0.05, frame["delta"].abs().max()))
     drawn_rows["shade"] = (drawn_rows["delta"].abs() / bound).round(3)
-    candidates = list(dict.fromkeys(frame["candidate"]))
     rows = [
         [
             Cell(r.subtask),
