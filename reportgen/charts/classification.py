@@ -88,6 +88,14 @@ def _diagonal() -> alt.Chart:
     )
 
 
+def when(channel: type[Any], predicate: Any, yes: Any, no: Any) -> Any:
+    """A conditional value channel (``yes`` where ``predicate`` holds, else ``no``) built as
+    its channel class, e.g. ``when(alt.OpacityValue, highlight, 1.0, 0.15)``: Altair would
+    otherwise find the class of ``alt.condition``'s plain dict by validating it against the
+    schema, in every chart."""
+    return channel(**alt.condition(predicate, alt.value(yes), alt.value(no)))
+
+
 def _legend_highlight(field: str) -> alt.Parameter:
     return alt.selection_point(fields=[field], bind="legend", name="highlight")
 
@@ -118,7 +126,7 @@ def curve_chart(
             y=_rate_axis_y(y, y_title),
             color=_colour("series", series_order, series_colours, legend_title),
             order=alt.Order("step:Q"),
-            opacity=alt.condition(highlight, alt.value(1.0), alt.value(0.15)),
+            opacity=when(alt.OpacityValue, highlight, 1.0, 0.15),
             tooltip=[
                 alt.Tooltip("model:N", title="model"),
                 alt.Tooltip(f"{x}:Q", title=x_title, format=".3f"),
@@ -255,10 +263,11 @@ def confusion_chart(
     if len(classes) <= 12:
         text = base.mark_text(fontSize=10 if len(classes) > 6 else 12).encode(
             text=alt.Text(f"{text_field}:N"),
-            color=alt.condition(
+            color=when(
+                alt.ColorValue,
                 f"datum.{'rate' if normalised else 'count_shade'} > 0.55",
-                alt.value("white"),
-                alt.value("#222222"),
+                "white",
+                "#222222",
             ),
         )
         layers.append(text)
@@ -293,7 +302,7 @@ def reliability_chart(
         x=_rate_axis("confidence", x_title),
         y=_rate_axis_y("observed", y_title),
         color=colour,
-        opacity=alt.condition(highlight, alt.value(1.0), alt.value(0.15)),
+        opacity=when(alt.OpacityValue, highlight, 1.0, 0.15),
         tooltip=tooltip,
     )
     diagram = alt.layer(
@@ -315,7 +324,7 @@ def reliability_chart(
             x2=alt.X2("bin_end:Q"),
             y=alt.Y("share:Q", title="Share of examples", axis=alt.Axis(format=".0%"), stack=None),
             color=colour,
-            opacity=alt.condition(highlight, alt.value(0.55), alt.value(0.08)),
+            opacity=when(alt.OpacityValue, highlight, 0.55, 0.08),
             tooltip=tooltip,
         )
         .properties(width=SQUARE, height=90)
@@ -337,7 +346,7 @@ def per_class_chart(
             x=alt.X("value:Q", title=None, scale=alt.Scale(zero=False, domainMax=1)),
             yOffset=alt.YOffset("model:N", sort=list(models)),
             color=_colour("model", models, colours, "Model"),
-            opacity=alt.condition(highlight, alt.value(1.0), alt.value(0.12)),
+            opacity=when(alt.OpacityValue, highlight, 1.0, 0.12),
             tooltip=[
                 alt.Tooltip("model:N"),
                 alt.Tooltip("class:N"),
@@ -373,7 +382,7 @@ def confused_pairs_chart(
             x=alt.X("count:Q", title="Examples", axis=alt.Axis(format=",d")),
             yOffset=alt.YOffset("model:N", sort=list(models)),
             color=_colour("model", models, colours, "Model"),
-            opacity=alt.condition(highlight, alt.value(1.0), alt.value(0.15)),
+            opacity=when(alt.OpacityValue, highlight, 1.0, 0.15),
             tooltip=[
                 alt.Tooltip("model:N"),
                 alt.Tooltip("pair:N", title="mistake"),
@@ -399,7 +408,7 @@ def improvement_chart(
     base = alt.Chart().encode(  # data come from the facet, so each panel gets its own
         y=alt.Y("candidate:N", sort=list(candidates), title=None, axis=None),
         color=_colour("candidate", candidates, colours, "Candidate"),
-        opacity=alt.condition(highlight, alt.value(1.0), alt.value(0.15)),
+        opacity=when(alt.OpacityValue, highlight, 1.0, 0.15),
         tooltip=[
             alt.Tooltip("candidate:N"),
             alt.Tooltip("metric:N"),
@@ -414,7 +423,7 @@ def improvement_chart(
     zero = (
         alt.Chart(pd.DataFrame({"x": [0.0]}))
         .mark_rule(color=GUIDE, strokeDash=[4, 4])
-        .encode(x=alt.X("x:Q"), description=alt.value("zero"))
+        .encode(x=alt.X("x:Q"), description=alt.DescriptionValue("zero"))
     )
     # the description is each bar's accessible name: "new, F1: worse"
     bars = base.mark_rule(strokeWidth=2).encode(
@@ -467,7 +476,7 @@ def threshold_chart(
                 legend=alt.Legend(title="Metric"),
             ),
             detail=alt.Detail("metric:N"),
-            opacity=alt.condition(highlight, alt.value(1.0), alt.value(0.12)),
+            opacity=when(alt.OpacityValue, highlight, 1.0, 0.12),
             tooltip=[
                 alt.Tooltip("model:N"),
                 alt.Tooltip("metric:N"),
@@ -510,9 +519,9 @@ def slice_heatmap(
     )
     heat = base.mark_rect().encode(
         color=alt.Color("value:Q", title=metric, scale=alt.Scale(scheme="blues")),
-        opacity=alt.condition("datum.small", alt.value(0.3), alt.value(1.0)),
-        stroke=alt.condition("datum.worst", alt.value("#c62828"), alt.value(None)),
-        strokeWidth=alt.condition("datum.worst", alt.value(2.5), alt.value(0)),
+        opacity=when(alt.OpacityValue, "datum.small", 0.3, 1.0),
+        stroke=when(alt.StrokeValue, "datum.worst", "#c62828", None),
+        strokeWidth=when(alt.StrokeWidthValue, "datum.worst", 2.5, 0),
         tooltip=[
             alt.Tooltip("model:N"),
             alt.Tooltip("slice:N"),
@@ -523,6 +532,6 @@ def slice_heatmap(
     )
     text = base.mark_text(fontSize=11).encode(
         text=alt.Text("text:N"),
-        color=alt.condition("datum.shade > 0.6", alt.value("white"), alt.value("#222222")),
+        color=when(alt.ColorValue, "datum.shade > 0.6", "white", "#222222"),
     )
     return alt.layer(heat, text).properties(width=width, height=alt.Step(30))

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import altair as alt
 import pandas as pd
 
-from reportgen.charts.classification import GUIDE, _colour, _legend_highlight
+from reportgen.charts.classification import GUIDE, _colour, _legend_highlight, when
 
 PANEL = 260
 CLASS_PALETTE = "dark2"  # not the model palette: these colours mean classes, not models
@@ -154,8 +154,8 @@ def cooccurrence_heatmap(cells: pd.DataFrame, labels: Sequence[str]) -> alt.TopL
         ],
     )
     text = base.mark_text(fontSize=10).encode(
-        text="text:N",
-        color=alt.condition("datum.share > 0.6", alt.value("white"), alt.value("#222222")),
+        text=alt.Text("text:N"),
+        color=when(alt.ColorValue, "datum.share > 0.6", "white", "#222222"),
     )
     size = max(120, min(620, 34 * len(labels)))
     return alt.layer(heat, text).properties(width=size, height=size)
@@ -203,7 +203,7 @@ def projection_panels(
                     title="Prediction",
                     scale=alt.Scale(domain=["right", "wrong"], range=["circle", "cross"]),
                 ),
-                opacity=alt.condition(highlight, alt.value(0.7), alt.value(0.06)),
+                opacity=when(alt.OpacityValue, highlight, 0.7, 0.06),
                 tooltip=[
                     alt.Tooltip("id:N"),
                     alt.Tooltip("cls:N", title="true class"),
@@ -223,7 +223,7 @@ def separation_chart(
 ) -> alt.TopLevelMixin:
     """Mean silhouette per true class and overall (columns model, cls, silhouette, n)."""
     highlight = _legend_highlight("model")
-    zero = alt.Chart(pd.DataFrame({"x": [0.0]})).mark_rule(color=GUIDE).encode(x="x:Q")
+    zero = alt.Chart(pd.DataFrame({"x": [0.0]})).mark_rule(color=GUIDE).encode(x=alt.X("x:Q"))
     dots = (
         alt.Chart(rows)
         .mark_point(filled=True, size=70)
@@ -232,7 +232,7 @@ def separation_chart(
             x=alt.X("silhouette:Q", title="Silhouette", scale=alt.Scale(domain=[-1, 1])),
             yOffset=alt.YOffset("model:N", sort=list(models)),
             color=_colour("model", models, colours, "Model"),
-            opacity=alt.condition(highlight, alt.value(1.0), alt.value(0.12)),
+            opacity=when(alt.OpacityValue, highlight, 1.0, 0.12),
             tooltip=[
                 alt.Tooltip("model:N"),
                 alt.Tooltip("cls:N", title="class"),

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import altair as alt
 import pandas as pd
 
-from reportgen.charts.classification import GUIDE, SQUARE, _colour, _legend_highlight
+from reportgen.charts.classification import GUIDE, SQUARE, _colour, _legend_highlight, when
 
 
 def distribution_chart(
@@ -30,7 +30,7 @@ def distribution_chart(
             x=alt.X("mid:Q", title=x_title, scale=alt.Scale(type="log" if log else "linear")),
             y=alt.Y("share:Q", title="Share of examples", axis=alt.Axis(format="%")),
             color=_colour("model", models, colours, "Model"),
-            opacity=alt.condition(highlight, alt.value(1.0), alt.value(0.15)),
+            opacity=when(alt.OpacityValue, highlight, 1.0, 0.15),
             tooltip=[
                 alt.Tooltip("model:N"),
                 alt.Tooltip("low:Q", title="from", format=".4g"),
@@ -75,7 +75,7 @@ def benchmark_bars(
             "value:Q", title="Score (primary metric)", scale=alt.Scale(domain=[0, 1], nice=False)
         ),
         color=_colour("model", models, colours, "Model"),
-        opacity=alt.condition(highlight, alt.value(0.9), alt.value(0.2)),
+        opacity=when(alt.OpacityValue, highlight, 0.9, 0.2),
         tooltip=[
             alt.Tooltip("model:N"),
             alt.Tooltip("task:N"),
@@ -126,7 +126,7 @@ def delta_heatmap(
     )
     text = base.mark_text(fontSize=10).encode(
         text=alt.Text("text:N"),
-        color=alt.condition("datum.shade > 0.55", alt.value("white"), alt.value("#222222")),
+        color=when(alt.ColorValue, "datum.shade > 0.55", "white", "#222222"),
     )
     return alt.layer(heat, text).properties(width=alt.Step(110), height=alt.Step(15))
 
@@ -159,8 +159,8 @@ def quality_latency_chart(
                 scale=alt.Scale(zero=False),
             ),
             color=_colour("model", models, colours, "Model"),
-            shape=alt.condition("datum.front", alt.value("circle"), alt.value("diamond")),
-            opacity=alt.condition(highlight, alt.value(1.0), alt.value(0.2)),
+            shape=when(alt.ShapeValue, "datum.front", "circle", "diamond"),
+            opacity=when(alt.OpacityValue, highlight, 1.0, 0.2),
             tooltip=[
                 alt.Tooltip("model:N"),
                 alt.Tooltip("latency:Q", title="p50 latency (ms)", format=",.1f"),
@@ -173,7 +173,7 @@ def quality_latency_chart(
     labels = (
         alt.Chart(points)
         .mark_text(align="left", dx=8, dy=-6, fontSize=11)
-        .encode(x="latency:Q", y="quality:Q", text="model:N")
+        .encode(x=alt.X("latency:Q"), y=alt.Y("quality:Q"), text=alt.Text("model:N"))
     )
     return alt.layer(front, dots, labels).properties(width=SQUARE + 120, height=SQUARE - 40)
 
@@ -198,8 +198,8 @@ def history_chart(
             y=alt.Y("value:Q", title=metric + (" (log scale)" if log_scale else ""), scale=y_scale),
             color=_colour("model", models, colours, "Model"),
             strokeDash=alt.StrokeDash("split:N", title="Split"),
-            detail="split:N",
-            opacity=alt.condition(highlight, alt.value(1.0), alt.value(0.15)),
+            detail=alt.Detail("split:N"),
+            opacity=when(alt.OpacityValue, highlight, 1.0, 0.15),
             tooltip=[
                 alt.Tooltip("model:N"),
                 alt.Tooltip("split:N"),
@@ -213,8 +213,8 @@ def history_chart(
         alt.Chart(best)
         .mark_point(shape="diamond", size=140, filled=True, stroke="#222222", strokeWidth=1)
         .encode(
-            x="step:Q",
-            y="value:Q",
+            x=alt.X("step:Q"),
+            y=alt.Y("value:Q"),
             color=_colour("model", models, colours, "Model"),
             tooltip=[
                 alt.Tooltip("model:N"),
@@ -245,7 +245,7 @@ def slice_dots(
             y=alt.Y("slice:N", sort=list(values), title=None),
             x=alt.X("score:Q", title=metric, scale=alt.Scale(zero=False)),
             color=_colour("model", models, colours, "Model"),
-            opacity=alt.condition("datum.small", alt.value(0.3), alt.value(1.0)),
+            opacity=when(alt.OpacityValue, "datum.small", 0.3, 1.0),
             tooltip=[
                 alt.Tooltip("model:N"),
                 alt.Tooltip("slice:N"),
