@@ -13,6 +13,12 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from typer.core import TyperCommand
+
+try:  # Typer 0.22+ ships its own copy of click
+    from typer import _click as click
+except ImportError:  # pragma: no cover
+    import click  # type: ignore[no-redef]
 
 from reportgen import __version__
 from reportgen.config import with_config
@@ -45,6 +51,45 @@ class Multiplicity(StrEnum):
     per_comparison = "per-comparison"
     report = "report"
     none = "none"
+
+
+class EngineOption(StrEnum):
+    auto = "auto"
+    memory = "memory"
+    duckdb = "duckdb"
+    spark = "spark"
+
+
+PANELS = ("Inputs", "Comparison", "Slices", "Gates", "Outputs", "Email", "Engine")
+
+
+class GroupedCommand(TyperCommand):
+    """Plain-text help with the options under headings (their ``rich_help_panel``: inputs,
+    comparison, slices, gates, outputs, email, engine) and arguments shown by their metavar,
+    without the rich renderer (which costs --help a fifth of a second)."""
+
+    def collect_usage_pieces(self, ctx: click.Context) -> list[str]:
+        arguments = [p.metavar or p.name.upper() for p in self.params if _is_argument(p)]
+        return [self.options_metavar or "[OPTIONS]", *arguments]
+
+    def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        groups: dict[str, list[tuple[str, str]]] = {}
+        for param in self.get_params(ctx):
+            record = param.get_help_record(ctx)
+            if record is None:
+                continue
+            if _is_argument(param):  # the metavar alone, not Typer's type placeholder
+                record = (param.metavar or param.name.upper(), record[1])
+            panel = getattr(param, "rich_help_panel", None) or "Other options"
+            groups.setdefault(panel, []).append(record)
+        order = {name: i for i, name in enumerate(PANELS)}
+        for panel in sorted(groups, key=lambda name: order.get(name, len(order))):
+            with formatter.section(panel):
+                formatter.write_dl(groups[panel])
+
+
+def _is_argument(param: click.Parameter) -> bool:
+    return param.param_type_name == "argument"
 
 
 class HistoryScale(StrEnum):
@@ -102,21 +147,28 @@ def _internal(exc: Exception) -> typer.Exit:
 
 
 @app.command(
+    cls=GroupedCommand,
     epilog=(
-        "Examples:\n\n"
-        "  reportgen build runs/model.csv -o report.html\n\n"
-        "  reportgen build baseline=v1.parquet candidate=v2.parquet -o report.html "
-        "--json summary.json\n\n"
-        "  reportgen build v1.csv v2.csv v3.csv --baseline v2 --bootstrap 2000 --seed 7\n\n"
-        "  reportgen build a.jsonl b.jsonl --task binary --positive-label spam --threshold 0.3\n\n"
-        "  reportgen build preds.csv --label-col gold --pred-col answer --score-col p_yes\n\n"
-        "  reportgen build prod=v1.parquet cand=v2.parquet --fail-if 'regression(f1)' "
-        "--fail-if 'roc_auc < 0.95 for cand' --markdown - --junit gates.xml\n\n"
-        "  reportgen build base=lm-eval/demo-lm-7b/ chat=lm-eval/demo-lm-7b-chat/ "
-        "base=ppl-base.csv chat=ppl-chat.csv --benchmark-metric gsm8k=exact_match\n\n"
-        "  reportgen build price-v1=v1.csv price-v2=v2.csv --task regression --slice region\n\n"
-        "  reportgen build tagger=tags.jsonl encoder=classes.parquet --embeddings "
-        "encoder=encoder-vectors.npy --max-points 2000"
+        "Examples (one per line, to copy as they are):\n\n\b\n"
+        "  reportgen build runs/model.csv -o report.html\n"
+        "  reportgen build baseline=v1.parquet candidate=v2.parquet -o "
+        "report.html --json summary.json\n"
+        "  reportgen build v1.csv v2.csv v3.csv --baseline v2 --bootstrap 2000 "
+        "--seed 7\n"
+        "  reportgen build a.jsonl b.jsonl --task binary --positive-label spam "
+        "--threshold 0.3\n"
+        "  reportgen build preds.csv --label-col gold --pred-col answer "
+        "--score-col p_yes\n"
+        "  reportgen build prod=v1.parquet cand=v2.parquet --fail-if "
+        "'regression(f1)' --fail-if 'roc_auc < 0.95 for cand' --markdown - "
+        "--junit gates.xml\n"
+        "  reportgen build base=lm-eval/demo-lm-7b/ "
+        "chat=lm-eval/demo-lm-7b-chat/ base=ppl-base.csv chat=ppl-chat.csv "
+        "--benchmark-metric gsm8k=exact_match\n"
+        "  reportgen build price-v1=v1.csv price-v2=v2.csv --task regression "
+        "--slice region\n"
+        "  reportgen build tagger=tags.jsonl encoder=classes.parquet "
+        "--embeddings encoder=encoder-vectors.npy --max-points 2000\n"
     ),
 )
 def build(
@@ -124,6 +176,8 @@ def build(
     runs: Annotated[
         list[str],
         typer.Argument(
+            rich_help_panel="Inputs",
+            metavar="RUNS...",
             help="Run files as PATH or NAME=PATH (CSV, TSV, JSON Lines, JSON, Parquet; "
             ".csv/.tsv/.jsonl may be gzipped), run directories holding predictions.<ext> "
             "and run.json, lm-eval results JSON files or output folders (results_*.json, "
@@ -135,78 +189,113 @@ def build(
         ),
     ],
     output: Annotated[
-        Path, typer.Option("--output", "-o", help="Where to write the HTML report.")
+        Path,
+        typer.Option(
+            "--output",
+            "-o",
+            rich_help_panel="Outputs",
+            metavar="PATH",
+            help="Where to write the HTML report, e.g. -o reports/v2.html.",
+        ),
     ] = Path("report.html"),
     json_path: Annotated[
         Path | None,
         typer.Option(
             "--json",
+            rich_help_panel="Outputs",
+            metavar="PATH",
             help="Also write a machine-readable JSON summary here, e.g. --json summary.json.",
         ),
     ] = None,
     title: Annotated[
-        str | None, typer.Option(help="Report title; default: the run names and the task.")
+        str | None,
+        typer.Option(
+            rich_help_panel="Outputs",
+            metavar="TEXT",
+            help="Report title, e.g. --title 'churn model: v2 vs v1'; default: the run names "
+            "and the task.",
+        ),
     ] = None,
     task: Annotated[
         TaskOption | None,
         typer.Option(
+            rich_help_panel="Inputs",
             help="Force the task instead of detecting it from the columns: multilabel reads "
             "'labels'/'predictions' lists or label_<name>/pred_<name> 0/1 columns; regression "
             "reads a numeric label and prediction (detected when the label is a float with "
             "many distinct values); generation scores free-text predictions by exact match "
-            "and token F1."
+            "and token F1. E.g. --task regression.",
         ),
     ] = None,
     positive_label: Annotated[
         str | None,
         typer.Option(
+            rich_help_panel="Inputs",
+            metavar="LABEL",
             help="The positive class of a binary task, e.g. --positive-label spam. "
-            "Default: 1, True, yes, pos or positive, whichever occurs."
+            "Default: 1, True, yes, pos or positive, whichever occurs.",
         ),
     ] = None,
     threshold: Annotated[
         float | None,
         typer.Option(
+            rich_help_panel="Inputs",
+            metavar="SCORE",
             help="Binary: predict positive when score >= THRESHOLD, replacing any "
             "prediction column, e.g. --threshold 0.3. Default: use the prediction "
-            "column, or 0.5 when there is none."
+            "column, or 0.5 when there is none.",
         ),
     ] = None,
     label_col: Annotated[
         str | None,
         typer.Option(
+            rich_help_panel="Inputs",
+            metavar="COLUMN",
             help="Column holding the true class (default: label or an "
-            "alias such as y_true, target, gold)."
+            "alias such as y_true, target, gold), e.g. --label-col gold.",
         ),
     ] = None,
     pred_col: Annotated[
         str | None,
         typer.Option(
-            help="Column holding the predicted class (default: prediction, pred, y_pred, ...)."
+            rich_help_panel="Inputs",
+            metavar="COLUMN",
+            help="Column holding the predicted class (default: prediction, pred, y_pred, ...), "
+            "e.g. --pred-col answer.",
         ),
     ] = None,
     score_col: Annotated[
         str | None,
         typer.Option(
+            rich_help_panel="Inputs",
+            metavar="COLUMN",
             help="Column holding the positive-class score of a binary "
-            "run (default: score, prob, probability, ...)."
+            "run (default: score, prob, probability, ...), e.g. --score-col p_yes.",
         ),
     ] = None,
     id_col: Annotated[
         str | None,
-        typer.Option(help="Column holding example ids (default: id, example_id, uid, doc_id)."),
+        typer.Option(
+            rich_help_panel="Inputs",
+            metavar="COLUMN",
+            help="Column holding example ids (default: id, example_id, uid, doc_id), e.g. "
+            "--id-col uid.",
+        ),
     ] = None,
     baseline: Annotated[
         str | None,
         typer.Option(
+            rich_help_panel="Comparison",
+            metavar="NAME",
             help="The run the others are compared with, by name, e.g. --baseline v1. "
-            "Default: the first run."
+            "Default: the first run.",
         ),
     ] = None,
     unpaired: Annotated[
         bool,
         typer.Option(
             "--unpaired",
+            rich_help_panel="Comparison",
             help="Compare runs as independent samples even when they "
             "share example ids (for runs on different examples).",
         ),
@@ -215,6 +304,7 @@ def build(
         bool,
         typer.Option(
             "--repeats",
+            rich_help_panel="Comparison",
             help="Runs given the same NAME are repeats of one model (e.g. seeds): one "
             "leaderboard row with the mean, the spread and an interval that counts the "
             "seeds' spread, e.g. v2=seed0.csv v2=seed1.csv --repeats. A seed or repeat "
@@ -224,39 +314,56 @@ def build(
     multiplicity: Annotated[
         Multiplicity,
         typer.Option(
+            rich_help_panel="Comparison",
             help="Which tests are corrected together (max-T where the metrics' joint bootstrap "
             "gives their correlation, else Holm): each candidate against its baseline over its "
             "metrics (per-comparison), every test of the report (report), or none, e.g. "
-            "--multiplicity report."
+            "--multiplicity report.",
         ),
     ] = Multiplicity.per_comparison,
     bootstrap: Annotated[
         int,
         typer.Option(
+            rich_help_panel="Comparison",
+            metavar="N",
             help="Bootstrap replicates for confidence intervals and paired tests; "
-            "0 turns intervals off, e.g. --bootstrap 2000."
+            "0 turns intervals off, e.g. --bootstrap 2000.",
         ),
     ] = 1000,
     seed: Annotated[
         int,
         typer.Option(
-            min=0, help="Random seed of the bootstrap (0 or more): the same seed, the same report."
+            rich_help_panel="Comparison",
+            metavar="N",
+            min=0,
+            help="Random seed of the bootstrap (0 or more): the same seed, the same report; "
+            "e.g. --seed 7.",
         ),
     ] = 0,
     top_k: Annotated[
-        int, typer.Option(min=0, help="Examples per error-analysis list, e.g. --top-k 50.")
+        int,
+        typer.Option(
+            rich_help_panel="Outputs",
+            metavar="N",
+            min=0,
+            help="Examples per error-analysis list, e.g. --top-k 50.",
+        ),
     ] = 20,
     text_col: Annotated[
         str | None,
         typer.Option(
+            rich_help_panel="Inputs",
+            metavar="COLUMN",
             help="Column with each example's text, shown in error analysis. "
-            "Default: text, input or prompt, if present."
+            "Default: text, input or prompt, if present. E.g. --text-col question.",
         ),
     ] = None,
     slice_: Annotated[
         list[str] | None,
         typer.Option(
             "--slice",
+            rich_help_panel="Slices",
+            metavar="COLUMN",
             help="Metadata column to break every metric down by; "
             "repeatable, e.g. --slice country --slice age.",
         ),
@@ -264,19 +371,27 @@ def build(
     slice_bins: Annotated[
         int,
         typer.Option(
-            min=1, max=100, help="Quantile bins for a numeric --slice column, e.g. --slice-bins 5."
+            rich_help_panel="Slices",
+            metavar="N",
+            min=1,
+            max=100,
+            help="Quantile bins for a numeric --slice column, e.g. --slice-bins 5.",
         ),
     ] = 4,
     min_slice_size: Annotated[
         int,
         typer.Option(
+            rich_help_panel="Slices",
+            metavar="N",
             help="Slices with fewer examples are shown greyed and never named "
-            "worst, e.g. --min-slice-size 100."
+            "worst, e.g. --min-slice-size 100.",
         ),
     ] = 30,
     benchmark_metric: Annotated[
         list[str] | None,
         typer.Option(
+            rich_help_panel="Inputs",
+            metavar="TASK=METRIC",
             help="lm-eval: the metric to rank a task by, instead of acc_norm > acc > "
             "exact_match; repeatable, e.g. --benchmark-metric gsm8k=exact_match,flexible-extract.",
         ),
@@ -284,6 +399,8 @@ def build(
     history: Annotated[
         list[str] | None,
         typer.Option(
+            rich_help_panel="Inputs",
+            metavar="NAME=PATH",
             help="A model's training history as NAME=PATH (long form step,split,metric,value "
             "or wide form step,train_loss,val_loss,...); repeatable, e.g. "
             "--history v2=runs/v2/history.csv. A history.csv inside a run folder is found "
@@ -293,13 +410,16 @@ def build(
     history_scale: Annotated[
         HistoryScale,
         typer.Option(
+            rich_help_panel="Outputs",
             help="Y axis of loss curves: log, linear, or auto (log when the loss spans more "
-            "than 10x)."
+            "than 10x), e.g. --history-scale log.",
         ),
     ] = HistoryScale.auto,
     fail_if: Annotated[
         list[str] | None,
         typer.Option(
+            rich_help_panel="Gates",
+            metavar="EXPR",
             help="A CI gate: exit 1 (after writing every output) when EXPR is true; "
             "repeatable. EXPR is METRIC OP NUMBER, delta(METRIC) OP NUMBER (candidate minus "
             "baseline) or regression(METRIC) (significantly worse than the baseline), "
@@ -311,6 +431,8 @@ def build(
     embeddings: Annotated[
         list[str] | None,
         typer.Option(
+            rich_help_panel="Inputs",
+            metavar="NAME=PATH",
             help="A classification run's embeddings as NAME=PATH to an n x d .npy file (one "
             "row per example, in the run's order); repeatable, e.g. --embeddings "
             "v2=runs/v2-embeddings.npy. An 'embedding' column of list values works without "
@@ -320,13 +442,16 @@ def build(
     max_points: Annotated[
         int,
         typer.Option(
+            rich_help_panel="Inputs",
+            metavar="N",
             help="Embedding views: the size of the deterministic sample (per run) that is "
             "projected and scored; only these rows are read. E.g. --max-points 1000.",
         ),
     ] = 3000,
     engine: Annotated[
-        str,
+        EngineOption,
         typer.Option(
+            rich_help_panel="Engine",
             help="Where statistics are computed: 'memory' reads every row (exact; every view), "
             "'duckdb' aggregates Parquet/CSV/JSON Lines files, globs and folders in place "
             "(binned AUC/AP within a stated bound; per-example views limited to top-k), "
@@ -334,10 +459,12 @@ def build(
             "'auto' uses memory while the runs fit --memory-limit and DuckDB beyond. "
             "E.g. --engine duckdb 'v1=s3-dump/v1/*.parquet' v2=v2/.",
         ),
-    ] = "auto",
+    ] = EngineOption.auto,
     memory_limit: Annotated[
         str | None,
         typer.Option(
+            rich_help_panel="Engine",
+            metavar="SIZE",
             help="Memory budget: 'auto' switches to DuckDB when the runs would need more, "
             "and DuckDB spills to a temporary folder beyond it. Default: a quarter of this "
             "machine's memory. E.g. --memory-limit 1GB.",
@@ -346,6 +473,8 @@ def build(
     spark_master: Annotated[
         str,
         typer.Option(
+            rich_help_panel="Engine",
+            metavar="URL",
             help="Spark master for --engine spark when no SparkSession is active, e.g. "
             "--spark-master spark://head:7077 (default: local[*], every core here).",
         ),
@@ -353,6 +482,8 @@ def build(
     markdown: Annotated[
         str | None,
         typer.Option(
+            rich_help_panel="Outputs",
+            metavar="PATH",
             help="Also write a GitHub-flavoured summary (verdict, gates, leaderboard) to this "
             "file; '-' appends it to $GITHUB_STEP_SUMMARY when set, else prints it. E.g. "
             "--markdown summary.md.",
@@ -360,12 +491,17 @@ def build(
     ] = None,
     junit: Annotated[
         Path | None,
-        typer.Option(help="Also write the gates as JUnit XML, e.g. --junit gates.xml."),
+        typer.Option(
+            rich_help_panel="Gates",
+            metavar="PATH",
+            help="Also write the gates as JUnit XML, e.g. --junit gates.xml.",
+        ),
     ] = None,
     static: Annotated[
         bool,
         typer.Option(
             "--static",
+            rich_help_panel="Outputs",
             help="Write a page with no JavaScript at all: charts as SVG images, tables as "
             "HTML; much smaller, for viewers that block scripts.",
         ),
@@ -373,35 +509,62 @@ def build(
     eml: Annotated[
         Path | None,
         typer.Option(
+            rich_help_panel="Email",
+            metavar="PATH",
             help="Also write a ready-to-send email (.eml): a short HTML body with the key "
             "charts as images, a plain-text part, the full report attached. Nothing is sent. "
             "E.g. --eml report.eml --email-to team@example.com.",
         ),
     ] = None,
     email_to: Annotated[
-        str | None, typer.Option(help="To: header of --eml, e.g. 'ml-team@example.com'.")
+        str | None,
+        typer.Option(
+            rich_help_panel="Email",
+            metavar="ADDRESS",
+            help="To: header of --eml, e.g. 'ml-team@example.com'.",
+        ),
     ] = None,
     email_subject: Annotated[
-        str | None, typer.Option(help="Subject: header of --eml (default: the report title).")
+        str | None,
+        typer.Option(
+            rich_help_panel="Email",
+            metavar="TEXT",
+            help="Subject: header of --eml (default: the report title), e.g. "
+            "--email-subject 'nightly eval'.",
+        ),
     ] = None,
     email_from: Annotated[
-        str | None, typer.Option(help="From: header of --eml, e.g. 'ci@example.com'.")
+        str | None,
+        typer.Option(
+            rich_help_panel="Email",
+            metavar="ADDRESS",
+            help="From: header of --eml, e.g. 'ci@example.com'.",
+        ),
     ] = None,
     config: Annotated[
         Path | None,
         typer.Option(
+            rich_help_panel="Inputs",
+            metavar="PATH",
             help="Read default options from this TOML file instead of the nearest "
-            "reportgen.toml or pyproject.toml [tool.reportgen]; options given here win.",
+            "reportgen.toml or pyproject.toml [tool.reportgen]; options given here win. "
+            "E.g. --config ci/reportgen.toml.",
         ),
     ] = None,
     timestamp: Annotated[
-        bool, typer.Option(help="Show the generation time (SOURCE_DATE_EPOCH if set).")
+        bool,
+        typer.Option(
+            rich_help_panel="Outputs", help="Show the generation time (SOURCE_DATE_EPOCH if set)."
+        ),
     ] = True,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", rich_help_panel="Outputs", help="No progress output.")
+    ] = False,
     profile: Annotated[
         bool,
         typer.Option(
             "--profile",
+            rich_help_panel="Outputs",
             help="Print where the time went, per stage (imports, load, evaluate, verdicts, "
             "charts, fallbacks, write), to stderr; REPORTGEN_PROFILE=1 does the same.",
         ),
@@ -410,6 +573,7 @@ def build(
         bool,
         typer.Option(
             "--debug",
+            rich_help_panel="Outputs",
             help="Show the traceback of an internal error (exit 3) instead of one line; "
             "REPORTGEN_DEBUG=1 does the same.",
         ),
@@ -465,7 +629,7 @@ def build(
                 embeddings=o["embeddings"] or [],
                 max_points=o["max_points"],
                 progress=say,  # type: ignore[arg-type]
-                engine=o["engine"],
+                engine=_plain(o["engine"]) or "auto",
                 memory_limit=o["memory_limit"],
                 spark_master=o["spark_master"],
             )
@@ -506,7 +670,7 @@ def _plain(value: object) -> str | None:
 
 
 @app.command(
-    epilog="Example:\n\n  reportgen demo -o /tmp/demo   (then open /tmp/demo/report.html)",
+    epilog="Example:\n\n\b\n  reportgen demo -o /tmp/demo   (then open /tmp/demo/report.html)",
 )
 def demo(
     output: Annotated[

@@ -140,6 +140,32 @@ def test_help_explains_every_option_with_an_example(command: str, options: list[
         assert option in out, option
 
 
+def test_build_help_is_grouped_and_copyable() -> None:
+    """Options under headings; no internal placeholders; every option that takes a value
+    shows an example of itself; the engines are listed; each example is one line."""
+    import typer
+
+    from reportgen.cli import PANELS, app
+
+    code, out, _ = invoke("build", "--help")
+    assert code == 0
+    for heading in PANELS:
+        assert f"\n{heading}:\n" in out, heading
+    assert "Usage: reportgen build [OPTIONS] RUNS..." in out
+    for placeholder in ("{runs}", "{RUNS}", "<list[", "<str>", "<path>", "<int>", "<float>"):
+        assert placeholder not in out, placeholder
+    assert "<auto|memory|duckdb|spark>" in out
+    command = typer.main.get_command(app).commands["build"]  # type: ignore[attr-defined]
+    for param in command.params:
+        if param.param_type_name == "option" and not param.is_flag and param.help:
+            assert "e.g." in param.help.lower(), param.name
+            assert param.rich_help_panel in PANELS, param.name
+    examples = [x.strip() for x in out.splitlines() if x.strip().startswith("reportgen build ")]
+    assert len(examples) == 9
+    assert all(not line.endswith(("--embeddings", "-o", "\\")) for line in examples)
+    assert any(line.endswith("--max-points 2000") for line in examples)
+
+
 def write(tmp_path: Path, name: str, data: bytes) -> Path:
     path = tmp_path / name
     path.write_bytes(data)
