@@ -5,24 +5,27 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from typer.core import TyperCommand
-
-try:  # Typer 0.22+ ships its own copy of click
-    from typer import _click as click
-except ImportError:  # pragma: no cover
-    import click  # type: ignore[no-redef]
 
 from reportgen import __version__
-from reportgen.config import with_config
+from reportgen.config import build_arguments, with_config
 from reportgen.errors import ReportgenError
+from reportgen.terminal import (
+    BUILD_EXAMPLES,
+    EngineOption,
+    GroupedCommand,
+    HistoryScale,
+    Multiplicity,
+    TaskOption,
+    fail,
+    internal,
+    progress,
+    stderr,
+    steps,
+)
 from reportgen.write import check_outputs, write_outputs
 
 app = typer.Typer(
@@ -36,66 +39,6 @@ app = typer.Typer(
     add_completion=False,
     rich_markup_mode=None,
 )
-stderr = Console(stderr=True, highlight=False)
-
-
-class TaskOption(StrEnum):
-    binary = "binary"
-    multiclass = "multiclass"
-    multilabel = "multilabel"
-    regression = "regression"
-    generation = "generation"
-
-
-class Multiplicity(StrEnum):
-    per_comparison = "per-comparison"
-    report = "report"
-    none = "none"
-
-
-class EngineOption(StrEnum):
-    auto = "auto"
-    memory = "memory"
-    duckdb = "duckdb"
-    spark = "spark"
-
-
-PANELS = ("Inputs", "Comparison", "Slices", "Gates", "Outputs", "Email", "Engine")
-
-
-class GroupedCommand(TyperCommand):
-    """Plain-text help with the options under headings (their ``rich_help_panel``: inputs,
-    comparison, slices, gates, outputs, email, engine) and arguments shown by their metavar,
-    without the rich renderer (which costs --help a fifth of a second)."""
-
-    def collect_usage_pieces(self, ctx: click.Context) -> list[str]:
-        arguments = [p.metavar or p.name.upper() for p in self.params if _is_argument(p)]
-        return [self.options_metavar or "[OPTIONS]", *arguments]
-
-    def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        groups: dict[str, list[tuple[str, str]]] = {}
-        for param in self.get_params(ctx):
-            record = param.get_help_record(ctx)
-            if record is None:
-                continue
-            if _is_argument(param):  # the metavar alone, not Typer's type placeholder
-                record = (param.metavar or param.name.upper(), record[1])
-            panel = getattr(param, "rich_help_panel", None) or "Other options"
-            groups.setdefault(panel, []).append(record)
-        order = {name: i for i, name in enumerate(PANELS)}
-        for panel in sorted(groups, key=lambda name: order.get(name, len(order))):
-            with formatter.section(panel):
-                formatter.write_dl(groups[panel])
-
-
-def _is_argument(param: click.Parameter) -> bool:
-    return param.param_type_name == "argument"
-
-
-class HistoryScale(StrEnum):
-    auto = "auto"
-    linear = "linear"
-    log = "log"
 
 
 def _version(value: bool) -> None:
@@ -116,60 +59,9 @@ def main_options(
     """reportgen: side-by-side HTML reports for ML evaluation runs."""
 
 
-@contextmanager
-def _progress(quiet: bool) -> Iterator[object]:
-    """A spinner with the current step on stderr, only when a person is watching."""
-    if quiet or not stderr.is_terminal:
-        yield lambda message: None
-        return
-    with stderr.status("Starting") as status:
-        yield lambda message: status.update(message)
-
-
-def _fail(message: str) -> typer.Exit:
-    """Exit 2 with one line, whatever the message quotes: a column or file name holding a
-    line break shows it as \\n."""
-    one_line = message.replace("\r", "\\r").replace("\n", "\\n")
-    stderr.print(f"reportgen: error: {one_line}", markup=False, soft_wrap=True)
-    return typer.Exit(code=2)
-
-
-def _internal(exc: Exception) -> typer.Exit:
-    """Exit 3: a bug, not bad input. One line; the traceback with --debug."""
-    text = " ".join(str(exc).split())[:300]
-    stderr.print(
-        f"reportgen: internal error: {type(exc).__name__}: {text}; no output was replaced. "
-        "Please report it (rerun with --debug or REPORTGEN_DEBUG=1 for the traceback)",
-        markup=False,
-        soft_wrap=True,
-    )
-    return typer.Exit(code=3)
-
-
 @app.command(
     cls=GroupedCommand,
-    epilog=(
-        "Examples (one per line, to copy as they are):\n\n\b\n"
-        "  reportgen build runs/model.csv -o report.html\n"
-        "  reportgen build baseline=v1.parquet candidate=v2.parquet -o "
-        "report.html --json summary.json\n"
-        "  reportgen build v1.csv v2.csv v3.csv --baseline v2 --bootstrap 2000 "
-        "--seed 7\n"
-        "  reportgen build a.jsonl b.jsonl --task binary --positive-label spam "
-        "--threshold 0.3\n"
-        "  reportgen build preds.csv --label-col gold --pred-col answer "
-        "--score-col p_yes\n"
-        "  reportgen build prod=v1.parquet cand=v2.parquet --fail-if "
-        "'regression(f1)' --fail-if 'roc_auc < 0.95 for cand' --markdown - "
-        "--junit gates.xml\n"
-        "  reportgen build base=lm-eval/demo-lm-7b/ "
-        "chat=lm-eval/demo-lm-7b-chat/ base=ppl-base.csv chat=ppl-chat.csv "
-        "--benchmark-metric gsm8k=exact_match\n"
-        "  reportgen build price-v1=v1.csv price-v2=v2.csv --task regression "
-        "--slice region\n"
-        "  reportgen build tagger=tags.jsonl encoder=classes.parquet "
-        "--embeddings encoder=encoder-vectors.npy --max-points 2000\n"
-    ),
+    epilog=BUILD_EXAMPLES,
 )
 def build(
     ctx: typer.Context,
@@ -538,7 +430,9 @@ def build(
         typer.Option(
             rich_help_panel="Email",
             metavar="ADDRESS",
-            help="From: header of --eml, e.g. 'ci@example.com'.",
+            help="From: header of --eml, e.g. 'ci@example.com'. Without it the message is a "
+            "draft (X-Unsent: 1): Outlook, Thunderbird and Apple Mail open it to be sent from "
+            "your own account.",
         ),
     ] = None,
     config: Annotated[
@@ -593,62 +487,29 @@ def build(
     profiling.reset()  # this build's stages only (the API may run many in one process)
     fallbacks.start()  # warms up on the second core while the pipeline is imported and runs
     with profiling.stage("imports"):
-        from reportgen.ingest.runs import ColumnNames
         from reportgen.pipeline import build_report
 
     try:
         o = with_config(ctx, config)
         check_outputs(o)
-        columns = ColumnNames(
-            label=o["label_col"], prediction=o["pred_col"], score=o["score_col"], id=o["id_col"]
-        )
-        with _progress(o["quiet"]) as say:
-            report = build_report(
-                o["runs"],
-                title=o["title"],
-                task=_plain(o["task"]),
-                positive_label=o["positive_label"],
-                threshold=o["threshold"],
-                columns=columns,
-                timestamp=o["timestamp"],
-                baseline=o["baseline"],
-                unpaired=o["unpaired"],
-                repeats=o["repeats"],
-                multiplicity=_plain(o["multiplicity"]) or "per-comparison",
-                bootstrap=o["bootstrap"],
-                seed=o["seed"],
-                top_k=o["top_k"],
-                text_col=o["text_col"],
-                slices=o["slice_"] or [],
-                slice_bins=o["slice_bins"],
-                min_slice_size=o["min_slice_size"],
-                benchmark_metrics=o["benchmark_metric"] or [],
-                histories=o["history"] or [],
-                history_scale=_plain(o["history_scale"]) or "auto",
-                fail_if=o["fail_if"] or [],
-                embeddings=o["embeddings"] or [],
-                max_points=o["max_points"],
-                progress=say,  # type: ignore[arg-type]
-                engine=_plain(o["engine"]) or "auto",
-                memory_limit=o["memory_limit"],
-                spark_master=o["spark_master"],
-            )
+        with progress(o["quiet"]) as say:
+            report = build_report(**build_arguments(o), progress=say)
             say("Writing the report")  # type: ignore[operator]
             written = write_outputs(report, o)
         if o["profile"] or profiling.wanted():
             total = time.perf_counter() - started
             stderr.print(profiling.breakdown(total), markup=False, soft_wrap=True)
     except ReportgenError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     except OSError as exc:
         where = exc.filename or "an input or output"
-        raise _fail(f"{where}: cannot read or write ({exc.strerror})") from None
+        raise fail(f"{where}: cannot read or write ({exc.strerror})") from None
     except (typer.Exit, KeyboardInterrupt, SystemExit):
         raise
     except Exception as exc:
         if debug or os.environ.get("REPORTGEN_DEBUG") == "1":
             raise
-        raise _internal(exc) from None
+        raise internal(exc) from None
     finally:
         fallbacks.stop()
     if report.engine != "memory" and not o["quiet"]:
@@ -663,10 +524,6 @@ def build(
                 soft_wrap=True,
             )
         raise typer.Exit(code=1)
-
-
-def _plain(value: object) -> str | None:
-    return None if value is None else str(getattr(value, "value", value))
 
 
 @app.command(
@@ -689,33 +546,18 @@ def demo(
     from reportgen.render import fallbacks
 
     fallbacks.start()  # draws every report's static charts on the second core
-    from reportgen.demo.classic import write_demo_runs, write_kinds_demo_runs
-    from reportgen.demo.lm import write_lm_demo_runs
-    from reportgen.pipeline import build_report
+    from reportgen.demo.run import build_demo
 
     try:
-        with _progress(quiet) as say:
-            say("Training demo models")  # type: ignore[operator]
-            plans = [
-                *write_demo_runs(output),
-                write_lm_demo_runs(output / "llm"),
-                write_kinds_demo_runs(output / "kinds"),
-            ]
-            for plan in plans:
-                report = build_report(
-                    plan.runs,
-                    title=plan.title,
-                    slices=["sex"] if plan.html.name == "kinds-report.html" else (),
-                    progress=say,  # type: ignore[arg-type]
-                )
-                report.save(plan.html)
-                report.save(plan.json)
+        with steps(quiet, total=5) as step:
+            plans = build_demo(output, step)
     except ReportgenError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     finally:
         fallbacks.stop()
-    for plan in plans:
-        typer.echo(f"{plan.title}: {plan.html.resolve()}")
+    typer.echo(f"Wrote {len(plans)} reports; open the first one first:")
+    for number, plan in enumerate(plans, start=1):
+        typer.echo(f"{number}. {plan.html.resolve()}\n   {plan.title} — {plan.about}")
 
 
 def main() -> None:

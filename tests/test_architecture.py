@@ -28,7 +28,7 @@ ALLOWED = {
     "top": {"ingest", "stats", "kinds", "engines", "charts", "render", "top", "demo"},
     "demo": {"ingest", "stats", "kinds", "engines", "charts", "render", "top"},
 }
-TOP = {"cli", "config", "gates", "pipeline", "report", "write", "__init__", "__main__"}
+TOP = {"cli", "config", "gates", "pipeline", "report", "terminal", "write", "__init__", "__main__"}
 
 
 def modules() -> dict[str, Path]:

@@ -145,7 +145,8 @@ def test_build_help_is_grouped_and_copyable() -> None:
     shows an example of itself; the engines are listed; each example is one line."""
     import typer
 
-    from reportgen.cli import PANELS, app
+    from reportgen.cli import app
+    from reportgen.terminal import PANELS
 
     code, out, _ = invoke("build", "--help")
     assert code == 0

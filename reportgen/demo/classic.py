@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -23,6 +24,8 @@ class DemoReport:
     runs: list[str]  # NAME=PATH arguments
     html: Path
     json: Path
+    about: str = ""  # what the report shows, one line for the terminal
+    options: dict[str, Any] = field(default_factory=dict)  # build_report's keyword arguments
 
 
 def _split(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -77,14 +80,14 @@ def write_demo_runs(directory: Path) -> list[DemoReport]:
     for name, make in models.items():
         model = make()
         model.fit(x_train, y_train)  # type: ignore[attr-defined]
-        proba = model.predict_proba(x_test)[:, 1]  # type: ignore[attr-defined]
+        # the positive class is the one a screening test looks for: malignant (target 0)
+        proba = model.predict_proba(x_test)[:, 0]  # type: ignore[attr-defined]
         frame = pd.DataFrame(
             {
                 "id": [f"case-{i:04d}" for i in range(len(y_test))],
-                "label": y_test,
-                "prediction": model.predict(x_test),  # type: ignore[attr-defined]
+                "label": names[y_test],
+                "prediction": names[model.predict(x_test)],  # type: ignore[attr-defined]
                 "score": proba,
-                "diagnosis": names[y_test],
                 "tumour_size": np.where(x_test[:, 3] > np.median(x_test[:, 3]), "large", "small"),
                 "text": [
                     f"mean radius {r:.1f}, texture {t:.1f}, perimeter {p:.0f}, area {a:.0f}, "
@@ -101,7 +104,7 @@ def write_demo_runs(directory: Path) -> list[DemoReport]:
                 **common,
                 "model": _describe(model),
                 "dataset": "breast cancer (Wisconsin)",
-                "positive class": "1 = benign",
+                "positive class": "malignant (score: its probability)",
             },
         )
         binary_runs.append(f"{name}={path}")
@@ -137,16 +140,19 @@ def write_demo_runs(directory: Path) -> list[DemoReport]:
 
     return [
         DemoReport(
-            "Breast cancer: three classifiers",
+            "Breast cancer: three classifiers (positive class: malignant)",
             binary_runs,
             directory / "report.html",
             directory / "summary.json",
+            about="leaderboard, paired tests, ROC and PR curves, calibration, thresholds, errors",
+            options={"positive_label": "malignant"},
         ),
         DemoReport(
             "Handwritten digits: three classifiers",
             multiclass_runs,
             directory / "digits-report.html",
             directory / "digits-summary.json",
+            about="per-class scores, confusion matrices, most frequent mistakes",
         ),
     ]
 
@@ -243,10 +249,12 @@ def write_kinds_demo_runs(directory: Path) -> DemoReport:
             directory / f"digit-properties-{name}.jsonl",
             {**common, "model": _describe(model), "task": "properties of the digit"},
         )
-        runs.append(f"{name}={path}")
+        runs.append(f"{name}-tagger={path}")  # its own name: a tagger is not the classifier
     return DemoReport(
         "More kinds: regression, multilabel tagging and embeddings",
         runs,
         directory / "kinds-report.html",
         directory / "kinds-summary.json",
+        about="diabetes regressors, digit taggers, embedding views, slices by sex",
+        options={"slices": ["sex"]},
     )

@@ -177,4 +177,5 @@ def write_lm_demo_runs(directory: Path) -> DemoReport:
         runs,
         directory / "llm-report.html",
         directory / "llm-summary.json",
+        about="lm-eval benchmarks, perplexity, open answers, training curves",
     )
