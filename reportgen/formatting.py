@@ -17,10 +17,20 @@ def rate(value: float | None, digits: int = 3) -> str:
 
 
 def signed(value: float | None, digits: int = 3) -> str:
-    """A difference with its sign: +0.012, −0.004 (a true minus sign)."""
-    if value is None:
+    """A difference with its sign: +0.012, −0.004 (a true minus sign); ±0 for no difference.
+
+    A difference too small for ``digits`` decimals keeps two significant digits (−0.00012),
+    so a cell never reads −0.000 or +0.000."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
         return MISSING
-    text = f"{value:+.{digits}f}"
+    if math.isinf(value):
+        return "+Infinity" if value > 0 else "−Infinity"
+    if abs(value) < 1e-12:
+        return "±0"
+    places = digits
+    if abs(value) < 0.5 * 10.0**-digits:
+        places = -math.floor(math.log10(abs(value))) + 1
+    text = f"{value:+.{places}f}"
     return text.replace("-", "−")
 
 

@@ -64,6 +64,18 @@ class Table:
     numeric: list[bool] = field(default_factory=list)  # right-align these columns
     collapsed: bool = False  # shown behind a summary line (always so beside a chart...)
     lead: bool = False  # ...unless it leads its section: shown open, above the charts
+    # the same table turned (a leaderboard with a row per metric), and where to show it
+    # instead of this one: "always" (too wide to read across) or "narrow" (phones, print,
+    # email); the JSON and the API keep this layout, a row per model
+    turned: Table | None = None
+    turn: str = ""
+
+    def shown(self, narrow: bool = False) -> Table:
+        """The layout to show on a wide page (a desktop) or a narrow one (phone, print,
+        email, plain text)."""
+        if self.turned is not None and (narrow or self.turn == "always"):
+            return self.turned
+        return self
 
 
 @dataclass

@@ -21,7 +21,7 @@ from reportgen.gates import Gate, check_names, evaluate_gates, parse_gates
 from reportgen.ingest.runs import ColumnNames
 from reportgen.ingest.sources import load_sources
 from reportgen.kinds.base import DEFAULT_MAX_POINTS, Context, Kind, KindResult, Options
-from reportgen.kinds.board import board_table
+from reportgen.kinds.board import board_table, shaped
 from reportgen.kinds.lmeval_results.table import parse_overrides
 from reportgen.model import RunInfo, Section, Table, model_colours
 from reportgen.parallel import parallel_map
@@ -237,7 +237,7 @@ def _assemble(
     leaderboard: Table | None = None
     body: list[Section] = []
     appendix: list[Section] = []
-    verdicts: list[str] = []
+    verdicts: list[tuple[str, str]] = []  # (board title, its verdict)
     infos: list[RunInfo] = []
     for kind, result in found:
         members = boards.pop(kind.board, None)
@@ -250,7 +250,8 @@ def _assemble(
                 body.append(Section(f"{kind.board}-leaderboard", heading, tables=[table]))
             ranked = sorted(members, key=lambda m: m[0].board_rank)
             parts = [p for k, r in ranked for p in k.verdict_parts(r)]
-            verdicts.append("; ".join(parts) + ("." if parts else ""))
+            if parts:
+                verdicts.append((kind.board_title, "; ".join(parts) + "."))
         drawn = kind.sections(result, ctx)
         at = next((i for i, s in enumerate(body) if s.id == kind.before_section), len(body))
         body[at:at] = drawn
@@ -288,7 +289,8 @@ def _assemble(
         leaderboard=leaderboard,
         sections=body,
         results=results,
-        verdict=" ".join(v for v in verdicts if v),
+        # several boards (a mixed report): each clause says which kind it is about
+        verdict=" ".join(f"{t}: {v}" if len(verdicts) > 1 and t else v for t, v in verdicts),
         baseline=ctx.baseline,
         replicates=ctx.options.bootstrap,
         seed=ctx.options.seed,
@@ -303,13 +305,16 @@ def _board(members: list[tuple[Kind, KindResult]], ctx: Context) -> Table | None
     kind, result = members[0]
     own = kind.leaderboard(result, ctx)
     if own is not None:
-        return own
+        return shaped(own, ctx.baseline_among(result.models))
     ranked = sorted(members, key=lambda m: m[0].board_rank)
     columns = [c for k, r in ranked for c in k.board_columns(r, ctx)]
     models = list(dict.fromkeys(m for _, r in members for m in r.models))
     if not columns or not models:
         return None
-    return board_table(models, ctx.colours, columns, ctx.baseline_among(models))
+    return shaped(
+        board_table(models, ctx.colours, columns, ctx.baseline_among(models)),
+        ctx.baseline_among(models),
+    )
 
 
 def _check_slices_found(

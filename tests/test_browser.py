@@ -448,3 +448,90 @@ def test_printing_keeps_each_chart_on_one_page_with_its_heading(
     pages = len(re.findall(rb"/Type\s*/Page[^s]", pdf))
     assert 3 <= pages <= 40
     page.close()
+
+
+LAYOUT = """() => {
+  const width = window.innerWidth, doc = document.documentElement;
+  const outside = [];
+  document.querySelectorAll('.chart').forEach(chart => {
+    const card = chart.closest('.card').getBoundingClientRect();
+    const box = chart.getBoundingClientRect();
+    if (box.left < card.left - 1 || box.right > card.right + 1) { outside.push(chart.id); }
+  });
+  return {page: doc.scrollWidth, width: width, outside: outside,
+          toc: document.querySelector('.toc').getBoundingClientRect().height,
+          height: window.innerHeight};
+}"""
+
+PRINTED = """() => Array.from(document.querySelectorAll('.card table')).map(t => {
+  const room = t.closest('.card').getBoundingClientRect();
+  const box = t.getBoundingClientRect();
+  return {right: box.right, room: room.right, columns: t.rows[0].cells.length};
+})"""
+
+
+@pytest.fixture(scope="module")
+def layout_pages(
+    tmp_path_factory: pytest.TempPathFactory,
+    cancer_logistic: Predictions,
+    cancer_tree: Predictions,
+    digits_logistic: Predictions,
+) -> list[Path]:
+    """The three kinds of page a reader meets: classification with four models (a wide
+    leaderboard), an LLM report, and a mixed-kinds report with slices (many sections, a long
+    contents bar)."""
+    tmp_path = tmp_path_factory.mktemp("layout")
+    runs = []
+    rng = np.random.default_rng(0)
+    for name, predictions in (("logistic", cancer_logistic), ("tree", cancer_tree)) * 2:
+        frame = predictions.frame()
+        if len(runs) >= 2:  # two more models: the same scores, a little noise
+            frame["score"] = np.clip(frame["score"] + rng.normal(0, 0.05, len(frame)), 0, 1)
+            frame["prediction"] = (frame["score"] >= 0.5).astype(int)
+        path = tmp_path / f"{name}-v{len(runs)}.csv"
+        frame.to_csv(path, index=False)
+        runs.append(path)
+    binary = tmp_path / "four.html"
+    build_report(runs, bootstrap=100, timestamp=False).save(binary)
+    return [
+        binary,
+        hostile_lm_report(tmp_path)[0],
+        hostile_kinds_report(tmp_path, digits_logistic)[0],
+    ]
+
+
+@pytest.mark.parametrize("width", [400, 1400])
+def test_pages_fit_the_screen(browser: object, layout_pages: list[Path], width: int) -> None:
+    """At phone and desktop width: the page is never wider than the screen, every chart stays
+    inside its card (wide ones scroll there), and the contents bar is a small strip."""
+    context = browser.new_context(viewport={"width": width, "height": 800})  # type: ignore[attr-defined]
+    context.route(
+        "**/*", lambda r: r.continue_() if r.request.url.startswith("file:") else r.abort()
+    )
+    page = context.new_page()
+    for path in layout_pages:
+        page.goto(path.resolve().as_uri())
+        page.wait_for_function(
+            "document.querySelectorAll('.chart:not([data-rendered])').length === 0",
+            timeout=30_000,
+        )
+        found = page.evaluate(LAYOUT)
+        assert found["page"] <= width, (path.name, found)
+        assert found["outside"] == [], (path.name, found)
+        assert found["toc"] <= 0.15 * found["height"], (path.name, found)
+    context.close()
+
+
+def test_printing_keeps_every_table_column(browser: object, layout_pages: list[Path]) -> None:
+    """Emulated print on A4 (the printable width at 96 dpi): no table runs past its card, so
+    no leaderboard column is cut off."""
+    context = browser.new_context(viewport={"width": 700, "height": 1000})  # type: ignore[attr-defined]
+    page = context.new_page()
+    page.emulate_media(media="print")
+    for path in layout_pages:
+        page.goto(path.resolve().as_uri())
+        tables = page.evaluate(PRINTED)
+        assert tables, path.name
+        cut = [t for t in tables if t["right"] > t["room"] + 1]
+        assert cut == [], (path.name, cut)
+    context.close()

@@ -298,9 +298,12 @@ def test_email_parses_back(tmp_path: Path, pair: list[str]) -> None:
     message = email.message_from_bytes(eml.read_bytes(), policy=email.policy.default)
     assert message["To"] == "ml-team@example.com"
     assert message["Subject"].startswith("Nightly ")
+    # no --email-from: a draft that mail clients send from the reader's account
+    assert message["From"] is None and message["X-Unsent"] == "1"
     assert message.get_content_type() == "multipart/mixed"
     text = message.get_body(preferencelist=("plain",))
     assert text is not None and "Gates: 1 failed" in text.get_content()
+    assert "n.s. when it is not significant" in text.get_content()
     body = message.get_body(preferencelist=("html",))
     assert body is not None
     html_body = body.get_content()
@@ -317,6 +320,16 @@ def test_email_parses_back(tmp_path: Path, pair: list[str]) -> None:
     assert "<script>" in attachment.get_content()  # the full interactive report
     assert "<script" not in html_body  # no JavaScript in the body
     assert "style=" in html_body and "<link" not in html_body  # inline CSS only
+
+
+def test_email_from_a_sender_is_not_a_draft(pair: list[str]) -> None:
+    from reportgen.render.publish import to_email
+
+    report = build_report(pair, bootstrap=50, timestamp=False)
+    message = email.message_from_bytes(
+        to_email(report, sender="ci@example.com"), policy=email.policy.default
+    )
+    assert message["From"] == "ci@example.com" and message["X-Unsent"] is None
 
 
 def test_static_page_has_no_javascript(tmp_path: Path, pair: list[str]) -> None:
@@ -361,3 +374,31 @@ def test_markdown_names_stay_text_no_links_or_mentions(tmp_path: Path, pair: lis
     for live in ("@someone", "www.example", "https://evil"):
         assert live not in markdown
     assert "\\[x\\]" in markdown and "\\<img" in markdown  # shown as text
+
+
+def test_no_output_shows_a_zero_delta_as_minus_zero(tmp_path: Path) -> None:
+    """Identical runs differ by ±0; one flipped prediction in 5,000 by 0.0002, shown with
+    its significant digits, never as −0.000 or +0.000 (HTML, Markdown, plain-text email)."""
+    import numpy as np
+    import pandas as pd
+
+    from reportgen.render.publish import to_markdown, to_text
+
+    rng = np.random.default_rng(0)
+    n = 5000
+    label = rng.integers(0, 2, n)
+    score = np.clip(label * 0.4 + rng.random(n) * 0.6, 0, 1)
+    frame = pd.DataFrame({"id": np.arange(n), "label": label, "score": score})
+    frame["prediction"] = (frame["score"] >= 0.5).astype(int)
+    flipped = frame.copy()
+    flipped.loc[0, "prediction"] = 1 - flipped.loc[0, "prediction"]
+    paths = []
+    for name, data in (("base", frame), ("same", frame), ("flip", flipped)):
+        data.to_csv(tmp_path / f"{name}.csv", index=False)
+        paths.append(tmp_path / f"{name}.csv")
+    report = build_report(paths, bootstrap=200, timestamp=False)
+    outputs = {"html": report.to_html(), "md": to_markdown(report), "text": to_text(report)}
+    for name, text in outputs.items():
+        assert not re.search(r"[−+-]0\.000(?![0-9])", text), name
+        assert "±0" in text, name
+        assert re.search(r"[−+]0\.0002", text), name

@@ -238,7 +238,9 @@ def test_ranks_share_the_places_models_cannot_be_told_apart_in(tmp_path: Path) -
     assert shown["collapsed"] == "5" and shown["peer1"] == "1"
     runs_json = {r["name"]: r for r in report.summary()["runs"]}
     assert runs_json["collapsed"]["rank"] == {"metric": "accuracy", "rank": 5}
-    assert "| Model | Rank | Examples |" in report.to_markdown()
+    markdown = report.to_markdown()  # too wide to read across: a row per metric
+    assert "| Metric | current (baseline) | peer1 |" in markdown
+    assert "\n| Rank | **1** |" in markdown
     two = build_report(runs[:2], timestamp=False, bootstrap=0)
     assert two.leaderboard is not None and "Rank" not in two.leaderboard.header
 

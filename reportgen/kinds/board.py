@@ -11,7 +11,7 @@ from reportgen import metrics as registry
 from reportgen.kinds.base import BoardColumn
 from reportgen.kinds.cells import (
     delta_cell_parts,
-    interval_text,
+    delta_interval_text,
     model_cell,
 )
 from reportgen.model import Cell, Table
@@ -66,7 +66,7 @@ def board_table(
                 c.sub, c.sub_css = delta_cell_parts(comparison)
                 c.title = (
                     c.title or ""
-                ) + f"; Δ {interval_text(comparison.ci)}, {comparison.verdict}"
+                ) + f"; Δ {delta_interval_text(comparison.ci)}, {comparison.verdict}"
             row.append(c)
         rows.append(row)
     lower = [c.header for c in columns if not c.higher_is_better]
@@ -76,7 +76,7 @@ def board_table(
         + ". Hover a value for its 95% interval"
         + (" (benchmarks: lm-eval's standard error)" if any(c.stderr for c in columns) else "")
         + ". Under each candidate value: its difference from the baseline, coloured when "
-        "significant, grey when not."
+        "significant, marked n.s. when not."
         + (" " + RANK_NOTE.format(metric=ranked.header) if ranked else "")
         + (
             " A model given as repeats (seeds) shows the mean over them; its interval counts "
@@ -88,6 +88,48 @@ def board_table(
     numeric = [False, *([True] if ranked else []), *([True] if spread else [])]
     numeric += [True] * len(columns)
     return Table(header, rows, caption=caption, numeric=numeric)
+
+
+def shaped(board: Table, baseline: str) -> Table:
+    """A leaderboard with its turned layout (a row per metric) attached when the models are
+    fewer than the metrics: shown everywhere when the board is too wide to read across
+    (:func:`wide`), else on narrow pages (phones, print, email)."""
+    if len(board.rows) < len(board.header) - 1:
+        board.turned = transposed(board, baseline if len(board.rows) > 1 else None)
+        board.turn = "always" if wide(board) else "narrow"
+    return board
+
+
+WIDE_BOARD = 1100  # under a desktop card (1,260 px in a 1,400 px window), with a margin
+CHAR_PX = 8.5
+
+
+def wide(board: Table) -> bool:
+    """Too wide to read across at desktop width (a suite of 57 subjects, a dozen headline
+    metrics with long names), while the models are fewer than the metrics: the board is
+    then shown with a row per metric. The width is estimated from the longest text of each
+    column (headers and values do not wrap on screen)."""
+    if len(board.rows) >= len(board.header) - 1:
+        return False
+    width = 0.0
+    for j, header in enumerate(board.header):
+        texts = [header, *(r[j].text for r in board.rows), *(r[j].sub or "" for r in board.rows)]
+        width += CHAR_PX * max(map(len, texts))
+    return width > WIDE_BOARD
+
+
+def transposed(board: Table, baseline: str | None) -> Table:
+    """The same leaderboard with a row per metric and a column per model; the best value per
+    row stays in bold, and the baseline is named in its column's header."""
+    models = [
+        row[0].text + (" (baseline)" if row[0].text == baseline else "") for row in board.rows
+    ]
+    rows = [
+        [Cell(metric), *(row[j] for row in board.rows)]
+        for j, metric in enumerate(board.header[1:], start=1)
+    ]
+    caption = board.caption.replace("Best value per column", "Best value per row", 1)
+    return Table(["Metric", *models], rows, caption=caption, numeric=[False] + [True] * len(models))
 
 
 def _rank_cell(rank: int | None) -> Cell:

@@ -32,14 +32,29 @@ def interval_text(interval: Sequence[float] | None) -> str:
     return "" if not interval else f"95% CI {fmt.rate(interval[0])} to {fmt.rate(interval[1])}"
 
 
-def delta_cell_parts(comparison: Comparison) -> tuple[str, str]:
-    """(text, css) of a delta: an arrow by direction, coloured only when significant."""
+NOT_SIGNIFICANT = "n.s."
+
+
+def delta_interval_text(interval: Sequence[float] | None) -> str:
+    """The interval of a difference, signed: 95% CI −0.0012 to +0.031."""
+    if not interval:
+        return ""
+    return f"95% CI {fmt.signed(interval[0])} to {fmt.signed(interval[1])}"
+
+
+def delta_cell_parts(comparison: Comparison, mark: bool = True) -> tuple[str, str]:
+    """(text, css) of a delta: an arrow by direction, coloured only when significant, and
+    (``mark``) followed by n.s. when tested and not significant, so that every output (HTML,
+    Markdown, plain text) says it in the same words. Tables with a verdict column pass
+    ``mark=False``."""
     delta = comparison.delta or 0.0
     arrow = "▲" if delta > 0 else "▼" if delta < 0 else "="
     css = {"better": "delta better", "worse": "delta worse"}.get(comparison.verdict, "delta")
     text = f"{arrow} {fmt.signed(delta)}"
     if comparison.shared_only:  # the values beside it are of whole runs; Δ is not
         text += f" on {fmt.count(comparison.n_paired)} shared"
+    if mark and comparison.verdict == "tie":
+        text += f" {NOT_SIGNIFICANT}"
     return text, css
 
 
@@ -74,7 +89,7 @@ def comparison_views(
     rows, points = [], []
     for c in comparisons:
         sign = -1.0 if metrics.lower_is_better(c.metric) else 1.0
-        text, css = delta_cell_parts(c)
+        text, css = delta_cell_parts(c, mark=False)  # the verdict has its own column
         interval = f"{fmt.signed(c.ci[0])} to {fmt.signed(c.ci[1])}" if c.ci else fmt.MISSING
         drawn_ci = c.ci_adjusted or c.ci
         adjusted = (

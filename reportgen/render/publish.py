@@ -49,7 +49,7 @@ def markdown_text(text: object) -> str:
 
 
 def markdown_cell(cell: Cell) -> str:
-    """A value with its delta: significant deltas in bold, the others marked n.s."""
+    """A value with its delta: significant deltas in bold; the others carry n.s. already."""
     text = markdown_text(cell.text)
     if "best" in cell.css:
         text = f"**{text}**"
@@ -58,7 +58,7 @@ def markdown_cell(cell: Cell) -> str:
         if "better" in cell.sub_css or "worse" in cell.sub_css:
             text += f" <br>**{sub}**"
         elif "delta" in cell.sub_css:
-            text += f" <br>{sub} (n.s.)"
+            text += f" <br>{sub}"
         else:
             text += f" ({sub})"
     return text
@@ -142,6 +142,12 @@ def key_figures(report: Report, limit: int = MAX_EMAIL_FIGURES) -> list[Figure]:
     return chosen[:limit]
 
 
+SIGNIFICANCE_NOTE = (
+    "In brackets under a candidate's value: its difference from the baseline; n.s. when it "
+    "is not significant (adjusted p >= 0.05), unmarked when it is."
+)
+
+
 def to_text(report: Report) -> str:
     """The plain-text alternative of the email: what the HTML body says, without markup."""
     lines = [report.title, "=" * min(len(report.title), 78), ""]
@@ -159,7 +165,9 @@ def to_text(report: Report) -> str:
             f"  [{'pass' if g.passed else 'FAIL'}] {g.expression}: {g.detail}" for g in report.gates
         ]
     for heading, table in report.leaderboards:
-        lines += ["", heading, *_text_table(table)]
+        lines += ["", heading, *_text_table(table.shown(narrow=True))]
+    if report.leaderboards:
+        lines += ["", SIGNIFICANCE_NOTE]
     lines += [
         "",
         "The full interactive report is attached (report.html); it opens in any "
@@ -205,6 +213,8 @@ def to_email(
         message["To"] = _address(to, "--email-to")
     if sender:
         message["From"] = _address(sender, "--email-from")
+    else:  # a draft: mail clients open it to be sent from the reader's own account
+        message["X-Unsent"] = "1"
     if report.generated_at:
         import datetime as dt
 

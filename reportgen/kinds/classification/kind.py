@@ -75,6 +75,7 @@ class ClassificationKind(Kind):
     name = "classification"
     title = "Classification"
     board = "classification"
+    board_title = "Classification"
     run_types = (Run,)
     detect_rank = 100  # what no other kind claims is read as classification
 

@@ -16,6 +16,7 @@ from reportgen.kinds.cells import (
     comparison_views,
     correction_text,
     delta_cell_parts,
+    delta_interval_text,
     interval_text,
     metadata_items,
     metric_label,
@@ -96,7 +97,7 @@ def leaderboard(
             if comparison is not None and comparison.delta is not None:
                 cell.sub, cell.sub_css = delta_cell_parts(comparison)
                 cell.title = (cell.title or "") + (
-                    f"; delta {interval_text(comparison.ci)}, {comparison.verdict}"
+                    f"; delta {delta_interval_text(comparison.ci)}, {comparison.verdict}"
                 )
             if repeated is not None and value is not None:
                 cell.title = f"mean of {spread_text(repeated, metric, fmt.rate)}; {cell.title}"
@@ -107,7 +108,7 @@ def leaderboard(
     if assessment.comparisons:
         caption += (
             " Under each candidate value: its difference from the baseline, coloured "
-            "when significant (adjusted p < 0.05), grey when not."
+            "when significant (adjusted p < 0.05), marked n.s. when not."
         )
     if arrows:
         caption += f" Lower is better for {arrows}; higher for the rest."

@@ -12,7 +12,7 @@ from reportgen import formatting as fmt
 from reportgen import metrics as registry
 from reportgen.kinds.cells import (
     delta_cell_parts,
-    interval_text,
+    delta_interval_text,
     model_cell,
     slug_of,
 )
@@ -101,7 +101,7 @@ def benchmark_section(table: BenchmarkTable, colours: dict[str, str]) -> Section
                 c.sub, c.sub_css = delta_cell_parts(d.as_comparison(table.baseline))
                 c.title = (
                     (c.title or "")
-                    + f"; Δ {interval_text(d.ci)}, "
+                    + f"; Δ {delta_interval_text(d.ci)}, "
                     + f"{fmt.p_value(d.p_value_adjusted)} (Holm), {d.verdict}"
                 )
             notes = "; ".join(n for n in (score.subset, repeats_text(score)) if n)
