@@ -24,3 +24,204 @@
     });
   });
 })();
+(function () {
+  "use strict";
+  // Tables a reader can sort (click a column heading), filter, page through and download as
+  // CSV; a link to every section and table; #anchor opens a collapsed section. No text from
+  // the page is ever parsed as HTML: everything is read and written as textContent.
+  var PAGE = 25;
+  var MINUS = /\u2212/g;
+
+  function mainText(cell) {
+    var text = "";
+    Array.prototype.forEach.call(cell.childNodes, function (node) {
+      if (!(node.nodeType === 1 && node.classList.contains("sub"))) { text += node.textContent; }
+    });
+    return text.trim();
+  }
+
+  function subText(cell) {
+    var sub = cell.querySelector(".sub");
+    return sub ? sub.textContent.trim() : "";
+  }
+
+  function sortKey(cell) {
+    var text = mainText(cell).replace(MINUS, "-").replace(/,/g, "");
+    var match = /^[-+]?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?%?$/i.exec(text);
+    return match ? parseFloat(text) : null;
+  }
+
+  function csvField(text) {
+    // a spreadsheet must not run a name as a formula
+    if (/^[=+\-@\t\r]/.test(text) && !/^[-+]?\d/.test(text)) { text = "'" + text; }
+    return /[",\n\r]/.test(text) ? '"' + text.replace(/"/g, '""') + '"' : text;
+  }
+
+  function csvOf(table, rows) {
+    var header = Array.prototype.map.call(table.tHead.rows[0].cells, function (c) {
+      return csvField(c.textContent.trim());
+    });
+    var lines = [header.join(",")];
+    rows.forEach(function (row) {
+      lines.push(Array.prototype.map.call(row.cells, function (c) {
+        var sub = subText(c);
+        return csvField(mainText(c) + (sub ? " (" + sub + ")" : ""));
+      }).join(","));
+    });
+    return lines.join("\r\n") + "\r\n";
+  }
+
+  function slug(text) {
+    return text.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "") || "table";
+  }
+
+  function copyLink(id) {
+    var url = location.href.split("#")[0] + "#" + id;
+    if (navigator.clipboard && navigator.clipboard.writeText) {
+      navigator.clipboard.writeText(url).catch(function () { return null; });
+    }
+    history.replaceState(null, "", "#" + id);
+  }
+
+  function anchor(id, label) {
+    var link = document.createElement("a");
+    link.className = "anchor";
+    link.href = "#" + id;
+    link.textContent = "#";
+    link.title = "Copy a link to this " + label;
+    link.setAttribute("aria-label", link.title);
+    link.addEventListener("click", function (event) {
+      event.preventDefault();
+      event.stopPropagation(); // inside a <summary>: do not fold the section
+      copyLink(id);
+      link.textContent = "copied";
+      setTimeout(function () { link.textContent = "#"; }, 1200);
+    });
+    return link;
+  }
+
+  function enhance(table, id) {
+    var body = table.tBodies[0];
+    if (!table.tHead || !body) { return; }
+    var rows = Array.prototype.slice.call(body.rows);
+    var state = { column: -1, descending: false, query: "", shown: PAGE };
+    var bar = document.createElement("div");
+    bar.className = "table-tools";
+    var filter = null;
+    if (rows.length > 5) {
+      filter = document.createElement("input");
+      filter.type = "search";
+      filter.placeholder = "Filter rows";
+      filter.setAttribute("aria-label", "Filter the rows of this table");
+      bar.appendChild(filter);
+    }
+    var count = document.createElement("span");
+    count.className = "table-count";
+    bar.appendChild(count);
+    var download = document.createElement("a");
+    download.textContent = "CSV";
+    download.title = "Download this table's rows (all of them, in this order) as CSV";
+    download.download = id + ".csv";
+    download.href = "#";
+    bar.appendChild(download);
+    bar.appendChild(anchor(id, "table"));
+    var more = document.createElement("button");
+    more.type = "button";
+    more.className = "table-more";
+    var scroll = table.closest(".table-scroll") || table;
+    scroll.parentNode.insertBefore(bar, scroll);
+    scroll.parentNode.insertBefore(more, scroll.nextSibling);
+
+    function ordered() {
+      var list = rows.slice();
+      if (state.column >= 0) {
+        var sign = state.descending ? -1 : 1;
+        list.sort(function (a, b) {
+          var x = a.cells[state.column], y = b.cells[state.column];
+          if (!x || !y) { return 0; }
+          var kx = sortKey(x), ky = sortKey(y);
+          if (kx !== null && ky !== null) { return sign * (kx - ky); }
+          if (kx !== null) { return -1; } // numbers first, missing values last
+          if (ky !== null) { return 1; }
+          return sign * mainText(x).localeCompare(mainText(y));
+        });
+      }
+      return list;
+    }
+
+    function draw() {
+      var list = ordered();
+      var query = state.query.toLowerCase();
+      var matching = list.filter(function (row) {
+        return !query || row.textContent.toLowerCase().indexOf(query) >= 0;
+      });
+      list.forEach(function (row) { body.appendChild(row); row.hidden = true; });
+      matching.slice(0, state.shown).forEach(function (row) { row.hidden = false; });
+      var shown = Math.min(state.shown, matching.length);
+      count.textContent = shown < rows.length ? shown + " of " + rows.length + " rows" : "";
+      count.hidden = !count.textContent;
+      var left = matching.length - shown;
+      more.hidden = left <= 0;
+      more.textContent = "Show " + Math.min(left, PAGE) + " more of " + left;
+      download.href = "data:text/csv;charset=utf-8," + encodeURIComponent(csvOf(table, matching));
+    }
+
+    Array.prototype.forEach.call(table.tHead.rows[0].cells, function (th, column) {
+      th.classList.add("sortable");
+      th.tabIndex = 0;
+      th.title = "Sort by this column";
+      function sort() {
+        state.descending = state.column === column ? !state.descending : false;
+        state.column = column;
+        Array.prototype.forEach.call(table.tHead.rows[0].cells, function (other) {
+          other.removeAttribute("aria-sort");
+        });
+        th.setAttribute("aria-sort", state.descending ? "descending" : "ascending");
+        draw();
+      }
+      th.addEventListener("click", sort);
+      th.addEventListener("keydown", function (event) {
+        if (event.key === "Enter" || event.key === " ") { event.preventDefault(); sort(); }
+      });
+    });
+    if (filter) {
+      filter.addEventListener("input", function () {
+        state.query = filter.value;
+        state.shown = PAGE;
+        draw();
+      });
+    }
+    more.addEventListener("click", function () { state.shown += PAGE; draw(); });
+    draw();
+  }
+
+  function openTarget() {
+    var id = decodeURIComponent(location.hash.slice(1));
+    var target = id && document.getElementById(id);
+    if (!target) { return; }
+    for (var node = target; node; node = node.parentElement) {
+      if (node.tagName === "DETAILS") { node.open = true; }
+    }
+    var own = target.querySelector(":scope > details");
+    if (own) { own.open = true; }
+    target.scrollIntoView();
+  }
+
+  var used = {};
+  Array.prototype.forEach.call(document.querySelectorAll("main section.card[id]"), function (section) {
+    var heading = section.querySelector("h2");
+    if (heading) { heading.parentNode.insertBefore(anchor(section.id, "section"), heading.nextSibling); }
+    Array.prototype.forEach.call(section.querySelectorAll("table"), function (table, n) {
+      var id = section.id + "-" + slug(table.closest("details.behind") ?
+        table.closest("details.behind").querySelector("summary").textContent : "table-" + (n + 1));
+      while (used[id] || (document.getElementById(id) && document.getElementById(id) !== table)) {
+        id += "-" + (n + 1);
+      }
+      used[id] = true;
+      table.id = id;
+      enhance(table, id);
+    });
+  });
+  window.addEventListener("hashchange", openTarget);
+  openTarget();
+})();

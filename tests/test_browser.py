@@ -535,3 +535,87 @@ def test_printing_keeps_every_table_column(browser: object, layout_pages: list[P
         cut = [t for t in tables if t["right"] > t["room"] + 1]
         assert cut == [], (path.name, cut)
     context.close()
+
+
+@pytest.fixture(scope="module")
+def long_lists(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Two noisy models on 2,000 examples with --top-k 60: lists longer than a page."""
+    tmp_path = tmp_path_factory.mktemp("tables")
+    rng = np.random.default_rng(0)
+    label = rng.integers(0, 2, 2000)
+    paths = []
+    for name, noise in (("old", 0.9), ("new", 0.8)):
+        score = 1 / (1 + np.exp(-(2 * label - 1 + rng.normal(0, noise * 2, len(label)))))
+        frame = pd.DataFrame({"id": np.arange(len(label)), "label": label, "score": score})
+        frame["prediction"] = (score >= 0.5).astype(int)
+        frame["text"] = [f"example {i} {'alpha' if i % 3 else 'beta'}" for i in range(len(label))]
+        paths.append(tmp_path / f"{name}.csv")
+        frame.to_csv(paths[-1], index=False)
+    out = tmp_path / "tables.html"
+    build_report(paths, bootstrap=50, top_k=60, timestamp=False).save(out)
+    return out
+
+
+def test_tables_sort_filter_page_and_download(browser: object, long_lists: Path) -> None:
+    """Click a heading to sort (numbers as numbers, again to reverse); type to filter; long
+    lists show 25 rows and a button for more; CSV holds every matching row; no errors."""
+    context = browser.new_context()  # type: ignore[attr-defined]
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type in ("error", "warning") else 0)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(long_lists.resolve().as_uri())
+    table = "#errors details.behind:has(table) >> nth=-1"
+    page.evaluate(
+        "() => document.querySelectorAll('#errors details.behind').forEach(d => d.open = true)"
+    )
+    last = page.locator(table).locator("table")
+    visible = (
+        "t => Array.from(t.tBodies[0].rows).filter(r => !r.hidden)"
+        ".map(r => r.cells[3].textContent.trim())"
+    )
+    assert len(last.evaluate(visible)) == 25  # a page of a 60-row list
+    page.locator(table).locator("button.table-more").click()
+    assert len(last.evaluate(visible)) == 50
+    last.locator("th").nth(3).click()  # Confidence, ascending
+    shown = [float(v) for v in last.evaluate(visible)]
+    assert shown == sorted(shown) and len(shown) == 50
+    last.locator("th").nth(3).click()  # and descending
+    shown = [float(v) for v in last.evaluate(visible)]
+    assert shown == sorted(shown, reverse=True)
+    search = page.locator(table).locator("input[type=search]")
+    search.fill("beta")
+    texts = last.evaluate(
+        "t => Array.from(t.tBodies[0].rows).filter(r => !r.hidden).map(r => r.textContent)"
+    )
+    assert texts and all("beta" in t for t in texts)
+    total = last.evaluate(
+        "t => Array.from(t.tBodies[0].rows).filter(r => r.textContent.includes('beta')).length"
+    )
+    href = page.locator(table).locator(".table-tools a[download]").get_attribute("href")
+    assert href is not None and href.startswith("data:text/csv;charset=utf-8,")
+    from urllib.parse import unquote
+
+    lines = unquote(href.split(",", 1)[1]).strip().split("\r\n")
+    assert lines[0].startswith("Id,") and len(lines) == total + 1
+    assert errors == []
+    context.close()
+
+
+def test_an_anchor_opens_its_collapsed_section(browser: object, long_lists: Path) -> None:
+    """report.html#runs opens the Runs section, folded by default; every section and table
+    has a link to copy."""
+    context = browser.new_context()  # type: ignore[attr-defined]
+    page = context.new_page()
+    page.goto(long_lists.resolve().as_uri())
+    assert page.evaluate("document.querySelector('#runs > details').open") is False
+    page.goto(long_lists.resolve().as_uri() + "#runs")
+    assert page.evaluate("document.querySelector('#runs > details').open") is True
+    page.goto(long_lists.resolve().as_uri() + "#errors-logistic-most-confident-mistakes")
+    ids = page.evaluate("Array.from(document.querySelectorAll('table[id]')).map(t => t.id)")
+    assert len(ids) == len(set(ids)) and len(ids) >= 5
+    sections = page.evaluate("document.querySelectorAll('main section.card[id]').length")
+    assert (
+        page.evaluate("document.querySelectorAll('section.card h2 + a.anchor').length") == sections
+    )
+    context.close()
