@@ -34,6 +34,16 @@ def signed(value: float | None, digits: int = 3) -> str:
     return text.replace("-", "−")
 
 
+def threshold(value: float | None) -> str:
+    """A decision threshold, the same way everywhere: three decimals (0.500, 0.412), or two
+    significant digits below 0.01 (0.0031, as click-through scores need)."""
+    if value is None or math.isnan(value):
+        return MISSING
+    if value != 0 and abs(value) < 0.01:
+        return f"{value:.2g}"
+    return f"{value:.3f}"
+
+
 def count(value: int | None) -> str:
     """Integers with thousands separators: 12,345."""
     return MISSING if value is None else f"{int(value):,}"

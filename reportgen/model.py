@@ -9,11 +9,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-# Tableau 10: colour-blind-safe, one colour per model in every chart and table
+# Tableau 10 without its red (the page's colour for "worse"): colour-blind-safe, one colour
+# per model in every chart and table; the baseline takes the first (see model_colours)
 PALETTE = (
     "#4c78a8",
     "#f58518",
-    "#e45756",
     "#72b7b2",
     "#54a24b",
     "#eeca3b",
@@ -24,9 +24,12 @@ PALETTE = (
 )
 
 
-def model_colours(names: Sequence[str]) -> dict[str, str]:
-    """One colour per model, in run order; the palette repeats past ten models."""
-    return {name: PALETTE[i % len(PALETTE)] for i, name in enumerate(names)}
+def model_colours(names: Sequence[str], baseline: str | None = None) -> dict[str, str]:
+    """One colour per model: the baseline the first, the others in run order; the palette
+    repeats past nine models."""
+    ordered = ([baseline] if baseline in names else []) + [n for n in names if n != baseline]
+    colour = {name: PALETTE[i % len(PALETTE)] for i, name in enumerate(ordered)}
+    return {name: colour[name] for name in names}  # in run order
 
 
 @dataclass

@@ -141,7 +141,9 @@ def build_report(
                 parallel_map,
                 lambda names, base: check_names(gates, names, set(), base),
             )
-        ctx = Context(options, found.baseline, found.models, model_colours(found.models))
+        ctx = Context(
+            options, found.baseline, found.models, model_colours(found.models, found.baseline)
+        )
         report = _assemble(ctx, [found], gates, title, timestamp, say)
         report.engine, report.engine_note = choice.name, engine_note(choice)
         return report
@@ -173,7 +175,8 @@ def build_report(
     owned = {k.name: [r for r in everything if k.owns(r)] for k in registry.KINDS}
     known = set().union(*(k.metric_names(owned[k.name]) for k in registry.KINDS))
     check_names(gates, names, known, baseline or names[0])
-    colours = model_colours(names + [h.name for h in loaded.histories if h.name not in names])
+    everyone = names + [h.name for h in loaded.histories if h.name not in names]
+    colours = model_colours(everyone, baseline or names[0])
     ctx = Context(
         options,
         baseline or names[0],

@@ -237,7 +237,7 @@ def test_predictions_derived_from_scores(
     assert evaluation.metrics["accuracy"] == pytest.approx(
         skm.accuracy_score(cancer_logistic.y_true, expected)
     )
-    assert evaluation.encoded.prediction_source == "score ≥ 0.3"
+    assert evaluation.encoded.prediction_source == "score ≥ 0.300"  # as every threshold
     multi = digits_logistic.frame().drop(columns=["prediction"])
     evaluation = evaluate_frame(write_run, multi, "multi.csv")
     assert evaluation.metrics["accuracy"] == pytest.approx(

@@ -34,6 +34,16 @@ def test_model_colours_are_fixed_in_run_order() -> None:
     assert colours["b"] == PALETTE[0] and colours["c"] == PALETTE[2]
 
 
+def test_the_baseline_takes_the_first_colour_and_no_model_is_red() -> None:
+    """Red is the page's colour for "worse": no model is drawn in it, and the baseline is
+    the first colour whichever run it is."""
+    colours = model_colours(["v1", "v2", "v3"], baseline="v3")
+    assert list(colours) == ["v1", "v2", "v3"]
+    assert colours["v3"] == PALETTE[0] and colours["v1"] == PALETTE[1]
+    reds = {"#e45756", "#c62828", "#d62728", "#ff6b6b"}
+    assert not reds & set(PALETTE)
+
+
 @pytest.mark.parametrize("fixture", ["cancer_logistic", "digits_forest"])
 def test_every_chart_is_valid_and_colours_models_the_same_way(
     fixture: str,

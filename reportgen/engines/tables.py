@@ -19,6 +19,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from reportgen import formatting as fmt
+
 # --- runs that stay where they lie ---------------------------------------------------------
 from reportgen.engines.binary import BUCKET_BITS, BinnedStats, binary_cells, binary_stats
 from reportgen.engines.choice import SPARK_PREFIX, _table_files
@@ -284,7 +286,7 @@ def evaluate_table(
         source = (
             f"column {run.prediction!r}"
             if run.prediction and threshold is None
-            else f"score ≥ {0.5 if threshold is None else threshold:g}"
+            else f"score ≥ {fmt.threshold(0.5 if threshold is None else threshold)}"
         )
     elif found.task == "binary":
         positive = classes.index(choose_positive(classes, positive_label))

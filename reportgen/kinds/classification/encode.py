@@ -13,6 +13,7 @@ from typing import Literal
 
 import numpy as np
 
+from reportgen import formatting as fmt
 from reportgen.errors import ReportgenError
 from reportgen.ingest.runs import Categorical, Run, sort_classes
 from reportgen.kinds.classification.statistics import top_class
@@ -197,7 +198,7 @@ def _encode(
         cut = 0.5 if threshold is None else threshold
         negative = _negative_class(run, classes, positive)
         y_pred = np.where(scores >= cut, positive, negative).astype(np.int64)
-        source = f"score ≥ {cut:g}"
+        source = f"score ≥ {fmt.threshold(cut)}"
     else:
         y_pred = top_class(scores)[0]
         source = "argmax of class probabilities"

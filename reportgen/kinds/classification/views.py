@@ -531,7 +531,7 @@ def threshold_section(
                 Cell(fmt.rate(e.metrics.get("precision")), css="num"),
                 Cell(fmt.rate(e.metrics.get("recall")), css="num"),
                 Cell(fmt.rate(e.metrics.get("f1")), css="num"),
-                Cell(f"{best['threshold']:.4g}", css="num"),
+                Cell(fmt.threshold(best["threshold"]), css="num"),
                 Cell(fmt.rate(best["precision"]), css="num"),
                 Cell(fmt.rate(best["recall"]), css="num"),
                 Cell(fmt.rate(best["f1"]), css="num best"),
