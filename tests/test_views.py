@@ -34,6 +34,22 @@ def test_model_colours_are_fixed_in_run_order() -> None:
     assert colours["b"] == PALETTE[0] and colours["c"] == PALETTE[2]
 
 
+def test_mistakes_are_labelled_by_both_classes_on_a_whole_number_axis(
+    write_run: Callable[..., Path], digits_logistic: Predictions, digits_forest: Predictions
+) -> None:
+    """The most frequent mistakes: each bar names true and predicted class, and the count
+    axis has whole-number ticks only (not 0 0 0 1 1 1 from fractional ticks)."""
+    report = build_report(
+        [write_run(digits_logistic.frame(), "a.csv"), write_run(digits_forest.frame(), "b.csv")],
+        bootstrap=0,
+    )
+    (figure,) = [f for s in report.sections for f in s.figures if s.id == "confused-pairs"]
+    pairs = {v["pair"] for data in figure.spec["datasets"].values() for v in data if "pair" in v}
+    assert pairs and all(" → " in p and p.split(" → ")[0] != p.split(" → ")[1] for p in pairs)
+    (axis,) = [x["axis"] for x in find(figure.spec, "x") if isinstance(x, dict) and "axis" in x]
+    assert axis["format"] == ",d" and axis["tickMinStep"] == 1
+
+
 def test_the_baseline_takes_the_first_colour_and_no_model_is_red() -> None:
     """Red is the page's colour for "worse": no model is drawn in it, and the baseline is
     the first colour whichever run it is."""

@@ -379,7 +379,7 @@ def confused_pairs_chart(
         .mark_bar()
         .encode(
             y=alt.Y("pair:N", sort=list(order), title="True class → predicted class"),
-            x=alt.X("count:Q", title="Examples", axis=alt.Axis(format=",d")),
+            x=alt.X("count:Q", title="Examples", axis=alt.Axis(format=",d", tickMinStep=1)),
             yOffset=alt.YOffset("model:N", sort=list(models)),
             color=_colour("model", models, colours, "Model"),
             opacity=when(alt.OpacityValue, highlight, 1.0, 0.15),
