@@ -50,6 +50,19 @@ def test_mistakes_are_labelled_by_both_classes_on_a_whole_number_axis(
     assert axis["format"] == ",d" and axis["tickMinStep"] == 1
 
 
+def test_a_zoomed_rate_axis_says_where_it_starts(
+    write_run: Callable[..., Path], digits_logistic: Predictions
+) -> None:
+    """Rates start at 0 unless a focus view says so: the per-class chart zooms to its values
+    and names the axis's start."""
+    report = build_report([write_run(digits_logistic.frame(), "a.csv")], bootstrap=0)
+    (figure,) = [f for s in report.sections for f in s.figures if s.id == "per-class"]
+    (x,) = [x for x in find(figure.spec, "x") if isinstance(x, dict) and "scale" in x]
+    start = x["scale"]["domain"][0]
+    assert 0 < start < 1 and x["scale"]["domain"][1] == 1
+    assert x["title"] == f"Rate (focus: axis from {start:.2f})"
+
+
 def test_the_baseline_takes_the_first_colour_and_no_model_is_red() -> None:
     """Red is the page's colour for "worse": no model is drawn in it, and the baseline is
     the first colour whichever run it is."""

@@ -8,6 +8,7 @@ builder are already small (curves simplified, classes capped): builders never ag
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -337,13 +338,19 @@ def per_class_chart(
 ) -> alt.TopLevelMixin:
     """Per-class precision, recall and F1 as a dot plot grouped by model."""
     highlight = _legend_highlight("model")
+    # a focus view: zoomed to the values (differences between models are the point), and it
+    # says so on its axis, since rates otherwise start at 0
+    low = float(rows["value"].min()) if len(rows) else 0.0
+    start = max(0.0, math.floor(low * 20) / 20) if math.isfinite(low) else 0.0
+    title = f"Rate (focus: axis from {start:.2f})" if start > 0 else "Rate"
     chart = (
         alt.Chart(rows)
         .mark_point(filled=True, size=60)
         .encode(
             y=alt.Y("class:N", sort=list(classes), title="Class"),
-            # zoomed to the values (capped at 1): differences between models are the point
-            x=alt.X("value:Q", title=None, scale=alt.Scale(zero=False, domainMax=1)),
+            x=alt.X(
+                "value:Q", title=title, scale=alt.Scale(domain=[start, 1], nice=False, clamp=True)
+            ),
             yOffset=alt.YOffset("model:N", sort=list(models)),
             color=_colour("model", models, colours, "Model"),
             opacity=when(alt.OpacityValue, highlight, 1.0, 0.12),
