@@ -271,3 +271,18 @@ def test_top_class_matches_argmax_with_ties() -> None:
     index, value = top_class(scores)
     np.testing.assert_array_equal(index, scores.argmax(axis=1))
     np.testing.assert_array_equal(value, scores.max(axis=1))
+
+
+def test_wilson_interval_matches_statsmodels() -> None:
+    """Per-bin intervals of the reliability diagram, against statsmodels' Wilson interval,
+    from a bin of 1 example to a bin of 10,000, with 0 and all successes."""
+    from statsmodels.stats.proportion import proportion_confint
+
+    from reportgen.stats.significance import wilson_interval
+
+    n = np.array([1, 3, 7, 40, 500, 10_000, 12, 12])
+    k = np.array([0, 3, 2, 31, 250, 9_990, 0, 12])
+    low, high = wilson_interval(k, n)
+    for i in range(len(n)):
+        expected = proportion_confint(int(k[i]), int(n[i]), alpha=0.05, method="wilson")
+        assert (low[i], high[i]) == pytest.approx(expected, abs=1e-12)

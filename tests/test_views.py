@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -61,6 +62,21 @@ def test_a_zoomed_rate_axis_says_where_it_starts(
     start = x["scale"]["domain"][0]
     assert 0 < start < 1 and x["scale"]["domain"][1] == 1
     assert x["title"] == f"Rate (focus: axis from {start:.2f})"
+
+
+def test_reliability_bins_carry_their_interval(
+    write_run: Callable[..., Path], cancer_logistic: Predictions
+) -> None:
+    """Each bin's observed rate sits inside its 95% Wilson interval, drawn as a rule; bins
+    of few examples get wide ones."""
+    report = build_report([write_run(cancer_logistic.frame(), "a.csv")], bootstrap=0)
+    (figure,) = [f for s in report.sections for f in s.figures if f.id == "reliability"]
+    rows = [v for data in figure.spec["datasets"].values() for v in data if "observed" in v]
+    assert rows and all(r["low"] <= r["observed"] <= r["high"] for r in rows)
+    smallest = min(rows, key=lambda r: r["count"])
+    largest = max(rows, key=lambda r: r["count"])
+    assert smallest["high"] - smallest["low"] > largest["high"] - largest["low"]
+    assert '"rule"' in json.dumps(figure.spec) or "'rule'" in str(figure.spec)
 
 
 def test_the_baseline_takes_the_first_colour_and_no_model_is_red() -> None:

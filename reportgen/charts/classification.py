@@ -296,6 +296,8 @@ def reliability_chart(
         alt.Tooltip("bin:N", title="bin"),
         alt.Tooltip("confidence:Q", title="mean predicted", format=".3f"),
         alt.Tooltip("observed:Q", title="observed", format=".3f"),
+        alt.Tooltip("low:Q", title="95% interval from", format=".3f"),
+        alt.Tooltip("high:Q", title="95% interval to", format=".3f"),
         alt.Tooltip("count:Q", title="examples", format=","),
     ]
     base = alt.Chart(bins)
@@ -308,6 +310,10 @@ def reliability_chart(
     )
     diagram = alt.layer(
         _diagonal(),
+        # each bin's 95% Wilson interval: small bins swing, and say so
+        curve.mark_rule(strokeWidth=1.5).encode(
+            y=_rate_axis_y("low", y_title), y2=alt.Y2("high:Q")
+        ),
         curve.mark_line(strokeWidth=2).add_params(highlight),
         curve.mark_point(filled=True).encode(
             size=alt.Size("count:Q", scale=alt.Scale(range=[15, 220]), legend=None)

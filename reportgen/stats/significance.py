@@ -128,6 +128,26 @@ def ovr_auc_influences(y_true: np.ndarray, scores: np.ndarray) -> tuple[list[int
     return classes, influence
 
 
+def wilson_interval(
+    successes: np.ndarray, n: np.ndarray, level: float = 0.95
+) -> tuple[np.ndarray, np.ndarray]:
+    """Wilson score interval of binomial proportions, elementwise (Wilson 1927):
+
+        centre = (p + z²/2n) / (1 + z²/n),  half = z / (1 + z²/n) · sqrt(p(1-p)/n + z²/4n²)
+
+    with p = successes / n and z the normal quantile of (1 + level) / 2. It stays inside
+    [0, 1] and is honest for small n, where a bin of 3 examples says little."""
+    successes = np.asarray(successes, dtype=np.float64)
+    n = np.asarray(n, dtype=np.float64)
+    z = normal_quantile((1 - level) / 2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = successes / n
+        denominator = 1 + z * z / n
+        centre = (p + z * z / (2 * n)) / denominator
+        half = z / denominator * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return np.clip(centre - half, 0.0, 1.0), np.clip(centre + half, 0.0, 1.0)
+
+
 def percentile_interval(
     replicates: np.ndarray, exact: float, on_cells: float, level: float = 0.95
 ) -> tuple[float, float] | None:

@@ -12,6 +12,7 @@ import numpy as np
 
 from reportgen.kinds.classification import formulas as metrics
 from reportgen.kinds.classification.statistics import CalibrationCounts, RankCounts
+from reportgen.stats.significance import wilson_interval
 
 # Charts are about 320 px across [0, 1]: 1e-3 is a third of a pixel.
 DEFAULT_TOLERANCE = 1e-3
@@ -104,12 +105,17 @@ def precision_recall_curve(rank: RankCounts, max_points: int = MAX_POINTS) -> di
 
 
 def reliability(cal: CalibrationCounts) -> dict[str, np.ndarray]:
-    """Per non-empty bin: mean confidence, observed rate, count and bin edges."""
+    """Per non-empty bin: mean confidence, observed rate with its 95% Wilson interval (low,
+    high: a bin of a few examples swings between 0 and 1, and the interval shows it), count
+    and bin edges."""
     filled = cal.count > 0
     count = cal.count[filled]
+    low, high = wilson_interval(np.rint(cal.outcome_sum[filled]), count)
     return {
         "confidence": cal.confidence_sum[filled] / count,
         "observed": cal.outcome_sum[filled] / count,
+        "low": low,
+        "high": high,
         "count": count,
         "bin_start": cal.edges[:-1][filled],
         "bin_end": cal.edges[1:][filled],

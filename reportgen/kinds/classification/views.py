@@ -338,7 +338,8 @@ def calibration_section(evaluations: Sequence[RunEvaluation], colours: dict[str,
         lead=(
             "Predictions are grouped into 15 equal-width bins of "
             + ("top-class confidence" if multiclass else "predicted probability")
-            + "; a calibrated model sits on the diagonal. ECE is the count-weighted mean gap."
+            + "; a calibrated model sits on the diagonal. Dots are sized by examples, and the "
+            "line through each is its 95% Wilson interval. ECE is the count-weighted mean gap."
         ),
     )
     if not frames:
