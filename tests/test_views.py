@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import altair as alt
+import pandas as pd
 import pytest
 
 from reportgen import build_report
@@ -77,6 +78,50 @@ def test_reliability_bins_carry_their_interval(
     largest = max(rows, key=lambda r: r["count"])
     assert smallest["high"] - smallest["low"] > largest["high"] - largest["low"]
     assert '"rule"' in json.dumps(figure.spec) or "'rule'" in str(figure.spec)
+
+
+@pytest.mark.parametrize("on_front", [1, 2])
+def test_quality_latency_markers_sit_inside_and_the_legend_names_their_shapes(
+    on_front: int,
+) -> None:
+    """Every marker inside the padded axes; circles on the front, diamonds dominated, with a
+    legend for the shapes; the dashed front line only when two models are on the front."""
+    from reportgen.charts import draw
+    from reportgen.model import Chart
+
+    points = pd.DataFrame(
+        {
+            "model": ["a", "b", "c"],
+            "latency": [100.0, 180.0, 150.0],
+            "quality": [0.70, 0.80 if on_front == 2 else 0.65, 0.60],
+            "front": [True, on_front == 2, False],
+            "front_text": ["yes", "x", "no"],
+        }
+    )
+    spec = draw(
+        Chart(
+            "quality_latency_chart", (points, ["a", "b", "c"], ["#1", "#2", "#3"], "Acc", True), {}
+        )
+    )
+    alt.Chart.from_dict(spec, validate=True)
+    scales = {
+        k: v["scale"]["domain"]
+        for layer in spec["layer"]
+        for k, v in layer["encoding"].items()
+        if k in ("x", "y")
+    }
+    assert (
+        scales["x"][0] < 100
+        and scales["x"][1] > 180
+        and scales["y"][0] < 0.6
+        and scales["y"][1] > 0.7
+    )
+    marks = [layer["mark"]["type"] for layer in spec["layer"]]
+    assert marks.count("line") == (1 if on_front == 2 else 0)
+    shape = next(
+        layer["encoding"]["shape"] for layer in spec["layer"] if "shape" in layer["encoding"]
+    )
+    assert shape["scale"]["range"] == ["circle", "diamond"] and shape["legend"]["title"] == "Marker"
 
 
 def test_the_baseline_takes_the_first_colour_and_no_model_is_red() -> None:

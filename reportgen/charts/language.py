@@ -131,35 +131,55 @@ def delta_heatmap(
     return alt.layer(heat, text).properties(width=alt.Step(110), height=alt.Step(15))
 
 
+def _padded(values: pd.Series, left: float, right: float) -> list[float]:
+    """A domain holding every value with room for its marker (and, ``right``, its label)."""
+    low, high = float(values.min()), float(values.max())
+    span = high - low or abs(high) * 0.1 or 1.0
+    return [low - left * span, high + right * span]
+
+
+FRONT_SHAPES = {"on the Pareto front": "circle", "dominated": "diamond"}
+
+
 def quality_latency_chart(
     points: pd.DataFrame, models: Sequence[str], colours: Sequence[str], quality: str, higher: bool
 ) -> alt.TopLevelMixin:
-    """Quality against median latency, one point per model, the Pareto front joined.
+    """Quality against median latency, one point per model: circles on the Pareto front,
+    joined by a dashed line when two or more models are on it, diamonds for the others (a
+    legend says which). The axes are padded so that every marker and its name sit inside.
 
-    ``points`` has columns model, latency, quality, front (bool)."""
+    ``points`` has columns model, latency, quality, front (bool), front_text."""
     highlight = _legend_highlight("model")
-    front = (
-        alt.Chart(points)
-        .transform_filter("datum.front")
-        .mark_line(color=GUIDE, strokeDash=[5, 4], strokeWidth=1.5)
-        .encode(x=alt.X("latency:Q"), y=alt.Y("quality:Q"), order=alt.Order("latency:Q"))
+    points = points.assign(
+        shape=["on the Pareto front" if f else "dominated" for f in points["front"]]
     )
+    x_scale = alt.Scale(domain=_padded(points["latency"], 0.12, 0.45), nice=False)
+    y_scale = alt.Scale(domain=_padded(points["quality"], 0.15, 0.15), nice=False)
+    x = alt.X("latency:Q", title="Median latency (ms), lower is better", scale=x_scale)
+    y = alt.Y(
+        "quality:Q", title=f"{quality} ({'higher' if higher else 'lower'} is better)", scale=y_scale
+    )
+    layers = []
+    if int(points["front"].sum()) >= 2:
+        layers.append(
+            alt.Chart(points)
+            .transform_filter("datum.front")
+            .mark_line(color=GUIDE, strokeDash=[5, 4], strokeWidth=1.5)
+            .encode(x=x, y=y, order=alt.Order("latency:Q"))
+        )
+    shapes = [s for s in FRONT_SHAPES if s in set(points["shape"])]
     dots = (
         alt.Chart(points)
         .mark_point(filled=True, size=110)
         .encode(
-            x=alt.X(
-                "latency:Q",
-                title="Median latency (ms), lower is better",
-                scale=alt.Scale(zero=False),
-            ),
-            y=alt.Y(
-                "quality:Q",
-                title=f"{quality} ({'higher' if higher else 'lower'} is better)",
-                scale=alt.Scale(zero=False),
-            ),
+            x=x,
+            y=y,
             color=_colour("model", models, colours, "Model"),
-            shape=when(alt.ShapeValue, "datum.front", "circle", "diamond"),
+            shape=alt.Shape(
+                "shape:N",
+                scale=alt.Scale(domain=shapes, range=[FRONT_SHAPES[s] for s in shapes]),
+                legend=alt.Legend(title="Marker"),
+            ),
             opacity=when(alt.OpacityValue, highlight, 1.0, 0.2),
             tooltip=[
                 alt.Tooltip("model:N"),
@@ -173,9 +193,9 @@ def quality_latency_chart(
     labels = (
         alt.Chart(points)
         .mark_text(align="left", dx=8, dy=-6, fontSize=11)
-        .encode(x=alt.X("latency:Q"), y=alt.Y("quality:Q"), text=alt.Text("model:N"))
+        .encode(x=x, y=y, text=alt.Text("model:N"))
     )
-    return alt.layer(front, dots, labels).properties(width=SQUARE + 120, height=SQUARE - 40)
+    return alt.layer(*layers, dots, labels).properties(width=SQUARE + 120, height=SQUARE - 40)
 
 
 def history_chart(

@@ -168,8 +168,10 @@ def efficiency_section(
                 drawn,
                 lead="Towards the "
                 + ("top" if higher else "bottom")
-                + "-left is better; the dashed "
-                "line joins the Pareto front (no other model is both faster and better).",
+                + "-left is better. Circles are on the Pareto front (no other model is both "
+                "faster and better)"
+                + ("; the dashed line joins them." if sum(front) >= 2 else ".")
+                + ("" if all(front) else " Diamonds are dominated."),
             )
         )
     return section
