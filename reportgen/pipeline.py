@@ -314,10 +314,8 @@ def _board(members: list[tuple[Kind, KindResult]], ctx: Context) -> Table | None
     models = list(dict.fromkeys(m for _, r in members for m in r.models))
     if not columns or not models:
         return None
-    return shaped(
-        board_table(models, ctx.colours, columns, ctx.baseline_among(models)),
-        ctx.baseline_among(models),
-    )
+    baseline = ctx.baseline_among(models)
+    return shaped(board_table(models, ctx.colours, columns, baseline), baseline)
 
 
 def _check_slices_found(

@@ -106,11 +106,9 @@ CHAR_PX = 8.5
 
 def wide(board: Table) -> bool:
     """Too wide to read across at desktop width (a suite of 57 subjects, a dozen headline
-    metrics with long names), while the models are fewer than the metrics: the board is
-    then shown with a row per metric. The width is estimated from the longest text of each
-    column (headers and values do not wrap on screen)."""
-    if len(board.rows) >= len(board.header) - 1:
-        return False
+    metrics with long names): the board is then shown with a row per metric. The width is
+    estimated from the longest text of each column (headers and values do not wrap on
+    screen). Called for boards with fewer models than metrics (:func:`shaped`)."""
     width = 0.0
     for j, header in enumerate(board.header):
         texts = [header, *(r[j].text for r in board.rows), *(r[j].sub or "" for r in board.rows)]
