@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -77,7 +76,14 @@ def test_reliability_bins_carry_their_interval(
     smallest = min(rows, key=lambda r: r["count"])
     largest = max(rows, key=lambda r: r["count"])
     assert smallest["high"] - smallest["low"] > largest["high"] - largest["low"]
-    assert '"rule"' in json.dumps(figure.spec) or "'rule'" in str(figure.spec)
+    rules = [
+        layer
+        for layer in find(figure.spec, "layer")
+        for layer in layer
+        if layer.get("mark", {}).get("type") == "rule"
+    ]
+    assert [r["encoding"]["y2"]["field"] for r in rules] == ["high"]
+    assert rules[0]["encoding"]["y"]["field"] == "low"
 
 
 @pytest.mark.parametrize("on_front", [1, 2])
