@@ -185,6 +185,7 @@ def pr_chart(
 
 def class_curves_chart(
     points: pd.DataFrame,
+    classes: Sequence[str],
     models: Sequence[str],
     colours: Sequence[str],
     x: str,
@@ -192,30 +193,37 @@ def class_curves_chart(
     x_title: str,
     y_title: str,
 ) -> alt.TopLevelMixin:
-    """One-vs-rest curves of single classes, one small panel per model."""
+    """One-vs-rest curves of single classes: one small panel per class, titled with its name
+    (``classes`` in panel order), and every model's curve in its colour inside it."""
+    highlight = _legend_highlight("model")
     base = alt.Chart().encode(  # data come from the facet, so each panel gets its own
         x=_rate_axis(x, x_title),
         y=_rate_axis_y(y, y_title),
-        detail=alt.Detail("class:N"),
         order=alt.Order("step:Q"),
-        color=_colour("model", models, colours, None),
+        color=_colour("model", models, colours, "Model"),
+        opacity=when(alt.OpacityValue, highlight, 0.9, 0.12),
         tooltip=[
-            alt.Tooltip("model:N"),
             alt.Tooltip("class:N"),
+            alt.Tooltip("model:N"),
             alt.Tooltip("score:Q", title="class AUC / AP", format=".3f"),
         ],
     )
-    lines = base.mark_line(strokeWidth=1.2, opacity=0.55)
+    lines = base.mark_line(strokeWidth=1.6).add_params(highlight)
     layers = [_diagonal(), lines] if x == "fpr" else [lines]
-    chart = (
+    return (
         alt.layer(*layers)
-        .properties(width=220, height=220)
+        .properties(width=170, height=170)
         .facet(
-            column=alt.Column("model:N", sort=list(models), title=None),
+            facet=alt.Facet(
+                "class:N",
+                sort=list(classes),
+                title=None,
+                header=alt.Header(labelFontSize=12, labelFontWeight="bold", labelLimit=170),
+            ),
+            columns=3,
             data=points,
         )
     )
-    return chart
 
 
 def confusion_chart(

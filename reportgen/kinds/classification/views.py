@@ -195,7 +195,7 @@ def _curve_points(
 
 
 def _class_curve_points(evaluations: Sequence[RunEvaluation], kind: str) -> pd.DataFrame:
-    """Curves of the weakest classes (lowest mean AUC or AP across models)."""
+    """Curves of the weakest classes (lowest mean AUC or AP across models), weakest first."""
     score_of = "roc_auc" if kind == "roc" else "average_precision"
     by_class: dict[str, list[float]] = {}
     for evaluation in evaluations:
@@ -203,13 +203,15 @@ def _class_curve_points(evaluations: Sequence[RunEvaluation], kind: str) -> pd.D
             value = getattr(curve, score_of)
             if value is not None:
                 by_class.setdefault(curve.label, []).append(value)
-    weakest = set(sorted(by_class, key=lambda c: (np.mean(by_class[c]), c))[:MAX_CLASS_CURVES])
+    weakest = sorted(by_class, key=lambda c: (np.mean(by_class[c]), c))[:MAX_CLASS_CURVES]
     x, y = CURVE_AXES[kind]
     frames = []
-    for evaluation in evaluations:
-        for curve in evaluation.curves:
-            data = getattr(curve, kind)
-            if curve.label not in weakest or data is None:
+    curves_of = [{curve.label: curve for curve in e.curves} for e in evaluations]
+    for label in weakest:  # weakest class first, then the models in page order
+        for evaluation, curves in zip(evaluations, curves_of, strict=True):
+            curve = curves.get(label)
+            data = None if curve is None else getattr(curve, kind)
+            if curve is None or data is None:
                 continue
             # per-class panels are small: a coarser tolerance keeps them light
             kept = simplify_bounded(data[x], data[y], tolerance=4e-3, max_points=100)
@@ -288,10 +290,12 @@ def curves_section(evaluations: Sequence[RunEvaluation], colours: dict[str, str]
             class_points = _class_curve_points(evaluations, kind)
             if not class_points.empty:
                 x, y = CURVE_AXES[kind]
-                n_shown = class_points["class"].nunique()
+                shown = list(dict.fromkeys(class_points["class"]))
+                n_shown = len(shown)
                 drawn = chart(
                     "class_curves_chart",
                     class_points,
+                    shown,
                     models,
                     series_colours,
                     x,
@@ -304,7 +308,8 @@ def curves_section(evaluations: Sequence[RunEvaluation], colours: dict[str, str]
                         f"{title}: the {n_shown} weakest classes",
                         drawn,
                         lead=f"One-vs-rest curves of the classes with the lowest mean "
-                        f"{score_name}; hover a line for its class.",
+                        f"{score_name}, weakest first: one panel per class, one line per "
+                        "model.",
                     )
                 )
     if not main:
