@@ -14,7 +14,21 @@ import pandas as pd
 from reportgen.charts.classification import GUIDE, _colour, _legend_highlight, when
 
 PANEL = 260
-CLASS_PALETTE = "dark2"  # not the model palette: these colours mean classes, not models
+# Colours that mean classes, never models: dark, saturated hues chosen to stay at least 35
+# CIELAB units (ΔE*ab) from every model colour (reportgen.model.PALETTE, mid-light hues) and
+# from each other, so a class is never read as a model. More classes than these cycle.
+CLASS_PALETTE = (
+    "#cc00aa",
+    "#00593b",
+    "#0000cc",
+    "#590000",
+    "#00cc00",
+    "#2c0059",
+    "#595900",
+    "#222222",
+    "#a50052",
+    "#285fcc",
+)
 
 
 def columnar(frame: pd.DataFrame, columns: Sequence[str]) -> tuple[alt.Data, list[str]]:
@@ -196,7 +210,7 @@ def projection_panels(
                     "cls:N",
                     title="True class",
                     sort=list(classes),
-                    scale=alt.Scale(domain=list(classes), scheme=CLASS_PALETTE),
+                    scale=alt.Scale(domain=list(classes), range=list(CLASS_PALETTE)),
                 ),
                 shape=alt.Shape(
                     "wrong:N",
