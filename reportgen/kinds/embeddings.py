@@ -32,6 +32,7 @@ from reportgen.stats.slicing import OTHER
 
 MAX_LABEL_ROWS = 30  # classes in the per-class silhouette chart
 MAX_PROJECTION_CLASSES = 8  # the class palette's size; rarer classes pooled as "(other)"
+ROBUST_PAD = 0.5  # projection axes: the 1st-99th percentile span widened by this share
 TSNE_INPUT_DIMS = 50  # PCA first, as van der Maaten recommends: faster, less noise
 TSNE_ITERATIONS = 500
 
@@ -148,23 +149,43 @@ def _projection_points(
             "wrong": np.where(p.y_true == p.y_pred, "right", "wrong"),
             "id": ident,
         }
-        pca_frames.append(
-            pd.DataFrame({**common, "x": _unit(p.pca[:, 0]), "y": _unit(p.pca[:, 1])})
-        )
+        pca_frames.append(_panel_points(common, p.pca))
         if p.tsne is not None:
-            tsne_frames.append(
-                pd.DataFrame({**common, "x": _unit(p.tsne[:, 0]), "y": _unit(p.tsne[:, 1])})
-            )
+            tsne_frames.append(_panel_points(common, p.tsne))
     tsne = pd.concat(tsne_frames, ignore_index=True) if tsne_frames else pd.DataFrame()
     return pd.concat(pca_frames, ignore_index=True), tsne, shown_classes
 
 
-def _unit(values: np.ndarray) -> np.ndarray:
-    """Coordinates rescaled to [0, 1] and rounded to 3 decimals: projections have no units,
-    and fewer digits keep the page small."""
+def _panel_points(common: dict[str, object], coords: np.ndarray) -> pd.DataFrame:
+    (x, x_out), (y, y_out) = _unit(coords[:, 0]), _unit(coords[:, 1])
+    return pd.DataFrame({**common, "x": x, "y": y, "outside": x_out | y_out})
+
+
+def _unit(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Coordinates rescaled to [0, 1] between robust limits, rounded to 3 decimals
+    (projections have no units, and fewer digits keep the page small), and which points lay
+    outside the limits. The limits are the 1st and 99th percentiles widened by half
+    their span on each side, never past the data: one far outlier no longer squeezes every
+    other point into a line. Points outside are pinned to the frame's edge."""
     values = values.astype(np.float64)  # t-SNE returns float32, whose decimals print long
-    low, high = values.min(), values.max()
-    return np.round((values - low) / (high - low if high > low else 1.0), 3)
+    q_low, q_high = np.percentile(values, [1.0, 99.0])
+    pad = ROBUST_PAD * (q_high - q_low)
+    low = max(float(values.min()), q_low - pad)
+    high = min(float(values.max()), q_high + pad)
+    outside = (values < low) | (values > high)
+    scaled = (np.clip(values, low, high) - low) / (high - low if high > low else 1.0)
+    return np.round(scaled, 3), outside
+
+
+def _outside_note(points: pd.DataFrame, models: Sequence[str]) -> str:
+    counts = points.groupby("model", sort=False)["outside"].sum()
+    if not counts.any():
+        return ""
+    parts = ", ".join(f"{m} {int(counts.get(m, 0)):,}" for m in models)
+    return (
+        " Axes span the 1st to 99th percentile and half as much again each side; points beyond "
+        f"them are pinned to the frame's edge ({parts})."
+    )
 
 
 def embedding_section(
@@ -183,7 +204,8 @@ def embedding_section(
             "PCA of the embeddings",
             chart("projection_panels", pca, models, model_colours, shown_classes, "PCA"),
             lead="The two directions of largest variance; tight, separate colour groups mean "
-            "the embedding already separates the classes linearly. Crosses are misclassified.",
+            "the embedding already separates the classes linearly. Crosses are misclassified."
+            + _outside_note(pca, models),
             raster=True,
         )
     ]
@@ -202,7 +224,7 @@ def embedding_section(
                     "t-SNE",
                 ),
                 lead="Neighbourhoods preserved, distances between clusters not: read which "
-                "classes mix, not how far apart clusters are.",
+                "classes mix, not how far apart clusters are." + _outside_note(tsne, tsne_models),
                 raster=True,
             )
         )
