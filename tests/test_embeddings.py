@@ -227,3 +227,24 @@ def test_nested_lists_and_overflowing_npy_shapes_are_refused(
     run = write_run(pd.DataFrame({"label": [0, 1] * 20, "prediction": [0, 1] * 20}), "run.csv")
     with pytest.raises(ReportgenError, match=r"overflow\.npy: cannot read as a NumPy \.npy array"):
         build_report([f"m={run}"], embeddings=[f"m={npy}"], bootstrap=0, timestamp=False)
+
+
+def test_one_far_outlier_does_not_collapse_a_projection() -> None:
+    """Axes stop at robust limits: the outlier is pinned to the edge and counted, and the
+    other points keep the frame."""
+    from reportgen.kinds.embeddings import _outside_note, _unit
+
+    values = np.random.default_rng(0).normal(size=500)
+    values[7] = 1_000.0
+    scaled, outside = _unit(values)
+    assert outside.sum() == 1 and outside[7] and scaled[7] == 1.0
+    inliers = np.delete(scaled, 7)
+    assert inliers.max() - inliers.min() > 0.8  # min-max scaling would squeeze them under 0.01
+    assert scaled.min() == 0.0
+    clean, none_outside = _unit(np.linspace(-1.0, 1.0, 11))  # no outlier: plain min-max
+    np.testing.assert_allclose(clean, np.linspace(0.0, 1.0, 11), atol=1e-3)
+    assert not none_outside.any()
+    points = pd.DataFrame({"model": ["a"] * 500 + ["b"] * 2, "outside": [*outside, False, False]})
+    note = _outside_note(points, ["a", "b"])
+    assert "pinned to the frame's edge (a 1, b 0)" in note
+    assert _outside_note(points.assign(outside=False), ["a", "b"]) == ""

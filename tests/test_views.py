@@ -6,8 +6,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import altair as alt
+import numpy as np
 import pandas as pd
 import pytest
+from sklearn.metrics import roc_auc_score
 
 from reportgen import build_report
 from reportgen.model import PALETTE, model_colours
@@ -171,3 +173,66 @@ def test_every_chart_is_valid_and_colours_models_the_same_way(
     roc = next(f for f in figures if f.id == "roc-curves")
     rate_scales = [s for s in find(roc.spec, "scale") if s.get("domain") == [0, 1]]
     assert len(rate_scales) >= 2
+
+
+def _lab(colour: str) -> tuple[float, float, float]:
+    """sRGB hex to CIELAB (D65), the textbook formulas."""
+    rgb = [int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+    lin = [((c + 0.055) / 1.055) ** 2.4 if c > 0.04045 else c / 12.92 for c in rgb]
+    matrix = ((0.4124, 0.3576, 0.1805), (0.2126, 0.7152, 0.0722), (0.0193, 0.1192, 0.9505))
+    white = (0.95047, 1.0, 1.08883)
+    xyz = [
+        sum(m * c for m, c in zip(row, lin, strict=True)) / w
+        for row, w in zip(matrix, white, strict=True)
+    ]
+    f = [t ** (1 / 3) if t > 0.008856 else 7.787 * t + 16 / 116 for t in xyz]
+    return 116 * f[1] - 16, 500 * (f[0] - f[1]), 200 * (f[1] - f[2])
+
+
+def _delta_e(a: str, b: str) -> float:
+    return sum((p - q) ** 2 for p, q in zip(_lab(a), _lab(b), strict=True)) ** 0.5
+
+
+def test_class_colours_never_look_like_model_colours() -> None:
+    from reportgen.charts.kinds import CLASS_PALETTE
+
+    assert len(set(CLASS_PALETTE)) == len(CLASS_PALETTE) >= 10  # the ten digits, all distinct
+    assert _delta_e("#ffffff", "#000000") == pytest.approx(100, abs=0.01)  # the oracle's scale
+    assert min(_delta_e(c, m) for c in CLASS_PALETTE for m in PALETTE) >= 35
+    pairs = [(a, b) for i, a in enumerate(CLASS_PALETTE) for b in CLASS_PALETTE[i + 1 :]]
+    assert min(_delta_e(a, b) for a, b in pairs) >= 35
+
+
+def test_per_class_curves_are_panels_named_by_class_weakest_first(
+    write_run: Callable[..., Path], digits_forest: Predictions, digits_logistic: Predictions
+) -> None:
+    report = build_report(
+        [
+            write_run(digits_forest.frame(), "forest.csv"),
+            write_run(digits_logistic.frame(), "lr.csv"),
+        ],
+        bootstrap=0,
+    )
+    curves = next(s for s in report.sections if s.id == "curves")
+    spec = next(f for f in curves.figures if f.id == "roc-classes").spec
+    facet = spec["facet"]
+    assert facet["field"] == "class" and spec["columns"] == 3
+    shown = facet["sort"]
+    assert len(shown) == 6 and len(set(shown)) == 6
+
+    # weakest first, by an independent oracle: scikit-learn's one-vs-rest AUC, mean of the two
+    def auc(label: str) -> float:
+        k = int(label)
+        return float(
+            np.mean(
+                [
+                    roc_auc_score(p.y_true == k, p.proba[:, k])
+                    for p in (digits_forest, digits_logistic)
+                ]
+            )
+        )
+
+    every = sorted((auc(str(k)), str(k)) for k in range(10))
+    assert shown == [c for _, c in every[:6]]
+    colour = next(c for c in find(spec, "color") if isinstance(c, dict) and "field" in c)
+    assert colour["field"] == "model" and colour["scale"]["domain"] == ["forest", "lr"]
