@@ -15,7 +15,7 @@ from reportgen import metrics
 from reportgen.ingest.runs import Run, _validate
 from reportgen.kinds import cells
 from reportgen.kinds.base import Context, Kind, KindResult, Source
-from reportgen.kinds.classification import error_views, sections, slice_view, views
+from reportgen.kinds.classification import error_views, sections, slice_view, thresholds, views
 from reportgen.kinds.classification.assess import Assessment, assess, significance_ranks
 from reportgen.kinds.classification.encode import encode_runs
 from reportgen.kinds.classification.evaluate import HEADLINE, RunEvaluation, evaluate
@@ -182,9 +182,9 @@ class ClassificationKind(Kind):
             body[-1].notes += [repeats_note(r) for r in result.repeats.values()]
         body.append(views.confusion_section(evaluations, names))
         body.append(views.curves_section(evaluations, colours))
-        thresholds = views.threshold_section(evaluations, colours)
-        if thresholds is not None:
-            body.append(thresholds)
+        threshold_view = thresholds.threshold_section(evaluations, colours)
+        if threshold_view is not None:
+            body.append(threshold_view)
         body.append(views.calibration_section(evaluations, colours))
         pairs = views.confused_pairs_section(evaluations, colours)
         if pairs is not None:
