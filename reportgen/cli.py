@@ -138,6 +138,16 @@ def build(
             "column, or 0.5 when there is none.",
         ),
     ] = None,
+    cost: Annotated[
+        str | None,
+        typer.Option(
+            rich_help_panel="Comparison",
+            metavar="OUTCOME=COST,...",
+            help="Binary: what each outcome costs, e.g. --cost FP=1,FN=5 (TP, FP, FN, TN; "
+            "unnamed ones cost 0). Adds expected cost by threshold and each model's "
+            "cost-optimal threshold to the page and the JSON.",
+        ),
+    ] = None,
     label_col: Annotated[
         str | None,
         typer.Option(

@@ -113,6 +113,7 @@ def build_arguments(o: dict[str, Any]) -> dict[str, Any]:
         "task": _plain(o["task"]),
         "positive_label": o["positive_label"],
         "threshold": o["threshold"],
+        "cost": o["cost"],
         "columns": columns,
         "timestamp": o["timestamp"],
         "baseline": o["baseline"],

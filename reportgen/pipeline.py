@@ -22,6 +22,7 @@ from reportgen.ingest.runs import ColumnNames
 from reportgen.ingest.sources import load_sources
 from reportgen.kinds.base import DEFAULT_MAX_POINTS, Context, Kind, KindResult, Options
 from reportgen.kinds.board import board_table, shaped
+from reportgen.kinds.classification.curves import parse_costs
 from reportgen.kinds.lmeval_results.table import parse_overrides
 from reportgen.model import RunInfo, Section, Table, model_colours
 from reportgen.parallel import parallel_map
@@ -47,6 +48,7 @@ def build_report(
     task: str | None = None,
     positive_label: str | None = None,
     threshold: float | None = None,
+    cost: str | None = None,
     columns: ColumnNames | None = None,
     timestamp: bool = True,
     baseline: str | None = None,
@@ -77,6 +79,8 @@ def build_report(
     generation, lm-eval results and sample logs); each kind gets its own sections and runs are
     compared within their kind. ``embeddings`` (``NAME=PATH.npy``) and ``embedding`` columns add
     PCA/t-SNE projections of at most ``max_points`` sampled examples per classification run.
+    ``cost`` (binary, e.g. ``"FP=1,FN=5"``) adds the expected cost by threshold and each
+    model's cost-optimal threshold.
 
     >>> report = build_report(["old=a.csv", "new=b.csv"], title="v1 vs v2")  # doctest: +SKIP
     >>> report.save("report.html")  # doctest: +SKIP
@@ -91,6 +95,7 @@ def build_report(
         )
     if threshold is not None and not math.isfinite(threshold):
         raise ReportgenError(f"--threshold {threshold}: give a finite number, e.g. 0.3")
+    costs = _costs(cost)
     if slice_bins < 1:
         raise ReportgenError(f"--slice-bins {slice_bins} must be 1 or more, e.g. 4")
     if seed < 0:
@@ -122,6 +127,7 @@ def build_report(
         history_scale=history_scale,
         embeddings=tuple(embeddings),
         max_points=max_points,
+        costs=costs,
     )
     gates = parse_gates(fail_if)
     if not runs:
@@ -354,3 +360,13 @@ def _kinds(results: Sequence[KindResult], runs: Sequence[Any]) -> str:
 def _default_title(names: Sequence[str], kinds: str) -> str:
     shown = " vs ".join(names[:4]) + (" …" if len(names) > 4 else "")
     return f"{shown}: {kinds.replace(' classification', '')} evaluation"
+
+
+def _costs(cost: str | None) -> dict[str, float]:
+    """``--cost FP=1,FN=5`` as outcome -> cost (empty without one)."""
+    if cost is None:
+        return {}
+    try:
+        return parse_costs(cost).as_dict()
+    except ValueError as exc:
+        raise ReportgenError(f"--cost {cost!r}: {exc}") from None

@@ -217,6 +217,59 @@ def test_clicking_a_legend_entry_highlights_that_model(
     page.close()
 
 
+def test_the_threshold_slider_moves_the_table_to_the_counts_there(
+    tmp_path: Path,
+    browser: object,
+    cancer_logistic: Predictions,
+    cancer_tree: Predictions,
+    write_run: Callable[..., Path],
+) -> None:
+    """The explorer's table is computed in the page from the counts on it: after moving the
+    slider it shows scikit-learn's confusion counts at the picked threshold, for each model."""
+    from sklearn.metrics import confusion_matrix
+
+    runs = [
+        write_run(cancer_logistic.frame(), "logistic.csv"),
+        write_run(cancer_tree.frame(), "tree.csv"),
+    ]
+    out = tmp_path / "explorer.html"
+    build_report(runs, bootstrap=0, cost="FP=1,FN=5").save(out)
+    page = browser.new_page()  # type: ignore[attr-defined]
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.goto(out.resolve().as_uri())
+    page.wait_for_function("document.querySelectorAll('.chart:not([data-rendered])').length === 0")
+    slider = page.locator("#chart-threshold-chart input[type=range]")
+    low, high = float(slider.get_attribute("min")), float(slider.get_attribute("max"))
+    texts = """e => Array.from(e.querySelectorAll('svg text')).map(t => t.textContent)"""
+    chart = page.locator("#chart-threshold-chart")
+
+    def row(words: list[str], model: str) -> list[str]:
+        at = len(words) - 1 - words[::-1].index("Expected cost")  # the table's last heading
+        values = words[at + 1 + 2 :]  # after the two model names on the table's axis
+        k = ["logistic", "tree"].index(model)
+        return values[k * 9 : (k + 1) * 9]
+
+    for share in (0.5, 0.3, 0.9):
+        index = round(share * 200)
+        slider.evaluate(
+            f"e => {{ e.value = {low} + {index} * e.step; "
+            "e.dispatchEvent(new Event('input', {bubbles: true})); }"
+        )
+        page.wait_for_timeout(300)
+        words = chart.evaluate(texts)
+        t = np.linspace(low, high, 201)[index]
+        for model, run in (("logistic", cancer_logistic), ("tree", cancer_tree)):
+            y, score = run.y_true, run.proba[:, 1]
+            tn, fp, fn, tp = confusion_matrix(y, (score >= t).astype(int), labels=[0, 1]).ravel()
+            shown = row(words, model)
+            assert shown[4:8] == [f"{tp:,}", f"{fp:,}", f"{fn:,}", f"{tn:,}"], (share, model)
+            assert float(shown[8]) == pytest.approx((fp + 5 * fn) / len(y), rel=1e-3)
+    assert errors == []
+    page.close()
+
+
 def test_the_improvement_chart_draws_what_the_verdict_badges_say(
     tmp_path: Path, browser: object
 ) -> None:

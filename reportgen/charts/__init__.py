@@ -8,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 
-from reportgen.charts import classification, kinds, language
+from reportgen.charts import classification, kinds, language, thresholds
 from reportgen.charts.classification import chart_spec
 from reportgen.formatting import display_text
 from reportgen.model import Chart, Figure, Section
@@ -28,9 +28,9 @@ BUILDERS: dict[str, Callable[..., Any]] = {
                 "reliability_chart",
                 "roc_chart",
                 "slice_heatmap",
-                "threshold_chart",
             ),
         ),
+        (thresholds, ("threshold_chart",)),
         (
             language,
             (

@@ -470,62 +470,6 @@ def improvement_chart(
     )
 
 
-def threshold_chart(
-    points: pd.DataFrame, best: pd.DataFrame, models: Sequence[str], colours: Sequence[str]
-) -> alt.TopLevelMixin:
-    """Precision, recall and F1 against the decision threshold, one colour per model and one
-    dash per metric; a ring marks each model's F1-optimal threshold."""
-    highlight = _legend_highlight("model")
-    colour = _colour("model", models, colours, "Model")
-    lines = (
-        alt.Chart(points)
-        .mark_line(strokeWidth=2)
-        .encode(
-            x=alt.X(
-                "threshold:Q",
-                title="Decision threshold (predict positive at score ≥)",
-                scale=alt.Scale(nice=False, zero=False),
-            ),
-            y=_rate_axis_y("value", "Value"),
-            color=colour,
-            strokeDash=alt.StrokeDash(
-                "metric:N",
-                sort=["F1", "precision", "recall"],
-                scale=alt.Scale(
-                    domain=["F1", "precision", "recall"], range=[[1, 0], [6, 3], [2, 2]]
-                ),
-                legend=alt.Legend(title="Metric"),
-            ),
-            detail=alt.Detail("metric:N"),
-            opacity=when(alt.OpacityValue, highlight, 1.0, 0.12),
-            tooltip=[
-                alt.Tooltip("model:N"),
-                alt.Tooltip("metric:N"),
-                alt.Tooltip("threshold:Q", format=".3f"),
-                alt.Tooltip("value:Q", format=".3f"),
-            ],
-        )
-        .add_params(highlight)
-    )
-    rings = (
-        alt.Chart(best)
-        .mark_point(size=110, strokeWidth=2.5, filled=False)
-        .encode(
-            x=alt.X("threshold:Q"),
-            y=alt.Y("f1:Q"),
-            color=colour,
-            tooltip=[
-                alt.Tooltip("model:N"),
-                alt.Tooltip("threshold:Q", title="F1-optimal threshold", format=".4g"),
-                alt.Tooltip("f1:Q", title="F1", format=".3f"),
-                alt.Tooltip("precision:Q", format=".3f"),
-                alt.Tooltip("recall:Q", format=".3f"),
-            ],
-        )
-    )
-    return alt.layer(lines, rings).properties(width=520, height=SQUARE)
-
-
 def slice_heatmap(
     cells: pd.DataFrame, values: Sequence[str], models: Sequence[str], metric: str
 ) -> alt.TopLevelMixin:

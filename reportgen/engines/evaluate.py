@@ -14,6 +14,7 @@ from reportgen.engines.tables import aggregate, evaluate_table, open_run
 from reportgen.errors import ReportgenError
 from reportgen.ingest.runs import sort_classes
 from reportgen.kinds.base import Mapper, Options, Progress
+from reportgen.kinds.classification.curves import costs_of
 from reportgen.kinds.classification.kind import ClassificationResult, result_of
 
 
@@ -100,4 +101,4 @@ def evaluate_out_of_core(
         e.name: mistakes(engine, f, e, options.top_k, threshold)
         for f, e in zip(found, evaluations, strict=True)
     }
-    return result_of(evaluations, assessment, analyses, top)
+    return result_of(evaluations, assessment, analyses, top, costs_of(options.costs))

@@ -52,6 +52,7 @@ class Options:
     history_scale: str = "auto"
     embeddings: tuple[str, ...] = ()
     max_points: int = DEFAULT_MAX_POINTS
+    costs: Mapping[str, float] = field(default_factory=dict)  # binary --cost: outcome -> cost
 
 
 @dataclass

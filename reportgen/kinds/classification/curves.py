@@ -8,6 +8,9 @@ identical to the full one at a fraction of a pixel.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
+
 import numpy as np
 
 from reportgen.kinds.classification import formulas as metrics
@@ -145,17 +148,34 @@ def macro_average_pr(
     return grid, np.mean(averaged, axis=0)
 
 
-def threshold_scan(rank: RankCounts, points: int = 201) -> dict[str, np.ndarray]:
-    """Precision, recall and F1 when predicting positive at score >= t, for ``points``
-    thresholds t spread evenly over the score range (bounded size, whatever the rows)."""
+def threshold_scan(
+    rank: RankCounts, points: int = 201, span: tuple[float, float] | None = None
+) -> dict[str, np.ndarray]:
+    """Precision, recall and F1, and the true- and false-positive counts, when predicting
+    positive at score >= t, for ``points`` thresholds t spread evenly over ``span`` (default:
+    the run's score range), a bounded size whatever the rows. Models scanned over one shared
+    span share their thresholds, which the page's threshold explorer relies on."""
     ascending = rank.scores[::-1]
-    grid = np.linspace(float(ascending[0]), float(ascending[-1]), points)
+    low, high = span if span is not None else (float(ascending[0]), float(ascending[-1]))
+    grid = np.linspace(low, high, points)
+    tp, fp = _counts_at(rank, grid)
+    return {
+        "threshold": grid,
+        **_rates(tp.astype(np.float64), fp.astype(np.float64), rank.n_positive),
+        "tp": tp,
+        "fp": fp,
+    }
+
+
+def _counts_at(rank: RankCounts, thresholds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """True and false positives (int64) when predicting positive at score >= each threshold."""
+    ascending = rank.scores[::-1]
     tps, fps = rank.cumulative
     # examples at or above t: the distinct scores >= t are the first k in descending order
-    k = len(ascending) - np.searchsorted(ascending, grid, side="left")
-    tp = np.where(k > 0, tps[np.maximum(k - 1, 0)], 0).astype(np.float64)
-    fp = np.where(k > 0, fps[np.maximum(k - 1, 0)], 0).astype(np.float64)
-    return {"threshold": grid, **_rates(tp, fp, rank.n_positive)}
+    k = len(ascending) - np.searchsorted(ascending, thresholds, side="left")
+    tp = np.where(k > 0, tps[np.maximum(k - 1, 0)], 0).astype(np.int64)
+    fp = np.where(k > 0, fps[np.maximum(k - 1, 0)], 0).astype(np.int64)
+    return tp, fp
 
 
 def best_f1_threshold(rank: RankCounts) -> dict[str, float]:
@@ -175,3 +195,127 @@ def _rates(tp: np.ndarray, fp: np.ndarray, positives: int) -> dict[str, np.ndarr
         recall = tp / positives if positives else np.zeros_like(tp)
         f1 = np.where(tp + fp + positives > 0, 2 * tp / np.maximum(tp + fp + positives, 1), 0.0)
     return {"precision": precision, "recall": recall, "f1": f1}
+
+
+@dataclass(frozen=True)
+class Costs:
+    """The cost of each outcome of a binary decision, per example (``--cost FP=1,FN=5``).
+
+    The expected cost of a threshold t is (c_TP·TP + c_FP·FP + c_FN·FN + c_TN·TN) / n, with
+    the counts of predicting positive at score >= t.
+    """
+
+    tp: float = 0.0
+    fp: float = 0.0
+    fn: float = 0.0
+    tn: float = 0.0
+
+    def as_dict(self) -> dict[str, float]:
+        return {"tp": self.tp, "fp": self.fp, "fn": self.fn, "tn": self.tn}
+
+    def text(self) -> str:
+        """``FP=1, FN=5``: the outcomes that cost something, as the user wrote them."""
+        given = [(k.upper(), v) for k, v in self.as_dict().items() if v]
+        return ", ".join(f"{k}={v:g}" for k, v in given) or "all zero"
+
+    def expected(self, tp: np.ndarray, fp: np.ndarray, positives: int, n: int) -> np.ndarray:
+        fn, tn = positives - tp, (n - positives) - fp
+        total = self.tp * tp + self.fp * fp + self.fn * fn + self.tn * tn
+        return np.asarray(total, dtype=np.float64) / max(n, 1)
+
+
+def costs_of(given: Mapping[str, float]) -> Costs | None:
+    """The build's costs (``Options.costs``: outcome -> cost), None when none were given."""
+    return Costs(**given) if given else None
+
+
+def parse_costs(text: str) -> Costs:
+    """``FP=1,FN=5`` (any of TP, FP, FN, TN, case-insensitive; the rest cost 0)."""
+    values: dict[str, float] = {}
+    for part in text.replace(" ", "").split(","):
+        key, sep, number = part.partition("=")
+        key = key.lower()
+        if not sep or key not in ("tp", "fp", "fn", "tn"):
+            raise ValueError(f"{part!r} is not OUTCOME=COST; give e.g. --cost FP=1,FN=5")
+        if key in values:
+            raise ValueError(f"{key.upper()} is given twice")
+        try:
+            value = float(number)
+        except ValueError:
+            raise ValueError(
+                f"{part!r}: the cost {number!r} is not a number; separate outcomes with "
+                "commas, e.g. FP=1,FN=5"
+            ) from None
+        if not np.isfinite(value):
+            raise ValueError(f"{part!r}: the cost must be a finite number")
+        values[key] = value
+    costs = Costs(**values)
+    if costs.fp - costs.tn == 0 and costs.fn - costs.tp == 0:
+        raise ValueError(
+            f"{text!r}: every threshold costs the same; a false positive or a false negative "
+            "must cost more than being right, e.g. FP=1,FN=5"
+        )
+    return costs
+
+
+def operating_point(
+    rank: RankCounts, tp: int, fp: int, threshold: float | None, costs: Costs | None
+) -> dict[str, float | int | None]:
+    """Counts and rates of one decision rule (``threshold`` None: nothing predicted positive)."""
+    positives, negatives = int(rank.n_positive), int(rank.n_negative)
+    n = positives + negatives
+    rates = _rates(np.array([tp], float), np.array([fp], float), positives)
+    point: dict[str, float | int | None] = {
+        "threshold": threshold,
+        **{name: float(values[0]) for name, values in rates.items()},
+        "tp": int(tp),
+        "fp": int(fp),
+        "fn": positives - int(tp),
+        "tn": negatives - int(fp),
+    }
+    if costs is not None:
+        point["expected_cost"] = float(costs.expected(np.array(tp), np.array(fp), positives, n))
+    return point
+
+
+def operating_points(
+    rank: RankCounts, costs: Costs | None = None, at: float | None = 0.5
+) -> dict[str, dict[str, float | int | None]]:
+    """Notable thresholds, each a distinct score, exact (every distinct score considered):
+
+    - ``at_0.5``: score >= ``at``, when it lies within the score range;
+    - ``f1_optimal``: the highest F1 = 2TP / (2TP + FP + FN);
+    - ``youden``: the highest Youden's J = TPR − FPR (the ROC point farthest above chance);
+    - ``cost_optimal`` (with ``costs``): the lowest expected cost, also over predicting no
+      positive at all (threshold None).
+
+    Ties go to the highest threshold."""
+    tps, fps = rank.cumulative
+    positives, negatives = int(rank.n_positive), int(rank.n_negative)
+    found: dict[str, dict[str, float | int | None]] = {}
+    if at is not None and float(rank.scores[-1]) <= at <= float(rank.scores[0]):
+        tp, fp = _counts_at(rank, np.array([at]))
+        found[f"at_{at:g}"] = operating_point(rank, int(tp[0]), int(fp[0]), at, costs)
+    f1 = 2 * tps / np.maximum(2 * tps + fps + (positives - tps), 1)
+    best = int(np.argmax(f1))
+    found["f1_optimal"] = operating_point(
+        rank, int(tps[best]), int(fps[best]), float(rank.scores[best]), costs
+    )
+    if positives and negatives:
+        j = tps / positives - fps / negatives
+        best = int(np.argmax(j))
+        found["youden"] = operating_point(
+            rank, int(tps[best]), int(fps[best]), float(rank.scores[best]), costs
+        )
+    if costs is not None:
+        n = positives + negatives
+        expected = costs.expected(tps, fps, positives, n)
+        best = int(np.argmin(expected))
+        none_positive = float(costs.expected(np.array(0), np.array(0), positives, n))
+        if none_positive < expected[best]:
+            found["cost_optimal"] = operating_point(rank, 0, 0, None, costs)
+        else:
+            found["cost_optimal"] = operating_point(
+                rank, int(tps[best]), int(fps[best]), float(rank.scores[best]), costs
+            )
+    return found

@@ -115,6 +115,9 @@ class RunEvaluation:
     # binary with scores: precision/recall/F1 over thresholds, and the F1-optimal threshold
     threshold_scan: dict[str, np.ndarray] | None = None
     best_threshold: dict[str, float] | None = None
+    # binary with scores: the positive class's counts at every distinct score, which give any
+    # threshold's counts exactly (operating points, costs, the shared threshold scan)
+    positive_rank: RankCounts | None = None
 
     @property
     def name(self) -> str:
@@ -335,6 +338,7 @@ def evaluation_of(encoded: EncodedRun, stats: RunStats) -> RunEvaluation:
         if rank.n_positive:
             evaluation.threshold_scan = curves.threshold_scan(rank)
             evaluation.best_threshold = curves.best_f1_threshold(rank)
+            evaluation.positive_rank = rank
     if encoded.task == "multiclass":
         _multiclass_extras(evaluation)
     if not stats.has_scores:

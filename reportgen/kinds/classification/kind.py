@@ -17,6 +17,7 @@ from reportgen.kinds import cells
 from reportgen.kinds.base import Context, Kind, KindResult, Source
 from reportgen.kinds.classification import error_views, sections, slice_view, thresholds, views
 from reportgen.kinds.classification.assess import Assessment, assess, significance_ranks
+from reportgen.kinds.classification.curves import Costs, costs_of
 from reportgen.kinds.classification.encode import encode_runs
 from reportgen.kinds.classification.evaluate import HEADLINE, RunEvaluation, evaluate
 from reportgen.kinds.classification.examples import Example
@@ -43,6 +44,7 @@ class ClassificationResult(KindResult):
     mistakes: dict[str, list[Example]] | None = None
     ranks: dict[str, int] | None = None  # tie-aware ranks on the first headline metric
     repeats: dict[str, RepeatSet] = field(default_factory=dict)  # models given as repeats
+    costs: Costs | None = None  # binary --cost: expected cost by threshold
 
     @property
     def task(self) -> str:
@@ -54,6 +56,7 @@ def result_of(
     assessment: Assessment,
     analyses: list[SliceAnalysis],
     mistakes: dict[str, list[Example]] | None = None,
+    costs: Costs | None = None,
 ) -> ClassificationResult:
     return ClassificationResult(
         kind="classification",
@@ -64,6 +67,7 @@ def result_of(
         assessment=assessment,
         slices=analyses,
         mistakes=mistakes,
+        costs=costs,
     )
 
 
@@ -143,7 +147,7 @@ class ClassificationKind(Kind):
                     ctx.mapper,
                 )
             )
-        found = result_of(evaluations, assessment, analyses)
+        found = result_of(evaluations, assessment, analyses, costs=costs_of(options.costs))
         found.repeats = repeated
         found.ranks = significance_ranks(
             evaluations,
@@ -182,7 +186,7 @@ class ClassificationKind(Kind):
             body[-1].notes += [repeats_note(r) for r in result.repeats.values()]
         body.append(views.confusion_section(evaluations, names))
         body.append(views.curves_section(evaluations, colours))
-        threshold_view = thresholds.threshold_section(evaluations, colours)
+        threshold_view = thresholds.threshold_section(evaluations, colours, result.costs)
         if threshold_view is not None:
             body.append(threshold_view)
         body.append(views.calibration_section(evaluations, colours))
@@ -248,6 +252,7 @@ class ClassificationKind(Kind):
                     if result.ranks
                     else {}
                 ),
+                **thresholds.summary(e, result.costs),
                 **(
                     {"repeats": repeats_summary(result.repeats[e.name])}
                     if e.name in result.repeats
