@@ -72,6 +72,10 @@ class Table:
     # email); the JSON and the API keep this layout, a row per model
     turned: Table | None = None
     turn: str = ""
+    # example tables of a candidate: which rows differ from the baseline (named), so that a
+    # reader can narrow the table to them ("only changed vs baseline")
+    changed: list[bool] | None = None
+    changed_vs: str = ""
 
     def shown(self, narrow: bool = False) -> Table:
         """The layout to show on a wide page (a desktop) or a narrow one (phone, print,

@@ -104,7 +104,7 @@
     var body = table.tBodies[0];
     if (!table.tHead || !body) { return; }
     var rows = Array.prototype.slice.call(body.rows);
-    var state = { column: -1, descending: false, query: "", shown: PAGE };
+    var state = { column: -1, descending: false, query: "", shown: PAGE, changed: false };
     var bar = document.createElement("div");
     bar.className = "table-tools";
     var filter = null;
@@ -114,6 +114,15 @@
       filter.placeholder = "Filter rows";
       filter.setAttribute("aria-label", "Filter the rows of this table");
       bar.appendChild(filter);
+    }
+    var changed = null;
+    if (table.hasAttribute("data-changed-vs")) {
+      var label = document.createElement("label");
+      changed = document.createElement("input");
+      changed.type = "checkbox";
+      label.appendChild(changed);
+      label.appendChild(document.createTextNode(" Only changed vs " + table.getAttribute("data-changed-vs")));
+      bar.appendChild(label);
     }
     var count = document.createElement("span");
     count.className = "table-count";
@@ -153,6 +162,7 @@
       var list = ordered();
       var query = state.query.toLowerCase();
       var matching = list.filter(function (row) {
+        if (state.changed && row.getAttribute("data-changed") !== "yes") { return false; }
         return !query || row.textContent.toLowerCase().indexOf(query) >= 0;
       });
       list.forEach(function (row) { body.appendChild(row); row.hidden = true; });
@@ -187,6 +197,13 @@
     if (filter) {
       filter.addEventListener("input", function () {
         state.query = filter.value;
+        state.shown = PAGE;
+        draw();
+      });
+    }
+    if (changed) {
+      changed.addEventListener("change", function () {
+        state.changed = changed.checked;
         state.shown = PAGE;
         draw();
       });

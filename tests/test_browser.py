@@ -625,15 +625,17 @@ def test_tables_sort_filter_page_and_download(browser: object, long_lists: Path)
     last = page.locator(table).locator("table")
     visible = (
         "t => Array.from(t.tBodies[0].rows).filter(r => !r.hidden)"
-        ".map(r => r.cells[3].textContent.trim())"
+        ".map(r => r.cells[4].textContent.trim())"
     )
     assert len(last.evaluate(visible)) == 25  # a page of a 60-row list
     page.locator(table).locator("button.table-more").click()
     assert len(last.evaluate(visible)) == 50
-    last.locator("th").nth(3).click()  # Confidence, ascending
+    headings = last.evaluate("t => Array.from(t.tHead.rows[0].cells).map(c => c.textContent)")
+    assert headings[2:5] == ["Prediction", "old prediction", "Confidence"]
+    last.locator("th").nth(4).click()  # Confidence, ascending
     shown = [float(v) for v in last.evaluate(visible)]
     assert shown == sorted(shown) and len(shown) == 50
-    last.locator("th").nth(3).click()  # and descending
+    last.locator("th").nth(4).click()  # and descending
     shown = [float(v) for v in last.evaluate(visible)]
     assert shown == sorted(shown, reverse=True)
     search = page.locator(table).locator("input[type=search]")
@@ -651,6 +653,25 @@ def test_tables_sort_filter_page_and_download(browser: object, long_lists: Path)
 
     lines = unquote(href.split(",", 1)[1]).strip().split("\r\n")
     assert lines[0].startswith("Id,") and len(lines) == total + 1
+    # only changed vs the baseline: the rows where old predicted otherwise, and all of them
+    search.fill("")
+    pairs = (
+        "t => Array.from(t.tBodies[0].rows).filter(r => !r.hidden)"
+        ".map(r => [r.cells[2].textContent.trim(), r.cells[3].textContent.trim()])"
+    )
+    every = last.evaluate(
+        "t => Array.from(t.tBodies[0].rows)"
+        ".map(r => [r.cells[2].textContent.trim(), r.cells[3].textContent.trim()])"
+    )
+    differ = sum(a != b for a, b in every)
+    assert 0 < differ < len(every) == 60  # the filter has something to do
+    page.locator(table).locator(".table-tools input[type=checkbox]").check()
+    if differ > 25:
+        page.locator(table).locator("button.table-more").click()
+    narrowed = last.evaluate(pairs)
+    assert len(narrowed) == differ and all(a != b for a, b in narrowed)
+    label = page.locator(table).locator(".table-tools label").text_content()
+    assert label is not None and label.strip() == "Only changed vs old"
     assert errors == []
     context.close()
 

@@ -226,6 +226,34 @@ def test_sample_logs_are_paired_by_doc_id_with_mcnemar(tmp_path: Path) -> None:
     assert comparison.delta == pytest.approx(b_ok.mean() - a_ok.mean())
 
 
+def test_a_candidates_wrong_answers_show_the_baseline_and_flag_the_changed(
+    tmp_path: Path,
+) -> None:
+    """Paired by doc_id in shuffled files: beside each of b's wrong answers, a's verdict on the
+    same document; rows are flagged changed exactly where a was right."""
+    rng = np.random.default_rng(1)
+    a_ok, b_ok = rng.random(120) < 0.5, rng.random(120) < 0.6
+    a = write_samples(tmp_path / "samples_arc_easy_2024-05-01T10-00-00.jsonl", a_ok)
+    b_dir = tmp_path / "b"
+    b_dir.mkdir()
+    b = write_samples(
+        b_dir / "samples_arc_easy_2024-05-01T11-00-00.jsonl", b_ok, order=rng.permutation(120)
+    )
+    report = build_report([f"a={a}", f"b={b}"], bootstrap=0, top_k=500)
+    tables = [t for s in report.sections for t in s.tables if t.title.startswith("b: wrong")]
+    (table,) = tables
+    assert table.header[-2:] == ["a answer", "a accuracy"] and table.changed_vs == "a"
+    ids = [int(row[0].text) for row in table.rows]
+    assert sorted(ids) == sorted(np.flatnonzero(~b_ok).tolist())  # every wrong answer of b
+    assert [row[-1].text for row in table.rows] == ["right" if a_ok[i] else "wrong" for i in ids]
+    assert table.changed == [bool(a_ok[i]) for i in ids]
+    page = report.to_html()
+    assert page.count('data-changed="yes"') == sum(a_ok[i] for i in ids)
+    assert 'data-changed-vs="a"' in page
+    base_tables = [t for s in report.sections for t in s.tables if t.title.startswith("a: wrong")]
+    assert base_tables[0].changed is None  # the baseline is not compared with itself
+
+
 def test_sample_log_errors(tmp_path: Path) -> None:
     path = tmp_path / "samples_x_2024.jsonl"
     path.write_text(json.dumps({"doc_id": 0, "filtered_resps": ["a"], "target": "a"}) + "\n")

@@ -133,3 +133,24 @@ def test_the_slice_view_shows_every_headline_metric(sliced_runs: SlicedRuns) -> 
     accuracy = float((part["label"] == part["prediction"]).mean())
     assert row[table.header.index("Accuracy")].text == f"{accuracy:.3f}"
     assert len(table.rows) == 2 * 3  # two models, three slice values
+
+
+def test_a_candidates_mistakes_show_what_the_baseline_predicted(sliced_runs: SlicedRuns) -> None:
+    """Paired by id: beside each of the tree's confident mistakes, the logistic baseline's
+    prediction for that id, and the row flagged where the two differ."""
+    path_a, path_b, frame_a, frame_b = sliced_runs
+    shuffled = frame_b.sample(frac=1.0, random_state=0)
+    shuffled.to_parquet(path_b, index=False)
+    report = build_report([path_a, path_b], bootstrap=0, top_k=500)
+    errors = next(s for s in report.sections if s.id == "errors")
+    table = next(t for t in errors.tables if t.title.startswith("tree: most confident"))
+    assert table.header[:4] == ["Id", "Label", "Prediction", "logistic prediction"]
+    base = dict(zip(frame_a["id"].astype(str), frame_a["prediction"].astype(str), strict=True))
+    ids = [row[0].text for row in table.rows]
+    wrong = frame_b[frame_b["label"] != frame_b["prediction"]]
+    assert sorted(ids) == sorted(wrong["id"].astype(str))  # every mistake, top_k is large
+    assert [row[3].text for row in table.rows] == [base[i] for i in ids]
+    assert table.changed == [row[2].text != base[i] for row, i in zip(table.rows, ids, strict=True)]
+    assert any(table.changed) and not all(table.changed)
+    own = next(t for t in errors.tables if t.title.startswith("logistic: most confident"))
+    assert own.changed is None and own.header[3] == "Confidence"

@@ -144,8 +144,9 @@ def write_demo_runs(directory: Path) -> list[DemoReport]:
             binary_runs,
             directory / "report.html",
             directory / "summary.json",
-            about="leaderboard, paired tests, ROC and PR curves, calibration, thresholds, errors",
-            options={"positive_label": "malignant"},
+            about="leaderboard, paired tests, ROC and PR curves, calibration, threshold "
+            "explorer with costs (a missed malignancy costs 5 false alarms), errors",
+            options={"positive_label": "malignant", "cost": "FP=1,FN=5"},
         ),
         DemoReport(
             "Handwritten digits: three classifiers",

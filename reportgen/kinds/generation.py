@@ -24,6 +24,7 @@ from reportgen.kinds.per_example import LanguageKind, label, short_cell
 from reportgen.kinds.sums import LanguageAssessment, LanguageResult
 from reportgen.kinds.textmatch import score_answers
 from reportgen.model import Cell, Section, Table
+from reportgen.stats.pairing import Pairing
 
 
 def _text_examples(
@@ -46,6 +47,36 @@ def _text_examples(
         cells.append(short_cell(run.predictions[row]))
         out.append(cells)
     return out
+
+
+def _against_baseline(
+    table: Table,
+    rows: np.ndarray,
+    result: LanguageResult,
+    base: LanguageResult,
+    pairing: Pairing,
+    primary: str,
+    binary: bool,
+) -> None:
+    """Add the baseline's answer and score beside a candidate's examples, and flag the rows
+    where the baseline scored differently (the page's "only changed vs baseline" filter)."""
+    assert isinstance(base.run, TextRun) and pairing.candidate_rows is not None
+    assert pairing.baseline_rows is not None
+    base_row = np.full(len(result.columns[primary]), -1, dtype=np.int64)
+    base_row[pairing.candidate_rows] = pairing.baseline_rows
+    changed = []
+    for cells, row in zip(table.rows, rows, strict=True):
+        b = int(base_row[row])
+        if b < 0:
+            cells += [Cell("unpaired"), Cell(fmt.MISSING)]
+            changed.append(True)
+            continue
+        mine, theirs = float(result.columns[primary][row]), float(base.columns[primary][b])
+        said = ("right" if theirs == 1 else "wrong") if binary else fmt.rate(theirs)
+        cells += [short_cell(base.run.predictions[b]), Cell(said, css="num")]
+        changed.append(round(mine, 3) != round(theirs, 3))
+    table.header = [*table.header, f"{base.name} answer", f"{base.name} {label(primary).lower()}"]
+    table.changed, table.changed_vs = changed, base.name
 
 
 def _changed(
@@ -171,15 +202,17 @@ def text_sections(
                 shown = np.argsort(values, kind="stable")
                 title = f"{r.name}: lowest {label(primary).lower()}"
                 caption = f"The {min(top_k, len(shown))} samples with the lowest score."
-            section.tables.append(
-                Table(
-                    ["Id", "Prompt", "Reference", "Answer"],
-                    _text_examples(r, shown[:top_k]),
-                    title=title,
-                    caption=caption,
-                    collapsed=True,
-                )
+            table = Table(
+                ["Id", "Prompt", "Reference", "Answer"],
+                _text_examples(r, shown[:top_k]),
+                title=title,
+                caption=caption,
+                collapsed=True,
             )
+            pairing = assessment.pairings.get((group, r.name))
+            if r.name != base_name and pairing is not None and pairing.baseline_rows is not None:
+                _against_baseline(table, shown[:top_k], r, base, pairing, primary, binary)
+            section.tables.append(table)
             section.notes += [f"{r.name}: {n}" for n in r.run.notes]
         sections.append(section)
     return sections

@@ -51,6 +51,31 @@ def _examples_table(examples: Sequence[Example], title: str, caption: str) -> Ta
     )
 
 
+def _against_baseline(
+    table: Table,
+    examples: Sequence[Example],
+    base: EncodedRun,
+    candidate_rows: np.ndarray,
+    baseline_rows: np.ndarray,
+    candidate_n: int,
+) -> Table:
+    """The candidate's examples with the baseline's prediction beside each, and the rows where
+    the two differ flagged (the page's "only changed vs baseline" filter)."""
+    base_row = np.full(candidate_n, -1, dtype=np.int64)
+    base_row[candidate_rows] = baseline_rows
+    header = [*table.header[:3], f"{base.name} prediction", *table.header[3:]]
+    numeric = [*table.numeric[:3], False, *table.numeric[3:]]
+    rows, changed = [], []
+    for example, row in zip(examples, table.rows, strict=True):
+        b = int(base_row[example.row])
+        said = base.classes[int(base.y_pred[b])] if b >= 0 else None
+        rows.append([*row[:3], Cell("unpaired" if said is None else said, css="mono"), *row[3:]])
+        changed.append(said != example.prediction)
+    table.header, table.numeric, table.rows = header, numeric, rows
+    table.changed, table.changed_vs = changed, base.name
+    return table
+
+
 def error_section(
     evaluations: Sequence[RunEvaluation],
     assessment: Assessment,
@@ -109,13 +134,28 @@ def error_section(
     for evaluation in evaluations:
         mistakes = confident_mistakes(evaluation.encoded, top_k, text_col)
         wrong = int(evaluation.confusion.n - np.trace(evaluation.confusion.matrix))
-        section.tables.append(
-            _examples_table(
-                mistakes,
-                f"{evaluation.name}: most confident mistakes ({fmt.count(wrong)} wrong)",
-                "Wrong predictions the model was surest of.",
-            )
+        table = _examples_table(
+            mistakes,
+            f"{evaluation.name}: most confident mistakes ({fmt.count(wrong)} wrong)",
+            "Wrong predictions the model was surest of.",
         )
+        pairing = assessment.pairings.get(evaluation.name)
+        if (
+            evaluation.name != base.name
+            and pairing is not None
+            and pairing.baseline_rows is not None
+            and pairing.candidate_rows is not None
+        ):
+            table = _against_baseline(
+                table,
+                mistakes,
+                base.encoded,
+                pairing.candidate_rows,
+                pairing.baseline_rows,
+                len(evaluation.encoded.y_pred),
+            )
+            table.caption += f" Beside each, what {base.name} predicted."
+        section.tables.append(table)
     return section
 
 
