@@ -154,3 +154,17 @@ def test_a_candidates_mistakes_show_what_the_baseline_predicted(sliced_runs: Sli
     assert any(table.changed) and not all(table.changed)
     own = next(t for t in errors.tables if t.title.startswith("logistic: most confident"))
     assert own.changed is None and own.header[3] == "Confidence"
+
+
+def test_a_cut_list_says_how_many_it_shows_and_how_to_see_more(sliced_runs: SlicedRuns) -> None:
+    path_a, path_b, frame_a, _ = sliced_runs
+    report = build_report([path_a, path_b], bootstrap=0, top_k=3)
+    errors = next(s for s in report.sections if s.id == "errors")
+    table = next(t for t in errors.tables if t.title.startswith("logistic: most confident"))
+    wrong = int((frame_a["label"] != frame_a["prediction"]).sum())
+    assert len(table.rows) == 3 and wrong > 3
+    assert table.caption.endswith(f"The first 3 of {wrong}; --top-k sets how many.")
+    full = build_report([path_a, path_b], bootstrap=0, top_k=500)
+    errors = next(s for s in full.sections if s.id == "errors")
+    table = next(t for t in errors.tables if t.title.startswith("logistic: most confident"))
+    assert "--top-k" not in table.caption and len(table.rows) == wrong

@@ -236,3 +236,18 @@ def test_per_class_curves_are_panels_named_by_class_weakest_first(
     assert shown == [c for _, c in every[:6]]
     colour = next(c for c in find(spec, "color") if isinstance(c, dict) and "field" in c)
     assert colour["field"] == "model" and colour["scale"]["domain"] == ["forest", "lr"]
+
+
+def test_slice_dots_start_a_rate_at_zero_and_let_other_scales_float() -> None:
+    from reportgen.charts import chart_spec
+    from reportgen.charts.language import slice_dots
+    from reportgen.metrics import REGISTRY
+
+    cells = pd.DataFrame(
+        {"model": ["a", "a"], "slice": ["x", "y"], "score": [0.91, 0.95], "n": [50, 60]}
+    ).assign(small=False)
+    rate = chart_spec(slice_dots(cells, ["x", "y"], ["a"], ["#4c78a8"], "Accuracy", True))
+    assert rate["encoding"]["x"]["scale"] == {"domain": [0, 1], "nice": False}
+    other = chart_spec(slice_dots(cells, ["x", "y"], ["a"], ["#4c78a8"], "Perplexity"))
+    assert other["encoding"]["x"]["scale"] == {"zero": False}
+    assert REGISTRY["accuracy"].bounded and not REGISTRY["perplexity"].bounded

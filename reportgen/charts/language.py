@@ -253,8 +253,9 @@ def slice_dots(
     models: Sequence[str],
     colours: Sequence[str],
     metric: str,
+    rate: bool = False,
 ) -> alt.TopLevelMixin:
-    """One metric per slice value and model, small slices faded.
+    """One metric per slice value and model, small slices faded; a rate's axis spans [0, 1].
 
     ``cells`` has columns model, slice, score, n, small."""
     highlight = _legend_highlight("model")
@@ -263,7 +264,11 @@ def slice_dots(
         .mark_point(filled=True, size=80)
         .encode(
             y=alt.Y("slice:N", sort=list(values), title=None),
-            x=alt.X("score:Q", title=metric, scale=alt.Scale(zero=False)),
+            x=alt.X(
+                "score:Q",
+                title=metric,
+                scale=alt.Scale(domain=[0, 1], nice=False) if rate else alt.Scale(zero=False),
+            ),
             color=_colour("model", models, colours, "Model"),
             opacity=when(alt.OpacityValue, "datum.small", 0.3, 1.0),
             tooltip=[

@@ -150,8 +150,15 @@ def slice_section(
             ]
         )
         values = [v for v in analysis.values if v in set(frame["slice"])]
+        known = registry.get(metric)
         drawn = chart(
-            "slice_dots", frame, values, models, [colours[m] for m in models], label(metric)
+            "slice_dots",
+            frame,
+            values,
+            models,
+            [colours[m] for m in models],
+            label(metric),
+            known is not None and known.bounded,
         )
         section.figures.append(
             Figure(

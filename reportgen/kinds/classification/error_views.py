@@ -51,6 +51,13 @@ def _examples_table(examples: Sequence[Example], title: str, caption: str) -> Ta
     )
 
 
+def _shown(shown: int, total: int) -> str:
+    """Say when a list holds fewer examples than there are, and how to see more."""
+    if shown >= total:
+        return ""
+    return f" The first {fmt.count(shown)} of {fmt.count(total)}; --top-k sets how many."
+
+
 def _against_baseline(
     table: Table,
     examples: Sequence[Example],
@@ -121,14 +128,16 @@ def error_section(
             _examples_table(
                 found.newly_wrong,
                 f"{name}: newly wrong ({fmt.count(found.only_baseline_right)})",
-                f"{base.name} got these right; {name} gets them wrong.",
+                f"{base.name} got these right; {name} gets them wrong."
+                + _shown(len(found.newly_wrong), found.only_baseline_right),
             )
         )
         section.tables.append(
             _examples_table(
                 found.newly_right,
                 f"{name}: newly right ({fmt.count(found.only_candidate_right)})",
-                f"{base.name} got these wrong; {name} gets them right.",
+                f"{base.name} got these wrong; {name} gets them right."
+                + _shown(len(found.newly_right), found.only_candidate_right),
             )
         )
     for evaluation in evaluations:
@@ -137,7 +146,7 @@ def error_section(
         table = _examples_table(
             mistakes,
             f"{evaluation.name}: most confident mistakes ({fmt.count(wrong)} wrong)",
-            "Wrong predictions the model was surest of.",
+            "Wrong predictions the model was surest of." + _shown(len(mistakes), wrong),
         )
         pairing = assessment.pairings.get(evaluation.name)
         if (
@@ -188,11 +197,12 @@ def bounded_error_section(
                 "top-k mistakes out of core need a binary run with scores."
             )
             continue
+        listed = confident_mistakes(found, top_k, text_col)
         section.tables.append(
             _examples_table(
-                confident_mistakes(found, top_k, text_col),
+                listed,
                 f"{evaluation.name}: most confident mistakes ({fmt.count(wrong)} wrong)",
-                "Wrong predictions the model was surest of.",
+                "Wrong predictions the model was surest of." + _shown(len(listed), wrong),
             )
         )
     return section
