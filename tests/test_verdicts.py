@@ -295,3 +295,39 @@ def test_lm_eval_boards_rank_by_the_z_test_on_standard_errors(tmp_path: Path) ->
     assert ranks == {"x": 1, "y": 1, "z": 3}
     runs_json = {r["name"]: r for r in report.summary()["runs"]}
     assert runs_json["z"]["rank"] == {"metric": "arc_easy", "rank": 3}
+
+
+def test_the_slice_clauses_of_a_verdict_stay_bounded() -> None:
+    """Many candidates worse on many slice values: the verdict names the first two candidates
+    with each value's first metric, counts the rest, and never lists every regression."""
+    from types import SimpleNamespace
+
+    from reportgen.kinds.classification.kind import slice_regressions
+
+    def delta(candidate: str, value: str, metric: str) -> SimpleNamespace:
+        test = SimpleNamespace(baseline_value=0.9, candidate_value=0.8)
+        return SimpleNamespace(
+            candidate=candidate, value=value, metric=metric, verdict="worse", test=test
+        )
+
+    deltas = [
+        delta(c, v, m)
+        for c in ("b", "c", "d", "e")
+        for v in ("north", "south", "east")
+        for m in ("recall", "f1")
+    ]
+    deltas.append(delta("f", "west", "f1"))
+    deltas[0] = SimpleNamespace(**{**vars(deltas[0]), "verdict": "tie"})  # b north recall
+    analysis = SimpleNamespace(column="region", primary="f1", deltas=deltas)
+    parts = slice_regressions(SimpleNamespace(slices=[analysis]))  # type: ignore[arg-type]
+    assert parts == [
+        "b is worse on region=north (F1 0.900 → 0.800), region=south (F1 0.900 → 0.800) "
+        "and 1 more region value",
+        "c is worse on region=north (F1 0.900 → 0.800), region=south (F1 0.900 → 0.800) "
+        "and 1 more region value",
+        "3 more candidates are worse on some slices (the slice sections list them)",
+    ]
+    one = SimpleNamespace(column="region", primary="f1", deltas=deltas[-1:])
+    assert slice_regressions(SimpleNamespace(slices=[one])) == [  # type: ignore[arg-type]
+        "f is worse on region=west: F1 0.900 → 0.800"
+    ]

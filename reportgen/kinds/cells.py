@@ -59,7 +59,8 @@ def delta_cell_parts(comparison: Comparison, mark: bool = True) -> tuple[str, st
 
 
 def verdict_parts(comparisons: Sequence[Comparison], baseline: str, what: str) -> list[str]:
-    """One clause per candidate: on how many metrics it beats, loses to or ties the baseline."""
+    """One clause per candidate: on how many metrics it beats, loses to or ties the baseline,
+    e.g. "new beats old on 8 of 11 metrics, is worse on 1, ties on 2" (zero counts left out)."""
     parts = []
     for candidate in dict.fromkeys(c.candidate for c in comparisons):
         mine = [c for c in comparisons if c.candidate == candidate]
@@ -67,10 +68,16 @@ def verdict_parts(comparisons: Sequence[Comparison], baseline: str, what: str) -
         if not tested:
             continue
         count = {v: sum(c.verdict == v for c in tested) for v in ("better", "worse", "tie")}
-        text = f"{candidate} beats {baseline} on {count['better']} of {len(tested)} {what}"
-        if count["worse"]:
-            text += f", is worse on {count['worse']}"
-        text += f"; {count['tie']} tie{'s' if count['tie'] != 1 else ''}"
+        if count["better"] or not count["worse"]:
+            text = f"{candidate} beats {baseline} on {count['better']} of {len(tested)} {what}"
+            if count["worse"]:
+                text += f", is worse on {count['worse']}"
+        else:
+            text = (
+                f"{candidate} is worse than {baseline} on {count['worse']} of {len(tested)} {what}"
+            )
+        if count["tie"]:
+            text += f", ties on {count['tie']}"
         parts.append(text)
     return parts
 

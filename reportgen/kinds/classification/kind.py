@@ -326,30 +326,54 @@ def largest_gap_change(result: ClassificationResult) -> str:
     return best[1] if best is not None else ""
 
 
-def slice_regressions(result: ClassificationResult, shown: int = 3) -> list[str]:
-    """One clause per candidate and slice value where the candidate is significantly worse
-    than the baseline (after correction over the column's values and metrics), the slice's
-    primary metric first, e.g. "new is worse on region=north: F1 0.769 → 0.530, recall
-    0.785 → 0.373"."""
-    parts = []
+def slice_regressions(
+    result: ClassificationResult, shown: int = 3, values_shown: int = 2, clauses: int = 2
+) -> list[str]:
+    """Clauses naming where a candidate is significantly worse than the baseline on a slice
+    (after correction over the column's values and metrics), the slice's primary metric first,
+    e.g. "new is worse on region=north: F1 0.769 → 0.530, recall 0.785 → 0.373". Bounded so
+    that the verdict stays one readable line: one slice value lists up to ``shown`` metrics;
+    several values give each one's first metric, up to ``values_shown`` values; at most
+    ``clauses`` clauses, then one that counts the rest (the slices section lists all)."""
+    parts, rest = [], set()
     for analysis in result.slices:
-        worse: dict[tuple[str, str], list[Any]] = {}
+        worse: dict[str, dict[str, list[Any]]] = {}
         for d in analysis.deltas:
             if d.verdict == "worse":
-                worse.setdefault((d.candidate, d.value), []).append(d)
-        for (candidate, value), found in worse.items():
-            found.sort(key=lambda d: d.metric != analysis.primary)  # stable: primary first
-            listed = [
-                f"{metrics.label(d.metric)} "
-                f"{metrics.format_value(d.metric, d.test.baseline_value)} → "
-                f"{metrics.format_value(d.metric, d.test.candidate_value)}"
-                for d in found[:shown]
+                worse.setdefault(d.candidate, {}).setdefault(d.value, []).append(d)
+        for candidate, by_value in worse.items():
+            if len(parts) >= clauses:
+                rest.add(candidate)
+                continue
+            for found in by_value.values():
+                found.sort(key=lambda d: d.metric != analysis.primary)  # stable: primary first
+            if len(by_value) == 1:
+                ((value, found),) = by_value.items()
+                listed = ", ".join(_change(d) for d in found[:shown])
+                more = f" and {len(found) - shown} more metrics" if len(found) > shown else ""
+                parts.append(f"{candidate} is worse on {analysis.column}={value}: {listed}{more}")
+                continue
+            named = [
+                f"{analysis.column}={value} ({_change(found[0])})"
+                for value, found in list(by_value.items())[:values_shown]
             ]
-            more = f" and {len(found) - shown} more metrics" if len(found) > shown else ""
-            parts.append(
-                f"{candidate} is worse on {analysis.column}={value}: {', '.join(listed)}{more}"
-            )
+            left = len(by_value) - values_shown
+            more = f" and {left} more {analysis.column} value{'s' if left > 1 else ''}"
+            more = more if left > 0 else ""
+            parts.append(f"{candidate} is worse on {', '.join(named)}{more}")
+    if rest:
+        many = "s are" if len(rest) > 1 else " is"
+        parts.append(
+            f"{len(rest)} more candidate{many} worse on some slices (the slice sections list them)"
+        )
     return parts
+
+
+def _change(d: Any) -> str:
+    return (
+        f"{metrics.label(d.metric)} {metrics.format_value(d.metric, d.test.baseline_value)} → "
+        f"{metrics.format_value(d.metric, d.test.candidate_value)}"
+    )
 
 
 def _pairing_summary(assessment: Assessment, name: str) -> dict[str, Any] | None:
