@@ -16,10 +16,10 @@ PALETTE = (
     "#f58518",
     "#72b7b2",
     "#54a24b",
-    "#eeca3b",
     "#b279a2",
-    "#ff9da6",
     "#9d755d",
+    "#ff9da6",
+    "#eeca3b",  # the light ones last: yellow on white is hard to read
     "#bab0ac",
 )
 

@@ -331,3 +331,24 @@ def test_the_slice_clauses_of_a_verdict_stay_bounded() -> None:
     assert slice_regressions(SimpleNamespace(slices=[one])) == [  # type: ignore[arg-type]
         "f is worse on region=west: F1 0.900 → 0.800"
     ]
+
+
+def test_verdict_clauses_name_only_the_counts_there_are() -> None:
+    from types import SimpleNamespace
+
+    from reportgen.kinds.cells import verdict_parts
+
+    def clause(*verdicts: str) -> str:
+        found = [SimpleNamespace(candidate="new", verdict=v) for v in verdicts]
+        (text,) = verdict_parts(found, "old", "metrics")  # type: ignore[arg-type]
+        return text
+
+    assert (
+        clause("better", "worse", "tie")
+        == "new beats old on 1 of 3 metrics, is worse on 1, ties on 1"
+    )
+    assert clause("better", "better") == "new beats old on 2 of 2 metrics"
+    assert (
+        clause("worse", "tie", "untested") == "new is worse than old on 1 of 2 metrics, ties on 1"
+    )
+    assert clause("tie", "tie") == "new and old tie on all 2 metrics"

@@ -68,7 +68,9 @@ def verdict_parts(comparisons: Sequence[Comparison], baseline: str, what: str) -
         if not tested:
             continue
         count = {v: sum(c.verdict == v for c in tested) for v in ("better", "worse", "tie")}
-        if count["better"] or not count["worse"]:
+        if not count["better"] and not count["worse"]:
+            text = f"{candidate} and {baseline} tie on all {len(tested)} {what}"
+        elif count["better"]:
             text = f"{candidate} beats {baseline} on {count['better']} of {len(tested)} {what}"
             if count["worse"]:
                 text += f", is worse on {count['worse']}"
@@ -76,7 +78,7 @@ def verdict_parts(comparisons: Sequence[Comparison], baseline: str, what: str) -
             text = (
                 f"{candidate} is worse than {baseline} on {count['worse']} of {len(tested)} {what}"
             )
-        if count["tie"]:
+        if count["tie"] and count["tie"] < len(tested):
             text += f", ties on {count['tie']}"
         parts.append(text)
     return parts
