@@ -495,6 +495,13 @@ def test_printing_keeps_each_chart_on_one_page_with_its_heading(
     assert page.eval_on_selector(".toc", "e => getComputedStyle(e).display") == "none"
     after = page.eval_on_selector("section h2", "e => getComputedStyle(e).breakAfter")
     assert after == "avoid"
+    for heading in ("section > details > summary", "section > details > p.lead"):
+        assert page.eval_on_selector(heading, "e => getComputedStyle(e).breakAfter") == "avoid"
+    # no drawn chart is wider than the paper (Chrome would shrink the whole page to fit it)
+    right = page.eval_on_selector_all(
+        ".chart svg.marks", "els => els.map(e => e.getBoundingClientRect().right)"
+    )
+    assert right and max(right) <= 703 + 1, max(right)
     pdf = page.pdf(
         format="A4", margin={"top": "12mm", "bottom": "12mm", "left": "12mm", "right": "12mm"}
     )
