@@ -42,7 +42,7 @@
 
   function subText(cell) {
     var sub = cell.querySelector(".sub");
-    return sub ? sub.textContent.trim() : "";
+    return sub ? sub.textContent.replace(/\u00a0/g, " ").trim() : "";
   }
 
   function sortKey(cell) {

@@ -181,3 +181,23 @@ def test_the_drawing_process_gives_the_bytes_this_process_gives(
     broken.submit(figure.spec, "svg")
     assert broken.result(fallbacks.key_of(figure.spec, "svg")) is None
     broken.close()
+
+
+def test_a_deltas_arrow_never_parts_from_its_number(
+    tmp_path: Path, cancer_logistic: Predictions, cancer_tree: Predictions
+) -> None:
+    """In the page and the email, "▼ −0.004" is joined by a no-break space, so a narrow
+    column breaks before "n.s."; the Markdown and plain text keep an ordinary space."""
+    from reportgen.render.html import keep_arrow
+
+    assert keep_arrow("▼ −0.004 n.s.") == "▼\u00a0−0.004 n.s."
+    assert keep_arrow("▲ +0.1") == "▲\u00a0+0.1" and keep_arrow("= ±0") == "=\u00a0±0"
+    paths = []
+    for p in (cancer_logistic, cancer_tree):
+        paths.append(tmp_path / f"{p.name}.csv")
+        p.frame().to_csv(paths[-1], index=False)
+    report = build_report(paths, bootstrap=100, timestamp=False)
+    page = report.to_html()
+    assert re.search("[▲▼]\u00a0[+−]", page) and not re.search("[▲▼] [+−]", page)
+    markdown = report.to_markdown()
+    assert re.search("[▲▼] [+−]", markdown) and "\u00a0" not in markdown

@@ -49,7 +49,14 @@ def environment() -> jinja2.Environment:
     )
     # chart data is most of the page: no spaces after separators (tojson still escapes <>&')
     env.policies["json.dumps_kwargs"] = {"sort_keys": True, "separators": (",", ":")}
+    env.filters["keep_arrow"] = keep_arrow
     return env
+
+
+def keep_arrow(text: str) -> str:
+    """A delta's arrow joined to its number by a no-break space, so a narrow column breaks
+    before "n.s." and never between "▼" and "−0.004"."""
+    return text.replace("▲ ", "▲\u00a0").replace("▼ ", "▼\u00a0").replace("= ", "=\u00a0")
 
 
 def _cache_dir() -> Path:
