@@ -64,7 +64,9 @@ def threshold_chart(
     highlight = _legend_highlight("model")
     colour = _colour("model", models, colours, "Model")
     metrics = ["precision", "recall", "f1", *(["cost"] if costs else [])]
-    base = alt.Chart(scan).transform_calculate(
+    # the scan is given once, to the whole chart, and inherited by every panel: Altair
+    # deep-copies each subchart's data as the panels are combined
+    base = alt.Chart().transform_calculate(
         **RATES, **({"cost": cost_expression(costs)} if costs else {})
     )
     rule = (
@@ -116,9 +118,12 @@ def threshold_chart(
                 )
             )
         panels.append(alt.layer(*layers).properties(width=PANEL, height=PANEL))
-    return alt.vconcat(
-        alt.hconcat(*panels), _readout(base, models, step, low, costs is not None)
-    ).add_params(picked)
+    return alt.vconcat(  # params given here, not by add_params: that deep-copies the chart
+        alt.hconcat(*panels),
+        _readout(base, models, step, low, costs is not None),
+        data=scan,
+        params=[picked.param],
+    )
 
 
 def _readout(
