@@ -12,6 +12,7 @@ from sklearn.metrics import f1_score, precision_recall_curve
 
 from reportgen import build_report, load_run
 from reportgen.errors import ReportgenError
+from reportgen.kinds.classification.curves import operating_points, threshold_scan
 from reportgen.kinds.classification.encode import encode_runs
 from reportgen.kinds.classification.evaluate import evaluate
 from reportgen.kinds.classification.examples import confident_mistakes
@@ -95,11 +96,12 @@ def test_best_threshold_matches_sklearn(
     )
     f1 = 2 * precision * recall / np.maximum(precision + recall, 1e-300)
     best = int(np.argmax(f1[:-1]))
-    assert evaluation.best_threshold is not None
-    assert evaluation.best_threshold["threshold"] == pytest.approx(thresholds[best])
-    assert evaluation.best_threshold["f1"] == pytest.approx(f1[best])
-    scan = evaluation.threshold_scan
-    assert scan is not None and len(scan["threshold"]) == 201
+    assert evaluation.positive_rank is not None
+    found = operating_points(evaluation.positive_rank)["f1_optimal"]
+    assert found["threshold"] == pytest.approx(thresholds[best])
+    assert found["f1"] == pytest.approx(f1[best])
+    scan = threshold_scan(evaluation.positive_rank)
+    assert len(scan["threshold"]) == 201
 
 
 def test_confident_mistakes_are_the_surest_wrong_ones(sliced_runs: SlicedRuns) -> None:

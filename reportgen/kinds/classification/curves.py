@@ -178,17 +178,6 @@ def _counts_at(rank: RankCounts, thresholds: np.ndarray) -> tuple[np.ndarray, np
     return tp, fp
 
 
-def best_f1_threshold(rank: RankCounts) -> dict[str, float]:
-    """The threshold (a distinct score) with the highest F1, and the rates there."""
-    tps, fps = rank.cumulative
-    rates = _rates(tps.astype(np.float64), fps.astype(np.float64), rank.n_positive)
-    best = int(np.argmax(rates["f1"]))
-    return {
-        "threshold": float(rank.scores[best]),
-        **{name: float(values[best]) for name, values in rates.items()},
-    }
-
-
 def _rates(tp: np.ndarray, fp: np.ndarray, positives: int) -> dict[str, np.ndarray]:
     with np.errstate(divide="ignore", invalid="ignore"):
         precision = np.where(tp + fp > 0, tp / np.maximum(tp + fp, 1), 1.0)

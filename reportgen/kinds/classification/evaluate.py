@@ -112,9 +112,6 @@ class RunEvaluation:
     macro_curve: ClassCurve | None = None
     calibration: CalibrationCounts | None = None
     notes: list[str] = field(default_factory=list)
-    # binary with scores: precision/recall/F1 over thresholds, and the F1-optimal threshold
-    threshold_scan: dict[str, np.ndarray] | None = None
-    best_threshold: dict[str, float] | None = None
     # binary with scores: the positive class's counts at every distinct score, which give any
     # threshold's counts exactly (operating points, costs, the shared threshold scan)
     positive_rank: RankCounts | None = None
@@ -336,8 +333,6 @@ def evaluation_of(encoded: EncodedRun, stats: RunStats) -> RunEvaluation:
     if encoded.task == "binary" and stats.ranks and encoded.positive in stats.ranks:
         rank = stats.ranks[encoded.positive]
         if rank.n_positive:
-            evaluation.threshold_scan = curves.threshold_scan(rank)
-            evaluation.best_threshold = curves.best_f1_threshold(rank)
             evaluation.positive_rank = rank
     if encoded.task == "multiclass":
         _multiclass_extras(evaluation)
