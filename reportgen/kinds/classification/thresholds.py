@@ -38,7 +38,6 @@ def points_of(evaluation: RunEvaluation, costs: Costs | None) -> dict[str, dict[
     tp = int(matrix[positive, positive])
     fp = int(matrix[:, positive].sum()) - tp
     rule = operating_point(rank, tp, fp, None, costs)
-    rule["threshold"] = None
     rule["rule"] = evaluation.encoded.prediction_source
     return {"decision_rule": rule, **operating_points(rank, costs)}
 
