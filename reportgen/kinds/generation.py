@@ -60,10 +60,8 @@ def _against_baseline(
 ) -> None:
     """Add the baseline's answer and score beside a candidate's examples, and flag the rows
     where the baseline scored differently (the page's "only changed vs baseline" filter)."""
-    assert isinstance(base.run, TextRun) and pairing.candidate_rows is not None
-    assert pairing.baseline_rows is not None
-    base_row = np.full(len(result.columns[primary]), -1, dtype=np.int64)
-    base_row[pairing.candidate_rows] = pairing.baseline_rows
+    assert isinstance(base.run, TextRun)
+    base_row = pairing.baseline_row_of(len(result.columns[primary]))
     changed = []
     for cells, row in zip(table.rows, rows, strict=True):
         b = int(base_row[row])

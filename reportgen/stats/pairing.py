@@ -33,6 +33,14 @@ class Pairing:
     def paired(self) -> bool:
         return self.mode != "unpaired"
 
+    def baseline_row_of(self, n_candidate: int) -> np.ndarray:
+        """For each of the candidate's ``n_candidate`` rows, the baseline row paired with it,
+        or -1 (unpaired; all -1 without row indices)."""
+        found = np.full(n_candidate, -1, dtype=np.int64)
+        if self.candidate_rows is not None and self.baseline_rows is not None:
+            found[self.candidate_rows] = self.baseline_rows
+        return found
+
 
 def _comparable_ids(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Ids as written may differ in type between formats (7 in CSV, "7" in JSON)."""

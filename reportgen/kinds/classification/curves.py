@@ -151,7 +151,7 @@ def macro_average_pr(
 def threshold_scan(
     rank: RankCounts, points: int = 201, span: tuple[float, float] | None = None
 ) -> dict[str, np.ndarray]:
-    """Precision, recall and F1, and the true- and false-positive counts, when predicting
+    """The true- and false-positive counts (the page derives the rates) when predicting
     positive at score >= t, for ``points`` thresholds t spread evenly over ``span`` (default:
     the run's score range), a bounded size whatever the rows. Models scanned over one shared
     span share their thresholds, which the page's threshold explorer relies on."""
@@ -159,12 +159,7 @@ def threshold_scan(
     low, high = span if span is not None else (float(ascending[0]), float(ascending[-1]))
     grid = np.linspace(low, high, points)
     tp, fp = _counts_at(rank, grid)
-    return {
-        "threshold": grid,
-        **_rates(tp.astype(np.float64), fp.astype(np.float64), rank.n_positive),
-        "tp": tp,
-        "fp": fp,
-    }
+    return {"threshold": grid, "tp": tp, "fp": fp}
 
 
 def _counts_at(rank: RankCounts, thresholds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -285,8 +280,7 @@ def operating_points(
     if at is not None and float(rank.scores[-1]) <= at <= float(rank.scores[0]):
         tp, fp = _counts_at(rank, np.array([at]))
         found[f"at_{at:g}"] = operating_point(rank, int(tp[0]), int(fp[0]), at, costs)
-    f1 = 2 * tps / np.maximum(2 * tps + fps + (positives - tps), 1)
-    best = int(np.argmax(f1))
+    best = int(np.argmax(_rates(tps.astype(np.float64), fps.astype(np.float64), positives)["f1"]))
     found["f1_optimal"] = operating_point(
         rank, int(tps[best]), int(fps[best]), float(rank.scores[best]), costs
     )

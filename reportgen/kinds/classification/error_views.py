@@ -62,14 +62,11 @@ def _against_baseline(
     table: Table,
     examples: Sequence[Example],
     base: EncodedRun,
-    candidate_rows: np.ndarray,
-    baseline_rows: np.ndarray,
-    candidate_n: int,
+    base_row: np.ndarray,
 ) -> Table:
-    """The candidate's examples with the baseline's prediction beside each, and the rows where
-    the two differ flagged (the page's "only changed vs baseline" filter)."""
-    base_row = np.full(candidate_n, -1, dtype=np.int64)
-    base_row[candidate_rows] = baseline_rows
+    """The candidate's examples with the baseline's prediction beside each (``base_row``: the
+    baseline row of each candidate row, -1 unpaired), and the rows where the two differ
+    flagged (the page's "only changed vs baseline" filter)."""
     header = [*table.header[:3], f"{base.name} prediction", *table.header[3:]]
     numeric = [*table.numeric[:3], False, *table.numeric[3:]]
     rows, changed = [], []
@@ -149,20 +146,9 @@ def error_section(
             "Wrong predictions the model was surest of." + _shown(len(mistakes), wrong),
         )
         pairing = assessment.pairings.get(evaluation.name)
-        if (
-            evaluation.name != base.name
-            and pairing is not None
-            and pairing.baseline_rows is not None
-            and pairing.candidate_rows is not None
-        ):
-            table = _against_baseline(
-                table,
-                mistakes,
-                base.encoded,
-                pairing.candidate_rows,
-                pairing.baseline_rows,
-                len(evaluation.encoded.y_pred),
-            )
+        if evaluation.name != base.name and pairing and pairing.baseline_rows is not None:
+            base_row = pairing.baseline_row_of(len(evaluation.encoded.y_pred))
+            table = _against_baseline(table, mistakes, base.encoded, base_row)
             table.caption += f" Beside each, what {base.name} predicted."
         section.tables.append(table)
     return section
