@@ -21,7 +21,8 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-WORK = Path("/tmp/reportgen-snapshot")
+# where the outputs are built; set REPORTGEN_SNAPSHOT_WORK to run two checkouts side by side
+WORK = Path(os.environ.get("REPORTGEN_SNAPSHOT_WORK", "/tmp/reportgen-snapshot"))
 
 
 def demo_hashes() -> dict[str, str]:

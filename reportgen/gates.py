@@ -27,12 +27,14 @@ from __future__ import annotations
 import math
 import operator
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from reportgen import metrics as registry
 from reportgen.errors import ReportgenError
+from reportgen.stats.comparison import Comparison
+from reportgen.stats.score import Score
 
 OPERATORS: dict[str, Callable[[float, float], bool]] = {
     "<=": operator.le,
@@ -164,18 +166,46 @@ def evaluate_gates(
     gates: Iterable[Gate],
     models: list[str],
     baseline: str,
-    value_of: Lookup,
-    verdict_of: Verdict,
-    baseline_of: Callable[[str, str], str] | None = None,
-    slice_verdicts: SliceVerdicts | None = None,
+    scores: Sequence[Score],
+    comparisons: Sequence[Comparison],
 ) -> list[GateResult]:
-    """Every gate on every model it targets; failed results first, then in gate order.
+    """Every gate on every model it targets, read from the report's records; failed results
+    first, then in gate order.
 
     A gate without ``for MODEL`` targets every candidate that has the metric (in a report of
-    several kinds, a regression metric concerns the regression runs only); ``baseline_of``
-    gives a (model, metric)'s baseline when kinds have baselines of their own."""
+    several kinds, a regression metric concerns the regression runs only). A (model, metric)
+    is looked up in the first kind that scored it (kinds in page order); its baseline is the
+    one that kind compares it with (``Score.baseline``), else the report's."""
+    values: dict[tuple[str, str], float] = {}
+    bases: dict[tuple[str, str], str] = {}
+    for s in scores:
+        if s.slice_column is None:
+            if s.value is not None:
+                values.setdefault((s.model, s.metric), s.value)
+            if s.baseline is not None:
+                bases.setdefault((s.model, s.metric), s.baseline)
+    verdicts: dict[tuple[str, str], str] = {}
+    sliced: dict[tuple[str, str, str], list[tuple[str, str]]] = {}
+    for c in comparisons:
+        if c.slice_column is None:
+            verdicts.setdefault((c.candidate, c.metric), c.verdict)
+        else:
+            key = (c.candidate, c.metric, c.slice_column.lower())
+            sliced.setdefault(key, []).append((str(c.slice_value), c.verdict))
+
+    def value_of(model: str, metric: str) -> float | None:
+        return values.get((model, metric))
+
+    def verdict_of(model: str, metric: str) -> str | None:
+        return verdicts.get((model, metric))
+
+    def base_of(model: str, metric: str) -> str:
+        return bases.get((model, metric), baseline)
+
+    def slice_verdicts(model: str, metric: str, column: str) -> list[tuple[str, str]] | None:
+        return sliced.get((model, metric, column.lower()))
+
     results = []
-    base_of = baseline_of or (lambda model, metric: baseline)
     for gate in gates:
         targets = [gate.model] if gate.model else _candidates(gate, models, base_of, value_of)
         for model in targets:

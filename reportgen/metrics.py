@@ -21,6 +21,7 @@ from typing import Literal
 from reportgen import formatting as fmt
 
 Format = Literal["rate", "units", "ms", "per_s", "cost", "mean"]
+# the test a metric is declared to get; "bootstrap" is paired when the runs pair, else unpaired
 Test = Literal[
     "mcnemar-exact",  # paired 0/1 outcomes: McNemar's exact test on the discordant pairs
     "delong",  # ROC AUC: DeLong's variance of the paired difference
@@ -29,6 +30,19 @@ Test = Literal[
     "z-test",  # lm-eval tasks: a normal test from the two reported standard errors
     "none",  # reported, not compared
 ]
+
+# Every test a comparison may report (``Comparison.test``, the JSON's ``test``), one name per
+# procedure whichever kind ran it, with what it is.
+TESTS: dict[str, str] = {
+    "mcnemar-exact": "McNemar's exact test on the discordant pairs of paired 0/1 outcomes",
+    "delong": "DeLong's test of two paired ROC AUCs",
+    "delong-ovr": "DeLong's method for two paired one-vs-rest AUC averages",
+    "bootstrap-paired": "a Wald test from the paired bootstrap of the delta",
+    "bootstrap-unpaired": "a Wald test from independent bootstraps of the two runs",
+    "bootstrap-paired+repeats": "a test of the means over repeats (seeds) of each model",
+    "z-test": "a normal test from the two reported standard errors (lm-eval)",
+    "none": "not tested",
+}
 
 
 @dataclass(frozen=True)
@@ -113,6 +127,8 @@ REGISTRY: dict[str, Metric] = _metrics(
     _rate("token_f1", "Token F1"),
     _rate("acc", "Accuracy", "mcnemar-exact"),
     _rate("acc_norm", "Accuracy (normalised)", "mcnemar-exact"),
+    # embeddings: the mean silhouette of the true classes, in [-1, 1]
+    Metric("silhouette", "Silhouette (true classes)", bounded=False, test="none"),
     # efficiency
     *(
         Metric(

@@ -18,6 +18,7 @@ from reportgen.engines.choice import choose_engine, parse_memory
 from reportgen.engines.evaluate import engine_note, evaluate_out_of_core
 from reportgen.errors import ReportgenError
 from reportgen.gates import Gate, check_names, evaluate_gates, parse_gates
+from reportgen.ingest.base import RunBase
 from reportgen.ingest.runs import ColumnNames
 from reportgen.ingest.sources import load_sources
 from reportgen.kinds.base import DEFAULT_MAX_POINTS, Context, Kind, KindResult, Options
@@ -170,7 +171,7 @@ def build_report(
             f"--baseline {baseline!r} is not a run name; runs are: {', '.join(names)}"
         )
     if text_col is not None:
-        tables = [r.extra for r in loaded.runs if getattr(r, "extra", None) is not None]
+        tables = [r.table for r in loaded.runs if r.table is not None]
         if not any(text_col in t.columns for t in tables):
             listed = sorted({str(c) for t in tables for c in t.columns})[:10]
             raise ReportgenError(
@@ -227,18 +228,21 @@ def _assemble(
     title: str | None,
     timestamp: bool,
     say: Progress,
-    runs: Sequence[Any] = (),
+    runs: Sequence[RunBase] = (),
 ) -> Report:
     """Multiplicity, then the report model: leaderboards, verdict, sections, charts, gates."""
     method = ctx.options.multiplicity
+    by_name = registry.by_name()
+    for result in results:
+        result.scores = by_name[result.kind].scores(result)
     with stage("verdicts"):
+        unsettled = [r for r in results if not r.settled]
         if method == "report":
-            settle([c for r in results for c in r.comparisons], method)
+            settle([c for r in unsettled for c in r.comparisons], method)
         else:
-            for result in results:
+            for result in unsettled:
                 settle(result.comparisons, method)
     say("Drawing charts")
-    by_name = registry.by_name()
     found = [(by_name[r.kind], r) for r in results]  # each result with its kind
     boards: dict[str, list[tuple[Kind, KindResult]]] = {}
     for kind, result in found:
@@ -273,20 +277,12 @@ def _assemble(
     with stage("charts"):
         draw_all(body, fallbacks.submit)
     names = list(ctx.names)
-
-    def first(ask: Callable[[Kind, KindResult], Any]) -> Any:
-        return next((v for k, r in found if (v := ask(k, r)) is not None), None)
-
     gate_results = evaluate_gates(
         gates,
         names,
         ctx.baseline,
-        lambda model, metric: first(lambda k, r: k.value(r, model, metric)),
-        lambda model, metric: first(lambda k, r: k.verdict_of(r, model, metric)),
-        lambda model, metric: first(lambda k, r: k.baseline_of(r, model, metric)) or ctx.baseline,
-        lambda model, metric, column: first(
-            lambda k, r: k.slice_verdicts(r, model, metric, column)
-        ),
+        [s for r in results for s in r.scores],
+        [c for r in results for c in (*r.comparisons, *r.by_slice)],
     )
     kinds = _kinds(results, runs)
     classification = next((r for r in results if r.kind == "classification"), None)
@@ -325,13 +321,13 @@ def _board(members: list[tuple[Kind, KindResult]], ctx: Context) -> Table | None
 
 
 def _check_slices_found(
-    slices: Sequence[str], found: Sequence[tuple[Kind, KindResult]], runs: Sequence[Any]
+    slices: Sequence[str], found: Sequence[tuple[Kind, KindResult]], runs: Sequence[RunBase]
 ) -> None:
     done = set().union(*(kind.sliced_columns(result) for kind, result in found))
     for column in slices:
         if column.lower() not in done:
-            first = next((r for r in runs if hasattr(r, "extra")), runs[0])
-            extra = getattr(first, "extra", None)
+            first = next((r for r in runs if r.table is not None), runs[0])
+            extra = first.table
             known = ", ".join(map(str, extra.columns)) if extra is not None else ""
             raise ReportgenError(
                 f"{first.path}: no column {column!r} for --slice (nor in any other run); "
@@ -339,16 +335,16 @@ def _check_slices_found(
             )
 
 
-def _kinds(results: Sequence[KindResult], runs: Sequence[Any]) -> str:
+def _kinds(results: Sequence[KindResult], runs: Sequence[RunBase]) -> str:
     """The kinds of run in the report, for its subtitle: classification first."""
     found = []
     classification = next((r for r in results if r.kind == "classification"), None)
     if classification is not None:
         found.append(f"{classification.task} classification")  # type: ignore[attr-defined]
     for run in runs:
-        kind = getattr(run, "kind", None)
-        if kind is None:
-            continue  # a classification run
+        kind = run.kind
+        if kind == "classification":
+            continue  # named above, with its task
         kind = {"lm-eval samples": "lm-eval sample logs", "benchmark": "lm-eval results"}.get(
             kind, kind
         )

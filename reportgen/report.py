@@ -11,9 +11,11 @@ import html
 import json
 import math
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal
+
+import pandas as pd
 
 from reportgen import __version__
 from reportgen import kinds as registry
@@ -23,6 +25,13 @@ from reportgen.kinds.base import KindResult
 from reportgen.model import RunInfo, Section, Table
 from reportgen.render import html as render
 from reportgen.render import publish
+from reportgen.stats.comparison import Comparison
+from reportgen.stats.score import Score
+
+# The JSON summary's layout version. 1: the summaries before it was written (no key).
+# 2: ``scores`` (one record per model, metric and slice), and one test vocabulary
+# (metrics.TESTS) in every ``test`` field.
+SCHEMA_VERSION = 2
 
 
 @dataclass
@@ -85,6 +94,35 @@ class Report:
     def failed_gates(self) -> list[GateResult]:
         return [g for g in self.gates if not g.passed]
 
+    @property
+    def scores(self) -> list[Score]:
+        """Every kind's score records, in page order of the kinds."""
+        return [s for r in self.results for s in r.scores]
+
+    @property
+    def comparisons(self) -> list[Comparison]:
+        """Every kind's comparisons of a candidate with its baseline (verdicts settled)."""
+        return [c for r in self.results for c in r.comparisons]
+
+    def scores_frame(self) -> pd.DataFrame:
+        """The score records as a DataFrame: one row per model, metric and slice; the columns
+        are :class:`~reportgen.stats.score.Score`'s fields."""
+        return _frame(Score, [s.summary() for s in self.scores])
+
+    @property
+    def slice_comparisons(self) -> list[Comparison]:
+        """Comparisons on each value of a ``--slice`` column (``slice_column``, ``slice_value``)."""
+        return [c for r in self.results for c in r.by_slice]
+
+    def comparisons_frame(self) -> pd.DataFrame:
+        """The comparison records as a DataFrame: one row per candidate, baseline, metric and
+        slice value (``slice_column`` empty for the whole runs); the columns are
+        :class:`~reportgen.stats.comparison.Comparison`'s fields (without the bootstrap
+        replicates), intervals as ``ci_low``/``ci_high`` and ``ci_adjusted_low``/
+        ``ci_adjusted_high``."""
+        rows = [c.record() for c in (*self.comparisons, *self.slice_comparisons)]
+        return _frame(Comparison, rows)
+
     def summary(self) -> dict[str, Any]:
         """The machine-readable summary written by ``--json``."""
         kinds = registry.by_name()
@@ -99,6 +137,7 @@ class Report:
             extra |= kind.summary_extra(result)
         runs = [entry | patches.get((board, entry["name"]), {}) for board, entry in entries]
         found: dict[str, Any] = {
+            "schema_version": SCHEMA_VERSION,
             "reportgen_version": self.version,
             "title": self.title,
             "generated_at": self.generated_at,
@@ -107,6 +146,7 @@ class Report:
             "bootstrap": {"replicates": self.replicates, "seed": self.seed},
             "engine": {"name": self.engine, "note": self.engine_note},
             "runs": runs,
+            "scores": [s.summary() for s in self.scores],
             "comparisons": [c.summary() for r in self.results for c in r.comparisons],
             "slice_comparisons": [
                 s for r in self.results for s in kinds[r.kind].slice_comparisons(r)
@@ -178,6 +218,16 @@ class Report:
             f'<iframe srcdoc="{page}" style="width:100%;height:900px;border:0" '
             f'title="{html.escape(self.title)}"></iframe>'
         )
+
+
+def _frame(record: type, rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """Records as a frame with the record's columns, also when there are none."""
+    if rows:
+        return pd.DataFrame.from_records(rows)
+    columns = [f.name for f in fields(record) if f.name != "draws"]
+    if record is Comparison:
+        columns = list(Comparison.record_columns())
+    return pd.DataFrame(columns=columns)
 
 
 def generation_time(timestamp: bool = True) -> str | None:

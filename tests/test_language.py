@@ -97,7 +97,7 @@ def test_intervals_cover_the_estimate_and_paired_delta_matches(tmp_path: Path) -
     low, high = base_result.intervals["perplexity"]
     assert low < base_result.metrics["perplexity"] < high
     (comparison,) = [c for c in found.comparisons if c.metric == "perplexity"]
-    assert comparison.test == "paired bootstrap" and comparison.n_paired == 400
+    assert comparison.test == "bootstrap-paired" and comparison.n_paired == 400
     assert comparison.delta == pytest.approx(
         cand_result.metrics["perplexity"] - base_result.metrics["perplexity"]
     )

@@ -221,7 +221,7 @@ def test_sample_logs_are_paired_by_doc_id_with_mcnemar(tmp_path: Path) -> None:
     chosen = first_id % 4 if a_ok[first_id] else (first_id % 4 + 1) % 4
     assert run.predictions[0] == "ABCD"[chosen]
     (comparison,) = samples.comparisons
-    assert comparison.test == "McNemar exact" and comparison.n_paired == 300
+    assert comparison.test == "mcnemar-exact" and comparison.n_paired == 300
     assert comparison.p_value == pytest.approx(mcnemar_exact(a_ok, b_ok))
     assert comparison.delta == pytest.approx(b_ok.mean() - a_ok.mean())
 
@@ -367,7 +367,10 @@ def test_llm_report_json_summary(tmp_path: Path) -> None:
         "tokens_per_s",
     }
     scopes = {c["scope"] for c in data["comparisons"]}
-    assert scopes == {"perplexity", "generation"}
+    assert scopes == {"perplexity", "generation", "benchmark"}  # lm-eval tasks' z-tests too
+    tasks = [c for c in data["comparisons"] if c["scope"] == "benchmark"]
+    assert {c["test"] for c in tasks} == {"z-test"}
+    assert all(c["correction"] in ("Holm", "none") for c in tasks if c["p_value"] is not None)
     page = out.read_text()
     for section in ("benchmarks", "perplexity", "efficiency", "perplexity-comparison"):
         assert f'id="{section}"' in page
@@ -744,7 +747,7 @@ def test_sample_logs_with_continuous_metrics(tmp_path: Path) -> None:
     b = _continuous_log(tmp_path / "b" / "samples_truthfulqa_gen_2025-01-02T00-00-00.jsonl", cand)
     report = build_report([f"a={a}", f"b={b}"], timestamp=False, bootstrap=300)
     (comparison,) = report.result("lm-eval samples").comparisons
-    assert comparison.test == "paired bootstrap"  # not McNemar: the metric is not 0/1
+    assert comparison.test == "bootstrap-paired"  # not McNemar: the metric is not 0/1
     assert comparison.delta == pytest.approx(cand.mean() - base.mean())
     (section,) = [s for s in report.sections if s.id.startswith("text-samples")]
     titles = [t.title for t in section.tables]

@@ -215,8 +215,8 @@ def test_report_sections_and_json(
     summary = json.loads(report.to_json())
     assert summary["task"] == "multilabel"
     compared = {(c["candidate"], c["metric"]): c for c in summary["comparisons"]}
-    assert compared[("forest", "subset_accuracy")]["test"] == "McNemar exact"
-    assert compared[("forest", "f1_micro")]["test"] == "paired bootstrap"
+    assert compared[("forest", "subset_accuracy")]["test"] == "mcnemar-exact"
+    assert compared[("forest", "f1_micro")]["test"] == "bootstrap-paired"
     for run in summary["runs"]:
         low, high = run["ci"]["f1_micro"]
         assert low <= run["metrics"]["f1_micro"] <= high

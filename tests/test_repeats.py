@@ -192,7 +192,7 @@ def test_regression_repeats_are_one_row_and_tested_on_their_means(tmp_path: Path
     mae = next(c for c in report.result("regression").comparisons if c.metric == "mae")
     base_mae = mean_absolute_error(pd.read_csv(base)["label"], pd.read_csv(base)["prediction"])
     assert mae.delta == pytest.approx(np.mean(oracle) - base_mae, abs=1e-9)
-    assert mae.test == "paired bootstrap+repeats" and mae.verdict == "worse"
+    assert mae.test == "bootstrap-paired+repeats" and mae.verdict == "worse"
     assert mae.se**2 == pytest.approx(np.var(mae.draws, ddof=1) + np.var(oracle, ddof=1) / 3)
     board = report.leaderboard
     assert board is not None and "Repeats" in board.header

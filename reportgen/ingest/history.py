@@ -5,22 +5,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
 
 from reportgen.errors import ReportgenError
+from reportgen.ingest.base import RunBase
 from reportgen.ingest.files import _read_frame, detect_format
 from reportgen.ingest.runs import _row_location
 
 
-@dataclass
-class History:
+@dataclass(kw_only=True)
+class History(RunBase):
     """A training history in long form: one row per (step, split, metric)."""
 
-    name: str
-    path: Path
     frame: pd.DataFrame  # columns step (float), split, metric, value
+
+    kind: ClassVar[str] = "history"
+    repeatable: ClassVar[bool] = False
 
 
 HISTORY_NAMES = ("history.csv", "history.jsonl", "history.tsv", "history.parquet")

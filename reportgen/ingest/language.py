@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
 from reportgen.errors import ReportgenError
+from reportgen.ingest.base import ExampleRun
 from reportgen.ingest.files import _sha256
 from reportgen.ingest.runs import (
     ID_ALIASES,
@@ -37,54 +38,34 @@ PERPLEXITY_ALIASES = ("perplexity", "ppl")
 PROMPT_ALIASES = ("prompt", "question", "input", "text")
 
 
-@dataclass
-class PerplexityRun:
+@dataclass(kw_only=True)
+class PerplexityRun(ExampleRun):
     """Per-example summed negative log-likelihood (nats) and token counts of one model."""
 
-    name: str
-    path: Path
-    sha256: str
-    format: str
-    n_examples: int
     nll: np.ndarray  # float64, nats summed over the example's tokens
     num_tokens: np.ndarray  # float64 (counts), > 0
     num_bytes: np.ndarray | None
-    ids: np.ndarray | None
-    columns: dict[str, str]
-    extra: pd.DataFrame
-    metadata: dict[str, Any] = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)
-    repeat: str | None = None  # which repeat of its model this is ("seed=1"), if declared
-    kind: str = "perplexity"
 
-    @property
-    def group(self) -> str:
-        return "perplexity"
+    kind: ClassVar[str] = "perplexity"
 
 
-@dataclass
-class TextRun:
+@dataclass(kw_only=True)
+class TextRun(ExampleRun):
     """Per-example outputs scored right or wrong: free-text generations (exact match and
     token F1 against the references) or an lm-eval per-sample log (its own sample metrics)."""
 
-    name: str
-    path: Path
-    sha256: str
-    format: str
-    n_examples: int
     task: str  # "generation" or the lm-eval task name
     predictions: list[str]
     references: list[list[str]]  # acceptable answers per example
     prompts: list[str] | None
     sample_metrics: dict[str, np.ndarray]  # lm-eval logs: metric -> per-example value
-    ids: np.ndarray | None
-    columns: dict[str, str]
-    extra: pd.DataFrame
-    metadata: dict[str, Any] = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)
-    repeat: str | None = None  # which repeat of its model this is ("seed=1"), if declared
 
     @property
+    def targets(self) -> np.ndarray | None:
+        """Each example's acceptable answers, joined."""
+        return np.array(["\x1f".join(r) for r in self.references], dtype=object)
+
+    @property  # type: ignore[override]
     def kind(self) -> str:
         return "generation" if not self.sample_metrics else "lm-eval samples"
 

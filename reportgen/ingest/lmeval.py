@@ -8,11 +8,12 @@ import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
 from reportgen.errors import ReportgenError
+from reportgen.ingest.base import RunBase
 from reportgen.ingest.files import _sha256, check_not_lfs_pointer, read_bytes
 from reportgen.ingest.runs import class_name
 
@@ -34,32 +35,30 @@ class TaskResult:
     repeats: dict[str, list[float]] = field(default_factory=dict)  # key -> each run's value
 
 
-@dataclass
-class BenchmarkRun:
+@dataclass(kw_only=True)
+class BenchmarkRun(RunBase):
     """lm-evaluation-harness results of one model: every task of every merged file."""
 
-    name: str
-    path: Path
-    sha256: str
     files: list[Path]
     tasks: dict[str, TaskResult]
     groups: dict[str, list[str]]  # group -> its subtasks (MMLU -> its categories -> subjects)
     model_args: str | None
-    metadata: dict[str, Any] = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)
-    kind: str = "benchmark"
     format: str = "lm-eval results"
 
+    kind: ClassVar[str] = "benchmark"
+    repeatable: ClassVar[bool] = False  # repeats are files merged into one run
+    mergeable: ClassVar[bool] = True
+
     @property
-    def group(self) -> str:
-        return "benchmark"
+    def rows(self) -> int | None:
+        return self.n_examples
 
     @property
     def n_examples(self) -> int | None:
         counts = [t.n_samples for t in self.tasks.values() if t.n_samples is not None]
         return sum(counts) if counts else None
 
-    def merged_with(self, other: BenchmarkRun) -> BenchmarkRun:
+    def merged_with(self, other: RunBase) -> BenchmarkRun:
         """One model's results given as several NAME=PATH arguments: all their files merged
         (tasks by the later file, repeats averaged; see :func:`lmeval_results`)."""
         files = list(dict.fromkeys([*self.files, *other.files]))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from reportgen.errors import ReportgenError
+from reportgen.ingest.base import ExampleRun
 from reportgen.ingest.files import (
     SUPPORTED_HINT,
     _read_frame,
@@ -69,29 +70,19 @@ class Categorical:
     values: tuple[str, ...]  # distinct class names as strings, in order of first appearance
 
 
-@dataclass
-class Run:
+@dataclass(kw_only=True)
+class Run(ExampleRun):
     """One evaluation run: per-example labels, predictions and scores, validated.
 
     Class names are strings (``1``, ``True`` and ``"1"`` all become ``"1"``/``"True"``) so that
     runs written by different tools compare equal.
     """
 
-    name: str
-    path: Path
-    sha256: str
-    format: str
-    n_examples: int
     labels: Categorical
     predictions: Categorical | None
     score: np.ndarray | None  # float64: the positive-class score of a binary run
     class_scores: dict[str, np.ndarray]  # class name -> float64 score column (prob_<class>)
-    ids: np.ndarray | None
-    columns: dict[str, str]  # role -> the column name found in the file
-    extra: pd.DataFrame  # every other column, kept as example metadata
-    metadata: dict[str, Any] = field(default_factory=dict)
     embedding: EmbeddingSource | None = None  # vectors, read only for the sampled rows
-    repeat: str | None = None  # which repeat of its model this is ("seed=1"), if declared
 
     @property
     def classes_seen(self) -> set[str]:

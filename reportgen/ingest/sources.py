@@ -24,6 +24,7 @@ from typing import Any, Protocol
 import pandas as pd
 
 from reportgen.errors import ReportgenError
+from reportgen.ingest.base import RunBase
 from reportgen.ingest.files import _read_frame, detect_format
 from reportgen.ingest.history import HISTORY_NAMES, History, load_history
 from reportgen.ingest.runs import ColumnNames, _stem, locate, parse_run_argument
@@ -58,18 +59,18 @@ class Claimant(Protocol):
 
     def claims_file(self, path: Path) -> bool: ...
 
-    def load_file(self, path: Path, name: str | None) -> list[Any]: ...
+    def load_file(self, path: Path, name: str | None) -> list[RunBase]: ...
 
     def claims(self, source: Any) -> bool: ...
 
-    def load(self, source: Any) -> Any: ...
+    def load(self, source: Any) -> RunBase: ...
 
 
 @dataclass
 class Sources:
     """Everything the run arguments held, in argument order."""
 
-    runs: list[Any] = field(default_factory=list)
+    runs: list[RunBase] = field(default_factory=list)
     histories: list[History] = field(default_factory=list)
 
 
@@ -111,13 +112,13 @@ def load_source(
     if repeats is None:
         run = claimant.load(source)
         key = next((k for k in REPEAT_KEYS if k in metadata), None)
-        if key is not None and hasattr(run, "repeat"):
+        if key is not None and run.repeatable:
             run.repeat = f"{key}={metadata[key]}"
         return Sources([run], histories)
     found = []
     for label, part in repeats:
         run = claimant.load(part)
-        if not hasattr(run, "repeat"):
+        if not run.repeatable:
             return Sources([claimant.load(source)], histories)  # a kind without repeats
         run.repeat = label
         found.append(run)
@@ -168,8 +169,13 @@ def load_sources(
     ``repeats``, runs of one kind given the same name are repeats of one model."""
 
     def one(argument: Any) -> Sources:
-        if not isinstance(argument, str | Path):
+        if isinstance(argument, RunBase):
             return Sources([argument])
+        if not isinstance(argument, str | Path):
+            raise ReportgenError(
+                f"a run is a path, NAME=PATH or a loaded run, not {type(argument).__name__}; "
+                'e.g. build_report(["old=a.csv", "new=b.csv"])'
+            )
         return load_source(argument, kinds, columns, task)
 
     found = Sources()
@@ -193,17 +199,13 @@ def load_sources(
     return found
 
 
-def _merged(runs: list[Any]) -> list[Any]:
+def _merged(runs: list[RunBase]) -> list[RunBase]:
     """Runs that merge when one name is given several times (lm-eval results files of one
     model from several invocations), merged into the first one's place."""
-    kept: list[Any] = []
+    kept: list[RunBase] = []
     for run in runs:
         same = next(
-            (
-                k
-                for k in kept
-                if k.name == run.name and type(k) is type(run) and hasattr(k, "merged_with")
-            ),
+            (k for k in kept if k.name == run.name and type(k) is type(run) and k.mergeable),
             None,
         )
         if same is None:
@@ -213,16 +215,16 @@ def _merged(runs: list[Any]) -> list[Any]:
     return kept
 
 
-def _number_repeats(runs: Sequence[Any]) -> None:
+def _number_repeats(runs: Sequence[RunBase]) -> None:
     """``--repeats``: runs of one name and kind without a declared repeat get ``#1``, ``#2``..."""
     counts: dict[tuple[str, str], int] = {}
     for run in runs:
-        key = (run.name, getattr(run, "group", "classification"))
+        key = (run.name, run.group)
         counts[key] = counts.get(key, 0) + 1
     seen: dict[tuple[str, str], int] = {}
     for run in runs:
-        key = (run.name, getattr(run, "group", "classification"))
-        if counts[key] > 1 and hasattr(run, "repeat") and run.repeat is None:
+        key = (run.name, run.group)
+        if counts[key] > 1 and run.repeatable and run.repeat is None:
             seen[key] = seen.get(key, 0) + 1
             run.repeat = f"#{seen[key]}"
 
@@ -233,11 +235,11 @@ def _check_names(found: Sources) -> None:
     seen: dict[tuple[str, str], Any] = {}
     labels: dict[tuple[str, str], set[str]] = {}
     for run in found.runs:
-        key = (run.name, getattr(run, "group", "classification"))
-        repeat = getattr(run, "repeat", None)
+        key = (run.name, run.group)
+        repeat = run.repeat
         if key in seen:
             first = seen[key]
-            if not hasattr(run, "repeat"):
+            if not run.repeatable:
                 raise ReportgenError(
                     f"two {key[1]} runs are named {run.name!r} ({first.path} and {run.path}); "
                     "name them apart with NAME=PATH (repeats of one model are read for runs "

@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
 from reportgen.errors import ReportgenError
+from reportgen.ingest.base import ExampleRun
 from reportgen.ingest.files import _sha256
 from reportgen.ingest.runs import (
     ID_ALIASES,
@@ -41,54 +42,30 @@ SCORE_FLAG = re.compile(r"^(?:score|prob|proba)_(.+)$", re.IGNORECASE)
 CONTINUOUS_MIN_DISTINCT = 20  # fewer distinct float labels than this look like classes
 
 
-@dataclass
-class RegressionRun:
+@dataclass(kw_only=True)
+class RegressionRun(ExampleRun):
     """Per-example numeric targets and predictions of one model."""
 
-    name: str
-    path: Path
-    sha256: str
-    format: str
-    n_examples: int
     labels: np.ndarray  # float64, finite
     predictions: np.ndarray  # float64, finite
-    ids: np.ndarray | None
-    columns: dict[str, str]
-    extra: pd.DataFrame
-    metadata: dict[str, Any] = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)
-    repeat: str | None = None  # which repeat of its model this is ("seed=1"), if declared
-    kind: str = "regression"
+
+    kind: ClassVar[str] = "regression"
 
     @property
-    def group(self) -> str:
-        return "regression"
+    def targets(self) -> np.ndarray | None:
+        return self.labels
 
 
-@dataclass
-class MultilabelRun:
+@dataclass(kw_only=True)
+class MultilabelRun(ExampleRun):
     """Per-example sets of true and predicted labels of one model, as indicator matrices."""
 
-    name: str
-    path: Path
-    sha256: str
-    format: str
-    n_examples: int
     label_names: tuple[str, ...]
     y_true: np.ndarray  # bool (n, L)
     y_pred: np.ndarray  # bool (n, L)
     scores: np.ndarray | None  # float64 (n, L), column order of ``label_names``
-    ids: np.ndarray | None
-    columns: dict[str, str]
-    extra: pd.DataFrame
-    metadata: dict[str, Any] = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)
-    repeat: str | None = None  # which repeat of its model this is ("seed=1"), if declared
-    kind: str = "multilabel"
 
-    @property
-    def group(self) -> str:
-        return "multilabel"
+    kind: ClassVar[str] = "multilabel"
 
     def aligned(self, names: tuple[str, ...]) -> MultilabelRun:
         """The same run over the label list ``names`` (a superset of its own labels)."""

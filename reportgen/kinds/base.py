@@ -20,6 +20,7 @@ from reportgen.ingest.runs import ColumnNames
 from reportgen.ingest.sources import Source
 from reportgen.model import RunInfo, Section, Table
 from reportgen.stats.comparison import Comparison
+from reportgen.stats.score import Score
 
 Mapper = Callable[[Callable[[Any], Any], Sequence[Any]], list[Any]]
 Progress = Callable[[str], None]
@@ -81,12 +82,17 @@ class KindResult:
     """A kind's evaluated runs: what its sections, JSON and gates read.
 
     ``comparisons`` hold raw p-values until the pipeline corrects them for multiplicity
-    (:func:`reportgen.stats.comparison.settle`) within the kind's board."""
+    (:func:`reportgen.stats.comparison.settle`) within the kind's board; ``scores`` are the
+    kind's metrics as records (:meth:`Kind.scores`), filled in by the pipeline."""
 
     kind: str
     baseline: str
     models: list[str]
     comparisons: list[Comparison] = field(default_factory=list)
+    scores: list[Score] = field(default_factory=list)
+    settled: bool = False  # the kind corrected its comparisons itself (lm-eval's Holm)
+    # comparisons on each value of a --slice column, corrected per candidate over the values
+    by_slice: list[Comparison] = field(default_factory=list)
 
 
 @dataclass
@@ -157,6 +163,10 @@ class Kind(ABC):
 
     # --- report model ----------------------------------------------------------------------
 
+    def scores(self, result: Any) -> list[Score]:
+        """Every metric value this kind found, per model and per slice, as records."""
+        return []
+
     def leaderboard(self, result: Any, ctx: Context) -> Table | None:
         """This kind's own leaderboard; kinds that share a board give columns instead."""
         return None
@@ -202,25 +212,3 @@ class Kind(ABC):
     def summary_extra(self, result: Any) -> dict[str, Any]:
         """Top-level keys of the summary (the lm-eval "benchmarks" block)."""
         return {}
-
-    # --- gates and the Markdown summary ----------------------------------------------------
-
-    def value(self, result: Any, model: str, metric: str) -> float | None:
-        return None
-
-    def verdict_of(self, result: Any, model: str, metric: str) -> str | None:
-        for c in result.comparisons:
-            if c.candidate == model and c.metric == metric:
-                return c.verdict
-        return None
-
-    def slice_verdicts(
-        self, result: Any, model: str, metric: str, column: str
-    ) -> list[tuple[str, str]] | None:
-        """(slice value, verdict) of ``model`` against its baseline on ``metric`` per value of
-        ``column``, for ``regression(METRIC) by COLUMN`` gates."""
-        return None
-
-    def baseline_of(self, result: Any, model: str, metric: str) -> str | None:
-        """The baseline ``model`` is compared with on ``metric``, when this kind has it."""
-        return result.baseline if self.value(result, model, metric) is not None else None

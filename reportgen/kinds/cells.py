@@ -113,7 +113,7 @@ def comparison_views(
                 Cell(text, css="num " + css),
                 Cell(adjusted, title=f"unadjusted 95% interval: {interval}", css="num"),
                 Cell(interval, css="num"),
-                Cell(fmt.p_value(c.p_value), title=c.test, css="num"),
+                Cell(fmt.p_value(c.p_value), title=metrics.TESTS.get(c.test), css="num"),
                 Cell(fmt.p_value(c.p_value_adjusted), css="num"),
                 Cell(c.test, css="mono"),
                 Cell(c.verdict, css=f"verdict {c.verdict}"),

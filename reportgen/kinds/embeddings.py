@@ -28,6 +28,7 @@ from reportgen.kinds.cells import (
     model_cell,
 )
 from reportgen.model import Cell, Figure, Section, Table, chart
+from reportgen.stats.score import Score
 from reportgen.stats.slicing import OTHER
 
 MAX_LABEL_ROWS = 30  # classes in the per-class silhouette chart
@@ -364,6 +365,20 @@ class EmbeddingsKind(Kind):
             embedding_section(
                 result.projections, result.classes, ctx.colours, result.ids, ctx.options.seed
             )
+        ]
+
+    def scores(self, result: EmbeddingsResult) -> list[Score]:
+        return [
+            Score(
+                p.name,
+                self.name,
+                "silhouette",
+                p.silhouette_score,
+                result.baseline,
+                n=len(p.rows),
+                reason=None if p.silhouette_score is not None else "fewer than two classes",
+            )
+            for p in result.projections
         ]
 
     def summary_patches(self, result: EmbeddingsResult) -> dict[str, dict[str, Any]]:

@@ -33,6 +33,7 @@ from reportgen.kinds.cells import (
 from reportgen.kinds.sums import LanguageAssessment, LanguageResult, LMSlices, SumsKind
 from reportgen.model import Cell, Figure, RunInfo, Section, Table, chart
 from reportgen.stats.comparison import Comparison
+from reportgen.stats.score import Score, interval, number
 
 
 def label(metric: str) -> str:
@@ -333,12 +334,52 @@ class ExampleKind(SumsKind):
     def verdict_parts(self, result: LanguageAssessment) -> list[str]:
         return verdict_parts(result.comparisons, result.baseline, f"{self.name} metrics")
 
+    def scores(self, result: LanguageAssessment) -> list[Score]:
+        found = []
+        for r in result.results:
+            repeats = result.repeats.get((r.group, r.name))
+            for metric, value in {**r.efficiency, **r.metrics}.items():
+                spread = repeats.spread(metric) if repeats is not None else None
+                found.append(
+                    Score(
+                        r.name,
+                        result.kind,
+                        metric,
+                        number(value),
+                        result.baselines[r.group],
+                        *interval(r.intervals.get(metric)),
+                        n=r.run.n_examples,
+                        repeats=len(repeats.members) if repeats is not None else None,
+                        spread=spread.get("sd") if spread else None,
+                        reason=r.metric_notes.get(metric) if value is None else None,
+                        scope=r.group,
+                    )
+                )
+            found += [
+                Score(
+                    r.name,
+                    result.kind,
+                    c.metric,
+                    number(c.score),
+                    result.baselines[r.group],
+                    n=c.n,
+                    slice_column=s.column,
+                    slice_value=c.value,
+                    scope=r.group,
+                )
+                for s in result.slices
+                for c in s.cells
+                if c.model == r.name and c.group == r.group
+            ]
+        return found
+
     def run_infos(self, result: LanguageAssessment, ctx: Context) -> list[RunInfo]:
         return [run_info(r.run, ctx.colours[r.name]) for r in result.results]
 
     def summary_entry(self, result: LanguageResult) -> dict[str, Any]:
         """Keys of a run's JSON entry beyond the shared ones."""
-        return {"benchmark_task": getattr(result.run, "task", None)}
+        run = result.run
+        return {"benchmark_task": run.task if isinstance(run, TextRun) else None}
 
     def summary_runs(self, result: LanguageAssessment) -> list[dict[str, Any]]:
         found = []

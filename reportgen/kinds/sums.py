@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from reportgen.errors import ReportgenError
+from reportgen.ingest.base import ExampleRun
 from reportgen.ingest.runs import scalar_values
 from reportgen.kinds.base import Context, Kind, KindResult, Mapper
 from reportgen.kinds.efficiency import efficiency_metrics
@@ -91,17 +92,14 @@ class LanguageAssessment(KindResult):
     repeats: dict[tuple[str, str], SumsRepeats] = field(default_factory=dict)  # (group, model)
 
 
-def _check_targets(base: Any, cand: Any, base_rows: np.ndarray, cand_rows: np.ndarray) -> None:
+def _check_targets(
+    base: ExampleRun, cand: ExampleRun, base_rows: np.ndarray, cand_rows: np.ndarray
+) -> None:
     """Runs paired by id must score the same targets: a sample log or answers whose
     reference differs for one id is an error naming it (labels, for regression, too)."""
-    for attribute in ("references", "labels"):
-        a, b = getattr(base, attribute, None), getattr(cand, attribute, None)
-        if a is None or b is None:
-            continue
-        if attribute == "references":
-            a = np.array(["\x1f".join(r) for r in a], dtype=object)
-            b = np.array(["\x1f".join(r) for r in b], dtype=object)
-        a, b = np.asarray(a)[base_rows], np.asarray(b)[cand_rows]
+    a, b = base.targets, cand.targets
+    if a is not None and b is not None:
+        a, b = a[base_rows], b[cand_rows]
         differ = np.flatnonzero(a != b)
         if len(differ):
             first = int(differ[0])
@@ -290,7 +288,7 @@ class SumsKind(Kind):
             b, c = float(base_exact[metric]), float(cand_exact[metric])
             delta = c - b
             ci = p = se = deltas = None
-            test = "paired bootstrap" if paired else "bootstrap (unpaired)"
+            test = "bootstrap-paired" if paired else "bootstrap-unpaired"
             if base_reps is not None and cand_reps is not None:
                 deltas = np.asarray(cand_reps[metric]) - np.asarray(base_reps[metric])
                 interval = compare.percentile_interval(deltas, delta, delta)
@@ -305,7 +303,7 @@ class SumsKind(Kind):
                 and _binary(cand_cols[metric])
             ):
                 p = compare.mcnemar_exact(base_cols[metric] == 1, cand_cols[metric] == 1)
-                test = "McNemar exact"
+                test = "mcnemar-exact"
             found.append(
                 Comparison(
                     baseline=base.name,
@@ -520,18 +518,6 @@ class SumsKind(Kind):
 
     def sliced_columns(self, result: LanguageAssessment) -> set[str]:
         return {s.column.lower() for s in result.slices}
-
-    def value(self, result: LanguageAssessment, model: str, metric: str) -> float | None:
-        for r in result.results:
-            if r.name == model and r.metrics.get(metric) is not None:
-                return float(r.metrics[metric])  # type: ignore[arg-type]
-        return None
-
-    def baseline_of(self, result: LanguageAssessment, model: str, metric: str) -> str | None:
-        for r in result.results:
-            if r.name == model and metric in r.metrics:
-                return result.baselines[r.group]
-        return None
 
 
 def _slice_column(extra: pd.DataFrame, column: str) -> str | None:

@@ -27,7 +27,7 @@ from reportgen.stats.repeats import RepeatValues, mean_interval, test_of_means
 if TYPE_CHECKING:
     from reportgen.kinds.sums import LanguageResult, SumsKind
 
-TEST = "paired bootstrap+repeats"
+TEST = "bootstrap-paired+repeats"
 
 
 @dataclass

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 
@@ -14,6 +15,8 @@ from reportgen.stats import significance, stepdown
 
 ALPHA = 0.05
 MULTIPLICITY = ("per-comparison", "report", "none")
+Verdict = Literal["better", "worse", "tie", "untested"]
+VERDICTS: tuple[Verdict, ...] = ("better", "worse", "tie", "untested")
 
 
 @dataclass
@@ -28,10 +31,10 @@ class Comparison:
     delta: float | None
     ci: tuple[float, float] | None  # the unadjusted 95% interval
     p_value: float | None
-    test: str
+    test: str  # a name of metrics.TESTS
     n_paired: int
     p_value_adjusted: float | None = None
-    verdict: str = "untested"  # better | worse | tie | untested
+    verdict: Verdict = "untested"
     scope: str = ""  # what is compared when not classification: "perplexity", a task, ...
     se: float | None = None  # the standard error behind a normal (Wald, DeLong) test
     ci_adjusted: tuple[float, float] | None = None  # the interval the verdict uses
@@ -42,6 +45,43 @@ class Comparison:
     correction: str = ""  # "max-T", "Holm" or "none"; empty when untested
     higher_is_better: bool | None = None  # the file's own direction, if it declares one
     shared_only: bool = False  # Δ is on the paired examples only, fewer than a run holds
+    slice_column: str | None = None  # a --slice column, when compared on one of its values
+    slice_value: str | None = None
+
+    @staticmethod
+    def record_columns() -> tuple[str, ...]:
+        """The columns of :meth:`record`, in order."""
+        return RECORD_COLUMNS
+
+    def record(self) -> dict[str, object]:
+        """Every field as a flat row (intervals as their two ends; no replicates)."""
+        ci = self.ci or (None, None)
+        adjusted = self.ci_adjusted or (None, None)
+        return {
+            "scope": self.scope,
+            "baseline": self.baseline,
+            "candidate": self.candidate,
+            "metric": self.metric,
+            "baseline_value": self.baseline_value,
+            "candidate_value": self.candidate_value,
+            "delta": self.delta,
+            "se": self.se,
+            "p_value": self.p_value,
+            "p_value_adjusted": self.p_value_adjusted,
+            "family": self.family,
+            "correction": self.correction,
+            "test": self.test,
+            "verdict": self.verdict,
+            "n_paired": self.n_paired,
+            "shared_only": self.shared_only,
+            "higher_is_better": self.higher_is_better,
+            "slice_column": self.slice_column,
+            "slice_value": self.slice_value,
+            "ci_low": ci[0],
+            "ci_high": ci[1],
+            "ci_adjusted_low": adjusted[0],
+            "ci_adjusted_high": adjusted[1],
+        }
 
     def summary(self) -> dict[str, object]:
         return {
@@ -63,6 +103,33 @@ class Comparison:
             "n_paired": self.n_paired,
             **({"on_shared_examples_only": True} if self.shared_only else {}),
         }
+
+
+RECORD_COLUMNS = (
+    "scope",
+    "baseline",
+    "candidate",
+    "metric",
+    "baseline_value",
+    "candidate_value",
+    "delta",
+    "se",
+    "p_value",
+    "p_value_adjusted",
+    "family",
+    "correction",
+    "test",
+    "verdict",
+    "n_paired",
+    "shared_only",
+    "higher_is_better",
+    "slice_column",
+    "slice_value",
+    "ci_low",
+    "ci_high",
+    "ci_adjusted_low",
+    "ci_adjusted_high",
+)
 
 
 def family_of(method: str) -> Callable[[Comparison], tuple[str, ...]]:

@@ -33,6 +33,7 @@ from reportgen.kinds.classification.repeats import (
 from reportgen.kinds.classification.slices import SliceAnalysis, analyse
 from reportgen.kinds.efficiency import efficiency_metrics
 from reportgen.model import RunInfo, Section, Table
+from reportgen.stats.score import Score, interval, number
 
 
 @dataclass
@@ -68,6 +69,7 @@ def result_of(
         slices=analyses,
         mistakes=mistakes,
         costs=costs,
+        by_slice=[d.test for a in analyses for d in a.deltas if d.test is not None],
     )
 
 
@@ -233,6 +235,51 @@ class ClassificationKind(Kind):
     def sliced_columns(self, result: ClassificationResult) -> set[str]:
         return {a.column.lower() for a in result.slices}
 
+    # --- records ---------------------------------------------------------------------------
+
+    def scores(self, result: ClassificationResult) -> list[Score]:
+        assert result.assessment is not None
+        found = []
+        for e in result.evaluations:
+            run = e.encoded.run
+            intervals = result.assessment.intervals.get(e.name, {})
+            repeats = result.repeats.get(e.name)
+            values = {**e.metrics, **efficiency_metrics(run.extra)}
+            for metric, value in values.items():
+                spread = repeats.spread(metric) if repeats is not None else None
+                found.append(
+                    Score(
+                        e.name,
+                        self.name,
+                        metric,
+                        number(value),
+                        result.baseline,
+                        *interval(intervals.get(metric)),
+                        n=run.n_examples,
+                        repeats=len(repeats.members) if repeats is not None else None,
+                        spread=spread.get("sd") if spread else None,
+                        reason=e.metric_notes.get(metric) if value is None else None,
+                    )
+                )
+            for analysis in result.slices:
+                for cell in analysis.cells:
+                    if cell.model != e.name:
+                        continue
+                    found += [
+                        Score(
+                            e.name,
+                            self.name,
+                            metric,
+                            number(value),
+                            result.baseline,
+                            n=cell.n,
+                            slice_column=analysis.column,
+                            slice_value=cell.value,
+                        )
+                        for metric, value in cell.metrics.items()
+                    ]
+        return found
+
     # --- JSON ------------------------------------------------------------------------------
 
     def summary_runs(self, result: ClassificationResult) -> list[dict[str, Any]]:
@@ -270,32 +317,6 @@ class ClassificationKind(Kind):
         ]
 
     # --- gates -----------------------------------------------------------------------------
-
-    def value(self, result: ClassificationResult, model: str, metric: str) -> float | None:
-        for e in result.evaluations:
-            if e.name == model:
-                value = e.metrics.get(metric, efficiency_metrics(e.encoded.run.extra).get(metric))
-                if value is not None:
-                    return float(value)
-        return None
-
-    def slice_verdicts(
-        self, result: ClassificationResult, model: str, metric: str, column: str
-    ) -> list[tuple[str, str]] | None:
-        for analysis in result.slices:
-            if analysis.column.lower() == column.lower():
-                found = [
-                    (d.value, d.verdict)
-                    for d in analysis.deltas
-                    if d.candidate == model and d.metric == metric and d.test is not None
-                ]
-                return found or None
-        return None
-
-    def baseline_of(self, result: ClassificationResult, model: str, metric: str) -> str | None:
-        if any(e.name == model and metric in e.metrics for e in result.evaluations):
-            return result.baseline
-        return None
 
 
 GAP_NAMES = {

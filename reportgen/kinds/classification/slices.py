@@ -209,6 +209,9 @@ def analyse(
     analysis.deltas = _slice_deltas(
         base, evaluations, pairings, names, values, replicates, seed, min_size, mapper, measured
     )
+    for d in analysis.deltas:
+        if d.test is not None:
+            d.test.slice_column, d.test.slice_value = column, d.value
     return analysis
 
 

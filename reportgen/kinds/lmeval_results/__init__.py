@@ -30,6 +30,7 @@ from reportgen.kinds.cells import (
 from reportgen.kinds.lmeval_results.table import BenchmarkTable, benchmark_table, task_ranks
 from reportgen.kinds.lmeval_results.views import benchmark_section, repeats_text
 from reportgen.model import RunInfo, Section
+from reportgen.stats.score import Score
 
 
 @dataclass
@@ -74,6 +75,12 @@ class LmevalResultsKind(Kind):
         found = BenchmarkResult(
             self.name, table.baseline, list(table.models), table=table, runs=runs
         )
+        # the kind corrects its own tests (Holm over each candidate's tasks): the verdicts of
+        # its tables and board are the comparisons' verdicts
+        found.comparisons = [
+            d.as_comparison(table.baseline, d.family_in(table.deltas)) for d in table.deltas
+        ]
+        found.settled = True
         found.ranked_task = next(iter(_board_tasks(table)), None)
         if found.ranked_task is not None:
             found.ranks = task_ranks(table, found.ranked_task)
@@ -199,18 +206,29 @@ class LmevalResultsKind(Kind):
     def summary_extra(self, result: BenchmarkResult) -> dict[str, Any]:
         return {"benchmarks": result.table.summary()}
 
-    def value(self, result: BenchmarkResult, model: str, metric: str) -> float | None:
-        scores = result.table.scores.get(model, {})
-        return scores[metric].value if metric in scores else None
-
-    def verdict_of(self, result: BenchmarkResult, model: str, metric: str) -> str | None:
-        for d in result.table.deltas:
-            if d.candidate == model and d.task == metric:
-                return d.verdict
-        return None
-
-    def baseline_of(self, result: BenchmarkResult, model: str, metric: str) -> str | None:
-        return result.table.baseline if metric in result.table.scores.get(model, {}) else None
+    def scores(self, result: BenchmarkResult) -> list[Score]:
+        table = result.table
+        runs = {run.name: run for run in result.runs}
+        found = []
+        for model in table.models:
+            tasks = runs[model].tasks if model in runs else {}
+            for task, score in table.scores.get(model, {}).items():
+                found.append(
+                    Score(
+                        model,
+                        self.name,
+                        task,
+                        float(score.value),
+                        table.baseline,
+                        stderr=score.stderr,
+                        n=tasks[task].n_samples if task in tasks else None,
+                        repeats=len(score.repeats) or None,
+                        scope="benchmark",
+                        measure=score.key,
+                        higher_is_better=score.higher_is_better,
+                    )
+                )
+        return found
 
 
 LMEVAL_RESULTS = LmevalResultsKind()

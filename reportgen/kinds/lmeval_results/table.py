@@ -67,8 +67,10 @@ class TaskDelta:
     verdict: str  # better | worse | tie | untested
     higher_is_better: bool | None = None
 
-    def as_comparison(self, baseline: str) -> Comparison:
-        """The same delta in the shape every other comparison of the report has."""
+    def as_comparison(self, baseline: str, family: int = 0) -> Comparison:
+        """The same delta in the shape every other comparison of the report has; ``family``:
+        how many tests Holm counted with it (the candidate's tested tasks)."""
+        tested = self.p_value_adjusted is not None
         return Comparison(
             baseline=baseline,
             candidate=self.candidate,
@@ -78,12 +80,22 @@ class TaskDelta:
             delta=self.delta,
             ci=self.ci,
             p_value=self.p_value,
-            test="z-test on lm-eval standard errors",
+            test="z-test",
             n_paired=0,
             p_value_adjusted=self.p_value_adjusted,
-            verdict=self.verdict,
+            verdict=self.verdict,  # type: ignore[arg-type]
             scope="benchmark",
+            se=(self.ci[1] - self.delta) / Z95 if self.ci is not None else None,
+            family=family if tested else 0,
+            correction=("Holm" if family > 1 else "none") if tested else "",
             higher_is_better=self.higher_is_better,
+        )
+
+    def family_in(self, deltas: Sequence[TaskDelta]) -> int:
+        """How many of ``deltas`` were corrected together with this one (Holm per candidate
+        over its tested tasks)."""
+        return sum(
+            1 for d in deltas if d.candidate == self.candidate and d.p_value_adjusted is not None
         )
 
 
@@ -138,7 +150,7 @@ class BenchmarkTable:
                     "ci": list(d.ci) if d.ci else None,
                     "p_value": d.p_value,
                     "p_value_adjusted": d.p_value_adjusted,
-                    "test": "z-test on lm-eval standard errors",
+                    "test": "z-test",
                     "verdict": d.verdict,
                 }
                 for d in self.deltas
@@ -443,7 +455,7 @@ def task_ranks(table: BenchmarkTable, task: str) -> dict[str, int] | None:
                     delta,
                     None,
                     p,
-                    "z-test on lm-eval standard errors",
+                    "z-test",
                     0,
                     se=se or None,
                     higher_is_better=first.higher_is_better,
