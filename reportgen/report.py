@@ -13,7 +13,7 @@ import math
 import os
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import pandas as pd
 
@@ -25,6 +25,7 @@ from reportgen.kinds.base import KindResult
 from reportgen.model import RunInfo, Section, Table
 from reportgen.render import html as render
 from reportgen.render import publish
+from reportgen.render.reporters import reporter_for
 from reportgen.stats.comparison import Comparison
 from reportgen.stats.score import Score
 
@@ -188,27 +189,15 @@ class Report:
         """A ready-to-send MIME message (.eml) with the full report attached."""
         return publish.to_email(self, to=to, subject=subject, sender=sender)
 
-    def save(
-        self,
-        path: str | Path,
-        format: Literal["html", "static", "json", "markdown", "junit", "eml"] | None = None,
-    ) -> Path:
+    def save(self, path: str | Path, format: str | None = None, **settings: Any) -> Path:
         """Write one output, by ``format`` or by the path's suffix (.html, .json, .md, .xml,
-        .eml)."""
+        .eml; anything else is the page), from the registry of formats
+        (:data:`reportgen.render.reporters.REPORTERS`): ``html``, ``static``, ``json``,
+        ``markdown``, ``junit``, ``eml``. ``settings`` go to the format (the email's ``to``,
+        ``subject``, ``sender``)."""
         path = Path(path)
-        suffixes = {".json": "json", ".md": "markdown", ".xml": "junit", ".eml": "eml"}
-        chosen = format or suffixes.get(path.suffix.lower(), "html")
-        if chosen == "eml":
-            render.write_atomic_bytes(path, self.to_email())
-            return path
-        writers = {
-            "html": self.to_html,
-            "static": lambda: self.to_html(static=True),
-            "json": self.to_json,
-            "markdown": self.to_markdown,
-            "junit": self.to_junit,
-        }
-        render.write_atomic(path, writers[chosen]())
+        reporter = reporter_for(path, format)
+        render.write_atomic_bytes(path, reporter.render(self, settings))
         return path
 
     def _repr_html_(self) -> str:

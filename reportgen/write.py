@@ -12,16 +12,33 @@ import typer
 
 from reportgen.errors import ReportgenError
 
+# the build command's output options: the key each is stored under, by option
+OUTPUT_KEYS = {
+    "-o": "output",
+    "--json": "json_path",
+    "--junit": "junit",
+    "--eml": "eml",
+    "--markdown": "markdown",
+}
+
 
 def output_paths(o: dict[str, Any]) -> dict[str, Path]:
-    """Every file output the options ask for, by option."""
-    found = {"-o": Path(o["output"])}
-    for option, key in (("--json", "json_path"), ("--junit", "junit"), ("--eml", "eml")):
-        if o[key] is not None:
+    """Every file output the options ask for, by option (``--markdown -`` is not a file)."""
+    found = {}
+    for option, key in OUTPUT_KEYS.items():
+        if o[key] is not None and not (option == "--markdown" and o[key] == "-"):
             found[option] = Path(o[key])
-    if o["markdown"] is not None and o["markdown"] != "-":
-        found["--markdown"] = Path(o["markdown"])
     return found
+
+
+def reporter_of(option: str, o: dict[str, Any]) -> Any:
+    """The registered format an output option writes (``-o`` with ``--static``: the static
+    page)."""
+    from reportgen.render.reporters import REPORTERS
+
+    if option == "-o" and o["static"]:
+        return REPORTERS["static"]
+    return next(r for r in REPORTERS.values() if r.option == option)
 
 
 def check_outputs(o: dict[str, Any]) -> None:
@@ -48,18 +65,10 @@ def write_outputs(report: Any, o: dict[str, Any]) -> list[str]:
 
 def _write(report: Any, o: dict[str, Any], staging: Any) -> list[str]:
     paths = output_paths(o)
-    rendered = {
-        "-o": lambda: report.to_html(static=bool(o["static"])).encode("utf-8"),
-        "--json": lambda: report.to_json().encode("utf-8"),
-        "--markdown": lambda: report.to_markdown().encode("utf-8"),
-        "--junit": lambda: report.to_junit().encode("utf-8"),
-        "--eml": lambda: report.to_email(
-            to=o["email_to"], subject=o["email_subject"], sender=o["email_from"]
-        ),
-    }
+    settings = {"to": o["email_to"], "subject": o["email_subject"], "sender": o["email_from"]}
     with staging() as outputs:
         for option, path in paths.items():
-            outputs.add(path, rendered[option]())
+            outputs.add(path, reporter_of(option, o).render(report, settings))
         written = [str(p) for p in outputs.commit()]
     if o["markdown"] == "-":
         summary = report.to_markdown() + "\n"
