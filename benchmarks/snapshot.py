@@ -37,7 +37,9 @@ def demo_hashes() -> dict[str, str]:
         stdout=subprocess.DEVNULL,
     )
     return {
-        f"demo/{p.relative_to(out)}": hashlib.sha256(p.read_bytes()).hexdigest()
+        f"demo/{p.relative_to(out)}": hashlib.sha256(
+            p.read_bytes().replace(str(WORK).encode(), b"<work>")
+        ).hexdigest()
         for p in sorted(out.rglob("*"))
         if p.is_file() and p.suffix in {".html", ".json", ".md", ".xml", ".eml"}
     }
@@ -46,7 +48,12 @@ def demo_hashes() -> dict[str, str]:
 def test_hashes(pytest_args: list[str]) -> dict[str, str]:
     record = WORK / "tests.jsonl"
     record.unlink(missing_ok=True)
-    env = {**os.environ, "SOURCE_DATE_EPOCH": "1700000000", "REPORTGEN_SNAPSHOT": str(record)}
+    env = {
+        **os.environ,
+        "SOURCE_DATE_EPOCH": "1700000000",
+        "REPORTGEN_SNAPSHOT": str(record),
+        "REPORTGEN_SNAPSHOT_WORK": str(WORK),
+    }
     base = WORK / "pytest"
     shutil.rmtree(base, ignore_errors=True)
     done = subprocess.run(

@@ -198,6 +198,7 @@ def build_report(
         for kind in registry.KINDS:
             result = kind.evaluate(owned[kind.name], ctx)
             if result is not None:
+                result.runs = result.runs or owned[kind.name]
                 ctx.results.append(result)
     return _assemble(ctx, ctx.results, gates, title, timestamp, say, loaded.runs)
 

@@ -156,6 +156,9 @@ def pytest_configure(config: pytest.Config) -> None:
             counts[key] = counts.get(key, 0) + 1
             data = out if isinstance(out, bytes) else str(out).encode()
             data = data.replace(str(Path(__file__).parent.parent).encode(), b"<checkout>")
+            work = os.environ.get("REPORTGEN_SNAPSHOT_WORK")
+            if work:  # two checkouts snapshotted side by side build in different folders
+                data = data.replace(work.encode(), b"<work>")
             dump = os.environ.get("REPORTGEN_SNAPSHOT_DUMP")
             if dump:  # keep the outputs too, to diff two snapshots
                 name = "".join(ch if ch.isalnum() else "_" for ch in f"{key}#{counts[key]}")

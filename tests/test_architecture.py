@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import ast
 from pathlib import Path
-from typing import ClassVar
 
 import pytest
 
@@ -181,74 +180,3 @@ def test_direction_is_decided_in_one_place() -> None:
             offenders.append(name)
     assert offenders == []
     assert metrics.lower_is_better("bits_per_byte") and metrics.higher_is_better("acc")
-
-
-def test_adding_a_kind_is_one_module_and_one_line(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The worked example of docs/architecture.md, registered with one line: its file is
-    claimed, evaluated, drawn, summarised and gated, with nothing else changed."""
-    from dataclasses import dataclass
-
-    import numpy as np
-
-    from reportgen import build_report, kinds
-    from reportgen.ingest.base import RunBase
-    from reportgen.kinds.base import KindResult
-    from reportgen.kinds.cells import model_cell
-    from reportgen.model import Cell, Section, Table
-    from reportgen.stats.score import Score
-
-    @dataclass(kw_only=True)
-    class LatencyRun(RunBase):
-        latency: np.ndarray
-        kind: ClassVar[str] = "latency"
-
-    class LatencyKind(Kind):
-        name, title, board = "latency", "Latency", "latency"
-        run_types = (LatencyRun,)
-        detect_rank = 5
-
-        def claims(self, source):  # type: ignore[no-untyped-def]
-            return "latency_ms" in source.frame and "label" not in source.frame
-
-        def load(self, source):  # type: ignore[no-untyped-def]
-            latency = source.frame["latency_ms"].to_numpy()
-            return LatencyRun(name=source.name, path=source.path, latency=latency)
-
-        def evaluate(self, runs, ctx):  # type: ignore[no-untyped-def]
-            if not runs:
-                return None
-            names = [r.name for r in runs]
-            result = KindResult(self.name, ctx.baseline_among(names), names)
-            result.p50 = {r.name: float(np.median(r.latency)) for r in runs}  # type: ignore[attr-defined]
-            return result
-
-        def sections(self, result, ctx):  # type: ignore[no-untyped-def]
-            rows = [
-                [model_cell(m, ctx.colours), Cell(f"{v:,.1f}", css="num")]
-                for m, v in result.p50.items()
-            ]
-            return [Section("latency", "Latency", tables=[Table(["Model", "p50 (ms)"], rows)])]
-
-        def scores(self, result):  # type: ignore[no-untyped-def]
-            return [
-                Score(m, self.name, "latency_p50_ms", v, result.baseline)
-                for m, v in result.p50.items()
-            ]
-
-    monkeypatch.setattr(kinds, "KINDS", (*kinds.KINDS, LatencyKind()))
-    for name, values in (("a", [10, 20, 30]), ("b", [40, 50, 60])):
-        (tmp_path / f"{name}.csv").write_text("latency_ms\n" + "\n".join(map(str, values)))
-    report = build_report(
-        [f"a={tmp_path / 'a.csv'}", f"b={tmp_path / 'b.csv'}"],
-        timestamp=False,
-        fail_if=["latency_p50_ms > 45"],
-    )
-    (section,) = [s for s in report.sections if s.id == "latency"]
-    assert [[c.text for c in row] for row in section.tables[0].rows] == [
-        ["a", "20.0"],
-        ["b", "50.0"],
-    ]
-    assert [g.passed for g in report.gates] == [False]  # b's p50 is 50: the gate fails
-    assert 'id="latency"' in report.to_html()

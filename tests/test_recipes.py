@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import re
+import sys
+import types
 from pathlib import Path
 
 import numpy as np
@@ -105,3 +107,71 @@ def test_metric_recipe(regression_runs: list[str], monkeypatch: pytest.MonkeyPat
     ridge_json = next(r for r in report.summary()["runs"] if r["name"] == "ridge")
     assert ridge_json["metrics"]["mean_error"] == pytest.approx(oracle, abs=1e-9)
     assert [g.passed for g in report.gates] == [True]
+
+
+def latency_kind(monkeypatch: pytest.MonkeyPatch) -> object:
+    """The doc's latency kind, run from the doc's own text as the module kinds/latency.py."""
+    module = types.ModuleType("reportgen.kinds.latency")
+    monkeypatch.setitem(sys.modules, module.__name__, module)
+    exec(compile(doc_block("# kinds/latency.py"), "latency.py", "exec"), module.__dict__)
+    return module.LATENCY
+
+
+def test_kind_recipe_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from reportgen import kinds
+
+    assert recipe_files("Add a kind") == 2
+    latency = latency_kind(monkeypatch)
+    monkeypatch.setattr(kinds, "KINDS", (*kinds.KINDS, latency))  # 2. one line in KINDS
+    runs = []
+    for name, values in (("v1", [10, 20, 30, 40]), ("v2", [40, 50, 60, 200])):
+        (tmp_path / f"{name}.csv").write_text("latency_ms\n" + "\n".join(map(str, values)))
+        runs.append(f"{name}={tmp_path / f'{name}.csv'}")
+    report = build_report(runs, timestamp=False, fail_if=["latency_p99_ms > 150"])
+    assert report.kinds == "latency" and report.title == "v1 vs v2: latency evaluation"
+    board = report.leaderboard
+    assert board is not None and board.header == ["Model", "Latency p50 (ms)", "Latency p99 (ms)"]
+    assert [[c.text for c in row][:1] for row in board.rows] == [["v1"], ["v2"]]
+    summary = report.summary()
+    (v2,) = [r for r in summary["runs"] if r["name"] == "v2"]
+    assert v2["task"] == "latency" and v2["n_examples"] == 4
+    assert v2["metrics"]["latency_p50_ms"] == pytest.approx(np.percentile([40, 50, 60, 200], 50))
+    markdown = report.to_markdown()
+    assert "Latency p99 (ms)" in markdown and "| v2 |" in markdown
+    (gate,) = report.gates
+    assert gate.model == "v2" and not gate.passed  # p99 of v2 is 195.8 ms
+    assert "latency_p99_ms = 195.8" in gate.detail
+    assert report.runs[1].task == "latency" and report.runs[1].n_examples == "4"
+
+
+def test_kind_recipe_next_to_classification(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One model name given a classification run and a latency run: both kinds, each with
+    its leaderboard, in the subtitle, the JSON and the Markdown; a gate on each."""
+    from reportgen import kinds
+
+    monkeypatch.setattr(kinds, "KINDS", (*kinds.KINDS, latency_kind(monkeypatch)))
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 300)
+    runs = []
+    for name, noise, slow in (("v1", 0.3, 0), ("v2", 0.2, 100)):
+        score = np.clip(y + rng.normal(0, noise, 300), 0, 1)
+        pd.DataFrame({"label": y, "score": score}).to_csv(tmp_path / f"{name}.csv", index=False)
+        latency = pd.DataFrame({"latency_ms": rng.gamma(2.0, 10.0, 50) + slow})
+        latency.to_csv(tmp_path / f"{name}-latency.csv", index=False)
+        runs += [f"{name}={tmp_path / f'{name}.csv'}", f"{name}={tmp_path / f'{name}-latency.csv'}"]
+    report = build_report(
+        runs,
+        bootstrap=100,
+        timestamp=False,
+        fail_if=["latency_p50_ms > 50", "regression(roc_auc)"],
+    )
+    assert report.kinds == "binary classification, latency"
+    titles = [title for title, _ in report.leaderboards]
+    assert titles == ["Leaderboard", "Latency: leaderboard"]
+    tasks = sorted((r["name"], r["task"]) for r in report.summary()["runs"])
+    assert tasks == [("v1", "binary"), ("v1", "latency"), ("v2", "binary"), ("v2", "latency")]
+    assert "**Latency: leaderboard**" in report.to_markdown()
+    by_gate = {g.expression: g for g in report.gates}
+    assert not by_gate["latency_p50_ms > 50"].passed and by_gate["regression(roc_auc)"].passed

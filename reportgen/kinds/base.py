@@ -16,8 +16,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
+from reportgen import formatting as fmt
+from reportgen import metrics
+from reportgen.ingest.base import RunBase
 from reportgen.ingest.runs import ColumnNames
 from reportgen.ingest.sources import Source
+from reportgen.kinds.cells import metadata_items, verdict_parts
 from reportgen.model import RunInfo, Section, Table
 from reportgen.stats.comparison import Comparison
 from reportgen.stats.score import Score
@@ -90,6 +94,7 @@ class KindResult:
     models: list[str]
     comparisons: list[Comparison] = field(default_factory=list)
     scores: list[Score] = field(default_factory=list)
+    runs: list[Any] = field(default_factory=list)  # the kind's runs (RunBase); the pipeline's
     settled: bool = False  # the kind corrected its comparisons itself (lm-eval's Holm)
     # comparisons on each value of a --slice column, corrected per candidate over the values
     by_slice: list[Comparison] = field(default_factory=list)
@@ -172,11 +177,14 @@ class Kind(ABC):
         return None
 
     def board_columns(self, result: Any, ctx: Context) -> list[BoardColumn]:
-        return []
+        """Columns of the kind's leaderboard; by default one per metric of its score records
+        (whole runs, in the order scored), with its comparisons as deltas."""
+        return score_columns(result)
 
     def verdict_parts(self, result: Any) -> list[str]:
-        """Clauses of the one-line verdict, e.g. "v2 beats v1 on 5 of 7 metrics; 2 ties"."""
-        return []
+        """Clauses of the one-line verdict, e.g. "v2 beats v1 on 5 of 7 metrics; 2 ties"; by
+        default counted from the kind's comparisons."""
+        return verdict_parts(result.comparisons, result.baseline, f"{self.title.lower()} metrics")
 
     def sections(self, result: Any, ctx: Context) -> list[Section]:
         return []
@@ -186,7 +194,8 @@ class Kind(ABC):
         return []
 
     def run_infos(self, result: Any, ctx: Context) -> list[RunInfo]:
-        return []
+        """Rows of the runs table; by default each run's provenance (:class:`RunBase`)."""
+        return [run_info(run, ctx.colours[run.name]) for run in result.runs]
 
     def efficiency_entries(self, result: Any) -> list[tuple[str, str, dict[str, float], str, Any]]:
         """(model, kind, speed and cost metrics, quality metric, quality value) per run."""
@@ -199,7 +208,8 @@ class Kind(ABC):
     # --- JSON summary ----------------------------------------------------------------------
 
     def summary_runs(self, result: Any) -> list[dict[str, Any]]:
-        return []
+        """The JSON's run entries; by default each run's provenance and its score records."""
+        return [run_entry(run, result.scores) for run in result.runs]
 
     def summary_patches(self, result: Any) -> dict[str, dict[str, Any]]:
         """Keys added to other kinds' run entries, by run name (embeddings of classifiers)."""
@@ -212,3 +222,72 @@ class Kind(ABC):
     def summary_extra(self, result: Any) -> dict[str, Any]:
         """Top-level keys of the summary (the lm-eval "benchmarks" block)."""
         return {}
+
+
+# --- what a kind gets from its records when it says nothing itself ----------------------------
+
+
+def score_columns(result: KindResult) -> list[BoardColumn]:
+    """One leaderboard column per metric of the result's score records (whole runs)."""
+    whole = [s for s in result.scores if s.slice_column is None]
+    deltas = {(c.candidate, c.metric): c for c in result.comparisons if c.slice_column is None}
+    columns = []
+    for metric in dict.fromkeys(s.metric for s in whole):
+        mine = [s for s in whole if s.metric == metric]
+        declared = next((s.higher_is_better for s in mine if s.higher_is_better is not None), None)
+        columns.append(
+            BoardColumn(
+                key=(result.kind, metric),
+                metric=metric,
+                header=metrics.label(metric),
+                values={s.model: s.value for s in mine},
+                intervals={s.model: _hover(s) for s in mine},
+                higher_is_better=metrics.higher_is_better(metric, declared),
+                deltas={m: c for (m, name), c in deltas.items() if name == metric},
+                stderr=any(s.stderr is not None for s in mine),
+            )
+        )
+    return columns
+
+
+def _hover(score: Score) -> str:
+    """A score's interval (or standard error, or why it is missing) as hover text."""
+    if score.low is not None and score.high is not None:
+        low, high = (metrics.format_value(score.metric, v) for v in (score.low, score.high))
+        return f"95% CI {low} to {high}"
+    if score.stderr is not None:
+        return f"± {metrics.format_value(score.metric, score.stderr)} (standard error)"
+    return score.reason or ""
+
+
+def run_info(run: RunBase, colour: str) -> RunInfo:
+    """A run's row of the runs table, from its provenance."""
+    return RunInfo(
+        name=run.name,
+        colour=colour,
+        path=str(run.path),
+        sha256=run.sha256,
+        n_examples=fmt.count(run.rows) if run.rows is not None else fmt.MISSING,
+        task=run.kind,
+        classes=None,
+        positive_label=None,
+        predictions_from=None,
+        columns=[],
+        metadata=metadata_items(run.metadata),
+        notes=list(run.notes),
+    )
+
+
+def run_entry(run: RunBase, scores: Sequence[Score]) -> dict[str, Any]:
+    """A run's JSON entry: its provenance, and its metrics and intervals from the records."""
+    mine = [s for s in scores if s.model == run.name and s.slice_column is None]
+    return {
+        "name": run.name,
+        "task": run.kind,
+        "n_examples": run.rows,
+        "source": {"path": str(run.path), "sha256": run.sha256, "format": run.format},
+        "metadata": run.metadata,
+        "metrics": {s.metric: s.value for s in mine},
+        "ci": {s.metric: [s.low, s.high] if s.low is not None else None for s in mine},
+        "notes": list(run.notes),
+    }

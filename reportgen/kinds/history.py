@@ -20,7 +20,7 @@ from reportgen.kinds.cells import (
     slug_of,
 )
 from reportgen.kinds.classification.curves import simplify_bounded
-from reportgen.model import PALETTE, Cell, Figure, Section, Table, chart
+from reportgen.model import PALETTE, Cell, Figure, RunInfo, Section, Table, chart
 
 HISTORY_POINTS = 300  # per (model, split, metric) series
 
@@ -133,6 +133,12 @@ class HistoryKind(Kind):
         if not runs:
             return None
         return HistoryResult(self.name, "", [h.name for h in runs], histories=runs)
+
+    def run_infos(self, result: HistoryResult, ctx: Context) -> list[RunInfo]:
+        return []  # a history is drawn, not evaluated: it is not a run of the runs table
+
+    def summary_runs(self, result: HistoryResult) -> list[dict[str, Any]]:
+        return []
 
     def sections(self, result: HistoryResult, ctx: Context) -> list[Section]:
         found = history_section(result.histories, ctx.colours, ctx.options.history_scale)
