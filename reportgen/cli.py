@@ -2,24 +2,22 @@
 
 from __future__ import annotations
 
+import inspect
 import os
 import sys
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, Literal
 
 import typer
 
 from reportgen import __version__
 from reportgen.config import build_arguments, with_config
 from reportgen.errors import ReportgenError
+from reportgen.options import OPTIONS, TYPES, Option
 from reportgen.terminal import (
     BUILD_EXAMPLES,
-    EngineOption,
     GroupedCommand,
-    HistoryScale,
-    Multiplicity,
-    TaskOption,
     fail,
     internal,
     progress,
@@ -59,430 +57,29 @@ def main_options(
     """reportgen: side-by-side HTML reports for ML evaluation runs."""
 
 
-@app.command(
-    cls=GroupedCommand,
-    epilog=BUILD_EXAMPLES,
-)
-def build(
-    ctx: typer.Context,
-    runs: Annotated[
-        list[str],
-        typer.Argument(
-            rich_help_panel="Inputs",
-            metavar="RUNS...",
-            help="Run files as PATH or NAME=PATH (CSV, TSV, JSON Lines, JSON, Parquet; "
-            ".csv/.tsv/.jsonl may be gzipped), run directories holding predictions.<ext> "
-            "and run.json, lm-eval results JSON files or output folders (results_*.json, "
-            "samples_<task>_*.jsonl). The name defaults to the file stem. One NAME may be "
-            "given to runs of different kinds (classification, regression: numeric label + "
-            "prediction, multilabel: lists of labels, perplexity: nll + num_tokens columns, "
-            "generation: free-text label + prediction, lm-eval results).",
-            show_default=False,
-        ),
-    ],
-    output: Annotated[
-        Path,
-        typer.Option(
-            "--output",
-            "-o",
-            rich_help_panel="Outputs",
-            metavar="PATH",
-            help="Where to write the HTML report, e.g. -o reports/v2.html.",
-        ),
-    ] = Path("report.html"),
-    json_path: Annotated[
-        Path | None,
-        typer.Option(
-            "--json",
-            rich_help_panel="Outputs",
-            metavar="PATH",
-            help="Also write a machine-readable JSON summary here, e.g. --json summary.json.",
-        ),
-    ] = None,
-    title: Annotated[
-        str | None,
-        typer.Option(
-            rich_help_panel="Outputs",
-            metavar="TEXT",
-            help="Report title, e.g. --title 'churn model: v2 vs v1'; default: the run names "
-            "and the task.",
-        ),
-    ] = None,
-    task: Annotated[
-        TaskOption | None,
-        typer.Option(
-            rich_help_panel="Inputs",
-            help="Force the task instead of detecting it from the columns: multilabel reads "
-            "'labels'/'predictions' lists or label_<name>/pred_<name> 0/1 columns; regression "
-            "reads a numeric label and prediction (detected when the label is a float with "
-            "many distinct values); generation scores free-text predictions by exact match "
-            "and token F1. E.g. --task regression.",
-        ),
-    ] = None,
-    positive_label: Annotated[
-        str | None,
-        typer.Option(
-            rich_help_panel="Inputs",
-            metavar="LABEL",
-            help="The positive class of a binary task, e.g. --positive-label spam. "
-            "Default: 1, True, yes, pos or positive, whichever occurs.",
-        ),
-    ] = None,
-    threshold: Annotated[
-        float | None,
-        typer.Option(
-            rich_help_panel="Inputs",
-            metavar="SCORE",
-            help="Binary: predict positive when score >= THRESHOLD, replacing any "
-            "prediction column, e.g. --threshold 0.3. Default: use the prediction "
-            "column, or 0.5 when there is none.",
-        ),
-    ] = None,
-    cost: Annotated[
-        str | None,
-        typer.Option(
-            rich_help_panel="Comparison",
-            metavar="OUTCOME=COST,...",
-            help="Binary: what each outcome costs, e.g. --cost FP=1,FN=5 (TP, FP, FN, TN; "
-            "unnamed ones cost 0). Adds expected cost by threshold and each model's "
-            "cost-optimal threshold to the page and the JSON.",
-        ),
-    ] = None,
-    label_col: Annotated[
-        str | None,
-        typer.Option(
-            rich_help_panel="Inputs",
-            metavar="COLUMN",
-            help="Column holding the true class (default: label or an "
-            "alias such as y_true, target, gold), e.g. --label-col gold.",
-        ),
-    ] = None,
-    pred_col: Annotated[
-        str | None,
-        typer.Option(
-            rich_help_panel="Inputs",
-            metavar="COLUMN",
-            help="Column holding the predicted class (default: prediction, pred, y_pred, ...), "
-            "e.g. --pred-col answer.",
-        ),
-    ] = None,
-    score_col: Annotated[
-        str | None,
-        typer.Option(
-            rich_help_panel="Inputs",
-            metavar="COLUMN",
-            help="Column holding the positive-class score of a binary "
-            "run (default: score, prob, probability, ...), e.g. --score-col p_yes.",
-        ),
-    ] = None,
-    id_col: Annotated[
-        str | None,
-        typer.Option(
-            rich_help_panel="Inputs",
-            metavar="COLUMN",
-            help="Column holding example ids (default: id, example_id, uid, doc_id), e.g. "
-            "--id-col uid.",
-        ),
-    ] = None,
-    baseline: Annotated[
-        str | None,
-        typer.Option(
-            rich_help_panel="Comparison",
-            metavar="NAME",
-            help="The run the others are compared with, by name, e.g. --baseline v1. "
-            "Default: the first run.",
-        ),
-    ] = None,
-    unpaired: Annotated[
-        bool,
-        typer.Option(
-            "--unpaired",
-            rich_help_panel="Comparison",
-            help="Compare runs as independent samples even when they "
-            "share example ids (for runs on different examples).",
-        ),
-    ] = False,
-    repeats: Annotated[
-        bool,
-        typer.Option(
-            "--repeats",
-            rich_help_panel="Comparison",
-            help="Runs given the same NAME are repeats of one model (e.g. seeds): one "
-            "leaderboard row with the mean, the spread and an interval that counts the "
-            "seeds' spread, e.g. v2=seed0.csv v2=seed1.csv --repeats. A seed or repeat "
-            "column, or a seed key in run.json, declares repeats without it.",
-        ),
-    ] = False,
-    multiplicity: Annotated[
-        Multiplicity,
-        typer.Option(
-            rich_help_panel="Comparison",
-            help="Which tests are corrected together (max-T where the metrics' joint bootstrap "
-            "gives their correlation, else Holm): each candidate against its baseline over its "
-            "metrics (per-comparison), every test of the report (report), or none, e.g. "
-            "--multiplicity report.",
-        ),
-    ] = Multiplicity.per_comparison,
-    bootstrap: Annotated[
-        int,
-        typer.Option(
-            rich_help_panel="Comparison",
-            metavar="N",
-            help="Bootstrap replicates for confidence intervals and paired tests; "
-            "0 turns intervals off, e.g. --bootstrap 2000.",
-        ),
-    ] = 1000,
-    seed: Annotated[
-        int,
-        typer.Option(
-            rich_help_panel="Comparison",
-            metavar="N",
-            min=0,
-            help="Random seed of the bootstrap (0 or more): the same seed, the same report; "
-            "e.g. --seed 7.",
-        ),
-    ] = 0,
-    top_k: Annotated[
-        int,
-        typer.Option(
-            rich_help_panel="Outputs",
-            metavar="N",
-            min=0,
-            help="Examples per error-analysis list, e.g. --top-k 50.",
-        ),
-    ] = 20,
-    text_col: Annotated[
-        str | None,
-        typer.Option(
-            rich_help_panel="Inputs",
-            metavar="COLUMN",
-            help="Column with each example's text, shown in error analysis. "
-            "Default: text, input or prompt, if present. E.g. --text-col question.",
-        ),
-    ] = None,
-    slice_: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--slice",
-            rich_help_panel="Slices",
-            metavar="COLUMN",
-            help="Metadata column to break every metric down by; "
-            "repeatable, e.g. --slice country --slice age.",
-        ),
-    ] = None,
-    slice_bins: Annotated[
-        int,
-        typer.Option(
-            rich_help_panel="Slices",
-            metavar="N",
-            min=1,
-            max=100,
-            help="Quantile bins for a numeric --slice column, e.g. --slice-bins 5.",
-        ),
-    ] = 4,
-    min_slice_size: Annotated[
-        int,
-        typer.Option(
-            rich_help_panel="Slices",
-            metavar="N",
-            help="Slices with fewer examples are shown greyed and never named "
-            "worst, e.g. --min-slice-size 100.",
-        ),
-    ] = 30,
-    benchmark_metric: Annotated[
-        list[str] | None,
-        typer.Option(
-            rich_help_panel="Inputs",
-            metavar="TASK=METRIC",
-            help="lm-eval: the metric to rank a task by, instead of acc_norm > acc > "
-            "exact_match; repeatable, e.g. --benchmark-metric gsm8k=exact_match,flexible-extract.",
-        ),
-    ] = None,
-    history: Annotated[
-        list[str] | None,
-        typer.Option(
-            rich_help_panel="Inputs",
-            metavar="NAME=PATH",
-            help="A model's training history as NAME=PATH (long form step,split,metric,value "
-            "or wide form step,train_loss,val_loss,...); repeatable, e.g. "
-            "--history v2=runs/v2/history.csv. A history.csv inside a run folder is found "
-            "without this.",
-        ),
-    ] = None,
-    history_scale: Annotated[
-        HistoryScale,
-        typer.Option(
-            rich_help_panel="Outputs",
-            help="Y axis of loss curves: log, linear, or auto (log when the loss spans more "
-            "than 10x), e.g. --history-scale log.",
-        ),
-    ] = HistoryScale.auto,
-    fail_if: Annotated[
-        list[str] | None,
-        typer.Option(
-            rich_help_panel="Gates",
-            metavar="EXPR",
-            help="A CI gate: exit 1 (after writing every output) when EXPR is true; "
-            "repeatable. EXPR is METRIC OP NUMBER, delta(METRIC) OP NUMBER (candidate minus "
-            "baseline) or regression(METRIC) (significantly worse than the baseline), "
-            "optionally followed by 'for MODEL'; OP is < <= > >= == !=. Without 'for', every "
-            "candidate is checked. E.g. --fail-if 'f1 < 0.90' --fail-if 'delta(accuracy) < "
-            "-0.01' --fail-if 'regression(roc_auc)' --fail-if 'latency_p99_ms > 500 for v2'.",
-        ),
-    ] = None,
-    embeddings: Annotated[
-        list[str] | None,
-        typer.Option(
-            rich_help_panel="Inputs",
-            metavar="NAME=PATH",
-            help="A classification run's embeddings as NAME=PATH to an n x d .npy file (one "
-            "row per example, in the run's order); repeatable, e.g. --embeddings "
-            "v2=runs/v2-embeddings.npy. An 'embedding' column of list values works without "
-            "this. Adds PCA and t-SNE projections and the silhouette of the true classes.",
-        ),
-    ] = None,
-    max_points: Annotated[
-        int,
-        typer.Option(
-            rich_help_panel="Inputs",
-            metavar="N",
-            help="Embedding views: the size of the deterministic sample (per run) that is "
-            "projected and scored; only these rows are read. E.g. --max-points 1000.",
-        ),
-    ] = 3000,
-    engine: Annotated[
-        EngineOption,
-        typer.Option(
-            rich_help_panel="Engine",
-            help="Where statistics are computed: 'memory' reads every row (exact; every view), "
-            "'duckdb' aggregates Parquet/CSV/JSON Lines files, globs and folders in place "
-            "(binned AUC/AP within a stated bound; per-example views limited to top-k), "
-            "'spark' runs the same queries on Spark (paths Spark reads, or spark:TABLE), "
-            "'auto' uses memory while the runs fit --memory-limit and DuckDB beyond. "
-            "E.g. --engine duckdb 'v1=s3-dump/v1/*.parquet' v2=v2/.",
-        ),
-    ] = EngineOption.auto,
-    memory_limit: Annotated[
-        str | None,
-        typer.Option(
-            rich_help_panel="Engine",
-            metavar="SIZE",
-            help="Memory budget: 'auto' switches to DuckDB when the runs would need more, "
-            "and DuckDB spills to a temporary folder beyond it. Default: a quarter of this "
-            "machine's memory. E.g. --memory-limit 1GB.",
-        ),
-    ] = None,
-    spark_master: Annotated[
-        str,
-        typer.Option(
-            rich_help_panel="Engine",
-            metavar="URL",
-            help="Spark master for --engine spark when no SparkSession is active, e.g. "
-            "--spark-master spark://head:7077 (default: local[*], every core here).",
-        ),
-    ] = "local[*]",
-    markdown: Annotated[
-        str | None,
-        typer.Option(
-            rich_help_panel="Outputs",
-            metavar="PATH",
-            help="Also write a GitHub-flavoured summary (verdict, gates, leaderboard) to this "
-            "file; '-' appends it to $GITHUB_STEP_SUMMARY when set, else prints it. E.g. "
-            "--markdown summary.md.",
-        ),
-    ] = None,
-    junit: Annotated[
-        Path | None,
-        typer.Option(
-            rich_help_panel="Gates",
-            metavar="PATH",
-            help="Also write the gates as JUnit XML, e.g. --junit gates.xml.",
-        ),
-    ] = None,
-    static: Annotated[
-        bool,
-        typer.Option(
-            "--static",
-            rich_help_panel="Outputs",
-            help="Write a page with no JavaScript at all: charts as SVG images, tables as "
-            "HTML; much smaller, for viewers that block scripts.",
-        ),
-    ] = False,
-    eml: Annotated[
-        Path | None,
-        typer.Option(
-            rich_help_panel="Email",
-            metavar="PATH",
-            help="Also write a ready-to-send email (.eml): a short HTML body with the key "
-            "charts as images, a plain-text part, the full report attached. Nothing is sent. "
-            "E.g. --eml report.eml --email-to team@example.com.",
-        ),
-    ] = None,
-    email_to: Annotated[
-        str | None,
-        typer.Option(
-            rich_help_panel="Email",
-            metavar="ADDRESS",
-            help="To: header of --eml, e.g. 'ml-team@example.com'.",
-        ),
-    ] = None,
-    email_subject: Annotated[
-        str | None,
-        typer.Option(
-            rich_help_panel="Email",
-            metavar="TEXT",
-            help="Subject: header of --eml (default: the report title), e.g. "
-            "--email-subject 'nightly eval'.",
-        ),
-    ] = None,
-    email_from: Annotated[
-        str | None,
-        typer.Option(
-            rich_help_panel="Email",
-            metavar="ADDRESS",
-            help="From: header of --eml, e.g. 'ci@example.com'. Without it the message is a "
-            "draft (X-Unsent: 1): Outlook, Thunderbird and Apple Mail open it to be sent from "
-            "your own account.",
-        ),
-    ] = None,
-    config: Annotated[
-        Path | None,
-        typer.Option(
-            rich_help_panel="Inputs",
-            metavar="PATH",
-            help="Read default options from this TOML file instead of the nearest "
-            "reportgen.toml or pyproject.toml [tool.reportgen]; options given here win. "
-            "E.g. --config ci/reportgen.toml.",
-        ),
-    ] = None,
-    timestamp: Annotated[
-        bool,
-        typer.Option(
-            rich_help_panel="Outputs", help="Show the generation time (SOURCE_DATE_EPOCH if set)."
-        ),
-    ] = True,
-    quiet: Annotated[
-        bool, typer.Option("--quiet", "-q", rich_help_panel="Outputs", help="No progress output.")
-    ] = False,
-    profile: Annotated[
-        bool,
-        typer.Option(
-            "--profile",
-            rich_help_panel="Outputs",
-            help="Print where the time went, per stage (imports, load, evaluate, verdicts, "
-            "charts, fallbacks, write), to stderr; REPORTGEN_PROFILE=1 does the same.",
-        ),
-    ] = False,
-    debug: Annotated[
-        bool,
-        typer.Option(
-            "--debug",
-            rich_help_panel="Outputs",
-            help="Show the traceback of an internal error (exit 3) instead of one line; "
-            "REPORTGEN_DEBUG=1 does the same.",
-        ),
-    ] = False,
-) -> None:
+def _option_parameter(option: Option) -> inspect.Parameter:
+    """A ``reportgen build`` option from its declaration (:data:`reportgen.options.OPTIONS`)."""
+    names = [option.long + (f"/--no-{option.long[2:]}" if option.negatable else "")]
+    names += [option.short] if option.short else []
+    extra: dict[str, Any] = {"metavar": option.metavar} if option.metavar else {}
+    kind: Any = {"texts": list[str], "flag": bool}.get(option.type, TYPES[option.type])
+    if option.choices:
+        kind = Literal[option.choices]  # shown as [auto|memory|...]
+    default = option.default
+    if option.type == "texts":
+        kind, default = list[str] | None, None
+    elif default is None:
+        kind = kind | None
+    declared = typer.Option(*names, rich_help_panel=option.group, help=option.described(), **extra)
+    return inspect.Parameter(
+        option.name,
+        inspect.Parameter.KEYWORD_ONLY,
+        default=default,
+        annotation=Annotated[kind, declared],
+    )
+
+
+def build(ctx: typer.Context, runs: list[str], **given: Any) -> None:
     """Build one HTML report comparing RUNS side by side.
 
     Exit codes: 0 all gates pass, 1 a --fail-if gate failed (every output is still written,
@@ -500,7 +97,7 @@ def build(
         from reportgen.pipeline import build_report
 
     try:
-        o = with_config(ctx, config)
+        o = with_config(ctx, given["config"])
         check_outputs(o)
         with progress(o["quiet"]) as say:
             report = build_report(**build_arguments(o), progress=say)
@@ -517,7 +114,7 @@ def build(
     except (typer.Exit, KeyboardInterrupt, SystemExit):
         raise
     except Exception as exc:
-        if debug or os.environ.get("REPORTGEN_DEBUG") == "1":
+        if given["debug"] or os.environ.get("REPORTGEN_DEBUG") == "1":
             raise
         raise internal(exc) from None
     finally:
@@ -534,6 +131,34 @@ def build(
                 soft_wrap=True,
             )
         raise typer.Exit(code=1)
+
+
+RUNS_HELP = (
+    "Run files as PATH or NAME=PATH (CSV, TSV, JSON Lines, JSON, Parquet; .csv/.tsv/.jsonl may "
+    "be gzipped), run directories holding predictions.<ext> and run.json, lm-eval results JSON "
+    "files or output folders (results_*.json, samples_<task>_*.jsonl). The name defaults to the "
+    "file stem. One NAME may be given to runs of different kinds (classification, regression: "
+    "numeric label + prediction, multilabel: lists of labels, perplexity: nll + num_tokens "
+    "columns, generation: free-text label + prediction, lm-eval results)."
+)
+build.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+    [
+        inspect.Parameter("ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=typer.Context),
+        inspect.Parameter(
+            "runs",
+            inspect.Parameter.POSITIONAL_OR_KEYWORD,
+            annotation=Annotated[
+                list[str],
+                typer.Argument(
+                    rich_help_panel="Inputs", metavar="RUNS...", help=RUNS_HELP, show_default=False
+                ),
+            ],
+        ),
+        *(_option_parameter(option) for option in OPTIONS),
+    ]
+)
+build.__annotations__ = {p.name: p.annotation for p in build.__signature__.parameters.values()}
+app.command(cls=GroupedCommand, epilog=BUILD_EXAMPLES)(build)
 
 
 @app.command(

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from reportgen.errors import ReportgenError
+from reportgen.options import BUILD
 
 if TYPE_CHECKING:
     import typer
@@ -101,44 +102,5 @@ def with_config(ctx: typer.Context, path: Path | None) -> dict[str, Any]:
 
 def build_arguments(o: dict[str, Any]) -> dict[str, Any]:
     """:func:`reportgen.pipeline.build_report`'s keyword arguments from the merged options of
-    ``reportgen build`` (:func:`with_config`)."""
-    from reportgen.ingest.runs import ColumnNames  # pandas: not for --help
-
-    columns = ColumnNames(
-        label=o["label_col"], prediction=o["pred_col"], score=o["score_col"], id=o["id_col"]
-    )
-    return {
-        "runs": o["runs"],
-        "title": o["title"],
-        "task": _plain(o["task"]),
-        "positive_label": o["positive_label"],
-        "threshold": o["threshold"],
-        "cost": o["cost"],
-        "columns": columns,
-        "timestamp": o["timestamp"],
-        "baseline": o["baseline"],
-        "unpaired": o["unpaired"],
-        "repeats": o["repeats"],
-        "multiplicity": _plain(o["multiplicity"]) or "per-comparison",
-        "bootstrap": o["bootstrap"],
-        "seed": o["seed"],
-        "top_k": o["top_k"],
-        "text_col": o["text_col"],
-        "slices": o["slice_"] or [],
-        "slice_bins": o["slice_bins"],
-        "min_slice_size": o["min_slice_size"],
-        "benchmark_metrics": o["benchmark_metric"] or [],
-        "histories": o["history"] or [],
-        "history_scale": _plain(o["history_scale"]) or "auto",
-        "fail_if": o["fail_if"] or [],
-        "embeddings": o["embeddings"] or [],
-        "max_points": o["max_points"],
-        "engine": _plain(o["engine"]) or "auto",
-        "memory_limit": o["memory_limit"],
-        "spark_master": o["spark_master"],
-    }
-
-
-def _plain(value: object) -> str | None:
-    """An option's value as text: an enum member's value, or the string a config file gave."""
-    return None if value is None else str(getattr(value, "value", value))
+    ``reportgen build`` (:func:`with_config`): every option of scope ``build``."""
+    return {"runs": o["runs"], **{option.name: o[option.name] for option in BUILD}}

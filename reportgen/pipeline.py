@@ -8,8 +8,10 @@ kind by name.
 
 from __future__ import annotations
 
-import math
+import inspect
+import textwrap
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 from reportgen import kinds as registry
@@ -21,120 +23,41 @@ from reportgen.gates import Gate, check_names, evaluate_gates, parse_gates
 from reportgen.ingest.base import RunBase
 from reportgen.ingest.runs import ColumnNames
 from reportgen.ingest.sources import load_sources
-from reportgen.kinds.base import DEFAULT_MAX_POINTS, Context, Kind, KindResult, Options
+from reportgen.kinds.base import BoardPart, Context, Kind, KindResult
 from reportgen.kinds.board import board_table, shaped
-from reportgen.kinds.classification.curves import parse_costs
-from reportgen.kinds.lmeval_results.table import parse_overrides
 from reportgen.model import RunInfo, Section, Table, model_colours
+from reportgen.options import docstring, resolve, signature
 from reportgen.parallel import parallel_map
 from reportgen.profiling import stage
 from reportgen.render import fallbacks
 from reportgen.report import Report, generation_time
-from reportgen.stats.comparison import MULTIPLICITY, settle
+from reportgen.stats.comparison import settle
 
 Progress = Callable[[str], None]
 RunSource = Any  # a path, "NAME=PATH", or a run object
-HISTORY_SCALES = ("auto", "linear", "log")
-TASKS = ("binary", "multiclass", "multilabel", "regression", "generation")
-KIND_TASKS = ("generation", "regression", "multilabel")  # force how every run file is read
-
-
-MAX_BOOTSTRAP = 1_000_000  # beyond this, a build would run for hours
 
 
 def build_report(
-    runs: Sequence[RunSource],
-    *,
-    title: str | None = None,
-    task: str | None = None,
-    positive_label: str | None = None,
-    threshold: float | None = None,
-    cost: str | None = None,
-    columns: ColumnNames | None = None,
-    timestamp: bool = True,
-    baseline: str | None = None,
-    unpaired: bool = False,
-    repeats: bool = False,
-    multiplicity: str = "per-comparison",
-    bootstrap: int = 1000,
-    seed: int = 0,
-    top_k: int = 20,
-    text_col: str | None = None,
-    slices: Sequence[str] = (),
-    slice_bins: int = 4,
-    min_slice_size: int = 30,
-    benchmark_metrics: Sequence[str] = (),
-    histories: Sequence[Any] = (),
-    history_scale: str = "auto",
-    fail_if: Sequence[str] = (),
-    embeddings: Sequence[str] = (),
-    max_points: int = DEFAULT_MAX_POINTS,
-    progress: Progress | None = None,
-    engine: str = "auto",
-    memory_limit: str | int | None = None,
-    spark_master: str = "local[*]",
+    runs: Sequence[RunSource], *, progress: Progress | None = None, **options: Any
 ) -> Report:
     """Load (if given paths), evaluate and lay out runs into one side-by-side report.
 
     Runs may be of several kinds (classification, regression, multilabel, perplexity,
     generation, lm-eval results and sample logs); each kind gets its own sections and runs are
-    compared within their kind. ``embeddings`` (``NAME=PATH.npy``) and ``embedding`` columns add
-    PCA/t-SNE projections of at most ``max_points`` sampled examples per classification run.
-    ``cost`` (binary, e.g. ``"FP=1,FN=5"``) adds the expected cost by threshold and each
-    model's cost-optimal threshold.
+    compared within their kind. ``progress`` is called with each step's name.
 
     >>> report = build_report(["old=a.csv", "new=b.csv"], title="v1 vs v2")  # doctest: +SKIP
     >>> report.save("report.html")  # doctest: +SKIP
+
     """
     say = progress or (lambda message: None)
-    if bootstrap < 0:
-        raise ReportgenError(f"--bootstrap {bootstrap} must be 0 (no intervals) or more")
-    if bootstrap > MAX_BOOTSTRAP:
-        raise ReportgenError(
-            f"--bootstrap {bootstrap:,} is more than {MAX_BOOTSTRAP:,} replicates; 1,000-10,000 "
-            "give intervals to the third decimal, e.g. --bootstrap 10000"
-        )
-    if threshold is not None and not math.isfinite(threshold):
-        raise ReportgenError(f"--threshold {threshold}: give a finite number, e.g. 0.3")
-    costs = _costs(cost)
-    if slice_bins < 1:
-        raise ReportgenError(f"--slice-bins {slice_bins} must be 1 or more, e.g. 4")
-    if seed < 0:
-        raise ReportgenError(f"--seed {seed} must be 0 or more")
-    if task is not None and task not in TASKS:
-        raise ReportgenError(f"--task {task!r} is not known; use {', '.join(TASKS)}")
-    if max_points < 10:
-        raise ReportgenError(f"--max-points {max_points} is too small; use 10 or more")
-    if multiplicity not in MULTIPLICITY:
-        raise ReportgenError(f"--multiplicity {multiplicity!r}: use per-comparison, report or none")
-    if history_scale not in HISTORY_SCALES:
-        raise ReportgenError(f"--history-scale {history_scale!r}: use auto, linear or log")
-    options = Options(
-        task=task,
-        positive_label=positive_label,
-        threshold=threshold,
-        columns=columns or ColumnNames(),
-        baseline=baseline,
-        unpaired=unpaired,
-        multiplicity=multiplicity,
-        bootstrap=bootstrap,
-        seed=seed,
-        top_k=top_k,
-        text_col=text_col,
-        slices=tuple(slices),
-        slice_bins=slice_bins,
-        min_slice_size=min_slice_size,
-        benchmark_metrics=parse_overrides(benchmark_metrics),
-        history_scale=history_scale,
-        embeddings=tuple(embeddings),
-        max_points=max_points,
-        costs=costs,
-    )
-    gates = parse_gates(fail_if)
+    o = resolve(options)
+    runs, title, timestamp, baseline, text_col = runs, o.title, o.timestamp, o.baseline, o.text_col
+    gates = parse_gates(o.fail_if)
     if not runs:
         raise ReportgenError("no runs given; pass at least one run file")
-    limit = parse_memory(memory_limit) if isinstance(memory_limit, str) else memory_limit
-    choice = choose_engine(engine, runs, limit)
+    limit = parse_memory(o.memory_limit) if o.memory_limit is not None else None
+    choice = choose_engine(o.engine, runs, limit)
     if choice.name != "memory":
         if choice.reason:
             say("Switching to DuckDB: the runs do not fit --memory-limit")
@@ -142,15 +65,13 @@ def build_report(
             found = evaluate_out_of_core(
                 runs,
                 choice,
-                options,
-                spark_master,
+                o,
+                o.spark_master,
                 say,
                 parallel_map,
                 lambda names, base: check_names(gates, names, set(), base),
             )
-        ctx = Context(
-            options, found.baseline, found.models, model_colours(found.models, found.baseline)
-        )
+        ctx = Context(o, found.baseline, found.models, model_colours(found.models, found.baseline))
         report = _assemble(ctx, [found], gates, title, timestamp, say)
         report.engine, report.engine_note = choice.name, engine_note(choice)
         return report
@@ -159,11 +80,11 @@ def build_report(
         loaded = load_sources(
             runs,
             registry.KINDS,
-            options.columns,
-            task if task in KIND_TASKS else None,
-            histories,
+            ColumnNames.of(o),
+            o.task if o.task in {k.forced_by for k in registry.KINDS} else None,
+            o.histories,
             parallel_map,
-            repeats,
+            o.repeats,
         )
     names = list(dict.fromkeys(r.name for r in loaded.runs))
     if baseline is not None and baseline not in names:
@@ -185,22 +106,34 @@ def build_report(
     everyone = names + [h.name for h in loaded.histories if h.name not in names]
     colours = model_colours(everyone, baseline or names[0])
     ctx = Context(
-        options,
+        o,
         baseline or names[0],
         names,
         colours,
         parallel_map,
         say,
         runs=loaded.runs,
-        kinds=registry.by_name(),
     )
+    by_name = registry.by_name()
     with stage("evaluate"):
-        for kind in registry.KINDS:
-            result = kind.evaluate(owned[kind.name], ctx)
+        found: dict[str, KindResult] = {}
+        for kind in sorted(registry.KINDS, key=lambda k: bool(k.reads)):  # views last
+            inputs = [r for r in found.values() if r.kind in kind.reads or "*" in kind.reads]
+            inputs = [r for r in inputs if not by_name[r.kind].reads]  # views read kinds only
+            result = kind.evaluate(owned[kind.name], replace(ctx, inputs=inputs))
             if result is not None:
                 result.runs = result.runs or owned[kind.name]
-                ctx.results.append(result)
-    return _assemble(ctx, ctx.results, gates, title, timestamp, say, loaded.runs)
+                result.scores = kind.scores(result)
+                found[kind.name] = result
+    results = [found[k.name] for k in registry.KINDS if k.name in found]  # in page order
+    return _assemble(ctx, results, gates, title, timestamp, say, loaded.runs)
+
+
+build_report.__signature__ = signature(  # type: ignore[attr-defined]
+    [inspect.Parameter("runs", inspect.Parameter.POSITIONAL_OR_KEYWORD)],
+    [inspect.Parameter("progress", inspect.Parameter.KEYWORD_ONLY, default=None)],
+)
+build_report.__doc__ = (build_report.__doc__ or "") + "\n" + textwrap.indent(docstring(), "    ")
 
 
 def _unique_ids(sections: Sequence[Section]) -> None:
@@ -235,7 +168,7 @@ def _assemble(
     method = ctx.options.multiplicity
     by_name = registry.by_name()
     for result in results:
-        result.scores = by_name[result.kind].scores(result)
+        result.scores = result.scores or by_name[result.kind].scores(result)
     with stage("verdicts"):
         unsettled = [r for r in results if not r.settled]
         if method == "report":
@@ -253,19 +186,20 @@ def _assemble(
     appendix: list[Section] = []
     verdicts: list[tuple[str, str]] = []  # (board title, its verdict)
     infos: list[RunInfo] = []
+    parts = {kind.name: kind.on_board(result, ctx) for kind, result in found}
     for kind, result in found:
         members = boards.pop(kind.board, None)
         if members is not None:  # the first kind of its board: the board's table and verdict
-            table = _board(members, ctx)
+            table = _board(members, parts, ctx)
             if table is not None and leaderboard is None:
                 leaderboard = table
             elif table is not None:
                 heading = f"{kind.board_title}: leaderboard"
                 body.append(Section(f"{kind.board}-leaderboard", heading, tables=[table]))
             ranked = sorted(members, key=lambda m: m[0].board_rank)
-            parts = [p for k, r in ranked for p in k.verdict_parts(r)]
-            if parts:
-                verdicts.append((kind.board_title, "; ".join(parts) + "."))
+            clauses = [p for k, _ in ranked for p in parts[k.name].verdict]
+            if clauses:
+                verdicts.append((kind.board_title, "; ".join(clauses) + "."))
         drawn = kind.sections(result, ctx)
         at = next((i for i, s in enumerate(body) if s.id == kind.before_section), len(body))
         body[at:at] = drawn
@@ -286,10 +220,10 @@ def _assemble(
         [c for r in results for c in (*r.comparisons, *r.by_slice)],
     )
     kinds = _kinds(results, runs)
-    classification = next((r for r in results if r.kind == "classification"), None)
+    subtitle = ", ".join(full for full, _ in kinds)
     return Report(
         title=title or _default_title(names, kinds),
-        task=classification.task if classification is not None else kinds,  # type: ignore[attr-defined]
+        task=next((r.task for r in results if r.task), subtitle),
         generated_at=generation_time(timestamp),
         runs=infos,
         leaderboard=leaderboard,
@@ -300,20 +234,22 @@ def _assemble(
         baseline=ctx.baseline,
         replicates=ctx.options.bootstrap,
         seed=ctx.options.seed,
-        kinds=kinds,
+        kinds=subtitle,
         n_models=len(names),
         gates=gate_results,
     )
 
 
-def _board(members: list[tuple[Kind, KindResult]], ctx: Context) -> Table | None:
+def _board(
+    members: list[tuple[Kind, KindResult]], parts: dict[str, BoardPart], ctx: Context
+) -> Table | None:
     """A kind's own leaderboard, or one built from the columns of every kind on the board."""
     kind, result = members[0]
-    own = kind.leaderboard(result, ctx)
+    own = parts[kind.name].table
     if own is not None:
         return shaped(own, ctx.baseline_among(result.models))
     ranked = sorted(members, key=lambda m: m[0].board_rank)
-    columns = [c for k, r in ranked for c in k.board_columns(r, ctx)]
+    columns = [c for k, _ in ranked for c in parts[k.name].columns]
     models = list(dict.fromkeys(m for _, r in members for m in r.models))
     if not columns or not models:
         return None
@@ -324,7 +260,7 @@ def _board(members: list[tuple[Kind, KindResult]], ctx: Context) -> Table | None
 def _check_slices_found(
     slices: Sequence[str], found: Sequence[tuple[Kind, KindResult]], runs: Sequence[RunBase]
 ) -> None:
-    done = set().union(*(kind.sliced_columns(result) for kind, result in found))
+    done = {s.slice_column.lower() for _, r in found for s in r.scores if s.slice_column}
     for column in slices:
         if column.lower() not in done:
             first = next((r for r in runs if r.table is not None), runs[0])
@@ -336,34 +272,30 @@ def _check_slices_found(
             )
 
 
-def _kinds(results: Sequence[KindResult], runs: Sequence[RunBase]) -> str:
-    """The kinds of run in the report, for its subtitle: classification first."""
-    found = []
-    classification = next((r for r in results if r.kind == "classification"), None)
-    if classification is not None:
-        found.append(f"{classification.task} classification")  # type: ignore[attr-defined]
-    for run in runs:
-        kind = run.kind
-        if kind == "classification":
-            continue  # named above, with its task
-        kind = {"lm-eval samples": "lm-eval sample logs", "benchmark": "lm-eval results"}.get(
-            kind, kind
-        )
-        if kind not in found:
-            found.append(kind)
-    return ", ".join(found)
+def _kinds(results: Sequence[KindResult], runs: Sequence[RunBase]) -> list[tuple[str, str]]:
+    """The kinds of run in the report, for its subtitle ("binary classification") and its
+    default title ("binary"): kinds whose result names a task first, then in the order of
+    their first run."""
+    by_result = {r.kind: r for r in results}
+    first: dict[str, int] = {}
+    for at, run in enumerate(runs):
+        owner = next((k for k in registry.KINDS if k.owns(run)), None)
+        if owner is not None:
+            first.setdefault(owner.name, at)
+    for result in results:  # runs evaluated where they lie are not loaded
+        if result.task is not None:
+            first.setdefault(result.kind, -1)
+
+    def task(name: str) -> str | None:
+        return by_result[name].task if name in by_result else None
+
+    found: dict[str, str] = {}
+    for name in sorted(first, key=lambda name: (task(name) is None, first[name])):
+        noun = registry.by_name()[name].noun or name
+        found.setdefault(f"{task(name)} {noun}" if task(name) else noun, task(name) or noun)
+    return list(found.items())
 
 
-def _default_title(names: Sequence[str], kinds: str) -> str:
+def _default_title(names: Sequence[str], kinds: list[tuple[str, str]]) -> str:
     shown = " vs ".join(names[:4]) + (" …" if len(names) > 4 else "")
-    return f"{shown}: {kinds.replace(' classification', '')} evaluation"
-
-
-def _costs(cost: str | None) -> dict[str, float]:
-    """``--cost FP=1,FN=5`` as outcome -> cost (empty without one)."""
-    if cost is None:
-        return {}
-    try:
-        return parse_costs(cost).as_dict()
-    except ValueError as exc:
-        raise ReportgenError(f"--cost {cost!r}: {exc}") from None
+    return f"{shown}: {', '.join(short for _, short in kinds)} evaluation"

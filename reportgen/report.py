@@ -40,7 +40,7 @@ class Report:
     """A built report: the data model that every output format is rendered from."""
 
     title: str
-    task: str  # the classification task, or the kinds of runs when there is none
+    task: str  # the task the runs share (binary, multiclass), else the kinds of runs
     generated_at: str | None
     runs: list[RunInfo]
     leaderboard: Table | None
@@ -60,27 +60,6 @@ class Report:
     def result(self, kind: str) -> Any:
         """One kind's result (``"classification"``, ``"regression"``, ...), or None."""
         return next((r for r in self.results if r.kind == kind), None)
-
-    # the classification result's parts, as earlier versions exposed them
-    @property
-    def evaluations(self) -> list[Any]:
-        found = self.result("classification")
-        return found.evaluations if found is not None else []
-
-    @property
-    def assessment(self) -> Any:
-        found = self.result("classification")
-        return found.assessment if found is not None else None
-
-    @property
-    def slices(self) -> list[Any]:
-        found = self.result("classification")
-        return found.slices if found is not None else []
-
-    @property
-    def projections(self) -> list[Any]:
-        found = self.result("embeddings")
-        return found.projections if found is not None else []
 
     @property
     def leaderboards(self) -> list[tuple[str, Table]]:
@@ -130,12 +109,15 @@ class Report:
         entries: list[tuple[str, dict[str, Any]]] = []  # (board, run entry)
         patches: dict[tuple[str, str], dict[str, Any]] = {}
         extra: dict[str, Any] = {}
+        slices: list[dict[str, Any]] = []
         for result in self.results:
             kind = kinds[result.kind]
-            entries += [(kind.board, entry) for entry in kind.summary_runs(result)]
-            for name, patch in kind.summary_patches(result).items():
+            part = kind.summary(result)
+            entries += [(kind.board, entry) for entry in part.runs]
+            for name, patch in part.patches.items():
                 patches[(kind.board, name)] = patch
-            extra |= kind.summary_extra(result)
+            slices += part.slice_comparisons
+            extra |= part.top
         runs = [entry | patches.get((board, entry["name"]), {}) for board, entry in entries]
         found: dict[str, Any] = {
             "schema_version": SCHEMA_VERSION,
@@ -149,9 +131,7 @@ class Report:
             "runs": runs,
             "scores": [s.summary() for s in self.scores],
             "comparisons": [c.summary() for r in self.results for c in r.comparisons],
-            "slice_comparisons": [
-                s for r in self.results for s in kinds[r.kind].slice_comparisons(r)
-            ],
+            "slice_comparisons": slices,
             **extra,
         }
         if self.gates:

@@ -46,7 +46,7 @@ def check_outputs(o: dict[str, Any]) -> None:
     from reportgen.render.outputs import check_targets, input_files
 
     inputs = input_files(list(o["runs"]))
-    for item in [*(o["history"] or []), *(o["embeddings"] or [])]:
+    for item in [*(o["histories"] or []), *(o["embeddings"] or [])]:
         inputs += input_files([str(item).partition("=")[2] or str(item)])
     if o.get("config") is not None:
         inputs.append(Path(o["config"]))

@@ -17,7 +17,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "reportgen"
 MAX_LINES = 600
 
 # stage -> the stages it may import (besides itself and the base modules)
-BASE = {"errors", "formatting", "metrics", "model", "parallel", "profiling"}
+BASE = {"errors", "formatting", "metrics", "model", "options", "parallel", "profiling"}
 ALLOWED = {
     "ingest": set(),
     "stats": {"ingest"},
@@ -180,3 +180,28 @@ def test_direction_is_decided_in_one_place() -> None:
             offenders.append(name)
     assert offenders == []
     assert metrics.lower_is_better("bits_per_byte") and metrics.higher_is_better("acc")
+
+
+def test_the_pipeline_and_the_report_name_no_kind() -> None:
+    """The pipeline and the Report loop over KINDS: no kind's name as a string and no import of
+    one kind's module, so that adding a kind never touches them."""
+    names = {k.name for k in KINDS}
+    for module in ("pipeline", "report"):
+        tree = ast.parse((PACKAGE / f"{module}.py").read_text())
+        strings = {n.value for n in ast.walk(tree) if isinstance(n, ast.Constant)}
+        assert names & strings == set(), module
+        imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+        assert {m for m in imported if m and m.count(".") >= 2 and ".kinds." in m} <= {
+            "reportgen.kinds.base",
+            "reportgen.kinds.board",
+        }, module
+
+
+def test_views_declare_what_they_read_and_kinds_order_only_the_page() -> None:
+    """A kind that owns no runs reads other kinds' results, and says which; a kind that reads
+    nothing gets nothing (the order of KINDS carries no data)."""
+    names = {k.name for k in KINDS}
+    for kind in KINDS:
+        assert set(kind.reads) <= names | {"*"}, kind.name
+        assert kind.name not in kind.reads
+    assert {k.name for k in KINDS if k.reads} == {"embeddings", "efficiency"}

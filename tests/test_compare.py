@@ -187,7 +187,10 @@ def test_pairing_errors_name_both_runs(
     report = build_report(
         [tmp_path / "a.csv", tmp_path / "flipped.csv"], unpaired=True, bootstrap=200
     )
-    assert {c.test for c in report.assessment.comparisons} <= {"bootstrap-unpaired", "none"}
+    assert {c.test for c in report.result("classification").assessment.comparisons} <= {
+        "bootstrap-unpaired",
+        "none",
+    }
     assert "Unpaired comparison (--unpaired)" in report.to_html()
 
 
@@ -246,7 +249,11 @@ def test_multiclass_auc_comparison_uses_delong_across_classes(
     ]
     for bootstrap in (0, 200):  # from the runs' own influences, and recomputed on pairs
         report = build_report(runs, bootstrap=bootstrap)
-        auc = next(c for c in report.assessment.comparisons if c.metric == "roc_auc_ovr_macro")
+        auc = next(
+            c
+            for c in report.result("classification").assessment.comparisons
+            if c.metric == "roc_auc_ovr_macro"
+        )
         assert auc.test == "delong-ovr"
         assert auc.delta == pytest.approx(
             roc_auc_score(digits_forest.y_true, digits_forest.proba, multi_class="ovr")
@@ -254,10 +261,12 @@ def test_multiclass_auc_comparison_uses_delong_across_classes(
         )
         assert auc.ci is not None and auc.ci[0] <= auc.delta <= auc.ci[1]
         assert auc.p_value is not None and 0 <= auc.p_value <= 1
-    interval = report.assessment.intervals["logistic"]["roc_auc_ovr_macro"]
+    interval = report.result("classification").assessment.intervals["logistic"]["roc_auc_ovr_macro"]
     assert (
         interval is not None
-        and interval[0] < report.evaluations[0].metrics["roc_auc_ovr_macro"] < interval[1]
+        and interval[0]
+        < report.result("classification").evaluations[0].metrics["roc_auc_ovr_macro"]
+        < interval[1]
     )
 
 

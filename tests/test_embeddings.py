@@ -176,7 +176,7 @@ def test_a_column_in_a_large_file_is_read_for_the_sample_only(
     read = read_rows(run.embedding, rows, n)  # type: ignore[union-attr, arg-type]
     np.testing.assert_allclose(read, vectors[rows])
     report = build_report([path], max_points=200, bootstrap=0, timestamp=False)
-    assert report.projections[0].silhouette_score == pytest.approx(
+    assert report.result("embeddings").projections[0].silhouette_score == pytest.approx(
         silhouette_score(vectors[rows], label[rows])
     )
 

@@ -195,7 +195,7 @@ def test_files_found_in_the_wild_semicolons_aliases_and_boolean_labels(tmp_path:
     assert evaluations[0].classes == evaluations[1].classes == ("0", "1")
     accuracy = {e.name: e.metrics["accuracy"] for e in evaluations}
     assert accuracy == {"a": 0.5, "b": 0.75}
-    assert report.assessment.pairings["b"].n_paired == 4
+    assert report.result("classification").assessment.pairings["b"].n_paired == 4
     # labels that really disagree: the error shows an id with both values
     wrong = tmp_path / "wrong.csv"
     wrong.write_text("id,label,prediction\n1,0,1\n2,0,0\n3,1,1\n4,0,0\n")

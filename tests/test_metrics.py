@@ -158,7 +158,7 @@ def test_every_comparison_uses_the_test_the_registry_declares(
         "bootstrap": "bootstrap-paired",
     }
     seen = set()
-    for comparison in report.assessment.comparisons:
+    for comparison in report.result("classification").assessment.comparisons:
         declared = metrics.get(comparison.metric)
         assert declared is not None, comparison.metric
         assert comparison.test == expected[declared.test], comparison.metric

@@ -29,7 +29,7 @@ def _write(path: Path, predictions: Predictions, **extra: object) -> str:
 
 
 def _by_name(report: object) -> dict[str, dict[str, float | None]]:
-    return {e.name: e.metrics for e in report.evaluations}  # type: ignore[attr-defined]
+    return {e.name: e.metrics for e in report.result("classification").evaluations}  # type: ignore[attr-defined]
 
 
 def _same_metrics(memory: object, engine: object, tolerance: float = 1e-6) -> None:
@@ -61,21 +61,23 @@ def test_duckdb_report_equals_the_memory_report_on_breast_cancer(cancer_pair: li
     duck = build_report(cancer_pair, engine="duckdb", **options)
     _same_metrics(memory, duck)
     # McNemar from the engine's id join: the same discordant counts, the same p-value
-    tests = {c.metric: c for c in duck.assessment.comparisons}
-    exact = {c.metric: c for c in memory.assessment.comparisons}
+    tests = {c.metric: c for c in duck.result("classification").assessment.comparisons}
+    exact = {c.metric: c for c in memory.result("classification").assessment.comparisons}
     assert tests["accuracy"].p_value == pytest.approx(exact["accuracy"].p_value, abs=1e-12)
     assert tests["accuracy"].n_paired == exact["accuracy"].n_paired
     # intervals from the same cells: close to the row bootstrap's
     for metric in ("accuracy", "f1", "log_loss"):
-        low, high = duck.assessment.intervals["logistic"][metric]
-        m_low, m_high = memory.assessment.intervals["logistic"][metric]
+        low, high = duck.result("classification").assessment.intervals["logistic"][metric]
+        m_low, m_high = memory.result("classification").assessment.intervals["logistic"][metric]
         assert abs(low - m_low) < 0.25 * (m_high - m_low), metric
         assert abs(high - m_high) < 0.25 * (m_high - m_low), metric
     for c in ("f1", "roc_auc", "log_loss"):
         assert tests[c].ci is not None and tests[c].test == "bootstrap-paired"
     # slices: identical confusion-derived metrics per slice value
-    exact_slices = {(c.model, c.value): c.metrics for c in memory.slices[0].cells}
-    for cell in duck.slices[0].cells:
+    exact_slices = {
+        (c.model, c.value): c.metrics for c in memory.result("classification").slices[0].cells
+    }
+    for cell in duck.result("classification").slices[0].cells:
         assert cell.metrics["f1"] == pytest.approx(exact_slices[(cell.model, cell.value)]["f1"])
     summary = duck.summary()
     assert summary["engine"]["name"] == "duckdb"
@@ -96,8 +98,10 @@ def test_runs_in_another_row_order_and_format_pair_on_id(
     ]
     memory = build_report(runs, engine="memory", timestamp=False, bootstrap=0)
     duck = build_report(runs, engine="duckdb", timestamp=False, bootstrap=0)
-    exact = {c.metric: c for c in memory.assessment.comparisons}["accuracy"]
-    found = {c.metric: c for c in duck.assessment.comparisons}["accuracy"]
+    exact = {c.metric: c for c in memory.result("classification").assessment.comparisons}[
+        "accuracy"
+    ]
+    found = {c.metric: c for c in duck.result("classification").assessment.comparisons}["accuracy"]
     assert found.n_paired == exact.n_paired == len(shuffled)
     assert found.p_value == pytest.approx(exact.p_value, abs=1e-12)
     assert found.test == "mcnemar-exact"
@@ -128,8 +132,8 @@ def test_duckdb_multiclass_equals_memory_on_digits(
     duck = build_report(runs, engine="duckdb", timestamp=False, bootstrap=100)
     _same_metrics(memory, duck)
     assert duck.task == "multiclass"
-    tests = {c.metric: c for c in duck.assessment.comparisons}
-    exact = {c.metric: c for c in memory.assessment.comparisons}
+    tests = {c.metric: c for c in duck.result("classification").assessment.comparisons}
+    exact = {c.metric: c for c in memory.result("classification").assessment.comparisons}
     assert tests["accuracy"].p_value == pytest.approx(exact["accuracy"].p_value, abs=1e-12)
     for metric in ("f1_macro", "log_loss", "top_2_accuracy"):
         assert tests[metric].test == "bootstrap-paired", metric
@@ -137,7 +141,7 @@ def test_duckdb_multiclass_equals_memory_on_digits(
         m_low, m_high = exact[metric].ci
         assert abs(low - m_low) < 0.3 * (m_high - m_low), metric
         assert abs(high - m_high) < 0.3 * (m_high - m_low), metric
-    assert duck.assessment.intervals["logistic"]["f1_macro"] is not None
+    assert duck.result("classification").assessment.intervals["logistic"]["f1_macro"] is not None
 
 
 def test_crowded_tied_and_extreme_scores_keep_auc_and_ap_within_1e_6(tmp_path: Path) -> None:
@@ -185,11 +189,13 @@ def test_engines_read_csv_jsonl_globs_and_folders(
         f"jsonl={tmp_path / 'run.jsonl'}",
     ]
     report = build_report(runs, engine="duckdb", timestamp=False, bootstrap=0)
-    first = report.evaluations[0].metrics
-    for evaluation in report.evaluations[1:]:  # the same run, however it is stored
+    first = report.result("classification").evaluations[0].metrics
+    for evaluation in report.result("classification").evaluations[
+        1:
+    ]:  # the same run, however it is stored
         for metric, value in first.items():  # sums in another order: the last bits differ
             assert evaluation.metrics[metric] == pytest.approx(value, rel=1e-12), metric
-    assert report.evaluations[0].encoded.run.n_examples == len(frame)
+    assert report.result("classification").evaluations[0].encoded.run.n_examples == len(frame)
     exact = build_report([runs[2]], engine="memory", timestamp=False, bootstrap=0)
     _same_metrics(exact, build_report([runs[2]], engine="duckdb", timestamp=False, bootstrap=0))
 
@@ -231,9 +237,11 @@ def test_spark_report_equals_the_duckdb_report(
     spark = build_report(cancer_pair, engine="spark", **options)  # the active session
     _same_metrics(duck, spark, tolerance=1e-12)
     assert spark.engine == "spark"
-    tests = {c.metric: c.p_value for c in spark.assessment.comparisons}
+    tests = {c.metric: c.p_value for c in spark.result("classification").assessment.comparisons}
     assert tests["accuracy"] == pytest.approx(
-        {c.metric: c.p_value for c in duck.assessment.comparisons}["accuracy"]
+        {c.metric: c.p_value for c in duck.result("classification").assessment.comparisons}[
+            "accuracy"
+        ]
     )
 
 
@@ -248,7 +256,9 @@ def test_binary_runs_with_one_probability_column_per_class(
     memory = build_report(runs, engine="memory", timestamp=False, bootstrap=0)
     duck = build_report(runs, engine="duckdb", timestamp=False, bootstrap=0)
     _same_metrics(memory, duck)
-    assert duck.evaluations[0].metrics["roc_auc"] > 0.9  # the positive class's column
+    assert (
+        duck.result("classification").evaluations[0].metrics["roc_auc"] > 0.9
+    )  # the positive class's column
 
 
 def test_runs_of_different_tasks_are_refused_out_of_core(
@@ -274,13 +284,18 @@ def test_large_runs_pair_on_an_id_sample_and_stage_the_rows_they_need(
     exact = build_report(cancer_pair, engine=engine, **options)
     monkeypatch.setattr(joint, "JOINT_ROWS", 100)
     sampled = build_report(cancer_pair, engine=engine, **options)
-    pairing = sampled.assessment.pairings["tree"]
-    assert pairing.n_paired == exact.assessment.pairings["tree"].n_paired  # every id paired
+    pairing = sampled.result("classification").assessment.pairings["tree"]
+    assert (
+        pairing.n_paired == exact.result("classification").assessment.pairings["tree"].n_paired
+    )  # every id paired
     assert "sample of ids" in pairing.note
-    tests = {c.metric: c for c in sampled.assessment.comparisons}
+    tests = {c.metric: c for c in sampled.result("classification").assessment.comparisons}
     for metric in ("accuracy", "f1", "log_loss"):  # deltas of the whole runs, not the sample
         assert tests[metric].delta == pytest.approx(
-            {c.metric: c for c in exact.assessment.comparisons}[metric].delta, abs=1e-12
+            {c.metric: c for c in exact.result("classification").assessment.comparisons}[
+                metric
+            ].delta,
+            abs=1e-12,
         )
         assert tests[metric].ci is not None
     section = next(s for s in sampled.sections if s.id == "errors")
@@ -299,9 +314,9 @@ def test_multiclass_slices_equal_the_memory_engine_s(
     options = {"timestamp": False, "bootstrap": 0, "slices": ["half"]}
     memory = build_report(runs, engine="memory", **options)
     duck = build_report(runs, engine="duckdb", **options)
-    exact = {(c.model, c.value): c for c in memory.slices[0].cells}
-    assert len(duck.slices[0].cells) == len(exact) == 4
-    for cell in duck.slices[0].cells:
+    exact = {(c.model, c.value): c for c in memory.result("classification").slices[0].cells}
+    assert len(duck.result("classification").slices[0].cells) == len(exact) == 4
+    for cell in duck.result("classification").slices[0].cells:
         expected = exact[(cell.model, cell.value)]
         assert cell.n == expected.n
         for metric in ("accuracy", "f1_macro", "mcc", "top_2_accuracy"):
@@ -309,7 +324,10 @@ def test_multiclass_slices_equal_the_memory_engine_s(
         for metric in ("log_loss", "ece"):
             assert cell.metrics[metric] == pytest.approx(expected.metrics[metric], abs=1e-9)
         assert cell.metrics["roc_auc_ovr_macro"] is None  # not computed per slice out of core
-    assert duck.slices[0].worst == memory.slices[0].worst
+    assert (
+        duck.result("classification").slices[0].worst
+        == memory.result("classification").slices[0].worst
+    )
 
 
 def test_spark_engine_without_pyspark_says_how_to_install_it(
@@ -336,4 +354,4 @@ def test_duplicate_ids_are_refused_as_in_memory(
     with pytest.raises(ReportgenError, match="duplicate id 3 in column 'id'"):
         build_report(runs, engine="duckdb", timestamp=False, bootstrap=0)
     unpaired = build_report(runs, engine="duckdb", timestamp=False, bootstrap=0, unpaired=True)
-    assert unpaired.assessment.pairings["tree"].mode == "unpaired"
+    assert unpaired.result("classification").assessment.pairings["tree"].mode == "unpaired"

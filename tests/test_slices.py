@@ -46,7 +46,7 @@ def test_slice_metrics_match_sklearn_per_slice(sliced_runs: SlicedRuns) -> None:
     report = build_report(
         [path_a, path_b], slices=["group", "age"], bootstrap=200, min_slice_size=10
     )
-    group, age = report.slices
+    group, age = report.result("classification").slices
     assert group.values == ["a", "b", "tiny"]
     for cell in group.cells:
         frame = frame_a if cell.model == "logistic" else frame_b

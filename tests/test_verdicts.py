@@ -111,18 +111,24 @@ def _five_models(tmp_path: Path) -> list[str]:
 def test_five_models_the_collapsed_f1_is_worse_and_the_gate_fails(tmp_path: Path) -> None:
     runs = _five_models(tmp_path)
     report = build_report(runs, timestamp=False)
-    f1 = {c.candidate: c for c in report.assessment.comparisons if c.metric == "f1"}
+    f1 = {
+        c.candidate: c
+        for c in report.result("classification").assessment.comparisons
+        if c.metric == "f1"
+    }
     assert f1["collapsed"].baseline_value > 0.7 and f1["collapsed"].candidate_value < 0.55
     assert f1["collapsed"].verdict == "worse"
     assert f1["collapsed"].p_value < 1e-6
     # the same verdicts for the pair (current, collapsed) with or without the three peers
     alone = build_report([runs[0], runs[-1]], timestamp=False)
-    pair = {c.metric: c.verdict for c in alone.assessment.comparisons}
+    pair = {c.metric: c.verdict for c in alone.result("classification").assessment.comparisons}
     assert pair == {
-        c.metric: c.verdict for c in report.assessment.comparisons if c.candidate == "collapsed"
+        c.metric: c.verdict
+        for c in report.result("classification").assessment.comparisons
+        if c.candidate == "collapsed"
     }
     # and every comparison's adjusted interval agrees with its verdict
-    for c in report.assessment.comparisons:
+    for c in report.result("classification").assessment.comparisons:
         if c.ci_adjusted is not None:
             crosses = c.ci_adjusted[0] <= 0 <= c.ci_adjusted[1]
             assert crosses == (c.verdict == "tie"), (c.candidate, c.metric)

@@ -118,7 +118,7 @@ def test_a_read_only_folder_names_the_output_not_the_temporary(
         (["--slice-bins", "0"], "--slice-bins"),
         (["--seed", "-1"], "--seed"),
         (["--threshold", "nan"], "--threshold nan: give a finite number"),
-        (["--bootstrap", "100000000000"], "is more than 1,000,000 replicates"),
+        (["--bootstrap", "100000000000"], "--bootstrap 100000000000: must be at most 1,000,000"),
         (["--text-col", "nope"], "--text-col 'nope': no run has such a column"),
     ],
 )

@@ -12,7 +12,7 @@ from reportgen.engines.joint import assess_tables, stage_rows
 from reportgen.engines.slicing import mistakes, slice_analysis
 from reportgen.engines.tables import aggregate, evaluate_table, open_run
 from reportgen.errors import ReportgenError
-from reportgen.ingest.runs import sort_classes
+from reportgen.ingest.runs import ColumnNames, sort_classes
 from reportgen.kinds.base import Mapper, Options, Progress
 from reportgen.kinds.classification.curves import costs_of
 from reportgen.kinds.classification.kind import ClassificationResult, result_of
@@ -47,7 +47,7 @@ def evaluate_out_of_core(
         )
     engine = open_engine(choice, spark_master)
     say(f"Reading {len(runs)} run(s) with {choice.name}")
-    tables = [open_run(engine, r, options.columns) for r in runs]
+    tables = [open_run(engine, r, ColumnNames.of(options)) for r in runs]
     names = [t.name for t in tables]
     if len(set(names)) != len(names):
         repeated = next(n for i, n in enumerate(names) if n in names[:i])
@@ -101,4 +101,4 @@ def evaluate_out_of_core(
         e.name: mistakes(engine, f, e, options.top_k, threshold)
         for f, e in zip(found, evaluations, strict=True)
     }
-    return result_of(evaluations, assessment, analyses, top, costs_of(options.costs))
+    return result_of(evaluations, assessment, analyses, top, costs_of(options.cost))

@@ -61,6 +61,11 @@ class ColumnNames:
     score: str | None = None
     id: str | None = None
 
+    @classmethod
+    def of(cls, options: Any) -> ColumnNames:
+        """The names a build's options give (``label_col``, ``pred_col``, ...)."""
+        return cls(options.label_col, options.pred_col, options.score_col, options.id_col)
+
 
 @dataclass(frozen=True)
 class Categorical:

@@ -11,7 +11,7 @@ is a loop over the registered kinds (:data:`reportgen.kinds.KINDS`); see
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -19,45 +19,19 @@ from typing import Any, ClassVar
 from reportgen import formatting as fmt
 from reportgen import metrics
 from reportgen.ingest.base import RunBase
-from reportgen.ingest.runs import ColumnNames
 from reportgen.ingest.sources import Source
 from reportgen.kinds.cells import metadata_items, verdict_parts
 from reportgen.model import RunInfo, Section, Table
+from reportgen.options import Options
 from reportgen.stats.comparison import Comparison
 from reportgen.stats.score import Score
 
 Mapper = Callable[[Callable[[Any], Any], Sequence[Any]], list[Any]]
 Progress = Callable[[str], None]
-DEFAULT_MAX_POINTS = 3000
 
 
 def serial_map(function: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
     return [function(item) for item in items]
-
-
-@dataclass(frozen=True)
-class Options:
-    """Every build option a kind may read; ``build_report``'s keyword arguments."""
-
-    task: str | None = None
-    positive_label: str | None = None
-    threshold: float | None = None
-    columns: ColumnNames = field(default_factory=ColumnNames)
-    baseline: str | None = None  # as given; each kind resolves its own
-    unpaired: bool = False
-    multiplicity: str = "per-comparison"  # which tests are corrected together
-    bootstrap: int = 1000
-    seed: int = 0
-    top_k: int = 20
-    text_col: str | None = None
-    slices: tuple[str, ...] = ()
-    slice_bins: int = 4
-    min_slice_size: int = 30
-    benchmark_metrics: Mapping[str, str] = field(default_factory=dict)
-    history_scale: str = "auto"
-    embeddings: tuple[str, ...] = ()
-    max_points: int = DEFAULT_MAX_POINTS
-    costs: Mapping[str, float] = field(default_factory=dict)  # binary --cost: outcome -> cost
 
 
 @dataclass
@@ -70,15 +44,16 @@ class Context:
     colours: dict[str, str]
     mapper: Mapper = serial_map
     say: Progress = lambda message: None
-    results: list[KindResult] = field(default_factory=list)  # the kinds evaluated so far
     runs: list[Any] = field(default_factory=list)  # every loaded run, of every kind
-    kinds: dict[str, Kind] = field(default_factory=dict)  # the registry, by name
+    # the results a view reads (its ``reads``), evaluated before it; kinds get none
+    inputs: list[KindResult] = field(default_factory=list)
 
     def baseline_among(self, names: Sequence[str]) -> str:
         return self.baseline if self.baseline in names else names[0]
 
     def result(self, kind: str) -> KindResult | None:
-        return next((r for r in self.results if r.kind == kind), None)
+        """The result of a kind this view declared in ``reads`` (None when it found no runs)."""
+        return next((r for r in self.inputs if r.kind == kind), None)
 
 
 @dataclass
@@ -96,8 +71,38 @@ class KindResult:
     scores: list[Score] = field(default_factory=list)
     runs: list[Any] = field(default_factory=list)  # the kind's runs (RunBase); the pipeline's
     settled: bool = False  # the kind corrected its comparisons itself (lm-eval's Holm)
+    # how tables that mix kinds name each scope of the result (a score's ``scope``; None for
+    # a kind without scopes), and the metric that stands for its quality there
+    labels: dict[str | None, str] = field(default_factory=dict)
+    headlines: dict[tuple[str, str | None], str] = field(default_factory=dict)  # (model, scope)
     # comparisons on each value of a --slice column, corrected per candidate over the values
     by_slice: list[Comparison] = field(default_factory=list)
+
+    @property
+    def task(self) -> str | None:
+        """The task its runs share, when the kind has tasks (classification: binary or
+        multiclass): the JSON's ``task`` and a word of the subtitle."""
+        return None
+
+
+@dataclass
+class BoardPart:
+    """What one kind puts on its leaderboard, and its clauses of the one-line verdict."""
+
+    table: Table | None = None  # its own leaderboard; kinds that share a board give columns
+    columns: list[BoardColumn] = field(default_factory=list)
+    verdict: list[str] = field(default_factory=list)
+
+
+@dataclass
+class SummaryPart:
+    """What one kind adds to the JSON summary."""
+
+    runs: list[dict[str, Any]] = field(default_factory=list)  # its entries of ``runs``
+    # keys added to the entries of the same board's runs, by run name (embeddings of classifiers)
+    patches: dict[str, dict[str, Any]] = field(default_factory=dict)
+    slice_comparisons: list[dict[str, Any]] = field(default_factory=list)
+    top: dict[str, Any] = field(default_factory=dict)  # top-level keys (lm-eval's "benchmarks")
 
 
 @dataclass
@@ -127,6 +132,10 @@ class Kind(ABC):
     detect_rank: ClassVar[int] = 50  # the order in which kinds are asked to claim a table
     board_rank: ClassVar[int] = 1  # the order of kinds' columns on a shared leaderboard
     before_section: ClassVar[str | None] = None  # draw this kind's sections before that id
+    # a view owns no runs: it reads the results of these kinds ("*": every kind), and is
+    # evaluated after every kind, whatever its place in KINDS (which is only page order)
+    reads: ClassVar[tuple[str, ...]] = ()
+    noun: ClassVar[str] = ""  # how the subtitle names its runs, when not by ``name``
 
     # --- ingest ----------------------------------------------------------------------------
 
@@ -172,19 +181,16 @@ class Kind(ABC):
         """Every metric value this kind found, per model and per slice, as records."""
         return []
 
-    def leaderboard(self, result: Any, ctx: Context) -> Table | None:
-        """This kind's own leaderboard; kinds that share a board give columns instead."""
-        return None
-
-    def board_columns(self, result: Any, ctx: Context) -> list[BoardColumn]:
-        """Columns of the kind's leaderboard; by default one per metric of its score records
-        (whole runs, in the order scored), with its comparisons as deltas."""
-        return score_columns(result)
-
-    def verdict_parts(self, result: Any) -> list[str]:
-        """Clauses of the one-line verdict, e.g. "v2 beats v1 on 5 of 7 metrics; 2 ties"; by
-        default counted from the kind's comparisons."""
-        return verdict_parts(result.comparisons, result.baseline, f"{self.title.lower()} metrics")
+    def on_board(self, result: Any, ctx: Context) -> BoardPart:
+        """What the kind puts on its leaderboard and into the one-line verdict; by default a
+        column per metric of its score records, with its comparisons as deltas, and clauses
+        counted from its comparisons ("v2 beats v1 on 5 of 7 metrics, ties on 2")."""
+        return BoardPart(
+            columns=score_columns(result),
+            verdict=verdict_parts(
+                result.comparisons, result.baseline, f"{self.title.lower()} metrics"
+            ),
+        )
 
     def sections(self, result: Any, ctx: Context) -> list[Section]:
         return []
@@ -197,31 +203,12 @@ class Kind(ABC):
         """Rows of the runs table; by default each run's provenance (:class:`RunBase`)."""
         return [run_info(run, ctx.colours[run.name]) for run in result.runs]
 
-    def efficiency_entries(self, result: Any) -> list[tuple[str, str, dict[str, float], str, Any]]:
-        """(model, kind, speed and cost metrics, quality metric, quality value) per run."""
-        return []
-
-    def sliced_columns(self, result: Any) -> set[str]:
-        """The ``--slice`` columns this kind found (lower case)."""
-        return set()
-
     # --- JSON summary ----------------------------------------------------------------------
 
-    def summary_runs(self, result: Any) -> list[dict[str, Any]]:
-        """The JSON's run entries; by default each run's provenance and its score records."""
-        return [run_entry(run, result.scores) for run in result.runs]
-
-    def summary_patches(self, result: Any) -> dict[str, dict[str, Any]]:
-        """Keys added to other kinds' run entries, by run name (embeddings of classifiers)."""
-        return {}
-
-    def slice_comparisons(self, result: Any) -> list[dict[str, Any]]:
-        """Per-slice deltas against the baseline, for the summary's ``slice_comparisons``."""
-        return []
-
-    def summary_extra(self, result: Any) -> dict[str, Any]:
-        """Top-level keys of the summary (the lm-eval "benchmarks" block)."""
-        return {}
+    def summary(self, result: Any) -> SummaryPart:
+        """What the kind adds to the JSON summary; by default each run's provenance and its
+        score records."""
+        return SummaryPart(runs=[run_entry(run, result.scores) for run in result.runs])
 
 
 # --- what a kind gets from its records when it says nothing itself ----------------------------

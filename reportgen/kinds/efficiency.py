@@ -182,19 +182,36 @@ class EfficiencyResult(KindResult):
     entries: list[Any] = field(default_factory=list)
 
 
+EFFICIENCY_METRICS = frozenset((*EFFICIENCY_ORDER, "latency_mean_ms"))
+
+
+def entries_of(result: KindResult) -> list[Any]:
+    """(model, kind, speed and cost metrics, quality metric, quality value) per model and scope
+    of a kind's result that logged latency, tokens or cost, from its score records."""
+    whole = [s for s in result.scores if s.slice_column is None]
+    entries = []
+    for model, scope in dict.fromkeys((s.model, s.scope) for s in whole):
+        mine = [s for s in whole if s.model == model and s.scope == scope]
+        found = {s.metric: s.value for s in mine if s.metric in EFFICIENCY_METRICS}
+        quality = result.headlines.get((model, scope))
+        if found and quality is not None and scope in result.labels:
+            value = next((s.value for s in mine if s.metric == quality), None)
+            entries.append((model, result.labels[scope], found, quality, value))
+    return entries
+
+
 class EfficiencyKind(Kind):
-    """Speed and cost of every run that logged them, whatever its kind, side by side."""
+    """Speed and cost of every run that logged them, whatever its kind, side by side: a view
+    of every kind's score records."""
 
     name = "efficiency"
     title = "Speed and cost"
     board = "efficiency"
-
-    def owns(self, run: Any) -> bool:
-        return False  # its runs are the other kinds'
+    reads = ("*",)
 
     def evaluate(self, runs: list[Any], ctx: Context) -> EfficiencyResult | None:
-        entries = [e for r in ctx.results for e in ctx.kinds[r.kind].efficiency_entries(r)]
-        if not any(e[2] for e in entries):
+        entries = [e for r in ctx.inputs for e in entries_of(r)]
+        if not entries:
             return None
         models = list(dict.fromkeys(e[0] for e in entries))
         return EfficiencyResult(self.name, "", models, entries=entries)

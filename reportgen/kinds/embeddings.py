@@ -22,7 +22,7 @@ from reportgen import formatting as fmt
 from reportgen.errors import ReportgenError
 from reportgen.ingest.runs import parse_run_argument
 from reportgen.ingest.vectors import EmbeddingSource, read_rows, sample_rows
-from reportgen.kinds.base import Context, Kind, KindResult
+from reportgen.kinds.base import Context, Kind, KindResult, SummaryPart
 from reportgen.kinds.cells import (
     best_index,
     model_cell,
@@ -315,9 +315,7 @@ class EmbeddingsKind(Kind):
     title = "Embeddings"
     board = "classification"
     before_section = "errors"
-
-    def owns(self, run: Any) -> bool:
-        return False  # its runs are the classification runs
+    reads = ("classification",)  # a view of the classification runs
 
     def evaluate(self, runs: list[Any], ctx: Context) -> EmbeddingsResult | None:
         found = ctx.result("classification")
@@ -381,8 +379,8 @@ class EmbeddingsKind(Kind):
             for p in result.projections
         ]
 
-    def summary_patches(self, result: EmbeddingsResult) -> dict[str, dict[str, Any]]:
-        return {
+    def summary(self, result: EmbeddingsResult) -> SummaryPart:
+        patches = {
             p.name: {
                 "embedding": {
                     "sampled": len(p.rows),
@@ -393,6 +391,7 @@ class EmbeddingsKind(Kind):
             }
             for p in result.projections
         }
+        return SummaryPart(patches=patches)
 
 
 def _attach(ctx: Context, runs: dict[str, Any]) -> dict[str, EmbeddingSource | None]:

@@ -14,7 +14,7 @@ import pandas as pd
 from reportgen import formatting as fmt
 from reportgen import metrics as registry
 from reportgen.ingest.history import History
-from reportgen.kinds.base import Context, Kind, KindResult
+from reportgen.kinds.base import Context, Kind, KindResult, SummaryPart
 from reportgen.kinds.cells import (
     model_cell,
     slug_of,
@@ -137,8 +137,8 @@ class HistoryKind(Kind):
     def run_infos(self, result: HistoryResult, ctx: Context) -> list[RunInfo]:
         return []  # a history is drawn, not evaluated: it is not a run of the runs table
 
-    def summary_runs(self, result: HistoryResult) -> list[dict[str, Any]]:
-        return []
+    def summary(self, result: HistoryResult) -> SummaryPart:
+        return SummaryPart()
 
     def sections(self, result: HistoryResult, ctx: Context) -> list[Section]:
         found = history_section(result.histories, ctx.colours, ctx.options.history_scale)

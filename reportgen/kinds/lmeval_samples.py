@@ -17,6 +17,7 @@ from reportgen.model import Section
 
 class SamplesKind(LanguageKind):
     name = "lm-eval samples"
+    noun = "lm-eval sample logs"
     title = "lm-eval samples"
     slug = "samples"
     run_types = (TextRun,)

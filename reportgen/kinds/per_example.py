@@ -16,7 +16,7 @@ from reportgen import formatting as fmt
 from reportgen import metrics as registry
 from reportgen.ingest.language import TextRun
 from reportgen.ingest.tabular import MultilabelRun, RegressionRun
-from reportgen.kinds.base import BoardColumn, Context
+from reportgen.kinds.base import BoardColumn, BoardPart, Context, SummaryPart
 from reportgen.kinds.cells import (
     TEXT_HOVER,
     TEXT_PREVIEW,
@@ -269,6 +269,13 @@ class ExampleKind(SumsKind):
     def group_title(self, group: str) -> str:
         return self.title
 
+    def evaluate(self, runs: list[Any], ctx: Context) -> LanguageAssessment | None:
+        found = super().evaluate(runs, ctx)
+        for r in found.results if found is not None else []:
+            found.labels.setdefault(r.group, self.group_title(r.group))  # type: ignore[union-attr]
+            found.headlines[(r.name, r.group)] = r.headline[0]  # type: ignore[union-attr]
+        return found
+
     def metric_heading(self, group: str, metric: str) -> str:
         return label(metric)
 
@@ -303,7 +310,10 @@ class ExampleKind(SumsKind):
         ]
         return found
 
-    def board_columns(self, result: LanguageAssessment, ctx: Context) -> list[BoardColumn]:
+    def on_board(self, result: LanguageAssessment, ctx: Context) -> BoardPart:
+        return BoardPart(columns=self.columns(result, ctx), verdict=self.verdict(result))
+
+    def columns(self, result: LanguageAssessment, ctx: Context) -> list[BoardColumn]:
         columns = []
         for group in dict.fromkeys(r.group for r in result.results):
             members = [r for r in result.results if r.group == group]
@@ -331,7 +341,7 @@ class ExampleKind(SumsKind):
                 )
         return columns
 
-    def verdict_parts(self, result: LanguageAssessment) -> list[str]:
+    def verdict(self, result: LanguageAssessment) -> list[str]:
         return verdict_parts(result.comparisons, result.baseline, f"{self.name} metrics")
 
     def scores(self, result: LanguageAssessment) -> list[Score]:
@@ -381,7 +391,7 @@ class ExampleKind(SumsKind):
         run = result.run
         return {"benchmark_task": run.task if isinstance(run, TextRun) else None}
 
-    def summary_runs(self, result: LanguageAssessment) -> list[dict[str, Any]]:
+    def summary(self, result: LanguageAssessment) -> SummaryPart:
         found = []
         for r in result.results:
             run = r.run
@@ -426,7 +436,7 @@ class ExampleKind(SumsKind):
             else:
                 entry.pop("benchmark_task")
             found.append({**entry, **extra})
-        return found
+        return SummaryPart(runs=found)
 
 
 class LanguageKind(ExampleKind):
@@ -435,7 +445,7 @@ class LanguageKind(ExampleKind):
     board = "lm"
     board_title = "Language models"
 
-    def verdict_parts(self, result: LanguageAssessment) -> list[str]:
+    def verdict(self, result: LanguageAssessment) -> list[str]:
         parts = []
         for c in result.comparisons:
             if c.metric in ("perplexity", "exact_match") and c.verdict in (
@@ -450,13 +460,3 @@ class LanguageKind(ExampleKind):
                     f"{value_text(c.metric, c.baseline_value)})"
                 )
         return parts
-
-    def efficiency_entries(self, result: LanguageAssessment) -> list[Any]:
-        entries = []
-        for r in result.results:
-            if r.efficiency:
-                metric = r.headline[0]
-                entries.append(
-                    (r.name, self.group_title(r.group), r.efficiency, metric, r.metrics.get(metric))
-                )
-        return entries

@@ -516,9 +516,6 @@ class SumsKind(Kind):
                 found.slices.append(analysis)
         return found
 
-    def sliced_columns(self, result: LanguageAssessment) -> set[str]:
-        return {s.column.lower() for s in result.slices}
-
 
 def _slice_column(extra: pd.DataFrame, column: str) -> str | None:
     if column in extra.columns:

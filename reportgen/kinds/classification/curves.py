@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from reportgen import options
 from reportgen.kinds.classification import formulas as metrics
 from reportgen.kinds.classification.statistics import CalibrationCounts, RankCounts
 from reportgen.stats.significance import wilson_interval
@@ -214,32 +215,9 @@ def costs_of(given: Mapping[str, float]) -> Costs | None:
 
 
 def parse_costs(text: str) -> Costs:
-    """``FP=1,FN=5`` (any of TP, FP, FN, TN, case-insensitive; the rest cost 0)."""
-    values: dict[str, float] = {}
-    for part in text.replace(" ", "").split(","):
-        key, sep, number = part.partition("=")
-        key = key.lower()
-        if not sep or key not in ("tp", "fp", "fn", "tn"):
-            raise ValueError(f"{part!r} is not OUTCOME=COST; give e.g. --cost FP=1,FN=5")
-        if key in values:
-            raise ValueError(f"{key.upper()} is given twice")
-        try:
-            value = float(number)
-        except ValueError:
-            raise ValueError(
-                f"{part!r}: the cost {number!r} is not a number; separate outcomes with "
-                "commas, e.g. FP=1,FN=5"
-            ) from None
-        if not np.isfinite(value):
-            raise ValueError(f"{part!r}: the cost must be a finite number")
-        values[key] = value
-    costs = Costs(**values)
-    if costs.fp - costs.tn == 0 and costs.fn - costs.tp == 0:
-        raise ValueError(
-            f"{text!r}: every threshold costs the same; a false positive or a false negative "
-            "must cost more than being right, e.g. FP=1,FN=5"
-        )
-    return costs
+    """``FP=1,FN=5`` (any of TP, FP, FN, TN, case-insensitive; the rest cost 0); the syntax is
+    the ``cost`` option's (:func:`reportgen.options.parse_costs`)."""
+    return Costs(**options.parse_costs(text))
 
 
 def operating_point(

@@ -14,7 +14,7 @@ from typing import Any
 from reportgen import metrics
 from reportgen.ingest.runs import Run, _validate
 from reportgen.kinds import cells
-from reportgen.kinds.base import Context, Kind, KindResult, Source
+from reportgen.kinds.base import BoardPart, Context, Kind, KindResult, Source, SummaryPart
 from reportgen.kinds.classification import error_views, sections, slice_view, thresholds, views
 from reportgen.kinds.classification.assess import Assessment, assess, significance_ranks
 from reportgen.kinds.classification.curves import Costs, costs_of
@@ -70,6 +70,8 @@ def result_of(
         mistakes=mistakes,
         costs=costs,
         by_slice=[d.test for a in analyses for d in a.deltas if d.test is not None],
+        labels={None: f"{evaluations[0].task} classification"} if evaluations else {},
+        headlines={(e.name, None): HEADLINE[e.task][0] for e in evaluations},
     )
 
 
@@ -149,7 +151,7 @@ class ClassificationKind(Kind):
                     ctx.mapper,
                 )
             )
-        found = result_of(evaluations, assessment, analyses, costs=costs_of(options.costs))
+        found = result_of(evaluations, assessment, analyses, costs=costs_of(options.cost))
         found.repeats = repeated
         found.ranks = significance_ranks(
             evaluations,
@@ -163,6 +165,9 @@ class ClassificationKind(Kind):
 
     # --- report model ----------------------------------------------------------------------
 
+    def on_board(self, result: ClassificationResult, ctx: Context) -> BoardPart:
+        return BoardPart(table=self.leaderboard(result, ctx), verdict=self.verdict(result))
+
     def leaderboard(self, result: ClassificationResult, ctx: Context) -> Table | None:
         assert result.assessment is not None
         table = sections.leaderboard(
@@ -173,7 +178,7 @@ class ClassificationKind(Kind):
             table.caption += " " + change
         return table
 
-    def verdict_parts(self, result: ClassificationResult) -> list[str]:
+    def verdict(self, result: ClassificationResult) -> list[str]:
         assert result.assessment is not None
         parts = cells.verdict_parts(result.comparisons, result.baseline, "metrics")
         return parts + slice_regressions(result)
@@ -220,20 +225,6 @@ class ClassificationKind(Kind):
 
     def run_infos(self, result: ClassificationResult, ctx: Context) -> list[RunInfo]:
         return [sections.run_info(e, ctx.colours[e.name]) for e in result.evaluations]
-
-    def efficiency_entries(self, result: ClassificationResult) -> list[Any]:
-        entries = []
-        for e in result.evaluations:
-            found = efficiency_metrics(e.encoded.run.extra, str(e.encoded.run.path))
-            if found:
-                metric = HEADLINE[e.task][0]
-                entries.append(
-                    (e.name, f"{e.task} classification", found, metric, e.metrics.get(metric))
-                )
-        return entries
-
-    def sliced_columns(self, result: ClassificationResult) -> set[str]:
-        return {a.column.lower() for a in result.slices}
 
     # --- records ---------------------------------------------------------------------------
 
@@ -282,10 +273,10 @@ class ClassificationKind(Kind):
 
     # --- JSON ------------------------------------------------------------------------------
 
-    def summary_runs(self, result: ClassificationResult) -> list[dict[str, Any]]:
+    def summary(self, result: ClassificationResult) -> SummaryPart:
         assessment = result.assessment
         assert assessment is not None
-        return [
+        runs = [
             {
                 **_run_summary(e),
                 "ci": assessment.intervals[e.name],
@@ -308,13 +299,12 @@ class ClassificationKind(Kind):
             }
             for e in result.evaluations
         ]
-
-    def slice_comparisons(self, result: ClassificationResult) -> list[dict[str, Any]]:
-        return [
+        slice_comparisons = [
             {"column": a.column, "baseline": result.baseline, **d.summary()}
             for a in result.slices
             for d in a.deltas
         ]
+        return SummaryPart(runs=runs, slice_comparisons=slice_comparisons)
 
     # --- gates -----------------------------------------------------------------------------
 

@@ -23,7 +23,7 @@ from reportgen.ingest.lmeval import (
 )
 from reportgen.ingest.lmeval_folders import lmeval_folder_runs
 from reportgen.ingest.runs import _stem
-from reportgen.kinds.base import BoardColumn, Context, Kind, KindResult
+from reportgen.kinds.base import BoardColumn, BoardPart, Context, Kind, KindResult, SummaryPart
 from reportgen.kinds.cells import (
     metadata_items,
 )
@@ -86,7 +86,10 @@ class LmevalResultsKind(Kind):
             found.ranks = task_ranks(table, found.ranked_task)
         return found
 
-    def board_columns(self, result: BenchmarkResult, ctx: Context) -> list[BoardColumn]:
+    def on_board(self, result: BenchmarkResult, ctx: Context) -> BoardPart:
+        return BoardPart(columns=self.columns(result, ctx), verdict=self.verdict(result))
+
+    def columns(self, result: BenchmarkResult, ctx: Context) -> list[BoardColumn]:
         table = result.table
         deltas: dict[str, dict[str, Any]] = {}
         for d in table.deltas:
@@ -134,7 +137,7 @@ class LmevalResultsKind(Kind):
             )
         return columns
 
-    def verdict_parts(self, result: BenchmarkResult) -> list[str]:
+    def verdict(self, result: BenchmarkResult) -> list[str]:
         """ "chat beats base on 12 of 40 benchmark tasks (worse on 2) and 3 of 5 groups (worse
         on 0)": leaf tasks and groups counted apart, since a group restates its subtasks."""
         table = result.table
@@ -180,8 +183,8 @@ class LmevalResultsKind(Kind):
             )
         return infos
 
-    def summary_runs(self, result: BenchmarkResult) -> list[dict[str, Any]]:
-        return [
+    def summary(self, result: BenchmarkResult) -> SummaryPart:
+        runs = [
             {
                 "name": run.name,
                 "task": "benchmark",
@@ -202,9 +205,7 @@ class LmevalResultsKind(Kind):
             }
             for run in result.runs
         ]
-
-    def summary_extra(self, result: BenchmarkResult) -> dict[str, Any]:
-        return {"benchmarks": result.table.summary()}
+        return SummaryPart(runs=runs, top={"benchmarks": result.table.summary()})
 
     def scores(self, result: BenchmarkResult) -> list[Score]:
         table = result.table

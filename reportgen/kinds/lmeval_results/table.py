@@ -159,20 +159,6 @@ class BenchmarkTable:
         }
 
 
-def parse_overrides(items: Sequence[str]) -> dict[str, str]:
-    """``--benchmark-metric TASK=METRIC`` pairs; METRIC may carry its filter
-    (``exact_match,flexible-extract``)."""
-    found = {}
-    for item in items:
-        task, sep, metric = item.partition("=")
-        if not sep or not task or not metric:
-            raise ReportgenError(
-                f"--benchmark-metric {item!r}: write TASK=METRIC, e.g. gsm8k=exact_match"
-            )
-        found[task.strip()] = metric.strip()
-    return found
-
-
 def primary_score(result: TaskResult, override: str | None) -> Score | None:
     """acc_norm where present, else acc, else exact_match, else the first metric; among filters,
     the first the file lists ("none" for most tasks, "strict-match" for gsm8k)."""

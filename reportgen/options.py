@@ -1,0 +1,394 @@
+"""Every option of a build, declared once: name, type, default, help, example, where it shows.
+
+From :data:`OPTIONS` come the ``reportgen build`` options (:mod:`reportgen.cli`), the keys of a
+config file (:mod:`reportgen.config`), :func:`reportgen.build_report`'s keyword arguments, their
+checks and its docstring, and :class:`Options`, what the kinds read. Adding an option is one
+:class:`Option` here plus the code that uses it.
+
+Imports the standard library only: ``reportgen --help`` builds its options from this module.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+import shlex
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, make_dataclass
+from pathlib import Path
+from typing import Any
+
+from reportgen.errors import ReportgenError
+
+# value types: one word each, mapped to Python and command-line types by their users
+TYPES = {
+    "text": str,
+    "int": int,
+    "float": float,
+    "flag": bool,
+    "texts": list,  # repeatable on the command line, a list in Python and config files
+    "path": Path,
+}
+PANELS = ("Inputs", "Comparison", "Slices", "Gates", "Outputs", "Email", "Engine")
+SCOPES = ("build", "cli")  # a build_report keyword, or the command's own (outputs, terminal)
+
+
+@dataclass(frozen=True)
+class Option:
+    """One option. ``check`` turns the given value into the value the kinds read (or raises
+    ``ValueError`` with the reason, which the caller prefixes with the option)."""
+
+    name: str  # the Python keyword, the Options field and the command's parameter
+    type: str  # a key of TYPES
+    default: Any
+    help: str  # what it does, one or two sentences, without the example
+    example: Any  # a value as Python takes it; the command-line form is derived
+    group: str  # the heading of ``reportgen build --help``
+    flag: str = ""  # the long option, when not --name-with-dashes (e.g. --slice)
+    short: str = ""
+    metavar: str = ""
+    choices: tuple[str, ...] = ()
+    low: float | None = None  # inclusive bounds of a number
+    high: float | None = None
+    check: Callable[[Any], Any] | None = None
+    scope: str = "build"
+    negatable: bool = False  # a flag with --no-<flag> (default True flags)
+    objects: bool = False  # in Python, items may also be loaded objects (a History)
+
+    @property
+    def long(self) -> str:
+        return self.flag or "--" + self.name.replace("_", "-")
+
+    @property
+    def key(self) -> str:
+        """Its key in a config file (``-`` or ``_`` both work)."""
+        return self.long[2:]
+
+    def cli_example(self) -> str:
+        """The example as typed in a shell: ``--slice country --slice age``."""
+        values = self.example if isinstance(self.example, list) else [self.example]
+        if self.type == "flag":
+            return self.long if self.example else f"--no-{self.long[2:]}"
+        return " ".join(f"{self.long} {shlex.quote(str(v))}" for v in values)
+
+    def python_example(self) -> str:
+        return f"{self.name}={self.example!r}"
+
+    def described(self) -> str:
+        return f"{self.help} E.g. {self.cli_example()}."
+
+
+def parse_costs(text: str | None) -> dict[str, float]:
+    """``FP=1,FN=5`` as outcome -> cost (any of TP, FP, FN, TN, case-insensitive; the rest
+    cost 0)."""
+    if text is None:
+        return {}
+    values: dict[str, float] = {}
+    for part in text.replace(" ", "").split(","):
+        key, sep, number = part.partition("=")
+        key = key.lower()
+        if not sep or key not in ("tp", "fp", "fn", "tn"):
+            raise ValueError(f"{part!r} is not OUTCOME=COST; give e.g. --cost FP=1,FN=5")
+        if key in values:
+            raise ValueError(f"{key.upper()} is given twice")
+        try:
+            value = float(number)
+        except ValueError:
+            raise ValueError(
+                f"{part!r}: the cost {number!r} is not a number; separate outcomes with "
+                "commas, e.g. FP=1,FN=5"
+            ) from None
+        if not math.isfinite(value):
+            raise ValueError(f"{part!r}: the cost must be a finite number")
+        values[key] = value
+    get = values.get
+    if get("fp", 0.0) - get("tn", 0.0) == 0 and get("fn", 0.0) - get("tp", 0.0) == 0:
+        raise ValueError(
+            "every threshold costs the same; a false positive or a false negative must cost "
+            "more than being right, e.g. FP=1,FN=5"
+        )
+    return {k: values.get(k, 0.0) for k in ("tp", "fp", "fn", "tn")}
+
+
+def parse_task_metrics(items: Sequence[str]) -> dict[str, str]:
+    """``TASK=METRIC`` pairs; METRIC may carry its filter (``exact_match,flexible-extract``)."""
+    found = {}
+    for item in items:
+        task, sep, metric = item.partition("=")
+        if not sep or not task.strip() or not metric.strip():
+            raise ValueError(f"{item!r}: write TASK=METRIC, e.g. gsm8k=exact_match")
+        found[task.strip()] = metric.strip()
+    return found
+
+
+def _finite(value: float | None) -> float | None:
+    if value is not None and not math.isfinite(value):
+        raise ValueError("give a finite number, e.g. 0.3")
+    return value
+
+
+OPTIONS: tuple[Option, ...] = (
+    # Inputs
+    Option("title", "text", None, "Report title; default: the run names and the task.",
+           "churn model: v2 vs v1", "Outputs", metavar="TEXT"),
+    Option("task", "text", None,
+           "Force the task instead of detecting it from the columns: multilabel reads "
+           "'labels'/'predictions' lists or label_<name>/pred_<name> 0/1 columns; regression "
+           "reads a numeric label and prediction (detected when the label is a float with many "
+           "distinct values); generation scores free-text predictions by exact match and token "
+           "F1.", "regression", "Inputs",
+           choices=("binary", "multiclass", "multilabel", "regression", "generation")),
+    Option("positive_label", "text", None,
+           "The positive class of a binary task. Default: 1, True, yes, pos or positive, "
+           "whichever occurs.", "spam", "Inputs", metavar="LABEL"),
+    Option("threshold", "float", None,
+           "Binary: predict positive when score >= THRESHOLD, replacing any prediction column. "
+           "Default: use the prediction column, or 0.5 when there is none.", 0.3, "Inputs",
+           metavar="SCORE", check=_finite),
+    Option("label_col", "text", None,
+           "Column holding the true class (default: label or an alias such as y_true, target, "
+           "gold).", "gold", "Inputs", metavar="COLUMN"),
+    Option("pred_col", "text", None,
+           "Column holding the predicted class (default: prediction, pred, y_pred, ...).",
+           "answer", "Inputs", metavar="COLUMN"),
+    Option("score_col", "text", None,
+           "Column holding the positive-class score of a binary run (default: score, prob, "
+           "probability, ...).", "p_yes", "Inputs", metavar="COLUMN"),
+    Option("id_col", "text", None,
+           "Column holding example ids (default: id, example_id, uid, doc_id).", "uid",
+           "Inputs", metavar="COLUMN"),
+    Option("text_col", "text", None,
+           "Column with each example's text, shown in error analysis. Default: text, input or "
+           "prompt, if present.", "question", "Inputs", metavar="COLUMN"),
+    Option("benchmark_metrics", "texts", (),
+           "lm-eval: the metric to rank a task by, instead of acc_norm > acc > exact_match; "
+           "repeatable.", ["gsm8k=exact_match,flexible-extract"], "Inputs",
+           flag="--benchmark-metric", metavar="TASK=METRIC", check=parse_task_metrics),
+    Option("histories", "texts", (),
+           "A model's training history as NAME=PATH (long form step,split,metric,value or wide "
+           "form step,train_loss,val_loss,...); repeatable. A history.csv inside a run folder is "
+           "found without this.", ["v2=runs/v2/history.csv"], "Inputs", flag="--history",
+           metavar="NAME=PATH", objects=True),
+    Option("embeddings", "texts", (),
+           "A classification run's embeddings as NAME=PATH to an n x d .npy file (one row per "
+           "example, in the run's order); repeatable. An 'embedding' column of list values works "
+           "without this. Adds PCA and t-SNE projections and the silhouette of the true classes.",
+           ["v2=runs/v2-embeddings.npy"], "Inputs", metavar="NAME=PATH"),
+    Option("max_points", "int", 3000,
+           "Embedding views: the size of the deterministic sample (per run) that is projected "
+           "and scored; only these rows are read.", 1000, "Inputs", metavar="N", low=10),
+    # Comparison
+    Option("baseline", "text", None,
+           "The run the others are compared with, by name. Default: the first run.", "v1",
+           "Comparison", metavar="NAME"),
+    Option("unpaired", "flag", False,
+           "Compare runs as independent samples even when they share example ids (for runs on "
+           "different examples).", True, "Comparison"),
+    Option("repeats", "flag", False,
+           "Runs given the same NAME are repeats of one model (e.g. seeds): one leaderboard row "
+           "with the mean, the spread and an interval that counts the seeds' spread, as in "
+           "v2=seed0.csv v2=seed1.csv --repeats. A seed or repeat column, or a seed key in "
+           "run.json, declares repeats without it.", True, "Comparison"),
+    Option("multiplicity", "text", "per-comparison",
+           "Which tests are corrected together (max-T where the metrics' joint bootstrap gives "
+           "their correlation, else Holm): each candidate against its baseline over its metrics "
+           "(per-comparison), every test of the report (report), or none.", "report",
+           "Comparison", choices=("per-comparison", "report", "none")),
+    Option("bootstrap", "int", 1000,
+           "Bootstrap replicates for confidence intervals and paired tests; 0 turns intervals "
+           "off; 1,000-10,000 give intervals to the third decimal.", 2000, "Comparison",
+           metavar="N", low=0, high=1_000_000),
+    Option("seed", "int", 0,
+           "Random seed of the bootstrap (0 or more): the same seed, the same report.", 7,
+           "Comparison", metavar="N", low=0),
+    Option("cost", "text", None,
+           "Binary: what each outcome costs (TP, FP, FN, TN; unnamed ones cost 0). Adds expected "
+           "cost by threshold and each model's cost-optimal threshold to the page and the JSON.",
+           "FP=1,FN=5", "Comparison", metavar="OUTCOME=COST,...", check=parse_costs),
+    # Slices
+    Option("slices", "texts", (),
+           "Metadata column to break every metric down by; repeatable.", ["country", "age"],
+           "Slices", flag="--slice", metavar="COLUMN"),
+    Option("slice_bins", "int", 4, "Quantile bins for a numeric --slice column.", 5, "Slices",
+           metavar="N", low=1, high=100),
+    Option("min_slice_size", "int", 30,
+           "Slices with fewer examples are shown greyed and never named worst.", 100, "Slices",
+           metavar="N", low=1),
+    # Gates
+    Option("fail_if", "texts", (),
+           "A CI gate: exit 1 (after writing every output) when EXPR is true; repeatable. EXPR "
+           "is METRIC OP NUMBER, delta(METRIC) OP NUMBER (candidate minus baseline) or "
+           "regression(METRIC) (significantly worse than the baseline), optionally followed by "
+           "'for MODEL'; OP is < <= > >= == !=. Without 'for', every candidate is checked.",
+           ["f1 < 0.90", "delta(accuracy) < -0.01", "regression(roc_auc)",
+            "latency_p99_ms > 500 for v2"], "Gates", metavar="EXPR"),
+    # Outputs
+    Option("top_k", "int", 20, "Examples per error-analysis list.", 50, "Outputs", metavar="N",
+           low=0),
+    Option("history_scale", "text", "auto",
+           "Y axis of loss curves: log, linear, or auto (log when the loss spans more than "
+           "10x).", "log", "Outputs", choices=("auto", "linear", "log")),
+    Option("timestamp", "flag", True, "Show the generation time (SOURCE_DATE_EPOCH if set).",
+           False, "Outputs", negatable=True),
+    # Engine
+    Option("engine", "text", "auto",
+           "Where statistics are computed: 'memory' reads every row (exact; every view), "
+           "'duckdb' aggregates Parquet/CSV/JSON Lines files, globs and folders in place (binned "
+           "AUC/AP within a stated bound; per-example views limited to top-k), 'spark' runs the "
+           "same queries on Spark (paths Spark reads, or spark:TABLE), 'auto' uses memory while "
+           "the runs fit --memory-limit and DuckDB beyond.", "duckdb", "Engine",
+           choices=("auto", "memory", "duckdb", "spark")),
+    Option("memory_limit", "text", None,
+           "Memory budget: 'auto' switches to DuckDB when the runs would need more, and DuckDB "
+           "spills to a temporary folder beyond it. Default: a quarter of this machine's "
+           "memory.", "1GB", "Engine", metavar="SIZE"),
+    Option("spark_master", "text", "local[*]",
+           "Spark master for --engine spark when no SparkSession is active (default: local[*], "
+           "every core here).", "spark://head:7077", "Engine", metavar="URL"),
+    # the command's own: where outputs go and what the terminal shows
+    Option("output", "path", Path("report.html"), "Where to write the HTML report.",
+           "reports/v2.html", "Outputs", short="-o", metavar="PATH", scope="cli"),
+    Option("json_path", "path", None, "Also write a machine-readable JSON summary here.",
+           "summary.json", "Outputs", flag="--json", metavar="PATH", scope="cli"),
+    Option("markdown", "text", None,
+           "Also write a GitHub-flavoured summary (verdict, gates, leaderboard) to this file; "
+           "'-' appends it to $GITHUB_STEP_SUMMARY when set, else prints it.", "summary.md",
+           "Outputs", metavar="PATH", scope="cli"),
+    Option("junit", "path", None, "Also write the gates as JUnit XML.", "gates.xml", "Gates",
+           metavar="PATH", scope="cli"),
+    Option("static", "flag", False,
+           "Write a page with no JavaScript at all: charts as SVG images, tables as HTML; much "
+           "smaller, for viewers that block scripts.", True, "Outputs", scope="cli"),
+    Option("eml", "path", None,
+           "Also write a ready-to-send email (.eml): a short HTML body with the key charts as "
+           "images, a plain-text part, the full report attached. Nothing is sent.",
+           "report.eml", "Email", metavar="PATH", scope="cli"),
+    Option("email_to", "text", None, "To: header of --eml.", "ml-team@example.com", "Email",
+           metavar="ADDRESS", scope="cli"),
+    Option("email_subject", "text", None, "Subject: header of --eml (default: the report title).",
+           "nightly eval", "Email", metavar="TEXT", scope="cli"),
+    Option("email_from", "text", None,
+           "From: header of --eml. Without it the message is a draft (X-Unsent: 1): Outlook, "
+           "Thunderbird and Apple Mail open it to be sent from your own account.",
+           "ci@example.com", "Email", metavar="ADDRESS", scope="cli"),
+    Option("config", "path", None,
+           "Read default options from this TOML file instead of the nearest reportgen.toml or "
+           "pyproject.toml [tool.reportgen]; options given here win.", "ci/reportgen.toml",
+           "Inputs", metavar="PATH", scope="cli"),
+    Option("quiet", "flag", False, "No progress output.", True, "Outputs", short="-q",
+           scope="cli"),
+    Option("profile", "flag", False,
+           "Print where the time went, per stage (imports, load, evaluate, verdicts, charts, "
+           "fallbacks, write), to stderr; REPORTGEN_PROFILE=1 does the same.", True, "Outputs",
+           scope="cli"),
+    Option("debug", "flag", False,
+           "Show the traceback of an internal error (exit 3) instead of one line; "
+           "REPORTGEN_DEBUG=1 does the same.", True, "Outputs", scope="cli"),
+)  # fmt: skip
+
+BY_NAME: dict[str, Option] = {o.name: o for o in OPTIONS}
+BUILD: tuple[Option, ...] = tuple(o for o in OPTIONS if o.scope == "build")
+
+
+def _python_type(option: Option) -> Any:
+    base = TYPES[option.type]
+    if option.type == "texts":
+        return Sequence[Any] if option.objects else Sequence[str]
+    return base if option.default is not None else base | None
+
+
+# what the kinds and the pipeline read: every build option, checked and parsed
+Options = make_dataclass(
+    "Options",
+    [
+        (o.name, Any, field(default_factory=(lambda d=o.default: d)))
+        for o in BUILD  # defaults as declared; tuples for repeatable options
+    ],
+    frozen=True,
+)
+Options.__doc__ = "Every build option, checked and parsed (``cost`` as outcome -> cost, ...)."
+Options.__module__ = __name__
+
+
+def _value(option: Option, value: Any) -> Any:
+    """The value checked against the declaration, or ValueError with the reason."""
+    if value is None:
+        if option.default is None or option.type == "texts":
+            return () if option.type == "texts" else None
+        raise ValueError(f"give a value (default {option.default!r})")
+    if option.type == "texts":
+        if isinstance(value, str):
+            value = [value]
+        texts = all(isinstance(v, str) for v in value) if isinstance(value, Sequence) else False
+        if not isinstance(value, Sequence) or not (texts or option.objects):
+            raise ValueError(f"give a list of texts, e.g. {option.python_example()}")
+        return tuple(value)
+    if option.type == "flag":
+        if not isinstance(value, bool):
+            raise ValueError("give True or False")
+        return value
+    if option.type == "int":
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError(f"give a whole number, e.g. {option.example!r}")
+    elif option.type == "float":
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValueError(f"give a number, e.g. {option.example!r}")
+        value = float(value)
+    elif option.type == "path":
+        if not isinstance(value, str | Path):
+            raise ValueError(f"give a path, e.g. {option.example!r}")
+        return Path(value)
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        value = str(value)  # memory_limit=2_000_000_000 means bytes
+    elif not isinstance(value, str):
+        raise ValueError(f"give a text, e.g. {option.example!r}")
+    if option.choices and value not in option.choices:
+        raise ValueError(f"use {', '.join(option.choices)}")
+    if option.low is not None and value < option.low:
+        raise ValueError(f"must be {option.low:,} or more, e.g. {option.example!r}")
+    if option.high is not None and value > option.high:
+        raise ValueError(f"must be at most {option.high:,}, e.g. {option.example!r}")
+    return value
+
+
+def resolve(given: Mapping[str, Any]) -> Any:
+    """:class:`Options` from keyword arguments: unknown names are a TypeError (as for any
+    Python call); a bad value is a ReportgenError naming the option and what to give."""
+    unknown = sorted(set(given) - {o.name for o in BUILD})
+    if unknown:
+        raise TypeError(
+            f"build_report() got an unexpected keyword argument {unknown[0]!r}; options are: "
+            + ", ".join(o.name for o in BUILD)
+        )
+    values = {}
+    for option in BUILD:
+        raw = given.get(option.name, option.default)
+        try:
+            value = _value(option, raw)
+            values[option.name] = option.check(value) if option.check else value
+        except ValueError as exc:
+            shown = list(raw) if isinstance(raw, tuple | list) else raw
+            raise ReportgenError(f"{option.long} {shown!r}: {exc}") from None
+    return Options(**values)
+
+
+def signature(head: Sequence[inspect.Parameter], tail: Sequence[inspect.Parameter]) -> Any:
+    """``build_report``'s signature: its own parameters around one keyword per option."""
+    keywords = [
+        inspect.Parameter(
+            o.name, inspect.Parameter.KEYWORD_ONLY, default=o.default, annotation=_python_type(o)
+        )
+        for o in BUILD
+    ]
+    return inspect.Signature([*head, *keywords, *tail])
+
+
+def docstring() -> str:
+    """The keyword arguments of ``build_report``, one paragraph each, with an example."""
+    lines = ["Keyword arguments (each is also ``reportgen build``'s option and a config key):", ""]
+    for o in BUILD:
+        kind = {"texts": "list of str", "flag": "bool"}.get(o.type, TYPES[o.type].__name__)
+        default = "()" if o.type == "texts" else repr(o.default)
+        lines.append(f"{o.name} ({kind}, default {default}; {o.long})")
+        lines.append(f"    {o.help} E.g. ``{o.python_example()}``.")
+    return "\n".join(lines)
