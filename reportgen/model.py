@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal, get_args
 
 # Tableau 10 without its red (the page's colour for "worse"): colour-blind-safe, one colour
 # per model in every chart and table; the baseline takes the first (see model_colours)
@@ -48,14 +48,47 @@ def chart(builder: str, *args: Any, **kwargs: Any) -> Chart:
     return Chart(builder, args, kwargs)
 
 
+# What a cell says, in words every output understands; only reportgen.render turns these
+# into CSS classes, Markdown bold or email colours
+Role = Literal["", "num", "mono", "text", "model", "task", "verdict"]
+Tone = Literal["", "better", "worse", "tie", "untested"]
+SubRole = Literal["", "delta", "tag"]
+SubTone = Literal["", "better", "worse"]
+ROLES: tuple[Role, ...] = get_args(Role)
+TONES: tuple[Tone, ...] = get_args(Tone)
+SUB_ROLES: tuple[SubRole, ...] = get_args(SubRole)
+SUB_TONES: tuple[SubTone, ...] = get_args(SubTone)
+
+
 @dataclass
 class Cell:
+    """One table cell: its text and what it is, never how it looks."""
+
     text: str
     title: str | None = None  # hover text: the full value, an interval or a reason
-    css: str = ""  # e.g. "num best", "num missing"
+    # what the content is: a number, an id or code ("mono"), free text, a model's name, a
+    # task's name, a verdict; "" for plain text
+    role: Role = ""
+    best: bool = False  # the best value of its column
+    # better/worse than the baseline (significantly); for role="verdict", the verdict itself
+    tone: Tone = ""
+    delta: bool = False  # the text is a difference from the baseline
+    undefined: bool = False  # no value, or too small a sample to trust it
+    warning: bool = False  # a value to doubt: runs disagree on it, or it is not finite
     swatch: str | None = None  # a model's colour, shown as a dot before the text
     sub: str | None = None  # a second, smaller line: a delta, a tag
-    sub_css: str = ""
+    sub_role: SubRole = ""  # what the second line is
+    sub_tone: SubTone = ""  # a significant delta: better or worse than the baseline
+
+    def __post_init__(self) -> None:
+        for name, value, allowed in (
+            ("role", self.role, ROLES),
+            ("tone", self.tone, TONES),
+            ("sub_role", self.sub_role, SUB_ROLES),
+            ("sub_tone", self.sub_tone, SUB_TONES),
+        ):
+            if value not in allowed:
+                raise ValueError(f"Cell {name} {value!r} is not one of {allowed}")
 
 
 @dataclass

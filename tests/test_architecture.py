@@ -5,6 +5,8 @@ kind is registered and implements the interface."""
 from __future__ import annotations
 
 import ast
+import dataclasses
+import re
 from pathlib import Path
 
 import pytest
@@ -12,8 +14,10 @@ import pytest
 from reportgen import metrics
 from reportgen.kinds import KINDS
 from reportgen.kinds.base import Kind
+from reportgen.model import Cell
 
 PACKAGE = Path(__file__).resolve().parent.parent / "reportgen"
+TEMPLATES = PACKAGE.parent / "templates"
 MAX_LINES = 600
 
 # stage -> the stages it may import (besides itself and the base modules)
@@ -205,3 +209,27 @@ def test_views_declare_what_they_read_and_kinds_order_only_the_page() -> None:
         assert set(kind.reads) <= names | {"*"}, kind.name
         assert kind.name not in kind.reads
     assert {k.name for k in KINDS if k.reads} == {"embeddings", "efficiency"}
+
+
+def test_only_render_turns_a_cell_into_css() -> None:
+    """A cell says what it is (role, best, tone, delta, undefined, warning); only
+    ``reportgen.render`` makes CSS classes of that. No module outside it writes or reads a
+    class string on a cell, and templates use the ``cell_class``/``sub_class`` filters."""
+    assert not {f.name for f in dataclasses.fields(Cell)} & {"css", "sub_css", "classes"}
+    offenders = []
+    for name, path in modules().items():
+        if name.startswith("reportgen.render"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Attribute) and node.attr in ("css", "sub_css"):
+                offenders.append((name, node.lineno, ast.unparse(node)))
+            if isinstance(node, ast.Call):
+                offenders += [
+                    (name, node.lineno, f"{k.arg}=")
+                    for k in node.keywords
+                    if k.arg in ("css", "sub_css")
+                ]
+    for path in sorted(TEMPLATES.glob("*.j2")):
+        for found in re.finditer(r"\.(sub_)?css\b", path.read_text()):
+            offenders.append((path.name, found.start(), found.group()))
+    assert offenders == []

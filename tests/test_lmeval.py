@@ -823,7 +823,7 @@ def test_old_files_without_directions_count_perplexity_and_bits_per_byte_lower(
     board = report.leaderboard
     assert board is not None
     column = next(i for i, h in enumerate(board.header) if h.startswith("wikitext"))
-    bold = [row[0].text for row in board.rows if "best" in row[column].css]
+    bold = [row[0].text for row in board.rows if row[column].best]
     assert bold == ["b"]  # the lower bits per byte is the better one
     assert "lower is better for wikitext (bits_per_byte)" in board.caption
 

@@ -127,13 +127,13 @@ def test_lower_is_better_tasks_are_bold_and_verdicts_agree(tmp_path: Path) -> No
         for column, title in enumerate(header):
             if "pile_arxiv" not in title:
                 continue
-            bold = [row[0].text for row in table.rows if "best" in row[column].css]
+            bold = [row[0].text for row in table.rows if row[column].best]
             assert bold == ["good"], (title, bold)
     benchmark = next(s for s in report.sections if s.id == "benchmarks")
     task_rows = {row[0].text.strip(): row for row in benchmark.tables[0].rows}
     arxiv = task_rows["pile_arxiv"]
     models = benchmark.tables[0].header[4:]
-    bold = [models[i] for i, cell in enumerate(arxiv[4:]) if "best" in cell.css]
+    bold = [models[i] for i, cell in enumerate(arxiv[4:]) if cell.best]
     assert bold == ["good"]
     summary = json.loads(report.to_json())["benchmarks"]
     deltas = {c["task"]: c for c in summary["comparisons"]}

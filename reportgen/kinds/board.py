@@ -10,7 +10,7 @@ from reportgen import formatting as fmt
 from reportgen import metrics as registry
 from reportgen.kinds.base import BoardColumn
 from reportgen.kinds.cells import (
-    delta_cell_parts,
+    add_delta,
     delta_interval_text,
     model_cell,
 )
@@ -37,33 +37,32 @@ def board_table(
     for model in models:
         cell = model_cell(model, colours)
         if model == baseline and len(models) > 1:
-            cell.sub, cell.sub_css = "baseline", "tag"
+            cell.sub, cell.sub_role = "baseline", "tag"
         row = [cell]
         if ranked is not None:
             row.append(_rank_cell(ranked.ranks.get(model)))  # type: ignore[union-attr]
         if spread is not None:
             text = spread.spread.get(model)
             row.append(
-                Cell(text or "1 run", title=f"on {spread.header}" if text else None, css="num")
+                Cell(text or "1 run", title=f"on {spread.header}" if text else None, role="num")
             )
         for column in columns:
             best = registry.best_indices(
                 [column.values.get(m) for m in models], column.higher_is_better
             )
             value = column.values.get(model)
-            css = "num" + (" best" if models.index(model) in best else "")
             c = Cell(
                 registry.format_value(column.metric, value),
                 title=column.intervals.get(model) or None,
-                css=css,
+                role="num",
+                best=models.index(model) in best,
+                undefined=value is None,
             )
-            if value is None:
-                c.css += " missing"
             if model in column.spread and value is not None:
                 c.title = f"mean of {column.spread[model]}; {c.title or ''}"
             comparison = column.deltas.get(model)
             if comparison is not None and comparison.delta is not None:
-                c.sub, c.sub_css = delta_cell_parts(comparison)
+                add_delta(c, comparison)
                 c.title = (
                     c.title or ""
                 ) + f"; Δ {delta_interval_text(comparison.ci)}, {comparison.verdict}"
@@ -133,10 +132,14 @@ def transposed(board: Table, baseline: str | None) -> Table:
 def _rank_cell(rank: int | None) -> Cell:
     if rank is None:
         return Cell(
-            fmt.MISSING, title="not ranked: no value on the ranked metric", css="num missing"
+            fmt.MISSING,
+            title="not ranked: no value on the ranked metric",
+            role="num",
+            undefined=True,
         )
     return Cell(
         str(rank),
         title="cannot be told apart from the best" if rank == 1 else None,
-        css="num" + (" best" if rank == 1 else ""),
+        role="num",
+        best=rank == 1,
     )

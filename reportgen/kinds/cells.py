@@ -10,7 +10,7 @@ import pandas as pd
 
 from reportgen import formatting as fmt
 from reportgen import metrics
-from reportgen.model import Cell, Figure, Table, chart
+from reportgen.model import Cell, Figure, SubTone, Table, chart
 from reportgen.stats.comparison import Comparison
 
 OTHER = "(other)"
@@ -21,7 +21,7 @@ def metric_label(name: str) -> str:
 
 
 def model_cell(name: str, colours: dict[str, str]) -> Cell:
-    return Cell(name, swatch=colours[name], css="model")
+    return Cell(name, swatch=colours[name], role="model")
 
 
 def best_index(values: Sequence[float | None], metric: str) -> set[int]:
@@ -42,20 +42,29 @@ def delta_interval_text(interval: Sequence[float] | None) -> str:
     return f"95% CI {fmt.signed(interval[0])} to {fmt.signed(interval[1])}"
 
 
-def delta_cell_parts(comparison: Comparison, mark: bool = True) -> tuple[str, str]:
-    """(text, css) of a delta: an arrow by direction, coloured only when significant, and
+def delta_cell_parts(comparison: Comparison, mark: bool = True) -> tuple[str, SubTone]:
+    """(text, tone) of a delta: an arrow by direction, a tone only when significant, and
     (``mark``) followed by n.s. when tested and not significant, so that every output (HTML,
     Markdown, plain text) says it in the same words. Tables with a verdict column pass
     ``mark=False``."""
     delta = comparison.delta or 0.0
     arrow = "▲" if delta > 0 else "▼" if delta < 0 else "="
-    css = {"better": "delta better", "worse": "delta worse"}.get(comparison.verdict, "delta")
+    tone: SubTone = ""
+    if comparison.verdict in ("better", "worse"):
+        tone = comparison.verdict
     text = f"{arrow} {fmt.signed(delta)}"
     if comparison.shared_only:  # the values beside it are of whole runs; Δ is not
         text += f" on {fmt.count(comparison.n_paired)} shared"
     if mark and comparison.verdict == "tie":
         text += f" {NOT_SIGNIFICANT}"
-    return text, css
+    return text, tone
+
+
+def add_delta(cell: Cell, comparison: Comparison) -> Cell:
+    """The delta from the baseline as the cell's second line (see :func:`delta_cell_parts`)."""
+    cell.sub, cell.sub_tone = delta_cell_parts(comparison)
+    cell.sub_role = "delta"
+    return cell
 
 
 def verdict_parts(comparisons: Sequence[Comparison], baseline: str, what: str) -> list[str]:
@@ -98,7 +107,7 @@ def comparison_views(
     rows, points = [], []
     for c in comparisons:
         sign = -1.0 if metrics.lower_is_better(c.metric) else 1.0
-        text, css = delta_cell_parts(c, mark=False)  # the verdict has its own column
+        text, tone = delta_cell_parts(c, mark=False)  # the verdict has its own column
         interval = f"{fmt.signed(c.ci[0])} to {fmt.signed(c.ci[1])}" if c.ci else fmt.MISSING
         drawn_ci = c.ci_adjusted or c.ci
         adjusted = (
@@ -108,15 +117,15 @@ def comparison_views(
             [
                 model_cell(c.candidate, colours),
                 Cell(metric_name(c)),
-                Cell(value_text(c.metric, c.baseline_value), css="num"),
-                Cell(value_text(c.metric, c.candidate_value), css="num"),
-                Cell(text, css="num " + css),
-                Cell(adjusted, title=f"unadjusted 95% interval: {interval}", css="num"),
-                Cell(interval, css="num"),
-                Cell(fmt.p_value(c.p_value), title=metrics.TESTS.get(c.test), css="num"),
-                Cell(fmt.p_value(c.p_value_adjusted), css="num"),
-                Cell(c.test, css="mono"),
-                Cell(c.verdict, css=f"verdict {c.verdict}"),
+                Cell(value_text(c.metric, c.baseline_value), role="num"),
+                Cell(value_text(c.metric, c.candidate_value), role="num"),
+                Cell(text, role="num", delta=True, tone=tone),
+                Cell(adjusted, title=f"unadjusted 95% interval: {interval}", role="num"),
+                Cell(interval, role="num"),
+                Cell(fmt.p_value(c.p_value), title=metrics.TESTS.get(c.test), role="num"),
+                Cell(fmt.p_value(c.p_value_adjusted), role="num"),
+                Cell(c.test, role="mono"),
+                Cell(c.verdict, role="verdict", tone=c.verdict),
             ]
         )
         if drawn_ci is not None:

@@ -112,10 +112,10 @@ def efficiency_section(
                 model_cell(model, colours),
                 Cell(kind),
                 Cell(
-                    f"{registry.label(quality)} {registry.format_value(quality, value)}", css="num"
+                    f"{registry.label(quality)} {registry.format_value(quality, value)}", role="num"
                 ),
             ]
-            + [Cell(registry.format_value(m, found.get(m)), css="num") for m in metrics]
+            + [Cell(registry.format_value(m, found.get(m)), role="num") for m in metrics]
         )
     section = Section(
         "efficiency",

@@ -257,11 +257,11 @@ def embedding_section(
         table_rows.append(
             [
                 model_cell(p.name, colours),
-                Cell(f"{fmt.count(len(p.rows))} of {fmt.count(p.n_examples)}", css="num"),
-                Cell(fmt.count(p.dims), css="num"),
-                Cell(fmt.rate(p.silhouette_score), css="num" + (" best" if i in best else "")),
-                Cell(fmt.percent(p.explained[0] + p.explained[1]), css="num"),
-                Cell(fmt.rate(float(np.mean(p.y_true == p.y_pred))), css="num"),
+                Cell(f"{fmt.count(len(p.rows))} of {fmt.count(p.n_examples)}", role="num"),
+                Cell(fmt.count(p.dims), role="num"),
+                Cell(fmt.rate(p.silhouette_score), role="num", best=i in best),
+                Cell(fmt.percent(p.explained[0] + p.explained[1]), role="num"),
+                Cell(fmt.rate(float(np.mean(p.y_true == p.y_pred))), role="num"),
             ]
         )
     table = Table(

@@ -14,8 +14,8 @@ from reportgen import formatting as fmt
 from reportgen.ingest.language import TextRun, generation_run, looks_generation
 from reportgen.kinds.base import Context, Source
 from reportgen.kinds.cells import (
+    add_delta,
     best_index,
-    delta_cell_parts,
     interval_text,
     model_cell,
     slug_of,
@@ -38,7 +38,7 @@ def _text_examples(
     out = []
     for j, row in enumerate(rows):
         ident = fmt.MISSING if run.ids is None else str(run.ids[row])
-        cells = [Cell(ident, css="mono")]
+        cells = [Cell(ident, role="mono")]
         cells.append(short_cell(run.prompts[row]) if run.prompts is not None else Cell(fmt.MISSING))
         cells.append(short_cell(" | ".join(run.references[row])))
         if other is not None and other_rows is not None:
@@ -71,7 +71,7 @@ def _against_baseline(
             continue
         mine, theirs = float(result.columns[primary][row]), float(base.columns[primary][b])
         said = ("right" if theirs == 1 else "wrong") if binary else fmt.rate(theirs)
-        cells += [short_cell(base.run.predictions[b]), Cell(said, css="num")]
+        cells += [short_cell(base.run.predictions[b]), Cell(said, role="num")]
         changed.append(round(mine, 3) != round(theirs, 3))
     table.header = [*table.header, f"{base.name} answer", f"{base.name} {label(primary).lower()}"]
     table.changed, table.changed_vs = changed, base.name
@@ -123,16 +123,17 @@ def text_sections(
         best = {m: best_index([r.metrics.get(m) for r in results], m) for m in metrics}
         rows = []
         for i, r in enumerate(results):
-            row = [model_cell(r.name, colours), Cell(fmt.count(r.run.n_examples), css="num")]
+            row = [model_cell(r.name, colours), Cell(fmt.count(r.run.n_examples), role="num")]
             for m in metrics:
                 c = Cell(
                     fmt.rate(r.metrics.get(m)),
-                    css="num" + (" best" if i in best[m] else ""),
+                    role="num",
+                    best=i in best[m],
                     title=interval_text(r.intervals.get(m)) or None,
                 )
                 comparison = deltas.get((r.name, m))
                 if comparison is not None:
-                    c.sub, c.sub_css = delta_cell_parts(comparison)
+                    add_delta(c, comparison)
                 row.append(c)
             rows.append(row)
         caption = (

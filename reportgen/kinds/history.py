@@ -75,9 +75,9 @@ def history_section(
             rows.append(
                 [
                     model_cell(model, palette),
-                    Cell(metric, css="mono"),
-                    Cell(fmt.count(int(mine.at[at, "step"])), css="num"),
-                    Cell(f"{mine.at[at, 'value']:.4g}", css="num"),
+                    Cell(metric, role="mono"),
+                    Cell(fmt.count(int(mine.at[at, "step"])), role="num"),
+                    Cell(f"{mine.at[at, 'value']:.4g}", role="num"),
                 ]
             )
         values = part["value"].to_numpy(np.float64)

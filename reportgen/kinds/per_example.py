@@ -20,10 +20,10 @@ from reportgen.kinds.base import BoardColumn, BoardPart, Context, SummaryPart
 from reportgen.kinds.cells import (
     TEXT_HOVER,
     TEXT_PREVIEW,
+    add_delta,
     best_index,
     comparison_views,
     correction_text,
-    delta_cell_parts,
     interval_text,
     metadata_items,
     model_cell,
@@ -46,7 +46,7 @@ def value_text(metric: str, value: float | None) -> str:
 
 def short_cell(text: str) -> Cell:
     short = text if len(text) <= TEXT_PREVIEW else text[:TEXT_PREVIEW] + "…"
-    return Cell(short, title=text[:TEXT_HOVER] if short != text else None, css="text")
+    return Cell(short, title=text[:TEXT_HOVER] if short != text else None, role="text")
 
 
 # --- runs ------------------------------------------------------------------------------------
@@ -180,10 +180,8 @@ def slice_section(
                     [
                         model_cell(c.model, colours),
                         Cell(c.value),
-                        Cell(fmt.count(c.n), css="num"),
-                        Cell(
-                            value_text(metric, c.score), css="num" + (" missing" if c.small else "")
-                        ),
+                        Cell(fmt.count(c.n), role="num"),
+                        Cell(value_text(metric, c.score), role="num", undefined=c.small),
                     ]
                     for c in cells
                 ],
@@ -214,19 +212,19 @@ def metrics_table(
     best = {m: best_index([r.metrics.get(m) for r in results], m) for m in shown}
     rows = []
     for i, r in enumerate(results):
-        row = [model_cell(r.name, colours), Cell(fmt.count(r.run.n_examples), css="num")]
+        row = [model_cell(r.name, colours), Cell(fmt.count(r.run.n_examples), role="num")]
         for m in shown:
             value = r.metrics.get(m)
             c = Cell(
                 value_text(m, value),
-                css="num"
-                + (" best" if i in best[m] else "")
-                + (" missing" if value is None else ""),
+                role="num",
+                best=i in best[m],
+                undefined=value is None,
                 title=(interval_text(r.intervals.get(m)) or r.metric_notes.get(m)) or None,
             )
             comparison = deltas.get((r.name, m))
             if comparison is not None and comparison.delta is not None:
-                c.sub, c.sub_css = delta_cell_parts(comparison)
+                add_delta(c, comparison)
             row.append(c)
         rows.append(row)
     return Table(

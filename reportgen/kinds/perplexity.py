@@ -18,8 +18,8 @@ from reportgen import formatting as fmt
 from reportgen.ingest.language import PerplexityRun, looks_perplexity, perplexity_run
 from reportgen.kinds.base import Context, Source
 from reportgen.kinds.cells import (
+    add_delta,
     best_index,
-    delta_cell_parts,
     interval_text,
     model_cell,
 )
@@ -113,21 +113,22 @@ def perplexity_section(assessment: LanguageAssessment, colours: dict[str, str]) 
     for i, r in enumerate(results):
         row = [
             model_cell(r.name, colours),
-            Cell(fmt.count(r.run.n_examples), css="num"),
-            Cell(fmt.count(int(r.columns["tokens"].sum())), css="num"),
+            Cell(fmt.count(r.run.n_examples), role="num"),
+            Cell(fmt.count(int(r.columns["tokens"].sum())), role="num"),
         ]
         for m in metrics:
             c = Cell(
                 value_text(m, r.metrics.get(m)),
-                css="num" + (" best" if i in best[m] else ""),
+                role="num",
+                best=i in best[m],
                 title=interval_text(r.intervals.get(m)) or None,
             )
             if m == "perplexity" and r.name in deltas:
-                c.sub, c.sub_css = delta_cell_parts(deltas[r.name])
+                add_delta(c, deltas[r.name])
             row.append(c)
         ci = r.intervals.get("perplexity")
         row.append(
-            Cell(f"{fmt.rate(ci[0])} to {fmt.rate(ci[1])}" if ci else fmt.MISSING, css="num")
+            Cell(f"{fmt.rate(ci[0])} to {fmt.rate(ci[1])}" if ci else fmt.MISSING, role="num")
         )
         rows.append(row)
     table = Table(

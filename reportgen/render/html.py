@@ -22,6 +22,7 @@ import jinja2
 
 from reportgen.profiling import stage
 from reportgen.render import fallbacks
+from reportgen.render.cells import cell_class, sub_class
 
 if TYPE_CHECKING:
     from reportgen.report import Report
@@ -50,6 +51,8 @@ def environment() -> jinja2.Environment:
     # chart data is most of the page: no spaces after separators (tojson still escapes <>&')
     env.policies["json.dumps_kwargs"] = {"sort_keys": True, "separators": (",", ":")}
     env.filters["keep_arrow"] = keep_arrow
+    env.filters["cell_class"] = cell_class  # a cell's meaning as CSS classes
+    env.filters["sub_class"] = sub_class
     return env
 
 

@@ -51,13 +51,13 @@ def markdown_text(text: object) -> str:
 def markdown_cell(cell: Cell) -> str:
     """A value with its delta: significant deltas in bold; the others carry n.s. already."""
     text = markdown_text(cell.text)
-    if "best" in cell.css:
+    if cell.best:
         text = f"**{text}**"
     if cell.sub:
         sub = markdown_text(cell.sub)
-        if "better" in cell.sub_css or "worse" in cell.sub_css:
+        if cell.sub_tone:  # better or worse: a significant delta
             text += f" <br>**{sub}**"
-        elif "delta" in cell.sub_css:
+        elif cell.sub_role == "delta":
             text += f" <br>{sub}"
         else:
             text += f" ({sub})"

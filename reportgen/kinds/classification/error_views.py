@@ -25,15 +25,15 @@ def _example_rows(examples: Sequence[Example], with_text: bool) -> list[list[Cel
     rows = []
     for example in examples:
         row = [
-            Cell(example.id, css="mono"),
-            Cell(example.label, css="mono"),
-            Cell(example.prediction, css="mono"),
-            Cell(fmt.rate(example.confidence), css="num"),
+            Cell(example.id, role="mono"),
+            Cell(example.label, role="mono"),
+            Cell(example.prediction, role="mono"),
+            Cell(fmt.rate(example.confidence), role="num"),
         ]
         if with_text:
             text = example.text or ""
             short = text if len(text) <= TEXT_PREVIEW else text[:TEXT_PREVIEW] + "…"
-            row.append(Cell(short, title=text[:TEXT_HOVER] if short != text else None, css="text"))
+            row.append(Cell(short, title=text[:TEXT_HOVER] if short != text else None, role="text"))
         rows.append(row)
     return rows
 
@@ -73,7 +73,7 @@ def _against_baseline(
     for example, row in zip(examples, table.rows, strict=True):
         b = int(base_row[example.row])
         said = base.classes[int(base.y_pred[b])] if b >= 0 else None
-        rows.append([*row[:3], Cell("unpaired" if said is None else said, css="mono"), *row[3:]])
+        rows.append([*row[:3], Cell("unpaired" if said is None else said, role="mono"), *row[3:]])
         changed.append(said != example.prediction)
     table.header, table.numeric, table.rows = header, numeric, rows
     table.changed, table.changed_vs = changed, base.name
@@ -107,13 +107,13 @@ def error_section(
                 [
                     [
                         Cell(f"{base.name} right"),
-                        Cell(fmt.count(found.both_right), css="num"),
-                        Cell(fmt.count(found.only_baseline_right), css="num worse"),
+                        Cell(fmt.count(found.both_right), role="num"),
+                        Cell(fmt.count(found.only_baseline_right), role="num", tone="worse"),
                     ],
                     [
                         Cell(f"{base.name} wrong"),
-                        Cell(fmt.count(found.only_candidate_right), css="num better"),
-                        Cell(fmt.count(found.both_wrong), css="num"),
+                        Cell(fmt.count(found.only_candidate_right), role="num", tone="better"),
+                        Cell(fmt.count(found.both_wrong), role="num"),
                     ],
                 ],
                 title=f"{name} against {base.name}: right and wrong",

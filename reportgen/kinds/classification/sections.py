@@ -12,10 +12,10 @@ from collections.abc import Mapping, Sequence
 from reportgen import formatting as fmt
 from reportgen import metrics
 from reportgen.kinds.cells import (
+    add_delta,
     best_index,
     comparison_views,
     correction_text,
-    delta_cell_parts,
     delta_interval_text,
     interval_text,
     metadata_items,
@@ -58,7 +58,7 @@ def leaderboard(
     for i, evaluation in enumerate(evaluations):
         model = model_cell(evaluation.name, colours)
         if evaluation.name == assessment.baseline and len(evaluations) > 1:
-            model.sub, model.sub_css = "baseline", "tag"
+            model.sub, model.sub_role = "baseline", "tag"
         row = [model]
         if ranks:
             rank = ranks[evaluation.name]
@@ -66,10 +66,11 @@ def leaderboard(
                 Cell(
                     str(rank),
                     title="cannot be told apart from the best" if rank == 1 else None,
-                    css="num" + (" best" if rank == 1 else ""),
+                    role="num",
+                    best=rank == 1,
                 )
             )
-        row.append(Cell(fmt.count(evaluation.confusion.n), css="num"))
+        row.append(Cell(fmt.count(evaluation.confusion.n), role="num"))
         repeated = repeats.get(evaluation.name)
         if repeats:
             row.append(
@@ -78,24 +79,24 @@ def leaderboard(
                     title=f"on {metric_label(names[0])}; " + ", ".join(repeated.labels)
                     if repeated
                     else None,
-                    css="num",
+                    role="num",
                 )
             )
         for metric in names:
             value = evaluation.metrics.get(metric)
-            css = "num" + (" best" if i in best[metric] else "")
             interval = assessment.intervals.get(evaluation.name, {}).get(metric)
-            if value is None:
-                cell = Cell(
-                    fmt.rate(value), title=evaluation.metric_notes.get(metric), css=css + " missing"
-                )
-            else:
-                cell = Cell(
-                    fmt.rate(value), title=interval_text(interval) or f"{value:.6g}", css=css
-                )
+            cell = Cell(
+                fmt.rate(value),
+                title=evaluation.metric_notes.get(metric)
+                if value is None
+                else (interval_text(interval) or f"{value:.6g}"),
+                role="num",
+                best=i in best[metric],
+                undefined=value is None,
+            )
             comparison = deltas.get((evaluation.name, metric))
             if comparison is not None and comparison.delta is not None:
-                cell.sub, cell.sub_css = delta_cell_parts(comparison)
+                add_delta(cell, comparison)
                 cell.title = (cell.title or "") + (
                     f"; delta {delta_interval_text(comparison.ci)}, {comparison.verdict}"
                 )
@@ -155,15 +156,16 @@ def all_metrics_table(evaluations: Sequence[RunEvaluation], colours: dict[str, s
     for metric in metric_names:
         values = [e.metrics.get(metric) for e in evaluations]
         best = best_index(values, metric)
-        row = [Cell(metric, title=metric_label(metric), css="mono")]
+        row = [Cell(metric, title=metric_label(metric), role="mono")]
         for i, (evaluation, value) in enumerate(zip(evaluations, values, strict=True)):
             note = evaluation.metric_notes.get(metric)
-            css = "num" + (" best" if i in best else "") + (" missing" if value is None else "")
             row.append(
                 Cell(
                     fmt.rate(value),
                     title=note or (f"{value:.6g}" if value is not None else None),
-                    css=css,
+                    role="num",
+                    best=i in best,
+                    undefined=value is None,
                 )
             )
         rows.append(row)

@@ -63,16 +63,17 @@ def slice_section(
                 model_cell(cell.model, colours),
                 Cell(
                     cell.value + (" (worst)" if worst else ""),
-                    css="mono" + (" worse" if worst else ""),
+                    role="mono",
+                    tone="worse" if worst else "",
                 ),
-                Cell(fmt.count(cell.n), css="num" + (" missing" if cell.small else "")),
-                Cell(fmt.rate(cell.metrics.get(primary)), css="num"),
-                Cell(fmt.signed(delta.delta) if delta else "", css="num"),
+                Cell(fmt.count(cell.n), role="num", undefined=cell.small),
+                Cell(fmt.rate(cell.metrics.get(primary)), role="num"),
+                Cell(fmt.signed(delta.delta) if delta else "", role="num"),
                 Cell(
                     f"{fmt.signed(delta.ci[0])} to {fmt.signed(delta.ci[1])}"
                     if delta and delta.ci
                     else "",
-                    css="num",
+                    role="num",
                 ),
             ]
         )
@@ -106,8 +107,8 @@ def slice_section(
                 [
                     [
                         model_cell(model, colours),
-                        Cell(fmt.rate(gaps["demographic_parity_difference"]), css="num"),
-                        Cell(fmt.rate(gaps["equal_opportunity_difference"]), css="num"),
+                        Cell(fmt.rate(gaps["demographic_parity_difference"]), role="num"),
+                        Cell(fmt.rate(gaps["equal_opportunity_difference"]), role="num"),
                     ]
                     for model, gaps in analysis.fairness.items()
                 ],
@@ -140,13 +141,14 @@ def _all_metrics(analysis: SliceAnalysis, colours: dict[str, str]) -> Table:
             cell = analysis.cells[i]
             rows.append(
                 [
-                    Cell(value, css="mono"),
+                    Cell(value, role="mono"),
                     model_cell(cell.model, colours),
-                    Cell(fmt.count(cell.n), css="num" + (" missing" if cell.small else "")),
+                    Cell(fmt.count(cell.n), role="num", undefined=cell.small),
                     *[
                         Cell(
                             fmt.rate(cell.metrics.get(m)),
-                            css="num" + (" best" if i in best[(value, m)] else ""),
+                            role="num",
+                            best=i in best[(value, m)],
                         )
                         for m in names
                     ],

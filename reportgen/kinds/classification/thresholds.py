@@ -157,12 +157,12 @@ def _row(
     row = [
         model_cell(model, colours),
         Cell(POINT_NAMES[key]),
-        Cell(where, css="" if key == "decision_rule" else "num"),
-        Cell(fmt.rate(point["precision"]), css="num"),
-        Cell(fmt.rate(point["recall"]), css="num"),
-        Cell(fmt.rate(point["f1"]), css="num"),
-        *(Cell(fmt.count(point[k]), css="num") for k in ("tp", "fp", "fn", "tn")),
+        Cell(where, role="" if key == "decision_rule" else "num"),
+        Cell(fmt.rate(point["precision"]), role="num"),
+        Cell(fmt.rate(point["recall"]), role="num"),
+        Cell(fmt.rate(point["f1"]), role="num"),
+        *(Cell(fmt.count(point[k]), role="num") for k in ("tp", "fp", "fn", "tn")),
     ]
     if costs:
-        row.append(Cell(f"{point['expected_cost']:.4g}", css="num"))
+        row.append(Cell(f"{point['expected_cost']:.4g}", role="num"))
     return row

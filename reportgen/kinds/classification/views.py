@@ -105,7 +105,7 @@ def confusion_cells(
 
 def matrix_table(name: str, matrix: np.ndarray, labels: Sequence[str]) -> Table:
     rows = [
-        [Cell(labels[i], css="mono"), *[Cell(fmt.count(v), css="num") for v in matrix[i]]]
+        [Cell(labels[i], role="mono"), *[Cell(fmt.count(v), role="num") for v in matrix[i]]]
         for i in range(len(labels))
     ]
     return Table(
@@ -240,15 +240,19 @@ def _ranking_table(evaluations: Sequence[RunEvaluation]) -> Table:
         curve = _main_curve(evaluation)
         auc = curve.roc_auc if curve else None
         ap = curve.average_precision if curve else None
-        row = [Cell(evaluation.name), Cell(fmt.rate(auc), css="num"), Cell(fmt.rate(ap), css="num")]
+        row = [
+            Cell(evaluation.name),
+            Cell(fmt.rate(auc), role="num"),
+            Cell(fmt.rate(ap), role="num"),
+        ]
         if multiclass:
-            row.append(Cell(fmt.count(len(evaluation.curves)), css="num"))
+            row.append(Cell(fmt.count(len(evaluation.curves)), role="num"))
         else:
             positive = evaluation.encoded.positive
             p = int(evaluation.confusion.support[positive]) if positive is not None else 0
             row += [
-                Cell(fmt.count(p), css="num"),
-                Cell(fmt.count(evaluation.confusion.n - p), css="num"),
+                Cell(fmt.count(p), role="num"),
+                Cell(fmt.count(evaluation.confusion.n - p), role="num"),
             ]
         rows.append(row)
     return Table(
@@ -355,10 +359,10 @@ def calibration_section(evaluations: Sequence[RunEvaluation], colours: dict[str,
     rows = [
         [
             Cell(r.model),
-            Cell(r.bin, css="mono"),
-            Cell(fmt.count(r.count), css="num"),
-            Cell(fmt.rate(r.confidence), css="num"),
-            Cell(fmt.rate(r.observed), css="num"),
+            Cell(r.bin, role="mono"),
+            Cell(fmt.count(r.count), role="num"),
+            Cell(fmt.rate(r.confidence), role="num"),
+            Cell(fmt.rate(r.observed), role="num"),
         ]
         for r in bins.itertuples()
     ]
@@ -390,12 +394,12 @@ def per_class_table(evaluations: Sequence[RunEvaluation]) -> Table:
     rows = []
     for k, name in enumerate(classes):
         support = evaluations[0].per_class["support"][k]
-        row = [Cell(name, css="mono"), Cell(fmt.count(support), css="num")]
+        row = [Cell(name, role="mono"), Cell(fmt.count(support), role="num")]
         for evaluation in evaluations:
             pc = evaluation.per_class
             absent = pc["support"][k] == 0 and evaluation.confusion.predicted[k] == 0
             for metric in ("precision", "recall", "f1"):
-                row.append(Cell(fmt.MISSING if absent else fmt.rate(pc[metric][k]), css="num"))
+                row.append(Cell(fmt.MISSING if absent else fmt.rate(pc[metric][k]), role="num"))
         rows.append(row)
     return Table(
         header,
@@ -482,8 +486,8 @@ def confused_pairs_section(
         ["Mistake", *models],
         [
             [
-                Cell(label, css="mono"),
-                *[Cell(fmt.count(r["count"]), css="num") for r in rows if r["pair"] == label],
+                Cell(label, role="mono"),
+                *[Cell(fmt.count(r["count"]), role="num") for r in rows if r["pair"] == label],
             ]
             for label in labels
         ],

@@ -11,6 +11,7 @@ import pandas as pd
 from reportgen import formatting as fmt
 from reportgen import metrics as registry
 from reportgen.kinds.cells import (
+    add_delta,
     delta_cell_parts,
     delta_interval_text,
     model_cell,
@@ -63,26 +64,28 @@ def benchmark_section(table: BenchmarkTable, colours: dict[str, str]) -> Section
         computed = next((s.computed for s in present if s is not None and s.computed), None)
         indent = "\u2003" * table.depth[task]
         row = [
-            Cell(indent + table.aliases[task], title=task, css="task"),
+            Cell(indent + table.aliases[task], title=task, role="task"),
             Cell(
                 (first.shown_metric or first.metric)
                 + ("" if first.filter == "none" else f" ({first.filter})"),
-                css="mono",
+                role="mono",
                 sub=computed,
-                sub_css="tag" if computed else "",
+                sub_role="tag" if computed else "",
             ),
             Cell(
                 " / ".join(str(s) for s in sorted(shots, key=str)) if shots else fmt.MISSING,
-                css="num" + (" warn" if len(shots) > 1 else ""),
+                role="num",
+                warning=len(shots) > 1,
             ),
             Cell(
                 " / ".join(str(v) for v in sorted(versions, key=str)) if versions else fmt.MISSING,
-                css="num" + (" warn" if len(versions) > 1 else ""),
+                role="num",
+                warning=len(versions) > 1,
             ),
         ]
         for i, (model, score) in enumerate(zip(models, present, strict=True)):
             if score is None:
-                row.append(Cell(fmt.MISSING, css="num missing"))
+                row.append(Cell(fmt.MISSING, role="num", undefined=True))
                 continue
             finite = math.isfinite(score.value)
             text = fmt_value(score.value)
@@ -93,12 +96,14 @@ def benchmark_section(table: BenchmarkTable, colours: dict[str, str]) -> Section
             )
             c = Cell(
                 text,
-                css="num" + (" best" if i in best else "") + ("" if finite else " warn"),
+                role="num",
+                best=i in best,
+                warning=not finite,
                 title=f"{score.metric},{score.filter} = {exact}",
             )
             d = delta_of.get((model, task))
             if d is not None:
-                c.sub, c.sub_css = delta_cell_parts(d.as_comparison(table.baseline))
+                add_delta(c, d.as_comparison(table.baseline))
                 c.title = (
                     (c.title or "")
                     + f"; Δ {delta_interval_text(d.ci)}, "
@@ -108,7 +113,7 @@ def benchmark_section(table: BenchmarkTable, colours: dict[str, str]) -> Section
             if notes:  # visible: a --limit subset or a mean over re-runs is not a full run
                 c.title = f"{c.title}; {notes}"
                 c.sub = f"{c.sub} · {notes}" if c.sub else notes
-                c.sub_css = c.sub_css or "tag"
+                c.sub_role = c.sub_role or "tag"
             row.append(c)
         rows.append(row)
     leaderboard = Table(
@@ -243,10 +248,10 @@ def _group_figure(
         [
             Cell(r.subtask),
             Cell(r.candidate),
-            Cell(fmt.rate(r.baseline), css="num"),
-            Cell(fmt.rate(r.value), css="num"),
-            Cell(fmt.signed(r.delta, 3), css="num"),
-            Cell(r.p, css="num"),
+            Cell(fmt.rate(r.baseline), role="num"),
+            Cell(fmt.rate(r.value), role="num"),
+            Cell(fmt.signed(r.delta, 3), role="num"),
+            Cell(r.p, role="num"),
         ]
         for r in frame.sort_values(["delta", "subtask"], ascending=[False, True]).itertuples()
     ]
@@ -282,19 +287,19 @@ def strengths_table(table: BenchmarkTable, colours: dict[str, str], per_side: in
         )
         for kind, picked in (("strength", gains[:per_side]), ("weakness", losses[:per_side])):
             for d in picked:
-                text, css = delta_cell_parts(d.as_comparison(table.baseline))
+                text, tone = delta_cell_parts(d.as_comparison(table.baseline))
                 rows.append(
                     [
                         model_cell(model, colours),
-                        Cell(kind, css=f"verdict {d.verdict}"),
+                        Cell(kind, role="verdict", tone=d.verdict),
                         Cell(table.aliases[d.task], title=d.task),
-                        Cell(d.metric, css="mono"),
+                        Cell(d.metric, role="mono"),
                         Cell(
                             f"{fmt.rate(d.baseline_value)} → {fmt.rate(d.candidate_value)}",
-                            css="num",
+                            role="num",
                         ),
-                        Cell(text, css="num " + css),
-                        Cell(fmt.p_value(d.p_value_adjusted), css="num"),
+                        Cell(text, role="num", delta=True, tone=tone),
+                        Cell(fmt.p_value(d.p_value_adjusted), role="num"),
                     ]
                 )
         if not significant:

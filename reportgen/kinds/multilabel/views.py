@@ -72,14 +72,16 @@ def per_label_section(assessment: LanguageAssessment, colours: dict[str, str]) -
         best = best_index(f1s, "f1") if len(results) > 1 else set()
         row = [
             Cell(name),
-            Cell(fmt.count(int(per_model[results[0].name]["support"][j])), css="num"),
+            Cell(fmt.count(int(per_model[results[0].name]["support"][j])), role="num"),
         ]
         for i, r in enumerate(results):
-            row.append(Cell(fmt.rate(f1s[i]), css="num" + (" best" if i in best else "")))
+            row.append(Cell(fmt.rate(f1s[i]), role="num", best=i in best))
             if r.name in ranking:
                 auc, ap = ranking[r.name]
                 for value in (auc[j], ap[j]):
-                    row.append(Cell(fmt.rate(None if np.isnan(value) else float(value)), css="num"))
+                    row.append(
+                        Cell(fmt.rate(None if np.isnan(value) else float(value)), role="num")
+                    )
         rows.append(row)
     table = Table(
         header,
@@ -218,7 +220,7 @@ def multilabel_error_section(
                 ["Id", "True labels", "Predicted", "Missed", "Extra"],
                 [
                     [
-                        Cell(example_id(run, int(i)), css="mono"),
+                        Cell(example_id(run, int(i)), role="mono"),
                         short_cell(_set_text(names, run.y_true[i])),
                         short_cell(_set_text(names, run.y_pred[i])),
                         short_cell(_set_text(names, run.y_true[i] & ~run.y_pred[i])),

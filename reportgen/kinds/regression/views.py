@@ -215,15 +215,15 @@ def regression_error_section(
                 ],
                 [
                     [
-                        Cell(example_id(run, i), css="mono"),
+                        Cell(example_id(run, i), role="mono"),
                         *(
                             [short_cell(str(run.extra[text_col].iloc[i]))]
                             if has_column(run, text_col)
                             else []
                         ),
-                        Cell(fmt.magnitude(run.labels[i]), css="num"),
-                        Cell(fmt.magnitude(run.predictions[i]), css="num"),
-                        Cell(fmt.magnitude(error[i]), css="num"),
+                        Cell(fmt.magnitude(run.labels[i]), role="num"),
+                        Cell(fmt.magnitude(run.predictions[i]), role="num"),
+                        Cell(fmt.magnitude(error[i]), role="num"),
                     ]
                     for i in worst
                 ],
@@ -250,16 +250,16 @@ def regression_error_section(
                 ["Id", "Actual", f"{base_name}", f"{r.name}", "Δ |error|"],
                 [
                     [
-                        Cell(example_id(r.run, int(pairing.candidate_rows[j])), css="mono"),
-                        Cell(fmt.magnitude(r.run.labels[pairing.candidate_rows[j]]), css="num"),
+                        Cell(example_id(r.run, int(pairing.candidate_rows[j])), role="mono"),
+                        Cell(fmt.magnitude(r.run.labels[pairing.candidate_rows[j]]), role="num"),
                         Cell(
                             fmt.magnitude(base.run.predictions[pairing.baseline_rows[j]]),
-                            css="num",
+                            role="num",
                         ),
                         Cell(
-                            fmt.magnitude(r.run.predictions[pairing.candidate_rows[j]]), css="num"
+                            fmt.magnitude(r.run.predictions[pairing.candidate_rows[j]]), role="num"
                         ),
-                        Cell("+" + fmt.magnitude(growth[j]), css="num"),
+                        Cell("+" + fmt.magnitude(growth[j]), role="num"),
                     ]
                     for j in picked
                 ],
