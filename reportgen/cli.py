@@ -121,8 +121,10 @@ def build(ctx: typer.Context, runs: list[str], **given: Any) -> None:
         fallbacks.stop()
     if report.engine != "memory" and not o["quiet"]:
         stderr.print(f"reportgen: {report.engine_note}", markup=False, soft_wrap=True)
+    for warning in report.warnings:  # even with --quiet: the report may mislead without it
+        stderr.print(f"reportgen: warning: {warning}", markup=False)
     if not o["quiet"]:
-        stderr.print("Wrote " + ", ".join(map(str, written)))
+        stderr.print("Wrote " + ", ".join(map(str, written)), markup=False)
     if report.failed_gates:
         for result in report.failed_gates:
             stderr.print(

@@ -156,6 +156,27 @@ def check_names(
             )
 
 
+def check_options(gates: Iterable[Gate], slices: Sequence[str], bootstrap: int) -> None:
+    """A gate its options can never check is a usage error, found before anything is read:
+    ``by COLUMN`` without ``--slice COLUMN``, and ``regression(M)`` of a bootstrap-tested
+    metric with ``--bootstrap 0`` (the gate could never fail)."""
+    sliced = {s.lower() for s in slices}
+    for gate in gates:
+        if gate.column is not None and gate.column.lower() not in sliced:
+            raise ReportgenError(
+                f"--fail-if {gate.expression!r}: the report is not sliced by {gate.column!r}; "
+                f"add --slice {gate.column}"
+            )
+        declared = registry.get(gate.metric)
+        by_bootstrap = declared is not None and declared.test == "bootstrap"
+        if gate.kind == "regression" and bootstrap == 0 and by_bootstrap:
+            raise ReportgenError(
+                f"--fail-if {gate.expression!r}: {gate.metric} is tested by the paired "
+                "bootstrap, which --bootstrap 0 turns off, so this gate could never fail; "
+                f"drop --bootstrap 0, or gate on delta({gate.metric})"
+            )
+
+
 Lookup = Callable[[str, str], float | None]  # (model, metric) -> value
 # (model, metric, column) -> [(slice value, verdict)], or None when the column was not sliced
 SliceVerdicts = Callable[[str, str, str], list[tuple[str, str]] | None]
@@ -185,10 +206,12 @@ def evaluate_gates(
             if s.baseline is not None:
                 bases.setdefault((s.model, s.metric), s.baseline)
     verdicts: dict[tuple[str, str], str] = {}
+    reasons: dict[tuple[str, str], str] = {}
     sliced: dict[tuple[str, str, str], list[tuple[str, str]]] = {}
     for c in comparisons:
         if c.slice_column is None:
             verdicts.setdefault((c.candidate, c.metric), c.verdict)
+            reasons.setdefault((c.candidate, c.metric), c.reason)
         else:
             key = (c.candidate, c.metric, c.slice_column.lower())
             sliced.setdefault(key, []).append((str(c.slice_value), c.verdict))
@@ -197,7 +220,10 @@ def evaluate_gates(
         return values.get((model, metric))
 
     def verdict_of(model: str, metric: str) -> str | None:
-        return verdicts.get((model, metric))
+        found = verdicts.get((model, metric))
+        if found == "untested":  # with why, for the gate to say
+            return f"untested: {reasons.get((model, metric)) or 'no test applies'}"
+        return found
 
     def base_of(model: str, metric: str) -> str:
         return bases.get((model, metric), baseline)
@@ -277,9 +303,10 @@ def _check(
                 f"cannot check: no comparison of {model} with {baseline} on {gate.metric} "
                 f"(only headline metrics are tested); use delta({gate.metric}) instead",
             )
-        if verdict == "untested":
+        if verdict.startswith("untested"):
+            why = verdict.partition(": ")[2]
             return GateResult(
-                gate, model, False, f"cannot check: {gate.metric} was not tested (--bootstrap 0?)"
+                gate, model, False, f"cannot check: {gate.metric} was not tested ({why})"
             )
         worse = verdict == "worse"
         return GateResult(

@@ -19,7 +19,7 @@ from reportgen.charts import draw_all
 from reportgen.engines.choice import choose_engine, parse_memory
 from reportgen.engines.evaluate import engine_note, evaluate_out_of_core
 from reportgen.errors import ReportgenError
-from reportgen.gates import Gate, check_names, evaluate_gates, parse_gates
+from reportgen.gates import Gate, check_names, check_options, evaluate_gates, parse_gates
 from reportgen.ingest.base import RunBase
 from reportgen.ingest.runs import ColumnNames
 from reportgen.ingest.sources import load_sources
@@ -54,6 +54,7 @@ def build_report(
     o = resolve(options)
     runs, title, timestamp, baseline, text_col = runs, o.title, o.timestamp, o.baseline, o.text_col
     gates = parse_gates(o.fail_if)
+    check_options(gates, o.slices, o.bootstrap)
     if not runs:
         raise ReportgenError("no runs given; pass at least one run file")
     limit = parse_memory(o.memory_limit) if o.memory_limit is not None else None
@@ -126,7 +127,9 @@ def build_report(
                 result.scores = kind.scores(result)
                 found[kind.name] = result
     results = [found[k.name] for k in registry.KINDS if k.name in found]  # in page order
-    return _assemble(ctx, results, gates, title, timestamp, say, loaded.runs)
+    report = _assemble(ctx, results, gates, title, timestamp, say, loaded.runs)
+    report.warnings = _same_files(loaded.runs) + _not_compared(owned, names, found)
+    return report
 
 
 build_report.__signature__ = signature(  # type: ignore[attr-defined]
@@ -134,6 +137,42 @@ build_report.__signature__ = signature(  # type: ignore[attr-defined]
     [inspect.Parameter("progress", inspect.Parameter.KEYWORD_ONLY, default=None)],
 )
 build_report.__doc__ = (build_report.__doc__ or "") + "\n" + textwrap.indent(docstring(), "    ")
+
+
+def _same_files(runs: Sequence[RunBase]) -> list[str]:
+    """Two names given the very same bytes: the report compares a file with itself."""
+    names: dict[str, list[str]] = {}
+    for run in runs:
+        if run.sha256:
+            mine = names.setdefault(run.sha256, [])
+            if run.name not in mine:
+                mine.append(run.name)
+    return [
+        f"{' and '.join(found)} are the same file (same SHA-256): the report compares it "
+        "with itself"
+        for found in names.values()
+        if len(found) > 1
+    ]
+
+
+def _not_compared(
+    owned: dict[str, list[RunBase]], names: Sequence[str], results: dict[str, KindResult]
+) -> list[str]:
+    """Runs of a kind that no other model has: compared with nothing (runs are compared
+    within their kind), which a report of several models should say."""
+    if len(names) < 2:
+        return []
+    found = []
+    for kind in registry.KINDS:
+        models = list(dict.fromkeys(r.name for r in owned[kind.name]))
+        if len(models) == 1 and kind.compares:
+            task = results[kind.name].task if kind.name in results else None
+            noun = f"{task} {kind.noun or kind.name}" if task else kind.noun or kind.name
+            found.append(
+                f"{models[0]}'s {noun} run was not compared with any other model: no other "
+                f"model has a {noun} run, and runs are compared within their kind"
+            )
+    return found
 
 
 def _unique_ids(sections: Sequence[Section]) -> None:

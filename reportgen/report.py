@@ -56,6 +56,9 @@ class Report:
     gates: list[GateResult] = field(default_factory=list)
     engine: str = "memory"
     engine_note: str | None = None  # why auto switched engines, shown under the verdict
+    # what a reader must know about how the report was built (the same file under two names,
+    # runs no other model could be compared with): under the verdict, in the JSON, on stderr
+    warnings: list[str] = field(default_factory=list)
 
     def result(self, kind: str) -> Any:
         """One kind's result (``"classification"``, ``"regression"``, ...), or None."""
@@ -128,6 +131,7 @@ class Report:
             "baseline": self.baseline,
             "bootstrap": {"replicates": self.replicates, "seed": self.seed},
             "engine": {"name": self.engine, "note": self.engine_note},
+            "warnings": list(self.warnings),
             "runs": runs,
             "scores": [s.summary() for s in self.scores],
             "comparisons": [c.summary() for r in self.results for c in r.comparisons],

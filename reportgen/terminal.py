@@ -17,7 +17,8 @@ try:  # Typer 0.22+ ships its own copy of click
 except ImportError:  # pragma: no cover
     import click  # type: ignore[no-redef]
 
-stderr = Console(stderr=True, highlight=False)
+# soft_wrap: a line is never broken by the console (CI logs keep paths and commands whole)
+stderr = Console(stderr=True, highlight=False, soft_wrap=True)
 
 # ``reportgen build --help``'s examples; \b keeps click from rewrapping them
 BUILD_EXAMPLES = (

@@ -26,7 +26,7 @@ def run(*command: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
 def test_wheel_installs_and_runs_the_demo_outside_the_repo(tmp_path: Path) -> None:
     dist = tmp_path / "dist"
     run(sys.executable, "-m", "build", "--wheel", "--outdir", dist, ROOT, cwd=tmp_path)
-    wheel = next(dist.glob("reportgen-*.whl"))
+    wheel = next(dist.glob("reportgen_ml-*.whl"))  # the distribution is reportgen-ml
     names = zipfile.ZipFile(wheel).namelist()
     assert "reportgen/templates/report.html.j2" in names
     assert "reportgen/templates/render.js" in names

@@ -108,7 +108,7 @@ class SparkEngine(Engine):
             from pyspark.sql import SparkSession
         except ImportError:
             raise ReportgenError(
-                "the Spark engine needs pyspark: pip install 'reportgen[spark]'"
+                "the Spark engine needs pyspark: pip install 'reportgen-ml[spark]'"
             ) from None
         self.spark = session or SparkSession.getActiveSession()
         if self.spark is None:

@@ -136,6 +136,7 @@ class Kind(ABC):
     # evaluated after every kind, whatever its place in KINDS (which is only page order)
     reads: ClassVar[tuple[str, ...]] = ()
     noun: ClassVar[str] = ""  # how the subtitle names its runs, when not by ``name``
+    compares: ClassVar[bool] = True  # compares a model's runs with the baseline's (not history)
 
     # --- ingest ----------------------------------------------------------------------------
 

@@ -125,6 +125,7 @@ class HistoryKind(Kind):
     beside a run file, or ``--history NAME=PATH`` (long or wide form)."""
 
     name = "training history"
+    compares = False
     title = "Training curves"
     board = "history"
     run_types = (History,)

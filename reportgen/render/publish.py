@@ -155,6 +155,7 @@ def to_text(report: Report) -> str:
         lines.append(f"Generated {report.generated_at} by reportgen {report.version}.")
     if report.verdict:
         lines += ["", report.verdict]
+    lines += [f"Warning: {w}" for w in report.warnings]
     if report.gates:
         lines += [
             "",

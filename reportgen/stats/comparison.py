@@ -47,6 +47,7 @@ class Comparison:
     shared_only: bool = False  # Δ is on the paired examples only, fewer than a run holds
     slice_column: str | None = None  # a --slice column, when compared on one of its values
     slice_value: str | None = None
+    reason: str = ""  # why it is untested, when it is: said by gates, the JSON and the table
 
     @staticmethod
     def record_columns() -> tuple[str, ...]:
@@ -77,6 +78,7 @@ class Comparison:
             "higher_is_better": self.higher_is_better,
             "slice_column": self.slice_column,
             "slice_value": self.slice_value,
+            "reason": self.reason or None,
             "ci_low": ci[0],
             "ci_high": ci[1],
             "ci_adjusted_low": adjusted[0],
@@ -102,6 +104,7 @@ class Comparison:
             "verdict": self.verdict,
             "n_paired": self.n_paired,
             **({"on_shared_examples_only": True} if self.shared_only else {}),
+            **({"reason": self.reason} if self.verdict == "untested" and self.reason else {}),
         }
 
 
@@ -125,6 +128,7 @@ RECORD_COLUMNS = (
     "higher_is_better",
     "slice_column",
     "slice_value",
+    "reason",
     "ci_low",
     "ci_high",
     "ci_adjusted_low",
@@ -168,6 +172,9 @@ def settle(
             families.setdefault(key(c), []).append(c)
     for members in families.values():
         _settle_family(members)
+    for c in comparisons:
+        if c.p_value is None and c.delta == 0:  # equal values: no test can call them apart
+            c.verdict = "tie"
 
 
 def _settle_family(members: list[Comparison]) -> None:

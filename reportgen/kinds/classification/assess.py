@@ -169,6 +169,11 @@ def _normal_test(result: Comparison, variance: float, test: str) -> None:
     if math.isfinite(variance) and variance > 0:
         result.se = math.sqrt(variance)
         result.p_value = compare.normal_two_sided_p(result.delta / result.se)
+    elif variance == 0:  # the same scores (or no pair that ranks differently): nothing varies
+        result.se = 0.0
+        result.p_value = 1.0 if result.delta == 0 else 0.0
+    else:
+        result.reason = "fewer than two positive or two negative examples are paired"
 
 
 def _delong_test(result: Comparison, base: EncodedRun, cand: EncodedRun) -> None:

@@ -89,6 +89,9 @@ class TaskDelta:
             family=family if tested else 0,
             correction=("Holm" if family > 1 else "none") if tested else "",
             higher_is_better=self.higher_is_better,
+            reason="a results file gives no standard error for it"
+            if self.verdict == "untested"
+            else "",
         )
 
     def family_in(self, deltas: Sequence[TaskDelta]) -> int:
@@ -391,9 +394,11 @@ def _deltas(table: BenchmarkTable) -> list[TaskDelta]:
         )
         for task, b, c, delta, ci, p in rows:
             adj = adjusted.get(task)
-            if adj is None:
+            if delta == 0:  # equal scores: no test can call them apart
+                verdict = "tie"
+            elif adj is None:
                 verdict = "untested"
-            elif adj >= ALPHA or delta == 0:
+            elif adj >= ALPHA:
                 verdict = "tie"
             else:
                 verdict = "better" if (delta > 0) == b.higher_is_better else "worse"

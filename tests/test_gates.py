@@ -1,0 +1,170 @@
+"""Gates a newcomer can trust in CI: an unchanged model passes every gate, whatever its kind;
+a gate its options cannot check is a usage error before anything is computed."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from reportgen import build_report
+from reportgen.cli import app
+from reportgen.demo.classic import write_demo_runs, write_kinds_demo_runs
+from reportgen.demo.lm import write_lm_demo_runs
+from reportgen.errors import ReportgenError
+from reportgen.gates import evaluate_gates, parse_gates
+
+
+def _copied(runs: list[str], picked: list[int]) -> list[str]:
+    """The picked runs under the name "base", and the same files again under "copy"."""
+    paths = [runs[i].partition("=")[2] for i in picked]
+    return [f"base={p}" for p in paths] + [f"copy={p}" for p in paths]
+
+
+DEMOS = {  # which demo runs are one model's: every kind the demos have
+    "cancer": ([0], {"positive_label": "malignant", "cost": "FP=1,FN=5"}),
+    "digits": ([0], {}),
+    "lm": ([0, 1, 2], {}),
+    "kinds": ([0, 2, 3], {"slices": ["sex"]}),
+}
+
+
+@pytest.mark.parametrize("demo", list(DEMOS))
+def test_an_unchanged_model_passes_every_gate_of_every_kind(demo: str, tmp_path: Path) -> None:
+    """The candidate's files are the baseline's: every comparison is a tie (McNemar without
+    discordant pairs, DeLong or the bootstrap with no variance, paired tests of sums, lm-eval's
+    z-test), so regression(M), delta(M) and by-slice gates all pass."""
+    if demo in ("cancer", "digits"):
+        runs = write_demo_runs(tmp_path)[0 if demo == "cancer" else 1].runs
+    elif demo == "lm":
+        runs = write_lm_demo_runs(tmp_path).runs
+    else:
+        runs = write_kinds_demo_runs(tmp_path).runs
+    picked, options = DEMOS[demo]
+    report = build_report(_copied(runs, picked), bootstrap=200, timestamp=False, **options)
+    comparisons = [c for r in report.results for c in (*r.comparisons, *r.by_slice)]
+    assert len({r.kind for r in report.results if r.comparisons}) >= len(picked)
+    assert {c.verdict for c in comparisons} == {"tie"}, {
+        (c.metric, c.test, c.verdict, c.p_value) for c in comparisons if c.verdict != "tie"
+    }
+    metrics = sorted({c.metric for c in comparisons})
+    gates = parse_gates(
+        [f"regression({m})" for m in metrics] + [f"delta({m}) < -0.000001" for m in metrics]
+    )
+    whole = [c for r in report.results for c in r.comparisons]
+    results = evaluate_gates(gates, ["base", "copy"], "base", report.scores, whole)
+    assert [r.detail for r in results if not r.passed] == []
+
+
+def _slice_runs(tmp_path: Path) -> list[str]:
+    rng = np.random.default_rng(3)
+    y = rng.integers(0, 2, 600)
+    frame = pd.DataFrame(
+        {
+            "label": y,
+            "score": np.clip(y * 0.6 + rng.normal(0.2, 0.25, 600), 0, 1),
+            "region": rng.choice(["north", "south", "east"], 600),
+        }
+    )
+    frame.to_csv(tmp_path / "b.csv", index=False)
+    frame.to_csv(tmp_path / "b_copy.csv", index=False)
+    return [f"baseline={tmp_path / 'b.csv'}", f"candidate={tmp_path / 'b_copy.csv'}"]
+
+
+def test_an_unchanged_model_passes_by_slice_gates(tmp_path: Path) -> None:
+    report = build_report(
+        _slice_runs(tmp_path),
+        bootstrap=200,
+        timestamp=False,
+        slices=["region"],
+        fail_if=["regression(roc_auc)", "regression(f1) by region", "delta(accuracy) < -0.01"],
+    )
+    assert [g.detail for g in report.gates if not g.passed] == []
+    assert len(report.gates) == 3
+
+
+def test_a_by_slice_gate_without_its_slice_is_a_usage_error(tmp_path: Path) -> None:
+    runs = _slice_runs(tmp_path)
+    with pytest.raises(ReportgenError, match=r"--slice region"):
+        build_report(runs, fail_if=["regression(f1) by region"], bootstrap=0)
+    result = CliRunner().invoke(
+        app,
+        ["build", *runs, "--fail-if", "regression(f1) by region", "-o", str(tmp_path / "r.html")],
+    )
+    assert result.exit_code == 2, result.output
+    assert not (tmp_path / "r.html").exists()
+
+
+def test_a_regression_gate_with_no_bootstrap_is_a_usage_error(tmp_path: Path) -> None:
+    """--bootstrap 0 leaves the bootstrap-tested metrics untested: a gate on one of them can
+    never fail, so it is refused before the build, naming the fix."""
+    with pytest.raises(ReportgenError, match="--bootstrap 0"):
+        build_report(_slice_runs(tmp_path), fail_if=["regression(f1)"], bootstrap=0)
+
+
+def test_the_same_file_under_two_names_is_said_everywhere(tmp_path: Path) -> None:
+    runs = _slice_runs(tmp_path)
+    (tmp_path / "b_copy.csv").write_bytes((tmp_path / "b.csv").read_bytes())
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        app, ["build", *runs, "-o", str(out / "r.html"), "--json", str(out / "r.json"), "-q"]
+    )
+    assert result.exit_code == 0, result.output
+    said = "baseline and candidate are the same file (same SHA-256)"
+    assert f"reportgen: warning: {said}" in result.output  # even with --quiet
+    assert said in (out / "r.html").read_text()
+    summary = json.loads((out / "r.json").read_text())
+    assert [w for w in summary["warnings"] if said in w]
+
+
+def test_runs_of_different_kinds_are_said_not_compared(tmp_path: Path) -> None:
+    """A regression file beside a classifier's: nothing is compared, and the report says so
+    instead of passing quietly."""
+    from .test_regression import diabetes_frames
+
+    ridge, _ = diabetes_frames()
+    ridge.to_csv(tmp_path / "reg.csv", index=False)
+    runs = [_slice_runs(tmp_path)[0], f"candidate={tmp_path / 'reg.csv'}"]
+    report = build_report(runs, bootstrap=0, timestamp=False)
+    assert report.comparisons == []
+    assert report.warnings == [
+        "baseline's binary classification run was not compared with any other model: no "
+        "other model has a binary classification run, and runs are compared within their kind",
+        "candidate's regression run was not compared with any other model: no other model has "
+        "a regression run, and runs are compared within their kind",
+    ]
+    assert report.summary()["warnings"] == report.warnings
+    assert "was not compared" in report.to_markdown() and "was not compared" in report.to_html()
+
+
+def test_long_paths_are_never_wrapped_in_ci_logs(tmp_path: Path) -> None:
+    """stderr is not a terminal in CI: a long path stays on one line."""
+    runs = _slice_runs(tmp_path)
+    deep = tmp_path / ("a-folder-with-a-long-name-" * 4) / "report-with-a-long-name.html"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "reportgen.cli",
+            "build",
+            *runs,
+            "-o",
+            str(deep),
+            "--bootstrap",
+            "0",
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "COLUMNS": "80"},
+        check=False,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert f"Wrote {deep}" in done.stderr.splitlines()
