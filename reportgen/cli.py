@@ -14,7 +14,7 @@ import typer
 from reportgen import __version__
 from reportgen.config import build_arguments, with_config
 from reportgen.errors import ReportgenError
-from reportgen.options import OPTIONS, TYPES, Option
+from reportgen.options import OPTIONS, TYPES, Option, command_line
 from reportgen.terminal import (
     BUILD_EXAMPLES,
     GroupedCommand,
@@ -101,6 +101,7 @@ def build(ctx: typer.Context, runs: list[str], **given: Any) -> None:
         check_outputs(o)
         with progress(o["quiet"]) as say:
             report = build_report(**build_arguments(o), progress=say)
+            report.command = command_line(o["runs"], o)  # options from a config file too
             say("Writing the report")  # type: ignore[operator]
             written = write_outputs(report, o)
         if o["profile"] or profiling.wanted():
@@ -160,11 +161,16 @@ build.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
     ]
 )
 build.__annotations__ = {p.name: p.annotation for p in build.__signature__.parameters.values()}
-app.command(cls=GroupedCommand, epilog=BUILD_EXAMPLES)(build)
+app.command(
+    cls=GroupedCommand,
+    epilog=BUILD_EXAMPLES,
+    short_help="Build one HTML report comparing RUNS side by side (and JSON, Markdown, ...).",
+)(build)
 
 
 @app.command(
     epilog="Example:\n\n\b\n  reportgen demo -o /tmp/demo   (then open /tmp/demo/report.html)",
+    short_help="Build four example reports from scikit-learn and LLM data made here.",
 )
 def demo(
     output: Annotated[
@@ -195,6 +201,8 @@ def demo(
     typer.echo(f"Wrote {len(plans)} reports; open the first one first:")
     for number, plan in enumerate(plans, start=1):
         typer.echo(f"{number}. {plan.html.resolve()}\n   {plan.title} — {plan.about}")
+        given = {**plan.options, "title": plan.title, "output": plan.html, "json_path": plan.json}
+        typer.echo(f"   made by: {command_line(plan.runs, given)}")
 
 
 def main() -> None:

@@ -217,11 +217,13 @@ OPTIONS: tuple[Option, ...] = (
     # Gates
     Option("fail_if", "texts", (),
            "A CI gate: exit 1 (after writing every output) when EXPR is true; repeatable. EXPR "
-           "is METRIC OP NUMBER, delta(METRIC) OP NUMBER (candidate minus baseline) or "
-           "regression(METRIC) (significantly worse than the baseline), optionally followed by "
+           "is METRIC OP NUMBER, delta(METRIC) OP NUMBER (candidate minus baseline), "
+           "regression(METRIC) (significantly worse than the baseline) or regression(METRIC) by "
+           "COLUMN (worse on any value of a --slice column), each optionally followed by "
            "'for MODEL'; OP is < <= > >= == !=. Without 'for', every candidate is checked.",
            ["f1 < 0.90", "delta(accuracy) < -0.01", "regression(roc_auc)",
-            "latency_p99_ms > 500 for v2"], "Gates", metavar="EXPR"),
+            "regression(f1) by region", "latency_p99_ms > 500 for v2"], "Gates",
+           metavar="EXPR"),
     # Outputs
     Option("top_k", "int", 20, "Examples per error-analysis list.", 50, "Outputs", metavar="N",
            low=0),
@@ -263,6 +265,10 @@ OPTIONS: tuple[Option, ...] = (
            "Also write a ready-to-send email (.eml): a short HTML body with the key charts as "
            "images, a plain-text part, the full report attached. Nothing is sent.",
            "report.eml", "Email", metavar="PATH", scope="cli"),
+    Option("eml_attach", "text", "report",
+           "What --eml carries besides its body: the full report (report), the report without "
+           "JavaScript, much smaller (static), or nothing (none).", "static", "Email",
+           choices=("report", "static", "none"), scope="cli"),
     Option("email_to", "text", None, "To: header of --eml.", "ml-team@example.com", "Email",
            metavar="ADDRESS", scope="cli"),
     Option("email_subject", "text", None, "Subject: header of --eml (default: the report title).",
@@ -392,3 +398,57 @@ def docstring() -> str:
         lines.append(f"{o.name} ({kind}, default {default}; {o.long})")
         lines.append(f"    {o.help} E.g. ``{o.python_example()}``.")
     return "\n".join(lines)
+
+
+SHOWN_CLI = ("output", "json_path", "markdown", "junit", "static", "eml", "eml_attach")
+
+
+def command_line(runs: Sequence[Any], given: Mapping[str, Any]) -> str:
+    """The ``reportgen build`` command that makes a report from ``runs`` and the options in
+    ``given`` (those left at their defaults are not written), quoted to be pasted in a shell."""
+    words = ["reportgen", "build", *(_argument(r) for r in runs)]
+    for option in OPTIONS:
+        if option.scope == "cli" and option.name not in SHOWN_CLI:
+            continue
+        value = given.get(option.name, option.default)
+        if value is None or value == option.default or (option.type == "texts" and not value):
+            continue
+        if option.type == "flag":
+            words.append(option.long if value else f"--no-{option.key}")
+        elif option.type == "texts":
+            for item in value:
+                words += [option.long, _argument(item)]
+        else:
+            words += [option.long, str(value)]
+    return shlex.join(words)
+
+
+def python_call(runs: Sequence[Any], given: Mapping[str, Any]) -> str:
+    """The :func:`reportgen.build_report` call with these arguments, as Python source."""
+    shown = [repr([_argument(r) for r in runs])]
+    defaults = {o.name: o.default for o in BUILD}
+    shown += [
+        f"{name}={_python(value)}"
+        for name, value in given.items()
+        if not (name in defaults and value == defaults[name]) and value not in (None, [], ())
+    ]
+    return f"reportgen.build_report({', '.join(shown)})"
+
+
+def _argument(run: Any) -> str:
+    """A run argument as text: a path as given, a loaded run by its name and source."""
+    if isinstance(run, str | Path):
+        return str(run)
+    return f"{run.name}={run.path}"
+
+
+def _python(value: Any) -> str:
+    if value is None:
+        return "None"
+    if isinstance(value, tuple):
+        value = list(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(_python(v) for v in value) + "]"
+    return (
+        repr(_argument(value)) if not isinstance(value, str | int | float | bool) else repr(value)
+    )

@@ -26,7 +26,7 @@ from reportgen.ingest.sources import load_sources
 from reportgen.kinds.base import BoardPart, Context, Kind, KindResult
 from reportgen.kinds.board import board_table, shaped
 from reportgen.model import RunInfo, Section, Table, model_colours
-from reportgen.options import docstring, resolve, signature
+from reportgen.options import docstring, python_call, resolve, signature
 from reportgen.parallel import parallel_map
 from reportgen.profiling import stage
 from reportgen.render import fallbacks
@@ -75,6 +75,7 @@ def build_report(
         ctx = Context(o, found.baseline, found.models, model_colours(found.models, found.baseline))
         report = _assemble(ctx, [found], gates, title, timestamp, say)
         report.engine, report.engine_note = choice.name, engine_note(choice)
+        report.command = python_call(runs, options)
         return report
     say("Loading runs")
     with stage("load"):
@@ -129,6 +130,7 @@ def build_report(
     results = [found[k.name] for k in registry.KINDS if k.name in found]  # in page order
     report = _assemble(ctx, results, gates, title, timestamp, say, loaded.runs)
     report.warnings = _same_files(loaded.runs) + _not_compared(owned, names, found)
+    report.command = python_call(runs, options)
     return report
 
 
@@ -169,8 +171,8 @@ def _not_compared(
             task = results[kind.name].task if kind.name in results else None
             noun = f"{task} {kind.noun or kind.name}" if task else kind.noun or kind.name
             found.append(
-                f"{models[0]}'s {noun} run was not compared with any other model: no other "
-                f"model has a {noun} run, and runs are compared within their kind"
+                f"the {noun} run of {models[0]} was not compared with any other model: no "
+                f"other model has a {noun} run, and runs are compared within their kind"
             )
     return found
 

@@ -11,7 +11,7 @@ import html
 import json
 import math
 import os
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +59,8 @@ class Report:
     # what a reader must know about how the report was built (the same file under two names,
     # runs no other model could be compared with): under the verdict, in the JSON, on stderr
     warnings: list[str] = field(default_factory=list)
+    # how it was built, to be pasted: the reportgen build command, or the build_report call
+    command: str = ""
 
     def result(self, kind: str) -> Any:
         """One kind's result (``"classification"``, ``"regression"``, ...), or None."""
@@ -131,6 +133,8 @@ class Report:
             "baseline": self.baseline,
             "bootstrap": {"replicates": self.replicates, "seed": self.seed},
             "engine": {"name": self.engine, "note": self.engine_note},
+            "command": self.command,
+            "verdict": self.verdict,
             "warnings": list(self.warnings),
             "runs": runs,
             "scores": [s.summary() for s in self.scores],
@@ -168,14 +172,20 @@ class Report:
         return publish.to_junit(self)
 
     def to_email(
-        self, to: str | None = None, subject: str | None = None, sender: str | None = None
+        self,
+        to: str | None = None,
+        subject: str | None = None,
+        sender: str | None = None,
+        attach: str = "report",
     ) -> bytes:
-        """A ready-to-send MIME message (.eml) with the full report attached."""
-        return publish.to_email(self, to=to, subject=subject, sender=sender)
+        """A ready-to-send MIME message (.eml): the verdict, gates, leaderboard and key
+        charts, with the full report attached (``attach``: ``report``, ``static`` without
+        JavaScript, or ``none``)."""
+        return publish.to_email(self, to=to, subject=subject, sender=sender, attach=attach)
 
     def save(self, path: str | Path, format: str | None = None, **settings: Any) -> Path:
-        """Write one output, by ``format`` or by the path's suffix (.html, .json, .md, .xml,
-        .eml; anything else is the page), from the registry of formats
+        """Write one output, by ``format`` or by the path's suffix (.html, .htm, .json, .md,
+        .xml, .eml; another suffix is an error that lists them), from the registry of formats
         (:data:`reportgen.render.reporters.REPORTERS`): ``html``, ``static``, ``json``,
         ``markdown``, ``junit``, ``eml``. ``settings`` go to the format (the email's ``to``,
         ``subject``, ``sender``)."""
@@ -184,13 +194,43 @@ class Report:
         render.write_atomic_bytes(path, reporter.render(self, settings))
         return path
 
+    def preview(self) -> Report:
+        """The report cut to what a notebook shows inline: verdict, gates, leaderboards and
+        the key charts (as the email picks them), no per-example sections."""
+        from reportgen.render.publish import key_figures
+
+        figures = key_figures(self)
+        lead = (
+            "A preview: the key charts only. The whole report: report.show() opens it in a "
+            'browser; report.save("report.html") writes it.'
+        )
+        shown = [s for s in self.sections if s.id.endswith("-leaderboard")]
+        if figures:
+            shown.append(Section("key-charts", "Key charts", lead=lead, figures=figures))
+        else:
+            shown.append(Section("key-charts", "The whole report", lead=lead))
+        return replace(self, sections=shown, runs=[])
+
     def _repr_html_(self) -> str:
-        # an iframe keeps the page's script, styles and CSP apart from the notebook's
-        page = html.escape(self.to_html(), quote=True)
+        """A light preview in Jupyter (well under 200 KB, whatever the report's size): the
+        static page of :meth:`preview`, in an iframe that keeps its styles and CSP apart
+        from the notebook's."""
+        page = html.escape(self.preview().to_html(static=True), quote=True)
         return (
-            f'<iframe srcdoc="{page}" style="width:100%;height:900px;border:0" '
+            f'<iframe srcdoc="{page}" style="width:100%;height:700px;border:0" '
             f'title="{html.escape(self.title)}"></iframe>'
         )
+
+    def show(self) -> Path:
+        """Open the whole report in the default browser (written to a temporary file, which
+        is returned)."""
+        import tempfile
+        import webbrowser
+
+        folder = Path(tempfile.mkdtemp(prefix="reportgen-"))
+        path = self.save(folder / "report.html")
+        webbrowser.open(path.as_uri())
+        return path
 
 
 def _frame(record: type, rows: list[dict[str, Any]]) -> pd.DataFrame:

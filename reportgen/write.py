@@ -65,11 +65,16 @@ def write_outputs(report: Any, o: dict[str, Any]) -> list[str]:
 
 def _write(report: Any, o: dict[str, Any], staging: Any) -> list[str]:
     paths = output_paths(o)
-    settings = {"to": o["email_to"], "subject": o["email_subject"], "sender": o["email_from"]}
+    settings = {
+        "to": o["email_to"],
+        "subject": o["email_subject"],
+        "sender": o["email_from"],
+        "attach": o["eml_attach"],
+    }
     with staging() as outputs:
         for option, path in paths.items():
             outputs.add(path, reporter_of(option, o).render(report, settings))
-        written = [str(p) for p in outputs.commit()]
+        written = [f"{p} ({_size(p)})" for p in outputs.commit()]
     if o["markdown"] == "-":
         summary = report.to_markdown() + "\n"
         target = os.environ.get("GITHUB_STEP_SUMMARY")
@@ -86,3 +91,17 @@ def _write(report: Any, o: dict[str, Any], staging: Any) -> list[str]:
         else:
             typer.echo(summary, nl=False)
     return written
+
+
+def _size(path: Path) -> str:
+    """A file's size as a person reads it: 812 B, 14 kB, 2.4 MB."""
+    try:
+        size = Path(path).stat().st_size
+    except OSError:
+        return "written"
+    for unit, scale in (("MB", 1e6), ("kB", 1e3)):
+        if size >= scale:
+            return (
+                f"{size / scale:.1f} {unit}" if size < 10 * scale else f"{size / scale:.0f} {unit}"
+            )
+    return f"{size} B"

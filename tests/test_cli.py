@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 import subprocess
 import sys
 from collections.abc import Callable
@@ -288,3 +289,12 @@ def test_demo_builds_both_reports(tmp_path: Path) -> None:
     assert all(r["metrics"]["accuracy"] > 0.9 for r in summary["runs"])
     # the demo's runs are ordinary files a user could have written
     assert pd.read_csv(tmp_path / "cancer-logistic.csv").shape[0] == 171
+    # and it prints the command that makes each report from them: the same numbers again
+    commands = [line.split("made by: ", 1)[1] for line in out.splitlines() if "made by: " in line]
+    assert len(commands) == 4 and all(c.startswith("reportgen build ") for c in commands)
+    (digits,) = [c for c in commands if "digits-report.html" in c]
+    code, _, err = invoke(*shlex.split(digits)[1:], "--quiet")
+    assert code == 0, err
+    again = json.loads((tmp_path / "digits-summary.json").read_text())
+    assert again["command"] == digits
+    assert again["scores"] == summary["scores"] and again["comparisons"] == summary["comparisons"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -135,10 +136,10 @@ def test_runs_of_different_kinds_are_said_not_compared(tmp_path: Path) -> None:
     report = build_report(runs, bootstrap=0, timestamp=False)
     assert report.comparisons == []
     assert report.warnings == [
-        "baseline's binary classification run was not compared with any other model: no "
+        "the binary classification run of baseline was not compared with any other model: no "
         "other model has a binary classification run, and runs are compared within their kind",
-        "candidate's regression run was not compared with any other model: no other model has "
-        "a regression run, and runs are compared within their kind",
+        "the regression run of candidate was not compared with any other model: no other "
+        "model has a regression run, and runs are compared within their kind",
     ]
     assert report.summary()["warnings"] == report.warnings
     assert "was not compared" in report.to_markdown() and "was not compared" in report.to_html()
@@ -167,4 +168,5 @@ def test_long_paths_are_never_wrapped_in_ci_logs(tmp_path: Path) -> None:
         timeout=300,
     )
     assert done.returncode == 0, done.stderr
-    assert f"Wrote {deep}" in done.stderr.splitlines()
+    (line,) = [x for x in done.stderr.splitlines() if x.startswith("Wrote ")]
+    assert re.fullmatch(rf"Wrote {re.escape(str(deep))} \(\d[\d.]* (B|kB|MB)\)", line)

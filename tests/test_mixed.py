@@ -103,7 +103,9 @@ def test_each_kind_gets_its_sections_and_is_compared_within_it(
     }
     pairs = {(c["baseline"], c["candidate"]) for c in summary["comparisons"]}
     assert pairs == {("ridge", "boosted"), ("tags", "tags-worse")}
-    assert "regression metrics" in report.verdict and "multilabel metrics" in report.verdict
+    assert report.verdict.startswith("Regression: boosted is worse than ridge on ")
+    assert "Multilabel: tags-worse is worse than tags on " in report.verdict
+    assert "the multiclass classification run of digits was not compared" in report.warnings[0]
     markdown = report.to_markdown()  # every kind's leaderboard, for a PR comment
     assert "**Regression: leaderboard**" in markdown and "| ridge (baseline) |" in markdown
     assert "**Multilabel: leaderboard**" in markdown and "| tags (baseline) |" in markdown

@@ -337,6 +337,34 @@ def test_email_parses_back(tmp_path: Path, pair: list[str]) -> None:
     assert "style=" in html_body and "<link" not in html_body  # inline CSS only
 
 
+def test_email_images_are_inline_words_fit_an_email_and_the_attachment_is_chosen(
+    tmp_path: Path, pair: list[str]
+) -> None:
+    """Charts are part of the body (not listed as attachments); no caption asks to hover;
+    the text part says where the brackets sit; --eml-attach report|static|none picks what
+    rides along, and the terminal says each output's size."""
+    sizes = {}
+    for attach in ("report", "static", "none"):
+        eml = tmp_path / f"{attach}.eml"
+        code, _, err = invoke(
+            "build", *pair, "-o", str(tmp_path / "r.html"), "--eml", str(eml),
+            "--eml-attach", attach, "--bootstrap", "50",
+        )  # fmt: skip
+        assert code == 0, err
+        assert re.search(rf"{re.escape(str(eml))} \(\d[\d.]* (kB|MB)\)", " ".join(err.split()))
+        sizes[attach] = eml.stat().st_size
+        message = email.message_from_bytes(eml.read_bytes(), policy=email.policy.default)
+        images = [p for p in message.walk() if p.get_content_type() == "image/png"]
+        assert images and all(p.get_content_disposition() == "inline" for p in images)
+        attached = [p.get_filename() for p in message.iter_attachments()]
+        assert attached == ([] if attach == "none" else ["report.html"])
+        html_body = message.get_body(preferencelist=("html",)).get_content()  # type: ignore[union-attr]
+        assert "Hover" not in html_body and "hover" not in html_body
+        text = message.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
+        assert "In brackets after a candidate's value" in text and "under" not in text
+    assert sizes["none"] < sizes["static"] < sizes["report"]
+
+
 def test_email_from_a_sender_is_not_a_draft(pair: list[str]) -> None:
     from reportgen.render.publish import to_email
 
@@ -417,3 +445,40 @@ def test_no_output_shows_a_zero_delta_as_minus_zero(tmp_path: Path) -> None:
         assert not re.search(r"[−+-]0\.000(?![0-9])", text), name
         assert "±0" in text, name
         assert re.search(r"[−+]0\.0002", text), name
+
+
+def test_board_layout_and_words_follow_the_job_not_its_numbers(tmp_path: Path) -> None:
+    """The same job keeps its layout whether or not its deltas are significant; the caption
+    says row or column as the layout is; a model named "baseline" is not tagged twice; the
+    page and the JSON say the call that built the report."""
+    import markupsafe
+    import numpy as np
+    import pandas as pd
+
+    from reportgen.kinds.board import shaped
+    from reportgen.model import Cell, Table
+
+    header = ["Model", *[f"metric number {i}" for i in range(9)]]
+
+    def board(sub: str) -> Table:
+        rows = [[Cell(m)] + [Cell("0.912", sub=sub) for _ in header[1:]] for m in ("a", "b")]
+        return shaped(Table(list(header), rows), "a")
+
+    quiet, loud = board("▲ +0.012"), board("▼ −0.0123 n.s.")
+    assert quiet.turn == loud.turn
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 300)
+    for name in ("baseline", "candidate"):
+        frame = pd.DataFrame(
+            {"label": y, "score": np.clip(y * 0.5 + rng.normal(0.25, 0.3, 300), 0, 1)}
+        )
+        frame.to_csv(tmp_path / f"{name}.csv", index=False)
+    runs = [f"baseline={tmp_path / 'baseline.csv'}", f"candidate={tmp_path / 'candidate.csv'}"]
+    report = build_report(runs, bootstrap=100, timestamp=False)
+    markdown = report.to_markdown()
+    assert "baseline (baseline)" not in markdown and "| baseline |" in markdown
+    turned = report.leaderboard.shown(False) is not report.leaderboard  # type: ignore[union-attr]
+    assert f"Best value per {'row' if turned else 'column'} in bold" in markdown
+    assert report.command == f"reportgen.build_report({runs!r}, bootstrap=100, timestamp=False)"
+    assert report.summary()["command"] == report.command
+    assert str(markupsafe.escape(report.command)) in report.to_html()

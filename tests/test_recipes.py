@@ -75,6 +75,10 @@ def test_unknown_format_is_a_clear_error(tmp_path: Path, regression_runs: list[s
     with pytest.raises(ReportgenError, match="unknown output format 'pdf'; formats are: html"):
         report.save(tmp_path / "r.pdf", format="pdf")
     assert not (tmp_path / "r.pdf").exists()
+    with pytest.raises(ReportgenError, match=r"r\.pdf: no output format writes \.pdf; use one of"):
+        report.save(tmp_path / "r.pdf")  # was: HTML in a .pdf, and no error
+    assert not (tmp_path / "r.pdf").exists()
+    assert report.save(tmp_path / "r.pdf.html").read_text().startswith("<!doctype html>")
 
 
 def test_metric_recipe(regression_runs: list[str], monkeypatch: pytest.MonkeyPatch) -> None:

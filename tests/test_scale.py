@@ -337,7 +337,7 @@ def test_spark_engine_without_pyspark_says_how_to_install_it(
 
     monkeypatch.setitem(sys.modules, "pyspark", None)
     monkeypatch.setitem(sys.modules, "pyspark.sql", None)
-    with pytest.raises(ReportgenError, match=r"pip install 'reportgen\[spark\]'"):
+    with pytest.raises(ReportgenError, match=r"pip install 'reportgen-ml\[spark\]'"):
         SparkEngine()
 
 

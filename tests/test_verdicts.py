@@ -339,22 +339,76 @@ def test_the_slice_clauses_of_a_verdict_stay_bounded() -> None:
     ]
 
 
-def test_verdict_clauses_name_only_the_counts_there_are() -> None:
+def test_verdict_clauses_lead_with_the_majority_and_name_the_few() -> None:
     from types import SimpleNamespace
 
     from reportgen.kinds.cells import verdict_parts
 
-    def clause(*verdicts: str) -> str:
-        found = [SimpleNamespace(candidate="new", verdict=v) for v in verdicts]
+    def clause(*verdicts: str, metrics: tuple[str, ...] = ()) -> str:
+        names = metrics or tuple(f"m{i}" for i in range(len(verdicts)))
+        found = [
+            SimpleNamespace(candidate="new", verdict=v, metric=m)
+            for v, m in zip(verdicts, names, strict=True)
+        ]
         (text,) = verdict_parts(found, "old", "metrics")  # type: ignore[arg-type]
         return text
 
+    eleven = ("accuracy", "balanced_accuracy", "precision", "recall", "f1", "mcc", "roc_auc")
+    eleven += ("average_precision", "log_loss", "brier", "ece")
+    worse_but_ece = ["worse"] * 10 + ["better"]
     assert (
-        clause("better", "worse", "tie")
-        == "new beats old on 1 of 3 metrics, is worse on 1, ties on 1"
+        clause(*worse_but_ece, metrics=eleven)
+        == "new is worse than old on 10 of 11 metrics (better on ECE)"
     )
-    assert clause("better", "better") == "new beats old on 2 of 2 metrics"
     assert (
-        clause("worse", "tie", "untested") == "new is worse than old on 1 of 2 metrics, ties on 1"
+        clause(*(["tie"] * 8 + ["worse", "worse", "tie"]), metrics=eleven)
+        == "new is worse than old on log loss and Brier, ties on 9"
+    )
+    assert (
+        clause("better", "worse", "tie", metrics=("f1", "log_loss", "ece"))
+        == "new beats old on F1 (worse on log loss), ties on 1"
+    )
+    assert (
+        clause("better", "better", metrics=("f1", "accuracy")) == "new beats old on F1 and accuracy"
+    )
+    assert clause("worse", "tie", "untested", metrics=("f1", "ece", "brier")) == (
+        "new is worse than old on F1, ties on 1"
     )
     assert clause("tie", "tie") == "new and old tie on all 2 metrics"
+
+
+def test_three_or_more_models_lead_with_the_best() -> None:
+    from reportgen.kinds.cells import ranked_verdict
+
+    clauses = {m: f"{m} clause" for m in ("v2", "v3", "v4", "v5")}
+    ranks = {"v1": 3, "v2": 2, "v3": 1, "v4": 4, "v5": 1}
+    assert ranked_verdict(clauses, ranks, "f1", "v1") == [
+        "Best: v3 (rank 1 of 5 on F1; v5 is not distinguishable)",
+        "v3 clause",
+        "v5 clause",
+        "2 more candidates in the comparisons",
+    ]
+    tied = dict.fromkeys(("v1", "v2", "v3"), 1)
+    assert ranked_verdict({"v2": "a", "v3": "b"}, tied, "accuracy", "v1")[0] == (
+        "No model ranks above the others on accuracy (all 3 share rank 1)"
+    )
+    assert ranked_verdict({"v2": "a"}, {"v1": 1, "v2": 2}, "f1", "v1") == ["a"]
+
+
+def test_the_headline_reads_the_same_in_every_output(tmp_path: Path) -> None:
+    """Page, Markdown, the email's text and HTML parts, and the JSON's verdict: one sentence."""
+    import email
+
+    from reportgen.demo.classic import write_demo_runs
+
+    demo = write_demo_runs(tmp_path)[0]
+    report = build_report(demo.runs, bootstrap=200, timestamp=False, **demo.options)
+    verdict = report.verdict
+    assert verdict.startswith(("Best: ", "No model ranks above the others"))
+    assert report.summary()["verdict"] == verdict
+    assert verdict in report.to_html()
+    assert verdict in report.to_markdown()
+    message = email.message_from_bytes(report.to_email())
+    parts = {p.get_content_type(): p for p in message.walk()}
+    assert verdict in parts["text/plain"].get_payload(decode=True).decode()
+    assert verdict in parts["text/html"].get_payload(decode=True).decode()

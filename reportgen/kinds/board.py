@@ -36,7 +36,8 @@ def board_table(
     rows = []
     for model in models:
         cell = model_cell(model, colours)
-        if model == baseline and len(models) > 1:
+        # the baseline is tagged, unless its name says so already ("baseline (baseline)")
+        if model == baseline and len(models) > 1 and not says_baseline(model):
             cell.sub, cell.sub_role = "baseline", "tag"
         row = [cell]
         if ranked is not None:
@@ -99,28 +100,30 @@ def shaped(board: Table, baseline: str) -> Table:
     return board
 
 
-WIDE_BOARD = 1100  # under a desktop card (1,260 px in a 1,400 px window), with a margin
+WIDE_BOARD = 1180  # under a desktop card (1,260 px in a 1,400 px window), with a margin
 CHAR_PX = 8.5
+
+
+VALUE_CHARS = 10  # a value and its delta line ("▲ +0.012 n.s.", in smaller type)
 
 
 def wide(board: Table) -> bool:
     """Too wide to read across at desktop width (a suite of 57 subjects, a dozen headline
     metrics with long names): the board is then shown with a row per metric. The width is
-    estimated from the longest text of each column (headers and values do not wrap on
-    screen). Called for boards with fewer models than metrics (:func:`shaped`)."""
-    width = 0.0
-    for j, header in enumerate(board.header):
-        texts = [header, *(r[j].text for r in board.rows), *(r[j].sub or "" for r in board.rows)]
-        width += CHAR_PX * max(map(len, texts))
+    estimated from the names alone (the models' and the metrics'), never from the values, so
+    that the same job keeps its layout from run to run whatever its numbers. Called for
+    boards with fewer models than metrics (:func:`shaped`)."""
+    names = max((len(r[0].text) for r in board.rows), default=0)  # the tag is a second line
+    width = CHAR_PX * max(len(board.header[0]), names)
+    width += sum(CHAR_PX * max(len(h), VALUE_CHARS) for h in board.header[1:])
     return width > WIDE_BOARD
 
 
 def transposed(board: Table, baseline: str | None) -> Table:
     """The same leaderboard with a row per metric and a column per model; the best value per
     row stays in bold, and the baseline is named in its column's header."""
-    models = [
-        row[0].text + (" (baseline)" if row[0].text == baseline else "") for row in board.rows
-    ]
+    tagged = baseline if baseline is not None and not says_baseline(baseline) else None
+    models = [row[0].text + (" (baseline)" if row[0].text == tagged else "") for row in board.rows]
     rows = [
         [Cell(metric), *(row[j] for row in board.rows)]
         for j, metric in enumerate(board.header[1:], start=1)
@@ -143,3 +146,8 @@ def _rank_cell(rank: int | None) -> Cell:
         role="num",
         best=rank == 1,
     )
+
+
+def says_baseline(name: str) -> bool:
+    """A model whose name already says it is the baseline ("baseline", "Baseline")."""
+    return name.strip().lower() == "baseline"

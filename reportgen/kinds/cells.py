@@ -67,30 +67,90 @@ def add_delta(cell: Cell, comparison: Comparison) -> Cell:
     return cell
 
 
+FEW = 3  # a verdict names the metrics when at most this many differ, else counts them
+SHOWN = 2  # candidates a verdict spells out when three or more models are ranked
+
+
+def named(metric_names: Sequence[str]) -> str:
+    """Metric labels as a list in prose: "F1", "log loss and Brier", "F1, ECE and Brier"."""
+    labels = [_in_sentence(metric_label(m)) for m in metric_names]
+    return labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " and " + labels[-1]
+
+
+PROPER = ("Brier", "Matthews", "Cohen", "Jaccard", "Hamming", "Pearson", "Spearman", "Kendall")
+
+
+def _in_sentence(label: str) -> str:
+    """A label inside a sentence: "Log loss" -> "log loss"; acronyms (ECE, F1) and names
+    (Brier) stay."""
+    first = label.split(" ", 1)[0]
+    kept = first.isupper() or any(ch.isdigit() for ch in first) or first.startswith(PROPER)
+    return label if kept else label[0].lower() + label[1:]
+
+
 def verdict_parts(comparisons: Sequence[Comparison], baseline: str, what: str) -> list[str]:
-    """One clause per candidate: on how many metrics it beats, loses to or ties the baseline,
-    e.g. "new beats old on 8 of 11 metrics, is worse on 1, ties on 2" (zero counts left out)."""
-    parts = []
+    return list(verdict_clauses(comparisons, baseline, what).values())
+
+
+def verdict_clauses(comparisons: Sequence[Comparison], baseline: str, what: str) -> dict[str, str]:
+    """One clause per candidate, led by what most of its significant differences say, the
+    few named and many counted: "candidate is worse than production on 10 of 11 metrics
+    (better on ECE)", "naive-bayes is worse than logistic on log loss and Brier, ties on 9",
+    "v2 and v1 tie on all 7 metrics"."""
+    parts: dict[str, str] = {}
     for candidate in dict.fromkeys(c.candidate for c in comparisons):
-        mine = [c for c in comparisons if c.candidate == candidate]
-        tested = [c for c in mine if c.verdict != "untested"]
+        tested = [c for c in comparisons if c.candidate == candidate and c.verdict != "untested"]
         if not tested:
             continue
-        count = {v: sum(c.verdict == v for c in tested) for v in ("better", "worse", "tie")}
-        if not count["better"] and not count["worse"]:
-            text = f"{candidate} and {baseline} tie on all {len(tested)} {what}"
-        elif count["better"]:
-            text = f"{candidate} beats {baseline} on {count['better']} of {len(tested)} {what}"
-            if count["worse"]:
-                text += f", is worse on {count['worse']}"
-        else:
-            text = (
-                f"{candidate} is worse than {baseline} on {count['worse']} of {len(tested)} {what}"
-            )
-        if count["tie"] and count["tie"] < len(tested):
-            text += f", ties on {count['tie']}"
-        parts.append(text)
+        better = [c.metric for c in tested if c.verdict == "better"]
+        worse = [c.metric for c in tested if c.verdict == "worse"]
+        ties = len(tested) - len(better) - len(worse)
+        if not better and not worse:
+            parts[candidate] = f"{candidate} and {baseline} tie on all {len(tested)} {what}"
+            continue
+        lead_worse = len(worse) > len(better)
+        main, other = (worse, better) if lead_worse else (better, worse)
+        verb = f"is worse than {baseline}" if lead_worse else f"beats {baseline}"
+        on = named(main) if len(main) <= FEW else f"{len(main)} of {len(tested)} {what}"
+        text = f"{candidate} {verb} on {on}"
+        if other:
+            shown = named(other) if len(other) <= FEW else f"{len(other)}"
+            text += f" ({'better' if lead_worse else 'worse'} on {shown})"
+        if ties:
+            text += f", ties on {ties}"
+        parts[candidate] = text
     return parts
+
+
+def ranked_verdict(
+    clauses: dict[str, str], ranks: dict[str, int] | None, metric: str, baseline: str
+) -> list[str]:
+    """With three or more models ranked: who is best first ("Best: v3 (rank 1 of 5 on F1;
+    v5 not distinguishable)"), then the clauses of at most the two best-ranked candidates,
+    and a count of the rest."""
+    if not ranks or len(ranks) < 3:
+        return list(clauses.values())
+    order = sorted(ranks, key=lambda m: (ranks[m], list(ranks).index(m)))
+    top = [m for m in order if ranks[m] == 1]
+    on = _in_sentence(metric_label(metric))
+    if len(top) == len(ranks):
+        lead = f"No model ranks above the others on {on} (all {len(ranks)} share rank 1)"
+    else:
+        lead = f"Best: {top[0]} (rank 1 of {len(ranks)} on {on}"
+        if len(top) > 1:
+            rest = named_models(top[1:])
+            lead += f"; {rest} {'is' if len(top) == 2 else 'are'} not distinguishable"
+        lead += ")"
+    candidates = [m for m in order if m != baseline and m in clauses]
+    shown = [clauses[m] for m in candidates[:SHOWN]]
+    hidden = len(candidates) - len(shown)
+    if hidden:
+        shown.append(f"{hidden} more candidate{'s' if hidden > 1 else ''} in the comparisons")
+    return [lead, *shown]
+
+
+def named_models(names: Sequence[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
 def comparison_views(

@@ -27,8 +27,9 @@ from reportgen.kinds.cells import (
     interval_text,
     metadata_items,
     model_cell,
+    ranked_verdict,
     slug_of,
-    verdict_parts,
+    verdict_clauses,
 )
 from reportgen.kinds.sums import LanguageAssessment, LanguageResult, LMSlices, SumsKind
 from reportgen.model import Cell, Figure, RunInfo, Section, Table, chart
@@ -340,7 +341,12 @@ class ExampleKind(SumsKind):
         return columns
 
     def verdict(self, result: LanguageAssessment) -> list[str]:
-        return verdict_parts(result.comparisons, result.baseline, f"{self.name} metrics")
+        clauses = verdict_clauses(result.comparisons, result.baseline, f"{self.name} metrics")
+        if len(result.ranks) != 1:  # ranked within one group only
+            return list(clauses.values())
+        ((group, ranks),) = result.ranks.items()
+        metric = next(r.headline[0] for r in result.results if r.group == group)
+        return ranked_verdict(clauses, ranks, metric, result.baselines[group])
 
     def scores(self, result: LanguageAssessment) -> list[Score]:
         found = []

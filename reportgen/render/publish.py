@@ -143,12 +143,20 @@ def key_figures(report: Report, limit: int = MAX_EMAIL_FIGURES) -> list[Figure]:
 
 
 SIGNIFICANCE_NOTE = (
-    "In brackets under a candidate's value: its difference from the baseline; n.s. when it "
+    "In brackets after a candidate's value: its difference from the baseline; n.s. when it "
     "is not significant (adjusted p >= 0.05), unmarked when it is."
 )
+ATTACH = ("report", "static", "none")  # what an email carries besides its body
+_INTERACTIVE = re.compile(r"\s*\b(?:Hover|Click|Drag|Double-click|Use the slider)\b[^.]*\.")
 
 
-def to_text(report: Report) -> str:
+def still(text: str) -> str:
+    """A caption for a reader who cannot hover or click (an email, a printout): the
+    sentences that ask for the mouse left out."""
+    return _INTERACTIVE.sub("", text).strip()
+
+
+def to_text(report: Report, attach: str = "report") -> str:
     """The plain-text alternative of the email: what the HTML body says, without markup."""
     lines = [report.title, "=" * min(len(report.title), 78), ""]
     if report.generated_at:
@@ -169,12 +177,17 @@ def to_text(report: Report) -> str:
         lines += ["", heading, *_text_table(table.shown(narrow=True))]
     if report.leaderboards:
         lines += ["", SIGNIFICANCE_NOTE]
-    lines += [
-        "",
-        "The full interactive report is attached (report.html); it opens in any "
-        "browser with no network.",
-    ]
+    lines += ["", ATTACHED[attach]]
     return "\n".join(lines) + "\n"
+
+
+ATTACHED = {
+    "report": "The full interactive report is attached (report.html): it opens in any "
+    "browser and loads nothing from the network.",
+    "static": "The full report is attached without JavaScript (report.html): charts as "
+    "images, for mail systems that strip scripts.",
+    "none": "The full report is not attached; ask its sender for report.html.",
+}
 
 
 def _text_table(table: Table) -> list[str]:
@@ -186,10 +199,16 @@ def _text_table(table: Table) -> list[str]:
 
 
 def to_email(
-    report: Report, to: str | None = None, subject: str | None = None, sender: str | None = None
+    report: Report,
+    to: str | None = None,
+    subject: str | None = None,
+    sender: str | None = None,
+    attach: str = "report",
 ) -> bytes:
-    """A MIME message: an HTML body with inline CSS and the key charts as PNG images
-    referenced by ``cid:``, a plain-text alternative, and the full report attached.
+    """A MIME message: an HTML body with inline CSS and the key charts as inline PNG images
+    referenced by ``cid:``, a plain-text alternative, and the full report attached
+    (``attach``: ``report``, the page; ``static``, the page without JavaScript, much smaller;
+    ``none``).
 
     Boundaries and content ids derive from the content, so the same report gives the same
     bytes."""
@@ -199,14 +218,13 @@ def to_email(
     cids = [f"chart{i}.{digest}@reportgen" for i in range(len(figures))]
     # PNGs are drawn at twice their size for sharp screens; shown at their CSS size
     widths = [int.from_bytes(png[16:20], "big") // 2 for png in pngs]
-    body = (
-        environment()
-        .get_template("email.html.j2")
-        .render(
-            report=report,
-            images=list(zip(figures, cids, widths, strict=True)),
-            max_columns=EMAIL_COLUMNS,
-        )
+    env = environment()
+    env.filters["still"] = still
+    body = env.get_template("email.html.j2").render(
+        report=report,
+        images=list(zip(figures, cids, widths, strict=True)),
+        max_columns=EMAIL_COLUMNS,
+        attached=ATTACHED[attach],
     )
     message = EmailMessage(policy=SMTP)
     message["Subject"] = header_text(subject or report.title)
@@ -222,19 +240,27 @@ def to_email(
         moment = dt.datetime.strptime(report.generated_at, "%Y-%m-%d %H:%M UTC")
         message["Date"] = format_datetime(moment.replace(tzinfo=dt.UTC))
     message["X-Mailer"] = f"reportgen {report.version}"
-    message.set_content(to_text(report))
+    if attach not in ATTACH:
+        raise ReportgenError(f"--eml-attach {attach!r}: use {', '.join(ATTACH)}")
+    message.set_content(to_text(report, attach))
     message.add_alternative(body, subtype="html")
     html_part = message.get_payload()[1]  # type: ignore[index]
     for png, cid, figure in zip(pngs, cids, figures, strict=True):
         html_part.add_related(
-            png, maintype="image", subtype="png", cid=f"<{cid}>", filename=f"{figure.id}.png"
+            png,
+            maintype="image",
+            subtype="png",
+            cid=f"<{cid}>",
+            filename=f"{figure.id}.png",
+            disposition="inline",  # part of the body, not listed as an attachment
         )
-    message.add_attachment(
-        report.to_html().encode("utf-8"),
-        maintype="text",
-        subtype="html",
-        filename="report.html",
-    )
+    if attach != "none":
+        message.add_attachment(
+            report.to_html(static=attach == "static").encode("utf-8"),
+            maintype="text",
+            subtype="html",
+            filename="report.html",
+        )
     _fix_boundaries(message, digest)
     return message.as_bytes()
 

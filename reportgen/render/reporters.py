@@ -53,7 +53,10 @@ def _junit(report: Any, settings: Settings) -> bytes:
 def _email(report: Any, settings: Settings) -> bytes:
     return bytes(
         report.to_email(
-            to=settings.get("to"), subject=settings.get("subject"), sender=settings.get("sender")
+            to=settings.get("to"),
+            subject=settings.get("subject"),
+            sender=settings.get("sender"),
+            attach=settings.get("attach") or "report",
         )
     )
 
@@ -79,7 +82,8 @@ for _reporter in (
 
 
 def reporter_for(path: str | Path, format: str | None = None) -> Reporter:
-    """The format named, else the one the path's suffix chooses, else the page."""
+    """The format named, else the one the path's suffix chooses; an unknown suffix is an
+    error that lists the formats (a .pdf must not silently hold HTML)."""
     if format is not None:
         if format not in REPORTERS:
             raise ReportgenError(
@@ -87,4 +91,12 @@ def reporter_for(path: str | Path, format: str | None = None) -> Reporter:
             )
         return REPORTERS[format]
     suffix = Path(path).suffix.lower()
-    return next((r for r in REPORTERS.values() if suffix in r.suffixes), REPORTERS["html"])
+    found = next((r for r in REPORTERS.values() if suffix in r.suffixes), None)
+    if found is None:
+        known = ", ".join(sorted({x for r in REPORTERS.values() for x in r.suffixes}))
+        raise ReportgenError(
+            f"{path}: no output format writes {suffix or 'a file without a suffix'}; "
+            f"use one of {known}, or name one with format= "
+            f"({', '.join(REPORTERS)})"
+        )
+    return found

@@ -180,7 +180,9 @@ class ClassificationKind(Kind):
 
     def verdict(self, result: ClassificationResult) -> list[str]:
         assert result.assessment is not None
-        parts = cells.verdict_parts(result.comparisons, result.baseline, "metrics")
+        clauses = cells.verdict_clauses(result.comparisons, result.baseline, "metrics")
+        headline = HEADLINE[result.task][0]
+        parts = cells.ranked_verdict(clauses, result.ranks, headline, result.baseline)
         return parts + slice_regressions(result)
 
     def sections(self, result: ClassificationResult, ctx: Context) -> list[Section]:

@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 
 from reportgen import formatting as fmt
 from reportgen import metrics
+from reportgen.kinds.board import says_baseline
 from reportgen.kinds.cells import (
     add_delta,
     best_index,
@@ -57,7 +58,8 @@ def leaderboard(
     rows = []
     for i, evaluation in enumerate(evaluations):
         model = model_cell(evaluation.name, colours)
-        if evaluation.name == assessment.baseline and len(evaluations) > 1:
+        name = evaluation.name
+        if name == assessment.baseline and len(evaluations) > 1 and not says_baseline(name):
             model.sub, model.sub_role = "baseline", "tag"
         row = [model]
         if ranks:

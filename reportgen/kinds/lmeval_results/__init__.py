@@ -24,9 +24,7 @@ from reportgen.ingest.lmeval import (
 from reportgen.ingest.lmeval_folders import lmeval_folder_runs
 from reportgen.ingest.runs import _stem
 from reportgen.kinds.base import BoardColumn, BoardPart, Context, Kind, KindResult, SummaryPart
-from reportgen.kinds.cells import (
-    metadata_items,
-)
+from reportgen.kinds.cells import metadata_items, ranked_verdict
 from reportgen.kinds.lmeval_results.table import BenchmarkTable, benchmark_table, task_ranks
 from reportgen.kinds.lmeval_results.views import benchmark_section, repeats_text
 from reportgen.model import RunInfo, Section
@@ -139,24 +137,32 @@ class LmevalResultsKind(Kind):
 
     def verdict(self, result: BenchmarkResult) -> list[str]:
         """ "chat beats base on 12 of 40 benchmark tasks (worse on 2) and 3 of 5 groups (worse
-        on 0)": leaf tasks and groups counted apart, since a group restates its subtasks."""
+        on 0)": leaf tasks and groups counted apart, since a group restates its subtasks; led
+        by the majority of the significant differences, and by the best model when three or
+        more are ranked."""
         table = result.table
-        parts = []
+        clauses = {}
         for model in table.models:
             mine = [d for d in table.deltas if d.candidate == model and d.verdict != "untested"]
             if not mine:
                 continue
+            better = sum(d.verdict == "better" for d in mine)
+            worse = sum(d.verdict == "worse" for d in mine)
+            lead_worse = worse > better
             counted = []
             for what, members in (
                 ("benchmark tasks", [d for d in mine if d.task not in table.group_names]),
                 ("groups", [d for d in mine if d.task in table.group_names]),
             ):
                 if members:
-                    better = sum(d.verdict == "better" for d in members)
-                    worse = sum(d.verdict == "worse" for d in members)
-                    counted.append(f"{better} of {len(members)} {what} (worse on {worse})")
-            parts.append(f"{model} beats {table.baseline} on {' and '.join(counted)}")
-        return parts
+                    up = sum(d.verdict == "better" for d in members)
+                    down = sum(d.verdict == "worse" for d in members)
+                    main, other = (down, up) if lead_worse else (up, down)
+                    word = "better" if lead_worse else "worse"
+                    counted.append(f"{main} of {len(members)} {what} ({word} on {other})")
+            verb = f"is worse than {table.baseline}" if lead_worse else f"beats {table.baseline}"
+            clauses[model] = f"{model} {verb} on {' and '.join(counted)}"
+        return ranked_verdict(clauses, result.ranks, result.ranked_task or "", table.baseline)
 
     def sections(self, result: BenchmarkResult, ctx: Context) -> list[Section]:
         return [benchmark_section(result.table, ctx.colours)]
