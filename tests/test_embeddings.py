@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -248,3 +249,24 @@ def test_one_far_outlier_does_not_collapse_a_projection() -> None:
     note = _outside_note(points, ["a", "b"])
     assert "pinned to the frame's edge (a 1, b 0)" in note
     assert _outside_note(points.assign(outside=False), ["a", "b"]) == ""
+
+
+def test_ten_classes_get_their_own_colours_and_only_more_are_pooled() -> None:
+    """The digits' ten classes each get a colour of the class palette; an eleventh pools the
+    rarest as (other)."""
+    from reportgen.charts.kinds import CLASS_PALETTE
+    from reportgen.kinds.embeddings import MAX_PROJECTION_CLASSES, _projection_points
+
+    assert len(CLASS_PALETTE) == MAX_PROJECTION_CLASSES
+    rng = np.random.default_rng(0)
+
+    def shown(k: int) -> list[str]:
+        y = np.repeat(np.arange(k), 20)
+        p = SimpleNamespace(
+            name="m", y_true=y, y_pred=y, rows=np.arange(len(y)),
+            pca=rng.normal(size=(len(y), 2)), tsne=rng.normal(size=(len(y), 2)),
+        )  # fmt: skip
+        return _projection_points([p], [str(i) for i in range(k)], {})[2]  # type: ignore[list-item]
+
+    assert shown(10) == [str(i) for i in range(10)]
+    assert shown(11)[-1] == "(other)" and len(shown(11)) == 10

@@ -4,6 +4,7 @@ when a model regresses."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -152,6 +153,14 @@ def test_the_improvement_chart_draws_the_interval_the_verdict_uses(tmp_path: Pat
     for v in values:
         assert (v["low"] <= 0 <= v["high"]) == (v["verdict"] == "tie"), v
     assert {v["verdict"] for v in values} >= {"worse", "tie"}
+    # the verdict is the colour, zero is always in view, and rates share one scale
+    text = json.dumps(spec)
+    assert '"field": "shown"' in text and '"zero": true' in text
+    assert {v["scale"] for v in values} == {"shared", "own"}
+    shared = {v["metric"] for v in values if v["scale"] == "shared"}
+    assert {"Accuracy", "F1", "ROC AUC"} <= shared and "Log loss" not in shared
+    panels = spec["vconcat"]
+    assert [p["resolve"]["scale"]["x"] for p in panels] == ["shared", "independent"]
 
 
 def _regional(tmp_path: Path) -> list[str]:

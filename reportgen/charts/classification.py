@@ -417,19 +417,40 @@ def confused_pairs_chart(
     return chart
 
 
+VERDICT_SHOWN = {  # the verdict as the chart's colour legend says it
+    "better": "better (significant)",
+    "worse": "worse (significant)",
+    "tie": "tie (n.s.)",
+    "untested": "untested",
+}
+VERDICT_COLOURS = ("#1a7f37", "#c62828", GUIDE, "#d0d4d9")
+
+
 def improvement_chart(
     points: pd.DataFrame, metrics: Sequence[str], candidates: Sequence[str], colours: Sequence[str]
 ) -> alt.TopLevelMixin:
-    """Each candidate's improvement over the baseline with its 95% interval, one small panel
-    per metric (each on its own scale: a log-loss gap would flatten an accuracy gap).
+    """Each candidate's improvement over the baseline with its adjusted interval, coloured by
+    its verdict (significantly better, worse, or a tie), one row per metric with zero always
+    in view and marked. Metrics in [0, 1] share one scale, so their gaps compare; the others
+    (log loss, errors in units) get their own, and say so.
 
-    ``points`` has columns candidate, metric, improvement, low, high, verdict, p and label.
-    """
-    highlight = _legend_highlight("candidate")
+    ``points`` has columns candidate, metric, improvement, low, high, verdict, p, label and
+    scale ("shared" or "own")."""
+    points = points.assign(
+        shown=points["verdict"].map(VERDICT_SHOWN),
+        row=[
+            m if scale == "shared" else f"{m} (own scale)"
+            for m, scale in zip(points["metric"], points["scale"], strict=True)
+        ],
+    )
     base = alt.Chart().encode(  # data come from the facet, so each panel gets its own
-        y=alt.Y("candidate:N", sort=list(candidates), title=None, axis=None),
-        color=_colour("candidate", candidates, colours, "Candidate"),
-        opacity=when(alt.OpacityValue, highlight, 1.0, 0.15),
+        y=alt.Y("candidate:N", sort=list(candidates), title=None, axis=alt.Axis(labelLimit=90)),
+        color=alt.Color(
+            "shown:N",
+            title="Verdict",
+            scale=alt.Scale(domain=list(VERDICT_SHOWN.values()), range=list(VERDICT_COLOURS)),
+            legend=alt.Legend(orient="top", direction="horizontal", columns=2),
+        ),
         tooltip=[
             alt.Tooltip("candidate:N"),
             alt.Tooltip("metric:N"),
@@ -443,31 +464,49 @@ def improvement_chart(
     )
     zero = (
         alt.Chart(pd.DataFrame({"x": [0.0]}))
-        .mark_rule(color=GUIDE, strokeDash=[4, 4])
+        .mark_rule(color="#5f6670", strokeWidth=1.5)
         .encode(x=alt.X("x:Q"), description=alt.DescriptionValue("zero"))
     )
+    axis = alt.Axis(tickCount=4, format="+.2~r", title=None)
     # the description is each bar's accessible name: "new, F1: worse"
-    bars = base.mark_rule(strokeWidth=2).encode(
-        x=alt.X("low:Q", title=None, axis=alt.Axis(tickCount=4, format="+.2~r")),
+    bars = base.mark_rule(strokeWidth=2.5).encode(
+        x=alt.X("low:Q", axis=axis, scale=alt.Scale(zero=True)),
         x2=alt.X2("high:Q"),
         description=alt.Description("label:N"),
     )
     dots = base.mark_point(filled=True, size=55).encode(x=alt.X("improvement:Q"))
-    return (
-        alt.layer(zero, bars.add_params(highlight), dots)
-        .properties(width=360, height=alt.Step(14))
-        .facet(
-            row=alt.Row(
-                "metric:N",
-                sort=list(metrics),
-                title=None,
-                header=alt.Header(labelAngle=0, labelAlign="left", labelFontWeight="bold"),
-            ),
-            data=points,
-            spacing=6,
+    rows = [r for r in dict.fromkeys(points["row"])]
+    order = {m: i for i, m in enumerate(metrics)}
+    panels = []
+    for scale in ("shared", "own"):
+        mine = points[points["scale"] == scale]
+        if mine.empty:
+            continue
+        sort = sorted(
+            {r for r in rows if r in set(mine["row"])},
+            key=lambda r: order.get(r.removesuffix(" (own scale)"), len(order)),
         )
-        .resolve_scale(x="independent")
-    )
+        panels.append(
+            alt.layer(zero, bars, dots)
+            .properties(width=280, height=alt.Step(14))  # fits a 400 px screen with its labels
+            .facet(
+                row=alt.Row(
+                    "row:N",
+                    sort=sort,
+                    title=None,
+                    header=alt.Header(
+                        labelAngle=0,
+                        labelOrient="top",
+                        labelAnchor="start",
+                        labelFontWeight="bold",
+                    ),
+                ),
+                data=mine,
+                spacing=4,
+            )
+            .resolve_scale(x="shared" if scale == "shared" else "independent")
+        )
+    return panels[0] if len(panels) == 1 else alt.vconcat(*panels, spacing=10)
 
 
 def slice_heatmap(

@@ -201,6 +201,8 @@ def comparison_views(
                     "p": fmt.p_value(c.p_value_adjusted),
                     "plain": interval,
                     "label": f"{c.candidate}, {metric_name(c)}: {c.verdict}",
+                    # rates in [0, 1] share one scale; other metrics get their own
+                    "scale": "shared" if _bounded(c.metric) else "own",
                 }
             )
     table = Table(
@@ -239,8 +241,9 @@ def comparison_views(
         "Improvement over the baseline, with adjusted intervals",
         drawn,
         lead="Right of zero is better (the sign is flipped for metrics where lower is "
-        "better). Each bar is the adjusted interval the verdict uses: one that crosses "
-        "zero is a tie. Hover for the unadjusted 95% interval.",
+        "better). Each bar is the adjusted interval the verdict uses, coloured by it: one "
+        "that crosses zero is a tie. Rates share one scale; other metrics have their own. "
+        "Hover for the unadjusted 95% interval.",
     )
     return table, figure
 
@@ -278,3 +281,8 @@ TEXT_HOVER = 2000
 def slug_of(text: str) -> str:
     cleaned = "".join(ch if ch.isalnum() else "-" for ch in text.lower()).strip("-")
     return cleaned or "column"
+
+
+def _bounded(metric: str) -> bool:
+    declared = metrics.get(metric)
+    return declared is not None and declared.bounded

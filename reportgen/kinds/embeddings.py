@@ -32,7 +32,7 @@ from reportgen.stats.score import Score
 from reportgen.stats.slicing import OTHER
 
 MAX_LABEL_ROWS = 30  # classes in the per-class silhouette chart
-MAX_PROJECTION_CLASSES = 8  # the class palette's size; rarer classes pooled as "(other)"
+MAX_PROJECTION_CLASSES = 10  # charts.kinds.CLASS_PALETTE's size; rarer classes pooled as "(other)"
 ROBUST_PAD = 0.5  # projection axes: the 1st-99th percentile span widened by this share
 TSNE_INPUT_DIMS = 50  # PCA first, as van der Maaten recommends: faster, less noise
 TSNE_ITERATIONS = 500
