@@ -68,3 +68,26 @@ def test_macro_average_of_identical_curves_is_that_curve() -> None:
     fpr, tpr = metrics.roc_points(rank)
     grid, mean = curves.macro_average_roc([(fpr, tpr), (fpr, tpr)])
     np.testing.assert_allclose(mean, np.interp(grid, fpr, tpr))
+
+
+def test_reliability_bins_of_equal_count_match_scikit_learn_quantile_bins() -> None:
+    """171 breast-cancer test examples: 7 bins (round(√171 / 2)) of 24-25 examples each, with
+    the points of calibration_curve(strategy="quantile"); not 15 bins of 0 to 60."""
+    from sklearn.calibration import calibration_curve
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import train_test_split
+
+    from reportgen.kinds.classification.curves import reliability
+    from reportgen.kinds.classification.statistics import CalibrationCounts
+
+    x, y = load_breast_cancer(return_X_y=True)
+    x_train, x_test, y_train, y_test = train_test_split(x, y, test_size=171, random_state=0)
+    p = LogisticRegression(max_iter=5000).fit(x_train, y_train).predict_proba(x_test)[:, 1]
+    drawn = reliability(CalibrationCounts.from_quantiles(p, y_test == 1))
+    observed, predicted = calibration_curve(y_test, p, n_bins=7, strategy="quantile")
+    assert len(drawn["count"]) == 7 and set(drawn["count"]) <= {24, 25}
+    np.testing.assert_allclose(drawn["observed"], observed)
+    np.testing.assert_allclose(drawn["confidence"], predicted)
+    many = CalibrationCounts.from_quantiles(np.linspace(0, 1, 10_000), np.ones(10_000, bool))
+    assert len(many.count) == 15  # capped

@@ -121,6 +121,22 @@ class CalibrationCounts:
             outcome_sum=np.bincount(bins, weights=outcome.astype(np.float64), minlength=n_bins),
         )
 
+    @classmethod
+    def from_quantiles(cls, confidence: np.ndarray, outcome: np.ndarray) -> CalibrationCounts:
+        """Bins of equal count for the reliability diagram, as
+        ``calibration_curve(strategy="quantile")`` makes them: edges at the quantiles of the
+        confidences, round(√n / 2) bins from 5 to 15 (about 24 examples a bin at n = 171,
+        so a small test set draws no zig-zag of near-empty bins)."""
+        n_bins = int(np.clip(round(np.sqrt(len(confidence)) / 2), 5, 15))
+        edges = np.percentile(confidence, np.linspace(0.0, 100.0, n_bins + 1))
+        bins = np.searchsorted(edges[1:-1], confidence, side="left")
+        return cls(
+            edges=edges,
+            count=np.bincount(bins, minlength=n_bins),
+            confidence_sum=np.bincount(bins, weights=confidence, minlength=n_bins),
+            outcome_sum=np.bincount(bins, weights=outcome.astype(np.float64), minlength=n_bins),
+        )
+
 
 @dataclass(frozen=True)
 class ProbabilitySums:

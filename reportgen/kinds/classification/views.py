@@ -22,6 +22,7 @@ from reportgen.kinds.classification.evaluate import (
     ClassCurve,
     RunEvaluation,
 )
+from reportgen.kinds.classification.statistics import CalibrationCounts, top_class
 from reportgen.model import Cell, Figure, Section, Table, chart
 
 MAX_MATRIX_CLASSES = 12
@@ -325,10 +326,13 @@ def curves_section(evaluations: Sequence[RunEvaluation], colours: dict[str, str]
 
 def calibration_section(evaluations: Sequence[RunEvaluation], colours: dict[str, str]) -> Section:
     frames = []
+    quantiles = True
     for evaluation in evaluations:
-        cal = evaluation.calibration
-        if cal is None:
+        if evaluation.calibration is None:
             continue
+        cal = _equal_count_bins(evaluation)
+        if cal is None:  # evaluated where the rows lie: the equal-width counts it kept
+            cal, quantiles = evaluation.calibration, False
         data = reliability(cal)
         frame = pd.DataFrame(data)
         frame["model"] = evaluation.name
@@ -344,10 +348,17 @@ def calibration_section(evaluations: Sequence[RunEvaluation], colours: dict[str,
         "calibration",
         "Calibration",
         lead=(
-            "Predictions are grouped into 15 equal-width bins of "
+            (
+                "Predictions are grouped into bins that hold equal numbers of examples "
+                "(quantiles of "
+                if quantiles
+                else "Predictions are grouped into 15 equal-width bins of ("
+            )
             + ("top-class confidence" if multiclass else "predicted probability")
-            + "; a calibrated model sits on the diagonal. Dots are sized by examples, and the "
-            "line through each is its 95% Wilson interval. ECE is the count-weighted mean gap."
+            + ("; √n / 2 bins, from 5 to 15" if quantiles else "")
+            + "); a calibrated model sits on the diagonal. Dots are sized by examples, and the "
+            "line through each is its 95% Wilson interval; the table below gives each bin's "
+            "examples. ECE is the count-weighted mean gap over 15 equal-width bins."
         ),
     )
     if not frames:
@@ -507,3 +518,15 @@ def confused_pairs_section(
             )
         ],
     )
+
+
+def _equal_count_bins(evaluation: RunEvaluation) -> CalibrationCounts | None:
+    """The run's confidences in bins of equal count, from its rows (None without them)."""
+    encoded = evaluation.encoded
+    scores = encoded.scores
+    if scores is None or len(encoded.y_true) == 0:
+        return None
+    if encoded.task == "binary":
+        return CalibrationCounts.from_quantiles(scores, encoded.y_true == encoded.positive)
+    top, confidence = top_class(scores)
+    return CalibrationCounts.from_quantiles(confidence, top == encoded.y_true)
