@@ -76,7 +76,7 @@ def board_table(
         + ". Hover a value for its 95% interval"
         + (" (benchmarks: lm-eval's standard error)" if any(c.stderr for c in columns) else "")
         + ". Under each candidate value: its difference from the baseline, coloured when "
-        "significant, marked n.s. when not."
+        "significant, marked n.s. when not; a delta with neither was not tested."
         + (" " + RANK_NOTE.format(metric=ranked.header) if ranked else "")
         + (
             " A model given as repeats (seeds) shows the mean over them; its interval counts "

@@ -144,7 +144,8 @@ def key_figures(report: Report, limit: int = MAX_EMAIL_FIGURES) -> list[Figure]:
 
 SIGNIFICANCE_NOTE = (
     "In brackets after a candidate's value: its difference from the baseline; n.s. when it "
-    "is not significant (adjusted p >= 0.05), unmarked when it is."
+    "is not significant (adjusted p >= 0.05), unmarked when it is or when it was not tested "
+    "(the attached report says which)."
 )
 ATTACH = ("report", "static", "none")  # what an email carries besides its body
 _INTERACTIVE = re.compile(r"\s*\b(?:Hover|Click|Drag|Double-click|Use the slider)\b[^.]*\.")

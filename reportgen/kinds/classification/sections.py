@@ -111,7 +111,8 @@ def leaderboard(
     if assessment.comparisons:
         caption += (
             " Under each candidate value: its difference from the baseline, coloured "
-            "when significant (adjusted p < 0.05), marked n.s. when not."
+            "when significant (adjusted p < 0.05), marked n.s. when not; a delta with neither was "
+            "not tested."
         )
     if arrows:
         caption += f" Lower is better for {arrows}; higher for the rest."
