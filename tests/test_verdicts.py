@@ -421,3 +421,34 @@ def test_the_headline_reads_the_same_in_every_output(tmp_path: Path) -> None:
     parts = {p.get_content_type(): p for p in message.walk()}
     assert verdict in parts["text/plain"].get_payload(decode=True).decode()
     assert verdict in parts["text/html"].get_payload(decode=True).decode()
+
+
+def test_a_crowded_headline_names_the_candidates_that_differ() -> None:
+    """Of four candidates, the two spelled out are those with significant differences
+    (regressions first); the rest are counted as ties."""
+    from reportgen.kinds.cells import ranked_verdict
+
+    clauses = {m: f"{m} clause" for m in ("a", "b", "c", "d")}
+    ranks = {"base": 1, "a": 1, "b": 1, "c": 2, "d": 1}
+    counts = {"a": (0, 0), "b": (0, 0), "c": (8, 1), "d": (0, 2)}
+    assert ranked_verdict(clauses, ranks, "f1", "base", counts)[1:] == [
+        "c clause",
+        "d clause",
+        "2 more candidates tie with base throughout",
+    ]
+
+
+def test_a_five_model_email_fits_a_phone(tmp_path: Path) -> None:
+    """Turned leaderboards of more than three models go out as tables of three model columns
+    (the baseline in each), so a 400 px screen shows them without scrolling sideways."""
+    from reportgen.model import Cell, Table
+    from reportgen.render.publish import email_parts
+
+    header = ["Metric", "v1 (baseline)", "v2", "v3", "v4", "v5"]
+    board = Table(header, [[Cell(h) for h in header]], numeric=[False] + [True] * 5)
+    parts = email_parts(board)
+    assert [p.header for p in parts] == [
+        ["Metric", "v1 (baseline)", "v2", "v3"],
+        ["Metric", "v1 (baseline)", "v4", "v5"],
+    ]
+    assert email_parts(Table(header[:4], [])) == [Table(header[:4], [])]

@@ -131,12 +131,26 @@ def verdict_clauses(comparisons: Sequence[Comparison], baseline: str, what: str)
     return parts
 
 
+def significant(comparisons: Sequence[Comparison]) -> dict[str, tuple[int, int]]:
+    """Per candidate: on how many metrics it is significantly worse, and better."""
+    found: dict[str, tuple[int, int]] = {}
+    for c in comparisons:
+        worse, better = found.get(c.candidate, (0, 0))
+        found[c.candidate] = (worse + (c.verdict == "worse"), better + (c.verdict == "better"))
+    return found
+
+
 def ranked_verdict(
-    clauses: dict[str, str], ranks: dict[str, int] | None, metric: str, baseline: str
+    clauses: dict[str, str],
+    ranks: dict[str, int] | None,
+    metric: str,
+    baseline: str,
+    counts: dict[str, tuple[int, int]] | None = None,
 ) -> list[str]:
     """With three or more models ranked: who is best first ("Best: v3 (rank 1 of 5 on F1;
-    v5 not distinguishable)"), then the clauses of at most the two best-ranked candidates,
-    and a count of the rest."""
+    v5 not distinguishable)"), then the clauses of the two candidates that differ most from
+    the baseline (significantly worse first: regressions are what a reader must not miss),
+    and a count of the rest. ``counts``: :func:`significant`."""
     if not ranks or len(ranks) < 3:
         return list(clauses.values())
     order = sorted(ranks, key=lambda m: (ranks[m], list(ranks).index(m)))
@@ -150,11 +164,17 @@ def ranked_verdict(
             rest = named_models(top[1:])
             lead += f"; {rest} {'is' if len(top) == 2 else 'are'} not distinguishable"
         lead += ")"
+    counts = counts or {}
     candidates = [m for m in order if m != baseline and m in clauses]
+    candidates.sort(key=lambda m: (-counts.get(m, (0, 0))[0], -counts.get(m, (0, 0))[1]))
     shown = [clauses[m] for m in candidates[:SHOWN]]
-    hidden = len(candidates) - len(shown)
+    hidden = candidates[SHOWN:]
     if hidden:
-        shown.append(f"{hidden} more candidate{'s' if hidden > 1 else ''} in the comparisons")
+        plural = "s" if len(hidden) > 1 else ""
+        if all(counts.get(m, (0, 0)) == (0, 0) for m in hidden) and counts:
+            shown.append(f"{len(hidden)} more candidate{plural} tie with {baseline} throughout")
+        else:
+            shown.append(f"{len(hidden)} more candidate{plural} in the comparisons")
     return [lead, *shown]
 
 

@@ -28,6 +28,7 @@ from reportgen.kinds.cells import (
     metadata_items,
     model_cell,
     ranked_verdict,
+    significant,
     slug_of,
     verdict_clauses,
 )
@@ -346,7 +347,8 @@ class ExampleKind(SumsKind):
             return list(clauses.values())
         ((group, ranks),) = result.ranks.items()
         metric = next(r.headline[0] for r in result.results if r.group == group)
-        return ranked_verdict(clauses, ranks, metric, result.baselines[group])
+        counts = significant(result.comparisons)
+        return ranked_verdict(clauses, ranks, metric, result.baselines[group], counts)
 
     def scores(self, result: LanguageAssessment) -> list[Score]:
         found = []

@@ -135,6 +135,30 @@ def xml_text(text: str) -> str:
     return XML_INVALID.sub("\ufffd", text)
 
 
+EMAIL_MODELS = 3  # model columns of a turned leaderboard that fit a 400 px phone
+
+
+def email_parts(board: Table) -> list[Table]:
+    """A leaderboard with a column per model, in tables of at most three models each (the
+    baseline in every one, as the reference), so that a phone shows them without scrolling
+    sideways; other boards whole."""
+    if board.header[0] != "Metric" or len(board.header) - 1 <= EMAIL_MODELS:
+        return [board]
+    first, others = 1, list(range(2, len(board.header)))
+    step = EMAIL_MODELS - 1
+    parts = []
+    for at in range(0, len(others), step):
+        columns = [0, first, *others[at : at + step]]
+        parts.append(
+            Table(
+                [board.header[j] for j in columns],
+                [[row[j] for j in columns] for row in board.rows],
+                numeric=[board.numeric[j] for j in columns] if board.numeric else [],
+            )
+        )
+    return parts
+
+
 def key_figures(report: Report, limit: int = MAX_EMAIL_FIGURES) -> list[Figure]:
     """The two or three charts that carry the message, in a fixed order of preference."""
     by_id = {f.id: f for s in report.sections for f in s.figures}
@@ -221,6 +245,7 @@ def to_email(
     widths = [int.from_bytes(png[16:20], "big") // 2 for png in pngs]
     env = environment()
     env.filters["still"] = still
+    env.filters["email_parts"] = email_parts
     body = env.get_template("email.html.j2").render(
         report=report,
         images=list(zip(figures, cids, widths, strict=True)),
