@@ -112,14 +112,7 @@ class CalibrationCounts:
     def from_confidence(
         cls, confidence: np.ndarray, outcome: np.ndarray, n_bins: int = ECE_BINS
     ) -> CalibrationCounts:
-        edges = np.linspace(0.0, 1.0, n_bins + 1)
-        bins = np.searchsorted(edges[1:-1], confidence, side="left")
-        return cls(
-            edges=edges,
-            count=np.bincount(bins, minlength=n_bins),
-            confidence_sum=np.bincount(bins, weights=confidence, minlength=n_bins),
-            outcome_sum=np.bincount(bins, weights=outcome.astype(np.float64), minlength=n_bins),
-        )
+        return cls.binned(np.linspace(0.0, 1.0, n_bins + 1), confidence, outcome)
 
     @classmethod
     def from_quantiles(cls, confidence: np.ndarray, outcome: np.ndarray) -> CalibrationCounts:
@@ -129,6 +122,14 @@ class CalibrationCounts:
         so a small test set draws no zig-zag of near-empty bins)."""
         n_bins = int(np.clip(round(np.sqrt(len(confidence)) / 2), 5, 15))
         edges = np.percentile(confidence, np.linspace(0.0, 100.0, n_bins + 1))
+        return cls.binned(edges, confidence, outcome)
+
+    @classmethod
+    def binned(
+        cls, edges: np.ndarray, confidence: np.ndarray, outcome: np.ndarray
+    ) -> CalibrationCounts:
+        """Counts and sums per bin between ``edges``; bin i holds (edges[i], edges[i+1]]."""
+        n_bins = len(edges) - 1
         bins = np.searchsorted(edges[1:-1], confidence, side="left")
         return cls(
             edges=edges,
