@@ -20,6 +20,7 @@ from reportgen.terminal import (
     GroupedCommand,
     fail,
     internal,
+    line,
     progress,
     stderr,
     steps,
@@ -121,18 +122,14 @@ def build(ctx: typer.Context, runs: list[str], **given: Any) -> None:
     finally:
         fallbacks.stop()
     if report.engine != "memory" and not o["quiet"]:
-        stderr.print(f"reportgen: {report.engine_note}", markup=False, soft_wrap=True)
+        line(f"reportgen: {report.engine_note}")
     for warning in report.warnings:  # even with --quiet: the report may mislead without it
-        stderr.print(f"reportgen: warning: {warning}", markup=False)
+        line(f"reportgen: warning: {warning}")
     if not o["quiet"]:
-        stderr.print("Wrote " + ", ".join(map(str, written)), markup=False)
+        line("Wrote " + ", ".join(map(str, written)))
     if report.failed_gates:
         for result in report.failed_gates:
-            stderr.print(
-                f"reportgen: gate failed: {result.expression} ({result.detail})",
-                markup=False,
-                soft_wrap=True,
-            )
+            line(f"reportgen: gate failed: {result.expression} ({result.detail})")
         raise typer.Exit(code=1)
 
 
@@ -198,7 +195,7 @@ def demo(
         raise fail(str(exc)) from None
     finally:
         fallbacks.stop()
-    typer.echo(f"Wrote {len(plans)} reports; open the first one first:")
+    typer.echo(f"Wrote {len(plans)} reports; open the first one first:")  # our own text
     for number, plan in enumerate(plans, start=1):
         typer.echo(f"{number}. {plan.html.resolve()}\n   {plan.title} — {plan.about}")
         given = {**plan.options, "title": plan.title, "output": plan.html, "json_path": plan.json}

@@ -4,6 +4,7 @@ progress on stderr while a build runs, and one-line errors. Kept apart from :mod
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import StrEnum
@@ -139,21 +140,45 @@ def steps(quiet: bool, total: int) -> Iterator[Callable[..., None]]:
         yield step
 
 
+# control characters (a terminal would act on ESC sequences, BEL, CR) and characters that
+# reorder or hide text (bidi overrides and isolates, zero-width joiners, BOM)
+_HIDDEN = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]"
+)
+
+
+def visible(text: str) -> str:
+    """Text safe to print: each control, bidi or invisible character as an escape (\\n,
+    \\x1b, \\u202e), so a file or column name can neither drive the terminal nor read as
+    something it is not."""
+    named = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+    def shown(found: re.Match[str]) -> str:
+        ch = found.group()
+        if ch in named:
+            return named[ch]
+        return f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}"
+
+    return _HIDDEN.sub(shown, text)
+
+
+def line(text: str) -> None:
+    """One line on stderr, as :func:`visible` makes it."""
+    stderr.print(visible(text), markup=False, soft_wrap=True, highlight=False)
+
+
 def fail(message: str) -> typer.Exit:
     """Exit 2 with one line, whatever the message quotes: a column or file name holding a
-    line break shows it as \\n."""
-    one_line = message.replace("\r", "\\r").replace("\n", "\\n")
-    stderr.print(f"reportgen: error: {one_line}", markup=False, soft_wrap=True)
+    line break shows it as \\n, an escape sequence as \\x1b."""
+    line(f"reportgen: error: {message}")
     return typer.Exit(code=2)
 
 
 def internal(exc: Exception) -> typer.Exit:
     """Exit 3: a bug, not bad input. One line; the traceback with --debug."""
     text = " ".join(str(exc).split())[:300]
-    stderr.print(
+    line(
         f"reportgen: internal error: {type(exc).__name__}: {text}; no output was replaced. "
-        "Please report it (rerun with --debug or REPORTGEN_DEBUG=1 for the traceback)",
-        markup=False,
-        soft_wrap=True,
+        "Please report it (rerun with --debug or REPORTGEN_DEBUG=1 for the traceback)"
     )
     return typer.Exit(code=3)

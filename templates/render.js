@@ -52,9 +52,17 @@
   }
 
   function csvField(text) {
-    // a spreadsheet must not run a name as a formula
-    if (/^[=+\-@\t\r]/.test(text) && !/^[-+]?\d/.test(text)) { text = "'" + text; }
+    // a spreadsheet must not run text as a formula (OWASP: every cell that starts with
+    // = + - @ tab or CR gets a leading '); numbers are written as numbers, by csvNumber
+    if (/^[=+\-@\t\r]/.test(text)) { text = "'" + text; }
     return /[",\n\r]/.test(text) ? '"' + text.replace(/"/g, '""') + '"' : text;
+  }
+
+  function csvNumber(cell) {
+    // a numeric cell (by its type, not its look) holding one number: that number, plain
+    if (!cell.classList.contains("num") || subText(cell)) { return null; }
+    var text = mainText(cell).replace(MINUS, "-").replace(/,/g, "");
+    return /^-?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$/i.test(text) ? text : null;
   }
 
   function csvOf(table, rows) {
@@ -64,6 +72,8 @@
     var lines = [header.join(",")];
     rows.forEach(function (row) {
       lines.push(Array.prototype.map.call(row.cells, function (c) {
+        var number = csvNumber(c);
+        if (number !== null) { return number; }
         var sub = subText(c);
         return csvField(mainText(c) + (sub ? " (" + sub + ")" : ""));
       }).join(","));

@@ -706,3 +706,45 @@ def test_an_anchor_opens_its_collapsed_section(browser: object, long_lists: Path
         page.evaluate("document.querySelectorAll('section.card h2 + a.anchor').length") == sections
     )
     context.close()
+
+
+def test_csv_exports_never_carry_a_formula(browser: object, tmp_path: Path) -> None:
+    """OWASP's CSV-injection payloads as class names and example text: every exported cell
+    that a spreadsheet would run (= + - @ tab CR first) starts with ', whatever follows;
+    numbers are exported as plain numbers (by the cell's type, not by its look)."""
+    import csv
+    import io
+    from urllib.parse import unquote
+
+    payloads = ["-2+3+cmd|' /C calc'!A0", "+1+cmd|' /C calc'!A0", "=1+1", "@SUM(A1)"]
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 200)
+    frame = pd.DataFrame(
+        {
+            "label": np.where(y == 1, payloads[0], payloads[1]),
+            "score": np.clip(y * 0.5 + rng.normal(0.25, 0.3, 200), 0, 1),
+            "text": [payloads[i % 4] for i in range(200)],
+        }
+    )
+    frame.to_csv(tmp_path / "a.csv", index=False)
+    out = tmp_path / "r.html"
+    build_report(
+        [f"@evil={tmp_path / 'a.csv'}"], positive_label=payloads[0], bootstrap=0, timestamp=False
+    ).save(out)
+    page = browser.new_page()  # type: ignore[attr-defined]
+    page.goto(out.resolve().as_uri())
+    hrefs = page.eval_on_selector_all(
+        ".table-tools a[download]", "links => links.map(a => a.getAttribute('href'))"
+    )
+    page.close()
+    fields = []
+    for href in hrefs:
+        text = unquote(href.split(",", 1)[1])
+        fields += [f for row in csv.reader(io.StringIO(text)) for f in row]
+    assert any(f.startswith("'-2+3+cmd") for f in fields)
+    assert any(f.startswith("'+1+cmd") for f in fields)
+    assert any(f.startswith("'@evil") for f in fields)  # the run name too
+    for f in fields:
+        if f[:1] in ("=", "+", "-", "@", "\t", "\r"):
+            float(f)  # only a plain number may start so (a negative one)
+    assert any(re.fullmatch(r"0\.\d+", f) for f in fields)  # numbers stay numbers

@@ -170,3 +170,29 @@ def test_long_paths_are_never_wrapped_in_ci_logs(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     (line,) = [x for x in done.stderr.splitlines() if x.startswith("Wrote ")]
     assert re.fullmatch(rf"Wrote {re.escape(str(deep))} \(\d[\d.]* (B|kB|MB)\)", line)
+
+
+def test_nothing_reportgen_prints_can_drive_the_terminal(tmp_path: Path) -> None:
+    """Escape sequences, BEL and bidi overrides in a column or file name are printed as
+    escapes (\\x1b, \\x07, \\u202e), in the error line and in the "Wrote" line."""
+    runs = _slice_runs(tmp_path)
+    hostile = "\x1b]0;pwned\x07\x1b[2J\u202edeliaf"
+    env = {**os.environ, "COLUMNS": "200"}
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "reportgen.cli", "build", *runs, "--bootstrap", "0", *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=False,
+            timeout=300,
+        )
+
+    failed = run("--label-col", hostile, "-o", str(tmp_path / "r.html"))
+    assert failed.returncode == 2
+    wrote = run("-o", str(tmp_path / f"r{hostile}.html"))
+    assert wrote.returncode == 0, wrote.stderr
+    for done in (failed, wrote):
+        assert not re.search("[\x00-\x08\x0b-\x1f\x7f\u202e]", done.stderr), done.stderr
+        assert "\\x1b]0;pwned\\x07\\x1b[2J\\u202edeliaf" in done.stderr

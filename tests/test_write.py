@@ -236,3 +236,19 @@ def test_binary_config_and_pathological_metadata_get_messages(
         run_file.with_name("a.csv.meta.json").write_text('{"x": ' + text + "}")
         code, output = build(str(run_file), "-o", str(tmp_path / "r.html"))
         assert code == 2 and "run metadata cannot be read" in output and named in output
+
+
+@pytest.mark.parametrize("name", ["SIGHUP", "SIGTERM", "SIGINT"])
+def test_a_hangup_or_kill_leaves_no_temporary_behind(tmp_path: Path, name: str) -> None:
+    """The terminal closing (SIGHUP) cleans up like Ctrl-C and kill: no .r.html.*.tmp."""
+    import signal
+
+    from reportgen.render.outputs import staging
+
+    sig = getattr(signal, name)
+    with pytest.raises(SystemExit) as caught, staging() as outputs:
+        outputs.add(tmp_path / "r.html", b"<!doctype html>")
+        assert list(tmp_path.iterdir())  # the temporary is there
+        os.kill(os.getpid(), sig)
+    assert caught.value.code == 128 + sig
+    assert list(tmp_path.iterdir()) == []

@@ -8,7 +8,7 @@
   together at the end, so a failure (a full disk, a crash) replaces none of them. A target
   that exists and is not a regular file is written straight through when it is a character
   device (``/dev/stdout``, ``/dev/null``), refused otherwise; nothing is ever renamed over
-  it. Temporary files are removed on SIGINT and SIGTERM too. Error messages name the
+  it. Temporary files are removed on SIGINT, SIGTERM and SIGHUP too. Error messages name the
   target, never the hidden temporary file.
 """
 
@@ -157,7 +157,7 @@ _PENDING: set[Path] = set()
 @contextlib.contextmanager
 def staging() -> Iterator[Outputs]:
     """An :class:`Outputs` whose temporaries are removed if the block fails or the process is
-    interrupted (SIGINT, SIGTERM)."""
+    interrupted (SIGINT, SIGTERM, SIGHUP)."""
     outputs = Outputs()
     with _cleanup_on_signals():
         try:
@@ -177,7 +177,7 @@ def _cleanup_on_signals() -> Iterator[None]:
 
     previous = {}
     try:
-        for sig in (signal.SIGINT, signal.SIGTERM):
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):  # HUP: the terminal closed
             previous[sig] = signal.signal(sig, handler)
     except ValueError:  # not the main thread: no handlers, the except clauses still clean up
         previous = {}
