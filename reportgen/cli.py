@@ -63,10 +63,11 @@ def _option_parameter(option: Option) -> inspect.Parameter:
     names = [option.long + (f"/--no-{option.long[2:]}" if option.negatable else "")]
     names += [option.short] if option.short else []
     extra: dict[str, Any] = {"metavar": option.metavar} if option.metavar else {}
-    kind: Any = {"texts": list[str], "flag": bool}.get(option.type, TYPES[option.type])
+    # paths as text: "-" is standard output, and a trailing slash must survive to be refused
+    kind: Any = {"texts": list[str], "flag": bool, "path": str}.get(option.type, TYPES[option.type])
     if option.choices:
         kind = Literal[option.choices]  # shown as [auto|memory|...]
-    default = option.default
+    default = str(option.default) if option.type == "path" and option.default else option.default
     if option.type == "texts":
         kind, default = list[str] | None, None
     elif default is None:

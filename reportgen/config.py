@@ -61,10 +61,10 @@ def read_config(path: Path) -> dict[str, Any]:
     return {str(k).replace("-", "_"): v for k, v in data.items()}
 
 
-def with_config(ctx: typer.Context, path: Path | None) -> dict[str, Any]:
+def with_config(ctx: typer.Context, path: str | Path | None) -> dict[str, Any]:
     """The command's options, defaults replaced by the config file's settings."""
     options = dict(ctx.params)
-    found = path if path is not None else find_config(Path.cwd())
+    found = Path(path) if path is not None else find_config(Path.cwd())
     if found is None:
         return options
     if not found.is_file():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 MISSING = "—"
 
@@ -112,3 +113,23 @@ def display_text(text: str) -> str:
         digest = hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()[:6]
         cleaned = cleaned[: DISPLAY_LIMIT - 10] + "…" + digest
     return cleaned
+
+
+# characters that reorder or hide text: bidi embeddings, overrides and isolates, zero-width
+# spaces and joiners, word joiners, the BOM ("prod\u202edeliaf" reads "prodfailed")
+INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
+
+
+def check_names(names: list[str]) -> str | None:
+    """Why these model names cannot be shown honestly, or None: a name holding a character
+    that reorders or hides text, or two names that differ only by such characters."""
+    for name in names:
+        found = INVISIBLE.search(name)
+        if found:
+            shown = INVISIBLE.sub(lambda m: f"\\u{ord(m.group()):04x}", name)
+            return (
+                f"run name '{shown}' holds U+{ord(found.group()):04X}, a character that "
+                "reorders or hides text, so the name would not read as it is; rename the run "
+                "(NAME=PATH)"
+            )
+    return None

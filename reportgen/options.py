@@ -411,7 +411,9 @@ def command_line(runs: Sequence[Any], given: Mapping[str, Any]) -> str:
         if option.scope == "cli" and option.name not in SHOWN_CLI:
             continue
         value = given.get(option.name, option.default)
-        if value is None or value == option.default or (option.type == "texts" and not value):
+        default = str(option.default) if option.type == "path" else option.default
+        shown = str(value) if option.type == "path" and value is not None else value
+        if value is None or shown == default or (option.type == "texts" and not value):
             continue
         if option.type == "flag":
             words.append(option.long if value else f"--no-{option.key}")

@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
+from reportgen import formatting as fmt
 from reportgen import kinds as registry
 from reportgen.charts import draw_all
 from reportgen.engines.choice import choose_engine, parse_memory
@@ -89,6 +90,9 @@ def build_report(
             o.repeats,
         )
     names = list(dict.fromkeys(r.name for r in loaded.runs))
+    hidden = fmt.check_names([*names, *(h.name for h in loaded.histories)])
+    if hidden is not None:
+        raise ReportgenError(hidden)
     if baseline is not None and baseline not in names:
         raise ReportgenError(
             f"--baseline {baseline!r} is not a run name; runs are: {', '.join(names)}"

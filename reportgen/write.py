@@ -23,12 +23,30 @@ OUTPUT_KEYS = {
 
 
 def output_paths(o: dict[str, Any]) -> dict[str, Path]:
-    """Every file output the options ask for, by option (``--markdown -`` is not a file)."""
+    """Every file output the options ask for, by option (``--markdown -`` is not a file; any
+    other ``-`` is standard output; a trailing slash is kept, to be refused as a folder)."""
+    from reportgen.render.outputs import STDOUT
+
     found = {}
     for option, key in OUTPUT_KEYS.items():
-        if o[key] is not None and not (option == "--markdown" and o[key] == "-"):
-            found[option] = Path(o[key])
+        value = o[key]
+        if value is None or (option == "--markdown" and value == "-"):
+            continue
+        text = str(value)
+        found[option] = STDOUT if text == "-" else Path(text)
+        if text.endswith(("/", os.sep)):
+            raise ReportgenError(
+                f"{option} {text}: names a folder; give a file path, e.g. {text}report.html"
+            )
+    if sum(p == STDOUT for p in found.values()) > 1:
+        raise ReportgenError("only one output can go to standard output (-)")
     return found
+
+
+def summary_target(o: dict[str, Any]) -> Path | None:
+    """``--markdown -``'s job summary file, when $GITHUB_STEP_SUMMARY names one."""
+    target = os.environ.get("GITHUB_STEP_SUMMARY")
+    return Path(target) if o["markdown"] == "-" and target else None
 
 
 def reporter_of(option: str, o: dict[str, Any]) -> Any:
@@ -50,7 +68,11 @@ def check_outputs(o: dict[str, Any]) -> None:
         inputs += input_files([str(item).partition("=")[2] or str(item)])
     if o.get("config") is not None:
         inputs.append(Path(o["config"]))
-    check_targets(output_paths(o), inputs)
+    targets = output_paths(o)
+    summary = summary_target(o)
+    if summary is not None:  # appended to, not replaced: the same checks all the same
+        targets["$GITHUB_STEP_SUMMARY"] = summary
+    check_targets(targets, inputs)
 
 
 def write_outputs(report: Any, o: dict[str, Any]) -> list[str]:
@@ -77,11 +99,12 @@ def _write(report: Any, o: dict[str, Any], staging: Any) -> list[str]:
         written = [f"{p} ({_size(p)})" for p in outputs.commit()]
     if o["markdown"] == "-":
         summary = report.to_markdown() + "\n"
-        target = os.environ.get("GITHUB_STEP_SUMMARY")
-        if target:
-            try:
-                with open(target, "a", encoding="utf-8") as handle:
-                    handle.write(summary)  # one write: a full disk appends nothing half-way
+        target = summary_target(o)
+        if target is not None:
+            from reportgen.render.outputs import write_through
+
+            try:  # one write: a full disk appends nothing half-way; a FIFO never hangs
+                write_through(target, summary.encode("utf-8"), append=True)
             except OSError as exc:
                 raise ReportgenError(
                     f"$GITHUB_STEP_SUMMARY ({target}): cannot append the summary "

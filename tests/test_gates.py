@@ -196,3 +196,21 @@ def test_nothing_reportgen_prints_can_drive_the_terminal(tmp_path: Path) -> None
     for done in (failed, wrote):
         assert not re.search("[\x00-\x08\x0b-\x1f\x7f\u202e]", done.stderr), done.stderr
         assert "\\x1b]0;pwned\\x07\\x1b[2J\\u202edeliaf" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("first", "second"), [("prod\u202edeliaf", "base"), ("model", "model\u200d")]
+)
+def test_names_that_do_not_read_as_they_are_exit_2(tmp_path: Path, first: str, second: str) -> None:
+    """A bidi override makes "prod\\u202edeliaf" read "prodfailed"; a zero-width joiner makes
+    two names look the same: refused, naming the character, before anything is computed."""
+    runs = _slice_runs(tmp_path)
+    paths = [r.partition("=")[2] for r in runs]
+    result = CliRunner().invoke(
+        app,
+        ["build", f"{first}={paths[0]}", f"{second}={paths[1]}", "-o", str(tmp_path / "r.html")],
+    )
+    assert result.exit_code == 2, result.output
+    assert "a character that reorders or hides text" in result.output
+    assert "\u202e" not in result.output and "\u200d" not in result.output
+    assert not (tmp_path / "r.html").exists()

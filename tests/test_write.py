@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -46,7 +48,7 @@ def _snapshot(folder: Path) -> dict[str, bytes]:
         (["--json", "{run}.meta.json"], "would overwrite the input {run}.meta.json"),
         (["-o", "{link}"], "would overwrite the input {run}"),
         (["--json", "{dir}/r.html"], "--json {dir}/r.html and -o {dir}/r.html are the same file"),
-        (["-o", "{dir}"], "not a regular file"),
+        (["-o", "{dir}"], "names a folder"),
     ],
 )
 def test_outputs_never_overwrite_inputs_or_each_other(
@@ -252,3 +254,89 @@ def test_a_hangup_or_kill_leaves_no_temporary_behind(tmp_path: Path, name: str) 
         os.kill(os.getpid(), sig)
     assert caught.value.code == 128 + sig
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("where", ["--email-subject", "--title"])
+def test_encoded_words_cannot_smuggle_a_header(run_file: Path, tmp_path: Path, where: str) -> None:
+    """RFC 2047 encoded words decode to a line break: given as a subject or a title (the
+    subject's default), they must not add a Bcc: to the message; as an address, exit 2."""
+    from email import message_from_bytes
+    from email.policy import default
+
+    smuggled = "=?utf-8?q?Nightly=0D=0ABcc:_v=40evil=2Eexample?="
+    eml = tmp_path / "r.eml"
+    code, output = build(
+        str(run_file), "-o", str(tmp_path / "r.html"), "--eml", str(eml), where, smuggled
+    )
+    assert code == 0, output
+    raw = eml.read_bytes()
+    assert b"\r\nBcc:" not in raw and b"\nBcc:" not in raw
+    message = message_from_bytes(raw, policy=default)
+    assert message["Bcc"] is None and "\n" not in str(message["Subject"])
+    assert "Nightly=0D=0ABcc" in str(message["Subject"])  # shown, not decoded
+    code, output = build(
+        str(run_file), "-o", str(tmp_path / "s.html"), "--eml", str(tmp_path / "s.eml"),
+        "--email-to", f"{smuggled} <a@example.com>",
+    )  # fmt: skip
+    assert code == 2 and "--email-to" in output and "not an e-mail address" in output
+    assert not (tmp_path / "s.html").exists()
+
+
+def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[bytes]:
+    """The real command line, as a shell runs it (standard output a pipe, not a terminal)."""
+    return subprocess.run(
+        [sys.executable, "-m", "reportgen.cli", "build", *args, "--bootstrap", "0", "-q"],
+        capture_output=True,
+        env={**os.environ, **(env or {})},
+        check=False,
+        timeout=300,
+    )
+
+
+def test_a_device_that_fails_replaces_no_file(run_file: Path, tmp_path: Path) -> None:
+    """--json /dev/full fails; the page written before it must not have been replaced."""
+    page = tmp_path / "r.html"
+    page.write_text("old page")
+    done = _cli(str(run_file), "-o", str(page), "--json", "/dev/full")
+    assert done.returncode == 2, done.stderr
+    assert page.read_text() == "old page"
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_dash_is_standard_output_and_a_folder_is_refused(run_file: Path, tmp_path: Path) -> None:
+    done = _cli(str(run_file), "-o", "-", "--json", str(tmp_path / "s.json"))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(b"<!doctype html>") and not (Path.cwd() / "-").exists()
+    folder = _cli(str(run_file), "-o", str(tmp_path / "reports") + "/")
+    assert folder.returncode == 2 and b"names a folder" in folder.stderr
+    assert not (tmp_path / "reports").exists()
+
+
+def test_a_symlinked_output_replaces_the_file_not_the_link(run_file: Path, tmp_path: Path) -> None:
+    real = tmp_path / "real.html"
+    real.write_text("old")
+    link = tmp_path / "link.html"
+    link.symlink_to(real)
+    done = _cli(str(run_file), "-o", str(link))
+    assert done.returncode == 0, done.stderr
+    assert link.is_symlink() and real.read_text().startswith("<!doctype html>")
+
+
+def test_the_job_summary_goes_through_the_same_checks(run_file: Path, tmp_path: Path) -> None:
+    """$GITHUB_STEP_SUMMARY naming an input or an output is refused before anything is
+    written; a FIFO with no reader is an error, not a hang."""
+    before = run_file.read_bytes()
+    into_input = _cli(str(run_file), "--markdown", "-", env={"GITHUB_STEP_SUMMARY": str(run_file)})
+    assert into_input.returncode == 2 and b"would overwrite the input" in into_input.stderr
+    assert run_file.read_bytes() == before
+    page = tmp_path / "r.html"
+    into_page = _cli(
+        str(run_file), "-o", str(page), "--markdown", "-", env={"GITHUB_STEP_SUMMARY": str(page)}
+    )
+    assert into_page.returncode == 2 and b"are the same file" in into_page.stderr
+    fifo = tmp_path / "summary.fifo"
+    os.mkfifo(fifo)
+    hung = _cli(
+        str(run_file), "-o", str(page), "--markdown", "-", env={"GITHUB_STEP_SUMMARY": str(fifo)}
+    )
+    assert hung.returncode == 2 and b"no one reads" in hung.stderr

@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import signal
 import stat
@@ -62,35 +63,77 @@ def _argument_path(text: str) -> Path:
     return Path(rest) if sep and name and not whole_exists else Path(text)
 
 
+STDOUT = Path("-")  # ``-o -``: standard output, as Unix tools take it
+
+
 def check_targets(outputs: dict[str, Path], inputs: Sequence[Path]) -> None:
-    """Refuse an output that is an input, or the same file as another output."""
+    """Refuse an output that is an input, the same file as another output, a folder, or a
+    socket or other file that is neither regular, a character device nor a FIFO."""
     seen: dict[Path, str] = {}
     reading = {_resolved(p): p for p in inputs if p.exists()}
     for option, target in outputs.items():
+        if target == STDOUT:
+            continue
+        if str(target).endswith(os.sep) or target.is_dir():
+            raise ReportgenError(
+                f"{option} {target}: names a folder; give a file path, e.g. "
+                f"{Path(target) / 'report.html'}"
+            )
         real = _resolved(target)
         if real in reading:
             raise ReportgenError(
                 f"{option} {target} would overwrite the input {reading[real]}; "
                 "write the output somewhere else"
             )
-        if real in seen and not _is_character_device(target):
+        if real in seen and not _passes_through(target):
             raise ReportgenError(
                 f"{option} {target} and {seen[real]} are the same file; give each output "
                 "its own path"
             )
         seen[real] = f"{option} {target}"
-        if target.exists() and not (target.is_file() or _is_character_device(target)):
+        if target.exists() and not (target.is_file() or _passes_through(target)):
             raise ReportgenError(
-                f"{option} {target}: not a regular file (a directory, FIFO or device); "
+                f"{option} {target}: not a regular file (a socket or block device); "
                 "give a file path"
             )
 
 
-def _is_character_device(path: Path) -> bool:
+def _passes_through(path: Path) -> bool:
+    """A character device or a FIFO (``/dev/stdout``, ``/dev/null``, a pipe), symlinks
+    followed: written straight through, never replaced."""
     try:
-        return stat.S_ISCHR(os.stat(path).st_mode)
+        mode = os.stat(path).st_mode
     except OSError:
         return False
+    return stat.S_ISCHR(mode) or stat.S_ISFIFO(mode)
+
+
+def write_through(target: Path, data: bytes, append: bool = False) -> None:
+    """Write into a device, a FIFO or standard output, without blocking on a FIFO that no
+    one reads (an error instead); ``append`` for a file such as the job summary."""
+    if target == STDOUT:
+        import sys
+
+        sys.stdout.flush()
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+        return
+    flags = os.O_WRONLY | os.O_NONBLOCK | (os.O_APPEND | os.O_CREAT if append else 0)
+    try:
+        handle = os.open(target, flags, 0o666)
+    except OSError as exc:
+        if exc.errno == errno.ENXIO:
+            raise ReportgenError(
+                f"{target}: a FIFO that no one reads; start its reader first"
+            ) from None
+        raise
+    try:
+        os.set_blocking(handle, True)  # once open, write everything
+        view = memoryview(data)
+        while view:
+            view = view[os.write(handle, view) :]
+    finally:
+        os.close(handle)
 
 
 class Outputs:
@@ -101,10 +144,13 @@ class Outputs:
 
     def add(self, target: Path, data: bytes) -> None:
         """Stage ``data`` for ``target``: written now to a temporary beside it (a character
-        device is written at commit time, straight through)."""
-        if _is_character_device(target):
+        device, FIFO or standard output is written at commit time, straight through). A
+        symlink is followed: the file it points to is replaced, never the link."""
+        if target == STDOUT or _passes_through(target):
             self._staged.append((target, None, data))
             return
+        if target.is_symlink():
+            target = _resolved(target)
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
             handle, name = tempfile.mkstemp(
@@ -125,14 +171,16 @@ class Outputs:
             raise ReportgenError(f"{target}: cannot write ({exc.strerror})") from None
 
     def commit(self) -> list[Path]:
-        """Rename every temporary over its target (write character devices through)."""
+        """Write devices, FIFOs and standard output through first (they can fail, and cannot
+        be undone), then rename every temporary over its target: a failure of either
+        replaces no file."""
         done = []
+        staged = sorted(self._staged, key=lambda s: s[1] is not None)  # stable: devices first
         with _cleanup_on_signals():
-            for target, temporary, data in self._staged:
+            for target, temporary, data in staged:
                 try:
                     if temporary is None:
-                        with open(target, "wb") as out:
-                            out.write(data)
+                        write_through(target, data)
                     else:
                         os.replace(temporary, target)
                         _PENDING.discard(temporary)

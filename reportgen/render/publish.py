@@ -113,8 +113,11 @@ XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]"
 
 def header_text(text: str) -> str:
     """A header value on one line: line breaks and other control characters become spaces,
-    so a title or run name can never end the header and start another."""
-    return " ".join(re.sub("[\x00-\x1f\x7f\u2028\u2029]", " ", text).split())
+    and "=?" is parted ("= ?"), so no RFC 2047 encoded word of the user's can be decoded into
+    a line break: a title or run name can never end the header and start another (we encode
+    non-ASCII text ourselves)."""
+    flat = " ".join(re.sub("[\x00-\x1f\x7f\u2028\u2029]", " ", text).split())
+    return flat.replace("=?", "= ?")
 
 
 def _address(text: str, option: str) -> str:
@@ -122,10 +125,12 @@ def _address(text: str, option: str) -> str:
 
     cleaned = header_text(text)
     found = getaddresses([cleaned])
-    if not found or any("@" not in address for _, address in found):
+    encoded = "=?" in text  # RFC 2047 words could decode to anything, a line break included
+    if encoded or not found or any("@" not in address for _, address in found):
         raise ReportgenError(
             f"{option} {text!r}: not an e-mail address; write name@example.com, or "
-            "'Name <name@example.com>', several separated by commas"
+            "'Name <name@example.com>' with the name in plain text (no =?...?= encoded "
+            "words), several separated by commas"
         )
     return cleaned
 
@@ -254,11 +259,13 @@ def to_email(
     )
     message = EmailMessage(policy=SMTP)
     message["Subject"] = header_text(subject or report.title)
-    if to:
-        message["To"] = _address(to, "--email-to")
-    if sender:
-        message["From"] = _address(sender, "--email-from")
-    else:  # a draft: mail clients open it to be sent from the reader's own account
+    for field, value, option in (("To", to, "--email-to"), ("From", sender, "--email-from")):
+        if value:
+            try:
+                message[field] = _address(value, option)
+            except ValueError as exc:  # the email package's own refusal
+                raise ReportgenError(f"{option} {value!r}: not an e-mail address ({exc})") from None
+    if not sender:  # a draft: mail clients open it to be sent from the reader's own account
         message["X-Unsent"] = "1"
     if report.generated_at:
         import datetime as dt
