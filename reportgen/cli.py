@@ -64,11 +64,11 @@ def _option_parameter(option: Option) -> inspect.Parameter:
     names += [option.short] if option.short else []
     extra: dict[str, Any] = {"metavar": option.metavar} if option.metavar else {}
     # paths as text: "-" is standard output, and a trailing slash must survive to be refused
-    kind: Any = {"texts": list[str], "flag": bool, "path": str}.get(option.type, TYPES[option.type])
+    kind: Any = {"flag": bool, "path": str}.get(option.type, TYPES[option.type])
     if option.choices:
         kind = Literal[option.choices]  # shown as [auto|memory|...]
     default = str(option.default) if option.type == "path" and option.default else option.default
-    if option.type == "texts":
+    if option.type == "texts":  # repeatable; typer gives None when none is given
         kind, default = list[str] | None, None
     elif default is None:
         kind = kind | None

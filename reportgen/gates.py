@@ -180,7 +180,7 @@ def check_options(gates: Iterable[Gate], slices: Sequence[str], bootstrap: int) 
 Lookup = Callable[[str, str], float | None]  # (model, metric) -> value
 # (model, metric, column) -> [(slice value, verdict)], or None when the column was not sliced
 SliceVerdicts = Callable[[str, str, str], list[tuple[str, str]] | None]
-Verdict = Callable[[str, str], str | None]  # (model, metric) -> better|worse|tie|untested
+Compared = Callable[[str, str], Comparison | None]  # (model, metric) -> its comparison
 
 
 def evaluate_gates(
@@ -205,13 +205,11 @@ def evaluate_gates(
                 values.setdefault((s.model, s.metric), s.value)
             if s.baseline is not None:
                 bases.setdefault((s.model, s.metric), s.baseline)
-    verdicts: dict[tuple[str, str], str] = {}
-    reasons: dict[tuple[str, str], str] = {}
+    whole: dict[tuple[str, str], Comparison] = {}
     sliced: dict[tuple[str, str, str], list[tuple[str, str]]] = {}
     for c in comparisons:
         if c.slice_column is None:
-            verdicts.setdefault((c.candidate, c.metric), c.verdict)
-            reasons.setdefault((c.candidate, c.metric), c.reason)
+            whole.setdefault((c.candidate, c.metric), c)
         else:
             key = (c.candidate, c.metric, c.slice_column.lower())
             sliced.setdefault(key, []).append((str(c.slice_value), c.verdict))
@@ -219,11 +217,8 @@ def evaluate_gates(
     def value_of(model: str, metric: str) -> float | None:
         return values.get((model, metric))
 
-    def verdict_of(model: str, metric: str) -> str | None:
-        found = verdicts.get((model, metric))
-        if found == "untested":  # with why, for the gate to say
-            return f"untested: {reasons.get((model, metric)) or 'no test applies'}"
-        return found
+    def compared(model: str, metric: str) -> Comparison | None:
+        return whole.get((model, metric))
 
     def base_of(model: str, metric: str) -> str:
         return bases.get((model, metric), baseline)
@@ -239,7 +234,7 @@ def evaluate_gates(
             if gate.column is not None:
                 results.append(_check_slices(gate, model, base, slice_verdicts))
             else:
-                results.append(_check(gate, model, base, value_of, verdict_of))
+                results.append(_check(gate, model, base, value_of, compared))
     return sorted(results, key=lambda r: r.passed)  # stable: failed first
 
 
@@ -291,11 +286,11 @@ def _number(value: float) -> str:
 
 
 def _check(
-    gate: Gate, model: str, baseline: str, value_of: Lookup, verdict_of: Verdict
+    gate: Gate, model: str, baseline: str, value_of: Lookup, compared: Compared
 ) -> GateResult:
     if gate.kind == "regression":
-        verdict = verdict_of(model, gate.metric)
-        if verdict is None:
+        comparison = compared(model, gate.metric)
+        if comparison is None:
             return GateResult(
                 gate,
                 model,
@@ -303,8 +298,9 @@ def _check(
                 f"cannot check: no comparison of {model} with {baseline} on {gate.metric} "
                 f"(only headline metrics are tested); use delta({gate.metric}) instead",
             )
-        if verdict.startswith("untested"):
-            why = verdict.partition(": ")[2]
+        verdict = comparison.verdict
+        if verdict == "untested":
+            why = comparison.reason or "no test applies"
             return GateResult(
                 gate, model, False, f"cannot check: {gate.metric} was not tested ({why})"
             )

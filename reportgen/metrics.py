@@ -178,6 +178,12 @@ def is_known(name: str) -> bool:
     return get(name) is not None
 
 
+def bounded(name: str) -> bool:
+    """Whether a metric's values lie in [0, 1] (rates, scores); unknown metrics are not."""
+    declared = get(name)
+    return declared is not None and declared.bounded
+
+
 def label(name: str) -> str:
     found = get(name)
     return found.label if found is not None else name

@@ -29,8 +29,8 @@ TYPES = {
     "texts": list,  # repeatable on the command line, a list in Python and config files
     "path": Path,
 }
+# the headings of ``reportgen build --help``, in their order
 PANELS = ("Inputs", "Comparison", "Slices", "Gates", "Outputs", "Email", "Engine")
-SCOPES = ("build", "cli")  # a build_report keyword, or the command's own (outputs, terminal)
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,7 @@ class Option:
     low: float | None = None  # inclusive bounds of a number
     high: float | None = None
     check: Callable[[Any], Any] | None = None
-    scope: str = "build"
+    scope: str = "build"  # a build_report keyword, or "cli": the command's own (outputs, terminal)
     negatable: bool = False  # a flag with --no-<flag> (default True flags)
     objects: bool = False  # in Python, items may also be loaded objects (a History)
 
@@ -292,7 +292,6 @@ OPTIONS: tuple[Option, ...] = (
            "REPORTGEN_DEBUG=1 does the same.", True, "Outputs", scope="cli"),
 )  # fmt: skip
 
-BY_NAME: dict[str, Option] = {o.name: o for o in OPTIONS}
 BUILD: tuple[Option, ...] = tuple(o for o in OPTIONS if o.scope == "build")
 
 
@@ -340,10 +339,6 @@ def _value(option: Option, value: Any) -> Any:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise ValueError(f"give a number, e.g. {option.example!r}")
         value = float(value)
-    elif option.type == "path":
-        if not isinstance(value, str | Path):
-            raise ValueError(f"give a path, e.g. {option.example!r}")
-        return Path(value)
     elif isinstance(value, int | float) and not isinstance(value, bool):
         value = str(value)  # memory_limit=2_000_000_000 means bytes
     elif not isinstance(value, str):

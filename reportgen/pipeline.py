@@ -53,7 +53,7 @@ def build_report(
     """
     say = progress or (lambda message: None)
     o = resolve(options)
-    runs, title, timestamp, baseline, text_col = runs, o.title, o.timestamp, o.baseline, o.text_col
+    title, timestamp, baseline, text_col = o.title, o.timestamp, o.baseline, o.text_col
     gates = parse_gates(o.fail_if)
     check_options(gates, o.slices, o.bootstrap)
     if not runs:
@@ -172,8 +172,7 @@ def _not_compared(
     for kind in registry.KINDS:
         models = list(dict.fromkeys(r.name for r in owned[kind.name]))
         if len(models) == 1 and kind.compares:
-            task = results[kind.name].task if kind.name in results else None
-            noun = f"{task} {kind.noun or kind.name}" if task else kind.noun or kind.name
+            noun = _noun(kind, results.get(kind.name))[0]
             found.append(
                 f"the {noun} run of {models[0]} was not compared with any other model: no "
                 f"other model has a {noun} run, and runs are compared within their kind"
@@ -317,6 +316,14 @@ def _check_slices_found(
             )
 
 
+def _noun(kind: Kind, result: KindResult | None) -> tuple[str, str]:
+    """How the report names a kind's runs in full ("binary classification", "lm-eval sample
+    logs") and short, for a title ("binary")."""
+    noun = kind.noun or kind.name
+    task = result.task if result is not None else None
+    return (f"{task} {noun}", task) if task else (noun, noun)
+
+
 def _kinds(results: Sequence[KindResult], runs: Sequence[RunBase]) -> list[tuple[str, str]]:
     """The kinds of run in the report, for its subtitle ("binary classification") and its
     default title ("binary"): kinds whose result names a task first, then in the order of
@@ -324,21 +331,15 @@ def _kinds(results: Sequence[KindResult], runs: Sequence[RunBase]) -> list[tuple
     by_result = {r.kind: r for r in results}
     first: dict[str, int] = {}
     for at, run in enumerate(runs):
-        owner = next((k for k in registry.KINDS if k.owns(run)), None)
-        if owner is not None:
-            first.setdefault(owner.name, at)
+        first.setdefault(registry.kind_of(run).name, at)
     for result in results:  # runs evaluated where they lie are not loaded
         if result.task is not None:
             first.setdefault(result.kind, -1)
-
-    def task(name: str) -> str | None:
-        return by_result[name].task if name in by_result else None
-
-    found: dict[str, str] = {}
-    for name in sorted(first, key=lambda name: (task(name) is None, first[name])):
-        noun = registry.by_name()[name].noun or name
-        found.setdefault(f"{task(name)} {noun}" if task(name) else noun, task(name) or noun)
-    return list(found.items())
+    by_name = registry.by_name()
+    ordered = sorted(
+        first, key=lambda n: (n not in by_result or by_result[n].task is None, first[n])
+    )
+    return list(dict(_noun(by_name[n], by_result.get(n)) for n in ordered).items())
 
 
 def _default_title(names: Sequence[str], kinds: list[tuple[str, str]]) -> str:

@@ -7,11 +7,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from enum import StrEnum
 
 import typer
 from rich.console import Console
 from typer.core import TyperCommand
+
+from reportgen.formatting import INVISIBLE
+from reportgen.options import PANELS
 
 try:  # Typer 0.22+ ships its own copy of click
     from typer import _click as click
@@ -46,30 +48,6 @@ BUILD_EXAMPLES = (
 )
 
 
-class TaskOption(StrEnum):
-    binary = "binary"
-    multiclass = "multiclass"
-    multilabel = "multilabel"
-    regression = "regression"
-    generation = "generation"
-
-
-class Multiplicity(StrEnum):
-    per_comparison = "per-comparison"
-    report = "report"
-    none = "none"
-
-
-class EngineOption(StrEnum):
-    auto = "auto"
-    memory = "memory"
-    duckdb = "duckdb"
-    spark = "spark"
-
-
-PANELS = ("Inputs", "Comparison", "Slices", "Gates", "Outputs", "Email", "Engine")
-
-
 class GroupedCommand(TyperCommand):
     """Plain-text help with the options under headings (their ``rich_help_panel``: inputs,
     comparison, slices, gates, outputs, email, engine) and arguments shown by their metavar,
@@ -97,12 +75,6 @@ class GroupedCommand(TyperCommand):
 
 def _is_argument(param: click.Parameter) -> bool:
     return param.param_type_name == "argument"
-
-
-class HistoryScale(StrEnum):
-    auto = "auto"
-    linear = "linear"
-    log = "log"
 
 
 @contextmanager
@@ -140,11 +112,9 @@ def steps(quiet: bool, total: int) -> Iterator[Callable[..., None]]:
         yield step
 
 
-# control characters (a terminal would act on ESC sequences, BEL, CR) and characters that
-# reorder or hide text (bidi overrides and isolates, zero-width joiners, BOM)
-_HIDDEN = re.compile(
-    "[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]"
-)
+# control characters (a terminal would act on ESC sequences, BEL, CR), and what reorders or
+# hides text (formatting.INVISIBLE: bidi overrides and isolates, zero-width joiners, BOM)
+_HIDDEN = re.compile(f"[\\x00-\\x1f\\x7f-\\x9f]|{INVISIBLE.pattern}")
 
 
 def visible(text: str) -> str:

@@ -147,7 +147,7 @@ def test_build_help_is_grouped_and_copyable() -> None:
     import typer
 
     from reportgen.cli import app
-    from reportgen.terminal import PANELS
+    from reportgen.options import PANELS
 
     code, out, _ = invoke("build", "--help")
     assert code == 0

@@ -475,7 +475,6 @@ def improvement_chart(
         description=alt.Description("label:N"),
     )
     dots = base.mark_point(filled=True, size=55).encode(x=alt.X("improvement:Q"))
-    rows = [r for r in dict.fromkeys(points["row"])]
     order = {m: i for i, m in enumerate(metrics)}
     panels = []
     for scale in ("shared", "own"):
@@ -483,8 +482,7 @@ def improvement_chart(
         if mine.empty:
             continue
         sort = sorted(
-            {r for r in rows if r in set(mine["row"])},
-            key=lambda r: order.get(r.removesuffix(" (own scale)"), len(order)),
+            set(mine["row"]), key=lambda r: order.get(r.removesuffix(" (own scale)"), len(order))
         )
         panels.append(
             alt.layer(zero, bars, dots)

@@ -71,10 +71,14 @@ FEW = 3  # a verdict names the metrics when at most this many differ, else count
 SHOWN = 2  # candidates a verdict spells out when three or more models are ranked
 
 
+def listed(items: Sequence[str]) -> str:
+    """Items as a list in prose: "a", "a and b", "a, b and c"."""
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
 def named(metric_names: Sequence[str]) -> str:
     """Metric labels as a list in prose: "F1", "log loss and Brier", "F1, ECE and Brier"."""
-    labels = [_in_sentence(metric_label(m)) for m in metric_names]
-    return labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " and " + labels[-1]
+    return listed([_in_sentence(metric_label(m)) for m in metric_names])
 
 
 PROPER = ("Brier", "Matthews", "Cohen", "Jaccard", "Hamming", "Pearson", "Spearman", "Kendall")
@@ -153,7 +157,7 @@ def ranked_verdict(
     and a count of the rest. ``counts``: :func:`significant`."""
     if not ranks or len(ranks) < 3:
         return list(clauses.values())
-    order = sorted(ranks, key=lambda m: (ranks[m], list(ranks).index(m)))
+    order = sorted(ranks, key=ranks.__getitem__)  # stable: ties keep the report's order
     top = [m for m in order if ranks[m] == 1]
     on = _in_sentence(metric_label(metric))
     if len(top) == len(ranks):
@@ -161,7 +165,7 @@ def ranked_verdict(
     else:
         lead = f"Best: {top[0]} (rank 1 of {len(ranks)} on {on}"
         if len(top) > 1:
-            rest = named_models(top[1:])
+            rest = listed(top[1:])
             lead += f"; {rest} {'is' if len(top) == 2 else 'are'} not distinguishable"
         lead += ")"
     counts = counts or {}
@@ -176,10 +180,6 @@ def ranked_verdict(
         else:
             shown.append(f"{len(hidden)} more candidate{plural} in the comparisons")
     return [lead, *shown]
-
-
-def named_models(names: Sequence[str]) -> str:
-    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
 def comparison_views(
@@ -231,7 +231,7 @@ def comparison_views(
                     "plain": interval,
                     "label": f"{c.candidate}, {metric_name(c)}: {c.verdict}",
                     # rates in [0, 1] share one scale; other metrics get their own
-                    "scale": "shared" if _bounded(c.metric) else "own",
+                    "scale": "shared" if metrics.bounded(c.metric) else "own",
                 }
             )
     table = Table(
@@ -310,8 +310,3 @@ TEXT_HOVER = 2000
 def slug_of(text: str) -> str:
     cleaned = "".join(ch if ch.isalnum() else "-" for ch in text.lower()).strip("-")
     return cleaned or "column"
-
-
-def _bounded(metric: str) -> bool:
-    declared = metrics.get(metric)
-    return declared is not None and declared.bounded

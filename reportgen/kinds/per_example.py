@@ -153,7 +153,6 @@ def slice_section(
             ]
         )
         values = [v for v in analysis.values if v in set(frame["slice"])]
-        known = registry.get(metric)
         drawn = chart(
             "slice_dots",
             frame,
@@ -161,7 +160,7 @@ def slice_section(
             models,
             [colours[m] for m in models],
             label(metric),
-            known is not None and known.bounded,
+            registry.bounded(metric),
         )
         section.figures.append(
             Figure(

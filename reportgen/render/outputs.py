@@ -19,6 +19,7 @@ import errno
 import os
 import signal
 import stat
+import sys
 import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -74,7 +75,7 @@ def check_targets(outputs: dict[str, Path], inputs: Sequence[Path]) -> None:
     for option, target in outputs.items():
         if target == STDOUT:
             continue
-        if str(target).endswith(os.sep) or target.is_dir():
+        if target.is_dir():  # (a trailing slash is refused as it is read: write.output_paths)
             raise ReportgenError(
                 f"{option} {target}: names a folder; give a file path, e.g. "
                 f"{Path(target) / 'report.html'}"
@@ -112,8 +113,6 @@ def write_through(target: Path, data: bytes, append: bool = False) -> None:
     """Write into a device, a FIFO or standard output, without blocking on a FIFO that no
     one reads (an error instead); ``append`` for a file such as the job summary."""
     if target == STDOUT:
-        import sys
-
         sys.stdout.flush()
         sys.stdout.buffer.write(data)
         sys.stdout.buffer.flush()

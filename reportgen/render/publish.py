@@ -176,7 +176,6 @@ SIGNIFICANCE_NOTE = (
     "is not significant (adjusted p >= 0.05), unmarked when it is or when it was not tested "
     "(the attached report says which)."
 )
-ATTACH = ("report", "static", "none")  # what an email carries besides its body
 _INTERACTIVE = re.compile(r"\s*\b(?:Hover|Click|Drag|Double-click|Use the slider)\b[^.]*\.")
 
 
@@ -242,6 +241,8 @@ def to_email(
 
     Boundaries and content ids derive from the content, so the same report gives the same
     bytes."""
+    if attach not in ATTACHED:  # before any chart is drawn
+        raise ReportgenError(f"--eml-attach {attach!r}: use {', '.join(ATTACHED)}")
     figures = key_figures(report)
     pngs = static_pngs(figures)
     digest = hashlib.sha256(report.to_json().encode("utf-8")).hexdigest()[:16]
@@ -273,8 +274,6 @@ def to_email(
         moment = dt.datetime.strptime(report.generated_at, "%Y-%m-%d %H:%M UTC")
         message["Date"] = format_datetime(moment.replace(tzinfo=dt.UTC))
     message["X-Mailer"] = f"reportgen {report.version}"
-    if attach not in ATTACH:
-        raise ReportgenError(f"--eml-attach {attach!r}: use {', '.join(ATTACH)}")
     message.set_content(to_text(report, attach))
     message.add_alternative(body, subtype="html")
     html_part = message.get_payload()[1]  # type: ignore[index]
