@@ -104,7 +104,7 @@ def test_csv_jsonl_and_folders_of_parquet_are_read_in_place(tmp_path: Path) -> N
     rng = np.random.default_rng(1)
     y, s = _scores("tied", 30_000, rng)
     frame = pd.DataFrame({"label": y, "score": s})
-    folder = tmp_path / "parts"
+    folder = tmp_path / "Parts"  # a folder is a folder whatever the case of its name (macOS)
     folder.mkdir()
     for i in range(3):
         frame.iloc[i * 10_000 : (i + 1) * 10_000].to_parquet(folder / f"part-{i}.parquet")

@@ -47,8 +47,8 @@ class Engine:
 
 
 def _kind_of(paths: Sequence[str]) -> str:
-    lower = [p.lower() for p in paths]
-    if all(f.endswith((".parquet", ".pq")) or Path(f).is_dir() for f in lower):
+    lower = [p.lower() for p in paths]  # suffixes in any case; folders by their own name
+    if all(p.lower().endswith((".parquet", ".pq")) or Path(p).is_dir() for p in paths):
         return "parquet"
     if all(f.endswith((".csv", ".csv.gz", ".tsv", ".tsv.gz")) for f in lower):
         return "csv"
