@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import subprocess
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +43,22 @@ class Predictions:
             for k in range(self.proba.shape[1]):
                 frame[f"prob_{k}"] = self.proba[:, k]
         return frame
+
+
+def build_cli(
+    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``reportgen build ARGS`` as a shell runs it: a child process whose standard output and
+    error are pipes, not a terminal (what CI sees)."""
+    return subprocess.run(
+        [sys.executable, "-m", "reportgen.cli", "build", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+        check=False,
+        timeout=300,
+    )
 
 
 def _fit(

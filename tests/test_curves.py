@@ -9,6 +9,8 @@ from reportgen.kinds.classification import curves
 from reportgen.kinds.classification import formulas as metrics
 from reportgen.kinds.classification.statistics import RankCounts
 
+from .conftest import Predictions
+
 
 def distance_to_polyline(x: np.ndarray, y: np.ndarray, px: np.ndarray, py: np.ndarray) -> float:
     """Largest distance from any original point to the simplified polyline (all pairs)."""
@@ -70,23 +72,20 @@ def test_macro_average_of_identical_curves_is_that_curve() -> None:
     np.testing.assert_allclose(mean, np.interp(grid, fpr, tpr))
 
 
-def test_reliability_bins_of_equal_count_match_scikit_learn_quantile_bins() -> None:
-    """171 breast-cancer test examples: 7 bins (round(√171 / 2)) of 24-25 examples each, with
-    the points of calibration_curve(strategy="quantile"); not 15 bins of 0 to 60."""
+def test_reliability_bins_of_equal_count_match_scikit_learn_quantile_bins(
+    cancer_logistic: Predictions,
+) -> None:
+    """228 breast-cancer test examples: 8 bins (round(√228 / 2)) of 28-29 examples each, with
+    the points of calibration_curve(strategy="quantile"); not 15 bins of 0 to 80."""
     from sklearn.calibration import calibration_curve
-    from sklearn.datasets import load_breast_cancer
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import train_test_split
 
     from reportgen.kinds.classification.curves import reliability
     from reportgen.kinds.classification.statistics import CalibrationCounts
 
-    x, y = load_breast_cancer(return_X_y=True)
-    x_train, x_test, y_train, y_test = train_test_split(x, y, test_size=171, random_state=0)
-    p = LogisticRegression(max_iter=5000).fit(x_train, y_train).predict_proba(x_test)[:, 1]
-    drawn = reliability(CalibrationCounts.from_quantiles(p, y_test == 1))
-    observed, predicted = calibration_curve(y_test, p, n_bins=7, strategy="quantile")
-    assert len(drawn["count"]) == 7 and set(drawn["count"]) <= {24, 25}
+    p, y = cancer_logistic.proba[:, 1], cancer_logistic.y_true
+    drawn = reliability(CalibrationCounts.from_quantiles(p, y == 1))
+    observed, predicted = calibration_curve(y, p, n_bins=8, strategy="quantile")
+    assert len(y) == 228 and len(drawn["count"]) == 8 and set(drawn["count"]) <= {28, 29}
     np.testing.assert_allclose(drawn["observed"], observed)
     np.testing.assert_allclose(drawn["confidence"], predicted)
     many = CalibrationCounts.from_quantiles(np.linspace(0, 1, 10_000), np.ones(10_000, bool))

@@ -41,10 +41,10 @@ def test_build_report_keywords_are_the_build_options() -> None:
 def test_command_line_values_reach_build_report_unchanged() -> None:
     """The command's values, as the config merge hands them on, are build_report's keywords:
     every build option, and nothing that is the command's own (outputs, terminal)."""
-    given = {o.name: o.default for o in options.OPTIONS} | {"runs": ["a.csv"]}
+    given = {o.name: o.example for o in options.OPTIONS} | {"runs": ["a.csv"]}
     arguments = build_arguments(given)
     assert set(arguments) == {"runs"} | {o.name for o in options.BUILD}
-    assert "output" not in arguments and "quiet" not in arguments
+    assert all(arguments[name] == given[name] for name in arguments)
 
 
 @pytest.mark.parametrize(

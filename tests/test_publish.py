@@ -8,6 +8,7 @@ import email.policy
 import json
 import os
 import re
+import shutil
 import subprocess
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
@@ -270,6 +271,7 @@ def test_ci_examples_run_their_commands(
     step = tmp_path / "step-summary.md"
     env = {**os.environ, "GITHUB_STEP_SUMMARY": str(step)}
     for candidate, expected in ((cancer_logistic, 0), (cancer_tree, 1)):
+        shutil.rmtree(tmp_path / "reportgen-out", ignore_errors=True)  # each run writes anew
         cancer_logistic.frame().to_parquet(runs / "baseline.parquet")
         candidate.frame().to_parquet(runs / "candidate.parquet")
         done = subprocess.run(
@@ -282,6 +284,7 @@ def test_ci_examples_run_their_commands(
             timeout=600,
         )
         assert done.returncode == expected, done.stderr
+        assert ("gate failed" in done.stderr) == (expected == 1)
         for name in ("report.html", "summary.json", "summary.md", "gates.xml"):
             assert (tmp_path / "reportgen-out" / name).stat().st_size > 0
         summary = json.loads((tmp_path / "reportgen-out" / "summary.json").read_text())
@@ -361,7 +364,8 @@ def test_email_images_are_inline_words_fit_an_email_and_the_attachment_is_chosen
         html_body = message.get_body(preferencelist=("html",)).get_content()  # type: ignore[union-attr]
         assert "Hover" not in html_body and "hover" not in html_body
         text = message.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
-        assert "In brackets after a candidate's value" in text and "under" not in text
+        assert "In brackets after a candidate's value" in text
+        assert not re.search(r"\bunder\b", text)
     assert sizes["none"] < sizes["static"] < sizes["report"]
 
 
@@ -421,8 +425,9 @@ def test_markdown_names_stay_text_no_links_or_mentions(tmp_path: Path, pair: lis
 
 def test_no_output_shows_a_zero_delta_as_minus_zero(tmp_path: Path) -> None:
     """Identical runs differ by ±0; one flipped prediction in 5,000 by 0.0002, shown as
-    "<0.001" beside its arrow (every delta of a column has three decimals), never as −0.000,
-    +0.000 or +0.0002 (HTML, Markdown, plain-text email)."""
+    "<0.001" beside its arrow (every delta of a column has three decimals), never as −0.000
+    or +0.000 (HTML, Markdown, plain-text email), nor as +0.0002 in a delta (the page's
+    comparison table gives intervals their significant digits)."""
     import numpy as np
     import pandas as pd
 

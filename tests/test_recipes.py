@@ -135,7 +135,12 @@ def test_kind_recipe_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     assert report.kinds == "latency" and report.title == "v1 vs v2: latency evaluation"
     board = report.leaderboard
     assert board is not None and board.header == ["Model", "Latency p50 (ms)", "Latency p99 (ms)"]
-    assert [[c.text for c in row][:1] for row in board.rows] == [["v1"], ["v2"]]
+    # p50 and p99 with numpy's linear interpolation: v1 25.0 and 39.7, v2 55.0 and 195.8
+    assert [[c.text for c in row] for row in board.rows] == [
+        ["v1", "25.0", "39.7"],
+        ["v2", "55.0", "195.8"],
+    ]
+    assert "Latency p99 (ms)" in report.to_html()
     summary = report.summary()
     (v2,) = [r for r in summary["runs"] if r["name"] == "v2"]
     assert v2["task"] == "latency" and v2["n_examples"] == 4
