@@ -8,20 +8,68 @@
     tooltip: { theme: dark ? "dark" : "light" }
   };
   if (dark) { options.theme = "dark"; }
+  var charts = [];
+
+  // Small multiples come laid out for paper (the static drawing, print, email); on screen
+  // they take as many columns as the room beside them holds: usermeta.wrap gives one cell's
+  // width and the width beside the cells (a legend).
+  function columnsFor(wrap, target) {
+    if (!wrap) { return null; }
+    var room = (target.closest(".figures") || target.parentNode).clientWidth;
+    return Math.max(1, Math.floor((room - (wrap.extra || 0)) / wrap.cell));
+  }
+
+  function setColumns(node, columns) {
+    // a concatenation draws nothing when asked for more columns than it has panels
+    if (node.columns !== undefined) {
+      node.columns = node.concat ? Math.min(columns, node.concat.length) : columns;
+    }
+    (node.vconcat || []).forEach(function (child) { setColumns(child, columns); });
+  }
+
+  function draw(chart) {
+    var spec = JSON.parse(chart.source.textContent);
+    chart.wrap = (spec.usermeta && spec.usermeta.wrap) || null;
+    var columns = columnsFor(chart.wrap, chart.target);
+    if (columns !== null) { setColumns(spec, columns); }
+    chart.columns = columns;
+    if (chart.view) { chart.view.finalize(); }
+    return vegaEmbed(chart.target, spec, options).then(function (result) {
+      chart.view = result;
+      chart.target.setAttribute("data-rendered", "true");
+      if (columns !== null) { chart.target.setAttribute("data-columns", String(columns)); }
+      // the static drawing stays for print (laid out for paper) and readers without
+      // JavaScript (email, locked-down viewers); on screen the live chart replaces it
+      var still = document.querySelector("[data-static-for='" + chart.target.id + "']");
+      if (still) {
+        still.classList.add("for-print");
+        chart.target.classList.add("has-print");
+      }
+    }).catch(function (error) {
+      chart.target.textContent = "This chart could not be drawn: " + error;
+      chart.target.setAttribute("data-rendered", "error");
+      console.error(error);
+    });
+  }
+
   var specs = document.querySelectorAll("script[type='application/json'][data-chart]");
   Array.prototype.forEach.call(specs, function (node) {
     var target = document.getElementById(node.getAttribute("data-chart"));
     if (!target) { return; }
-    vegaEmbed(target, JSON.parse(node.textContent), options).then(function () {
-      target.setAttribute("data-rendered", "true");
-      // the static drawing is for readers without JavaScript (email, locked-down viewers)
-      var still = document.querySelector("[data-static-for='" + target.id + "']");
-      if (still) { still.parentNode.removeChild(still); }
-    }).catch(function (error) {
-      target.textContent = "This chart could not be drawn: " + error;
-      target.setAttribute("data-rendered", "error");
-      console.error(error);
-    });
+    var chart = { source: node, target: target, view: null, columns: null, wrap: null };
+    charts.push(chart);
+    draw(chart);
+  });
+
+  var pending = null;
+  window.addEventListener("resize", function () {
+    clearTimeout(pending);
+    pending = setTimeout(function () {
+      charts.forEach(function (chart) {
+        if (chart.columns === null || !chart.view) { return; }
+        if (columnsFor(chart.wrap, chart.target) !== chart.columns) { draw(chart); }
+      });
+    }, 200);
   });
 })();
 (function () {

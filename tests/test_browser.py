@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 from reportgen import build_report
+from reportgen.render.cells import LONG_WORD
 
 from .conftest import Predictions
 from .test_lmeval import hostile_lm_report
@@ -247,7 +248,7 @@ def test_the_threshold_slider_moves_the_table_to_the_counts_there(
 
     def row(words: list[str], model: str) -> list[str]:
         at = len(words) - 1 - words[::-1].index("Expected cost")  # the table's last heading
-        values = words[at + 1 + 2 :]  # after the two model names on the table's axis
+        values = words[at + 1 :]  # the models (columns) come before, on the top axis
         k = ["logistic", "tree"].index(model)
         return values[k * 9 : (k + 1) * 9]
 
@@ -376,11 +377,16 @@ def test_without_javascript_the_static_charts_show(
     assert len(boxes) == expected and all(w > 100 and h > 50 for w, h in boxes)
     assert page.locator("table").count() > 5  # tables are plain HTML
     context.close()
-    # with JavaScript, each static drawing gives way to its live chart
+    # with JavaScript, each static drawing gives way to its live chart on screen, and stays
+    # for print (laid out for paper)
     page = browser.new_page()  # type: ignore[attr-defined]
     page.goto(out.resolve().as_uri())
     page.wait_for_function("document.querySelectorAll('.chart:not([data-rendered])').length === 0")
-    assert page.locator(".static-chart").count() == 0
+    assert page.locator(".static-chart:visible").count() == 0
+    assert page.locator(".static-chart.for-print").count() == expected
+    page.emulate_media(media="print")
+    assert page.locator(".static-chart:visible").count() == expected
+    assert page.locator(".chart:visible").count() == 0
     page.close()
 
 
@@ -748,3 +754,170 @@ def test_csv_exports_never_carry_a_formula(browser: object, tmp_path: Path) -> N
         if f[:1] in ("=", "+", "-", "@", "\t", "\r"):
             float(f)  # only a plain number may start so (a negative one)
     assert any(re.fullmatch(r"0\.\d+", f) for f in fields)  # numbers stay numbers
+
+
+# -- print and small screens, measured on the demo's own reports ---------------------------
+
+# Markers put into the page just before printing: tiny white text at the top and the foot of
+# each box, found again in the PDF's text, page by page.
+MARK_BOXES = """() => {
+  const add = (el, text, top) => {
+    const s = document.createElement('span');
+    s.textContent = text;
+    s.style.cssText = 'position:absolute;left:0;font-size:5px;line-height:5px;color:#fff;'
+      + (top ? 'top:0' : 'bottom:0');
+    if (getComputedStyle(el).position === 'static') { el.style.position = 'relative'; }
+    el.appendChild(s);
+  };
+  // a shut section prints its heading line only: nothing of it to keep together
+  const shown = el => el.getBoundingClientRect().height > 0 && !el.closest('details:not([open])');
+  let n = 0; const boxes = [], heads = [];
+  document.querySelectorAll('.figure, .static-chart, .chart').forEach(box => {
+    if (!shown(box)) { return; }
+    n += 1; add(box, 'zzS' + n + 'zz', true); add(box, 'zzE' + n + 'zz', false);
+    boxes.push([n, box.id || box.getAttribute('data-static-for')]);
+  });
+  document.querySelectorAll('h2, h3').forEach(h => {
+    if (!shown(h)) { return; }
+    let next = (h.closest('summary') || h).nextElementSibling;
+    while (next && next.getBoundingClientRect().height === 0) { next = next.nextElementSibling; }
+    if (!next) { return; }
+    if (next.tagName === 'DETAILS') { next = next.querySelector('summary'); }  // may be shut
+    n += 1; add(h, 'zzH' + n + 'zz', false); add(next, 'zzN' + n + 'zz', true);
+    heads.push([n, h.textContent.trim().slice(0, 60)]);
+  });
+  return {boxes: boxes, heads: heads};
+}"""
+
+# Words of table cells and headings broken across lines (a break at a hyphen is a line
+# break between words, as in "naive-/bayes"; "−" in a number is not a hyphen). Only a word
+# longer than LONG_WORD may break, and the headings of a table of ten columns or more.
+SPLIT_WORDS = """(longest) => {
+  const split = [];
+  document.querySelectorAll('td, th').forEach(cell => {
+    if (!cell.getBoundingClientRect().height) { return; }
+    if (cell.closest('thead') && cell.parentElement.cells.length >= 10) { return; }
+    const walk = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
+    let node;
+    while ((node = walk.nextNode())) {
+      const word = /[^\\s-]+/g; let m;
+      while ((m = word.exec(node.textContent))) {
+        const range = document.createRange();
+        range.setStart(node, m.index); range.setEnd(node, m.index + m[0].length);
+        const lines = new Set(Array.from(range.getClientRects()).filter(r => r.width > 0)
+          .map(r => Math.round(r.top)));
+        if (lines.size > 1 && m[0].length <= longest) { split.push(m[0]); }
+      }
+    }
+  });
+  return split;
+}"""
+
+CONTROLS = """() => Array.from(document.querySelectorAll(
+    'input, button, select, .vega-embed summary, .vega-bindings, .table-tools, .anchor, .hint'))
+  .filter(e => { const r = e.getBoundingClientRect(); return r.width > 0 && r.height > 0; })
+  .map(e => e.tagName + '.' + e.className + ' ' + e.textContent.trim().slice(0, 40))"""
+
+
+@pytest.fixture(scope="module")
+def demo_pages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The four reports of ``reportgen demo``, as a new user first prints them."""
+    from reportgen.demo.run import build_demo
+
+    plans = build_demo(tmp_path_factory.mktemp("demo"))
+    return {plan.html.stem: plan.html for plan in plans}
+
+
+def _open(browser: object, path: Path, width: int) -> object:
+    context = browser.new_context(viewport={"width": width, "height": 900})  # type: ignore[attr-defined]
+    context.route(
+        "**/*", lambda r: r.continue_() if r.request.url.startswith("file:") else r.abort()
+    )
+    page = context.new_page()
+    page.goto(path.resolve().as_uri())
+    page.wait_for_function(
+        "document.querySelectorAll('.chart:not([data-rendered])').length === 0", timeout=60_000
+    )
+    return page
+
+
+@pytest.mark.parametrize("name", ["report", "digits-report", "llm-report", "kinds-report"])
+def test_printed_demo_reports_keep_figures_headings_and_numbers_whole(
+    browser: object, demo_pages: dict[str, Path], name: str
+) -> None:
+    """Each demo report printed to A4 PDF in Chromium: no figure or chart box crosses a page
+    boundary, no heading ends a page (what follows it is on its page), no word of a table
+    or heading is broken across lines, and no control or mouse hint is on paper."""
+    import io
+
+    import pypdf
+
+    page = _open(browser, demo_pages[name], 1200)
+    page.emulate_media(media="print")  # type: ignore[attr-defined]
+    page.set_viewport_size({"width": 703, "height": 1032})  # type: ignore[attr-defined]
+    assert page.evaluate(SPLIT_WORDS, LONG_WORD) == []  # type: ignore[attr-defined]
+    assert page.evaluate(CONTROLS) == []  # type: ignore[attr-defined]
+    # paper shows the static drawing, laid out for it; the live chart (laid out for the
+    # screen, with its menu and slider) stays on screen
+    assert page.eval_on_selector_all(".chart", "els => els.every(e => !e.offsetHeight)")  # type: ignore[attr-defined]
+    marks = page.evaluate(MARK_BOXES)  # type: ignore[attr-defined]
+    pdf = page.pdf(  # type: ignore[attr-defined]
+        format="A4", margin={"top": "12mm", "bottom": "12mm", "left": "12mm", "right": "12mm"}
+    )
+    page.context.close()  # type: ignore[attr-defined]
+    found: dict[str, set[int]] = {}
+    reader = pypdf.PdfReader(io.BytesIO(pdf))
+    for number, sheet in enumerate(reader.pages):
+        text = re.sub(r"\s", "", sheet.extract_text())
+        for marker in re.findall(r"zz([SEHN]\d+)zz", text):
+            found.setdefault(marker, set()).add(number)
+    boxes, heads = marks["boxes"], marks["heads"]
+    assert len(boxes) >= 8 and len(heads) >= 8, marks
+    missing = [f"{k}{n}" for n, _ in boxes for k in "SE" if f"{k}{n}" not in found]
+    missing += [f"{k}{n}" for n, _ in heads for k in "HN" if f"{k}{n}" not in found]
+    assert missing == [], [h for h in heads if f"N{h[0]}" in missing]  # the checks can fail
+    crossing = [box for n, box in boxes if found[f"S{n}"] != found[f"E{n}"]]
+    assert crossing == []
+    alone = [head for n, head in heads if found[f"H{n}"] != found[f"N{n}"]]
+    assert alone == []
+    assert 3 <= len(reader.pages) <= 30
+
+
+WIDTHS = """sel => Array.from(document.querySelectorAll(sel)).map(c => {
+  const svg = c.querySelector('svg.marks');
+  return {id: c.id, room: c.clientWidth, width: svg ? svg.getBoundingClientRect().width : -1,
+          height: svg ? svg.getBoundingClientRect().height : -1,
+          columns: Number(c.getAttribute('data-columns') || 0)};
+})"""
+
+
+def test_small_multiples_fit_a_phone_and_use_a_desktop(
+    browser: object, demo_pages: dict[str, Path]
+) -> None:
+    """Charts that carry the comparison wrap their panels to the screen: at 400 px the
+    confusion matrices, the threshold explorer and the improvement chart fit without
+    scrolling sideways; at 1,400 px the three matrices and the improvement panels sit side
+    by side; resizing the window re-flows them; the mistakes chart is sized to its bars."""
+    wrapped = "#confusion .chart, #thresholds .chart, #comparison .chart, #per-class .chart"
+    for name in ("report", "digits-report"):
+        page = _open(browser, demo_pages[name], 400)
+        narrow = page.evaluate(WIDTHS, wrapped)  # type: ignore[attr-defined]
+        assert len(narrow) >= 3, (name, narrow)
+        assert [c for c in narrow if c["width"] > c["room"] + 1] == [], (name, narrow)
+        assert all(c["columns"] == 1 for c in narrow if c["columns"]), narrow
+        page.set_viewport_size({"width": 1400, "height": 900})  # type: ignore[attr-defined]
+        for _ in range(100):  # the page re-flows 0.2 s after the last resize (polled here:
+            # playwright's waiting would evaluate a string, which the page's CSP refuses)
+            page.wait_for_timeout(100)  # type: ignore[attr-defined]
+            columns = page.evaluate(WIDTHS, "#confusion .chart")  # type: ignore[attr-defined]
+            if all(c["columns"] > 1 and c["width"] > 0 for c in columns):
+                break
+        wide = {c["id"]: c for c in page.evaluate(WIDTHS, wrapped)}  # type: ignore[attr-defined]
+        confusion = [c for i, c in wide.items() if i.startswith("chart-confusion")]
+        assert confusion and all(c["columns"] >= 3 for c in confusion), wide
+        assert wide["chart-improvements"]["columns"] >= 2, wide
+        assert all(c["width"] <= c["room"] + 1 for c in wide.values()), wide
+        if name == "digits-report":
+            pairs = page.evaluate(WIDTHS, "#confused-pairs .chart")  # type: ignore[attr-defined]
+            assert 150 < pairs[0]["height"] < 600, pairs  # 15 pairs x 3 models, not 1,100 px
+        page.context.close()  # type: ignore[attr-defined]

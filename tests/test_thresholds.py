@@ -148,7 +148,7 @@ def test_the_report_carries_operating_points_and_costs(
     spec = json.dumps(figure.spec)
     assert '"name": "threshold_at"' in spec and '"input": "range"' in spec
     assert "5.0 * (datum.p - datum.tp)" in spec  # the cost panel's expression
-    panels = figure.spec["vconcat"][0]["hconcat"]
+    panels = figure.spec["vconcat"][0]["concat"]
     assert len(panels) == 4  # precision, recall, F1, expected cost
 
 

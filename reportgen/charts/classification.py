@@ -15,7 +15,7 @@ from typing import Any
 import altair as alt
 import pandas as pd
 
-SQUARE = 300
+SQUARE = 280  # with its axis, fits a 400 px phone
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif"
 GUIDE = "#9aa0a6"
 
@@ -37,6 +37,20 @@ CONFIG: dict[str, Any] = {
     },
     "header": {"labelFontSize": 12, "titleFontSize": 12},
 }
+
+# The paper's width: A4 less 12 mm margins at 96 dpi (and about an email's). Small multiples
+# are laid out to fit it in the spec itself, so the static drawing (print, email, no
+# JavaScript) fits; on screen the page re-flows them to the room it has (render.js reads
+# ``usermeta.wrap``: one cell's width with its labels, and the width beside the cells).
+PAPER = 700
+
+
+def wrap(cell: int, extra: int = 0, count: int | None = None) -> tuple[int, dict[str, Any]]:
+    """Columns of small multiples that fit the paper, and the ``usermeta`` telling the page
+    how to re-flow them on screen: ``columns, meta = wrap(cell, extra)``. A concatenation
+    says how many panels it has (Vega-Lite draws nothing when asked for more columns)."""
+    columns = max(1, (PAPER - extra) // cell)
+    return min(columns, count or columns), {"wrap": {"cell": cell, "extra": extra}}
 
 
 def chart_spec(chart: alt.TopLevelMixin) -> dict[str, Any]:
@@ -210,6 +224,7 @@ def class_curves_chart(
     )
     lines = base.mark_line(strokeWidth=1.6).add_params(highlight)
     layers = [_diagonal(), lines] if x == "fpr" else [lines]
+    columns, meta = wrap(230)
     return (
         alt.layer(*layers)
         .properties(width=170, height=170)
@@ -220,9 +235,10 @@ def class_curves_chart(
                 title=None,
                 header=alt.Header(labelFontSize=12, labelFontWeight="bold", labelLimit=170),
             ),
-            columns=3,
+            columns=columns,
             data=points,
         )
+        .properties(usermeta=meta)
     )
 
 
@@ -234,7 +250,9 @@ def confusion_chart(
     ``cells`` has columns model, true, predicted, count, rate (row-normalised), and display
     strings count_text and rate_text.
     """
-    size = max(140, min(300, 26 * len(classes)))
+    size = max(140, min(270, 24 * len(classes)))
+    label = min(90, 7 * max((len(c) for c in classes), default=1))
+    columns, meta = wrap(size + label + 45)  # with its axis labels and titles
     value = "rate" if normalised else "count"
     text_field = "rate_text" if normalised else "count_text"
     colour = alt.Color(
@@ -245,8 +263,9 @@ def confusion_chart(
         legend=alt.Legend(
             title="Share of true class" if normalised else "Examples",
             format=".0%" if normalised else ",d",
-            orient="right",
-            gradientLength=size - 20,
+            orient="bottom",
+            direction="horizontal",
+            gradientLength=size,
         ),
     )
     base = alt.Chart().encode(
@@ -284,11 +303,14 @@ def confusion_chart(
         alt.layer(*layers, data=cells)
         .properties(width=size, height=size)
         .facet(
-            column=alt.Column(
+            facet=alt.Facet(
                 "model:N", sort=list(models), title=None, header=alt.Header(labelFontWeight="bold")
             ),
+            columns=columns,
         )
         .resolve_scale(color="shared")
+        .resolve_axis(x="independent", y="independent")  # every matrix labelled
+        .properties(usermeta=meta)
     )
     return chart
 
@@ -357,6 +379,8 @@ def per_class_chart(
     low = float(rows["value"].min()) if len(rows) else 0.0
     start = max(0.0, math.floor(low * 20) / 20) if math.isfinite(low) else 0.0
     title = f"Rate (focus: axis from {start:.2f})" if start > 0 else "Rate"
+    label = min(90, 7 * max((len(c) for c in classes), default=1))
+    columns, meta = wrap(200 + 20, label + 30)  # class labels and title once, on the left
     chart = (
         alt.Chart(rows)
         .mark_point(filled=True, size=60)
@@ -377,15 +401,18 @@ def per_class_chart(
             ],
         )
         .add_params(highlight)
-        .properties(width=200, height=alt.Step(8 * max(2, len(models))))
+        # the step is one model's row (yOffset): a class is as tall as its models need
+        .properties(width=200, height=alt.Step(8))
         .facet(
-            column=alt.Column(
+            facet=alt.Facet(
                 "metric:N",
                 sort=["precision", "recall", "f1"],
                 title=None,
                 header=alt.Header(labelFontWeight="bold"),
-            )
+            ),
+            columns=columns,
         )
+        .properties(usermeta=meta)
     )
     return chart
 
@@ -412,7 +439,8 @@ def confused_pairs_chart(
             ],
         )
         .add_params(highlight)
-        .properties(width=420, height=alt.Step(6 * max(2, len(models))))
+        # the step is one model's bar (yOffset): a pair is as tall as its models need
+        .properties(width=300, height=alt.Step(7))
     )
     return chart
 
@@ -476,6 +504,8 @@ def improvement_chart(
     )
     dots = base.mark_point(filled=True, size=55).encode(x=alt.X("improvement:Q"))
     order = {m: i for i, m in enumerate(metrics)}
+    label = min(90, 7 * max((len(c) for c in candidates), default=1))
+    columns, meta = wrap(220 + label + 20)
     panels = []
     for scale in ("shared", "own"):
         mine = points[points["scale"] == scale]
@@ -486,9 +516,9 @@ def improvement_chart(
         )
         panels.append(
             alt.layer(zero, bars, dots)
-            .properties(width=280, height=alt.Step(14))  # fits a 400 px screen with its labels
+            .properties(width=220, height=alt.Step(14))  # two side by side on paper
             .facet(
-                row=alt.Row(
+                facet=alt.Facet(
                     "row:N",
                     sort=sort,
                     title=None,
@@ -500,11 +530,14 @@ def improvement_chart(
                     ),
                 ),
                 data=mine,
-                spacing=4,
+                columns=columns,
+                spacing={"row": 4, "column": 24},
             )
             .resolve_scale(x="shared" if scale == "shared" else "independent")
         )
-    return panels[0] if len(panels) == 1 else alt.vconcat(*panels, spacing=10)
+    if len(panels) == 1:
+        return panels[0].properties(usermeta=meta)
+    return alt.vconcat(*panels, spacing=10, usermeta=meta)
 
 
 def slice_heatmap(

@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 import altair as alt
 import pandas as pd
 
-from reportgen.charts.classification import _colour, _legend_highlight, _rate_axis_y, when
+from reportgen.charts.classification import _colour, _legend_highlight, _rate_axis_y, when, wrap
 
 PANEL = 210
 PARAM = "threshold_at"
@@ -118,11 +118,13 @@ def threshold_chart(
                 )
             )
         panels.append(alt.layer(*layers).properties(width=PANEL, height=PANEL))
+    columns, meta = wrap(PANEL + 60, count=len(panels))  # a panel with its axes
     return alt.vconcat(  # params given here, not by add_params: that deep-copies the chart
-        alt.hconcat(*panels),
+        alt.concat(*panels, columns=columns),
         _readout(base, models, step, low, costs is not None),
         data=scan,
         params=[picked.param],
+        usermeta=meta,
     )
 
 
@@ -150,18 +152,21 @@ def _readout(
         .mark_text(align="center", fontSize=12, color="#222222")
         .encode(
             x=alt.X(
-                "heading:N",
-                sort=list(columns),
-                title=None,
-                axis=alt.Axis(orient="top", labelAngle=0, domain=False, ticks=False, grid=False),
-            ),
-            y=alt.Y(
                 "model:N",
                 sort=list(models),
+                title=None,
+                axis=alt.Axis(
+                    orient="top", labelAngle=0, domain=False, ticks=False, grid=False, labelLimit=72
+                ),
+            ),
+            y=alt.Y(
+                "heading:N",
+                sort=list(columns),
                 title=None,
                 axis=alt.Axis(grid=False, domain=False, ticks=False, labelPadding=12),
             ),
             text=alt.Text("text:N"),
         )
-        .properties(width=72 * len(columns), height=alt.Step(20), view={"stroke": None})
+        # a row per quantity and a column per model: as narrow as the models are few
+        .properties(width=alt.Step(76), height=alt.Step(20), view={"stroke": None})
     )

@@ -152,7 +152,7 @@ def text_sections(
                 if binary
                 else f"Mean per-sample {label(primary).lower()} per model (a continuous score)"
             )
-            + "; hover a value for its 95% interval.",
+            + ". Hover a value for its 95% interval.",
             tables=[
                 Table(
                     ["Model", "Examples", *[label(m) for m in metrics]],

@@ -17,6 +17,7 @@ from reportgen import metrics as registry
 from reportgen.ingest.language import TextRun
 from reportgen.ingest.tabular import MultilabelRun, RegressionRun
 from reportgen.kinds.base import BoardColumn, BoardPart, Context, SummaryPart
+from reportgen.kinds.board import shaped
 from reportgen.kinds.cells import (
     TEXT_HOVER,
     TEXT_PREVIEW,
@@ -228,7 +229,7 @@ def metrics_table(
                 add_delta(c, comparison)
             row.append(c)
         rows.append(row)
-    return Table(
+    table = Table(
         ["Model", "Examples", *[label(m) for m in shown]],
         rows,
         title="All metrics",
@@ -236,6 +237,8 @@ def metrics_table(
         caption=caption,
         numeric=[False, True, *[True] * len(shown)],
     )
+    # many metrics: turned (a row per metric) on phones and paper, or everywhere when wide
+    return shaped(table, results[0].name) if results else table
 
 
 def metric_notes_of(results: Sequence[LanguageResult]) -> list[str]:

@@ -5,11 +5,21 @@ and the email template read the same fields for bold and colours; nothing outsid
 
 from __future__ import annotations
 
+import re
+
+from markupsafe import Markup, escape
+
 from reportgen.model import Cell
+
+# a sentence that asks for a mouse: no reader of paper or email can follow it
+INTERACTIVE = re.compile(
+    r"\s*\b(?:Hover|Click|Drag|Double-click|Use the slider|Move the slider)\b[^.]*\."
+)
 
 
 def cell_class(cell: Cell) -> str:
-    """The cell's CSS classes: its role, then delta, best, tone, missing, warn ("" for none)."""
+    """The cell's CSS classes: its role, then delta, best, tone, missing, warn, long ("" for
+    none)."""
     words = [
         cell.role,
         "delta" if cell.delta else "",
@@ -17,10 +27,39 @@ def cell_class(cell: Cell) -> str:
         cell.tone,
         "missing" if cell.undefined else "",
         "warn" if cell.warning else "",
+        "long" if long_words(cell.text) else "",
     ]
     return " ".join(w for w in words if w)
+
+
+LONG_WORD = 18  # characters: longer words may break anywhere on paper, shorter ones never
+
+
+def long_words(text: str) -> bool:
+    """Whether the text has a word (between spaces and hyphens) too long for a narrow
+    column: on paper only such a word may break inside (a name of 60 letters would
+    otherwise push the table off the page), never a number or a heading's word."""
+    return any(len(word) > LONG_WORD for word in re.split(r"[\s\-]+", text))
 
 
 def sub_class(cell: Cell) -> str:
     """The CSS classes of the cell's second line, besides "sub": "delta better", "tag"..."""
     return " ".join(w for w in (cell.sub_role, cell.sub_tone) if w)
+
+
+def still(text: str) -> str:
+    """A caption for a reader who cannot hover or click (an email, a printout): the
+    sentences that ask for the mouse left out."""
+    return INTERACTIVE.sub("", text).strip()
+
+
+def hints(text: str) -> Markup:
+    """The caption escaped, its sentences that ask for the mouse marked as hints (print
+    leaves them out)."""
+    out, end = [], 0
+    for match in INTERACTIVE.finditer(text):
+        out += [escape(text[end : match.start()]), Markup('<span class="hint">')]
+        out += [escape(match.group()), Markup("</span>")]
+        end = match.end()
+    out.append(escape(text[end:]))
+    return Markup("").join(out)

@@ -22,7 +22,7 @@ import jinja2
 
 from reportgen.profiling import stage
 from reportgen.render import fallbacks
-from reportgen.render.cells import cell_class, sub_class
+from reportgen.render.cells import cell_class, hints, long_words, sub_class
 
 if TYPE_CHECKING:
     from reportgen.report import Report
@@ -53,6 +53,8 @@ def environment() -> jinja2.Environment:
     env.filters["keep_arrow"] = keep_arrow
     env.filters["cell_class"] = cell_class  # a cell's meaning as CSS classes
     env.filters["sub_class"] = sub_class
+    env.filters["long_words"] = long_words
+    env.filters["hints"] = hints  # "Hover ..." sentences marked, for print to leave out
     return env
 
 

@@ -16,6 +16,7 @@ import jinja2
 
 from reportgen.errors import ReportgenError
 from reportgen.model import Cell, Figure, Table
+from reportgen.render.cells import still
 from reportgen.render.html import environment, static_pngs
 
 if TYPE_CHECKING:
@@ -176,13 +177,6 @@ SIGNIFICANCE_NOTE = (
     "is not significant (adjusted p >= 0.05), unmarked when it is or when it was not tested "
     "(the attached report says which)."
 )
-_INTERACTIVE = re.compile(r"\s*\b(?:Hover|Click|Drag|Double-click|Use the slider)\b[^.]*\.")
-
-
-def still(text: str) -> str:
-    """A caption for a reader who cannot hover or click (an email, a printout): the
-    sentences that ask for the mouse left out."""
-    return _INTERACTIVE.sub("", text).strip()
 
 
 def to_text(report: Report, attach: str = "report") -> str:

@@ -92,7 +92,7 @@ def error_section(
         "errors",
         "Error analysis",
         lead=f"At most {top_k} examples per list, most confident first. Confidence is the "
-        "model's score for the class it predicted; hover a cut text for all of it.",
+        "model's score for the class it predicted. Hover a cut text for all of it.",
     )
     by_name = {e.name: e for e in evaluations}
     base = by_name[assessment.baseline]
