@@ -212,3 +212,45 @@ def test_a_deltas_arrow_never_parts_from_its_number(
     assert re.search("[▲▼]\u00a0[+−]", page) and not re.search("[▲▼] [+−]", page)
     markdown = report.to_markdown()
     assert re.search("[▲▼] [+−]", markdown) and "\u00a0" not in markdown
+
+
+def test_the_cached_vega_bundle_is_used_only_when_it_is_the_pinned_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A script written into the cache, or a half-written copy, never reaches a page: the
+    copy on disk must match the SHA-256 pinned for the installed vl-convert, else it is
+    rebuilt; a bundle that does not match its pin is refused; an unpinned release is never
+    read from disk."""
+    import hashlib
+
+    import vl_convert
+
+    from reportgen.errors import ReportgenError
+    from reportgen.render import html as page_html
+
+    version = vl_convert.__version__
+    assert version in page_html.BUNDLE_SHA256  # the installed release is pinned
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    cached = tmp_path / "reportgen" / f"vega-bundle-{version}.js"
+    real = vl_convert.javascript_bundle()
+    assert hashlib.sha256(real.encode()).hexdigest() == page_html.BUNDLE_SHA256[version]
+    for planted in ("window.__pwned = 1;", real[: len(real) // 2], real + "\nalert(1)"):
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        cached.write_text(planted)
+        page_html.javascript_bundle.cache_clear()
+        assert page_html.javascript_bundle() == real
+        assert cached.read_text() == real  # and the cache is mended
+    # the good copy is used without building (a build that would fail is never called)
+    page_html.javascript_bundle.cache_clear()
+    monkeypatch.setattr(vl_convert, "javascript_bundle", lambda: "window.__pwned = 2;")
+    assert page_html.javascript_bundle() == real
+    # no good copy and a build that is not the pinned bundle: refused, one line
+    cached.write_text("window.__pwned = 3;")
+    page_html.javascript_bundle.cache_clear()
+    with pytest.raises(ReportgenError, match="not the one reportgen pins"):
+        page_html.javascript_bundle()
+    # an unpinned release: built in this process, the disk never read
+    monkeypatch.setattr(page_html, "BUNDLE_SHA256", {})
+    page_html.javascript_bundle.cache_clear()
+    assert page_html.javascript_bundle() == "window.__pwned = 2;"
+    page_html.javascript_bundle.cache_clear()

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import jinja2
 
+from reportgen.errors import ReportgenError
 from reportgen.profiling import stage
 from reportgen.render import fallbacks
 from reportgen.render.cells import cell_class, hints, long_words, sub_class
@@ -69,26 +70,53 @@ def _cache_dir() -> Path:
     return Path(base) / "reportgen"
 
 
+# SHA-256 of ``vl_convert.javascript_bundle()`` for each vl-convert release checked with
+# reportgen. The bundle is inlined into every page and allowed by the CSP's hash, so a copy
+# on disk is used only when it is byte for byte this one (anyone who can write the cache
+# would otherwise put a script into every report; a half-written copy, pages with no chart).
+BUNDLE_SHA256 = {
+    "1.9.0": "3425bd951a44d478d0505c6b5d1e8d57656b6e9a4da7bfe88a718ce61d76e572",
+}
+
+
 @functools.cache
 def javascript_bundle() -> str:
     """The Vega + Vega-Lite + vega-embed bundle, cached on disk per vl-convert version.
 
-    Building it takes seconds in every new process, so the first call stores it.
+    Building it takes about 1.4 s in every new process, so the first call stores it. The
+    copy on disk is used only when its SHA-256 is the one pinned for that version
+    (:data:`BUNDLE_SHA256`), else rebuilt; a release reportgen has not pinned is built
+    afresh in every process, never read from disk. A freshly built bundle that does not
+    match its pin is refused.
     """
     import vl_convert
 
     version = getattr(vl_convert, "__version__", "unknown")
+    pinned = BUNDLE_SHA256.get(version)
     cached = _cache_dir() / f"vega-bundle-{version}.js"
-    try:
-        text = cached.read_text(encoding="utf-8")
-        if text:  # written atomically, so never partial
-            return text
-    except OSError:
-        pass
+    if pinned is not None:
+        try:
+            text = cached.read_text(encoding="utf-8")
+            if _sha256(text) == pinned:
+                return text
+        except (OSError, UnicodeDecodeError):
+            pass
     text = vl_convert.javascript_bundle()
+    if pinned is None:
+        return text
+    if _sha256(text) != pinned:
+        raise ReportgenError(
+            f"vl-convert {version}'s JavaScript bundle is not the one reportgen pins "
+            f"(SHA-256 {pinned[:16]}...): reinstall it with pip install --force-reinstall "
+            f"vl-convert-python=={version}"
+        )
     with contextlib.suppress(OSError):  # a read-only home only costs time
         write_atomic(cached, text)
     return text
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def _script_hash(source: str) -> str:
