@@ -45,12 +45,15 @@ CONFIG: dict[str, Any] = {
 PAPER = 700
 
 
-def wrap(cell: int, extra: int = 0, count: int | None = None) -> tuple[int, dict[str, Any]]:
+def wrap(cell: int, extra: int = 0) -> tuple[int, dict[str, Any]]:
     """Columns of small multiples that fit the paper, and the ``usermeta`` telling the page
-    how to re-flow them on screen: ``columns, meta = wrap(cell, extra)``. A concatenation
-    says how many panels it has (Vega-Lite draws nothing when asked for more columns)."""
-    columns = max(1, (PAPER - extra) // cell)
-    return min(columns, count or columns), {"wrap": {"cell": cell, "extra": extra}}
+    how to re-flow them on screen: ``columns, meta = wrap(cell, extra)``."""
+    return max(1, (PAPER - extra) // cell), {"wrap": {"cell": cell, "extra": extra}}
+
+
+def label_width(names: Sequence[str]) -> int:
+    """About the pixels an axis needs for these names (11 px type, cut at 90 px)."""
+    return min(90, 7 * max((len(n) for n in names), default=1))
 
 
 def chart_spec(chart: alt.TopLevelMixin) -> dict[str, Any]:
@@ -251,7 +254,7 @@ def confusion_chart(
     strings count_text and rate_text.
     """
     size = max(140, min(270, 24 * len(classes)))
-    label = min(90, 7 * max((len(c) for c in classes), default=1))
+    label = label_width(classes)
     columns, meta = wrap(size + label + 45)  # with its axis labels and titles
     value = "rate" if normalised else "count"
     text_field = "rate_text" if normalised else "count_text"
@@ -379,7 +382,7 @@ def per_class_chart(
     low = float(rows["value"].min()) if len(rows) else 0.0
     start = max(0.0, math.floor(low * 20) / 20) if math.isfinite(low) else 0.0
     title = f"Rate (focus: axis from {start:.2f})" if start > 0 else "Rate"
-    label = min(90, 7 * max((len(c) for c in classes), default=1))
+    label = label_width(classes)
     columns, meta = wrap(200 + 20, label + 30)  # class labels and title once, on the left
     chart = (
         alt.Chart(rows)
@@ -504,7 +507,7 @@ def improvement_chart(
     )
     dots = base.mark_point(filled=True, size=55).encode(x=alt.X("improvement:Q"))
     order = {m: i for i, m in enumerate(metrics)}
-    label = min(90, 7 * max((len(c) for c in candidates), default=1))
+    label = label_width(candidates)
     columns, meta = wrap(220 + label + 20)
     panels = []
     for scale in ("shared", "own"):

@@ -118,7 +118,7 @@ def threshold_chart(
                 )
             )
         panels.append(alt.layer(*layers).properties(width=PANEL, height=PANEL))
-    columns, meta = wrap(PANEL + 60, count=len(panels))  # a panel with its axes
+    columns, meta = wrap(PANEL + 60)  # a panel with its axes (render.js: never more than 4)
     return alt.vconcat(  # params given here, not by add_params: that deep-copies the chart
         alt.concat(*panels, columns=columns),
         _readout(base, models, step, low, costs is not None),

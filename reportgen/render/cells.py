@@ -42,6 +42,13 @@ def long_words(text: str) -> bool:
     return any(len(word) > LONG_WORD for word in re.split(r"[\s\-]+", text))
 
 
+def header_class(heading: str, numeric: bool) -> str:
+    """A column heading's CSS classes: "num" over numbers, "long" for a long word."""
+    return " ".join(
+        w for w in ("num" if numeric else "", "long" if long_words(heading) else "") if w
+    )
+
+
 def sub_class(cell: Cell) -> str:
     """The CSS classes of the cell's second line, besides "sub": "delta better", "tag"..."""
     return " ".join(w for w in (cell.sub_role, cell.sub_tone) if w)

@@ -23,7 +23,7 @@ import jinja2
 from reportgen.errors import ReportgenError
 from reportgen.profiling import stage
 from reportgen.render import fallbacks
-from reportgen.render.cells import cell_class, hints, long_words, sub_class
+from reportgen.render.cells import cell_class, header_class, hints, sub_class
 
 if TYPE_CHECKING:
     from reportgen.report import Report
@@ -54,7 +54,7 @@ def environment() -> jinja2.Environment:
     env.filters["keep_arrow"] = keep_arrow
     env.filters["cell_class"] = cell_class  # a cell's meaning as CSS classes
     env.filters["sub_class"] = sub_class
-    env.filters["long_words"] = long_words
+    env.filters["header_class"] = header_class
     env.filters["hints"] = hints  # "Hover ..." sentences marked, for print to leave out
     return env
 
