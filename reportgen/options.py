@@ -14,7 +14,7 @@ import inspect
 import math
 import shlex
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, make_dataclass
+from dataclasses import dataclass, make_dataclass
 from pathlib import Path
 from typing import Any
 
@@ -302,15 +302,9 @@ def _python_type(option: Option) -> Any:
     return base if option.default is not None else base | None
 
 
-# what the kinds and the pipeline read: every build option, checked and parsed
-Options = make_dataclass(
-    "Options",
-    [
-        (o.name, Any, field(default_factory=(lambda d=o.default: d)))
-        for o in BUILD  # defaults as declared; tuples for repeatable options
-    ],
-    frozen=True,
-)
+# what the kinds and the pipeline read: every build option, checked and parsed; made only
+# by resolve(), so no field has a default (a raw default is not a parsed value)
+Options = make_dataclass("Options", [(o.name, Any) for o in BUILD], frozen=True)
 Options.__doc__ = "Every build option, checked and parsed (``cost`` as outcome -> cost, ...)."
 Options.__module__ = __name__
 

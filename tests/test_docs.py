@@ -186,6 +186,23 @@ def quick_start_env(tmp_path: Path) -> dict[str, str]:
     return env
 
 
+def run_quick_start(
+    command: list[str], cwd: Path, tmp_path: Path
+) -> subprocess.CompletedProcess[str]:
+    """A quick start run as a user would, in ``cwd``; it must succeed."""
+    done = subprocess.run(
+        command,
+        cwd=cwd,
+        env=quick_start_env(tmp_path),
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return done
+
+
 def test_readme_marks_three_quick_starts() -> None:
     blocks = quick_starts()
     assert {name: language for name, (language, _) in blocks.items()} == {
@@ -202,16 +219,7 @@ def test_cli_quick_start_runs(tmp_path: Path) -> None:
     _, code = quick_starts()["cli"]
     work = tmp_path / "work"
     work.mkdir()
-    done = subprocess.run(
-        ["bash", "-euo", "pipefail", "-c", code],
-        cwd=work,
-        env=quick_start_env(tmp_path),
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=600,
-    )
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    done = run_quick_start(["bash", "-euo", "pipefail", "-c", code], work, tmp_path)
     assert (work / "demo" / "cancer-logistic.csv").exists()
     assert (work / "report.html").stat().st_size > 100_000
     summary = json.loads((work / "summary.json").read_text())
@@ -227,16 +235,7 @@ def test_python_quick_start_runs(tmp_path: Path) -> None:
     the JSON summary, the verdict printed first and one comparison row per metric."""
     _, code = quick_starts()["python"]
     (tmp_path / "quickstart.py").write_text(code)
-    done = subprocess.run(
-        [sys.executable, "quickstart.py"],
-        cwd=tmp_path,
-        env=quick_start_env(tmp_path),
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=600,
-    )
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    done = run_quick_start([sys.executable, "quickstart.py"], tmp_path, tmp_path)
     for name in ("baseline.csv", "candidate.csv", "summary.json"):
         assert (tmp_path / name).stat().st_size > 0
     assert "<script" in (tmp_path / "report.html").read_text()

@@ -17,10 +17,10 @@ from reportgen.errors import ReportgenError
 from reportgen.kinds.classification.curves import (
     Costs,
     operating_points,
-    parse_costs,
     threshold_scan,
 )
 from reportgen.kinds.classification.statistics import RankCounts
+from reportgen.options import parse_costs
 
 from .conftest import Predictions
 
@@ -112,8 +112,8 @@ def test_bad_costs_are_refused(text: str, message: str) -> None:
 
 
 def test_costs_parse_case_and_spaces() -> None:
-    assert parse_costs("fp=1, FN=5") == Costs(fp=1.0, fn=5.0)
-    assert parse_costs("FP=1,FN=5").text() == "FP=1, FN=5"
+    assert Costs(**parse_costs("fp=1, FN=5")) == Costs(fp=1.0, fn=5.0)
+    assert Costs(**parse_costs("FP=1,FN=5")).text() == "FP=1, FN=5"
 
 
 def test_the_report_carries_operating_points_and_costs(

@@ -72,6 +72,13 @@ def _markdown_environment() -> jinja2.Environment:
     return env
 
 
+def _email_environment() -> jinja2.Environment:
+    env = environment().overlay()
+    env.filters["still"] = still
+    env.filters["email_parts"] = email_parts
+    return env
+
+
 def to_markdown(report: Report) -> str:
     """A GitHub-flavoured summary: verdict, gates, leaderboard; short enough for a PR comment."""
     return _markdown_environment().get_template("summary.md.j2").render(report=report)
@@ -243,14 +250,15 @@ def to_email(
     cids = [f"chart{i}.{digest}@reportgen" for i in range(len(figures))]
     # PNGs are drawn at twice their size for sharp screens; shown at their CSS size
     widths = [int.from_bytes(png[16:20], "big") // 2 for png in pngs]
-    env = environment()
-    env.filters["still"] = still
-    env.filters["email_parts"] = email_parts
-    body = env.get_template("email.html.j2").render(
-        report=report,
-        images=list(zip(figures, cids, widths, strict=True)),
-        max_columns=EMAIL_COLUMNS,
-        attached=ATTACHED[attach],
+    body = (
+        _email_environment()
+        .get_template("email.html.j2")
+        .render(
+            report=report,
+            images=list(zip(figures, cids, widths, strict=True)),
+            max_columns=EMAIL_COLUMNS,
+            attached=ATTACHED[attach],
+        )
     )
     message = EmailMessage(policy=SMTP)
     message["Subject"] = header_text(subject or report.title)

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from reportgen import options
 from reportgen.kinds.classification import formulas as metrics
 from reportgen.kinds.classification.statistics import CalibrationCounts, RankCounts
 from reportgen.stats.significance import wilson_interval
@@ -210,14 +209,8 @@ class Costs:
 
 
 def costs_of(given: Mapping[str, float]) -> Costs | None:
-    """The build's costs (``Options.costs``: outcome -> cost), None when none were given."""
+    """The build's costs (``Options.cost``: outcome -> cost), None when none were given."""
     return Costs(**given) if given else None
-
-
-def parse_costs(text: str) -> Costs:
-    """``FP=1,FN=5`` (any of TP, FP, FN, TN, case-insensitive; the rest cost 0); the syntax is
-    the ``cost`` option's (:func:`reportgen.options.parse_costs`)."""
-    return Costs(**options.parse_costs(text))
 
 
 def operating_point(
