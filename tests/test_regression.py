@@ -233,3 +233,17 @@ def test_shuffling_the_rows_changes_no_number(
             )
         )
     assert reports[0] == reports[1]
+
+
+def test_the_metrics_table_turns_and_names_the_chosen_baseline(
+    diabetes: tuple[pd.DataFrame, pd.DataFrame], write_run: Callable[..., Path]
+) -> None:
+    """Two models and many metrics: the table turns (a row per metric) on phones and paper,
+    and the column tagged baseline is the one --baseline chose, not the first run."""
+    ridge, boosted = diabetes
+    paths = [write_run(ridge, "ridge.csv"), write_run(boosted, "boosted.csv")]
+    report = build_report(paths, baseline="boosted", bootstrap=0, timestamp=False)
+    (table,) = [t for s in report.sections for t in s.tables if t.title == "All metrics"]
+    assert table.turned is not None and table.turn == "narrow"
+    assert table.turned.header == ["Metric", "ridge", "boosted (baseline)"]
+    assert [r[0].text for r in table.turned.rows[:2]] == ["Examples", table.header[2]]

@@ -238,7 +238,7 @@ def metrics_table(
         numeric=[False, True, *[True] * len(shown)],
     )
     # many metrics: turned (a row per metric) on phones and paper, or everywhere when wide
-    return shaped(table, results[0].name) if results else table
+    return shaped(table, assessment.baseline)
 
 
 def metric_notes_of(results: Sequence[LanguageResult]) -> list[str]:
