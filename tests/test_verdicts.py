@@ -455,3 +455,21 @@ def test_a_five_model_email_fits_a_phone(tmp_path: Path) -> None:
         ["Metric", "v1 (baseline)", "v4", "v5"],
     ]
     assert email_parts(Table(header[:4], [])) == [Table(header[:4], [])]
+    # the baseline need not be the first model: its column is the one repeated
+    header = ["Metric", "v1", "v2", "v3 (baseline)", "v4"]
+    board = Table(header, [[Cell(h) for h in header]], numeric=[False] + [True] * 4)
+    assert [p.header for p in email_parts(board, baseline=3)] == [
+        ["Metric", "v3 (baseline)", "v1", "v2"],
+        ["Metric", "v3 (baseline)", "v4"],
+    ]
+    # end to end: --baseline peer2 of five models; every part carries it, nothing is hidden
+    from reportgen.render.publish import email_leaderboard
+
+    report = build_report(_five_models(tmp_path), baseline="peer2", bootstrap=0)
+    parts, hidden = email_leaderboard(report)
+    assert hidden == 0 and len(parts) == 2
+    assert all(p.header[:2] == ["Metric", "peer2 (baseline)"] for p in parts), parts
+    shown = [h for p in parts for h in p.header[2:]]
+    assert sorted(shown) == ["collapsed", "current", "peer1", "peer3"]
+    body = report.to_email().decode()
+    assert "more columns" not in body

@@ -75,7 +75,7 @@ def _markdown_environment() -> jinja2.Environment:
 def _email_environment() -> jinja2.Environment:
     env = environment().overlay()
     env.filters["still"] = still
-    env.filters["email_parts"] = email_parts
+    env.filters["email_leaderboard"] = email_leaderboard
     return env
 
 
@@ -151,17 +151,17 @@ def xml_text(text: str) -> str:
 EMAIL_MODELS = 3  # model columns of a turned leaderboard that fit a 400 px phone
 
 
-def email_parts(board: Table) -> list[Table]:
-    """A leaderboard with a column per model, in tables of at most three models each (the
-    baseline in every one, as the reference), so that a phone shows them without scrolling
-    sideways; other boards whole."""
-    if board.header[0] != "Metric" or len(board.header) - 1 <= EMAIL_MODELS:
+def email_parts(board: Table, baseline: int = 1) -> list[Table]:
+    """A leaderboard with a column per model (the baseline's is column ``baseline``), in
+    tables of at most three models each, the baseline in every one as the reference, so
+    that a phone shows them without scrolling sideways."""
+    if len(board.header) - 1 <= EMAIL_MODELS:
         return [board]
-    first, others = 1, list(range(2, len(board.header)))
+    others = [j for j in range(1, len(board.header)) if j != baseline]
     step = EMAIL_MODELS - 1
     parts = []
     for at in range(0, len(others), step):
-        columns = [0, first, *others[at : at + step]]
+        columns = [0, baseline, *others[at : at + step]]
         parts.append(
             Table(
                 [board.header[j] for j in columns],
@@ -170,6 +170,20 @@ def email_parts(board: Table) -> list[Table]:
             )
         )
     return parts
+
+
+def email_leaderboard(report: Report) -> tuple[list[Table], int]:
+    """The leaderboard as the email shows it, and how many of its columns it leaves out:
+    turned (a column per model) in tables of three models (:func:`email_parts`), all shown;
+    else a row per model, cut after ``EMAIL_COLUMNS`` columns."""
+    board = report.leaderboard
+    assert board is not None
+    shown = board.shown(narrow=True)
+    if shown is board:
+        return [board], max(0, len(board.header) - EMAIL_COLUMNS)
+    names = [row[0].text for row in board.rows]
+    baseline = names.index(report.baseline) + 1 if report.baseline in names else 1
+    return email_parts(shown, baseline), 0
 
 
 def key_figures(report: Report, limit: int = MAX_EMAIL_FIGURES) -> list[Figure]:
