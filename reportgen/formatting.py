@@ -8,6 +8,14 @@ import re
 MISSING = "—"
 
 
+def byte_size(n: float) -> str:
+    """A size as a person reads it: 812 B, 14 kB, 2.4 MB, 31 GB (decimal units)."""
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if n >= scale:
+            return f"{n / scale:.1f} {unit}" if n < 10 * scale else f"{n / scale:.0f} {unit}"
+    return f"{int(n)} B"
+
+
 def rate(value: float | None, digits: int = 3) -> str:
     """Rates and scores with a fixed number of decimals: 0.973."""
     if value is None or (isinstance(value, float) and math.isnan(value)):

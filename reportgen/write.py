@@ -10,6 +10,7 @@ from typing import Any
 
 import typer
 
+from reportgen import formatting as fmt
 from reportgen.errors import ReportgenError
 
 # the build command's output options: the key each is stored under, by option
@@ -96,7 +97,7 @@ def _write(report: Any, o: dict[str, Any], staging: Any) -> list[str]:
     with staging() as outputs:
         for option, path in paths.items():
             outputs.add(path, reporter_of(option, o).render(report, settings))
-        written = [f"{p} ({_size(p)})" for p in outputs.commit()]
+        written = [f"{p} ({fmt.byte_size(n)})" for p, n in outputs.commit()]
     if o["markdown"] == "-":
         summary = report.to_markdown() + "\n"
         target = summary_target(o)
@@ -114,17 +115,3 @@ def _write(report: Any, o: dict[str, Any], staging: Any) -> list[str]:
         else:
             typer.echo(summary, nl=False)
     return written
-
-
-def _size(path: Path) -> str:
-    """A file's size as a person reads it: 812 B, 14 kB, 2.4 MB."""
-    try:
-        size = Path(path).stat().st_size
-    except OSError:
-        return "written"
-    for unit, scale in (("MB", 1e6), ("kB", 1e3)):
-        if size >= scale:
-            return (
-                f"{size / scale:.1f} {unit}" if size < 10 * scale else f"{size / scale:.0f} {unit}"
-            )
-    return f"{size} B"

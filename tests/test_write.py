@@ -4,6 +4,7 @@ device, all outputs put in place together, internal errors exit 3 and replace no
 from __future__ import annotations
 
 import os
+import re
 import stat
 import subprocess
 import sys
@@ -289,6 +290,14 @@ def test_dash_is_standard_output_and_a_folder_is_refused(run_file: Path, tmp_pat
     done = _cli(str(run_file), "-o", "-", "--json", str(tmp_path / "s.json"), cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith(b"<!doctype html>") and not (tmp_path / "-").exists()
+    # the size said is what went to standard output (not a stat of a file named "-")
+    (tmp_path / "-").write_text("an unrelated file")
+    spoken = build_cli(str(run_file), "-o", "-", "--bootstrap", "0", cwd=tmp_path)
+    size = {"B": 1, "kB": 1e3, "MB": 1e6}
+    said = re.search(r"Wrote - \(([\d.]+) (B|kB|MB)\)", spoken.stderr)
+    assert said is not None, spoken.stderr
+    shown = float(said.group(1)) * size[said.group(2)]
+    assert shown == pytest.approx(len(spoken.stdout.encode()), rel=0.06)
     folder = _cli(str(run_file), "-o", str(tmp_path / "reports") + "/")
     assert folder.returncode == 2 and b"names a folder" in folder.stderr
     assert not (tmp_path / "reports").exists()

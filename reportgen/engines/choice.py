@@ -14,6 +14,7 @@ from pathlib import Path
 
 from reportgen.engines.sql import DuckDBEngine, Engine, SparkEngine
 from reportgen.errors import ReportgenError
+from reportgen.formatting import byte_size
 from reportgen.ingest.runs import (
     parse_run_argument,
 )
@@ -63,14 +64,6 @@ def machine_memory() -> int:
 
 def default_memory_limit() -> int:
     return int(machine_memory() * MEMORY_FRACTION)
-
-
-def human_bytes(n: float) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1000:
-            return f"{n:.3g} {unit}"
-        n /= 1000
-    return f"{n:.3g} TB"
 
 
 @dataclass(frozen=True)
@@ -129,8 +122,8 @@ def choose_engine(engine: str, runs: Sequence[object], memory_limit: int | None)
     if needed <= limit:
         return EngineChoice("memory", limit)
     reason = (
-        f"These runs need about {human_bytes(needed)} in memory, more than the memory limit of "
-        f"{human_bytes(limit)}, so DuckDB computed their statistics where the files lie: AUC "
+        f"These runs need about {byte_size(needed)} in memory, more than the memory limit of "
+        f"{byte_size(limit)}, so DuckDB computed their statistics where the files lie: AUC "
         "and AP come from binned scores (within the bounds stated with them) and per-example "
         "views are limited to top-k lists"
     )

@@ -169,10 +169,10 @@ class Outputs:
             self.discard()
             raise ReportgenError(f"{target}: cannot write ({exc.strerror})") from None
 
-    def commit(self) -> list[Path]:
+    def commit(self) -> list[tuple[Path, int]]:
         """Write devices, FIFOs and standard output through first (they can fail, and cannot
         be undone), then rename every temporary over its target: a failure of either
-        replaces no file."""
+        replaces no file. Returns each target with the bytes written to it."""
         done = []
         staged = sorted(self._staged, key=lambda s: s[1] is not None)  # stable: devices first
         with _cleanup_on_signals():
@@ -186,7 +186,7 @@ class Outputs:
                 except OSError as exc:
                     self.discard()
                     raise ReportgenError(f"{target}: cannot write ({exc.strerror})") from None
-                done.append(target)
+                done.append((target, len(data)))
         self._staged = []
         return done
 
