@@ -110,7 +110,9 @@ class RunEvaluation:
     per_class: dict[str, np.ndarray]
     curves: list[ClassCurve] = field(default_factory=list)  # binary: one; multiclass: per class
     macro_curve: ClassCurve | None = None
-    calibration: CalibrationCounts | None = None
+    calibration: CalibrationCounts | None = None  # equal-width bins (ECE; engines keep these)
+    # the reliability diagram's bins of equal count, from the rows (None out of core)
+    reliability: CalibrationCounts | None = None
     notes: list[str] = field(default_factory=list)
     # binary with scores: the positive class's counts at every distinct score, which give any
     # threshold's counts exactly (operating points, costs, the shared threshold scan)
@@ -312,8 +314,23 @@ def _multiclass_metrics(stats: RunStats) -> tuple[dict[str, float | None], dict[
 
 
 def evaluate(encoded: EncodedRun) -> RunEvaluation:
-    """Compute every metric and curve of one run."""
-    return evaluation_of(encoded, run_stats(encoded))
+    """Compute every metric and curve of one run, from its rows."""
+    stats = run_stats(encoded)
+    evaluation = evaluation_of(encoded, stats)
+    if stats.calibration is not None:
+        evaluation.reliability = equal_count_bins(encoded)
+    return evaluation
+
+
+def equal_count_bins(encoded: EncodedRun) -> CalibrationCounts | None:
+    """The run's confidences in bins of equal count (None without scores or rows)."""
+    scores = encoded.scores
+    if scores is None or len(encoded.y_true) == 0:
+        return None
+    if encoded.task == "binary":
+        return CalibrationCounts.from_quantiles(scores, encoded.y_true == encoded.positive)
+    top, confidence = top_class(scores)
+    return CalibrationCounts.from_quantiles(confidence, top == encoded.y_true)
 
 
 def evaluation_of(encoded: EncodedRun, stats: RunStats) -> RunEvaluation:

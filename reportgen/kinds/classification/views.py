@@ -22,7 +22,6 @@ from reportgen.kinds.classification.evaluate import (
     ClassCurve,
     RunEvaluation,
 )
-from reportgen.kinds.classification.statistics import CalibrationCounts, top_class
 from reportgen.model import Cell, Figure, Section, Table, chart
 
 MAX_MATRIX_CLASSES = 12
@@ -330,7 +329,7 @@ def calibration_section(evaluations: Sequence[RunEvaluation], colours: dict[str,
     for evaluation in evaluations:
         if evaluation.calibration is None:
             continue
-        cal = _equal_count_bins(evaluation)
+        cal = evaluation.reliability
         if cal is None:  # evaluated where the rows lie: the equal-width counts it kept
             cal, quantiles = evaluation.calibration, False
         data = reliability(cal)
@@ -518,15 +517,3 @@ def confused_pairs_section(
             )
         ],
     )
-
-
-def _equal_count_bins(evaluation: RunEvaluation) -> CalibrationCounts | None:
-    """The run's confidences in bins of equal count, from its rows (None without them)."""
-    encoded = evaluation.encoded
-    scores = encoded.scores
-    if scores is None or len(encoded.y_true) == 0:
-        return None
-    if encoded.task == "binary":
-        return CalibrationCounts.from_quantiles(scores, encoded.y_true == encoded.positive)
-    top, confidence = top_class(scores)
-    return CalibrationCounts.from_quantiles(confidence, top == encoded.y_true)
