@@ -391,17 +391,17 @@ def test_three_or_more_models_lead_with_the_best() -> None:
 
     clauses = {m: f"{m} clause" for m in ("v2", "v3", "v4", "v5")}
     ranks = {"v1": 3, "v2": 2, "v3": 1, "v4": 4, "v5": 1}
-    assert ranked_verdict(clauses, ranks, "f1", "v1") == [
+    assert ranked_verdict(clauses, ranks, "f1", "v1", []) == [
         "Best: v3 (rank 1 of 5 on F1; v5 is not distinguishable)",
         "v3 clause",
         "v5 clause",
         "2 more candidates in the comparisons",
     ]
     tied = dict.fromkeys(("v1", "v2", "v3"), 1)
-    assert ranked_verdict({"v2": "a", "v3": "b"}, tied, "accuracy", "v1")[0] == (
+    assert ranked_verdict({"v2": "a", "v3": "b"}, tied, "accuracy", "v1", [])[0] == (
         "No model ranks above the others on accuracy (all 3 share rank 1)"
     )
-    assert ranked_verdict({"v2": "a"}, {"v1": 1, "v2": 2}, "f1", "v1") == ["a"]
+    assert ranked_verdict({"v2": "a"}, {"v1": 1, "v2": 2}, "f1", "v1", []) == ["a"]
 
 
 def test_the_headline_reads_the_same_in_every_output(tmp_path: Path) -> None:
@@ -430,15 +430,30 @@ def test_a_crowded_headline_names_the_candidates_that_differ() -> None:
     """Of four candidates, the two spelled out are those with significant differences
     (regressions first); the rest are counted as ties."""
     from reportgen.kinds.cells import ranked_verdict
+    from reportgen.kinds.lmeval_results.table import TaskDelta
 
     clauses = {m: f"{m} clause" for m in ("a", "b", "c", "d")}
     ranks = {"base": 1, "a": 1, "b": 1, "c": 2, "d": 1}
     counts = {"a": (0, 0), "b": (0, 0), "c": (8, 1), "d": (0, 2)}
-    assert ranked_verdict(clauses, ranks, "f1", "base", counts)[1:] == [
-        "c clause",
-        "d clause",
-        "2 more candidates tie with base throughout",
-    ]
+    for make in (  # a metric's comparison record, and an lm-eval task's delta: the same words
+        lambda m, v: Comparison("base", m, "f1", 0.5, 0.5, 0.0, None, None, "t", 9, None, v),
+        lambda m, v: TaskDelta(m, "task", "acc", 0.5, 0.5, 0.0, None, None, None, v),
+    ):
+        records = [
+            make(m, verdict)
+            for m, (worse, better) in counts.items()
+            for verdict in ["worse"] * worse + ["better"] * better + ["tie"]
+        ]
+        assert ranked_verdict(clauses, ranks, "f1", "base", records)[1:] == [
+            "c clause",
+            "d clause",
+            "2 more candidates tie with base throughout",
+        ]
+    # a hidden candidate never compared is not said to tie
+    records = [r for r in records if r.candidate != "b"]
+    assert ranked_verdict(clauses, ranks, "f1", "base", records)[-1] == (
+        "2 more candidates in the comparisons"
+    )
 
 
 def test_a_five_model_email_fits_a_phone(tmp_path: Path) -> None:

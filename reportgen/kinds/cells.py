@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
+from typing import Protocol
 
 import pandas as pd
 
@@ -135,7 +136,16 @@ def verdict_clauses(comparisons: Sequence[Comparison], baseline: str, what: str)
     return parts
 
 
-def significant(comparisons: Sequence[Comparison]) -> dict[str, tuple[int, int]]:
+class Verdicted(Protocol):
+    """A comparison record's verdict: a :class:`Comparison`, an lm-eval task's delta."""
+
+    @property
+    def candidate(self) -> str: ...
+    @property
+    def verdict(self) -> str: ...
+
+
+def significant(comparisons: Sequence[Verdicted]) -> dict[str, tuple[int, int]]:
     """Per candidate: on how many metrics it is significantly worse, and better."""
     found: dict[str, tuple[int, int]] = {}
     for c in comparisons:
@@ -149,12 +159,12 @@ def ranked_verdict(
     ranks: dict[str, int] | None,
     metric: str,
     baseline: str,
-    counts: dict[str, tuple[int, int]] | None = None,
+    comparisons: Sequence[Verdicted],
 ) -> list[str]:
     """With three or more models ranked: who is best first ("Best: v3 (rank 1 of 5 on F1;
     v5 not distinguishable)"), then the clauses of the two candidates that differ most from
-    the baseline (significantly worse first: regressions are what a reader must not miss),
-    and a count of the rest. ``counts``: :func:`significant`."""
+    the baseline in ``comparisons`` (significantly worse first: regressions are what a
+    reader must not miss), and a count of the rest."""
     if not ranks or len(ranks) < 3:
         return list(clauses.values())
     order = sorted(ranks, key=ranks.__getitem__)  # stable: ties keep the report's order
@@ -168,14 +178,14 @@ def ranked_verdict(
             rest = listed(top[1:])
             lead += f"; {rest} {'is' if len(top) == 2 else 'are'} not distinguishable"
         lead += ")"
-    counts = counts or {}
+    counts = significant(comparisons)
     candidates = [m for m in order if m != baseline and m in clauses]
     candidates.sort(key=lambda m: (-counts.get(m, (0, 0))[0], -counts.get(m, (0, 0))[1]))
     shown = [clauses[m] for m in candidates[:SHOWN]]
     hidden = candidates[SHOWN:]
     if hidden:
         plural = "s" if len(hidden) > 1 else ""
-        if all(counts.get(m, (0, 0)) == (0, 0) for m in hidden) and counts:
+        if all(counts.get(m) == (0, 0) for m in hidden):  # compared, and all ties
             shown.append(f"{len(hidden)} more candidate{plural} tie with {baseline} throughout")
         else:
             shown.append(f"{len(hidden)} more candidate{plural} in the comparisons")

@@ -29,7 +29,6 @@ from reportgen.kinds.cells import (
     metadata_items,
     model_cell,
     ranked_verdict,
-    significant,
     slug_of,
     verdict_clauses,
 )
@@ -349,8 +348,7 @@ class ExampleKind(SumsKind):
             return list(clauses.values())
         ((group, ranks),) = result.ranks.items()
         metric = next(r.headline[0] for r in result.results if r.group == group)
-        counts = significant(result.comparisons)
-        return ranked_verdict(clauses, ranks, metric, result.baselines[group], counts)
+        return ranked_verdict(clauses, ranks, metric, result.baselines[group], result.comparisons)
 
     def scores(self, result: LanguageAssessment) -> list[Score]:
         found = []

@@ -182,8 +182,9 @@ class ClassificationKind(Kind):
         assert result.assessment is not None
         clauses = cells.verdict_clauses(result.comparisons, result.baseline, "metrics")
         headline = HEADLINE[result.task][0]
-        counts = cells.significant(result.comparisons)
-        parts = cells.ranked_verdict(clauses, result.ranks, headline, result.baseline, counts)
+        parts = cells.ranked_verdict(
+            clauses, result.ranks, headline, result.baseline, result.comparisons
+        )
         return parts + slice_regressions(result)
 
     def sections(self, result: ClassificationResult, ctx: Context) -> list[Section]:

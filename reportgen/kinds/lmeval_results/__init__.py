@@ -162,7 +162,9 @@ class LmevalResultsKind(Kind):
                     counted.append(f"{main} of {len(members)} {what} ({word} on {other})")
             verb = f"is worse than {table.baseline}" if lead_worse else f"beats {table.baseline}"
             clauses[model] = f"{model} {verb} on {' and '.join(counted)}"
-        return ranked_verdict(clauses, result.ranks, result.ranked_task or "", table.baseline)
+        return ranked_verdict(
+            clauses, result.ranks, result.ranked_task or "", table.baseline, table.deltas
+        )
 
     def sections(self, result: BenchmarkResult, ctx: Context) -> list[Section]:
         return [benchmark_section(result.table, ctx.colours)]
