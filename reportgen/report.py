@@ -11,6 +11,7 @@ import html
 import json
 import math
 import os
+import re
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -243,21 +244,38 @@ def _frame(record: type, rows: list[dict[str, Any]]) -> pd.DataFrame:
     return pd.DataFrame(columns=columns)
 
 
+# SOURCE_DATE_EPOCH as far as a date can go: 0001-01-01 00:00 to 9999-12-31 23:59:59 UTC
+_UNIX = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_EPOCH_RANGE = (
+    (dt.datetime.min.replace(tzinfo=dt.UTC) - _UNIX) // dt.timedelta(seconds=1),
+    (dt.datetime.max.replace(tzinfo=dt.UTC) - _UNIX) // dt.timedelta(seconds=1),
+)
+
+
+def _source_date(epoch: str) -> dt.datetime:
+    """``SOURCE_DATE_EPOCH`` as a UTC date, the same on every platform (no time_t)."""
+    if not re.fullmatch(r"\s*[+-]?[0-9]+\s*", epoch):
+        raise ReportgenError(
+            f"SOURCE_DATE_EPOCH={epoch[:40]!r} is not a whole number of seconds: "
+            "give seconds since 1970-01-01 UTC, e.g. SOURCE_DATE_EPOCH=$(date +%s)"
+        )
+    low, high = _EPOCH_RANGE
+    # the length first: int() refuses more than 4,300 digits
+    if len(epoch.strip().lstrip("+-").lstrip("0")) > 12 or not low <= int(epoch) <= high:
+        raise ReportgenError(
+            f"SOURCE_DATE_EPOCH={epoch.strip()[:40]!r} is out of range: give whole seconds "
+            f"since 1970-01-01 UTC from {low} (year 1) to {high} (year 9999)"
+        )
+    return _UNIX + dt.timedelta(seconds=int(epoch))
+
+
 def generation_time(timestamp: bool = True) -> str | None:
     """Now in UTC, or ``SOURCE_DATE_EPOCH`` when set (reproducible builds); None to omit."""
     if not timestamp:
         return None
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    if epoch:
-        try:
-            moment = dt.datetime.fromtimestamp(int(epoch), tz=dt.UTC)
-        except ValueError:
-            raise ReportgenError(
-                f"SOURCE_DATE_EPOCH={epoch!r} is not a whole number of seconds"
-            ) from None
-    else:
-        moment = dt.datetime.now(tz=dt.UTC)
-    return moment.strftime("%Y-%m-%d %H:%M UTC")
+    moment = dt.datetime.now(tz=dt.UTC) if not epoch else _source_date(epoch)
+    return f"{moment.year:04d}-{moment:%m-%d %H:%M} UTC"  # %Y is not padded everywhere
 
 
 def _finite(value: Any, where: str, places: list[str]) -> Any:

@@ -298,3 +298,39 @@ def test_demo_builds_both_reports(tmp_path: Path) -> None:
     again = json.loads((tmp_path / "digits-summary.json").read_text())
     assert again["command"] == digits
     assert again["scores"] == summary["scores"] and again["comparisons"] == summary["comparisons"]
+
+
+@pytest.mark.parametrize(
+    ("epoch", "message"),
+    [
+        (str(10**20), "out of range: give whole seconds since 1970-01-01 UTC"),
+        (str(-(10**20)), "from -62135596800 (year 1) to 253402300799 (year 9999)"),
+        ("253402300800", "SOURCE_DATE_EPOCH='253402300800' is out of range"),
+        ("9" * 5000, "is out of range"),  # more digits than int() reads
+        ("1.5", "SOURCE_DATE_EPOCH='1.5' is not a whole number of seconds"),
+    ],
+    ids=["1e20", "-1e20", "year 10000", "5000 digits", "fraction"],
+)
+def test_source_date_epoch_out_of_range_exits_2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, epoch: str, message: str
+) -> None:
+    """Past the year 9999 (or before year 1) it was an OverflowError (exit 3) or 'not a
+    whole number'."""
+    run = write(tmp_path, "a.csv", GOOD)
+    out = tmp_path / "r.html"
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", epoch)
+    code, _, err = invoke("build", str(run), "-o", str(out), "-q")
+    assert code == 2, err
+    assert len(err.strip().splitlines()) == 1 and message in " ".join(err.split())
+    assert not out.exists()
+
+
+def test_source_date_epoch_reaches_the_last_and_first_dates(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run = write(tmp_path, "a.csv", GOOD)
+    for epoch, shown in (("253402300799", "9999-12-31 23:59 UTC"), ("-62135596800", "0001-01-01")):
+        monkeypatch.setenv("SOURCE_DATE_EPOCH", epoch)
+        code, _, err = invoke("build", str(run), "-o", str(tmp_path / "r.html"), "-q")
+        assert code == 0, err
+        assert shown in (tmp_path / "r.html").read_text()
