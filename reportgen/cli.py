@@ -6,6 +6,7 @@ import inspect
 import os
 import sys
 import time
+import traceback
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -214,6 +215,10 @@ def main() -> None:
         if isinstance(exc.code, str):
             print(exc.code, file=sys.stderr)
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except Exception:  # --debug lets the error through: a bug is exit 3, not a failed gate's 1
+        traceback.print_exc()
+        print("reportgen: internal error (traceback above); please report it", file=sys.stderr)
+        code = 3
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)

@@ -101,6 +101,38 @@ def test_a_failure_replaces_no_output_and_exits_3(
     assert isinstance(result.exception, RuntimeError)  # --debug: the real exception
 
 
+@pytest.mark.parametrize("how", ["--debug", "REPORTGEN_DEBUG=1"])
+def test_debug_shows_the_traceback_and_still_exits_3(
+    run_file: Path, tmp_path: Path, how: str
+) -> None:
+    """The real process (main(), as the console script runs it) with the error let through
+    by --debug: it exited 1, the code of a failed gate."""
+    out, summary = tmp_path / "r.html", tmp_path / "r.json"
+    argv = ["reportgen", "build", str(run_file), "-o", str(out), "--json", str(summary), "-q"]
+    argv += ["--debug"] if how == "--debug" else []
+    script = (
+        "import sys\n"
+        "from reportgen.report import Report\n"
+        "def broken(self):\n"
+        "    raise RuntimeError('boom')\n"
+        "Report.to_json = broken\n"  # an internal error, patched in the child only
+        f"sys.argv = {argv!r}\n"
+        "from reportgen.cli import main\n"
+        "main()\n"
+    )
+    env = {**os.environ, "REPORTGEN_DEBUG": "1" if how != "--debug" else "0"}
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=300
+    )
+    assert result.returncode == 3, result.stderr
+    assert "Traceback (most recent call last)" in result.stderr
+    assert "RuntimeError: boom" in result.stderr
+    assert result.stderr.rstrip().endswith(
+        "reportgen: internal error (traceback above); please report it"
+    )
+    assert not out.exists() and not summary.exists()
+
+
 def test_a_read_only_folder_names_the_output_not_the_temporary(
     run_file: Path, tmp_path: Path
 ) -> None:
