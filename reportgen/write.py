@@ -62,11 +62,12 @@ def reporter_of(option: str, o: dict[str, Any]) -> Any:
 
 def check_outputs(o: dict[str, Any]) -> None:
     """Before anything is computed: no output over an input, or over another output."""
+    from reportgen.ingest.folders import folder_files
     from reportgen.render.outputs import check_targets, input_files
 
-    inputs = input_files(list(o["runs"]))
+    inputs = input_files(list(o["runs"]), folder_files)  # refuses / and unreadable folders
     for item in [*(o["histories"] or []), *(o["embeddings"] or [])]:
-        inputs += input_files([str(item).partition("=")[2] or str(item)])
+        inputs += input_files([str(item).partition("=")[2] or str(item)], folder_files)
     if o.get("config") is not None:
         inputs.append(Path(o["config"]))
     targets = output_paths(o)

@@ -363,3 +363,80 @@ def test_an_unreadable_file_is_named_with_the_reason(
     monkeypatch.setattr(Path, "read_bytes", denied)  # root reads anything: simulate the mode
     with pytest.raises(ReportgenError, match=rf"{name}: cannot read the file \(Permission denied"):
         load_run(path)
+
+
+def _build(*args: str) -> tuple[int, str]:
+    from typer.testing import CliRunner
+
+    from reportgen.cli import app
+
+    result = CliRunner().invoke(app, ["build", *args, "--quiet"])
+    return result.exit_code, " ".join(result.output.split())
+
+
+def test_an_unreadable_run_folder_is_named_with_the_reason(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """It was reported as rundir/history.csv, a file that does not exist."""
+    import os
+
+    folder = tmp_path / "rundir"
+    folder.mkdir()
+    (folder / "predictions.csv").write_text("label,prediction\n1,1\n0,0\n")
+    scandir = os.scandir
+
+    def denied(path: object = ".") -> object:
+        if Path(str(path)) == folder:
+            raise PermissionError(13, "Permission denied", str(path))
+        return scandir(path)  # type: ignore[arg-type]
+
+    folder.chmod(0o000)
+    if os.geteuid() == 0:  # root reads anything: simulate the mode
+        monkeypatch.setattr(os, "scandir", denied)
+    try:
+        code, output = _build(str(folder), "-o", str(tmp_path / "r.html"))
+    finally:
+        folder.chmod(0o755)
+    assert code == 2, output
+    assert output == (
+        f"reportgen: error: {folder}: cannot read this run folder (Permission denied); "
+        "check that you may list and open it (e.g. chmod u+rx)"
+    )
+    assert "history" not in output and not (tmp_path / "r.html").exists()
+
+
+@pytest.mark.parametrize("folder", ["/", "/proc", "/proc/1", "/sys/kernel", "/dev", "HOME"])
+def test_system_folders_are_refused_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, folder: str
+) -> None:
+    """Walking / ended on /proc/1/cwd; the home folder would read every file in it."""
+    if folder == "HOME":
+        monkeypatch.setenv("HOME", str(tmp_path))
+        folder, what = str(tmp_path), "your home folder is not a run folder"
+    else:
+        what = (
+            "the root folder is not a run folder"
+            if folder == "/"
+            else "a system folder, not a run folder"
+        )
+    code, output = _build(f"x={folder}", "-o", str(tmp_path / "r.html"))
+    assert code == 2, output
+    assert output.startswith(f"reportgen: error: {folder}: {what}; point at the run's own folder")
+
+
+def test_symlinked_folders_are_not_walked_into(tmp_path: Path) -> None:
+    """A link back to the folder (a loop) and a link out of it: the results are read once."""
+    from reportgen.demo.lmeval_files import write_lmeval_results
+    from reportgen.ingest.folders import folder_files
+
+    out = tmp_path / "out"
+    written = write_lmeval_results(out / "demo__demo-lm-7b", "demo-lm-7b", 0)
+    (out / "demo__demo-lm-7b" / "up").symlink_to(out, target_is_directory=True)
+    elsewhere = tmp_path / "elsewhere"
+    write_lmeval_results(elsewhere, "demo-lm-7b-chat", 1)
+    (out / "other").symlink_to(elsewhere, target_is_directory=True)
+    assert folder_files(out) == written
+    summary = tmp_path / "s.json"
+    code, output = _build(str(out), "-o", str(tmp_path / "r.html"), "--json", str(summary))
+    assert code == 0, output
+    assert [run["name"] for run in json.loads(summary.read_text())["runs"]] == ["demo/demo-lm-7b"]

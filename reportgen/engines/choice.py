@@ -15,6 +15,7 @@ from pathlib import Path
 from reportgen.engines.sql import DuckDBEngine, Engine, SparkEngine
 from reportgen.errors import ReportgenError
 from reportgen.formatting import byte_size
+from reportgen.ingest.folders import folder_files
 from reportgen.ingest.runs import (
     parse_run_argument,
 )
@@ -79,7 +80,7 @@ def _table_files(path: str) -> list[str]:
         return sorted(glob.glob(path, recursive=True))
     p = Path(path)
     if p.is_dir():
-        return sorted(str(f) for f in p.rglob("*.parquet"))
+        return [str(f) for f in folder_files(p) if f.suffix.lower() == ".parquet"]
     return [path]
 
 

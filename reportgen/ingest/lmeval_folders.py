@@ -16,6 +16,7 @@ from typing import Any
 
 from reportgen.errors import ReportgenError
 from reportgen.ingest.files import check_not_lfs_pointer, is_lfs_pointer
+from reportgen.ingest.folders import folder_files
 from reportgen.ingest.lmeval import (
     is_lmeval_file,
     lmeval_results,
@@ -30,7 +31,7 @@ SAMPLES_STAMP = re.compile(r"_(\d{4}-\d{2}-\d{2}T[\d\-\.:]+)\.jsonl")
 def lmeval_folder_runs(folder: Path, name: str | None) -> list[Any]:
     """Every results file in ``folder`` (recursively), as one benchmark run per model, and
     every sample log as a run of its own."""
-    files = sorted(p for p in folder.rglob("*") if p.is_file())
+    files = folder_files(folder)
     pointers = [p for p in files if is_lfs_pointer(p)]
     files = [p for p in files if p not in pointers]
     results = [p for p in files if p.suffix.lower() == ".json" and is_lmeval_file(p)]

@@ -26,6 +26,7 @@ import pandas as pd
 from reportgen.errors import ReportgenError
 from reportgen.ingest.base import RunBase
 from reportgen.ingest.files import _read_frame, detect_format
+from reportgen.ingest.folders import check_run_folder
 from reportgen.ingest.history import HISTORY_NAMES, History, load_history
 from reportgen.ingest.runs import ColumnNames, _stem, locate, parse_run_argument
 from reportgen.ingest.vectors import lazy_column
@@ -90,6 +91,8 @@ def load_source(
             f"{path}: not a regular file or folder (a FIFO, device or socket); "
             "write the run to a file first"
         )
+    if path.is_dir():
+        check_run_folder(path)  # not /, a system folder or one that cannot be read
     for kind in kinds:
         if kind.claims_file(path):
             histories = []

@@ -21,7 +21,7 @@ import signal
 import stat
 import sys
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from types import FrameType
 
@@ -35,16 +35,18 @@ def _resolved(path: Path) -> Path:
     return Path(os.path.realpath(path))
 
 
-def input_files(arguments: Sequence[object]) -> list[Path]:
+def input_files(
+    arguments: Sequence[object], folder_files: Callable[[Path], list[Path]]
+) -> list[Path]:
     """The files the run arguments will read: each file with its sidecars; a directory's
-    files (a run directory or an lm-eval output folder)."""
+    files (a run directory or an lm-eval output folder), as ``folder_files`` walks it."""
     found: list[Path] = []
     for argument in arguments:
         if not isinstance(argument, str | Path):
             continue
         path = _argument_path(str(argument))
         if path.is_dir():
-            found += [p for p in path.rglob("*") if p.is_file()]
+            found += folder_files(path)
         elif path.exists():
             found.append(path)
             found += [path.with_name(path.name + s) for s in SIDECARS]
