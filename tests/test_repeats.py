@@ -150,6 +150,35 @@ def test_repeats_on_other_examples_and_equal_seeds_are_errors(
         build_report([f"new={p}" for p in paths], timestamp=False, bootstrap=0)
 
 
+def test_repeats_that_disagree_are_told_apart(tmp_path: Path) -> None:
+    """Two repeats of one name disagreeing on a label (or a regression target) read
+    "runs 'v2' and 'v2' disagree"."""
+    first = _frame(1.5, 0, 1)
+    other = first.assign(label=np.where(first["id"] == 5, 1 - first["label"], first["label"]))
+    runs = [_write(tmp_path, "a", first), _write(tmp_path, "b", other)]
+    out = tmp_path / "r.html"
+    result = CliRunner().invoke(
+        app, ["build", *[f"v2={p}" for p in runs], "--repeats", "-o", str(out), "-q"]
+    )
+    assert result.exit_code == 2, result.output
+    said = [repr(str(v)) for v in (first["label"][5], other["label"][5])]
+    assert " ".join(result.output.split()) == (
+        "reportgen: error: runs 'v2#1' and 'v2#2' disagree on the label of id 5 "
+        f"('v2#1' says {said[0]}, 'v2#2' says {said[1]}; 1 ids in all); repeats of one model "
+        "must hold the same labels; fix the labels"
+    )
+    assert not out.exists()
+    targets = pd.read_csv(_regression(tmp_path, "r1", 1.0, 1))
+    targets.loc[3, "label"] += 1
+    seeded = pd.concat([pd.read_csv(tmp_path / "r1.csv").assign(seed=1), targets.assign(seed=2)])
+    path = _write(tmp_path, "seeded", seeded)
+    result = CliRunner().invoke(app, ["build", f"v2={path}", "-o", str(out), "-q"])
+    assert result.exit_code == 2, result.output
+    assert "regression runs 'v2 (seed=1)' and 'v2 (seed=2)' disagree on the target of id 3" in (
+        " ".join(result.output.split())
+    )
+
+
 def test_cli_repeats_flag_and_gate(tmp_path: Path, seeds: dict[str, list[Path]]) -> None:
     out = tmp_path / "r.html"
     args = ["build", *_arguments(seeds), "-o", str(out), "--quiet"]

@@ -42,6 +42,14 @@ class RunBase:
         return self.kind
 
     @property
+    def shown_name(self) -> str:
+        """The name with the repeat, for messages that set repeats of one model apart:
+        ``v2#1`` (numbered by --repeats), ``v2 (seed=1)`` (declared)."""
+        if self.repeat is None:
+            return self.name
+        return self.name + (self.repeat if self.repeat.startswith("#") else f" ({self.repeat})")
+
+    @property
     def rows(self) -> int | None:
         """How many examples the run holds, when it holds examples."""
         return None

@@ -106,7 +106,8 @@ def _check_targets(
             ident = _id_strings(np.asarray(base.ids))[base_rows[first]]
             shown = [str(v).replace("\x1f", " | ")[:80] for v in (a[first], b[first])]
             raise ReportgenError(
-                f"{base.kind} runs {base.name!r} and {cand.name!r} disagree on the target of id "
+                f"{base.kind} runs {base.shown_name!r} and {cand.shown_name!r} disagree on the "
+                f"target of id "
                 f"{ident} ({shown[0]!r} against {shown[1]!r}; {len(differ)} ids in all); "
                 "compare runs on the same examples"
             )

@@ -13,7 +13,8 @@ from reportgen.stats.pairing import Pairing, _comparable_ids, id_note, match_ids
 
 def pair_runs(baseline: EncodedRun, candidate: EncodedRun, unpaired: bool = False) -> Pairing:
     """How ``candidate`` lines up with ``baseline``; raises when ids disagree."""
-    names = f"runs {baseline.name!r} and {candidate.name!r}"
+    base_name, cand_name = baseline.run.shown_name, candidate.run.shown_name  # v2#1, v2#2
+    names = f"runs {base_name!r} and {cand_name!r}"
     if unpaired:
         return Pairing("unpaired", None, None, "Unpaired comparison (--unpaired).")
     base_ids, cand_ids = baseline.run.ids, candidate.run.ids
@@ -30,12 +31,17 @@ def pair_runs(baseline: EncodedRun, candidate: EncodedRun, unpaired: bool = Fals
             example = class_name(_comparable_ids(base_ids, cand_ids)[1][first])
             at = int(np.flatnonzero(candidate_rows == first)[0])
             said = (
-                f"{baseline.name!r} says {baseline.classes[baseline.y_true[baseline_rows[at]]]!r}"
-                f", {candidate.name!r} says {candidate.classes[candidate.y_true[first]]!r}"
+                f"{base_name!r} says {baseline.classes[baseline.y_true[baseline_rows[at]]]!r}"
+                f", {cand_name!r} says {candidate.classes[candidate.y_true[first]]!r}"
+            )
+            fix = (
+                "repeats of one model must hold the same labels; fix the labels"
+                if baseline.name == candidate.name
+                else "fix the labels, or pass --unpaired"
             )
             raise ReportgenError(
                 f"{names} disagree on the label of id {example} ({said}; "
-                f"{int(disagree.sum())} ids in all); fix the labels, or pass --unpaired"
+                f"{int(disagree.sum())} ids in all); {fix}"
             )
         note = id_note(
             len(baseline_rows),
