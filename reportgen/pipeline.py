@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import inspect
 import textwrap
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -74,6 +74,7 @@ def build_report(
                 lambda names, base: check_names(gates, names, set(), base),
             )
         ctx = Context(o, found.baseline, found.models, model_colours(found.models, found.baseline))
+        _check_costs(o.cost, [found])
         report = _assemble(ctx, [found], gates, title, timestamp, say)
         report.engine, report.engine_note = choice.name, engine_note(choice)
         report.command = python_call(runs, options)
@@ -132,7 +133,12 @@ def build_report(
                 result.scores = kind.scores(result)
                 found[kind.name] = result
     results = [found[k.name] for k in registry.KINDS if k.name in found]  # in page order
+    _check_costs(o.cost, results)
     report = _assemble(ctx, results, gates, title, timestamp, say, loaded.runs)
+    if o.cost:  # outcome -> cost; empty without --cost
+        for info in report.runs:
+            if info.task != "binary":
+                info.notes.append("--cost applies to binary runs, not to this one.")
     report.warnings = _same_files(loaded.runs) + _not_compared(owned, names, found)
     report.command = python_call(runs, options)
     return report
@@ -143,6 +149,18 @@ build_report.__signature__ = signature(  # type: ignore[attr-defined]
     [inspect.Parameter("progress", inspect.Parameter.KEYWORD_ONLY, default=None)],
 )
 build_report.__doc__ = (build_report.__doc__ or "") + "\n" + textwrap.indent(docstring(), "    ")
+
+
+def _check_costs(cost: Mapping[str, float], results: Sequence[KindResult]) -> None:
+    """``--cost`` prices a binary decision threshold: with no binary run it would be ignored."""
+    if not cost or any(r.task == "binary" for r in results):
+        return
+    views = {k.name for k in registry.KINDS if k.reads}  # speed and cost, embeddings, ...
+    tasks = sorted({r.task or r.kind for r in results if r.kind not in views})
+    raise ReportgenError(
+        f"--cost applies to binary runs; the runs here are {' and '.join(tasks)}, so nothing "
+        "has a cost: drop --cost, or give it with runs of two classes"
+    )
 
 
 def _same_files(runs: Sequence[RunBase]) -> list[str]:

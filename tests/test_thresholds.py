@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from sklearn.metrics import confusion_matrix, precision_recall_curve, roc_curve
 
@@ -22,7 +23,7 @@ from reportgen.kinds.classification.curves import (
 from reportgen.kinds.classification.statistics import RankCounts
 from reportgen.options import parse_costs
 
-from .conftest import Predictions
+from .conftest import Predictions, build_cli
 
 
 def _counts(y: np.ndarray, score: np.ndarray, t: float) -> tuple[int, int, int, int]:
@@ -176,3 +177,34 @@ def test_a_bad_cost_is_one_line_and_exit_2(
     assert done.returncode == 2
     assert done.stderr.strip().count("\n") == 0 and "--cost 'FN'" in done.stderr
     assert not (tmp_path / "r.html").exists()
+
+
+def test_cost_without_a_binary_run_is_refused_and_with_one_applies_to_it(
+    digits_logistic: Predictions,
+    cancer_logistic: Predictions,
+    write_run: Callable[..., Path],
+    tmp_path: Path,
+) -> None:
+    """--cost on multiclass runs was silently ignored."""
+    digits = write_run(digits_logistic.frame(), "digits.csv")
+    out = tmp_path / "r.html"
+    done = build_cli(str(digits), "--cost", "FP=1,FN=5", "-o", str(out), "--bootstrap", "0")
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip() == (
+        "reportgen: error: --cost applies to binary runs; the runs here are multiclass, so "
+        "nothing has a cost: drop --cost, or give it with runs of two classes"
+    )
+    assert not out.exists()
+    rng = np.random.default_rng(0)
+    target = rng.normal(size=200)
+    regression = write_run(
+        pd.DataFrame({"id": range(200), "label": target, "prediction": target + 0.1}), "reg.csv"
+    )
+    cancer = write_run(cancer_logistic.frame(), "cancer.csv")
+    report = build_report([cancer, regression], bootstrap=0, timestamp=False, cost="FP=1,FN=5")
+    notes = {info.name: info.notes for info in report.runs}
+    assert notes["reg"] == ["--cost applies to binary runs, not to this one."]
+    assert not any("--cost" in note for note in notes["cancer"])
+    assert json.loads(report.to_json())["runs"][0]["costs"]["fn"] == 5.0
+    plain = build_report([digits, regression], bootstrap=0, timestamp=False)  # no --cost
+    assert not any("--cost" in note for info in plain.runs for note in info.notes)
