@@ -340,6 +340,26 @@ def test_email_parses_back(tmp_path: Path, pair: list[str]) -> None:
     assert "style=" in html_body and "<link" not in html_body  # inline CSS only
 
 
+def test_the_attached_report_declares_utf8_and_is_the_page_byte_for_byte(
+    tmp_path: Path, pair: list[str]
+) -> None:
+    """The attachment had no charset: a client decoding by MIME type read ASCII (mojibake,
+    and the CSP hashes of the scripts no longer matched)."""
+    eml, page = tmp_path / "report.eml", tmp_path / "r.html"
+    code, _, err = invoke(
+        "build", *pair, "-o", str(page), "--eml", str(eml), "--bootstrap", "20",
+        "--title", "Évaluation — 模型 ✓",
+    )  # fmt: skip
+    assert code == 0, err
+    message = email.message_from_bytes(eml.read_bytes(), policy=email.policy.default)
+    (attachment,) = [p for p in message.iter_attachments() if p.get_filename() == "report.html"]
+    assert attachment.get_content_type() == "text/html"
+    assert attachment.get_param("charset") == "utf-8"
+    assert attachment.get_payload(decode=True) == page.read_bytes()
+    text = attachment.get_content()  # decoded as the header says
+    assert text == page.read_text(encoding="utf-8") and "Évaluation — 模型 ✓" in text
+
+
 def test_email_images_are_inline_words_fit_an_email_and_the_attachment_is_chosen(
     tmp_path: Path, pair: list[str]
 ) -> None:

@@ -308,6 +308,9 @@ def to_email(
             maintype="text",
             subtype="html",
             filename="report.html",
+            # declared: a client that decodes by the type reads ASCII, and a changed byte
+            # breaks the page's CSP hashes
+            params={"charset": "utf-8"},
         )
     _fix_boundaries(message, digest)
     return message.as_bytes()
