@@ -17,6 +17,8 @@ from reportgen.kinds.efficiency import efficiency_metrics, pareto_front
 from reportgen.kinds.perplexity import PERPLEXITY
 from reportgen.stats.comparison import settle
 
+from .conftest import build_cli
+
 
 def serial(function, items):  # type: ignore[no-untyped-def]
     return [function(i) for i in items]
@@ -188,3 +190,45 @@ def test_long_histories_are_simplified_and_best_step_marked(tmp_path: Path) -> N
 
 def _evaluate(run):  # type: ignore[no-untyped-def]
     return kind_of(run).evaluate_run(run)
+
+
+def _numpy_free(stderr: str) -> bool:
+    return "Warning" not in stderr and "Traceback" not in stderr
+
+
+@pytest.mark.parametrize(
+    ("nll", "tokens", "message"),
+    [
+        (1e308, 1, "column 'nll' at line 2 is 1e+308 nats per token, a perplexity past 1e150"),
+        (1.0, 1e-300, "column 'nll' at line 2 is 1e+300 nats per token"),
+        (1e307, 1e306, "column 'nll' holds 1e+307, too large to add up over 50 examples"),
+    ],
+    ids=["huge nll", "tiny token count", "sum overflows"],
+)
+def test_perplexities_past_any_float_are_one_line_without_numpy_warnings(
+    tmp_path: Path, nll: float, tokens: float, message: str
+) -> None:
+    """They printed numpy overflow warnings, then an internal error (exit 3) or a report of
+    infinities."""
+    path = tmp_path / "ppl.csv"
+    pd.DataFrame({"id": range(50), "nll": nll, "num_tokens": tokens}).to_csv(path, index=False)
+    done = build_cli(str(path), "-o", str(tmp_path / "r.html"), "--bootstrap", "50")
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.count("\n") == 1 and _numpy_free(done.stderr), done.stderr
+    assert done.stderr.startswith(f"reportgen: error: {path}: {message}")
+    assert not (tmp_path / "r.html").exists()
+
+
+def test_large_perplexities_and_tiny_latencies_build_without_numpy_warnings(
+    tmp_path: Path,
+) -> None:
+    ppl = tmp_path / "ppl.csv"
+    pd.DataFrame({"id": range(50), "nll": [345.0] * 49 + [1.0], "num_tokens": 1}).to_csv(
+        ppl, index=False
+    )
+    fast = tmp_path / "fast.csv"
+    frame = pd.DataFrame({"id": range(50), "label": [0, 1] * 25, "prediction": [0, 1] * 25})
+    frame.assign(latency_ms=1e-320, completion_tokens=1e10).to_csv(fast, index=False)
+    done = build_cli(str(ppl), str(fast), "-o", str(tmp_path / "r.html"), "-q")
+    assert done.returncode == 0, done.stderr
+    assert _numpy_free(done.stderr), done.stderr

@@ -239,6 +239,21 @@ def test_negative_latency_and_infinite_cost_are_errors(tmp_path: Path) -> None:
         assert f"column {column!r} is {bad:g} at row 4" in " ".join(output.split())
 
 
+def test_a_latency_too_large_to_add_up_is_one_line_without_numpy_warnings(
+    tmp_path: Path,
+) -> None:
+    """It printed numpy's overflow warnings and built a report of infinite means."""
+    frame = pd.DataFrame({"id": range(10), "label": [0, 1] * 5, "prediction": [0, 1] * 5})
+    path = tmp_path / "slow.csv"
+    frame.assign(latency_ms=1e308).to_csv(path, index=False)
+    done = build_cli(str(path), "-o", str(tmp_path / "r.html"))
+    assert done.returncode == 2, done.stderr
+    assert done.stderr == (
+        f"reportgen: error: {path}: column 'latency_ms' holds 1e+308, too large to add up over "
+        "10 rows; give milliseconds, token counts and costs per example\n"
+    )
+
+
 def test_an_error_about_a_name_with_a_line_break_stays_one_line(tmp_path: Path) -> None:
     path = tmp_path / "nl.csv"
     pd.DataFrame({"id": [1, 2], "la\nbel": ["a", "b"], "prediction": ["a", "b"]}).to_csv(

@@ -129,6 +129,48 @@ def _positive_numbers(
     return values
 
 
+# a perplexity of 1e150: far past any model (a uniform guess over 1e150 tokens), and room
+# for the charts' products and rounding of perplexities, which overflow near 1e308
+LARGEST_NLL_PER_TOKEN = math.log(1e150)
+
+
+def _check_magnitudes(
+    nll: np.ndarray,
+    tokens: np.ndarray,
+    num_bytes: np.ndarray | None,
+    frame: pd.DataFrame,
+    column: str,
+    path: Path,
+    fmt: str,
+) -> None:
+    """Finite numbers whose perplexity or sums are not: an example's perplexity past the
+    largest float, or a column that a bootstrap resample (weights up to n) cannot add up.
+    Refused here, not left to overflow (numpy warnings, then an error far from the file)."""
+    with np.errstate(over="ignore"):  # past the largest float is refused just below
+        per_token = nll / tokens
+    over = per_token > LARGEST_NLL_PER_TOKEN
+    if over.any():
+        row = int(np.argmax(over))
+        raise ReportgenError(
+            f"{path}: column {column!r} at {_row_location(fmt, row)} is "
+            f"{per_token[row]:.4g} nats per token, a perplexity past 1e150; give the "
+            "negative log-likelihood in nats (natural log), summed over the example's tokens"
+        )
+    n = len(nll)
+    named = (
+        (nll, f"column {column!r} holds"),
+        (tokens, "token counts hold"),
+        (num_bytes, "byte counts hold"),
+    )
+    for values, what in named:
+        if values is not None and n and not math.isfinite(float(values.max()) * n):
+            raise ReportgenError(
+                f"{path}: {what} {float(values.max()):.4g}, too large to add "
+                f"up over {n:,} examples; give per-example values in their units (nats, "
+                "tokens, bytes)"
+            )
+
+
 def perplexity_run(
     frame: pd.DataFrame,
     name: str,
@@ -161,6 +203,7 @@ def perplexity_run(
             "num_tokens × ln(perplexity)."
         )
     num_bytes = _positive_numbers(frame, bytes_col, path, fmt, "byte count") if bytes_col else None
+    _check_magnitudes(nll, tokens, num_bytes, frame, nll_col or ppl_col, path, fmt)
     ids = unique_ids(frame, id_col, path, fmt)
     found = {"nll" if nll_col else "perplexity": nll_col or ppl_col, "num_tokens": tok_col}
     if bytes_col:

@@ -7,6 +7,7 @@ in ms); runs served concurrently should log their own throughput as metadata.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -52,6 +53,13 @@ def _column(extra: pd.DataFrame, name: str, where: str) -> np.ndarray | None:
             f"({len(bad)} rows in all); latencies, token counts and costs are 0 or more"
         )
     values = values[np.isfinite(values)]
+    # means, rates and cost per 1,000 add the column up: a sum past the largest float was
+    # numpy overflow warnings and an infinite mean
+    if len(values) and not math.isfinite(1000.0 * float(values.max()) * len(values)):
+        raise ReportgenError(
+            f"{where}: column {lower[name]!r} holds {values.max():g}, too large to add up over "
+            f"{len(values):,} rows; give milliseconds, token counts and costs per example"
+        )
     return values if len(values) else None
 
 
@@ -71,10 +79,11 @@ def efficiency_metrics(extra: pd.DataFrame, where: str = "run") -> dict[str, flo
             "latency_p99_ms": float(p99),
             "latency_mean_ms": float(latency.mean()),
         }
-        if latency.sum() > 0:
-            found["examples_per_s"] = float(1000.0 * len(latency) / latency.sum())
+        total = float(latency.sum())  # Python floats: a tiny total is no numpy warning
+        if total > 0 and math.isfinite(rate := 1000.0 * len(latency) / total):
+            found["examples_per_s"] = rate
             if completion is not None:
-                found["tokens_per_s"] = float(1000.0 * completion.sum() / latency.sum())
+                found["tokens_per_s"] = 1000.0 * float(completion.sum()) / total
     if prompt is not None:
         found["prompt_tokens_mean"] = float(prompt.mean())
     if completion is not None:

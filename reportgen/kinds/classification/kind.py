@@ -239,7 +239,7 @@ class ClassificationKind(Kind):
             run = e.encoded.run
             intervals = result.assessment.intervals.get(e.name, {})
             repeats = result.repeats.get(e.name)
-            values = {**e.metrics, **efficiency_metrics(run.extra)}
+            values = {**e.metrics, **efficiency_metrics(run.extra, str(run.path))}
             for metric, value in values.items():
                 spread = repeats.spread(metric) if repeats is not None else None
                 found.append(
@@ -432,7 +432,7 @@ def _run_summary(evaluation: RunEvaluation) -> dict[str, Any]:
         "metadata": run.metadata,
         "metrics": {
             **{k: _number(v) for k, v in evaluation.metrics.items()},
-            **efficiency_metrics(run.extra),
+            **efficiency_metrics(run.extra, str(run.path)),
         },
         "metric_notes": dict(sorted(evaluation.metric_notes.items())),
         "per_class": per_class,
