@@ -162,6 +162,11 @@ def _write_bytes(tmp_path: Path, name: str, data: bytes) -> Path:
         ("records.json", b'{"label": 1}', r"records\.json: a JSON object, but neither an lm-eval"),
         ("scalars.json", b"[1, 2]", r"scalars\.json: expected a JSON list of records"),
         ("bad.csv.gz", b"not gzip at all", r"bad\.csv\.gz: not a valid gzip archive"),
+        (
+            "pointer.csv.gz",
+            b"version https://git-lfs.github.com/spec/v1\noid sha256:0\nsize 12\n",
+            r"pointer\.csv\.gz: a Git LFS pointer",
+        ),
     ],
 )
 def test_bad_files_get_one_line_errors(

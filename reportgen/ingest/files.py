@@ -88,9 +88,8 @@ def check_text_head(path: Path) -> None:
     Files of other types, and paths that are not regular files, are left to their readers."""
     if _text_format(path) is None or not path.is_file():
         return
-    head = read_head(path)
-    check_not_lfs_pointer(path, head)
-    _check_text(path, head)
+    check_not_lfs_pointer(path)  # the raw bytes: a pointer named .gz is not gzip
+    _check_text(path, read_head(path))
 
 
 def _is_utf16(head: bytes) -> bool:
