@@ -10,7 +10,6 @@ size) and switches to DuckDB beyond it.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +26,7 @@ from reportgen.engines.choice import SPARK_PREFIX, _table_files
 from reportgen.engines.multiclass import MulticlassStats, OneVsRest, multiclass_stats, ovr_ranks
 from reportgen.engines.sql import Engine, SparkEngine, _kind_of, _label_names
 from reportgen.errors import ReportgenError
+from reportgen.ingest.files import check_text_head
 from reportgen.ingest.runs import (
     CLASS_SCORE_PATTERN,
     ID_ALIASES,
@@ -37,6 +37,7 @@ from reportgen.ingest.runs import (
     ColumnNames,
     Run,
     _find_column,
+    _read_metadata,
     parse_run_argument,
     sort_classes,
 )
@@ -91,15 +92,18 @@ def open_run(
         if Path(text).is_dir() and (found := sorted(Path(text).glob("predictions.*"))):
             files = [str(found[0])]  # a run directory: predictions.<ext> and run.json
             if (Path(text) / "run.json").exists():
-                metadata = json.loads((Path(text) / "run.json").read_text())
+                metadata = _read_metadata(Path(text) / "run.json")
         if not files:
             raise ReportgenError(f"{text}: no such file, or no Parquet files match")
         missing = [f for f in files if "://" not in f and not Path(f).exists()]
         if missing:
             raise ReportgenError(f"{missing[0]}: no such file")
+        for file in files:
+            if "://" not in file:  # a local file: binary or UTF-16 content is refused at once
+                check_text_head(Path(file))
         sidecar = Path(files[0] + ".meta.json")
         if len(files) == 1 and sidecar.exists():
-            metadata |= json.loads(sidecar.read_text())
+            metadata |= _read_metadata(sidecar)
         source = engine.source(files)
         fmt = _kind_of(files)
         # a file's stem, a folder's name, a glob's folder

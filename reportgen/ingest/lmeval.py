@@ -109,6 +109,11 @@ def _read_json(path: Path) -> Any:
         raise ReportgenError(
             f"{path}: not valid JSON (line {exc.lineno}: {exc.msg}); fix the file"
         ) from None
+    except RecursionError:
+        raise ReportgenError(
+            f"{path}: nested too deeply to read (arrays or objects inside each other); "
+            "an lm-eval results file or a list of flat records is expected"
+        ) from None
 
 
 @functools.lru_cache(maxsize=64)

@@ -28,8 +28,8 @@ def looks_like_samples(path: Path) -> bool:
     try:
         with path.open(encoding="utf-8") as handle:
             first = json.loads(handle.readline() or "null")
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-        return False
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        return False  # the table reader says what is wrong, naming the line
     return isinstance(first, dict) and "doc_id" in first and "filtered_resps" in first
 
 

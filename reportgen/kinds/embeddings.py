@@ -20,6 +20,7 @@ import pandas as pd
 
 from reportgen import formatting as fmt
 from reportgen.errors import ReportgenError
+from reportgen.ingest.files import check_regular_file
 from reportgen.ingest.runs import parse_run_argument
 from reportgen.ingest.vectors import EmbeddingSource, read_rows, sample_rows
 from reportgen.kinds.base import (
@@ -430,8 +431,10 @@ def _attach(ctx: Context, runs: dict[str, Any]) -> dict[str, EmbeddingSource | N
             raise ReportgenError(
                 f"--embeddings {item!r}: no classification run named {name!r}; runs are: {known}"
             )
-        if not path.is_file():
-            raise ReportgenError(f"--embeddings {item!r}: {path}: file not found")
+        try:
+            check_regular_file(path, "embeddings")  # a FIFO would block np.load forever
+        except ReportgenError as exc:
+            raise ReportgenError(f"--embeddings {item!r}: {exc}") from None
         if path.suffix.lower() != ".npy":
             raise ReportgenError(
                 f"--embeddings {item!r}: {path} is not a .npy file; save the n x d array with "
