@@ -46,10 +46,11 @@ class Predictions:
 
 
 def build_cli(
-    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
+    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None, timeout: float = 300
 ) -> subprocess.CompletedProcess[str]:
     """``reportgen build ARGS`` as a shell runs it: a child process whose standard output and
-    error are pipes, not a terminal (what CI sees)."""
+    error are pipes, not a terminal (what CI sees). A build that hangs fails the test after
+    ``timeout`` seconds (subprocess.TimeoutExpired)."""
     return subprocess.run(
         [sys.executable, "-m", "reportgen.cli", "build", *args],
         capture_output=True,
@@ -57,7 +58,7 @@ def build_cli(
         cwd=cwd,
         env={**os.environ, **(env or {})},
         check=False,
-        timeout=300,
+        timeout=timeout,
     )
 
 
