@@ -71,6 +71,12 @@ class TableRun:
     id: str | None
     columns: list[str]
     metadata: dict[str, Any] = field(default_factory=dict)
+    id_text: bool = False  # ids are text (not numbers) in the file
+    id_sql: str | None = None  # the id as compared with other runs' (see align_ids)
+
+    def id_expression(self, engine: Engine) -> str:
+        assert self.id is not None
+        return self.id_sql or engine.quote(self.id)
 
 
 def open_run(
@@ -111,7 +117,9 @@ def open_run(
         if any(ch in default for ch in "*?["):
             default = Path(text).parent.name
         default = default or "run"
-    columns = list(engine.frame(f"SELECT * FROM {source} LIMIT 0").columns)
+    empty = engine.frame(f"SELECT * FROM {source} LIMIT 0")
+    columns = [str(c) for c in empty.columns]
+    frame_types = empty.dtypes
     frame = pd.DataFrame(columns=columns)
     where = Path(text)
 
@@ -129,6 +137,11 @@ def open_run(
         matched = CLASS_SCORE_PATTERN.match(column)
         if matched:
             class_scores[matched.group(1)] = column
+    score = find("score", SCORE_ALIASES, overrides.score)
+    numeric = [c for c in (score, *class_scores.values()) if c is not None]
+    if fmt == "csv" and numeric:  # scores read as numbers: text in one names its line
+        source = engine.source(files, numeric)
+    ident = find("id", ID_ALIASES, overrides.id)
     return TableRun(
         name=name or default,
         path=text,
@@ -136,12 +149,32 @@ def open_run(
         source=source,
         label=label,
         prediction=find("prediction", PREDICTION_ALIASES, overrides.prediction),
-        score=find("score", SCORE_ALIASES, overrides.score),
+        score=score,
         class_scores=class_scores,
-        id=find("id", ID_ALIASES, overrides.id),
+        id=ident,
         columns=columns,
         metadata=metadata,
+        id_text=ident is not None and frame_types[ident].kind not in "iuf",
     )
+
+
+def align_ids(engine: Engine, runs: Sequence[TableRun]) -> None:
+    """Ids written as numbers in one run and as text in another (7 in CSV, "7" or "x7" in
+    JSON Lines) are compared as text in every run, as the memory engine compares them; the
+    one expression serves the join, the uniqueness check and the id-hash sample, so every
+    run samples the same ids."""
+    kinds = {run.id_text for run in runs if run.id is not None}
+    if len(kinds) < 2:
+        return
+    for run in runs:
+        if run.id is None or run.id_text:
+            continue
+        column, text = engine.quote(run.id), engine.text_type
+        # integral floats lose their .0, as the memory engine's ids do
+        run.id_sql = (
+            f"(CASE WHEN {column} = floor({column}) THEN CAST(CAST({column} AS BIGINT) AS "
+            f"{text}) ELSE CAST({column} AS {text}) END)"
+        )
 
 
 # --- statistics per run --------------------------------------------------------------------
