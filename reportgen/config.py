@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from reportgen.errors import ReportgenError
+from reportgen.ingest.files import check_regular_file
 from reportgen.options import BUILD
 
 if TYPE_CHECKING:
@@ -67,8 +68,9 @@ def with_config(ctx: typer.Context, path: str | Path | None) -> dict[str, Any]:
     found = Path(path) if path is not None else find_config(Path.cwd())
     if found is None:
         return options
-    if not found.is_file():
+    if not found.exists():
         raise ReportgenError(f"{found}: config file not found; check --config")
+    check_regular_file(found, "config")  # a FIFO would block the read forever
     settings = read_config(found)
     by_name = {}
     for param in ctx.command.params:

@@ -24,11 +24,23 @@ PALETTE = (
 )
 
 
-def model_colours(names: Sequence[str], baseline: str | None = None) -> dict[str, str]:
+def model_colours(
+    names: Sequence[str], baseline: str | None = None, drawn: Sequence[str] | None = None
+) -> dict[str, str]:
     """One colour per model: the baseline the first, the others in run order; the palette
-    repeats past nine models."""
+    repeats past nine models. When charts draw only some models (``drawn``), those take the
+    colours, in order, and every other model the last, grey one."""
     ordered = ([baseline] if baseline in names else []) + [n for n in names if n != baseline]
-    colour = {name: PALETTE[i % len(PALETTE)] for i, name in enumerate(ordered)}
+    if drawn is not None:
+        chosen = set(drawn)
+        palette = PALETTE[:-1]
+        colour = dict.fromkeys(names, PALETTE[-1])
+        colour |= {
+            name: palette[i % len(palette)]
+            for i, name in enumerate(n for n in ordered if n in chosen)
+        }
+    else:
+        colour = {name: PALETTE[i % len(PALETTE)] for i, name in enumerate(ordered)}
     return {name: colour[name] for name in names}  # in run order
 
 

@@ -24,7 +24,7 @@ from reportgen.gates import Gate, check_names, check_options, evaluate_gates, pa
 from reportgen.ingest.base import RunBase
 from reportgen.ingest.runs import ColumnNames
 from reportgen.ingest.sources import load_sources
-from reportgen.kinds.base import BoardPart, Context, Kind, KindResult
+from reportgen.kinds.base import BoardPart, Context, Kind, KindResult, drawn_models, drawn_note
 from reportgen.kinds.board import board_table, shaped
 from reportgen.model import RunInfo, Section, Table, model_colours
 from reportgen.options import docstring, python_call, resolve, signature
@@ -58,6 +58,7 @@ def build_report(
     check_options(gates, o.slices, o.bootstrap)
     if not runs:
         raise ReportgenError("no runs given; pass at least one run file")
+    _check_size(len(runs), None if o.repeats else len(runs))
     limit = parse_memory(o.memory_limit) if o.memory_limit is not None else None
     choice = choose_engine(o.engine, runs, limit)
     if choice.name != "memory":
@@ -91,6 +92,7 @@ def build_report(
             o.repeats,
         )
     names = list(dict.fromkeys(r.name for r in loaded.runs))
+    _check_size(len(loaded.runs), len(names))
     hidden = fmt.check_names([*names, *(h.name for h in loaded.histories)])
     if hidden is not None:
         raise ReportgenError(hidden)
@@ -217,6 +219,24 @@ def _unique_ids(sections: Sequence[Section]) -> None:
             figure.id = unique(figure.id)
 
 
+MAX_MODELS = 100  # models in one report: every pair is tested for the tie-aware ranks
+MAX_RUNS = 500  # runs in one report (repeats of a model count each)
+
+
+def _check_size(runs: int, models: int | None) -> None:
+    """Refuse, before any work, a report of more models or runs than it is made for."""
+    if models is not None and models > MAX_MODELS:
+        raise ReportgenError(
+            f"{models:,} models: a report compares at most {MAX_MODELS} (every pair is tested "
+            "for the ranks); report the best of a sweep, or split it into several reports"
+        )
+    if runs > MAX_RUNS:
+        raise ReportgenError(
+            f"{runs:,} runs: a report reads at most {MAX_RUNS} (repeats of a model count "
+            "each); average repeats beforehand, or split the runs into several reports"
+        )
+
+
 def _assemble(
     ctx: Context,
     results: list[KindResult],
@@ -240,6 +260,16 @@ def _assemble(
                 settle(result.comparisons, method)
     say("Drawing charts")
     found = [(by_name[r.kind], r) for r in results]  # each result with its kind
+    headline = {k.name: k.ranked_by(r) for k, r in found}
+    drawn = {
+        r.kind: drawn_models(r.models, ctx.baseline_among(r.models), r.scores, headline[r.kind])
+        for _, r in found
+        if r.models
+    }
+    if any(d is not None for d in drawn.values()):  # the drawn models take the colours
+        chosen = [m for r in results for m in (drawn.get(r.kind) or r.models)]
+        everyone = list(ctx.colours)
+        ctx = replace(ctx, colours=model_colours(everyone, ctx.baseline, chosen))
     boards: dict[str, list[tuple[Kind, KindResult]]] = {}
     for kind, result in found:
         boards.setdefault(kind.board, []).append((kind, result))
@@ -262,9 +292,15 @@ def _assemble(
             clauses = [p for k, _ in ranked for p in parts[k.name].verdict]
             if clauses:
                 verdicts.append((kind.board_title, "; ".join(clauses) + "."))
-        drawn = kind.sections(result, ctx)
+        shown = drawn.get(result.kind)
+        sections = kind.sections(result, replace(ctx, drawn=shown))
+        if shown is not None:
+            note = drawn_note(shown, result.models, headline[kind.name])
+            for section in sections:
+                if section.figures:
+                    section.notes.insert(0, note)
         at = next((i for i, s in enumerate(body) if s.id == kind.before_section), len(body))
-        body[at:at] = drawn
+        body[at:at] = sections
         appendix += kind.appendix(result, ctx)
         infos += kind.run_infos(result, ctx)
     if ctx.options.slices:

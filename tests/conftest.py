@@ -46,10 +46,15 @@ class Predictions:
 
 
 def build_cli(
-    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
+    *args: str,
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
+    timeout: float = 300,
+    preexec_fn: Callable[[], Any] | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """``reportgen build ARGS`` as a shell runs it: a child process whose standard output and
-    error are pipes, not a terminal (what CI sees)."""
+    error are pipes, not a terminal (what CI sees). ``timeout``: a hang fails the test;
+    ``preexec_fn``: run in the child before it starts (e.g. to cap its memory)."""
     return subprocess.run(
         [sys.executable, "-m", "reportgen.cli", "build", *args],
         capture_output=True,
@@ -57,7 +62,8 @@ def build_cli(
         cwd=cwd,
         env={**os.environ, **(env or {})},
         check=False,
-        timeout=300,
+        timeout=timeout,
+        preexec_fn=preexec_fn,
     )
 
 

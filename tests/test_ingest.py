@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
+import resource
+import subprocess
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -13,6 +17,8 @@ import pytest
 
 from reportgen.errors import ReportgenError
 from reportgen.ingest.runs import ColumnNames, load_run, parse_run_argument
+
+from .conftest import build_cli
 
 FRAME = pd.DataFrame(
     {
@@ -156,6 +162,11 @@ def _write_bytes(tmp_path: Path, name: str, data: bytes) -> Path:
         ("records.json", b'{"label": 1}', r"records\.json: a JSON object, but neither an lm-eval"),
         ("scalars.json", b"[1, 2]", r"scalars\.json: expected a JSON list of records"),
         ("bad.csv.gz", b"not gzip at all", r"bad\.csv\.gz: not a valid gzip archive"),
+        (
+            "pointer.csv.gz",
+            b"version https://git-lfs.github.com/spec/v1\noid sha256:0\nsize 12\n",
+            r"pointer\.csv\.gz: a Git LFS pointer",
+        ),
     ],
 )
 def test_bad_files_get_one_line_errors(
@@ -340,7 +351,7 @@ def test_the_checksum_is_of_the_bytes_that_were_parsed(
 
     def replaced_while_parsing(*args: object, **kwargs: object) -> pd.DataFrame:
         frame = parse(*args, **kwargs)
-        if not isinstance(args[0], (str, Path)):  # the main read, not the header sniff
+        if kwargs.get("nrows") != 0:  # the main read, not the header sniff
             path.write_bytes(b"label,prediction\n0,0\n")  # another version lands mid-read
         return frame
 
@@ -355,7 +366,7 @@ def test_an_unreadable_file_is_named_with_the_reason(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str
 ) -> None:
     path = tmp_path / name
-    path.write_bytes(b"x")
+    path.write_bytes(gzip.compress(b"x") if name.endswith(".gz") else b"x")  # a head to sniff
 
     def denied(self: Path) -> bytes:
         raise PermissionError(13, "Permission denied", str(self))
@@ -363,6 +374,171 @@ def test_an_unreadable_file_is_named_with_the_reason(
     monkeypatch.setattr(Path, "read_bytes", denied)  # root reads anything: simulate the mode
     with pytest.raises(ReportgenError, match=rf"{name}: cannot read the file \(Permission denied"):
         load_run(path)
+
+
+# --- hardening: reading run bytes safely (issue 33) -----------------------------------------
+
+CLEAN_RUN = b"id,label,prediction,score\n" + b"".join(
+    f"{i},{i % 2},{i % 2},{(i % 10) / 10}\n".encode() for i in range(40)
+)
+
+
+def _one_line_error(result: subprocess.CompletedProcess[str], *needles: str) -> str:
+    """The single stderr line of a refused build (exit 2, no traceback), holding every needle."""
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr[-2000:]
+    for needle in needles:
+        assert needle in lines[0], lines[0]
+    return lines[0]
+
+
+def _cap_memory() -> None:  # in the child: 1.5 GiB of address space, far below the bomb
+    resource.setrlimit(resource.RLIMIT_AS, (3 * 2**29, 3 * 2**29))
+
+
+def test_a_gzip_bomb_is_refused_in_bounded_memory(tmp_path: Path) -> None:
+    """A 4 MB .csv.gz inflating to 2.5 GiB was inflated whole (4 GB and more): now it is
+    counted as a bounded stream and refused past GZIP_LIMIT, in capped memory."""
+    block = b"0,0,0\n" * (64 * 2**20 // 6)
+    member = gzip.compress(block, compresslevel=9, mtime=0)  # ~100 kB each; gzip reads them all
+    members = 40  # 2.5 GiB in all
+    bomb = tmp_path / "bomb.csv.gz"
+    bomb.write_bytes(gzip.compress(b"id,label,prediction\n", mtime=0) + member * members)
+    assert bomb.stat().st_size < 8 * 2**20
+    clean = tmp_path / "clean.csv"
+    clean.write_bytes(CLEAN_RUN)
+    started = time.monotonic()
+    result = build_cli(
+        str(bomb), str(clean), "-o", str(tmp_path / "r.html"), timeout=120, preexec_fn=_cap_memory
+    )
+    _one_line_error(result, "bomb.csv.gz: inflates to more than 2 GiB", "--engine duckdb", "gunzip")
+    assert time.monotonic() - started < 60
+    assert not (tmp_path / "r.html").exists()
+    from reportgen.ingest.files import GZIP_LIMIT
+
+    assert members * len(block) > GZIP_LIMIT
+
+
+def test_the_engine_choice_takes_a_gzip_files_stated_size(tmp_path: Path) -> None:
+    """--memory-limit auto weighs a .gz by the size its trailer states when that is more
+    than 8 times the file (it took 8 times the file: 4 kB for 6 MB of CSV)."""
+    from reportgen.engines.choice import TEXT_EXPANSION, estimate_memory
+
+    text = b"id,label,prediction\n" + b"1,0,0\n" * 2**20
+    path = tmp_path / "run.csv.gz"
+    path.write_bytes(gzip.compress(text, compresslevel=9, mtime=0))
+    assert estimate_memory(str(path)) == len(text) * TEXT_EXPANSION
+
+
+@pytest.mark.parametrize("engine", [[], ["--engine", "duckdb"]])
+def test_a_sparse_file_of_nul_bytes_is_refused_before_an_engine_reads_it(
+    tmp_path: Path, engine: list[str]
+) -> None:
+    """2 GB of NUL bytes named .csv went to DuckDB (too big for memory) and was read for 49 s
+    into an internal error: the head is sniffed before the engine is chosen."""
+    zeros = tmp_path / "zeros.csv"
+    with zeros.open("wb") as handle:
+        os.truncate(handle.fileno(), 2 * 2**30)  # sparse: no disk, no time
+    clean = tmp_path / "clean.csv"
+    clean.write_bytes(CLEAN_RUN)
+    started = time.monotonic()
+    result = build_cli(
+        str(zeros), str(clean), "--memory-limit", "64MB", *engine, "-o",
+        str(tmp_path / "r.html"), timeout=60,
+    )  # fmt: skip
+    _one_line_error(result, "zeros.csv: looks like a binary file")
+    assert time.monotonic() - started < 30
+
+
+LINES = b"".join(b'{"id": %d, "label": "a", "prediction": "a"}\n' % i for i in range(5))
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "needles"),
+    [
+        (
+            "latin1.jsonl",
+            LINES + '{"id": 9, "label": "café", "prediction": "a"}\n'.encode("latin-1"),
+            ["latin1.jsonl: line 6 is not UTF-8 text (byte 0xE9)", "save it as UTF-8"],
+        ),
+        (
+            "latin1.csv",
+            b"label,prediction\na,a\n" + "café,a\n".encode("latin-1"),
+            ["latin1.csv: line 3 is not UTF-8 text (byte 0xE9)", "save it as UTF-8"],
+        ),
+        (
+            "bom.csv",
+            "label,prediction\na,a\nb,b\n".encode("utf-16"),
+            ["bom.csv: UTF-16 text, not UTF-8", "iconv -f UTF-16 -t UTF-8"],
+        ),
+        (
+            "nobom.csv",
+            "label,prediction\na,a\nb,b\n".encode("utf-16-le"),
+            ["nobom.csv: UTF-16 text, not UTF-8", "save it as UTF-8"],
+        ),
+        (
+            "bigendian.jsonl",
+            LINES.decode().encode("utf-16-be"),
+            ["bigendian.jsonl: UTF-16 text, not UTF-8"],
+        ),
+        (
+            "late.csv",
+            b"label,prediction\n" + b"1,1\n0,0\n" * 2000 + b"0\x00,0\n1,1\n",
+            ["late.csv: a NUL byte (\\x00) on line 4002", "cannot hold NUL bytes"],
+        ),
+        (
+            "deep.json",
+            b"[" * 200_000 + b"]" * 200_000,
+            ["deep.json: nested too deeply to read"],
+        ),
+        (
+            "deepobject.json",
+            b'{"a": ' * 200_000 + b"1" + b"}" * 200_000,
+            ["deepobject.json: nested too deeply to read"],
+        ),
+        (
+            "deep.jsonl",
+            LINES + b'{"id": 9, "label": "a", "prediction": "a", "x": '
+            + b"[" * 200_000 + b"]" * 200_000 + b"}\n",
+            ["deep.jsonl: line 6 is nested too deeply to read"],
+        ),
+        (
+            "deepfirst.jsonl",
+            b'{"a": ' * 200_000 + b"1" + b"}" * 200_000 + b"\n",
+            ["deepfirst.jsonl: line 1 is nested too deeply to read"],
+        ),
+        (
+            "ids.jsonl",
+            LINES + b'{"id": "3", "label": "b", "prediction": "b"}\n',
+            ["ids.jsonl: ids 3 (line 4) and '3' (line 6) in column 'id' read the same as text",
+             "write every id one way"],
+        ),
+    ],
+    ids=lambda value: value if isinstance(value, str) else "",  # bytes would be the test name
+)  # fmt: skip
+def test_text_that_cannot_be_read_is_named_with_the_line(
+    tmp_path: Path, name: str, data: bytes, needles: list[str]
+) -> None:
+    """Latin-1 bytes (were 'cannot decode the file'), UTF-16 (were 'a binary file'), a NUL
+    after the first 8 kB (was read into a class '0\\x00'), JSON nested 200,000 deep (was a
+    RecursionError, exit 3) and ids 0 and '0' in one file (were an InvalidIndexError, exit 3)."""
+    path = tmp_path / name
+    path.write_bytes(data)
+    clean = tmp_path / "clean.csv"
+    clean.write_bytes(CLEAN_RUN)
+    result = build_cli(str(path), str(clean), "-o", str(tmp_path / "r.html"), timeout=120)
+    _one_line_error(result, *needles)
+    assert not (tmp_path / "r.html").exists()
+
+
+def test_tab_separated_content_in_a_csv_file_is_read(tmp_path: Path) -> None:
+    """Tabs are sniffed like ';' and '|' (a .csv holding TSV had one column, 'no label')."""
+    path = tmp_path / "tabs.csv"
+    path.write_bytes(b"id\tlabel\tprediction\n1\tcat\tcat\n2\tdog\tcat\n")
+    run = load_run(path)
+    assert run.columns == {"label": "label", "prediction": "prediction", "id": "id"}
+    assert run.labels.values == ("cat", "dog")
 
 
 def _build(*args: str) -> tuple[int, str]:
@@ -378,8 +554,6 @@ def test_an_unreadable_run_folder_is_named_with_the_reason(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """It was reported as rundir/history.csv, a file that does not exist."""
-    import os
-
     folder = tmp_path / "rundir"
     folder.mkdir()
     (folder / "predictions.csv").write_text("label,prediction\n1,1\n0,0\n")

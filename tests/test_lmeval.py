@@ -946,3 +946,111 @@ def test_1600_top_level_tasks_are_bars_for_the_first_40_and_rows_for_all(tmp_pat
     (board,) = [t for s in report.sections for t in s.tables if t.title == "Benchmark leaderboard"]
     assert len(board.rows) == 1_600
     assert "<svg" in report.to_html()
+
+
+def _results_with_groups(path: Path, groups: dict[str, list[str]], **keys: object) -> Path:
+    results: dict[str, dict[str, object]] = {
+        leaf: {"alias": leaf, "acc,none": 0.5 + i / 10, "acc_stderr,none": 0.01}
+        for i, leaf in enumerate(["leaf_a", "leaf_b"])
+    }
+    results |= {g: {"alias": g, " ": " "} for g in groups}
+    path.write_text(json.dumps({"results": results, "group_subtasks": groups, **keys}))
+    return path
+
+
+def test_groups_sharing_subgroups_are_walked_once_and_a_cycle_is_refused(tmp_path: Path) -> None:
+    """58 groups, each listing the next two as subgroups: 2^28 paths to the two leaf tasks,
+    which the group walk followed one by one (it never finished); each group is walked once.
+    A group that contains itself through its subgroups is an error naming the cycle."""
+    from reportgen.ingest.lmeval import group_leaves
+
+    from .conftest import build_cli
+
+    shared = {f"g{i}": [f"g{i + 1}", f"g{i + 2}"] for i in range(56)}
+    shared |= {"g56": ["leaf_a", "leaf_b"], "g57": ["leaf_b", "leaf_a"]}
+    assert group_leaves(shared)["g0"] == ["leaf_a", "leaf_b"]
+    path = _results_with_groups(tmp_path / "shared.json", shared)
+    done = build_cli(
+        str(path), "-o", str(tmp_path / "r.html"), "--json", str(tmp_path / "r.json"), timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert "leaf_a" in (tmp_path / "r.json").read_text()
+
+    cycle = _results_with_groups(
+        tmp_path / "cycle.json", {"a": ["b", "leaf_a"], "b": ["c"], "c": ["a"]}
+    )
+    done = build_cli(str(cycle), "-o", str(tmp_path / "c.html"), timeout=60)
+    assert done.returncode == 2 and not (tmp_path / "c.html").exists()
+    assert done.stderr.strip().splitlines() == [
+        f"reportgen: error: {cycle}: group_subtasks has a cycle: a -> b -> c -> a (a group "
+        "cannot contain itself through its subgroups); fix group_subtasks"
+    ]
+    # a cycle made by two files of one model, merged: both files named
+    one = _results_with_groups(tmp_path / "one.json", {"a": ["b", "leaf_a"]}, date=1.0)
+    two = _results_with_groups(tmp_path / "two.json", {"b": ["a", "leaf_b"]}, date=2.0)
+    done = build_cli(f"m={one}", f"m={two}", "-o", str(tmp_path / "m.html"), timeout=60)
+    assert done.returncode == 2, done.stderr
+    assert "(one.json, two.json): group_subtasks has a cycle: a -> b -> a" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("text", "named"),
+    [
+        ('"date": 1e20', "'date' should be a Unix time in seconds"),
+        ('"date": NaN', "'date' should be a Unix time in seconds"),
+        ('"date": -1e300', "'date' should be a Unix time in seconds"),
+        ('"date": "yesterday"', "'date' should be a Unix time in seconds"),
+        (
+            '"higher_is_better": {"arc": {"acc": "false"}}',
+            "higher_is_better['arc']['acc'] should be true or false (not \"false\")",
+        ),
+        (
+            '"configs": {"arc": {"metric_list": [{"metric": "acc", "higher_is_better": "false"}]}}',
+            "configs['arc'].metric_list[0].higher_is_better should be true or false",
+        ),
+    ],
+)
+def test_unusable_dates_and_directions_written_as_text_are_refused(
+    tmp_path: Path, text: str, named: str
+) -> None:
+    """A date no calendar has (1e20, NaN, -1e300) was an internal error; "false" as a
+    direction was read as true (lower-is-better metrics ranked the wrong way)."""
+    path = tmp_path / "results.json"
+    path.write_text('{"results": {"arc": {"acc,none": 0.5}}, ' + text + "}")
+    result = CliRunner().invoke(app, ["build", str(path), "-o", str(tmp_path / "r.html")])
+    assert result.exit_code == 2, result.output
+    assert f"{path}: {named}" in result.output and "fix or remove it" in result.output
+    assert not (tmp_path / "r.html").exists()
+
+
+@pytest.mark.parametrize(
+    ("doc_id", "said"),
+    [
+        ({"id": 3}, "id column 'doc_id' holds an object at line 7"),
+        ([3, 4], "id column 'doc_id' holds a list at line 7"),
+        (None, "doc_id is missing (null or empty) at line 7"),
+    ],
+)
+def test_a_doc_id_that_is_not_one_value_names_the_line(
+    tmp_path: Path, doc_id: object, said: str
+) -> None:
+    """An object or list as doc_id was an internal error (or paired silently); the line is
+    the file's (two filters per document), not the row among the first filter's."""
+    path = write_samples(tmp_path / "samples_arc_easy_2024-05-01T10-00-00.jsonl", np.ones(5, bool))
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    lines[6]["doc_id"] = doc_id
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    result = CliRunner().invoke(app, ["build", str(path), "-o", str(tmp_path / "r.html")])
+    assert result.exit_code == 2 and f"{path}: {said}" in result.output, result.output
+
+
+def test_a_repeated_doc_id_is_located_in_the_file_not_among_the_filtered_rows(
+    tmp_path: Path,
+) -> None:
+    path = write_samples(
+        tmp_path / "samples_arc_easy_2024-05-01T10-00-00.jsonl",
+        np.ones(2, bool),
+        order=np.array([0, 1, 0]),
+    )
+    with pytest.raises(ReportgenError, match=r"doc_id 0 appears twice at line 5 for one filter"):
+        load_source(path)

@@ -12,15 +12,17 @@ import pandas as pd
 import pytest
 from sklearn import metrics as skm
 
+from reportgen import build_report
 from reportgen.engines.binary import BinnedStats, binary_cells, binary_stats, slice_stats
 from reportgen.engines.multiclass import multiclass_stats, ovr_ranks
 from reportgen.engines.sql import DuckDBEngine, SparkEngine
+from reportgen.errors import ReportgenError
 from reportgen.ingest.runs import load_run
 from reportgen.kinds.classification import formulas as metrics
 from reportgen.kinds.classification.encode import encode_runs
 from reportgen.kinds.classification.evaluate import evaluate
 
-from .conftest import Predictions
+from .conftest import Predictions, build_cli
 
 
 def _binned(path: Path, prediction: bool = True) -> BinnedStats:
@@ -248,3 +250,76 @@ def test_calibration_bins_are_exact_at_and_around_every_edge() -> None:
     exact = CalibrationCounts.from_confidence(scores, label == 1)
     np.testing.assert_array_equal(stats.calibration.count, exact.count)
     np.testing.assert_allclose(stats.calibration.confidence_sum, exact.confidence_sum, rtol=1e-12)
+
+
+def _csv_with(path: Path, n: int, bad: dict[int, str]) -> Path:
+    """id,label,score rows, with ``bad``: file line number -> the line written instead."""
+    lines = ["id,label,score"] + [f"{i},{i % 2},0.{i % 997:03d}" for i in range(n)]
+    for number, text in bad.items():
+        lines[number - 1] = text
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("n", "bad", "said"),
+    [
+        # within DuckDB's sniffing sample (its first 20,480 rows): the sniffer failed, or
+        # read the file as one column ("no label column")
+        (50, {20: "18,1,0.5,extra"}, "cannot read as CSV (expected 3 fields in line 20, saw 4)"),
+        (50, {30: "28,1,abc"}, "non-numeric value 'abc' in score column 'score' at line 30"),
+        # beyond it: DuckDB's own error text went out as an internal error (exit 3)
+        (
+            300_000,
+            {200_001: "199999,1,0.5,extra", 250_000: "249998,1"},  # the first in the file
+            "cannot read as CSV (expected 3 fields in line 200001, saw 4)",
+        ),
+        (
+            300_010,
+            {300_002: "300000,1,abc"},
+            "non-numeric value 'abc' in score column 'score' at line 300002",
+        ),
+    ],
+)
+def test_bad_csv_rows_are_named_by_line_and_column_on_duckdb(
+    tmp_path: Path, n: int, bad: dict[int, str], said: str
+) -> None:
+    path = _csv_with(tmp_path / "run.csv", n, bad)
+    done = build_cli(str(path), "--engine", "duckdb", "-o", str(tmp_path / "r.html"))
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip().splitlines() == [
+        f"reportgen: error: {path}: {said}"
+        + (
+            "; check the file is valid csv"
+            if "fields" in said
+            else "; scores must be finite numbers"
+        )
+    ]
+    assert not (tmp_path / "r.html").exists()
+    if n < 1000:  # the memory engine names the same line
+        memory = build_cli(str(path), "--engine", "memory", "-o", str(tmp_path / "r.html"))
+        assert memory.returncode == 2
+        where = said.split("(")[-1].removesuffix(")") if "fields" in said else said
+        assert where.lower() in memory.stderr.lower(), memory.stderr
+
+
+def test_ids_that_are_text_in_one_run_and_numbers_in_the_other_pair_as_text_on_duckdb(
+    tmp_path: Path,
+) -> None:
+    """As the memory engine does: 7 and "7" pair, "x7" and 7 do not (DuckDB tried to convert
+    'x0' to a number: an internal error)."""
+    numbers = _csv_with(tmp_path / "numbers.csv", 40, {})
+    frame = pd.read_csv(numbers)
+    frame.assign(id=frame["id"].astype(str)).to_json(
+        tmp_path / "text.jsonl", orient="records", lines=True
+    )
+    frame.assign(id="x" + frame["id"].astype(str)).to_csv(tmp_path / "other.csv", index=False)
+    for engine in ("memory", "duckdb"):
+        report = build_report(
+            [f"a={numbers}", f"b={tmp_path / 'text.jsonl'}"], engine=engine, bootstrap=0
+        )
+        assert report.result("classification").assessment.pairings["b"].n_paired == 40, engine
+        with pytest.raises(ReportgenError, match=r"runs 'a' and 'b' share no example ids; "):
+            build_report(
+                [f"a={numbers}", f"b={tmp_path / 'other.csv'}"], engine=engine, bootstrap=0
+            )

@@ -155,3 +155,32 @@ def test_settle_uses_max_t_when_replicates_are_joint_and_holm_otherwise() -> Non
     for c in with_draws + without:
         assert c.ci_adjusted is not None
         assert (c.ci_adjusted[0] <= 0 <= c.ci_adjusted[1]) == (c.verdict == "tie")
+
+
+def test_large_families_are_settled_by_holm_in_bounded_memory() -> None:
+    """Tie-aware ranks of 300 models test 44,850 pairs, one metric each: the family's
+    correlation is never built (an identity of 44,850² numbers is 16 GB), and a family of
+    joint replicates beyond MAX_TESTS is corrected by Holm, not a simulation of DRAWS × tests."""
+    import tracemalloc
+
+    rng = np.random.default_rng(2)
+    pairs = [_comparison(f"p{i}", 0.01, 0.01, rng.normal(size=50)) for i in range(44_850)]
+    for i, c in enumerate(pairs):
+        c.baseline, c.candidate = f"b{i}", f"c{i}"  # each pair its own resampling
+    tracemalloc.start()  # numpy reports its arrays to tracemalloc
+    try:
+        settle(pairs, key=lambda c: ())
+        grown_mb = tracemalloc.get_traced_memory()[1] / 2**20
+    finally:
+        tracemalloc.stop()
+    assert {c.correction for c in pairs} == {"Holm"}
+    assert grown_mb < 500
+    common = rng.normal(size=200)
+    joint = [
+        _comparison(f"m{i}", 0.023, 0.01, 0.01 * (common + 0.05 * rng.normal(size=200)))
+        for i in range(stepdown.MAX_TESTS + 1)
+    ]
+    settle(joint)
+    assert {c.correction for c in joint} == {"Holm"}
+    settle(joint[: stepdown.MAX_TESTS])
+    assert {c.correction for c in joint[: stepdown.MAX_TESTS]} == {"max-T"}

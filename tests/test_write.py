@@ -275,6 +275,42 @@ def test_a_fifo_or_device_as_a_run_is_refused_without_reading(tmp_path: Path) ->
         assert result.exit_code == 2 and "not a regular file or folder" in result.output
 
 
+@pytest.mark.parametrize("role", ["history", "sidecar", "run.json", "config", "embeddings"])
+def test_a_fifo_given_as_any_input_is_refused_without_reading(
+    run_file: Path, tmp_path: Path, role: str
+) -> None:
+    """A FIFO as --history, a .meta.json sidecar, a run directory's run.json, --config or
+    --embeddings blocked forever or was 'file not found': every input is checked with the
+    runs' own check (check_regular_file) before it is opened. The timeout turns a hang
+    into a failure."""
+    fifo = tmp_path / "pipe"
+    run, extra = str(run_file), []
+    if role == "history":
+        extra = ["--history", f"a={fifo}.csv"]
+        fifo = Path(f"{fifo}.csv")
+    elif role == "sidecar":
+        fifo = run_file.with_name("a.csv.meta.json")
+        fifo.unlink()
+    elif role == "run.json":
+        folder = tmp_path / "model"
+        folder.mkdir()
+        (folder / "predictions.csv").write_bytes(run_file.read_bytes())
+        run, fifo = str(folder), folder / "run.json"
+    elif role == "config":
+        extra = ["--config", f"{fifo}.toml"]
+        fifo = Path(f"{fifo}.toml")
+    else:
+        extra = ["--embeddings", f"a={fifo}.npy"]
+        fifo = Path(f"{fifo}.npy")
+    os.mkfifo(fifo)
+    page = tmp_path / "r.html"
+    done = build_cli(run, *extra, "-o", str(page), "--bootstrap", "0", timeout=60)
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert done.returncode == 2 and len(lines) == 1, done.stderr[-2000:]
+    assert f"{fifo.name}: not a regular file (a FIFO, device or socket)" in lines[0]
+    assert not page.exists()
+
+
 def test_binary_config_and_pathological_metadata_get_messages(
     run_file: Path, tmp_path: Path
 ) -> None:

@@ -15,6 +15,7 @@ from pathlib import Path
 from reportgen.engines.sql import DuckDBEngine, Engine, SparkEngine
 from reportgen.errors import ReportgenError
 from reportgen.formatting import byte_size
+from reportgen.ingest.files import check_text_head
 from reportgen.ingest.folders import folder_files
 from reportgen.ingest.runs import (
     parse_run_argument,
@@ -90,6 +91,8 @@ def estimate_memory(path: str) -> int | None:
     files = _table_files(path)
     if not files or not all(f.lower().endswith(TABLE_SUFFIXES) for f in files):
         return None
+    for file in files:  # binary content is refused before its size sends it to DuckDB
+        check_text_head(Path(file))
     try:
         return sum(_file_estimate(f) for f in files)
     except Exception:  # an estimate only: missing or corrupt files are reported when read
@@ -102,8 +105,17 @@ def _file_estimate(path: str) -> int:
 
         meta = pq.ParquetFile(path).metadata
         return meta.num_rows * meta.num_columns * BYTES_PER_VALUE
-    expansion = TEXT_EXPANSION * (8 if path.endswith(".gz") else 1)
-    return os.path.getsize(path) * expansion
+    size = os.path.getsize(path)
+    if path.lower().endswith(".gz"):  # at least 8x, or the size its last member states
+        size = max(size * 8, _gzip_size(path))
+    return size * TEXT_EXPANSION
+
+
+def _gzip_size(path: str) -> int:
+    """The inflated size a gzip file's trailer states (its last member's, modulo 4 GiB)."""
+    with open(path, "rb") as handle:
+        handle.seek(-4, os.SEEK_END)
+        return int.from_bytes(handle.read(4), "little")
 
 
 def choose_engine(engine: str, runs: Sequence[object], memory_limit: int | None) -> EngineChoice:

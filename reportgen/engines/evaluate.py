@@ -10,7 +10,7 @@ from typing import Any
 from reportgen.engines.choice import ENGINE_NAMES, EngineChoice, open_engine
 from reportgen.engines.joint import assess_tables, stage_rows
 from reportgen.engines.slicing import mistakes, slice_analysis
-from reportgen.engines.tables import aggregate, evaluate_table, open_run
+from reportgen.engines.tables import aggregate, align_ids, evaluate_table, open_run
 from reportgen.errors import ReportgenError
 from reportgen.ingest.runs import ColumnNames, sort_classes
 from reportgen.kinds.base import Mapper, Options, Progress
@@ -48,6 +48,7 @@ def evaluate_out_of_core(
     engine = open_engine(choice, spark_master)
     say(f"Reading {len(runs)} run(s) with {choice.name}")
     tables = [open_run(engine, r, ColumnNames.of(options)) for r in runs]
+    align_ids(engine, tables)
     names = [t.name for t in tables]
     if len(set(names)) != len(names):
         repeated = next(n for i, n in enumerate(names) if n in names[:i])

@@ -53,17 +53,15 @@ def _sampled(engine: Engine, found: TableStats, sample: int) -> str:
     run = found.run
     if sample <= 1:
         return run.source
-    assert run.id is not None
-    keep = engine.sample_sql(engine.quote(run.id), sample)
+    keep = engine.sample_sql(run.id_expression(engine), sample)
     return f"(SELECT * FROM {found.staged or run.source} WHERE {keep}) AS sampled"
 
 
 def _check_unique_ids(engine: Engine, found: TableStats, sample: int) -> None:
     """Ids must be unique to pair runs, as in memory. Beyond JOINT_ROWS only the id sample
     is checked (both copies of an id share its hash: they are sampled together)."""
-    q = engine.quote
     repeated = engine.frame(
-        f"SELECT id FROM (SELECT {q(found.run.id or '')} AS id "
+        f"SELECT id FROM (SELECT {found.run.id_expression(engine)} AS id "
         f"FROM {_sampled(engine, found, sample)}) AS ids "
         "GROUP BY id HAVING count(*) > 1 LIMIT 1"
     )
@@ -72,6 +70,14 @@ def _check_unique_ids(engine: Engine, found: TableStats, sample: int) -> None:
             f"{found.run.path}: duplicate id {class_name(repeated['id'].iloc[0])} in column "
             f"{found.run.id!r}; ids must be unique to pair runs (or pass --unpaired)"
         )
+
+
+def _no_shared_ids(base: str, candidate: str) -> ReportgenError:
+    """As the memory engine says it (ids of one type and the other are compared as text)."""
+    return ReportgenError(
+        f"runs {base!r} and {candidate!r} share no example ids; compare runs on the same "
+        "examples, or pass --unpaired"
+    )
 
 
 def joint_sample(stats: Sequence[TableStats]) -> int:
@@ -96,7 +102,7 @@ def stage_rows(
         run = found.run
         if run.id is None or found.task != "binary" or found.score is None:
             continue
-        keep = engine.sample_sql(engine.quote(run.id), sample)
+        keep = engine.sample_sql(run.id_expression(engine), sample)
         wanted = _mistake_range(engine, found, evaluation.encoded, k)
         if wanted is None:
             continue  # every row may be a mistake worth listing: nothing to gain
@@ -123,7 +129,7 @@ def joint_multiclass_cells(
             run.label,
             run.class_scores,
             run.prediction,
-            f"{engine.quote(run.id)} AS id",
+            f"{run.id_expression(engine)} AS id",
         )
         sides.append(rows.removesuffix(" AS r") + f" AS t{m}")
     pick = ", ".join(
@@ -138,6 +144,8 @@ def joint_multiclass_cells(
     )
     unmatched = (frame["only_candidate"] | frame["only_baseline"]).to_numpy(dtype=bool)
     frame = frame[~unmatched].drop(columns=["only_candidate", "only_baseline"])
+    if frame.empty:
+        raise _no_shared_ids(evaluations[0].name, evaluations[1].name)
     names = _label_names(frame["label"])
     disagree = int(frame["n"][names != _label_names(frame["other_label"])].sum())
     index = {c: i for i, c in enumerate(evaluations[0].classes)}
@@ -176,7 +184,7 @@ def joint_cells(
             run.prediction if threshold is None else None,
             found.probability,
             0.5 if threshold is None else threshold,
-            f"{engine.quote(run.id)} AS id",
+            f"{run.id_expression(engine)} AS id",
         )
         bins = int(np.clip(math.sqrt(CELL_BUDGET / 8), 1, MAX_BINS))
         edges = _quantile_edges(_cell_position(found.cells), found.cells["n"].to_numpy(), bins)
@@ -201,6 +209,8 @@ def joint_cells(
     unmatched = (frame["only_candidate"] | frame["only_baseline"]).to_numpy(dtype=bool)
     every_id_paired = not unmatched.any()
     frame = frame[~unmatched].drop(columns=["only_candidate", "only_baseline"])
+    if frame.empty:
+        raise _no_shared_ids(evaluations[0].name, evaluations[1].name)
     encoded = [e.encoded for e in evaluations]
     for m, (_, edges, _) in enumerate(sides):
         # fine log-scale steps, merged into each model's quantile bins here (a comparison
@@ -308,10 +318,7 @@ def _versus(
             engine, pair, [base, evaluation], sample
         )
     if joined == 0:
-        raise ReportgenError(
-            f"{base.name} and {evaluation.name} share no id; check the id columns or "
-            "pass --unpaired"
-        )
+        raise _no_shared_ids(base.name, evaluation.name)
     if disagree:
         raise ReportgenError(
             f"{base.name} and {evaluation.name} disagree on the label of {disagree:,} "

@@ -5,13 +5,17 @@ differs between them: reading sources, quoting, hashing ids for samples, fetchin
 
 from __future__ import annotations
 
+import gzip
+import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from reportgen.errors import ReportgenError
+from reportgen.ingest.files import _delimiter
 from reportgen.ingest.runs import class_name
 
 
@@ -36,9 +40,12 @@ class Engine:
         """Keep a query's (small) result as a table named ``name``; returns the name."""
         raise NotImplementedError
 
-    def source(self, paths: Sequence[str | Path]) -> str:
-        """The FROM clause reading ``paths`` in place."""
+    def source(self, paths: Sequence[str | Path], numeric: Sequence[str] = ()) -> str:
+        """The FROM clause reading ``paths`` in place; ``numeric`` columns (scores) are read
+        as numbers, so that text in one is an error naming its line."""
         raise NotImplementedError
+
+    text_type = "VARCHAR"  # the SQL type ids are compared as when runs' id types differ
 
     def sample_sql(self, column: str, modulus: int) -> str:
         """A deterministic predicate keeping about 1 row in ``modulus``, by a hash of
@@ -65,6 +72,8 @@ class DuckDBEngine(Engine):
             import duckdb
         except ImportError:
             raise ReportgenError("the DuckDB engine needs duckdb: pip install duckdb") from None
+        self.duckdb = duckdb
+        self._csv: dict[str, CsvSource] = {}  # each CSV source's FROM clause -> how it reads
         self.con = duckdb.connect()
         if memory_limit:
             self.con.execute(f"SET memory_limit = '{memory_limit}'")
@@ -76,7 +85,10 @@ class DuckDBEngine(Engine):
         return '"' + name.replace('"', '""') + '"'
 
     def frame(self, query: str) -> pd.DataFrame:
-        return self.con.sql(query).df()
+        try:
+            return self.con.sql(query).df()
+        except self.duckdb.Error as exc:
+            raise self._explained(exc, query) from None
 
     def register(self, name: str, frame: pd.DataFrame) -> None:
         self.con.register(name, frame)
@@ -85,18 +97,126 @@ class DuckDBEngine(Engine):
         self.con.unregister(name)
 
     def materialize(self, name: str, query: str) -> str:
-        self.con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {query}")
+        try:
+            self.con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {query}")
+        except self.duckdb.Error as exc:
+            raise self._explained(exc, query) from None
         return name
 
-    def source(self, paths: Sequence[str | Path]) -> str:
+    def source(self, paths: Sequence[str | Path], numeric: Sequence[str] = ()) -> str:
         files = [str(Path(p) / "**" / "*.parquet") if Path(p).is_dir() else str(p) for p in paths]
-        listed = "[" + ", ".join("'" + f.replace("'", "''") + "'" for f in files) + "]"
+        listed = "[" + ", ".join(_literal(f) for f in files) + "]"
         kind = _kind_of([str(p) for p in paths])
         if kind == "parquet":
             return f"read_parquet({listed})"
         if kind == "csv":
-            return f"read_csv({listed}, header = true)"
+            # the delimiter as the memory engine finds it, not sniffed: a ragged row in
+            # DuckDB's sample made it read the file as one column
+            options = f"header = true, delim = {_literal(csv_delimiter(files[0]))}"
+            if numeric:
+                types = ", ".join(f"{_literal(c)}: 'DOUBLE'" for c in numeric)
+                options += f", types = {{{types}}}"
+            source = f"read_csv({listed}, {options})"
+            self._csv[source] = CsvSource(files, options, tuple(numeric))
+            return source
         return f"read_json({listed}, format = 'newline_delimited')"
+
+    def _explained(self, exc: Exception, query: str) -> Exception:
+        """DuckDB's error as reportgen's, naming the file, line and column, when a CSV file
+        the query reads has a row DuckDB cannot read; else the error itself (an internal
+        one). Every CSV file of the query is read again with DuckDB's reject table, which
+        lists the bad rows; the first in the file is named, whichever thread met one first."""
+        for source, csv in self._csv.items():
+            if source in query:
+                found = self._first_reject(csv)
+                if found is not None:
+                    return found
+        return exc
+
+    def _first_reject(self, csv: CsvSource) -> ReportgenError | None:
+        listed = "[" + ", ".join(_literal(f) for f in csv.files) + "]"
+        self.con.execute("DROP TABLE IF EXISTS reportgen_rejects")
+        self.con.execute("DROP TABLE IF EXISTS reportgen_scans")
+        try:
+            self.con.sql(  # count(COLUMNS(*)): every field converted, not only the row count
+                f"SELECT count(COLUMNS(*)) FROM read_csv({listed}, {csv.options}, "
+                "store_rejects = true, rejects_table = 'reportgen_rejects', "
+                "rejects_scan = 'reportgen_scans')"
+            ).fetchall()
+            rows = self.con.sql(
+                "SELECT s.file_path, e.line, e.column_name, e.error_type, e.csv_line, "
+                "e.error_message FROM reportgen_rejects e JOIN reportgen_scans s "
+                "USING (scan_id, file_id) ORDER BY e.file_id, e.line LIMIT 1"
+            ).fetchall()
+        except self.duckdb.Error:
+            return None
+        if not rows:
+            return None
+        return csv_error(*rows[0], numeric=csv.numeric)
+
+
+@dataclass(frozen=True)
+class CsvSource:
+    files: list[str]
+    options: str  # read_csv's options, as the source gave them
+    numeric: tuple[str, ...]  # the columns read as numbers (scores)
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def csv_delimiter(path: str) -> str:
+    """A CSV/TSV file's delimiter, by the memory engine's rule (:func:`_delimiter`)."""
+    if path.lower().endswith((".tsv", ".tsv.gz")):
+        return "\t"
+    try:
+        opener = gzip.open if path.lower().endswith(".gz") else open
+        with opener(path, "rb") as handle:
+            head = handle.read(1 << 16)
+    except (OSError, EOFError):
+        return ","  # DuckDB says what is wrong with the file
+    return _delimiter(head)
+
+
+FIELDS = re.compile(r"Expected Number of Columns: (\d+) Found: (\d+)")
+CONVERT = re.compile(r'Could not convert string "(.*)" to \'(\w+)\'')
+
+
+def csv_error(
+    path: str,
+    line: int,
+    column: str | None,
+    kind: str,
+    text: str,
+    message: str,
+    numeric: Sequence[str] = (),
+) -> ReportgenError:
+    """A row DuckDB rejected (its reject table's fields) as the memory engine says it."""
+    fields = FIELDS.search(message)
+    if fields:  # TOO MANY COLUMNS, MISSING COLUMNS
+        expected, saw = fields.groups()
+        return ReportgenError(
+            f"{path}: cannot read as CSV (expected {expected} fields in line {line}, saw "
+            f"{saw}); check the file is valid csv"
+        )
+    converted = CONVERT.search(message)
+    if kind == "CAST" and column is not None and converted:
+        value, sql_type = converted.groups()
+        if column in numeric:
+            return ReportgenError(
+                f"{path}: non-numeric value {value!r} in score column {column!r} at line "
+                f"{line}; scores must be finite numbers"
+            )
+        return ReportgenError(
+            f"{path}: column {column!r} holds {value!r} at line {line}, where the rows DuckDB "
+            f"sampled were {sql_type}; give the column one type, or use --engine memory"
+        )
+    reason = message.splitlines()[0] if message else kind
+    return ReportgenError(
+        f"{path}: cannot read as CSV ({reason} at line {line}: {text[:60]!r}); check the "
+        "file is valid csv"
+    )
 
 
 class SparkEngine(Engine):
@@ -140,7 +260,9 @@ class SparkEngine(Engine):
         self.spark.sql(query).createOrReplaceTempView(name)  # type: ignore[attr-defined]
         return name
 
-    def source(self, paths: Sequence[str | Path]) -> str:
+    text_type = "STRING"
+
+    def source(self, paths: Sequence[str | Path], numeric: Sequence[str] = ()) -> str:
         texts = [str(p) for p in paths]
         if len(texts) == 1 and texts[0].startswith("spark:"):
             return self.quote(texts[0].removeprefix("spark:"))

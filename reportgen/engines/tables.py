@@ -10,7 +10,6 @@ size) and switches to DuckDB beyond it.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +26,7 @@ from reportgen.engines.choice import SPARK_PREFIX, _table_files
 from reportgen.engines.multiclass import MulticlassStats, OneVsRest, multiclass_stats, ovr_ranks
 from reportgen.engines.sql import Engine, SparkEngine, _kind_of, _label_names
 from reportgen.errors import ReportgenError
+from reportgen.ingest.files import check_text_head
 from reportgen.ingest.runs import (
     CLASS_SCORE_PATTERN,
     ID_ALIASES,
@@ -37,6 +37,7 @@ from reportgen.ingest.runs import (
     ColumnNames,
     Run,
     _find_column,
+    _read_metadata,
     parse_run_argument,
     sort_classes,
 )
@@ -70,6 +71,12 @@ class TableRun:
     id: str | None
     columns: list[str]
     metadata: dict[str, Any] = field(default_factory=dict)
+    id_text: bool = False  # ids are text (not numbers) in the file
+    id_sql: str | None = None  # the id as compared with other runs' (see align_ids)
+
+    def id_expression(self, engine: Engine) -> str:
+        assert self.id is not None
+        return self.id_sql or engine.quote(self.id)
 
 
 def open_run(
@@ -91,15 +98,18 @@ def open_run(
         if Path(text).is_dir() and (found := sorted(Path(text).glob("predictions.*"))):
             files = [str(found[0])]  # a run directory: predictions.<ext> and run.json
             if (Path(text) / "run.json").exists():
-                metadata = json.loads((Path(text) / "run.json").read_text())
+                metadata = _read_metadata(Path(text) / "run.json")
         if not files:
             raise ReportgenError(f"{text}: no such file, or no Parquet files match")
         missing = [f for f in files if "://" not in f and not Path(f).exists()]
         if missing:
             raise ReportgenError(f"{missing[0]}: no such file")
+        for file in files:
+            if "://" not in file:  # a local file: binary or UTF-16 content is refused at once
+                check_text_head(Path(file))
         sidecar = Path(files[0] + ".meta.json")
         if len(files) == 1 and sidecar.exists():
-            metadata |= json.loads(sidecar.read_text())
+            metadata |= _read_metadata(sidecar)
         source = engine.source(files)
         fmt = _kind_of(files)
         # a file's stem, a folder's name, a glob's folder
@@ -107,7 +117,9 @@ def open_run(
         if any(ch in default for ch in "*?["):
             default = Path(text).parent.name
         default = default or "run"
-    columns = list(engine.frame(f"SELECT * FROM {source} LIMIT 0").columns)
+    empty = engine.frame(f"SELECT * FROM {source} LIMIT 0")
+    columns = [str(c) for c in empty.columns]
+    frame_types = empty.dtypes
     frame = pd.DataFrame(columns=columns)
     where = Path(text)
 
@@ -125,6 +137,11 @@ def open_run(
         matched = CLASS_SCORE_PATTERN.match(column)
         if matched:
             class_scores[matched.group(1)] = column
+    score = find("score", SCORE_ALIASES, overrides.score)
+    numeric = [c for c in (score, *class_scores.values()) if c is not None]
+    if fmt == "csv" and numeric:  # scores read as numbers: text in one names its line
+        source = engine.source(files, numeric)
+    ident = find("id", ID_ALIASES, overrides.id)
     return TableRun(
         name=name or default,
         path=text,
@@ -132,12 +149,32 @@ def open_run(
         source=source,
         label=label,
         prediction=find("prediction", PREDICTION_ALIASES, overrides.prediction),
-        score=find("score", SCORE_ALIASES, overrides.score),
+        score=score,
         class_scores=class_scores,
-        id=find("id", ID_ALIASES, overrides.id),
+        id=ident,
         columns=columns,
         metadata=metadata,
+        id_text=ident is not None and frame_types[ident].kind not in "iuf",
     )
+
+
+def align_ids(engine: Engine, runs: Sequence[TableRun]) -> None:
+    """Ids written as numbers in one run and as text in another (7 in CSV, "7" or "x7" in
+    JSON Lines) are compared as text in every run, as the memory engine compares them; the
+    one expression serves the join, the uniqueness check and the id-hash sample, so every
+    run samples the same ids."""
+    kinds = {run.id_text for run in runs if run.id is not None}
+    if len(kinds) < 2:
+        return
+    for run in runs:
+        if run.id is None or run.id_text:
+            continue
+        column, text = engine.quote(run.id), engine.text_type
+        # integral floats lose their .0, as the memory engine's ids do
+        run.id_sql = (
+            f"(CASE WHEN {column} = floor({column}) THEN CAST(CAST({column} AS BIGINT) AS "
+            f"{text}) ELSE CAST({column} AS {text}) END)"
+        )
 
 
 # --- statistics per run --------------------------------------------------------------------

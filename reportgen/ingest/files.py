@@ -4,10 +4,13 @@ for anything that cannot be read."""
 
 from __future__ import annotations
 
+import codecs
 import gzip
 import hashlib
 import io
 import json
+import stat
+import zlib
 from pathlib import Path
 
 import pandas as pd
@@ -25,6 +28,120 @@ FORMATS = {
 }
 COMPRESSIBLE = {"csv", "tsv", "jsonl"}
 SUPPORTED_HINT = "CSV, TSV, JSON Lines, JSON, Parquet (.csv/.tsv/.jsonl may be gzipped: .gz)"
+GZIP_LIMIT = 2 * 2**30  # the most a .gz run file may inflate to: it is read in memory
+HEAD_BYTES = 8192  # the head of a text file sniffed before anything reads the rest
+UTF8_HINT = "save it as UTF-8 (iconv -f {} -t UTF-8, or 'CSV UTF-8' in a spreadsheet's Save As)"
+
+
+def check_regular_file(path: Path, what: str = "file", *, folder: bool = False) -> None:
+    """An error unless ``path`` is a regular file (or, with ``folder``, a folder): a FIFO would
+    block the read forever and a device never ends. ``what`` names the file in the advice."""
+    try:
+        mode = path.stat().st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        raise ReportgenError(f"{path}: file not found; check the path") from None
+    except OSError as exc:
+        raise ReportgenError(
+            f"{path}: cannot read the file ({exc.strerror or type(exc).__name__}); "
+            "check that it exists and that you may read it"
+        ) from None
+    if stat.S_ISREG(mode) or (folder and stat.S_ISDIR(mode)):
+        return
+    if stat.S_ISDIR(mode):
+        raise ReportgenError(f"{path}: a folder, not a file; give the {what} file")
+    raise ReportgenError(
+        f"{path}: not a regular file{' or folder' if folder else ''} (a FIFO, device or "
+        f"socket); write the {what} to a file first"
+    )
+
+
+def _text_format(path: Path) -> str | None:
+    """The text format of a run file by its extension (None: Parquet or not a run file)."""
+    try:
+        fmt = detect_format(path)
+    except ReportgenError:
+        return None
+    return None if fmt == "parquet" else fmt
+
+
+def read_head(path: Path, size: int = HEAD_BYTES) -> bytes:
+    """The first ``size`` bytes of a regular file's text (gunzipped for .gz), however large
+    the file; an error naming a .gz file that is not gzip."""
+    try:
+        if path.suffix.lower() == ".gz":
+            with gzip.open(path, "rb") as handle:
+                return handle.read(size)
+        with path.open("rb") as handle:
+            return handle.read(size)
+    except (EOFError, gzip.BadGzipFile, zlib.error):
+        raise ReportgenError(f"{path}: not a valid gzip archive; re-compress it") from None
+    except OSError as exc:
+        raise ReportgenError(
+            f"{path}: cannot read the file ({exc.strerror or type(exc).__name__}); "
+            "check that it exists and that you may read it"
+        ) from None
+
+
+def check_text_head(path: Path) -> None:
+    """Refuse at once a CSV, TSV, JSON Lines or JSON run file whose head is not UTF-8-like
+    text (binary data, UTF-16, a Git LFS pointer), before an engine reads the whole file.
+    Files of other types, and paths that are not regular files, are left to their readers."""
+    if _text_format(path) is None or not path.is_file():
+        return
+    check_not_lfs_pointer(path)  # the raw bytes: a pointer named .gz is not gzip
+    _check_text(path, read_head(path))
+
+
+def _is_utf16(head: bytes) -> bool:
+    """UTF-16 by its byte-order mark, or by NUL bytes in every other position (ASCII text
+    written as UTF-16 without a mark)."""
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return True
+    pairs = len(head) // 2
+    if pairs < 2:
+        return False
+    even, odd = head[0 : 2 * pairs : 2].count(0), head[1 : 2 * pairs : 2].count(0)
+    return max(even, odd) >= pairs * 0.3 and min(even, odd) <= pairs * 0.02
+
+
+def _check_text(path: Path, head: bytes) -> None:
+    if _is_utf16(head):
+        raise ReportgenError(f"{path}: UTF-16 text, not UTF-8; {UTF8_HINT.format('UTF-16')}")
+    if b"\x00" in head:
+        raise ReportgenError(
+            f"{path}: looks like a binary file, not text; export the run as {SUPPORTED_HINT}"
+        )
+
+
+def _check_no_nul(path: Path, text: bytes) -> None:
+    """A NUL byte anywhere in a text file is refused, naming its line (one C-level scan)."""
+    _check_text(path, text[:HEAD_BYTES])
+    at = text.find(b"\x00")
+    if at >= 0:
+        line = text.count(b"\n", 0, at) + 1
+        raise ReportgenError(
+            f"{path}: a NUL byte (\\x00) on line {line}; text run files cannot hold NUL bytes, "
+            "remove it or export the file again"
+        )
+
+
+def _undecodable(path: Path, text: bytes) -> ReportgenError:
+    """The error for text that is not UTF-8, naming the line of the first bad byte (decoded
+    in blocks, so a large file is not copied whole)."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    block = 1 << 24
+    for start in range(0, len(text), block):
+        pending = len(decoder.getstate()[0])
+        try:
+            decoder.decode(text[start : start + block], final=start + block >= len(text))
+        except UnicodeDecodeError as exc:
+            at = max(start - pending + exc.start, 0)
+            line = text.count(b"\n", 0, at) + 1
+            return ReportgenError(
+                f"{path}: line {line} is not UTF-8 text (byte 0x{text[at]:02X}); "
+                + UTF8_HINT.format("LATIN1")
+            )
+    return ReportgenError(f"{path}: cannot decode the file; {UTF8_HINT.format('LATIN1')}")
 
 
 def detect_format(path: Path) -> str:
@@ -95,10 +212,10 @@ def check_not_lfs_pointer(path: Path, head: bytes | None = None) -> None:
 
 def _delimiter(text: bytes) -> str:
     """A .csv file's delimiter: "," unless the header line splits on ";" (as spreadsheets in
-    many locales write CSV) or "|" and not on ","."""
+    many locales write CSV), "|" or a tab (TSV saved as .csv) and not on ","."""
     end = text.find(b"\n")
     header = text[: end if end >= 0 else len(text)]  # a slice, not a copy of the whole file
-    counts = {sep: header.count(sep.encode()) for sep in (",", ";", "|")}
+    counts = {sep: header.count(sep.encode()) for sep in (",", ";", "|", "\t")}
     if counts[","] == 0 and max(counts.values()) > 0:
         return max(counts, key=counts.get)  # type: ignore[arg-type]
     return ","
@@ -109,24 +226,33 @@ def _text_bytes(path: Path, data: bytes) -> bytes:
     if path.suffix.lower() != ".gz":
         return data
     try:
+        # inflated once to count, in blocks, so a gzip bomb is refused in bounded memory
+        size = 0
+        with gzip.GzipFile(fileobj=io.BytesIO(data)) as stream:
+            while block := stream.read(1 << 24):
+                size += len(block)
+                if size > GZIP_LIMIT:
+                    raise ReportgenError(
+                        f"{path}: inflates to more than {GZIP_LIMIT / 2**30:g} GiB, the most a "
+                        ".gz run file read in memory may hold; pass --engine duckdb, which "
+                        "reads it out of core, or decompress it (gunzip -k) and pass the plain file"
+                    )
         return gzip.decompress(data)
-    except (OSError, EOFError, gzip.BadGzipFile):
+    except (OSError, EOFError, gzip.BadGzipFile, zlib.error):
         raise ReportgenError(f"{path}: not a valid gzip archive; re-compress it") from None
 
 
 def _read_frame(path: Path, fmt: str, skip: str | None = None) -> pd.DataFrame:
     """The whole table; ``skip`` names a column left unread (a large embedding column)."""
-    if not path.exists():
-        raise ReportgenError(f"{path}: file not found; check the path")
+    check_regular_file(path, "run")
+    check_text_head(path)  # binary or UTF-16 content is refused before the whole file is read
     data = read_bytes(path)
     if not data:
         raise ReportgenError(f"{path}: file is empty; write one row per evaluated example")
     check_not_lfs_pointer(path, data)
     text = b"" if fmt == "parquet" else _text_bytes(path, data)
-    if fmt != "parquet" and b"\x00" in text[:8192]:
-        raise ReportgenError(
-            f"{path}: looks like a binary file, not text; export the run as {SUPPORTED_HINT}"
-        )
+    if fmt != "parquet":
+        _check_no_nul(path, text)
     try:
         if fmt in ("csv", "tsv"):
             frame = pd.read_csv(
@@ -153,9 +279,12 @@ def _read_frame(path: Path, fmt: str, skip: str | None = None) -> pd.DataFrame:
         raise
     except pd.errors.EmptyDataError:
         raise ReportgenError(f"{path}: file has no header and no rows") from None
-    except UnicodeDecodeError as exc:
+    except UnicodeDecodeError:
+        raise _undecodable(path, text) from None
+    except RecursionError:
         raise ReportgenError(
-            f"{path}: cannot decode the file ({type(exc).__name__}); save it as UTF-8 text"
+            f"{path}: nested too deeply to read (arrays or objects inside each other); "
+            "write one flat record per example"
         ) from None
     except Exception as exc:  # every reader has its own error types; the message is what counts
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
@@ -174,7 +303,7 @@ def _read_frame(path: Path, fmt: str, skip: str | None = None) -> pd.DataFrame:
 def _read_jsonl(path: Path, text: bytes) -> pd.DataFrame:
     try:
         return pd.read_json(io.BytesIO(text), lines=True, dtype=False)
-    except ValueError:
+    except ValueError:  # UnicodeDecodeError too: the lines below name the one that is not UTF-8
         pass
     # pandas does not say which line is broken: find it, so the user can fix it; if none is
     # (pandas' parser also refuses numbers out of its range), read with Python's json
@@ -187,6 +316,11 @@ def _read_jsonl(path: Path, text: bytes) -> pd.DataFrame:
         except json.JSONDecodeError as exc:
             raise ReportgenError(
                 f"{path}: line {number} is not valid JSON ({exc.msg}); fix or remove it"
+            ) from None
+        except RecursionError:
+            raise ReportgenError(
+                f"{path}: line {number} is nested too deeply to read (arrays or objects inside "
+                "each other); write one flat record per line"
             ) from None
         if not isinstance(record, dict):
             raise ReportgenError(

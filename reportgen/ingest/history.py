@@ -12,7 +12,7 @@ import pandas as pd
 
 from reportgen.errors import ReportgenError
 from reportgen.ingest.base import RunBase
-from reportgen.ingest.files import _read_frame, detect_format
+from reportgen.ingest.files import _read_frame, check_regular_file, detect_format
 from reportgen.ingest.runs import _row_location
 
 
@@ -31,6 +31,7 @@ HISTORY_NAMES = ("history.csv", "history.jsonl", "history.tsv", "history.parquet
 
 def load_history(path: Path, name: str) -> History:
     """A training history, long (step, split, metric, value) or wide (step, train_loss, ...)."""
+    check_regular_file(path, "training history")
     fmt = detect_format(path)
     frame = _read_frame(path, fmt)
     by_lower = {str(c).lower(): str(c) for c in frame.columns}

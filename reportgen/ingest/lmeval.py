@@ -3,9 +3,11 @@ standard errors, groups, n-shot, versions, directions), per-sample logs, and out
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import json
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -108,6 +110,11 @@ def _read_json(path: Path) -> Any:
     except json.JSONDecodeError as exc:
         raise ReportgenError(
             f"{path}: not valid JSON (line {exc.lineno}: {exc.msg}); fix the file"
+        ) from None
+    except RecursionError:
+        raise ReportgenError(
+            f"{path}: nested too deeply to read (arrays or objects inside each other); "
+            "an lm-eval results file or a list of flat records is expected"
         ) from None
 
 
@@ -240,9 +247,106 @@ def _check_shape(data: dict[str, Any], path: Path) -> None:
     for group, members in (data.get("group_subtasks") or {}).items():
         if not isinstance(members, list) or not all(isinstance(m, str) for m in members):
             raise wrong(f"group_subtasks[{group!r}]", "a list of task names")
+    check_no_cycle(data.get("group_subtasks") or {}, str(path))
+    for key in ("configs", "higher_is_better"):
+        for task, entry in (data.get(key) or {}).items():
+            if key == "configs":
+                items = [
+                    (f"configs[{task!r}].metric_list[{i}].higher_is_better", item)
+                    for i, item in enumerate((entry or {}).get("metric_list") or [])
+                    if isinstance(item, dict) and "higher_is_better" in item
+                ]
+                flags = [(name, item["higher_is_better"]) for name, item in items]
+            else:
+                flags = [
+                    (f"higher_is_better[{task!r}][{m!r}]", f) for m, f in (entry or {}).items()
+                ]
+            for name, flag in flags:
+                if not isinstance(flag, bool):
+                    raise wrong(name, f"true or false (not {json.dumps(flag)[:40]})")
+    date = data.get("date")
+    if date is not None and _timestamp(date) is None:
+        raise wrong("'date'", "a Unix time in seconds, such as 1713518875.6")
     for task, entries in data["results"].items():
         if not isinstance(entries, dict):
             raise wrong(f"results[{task!r}]", "an object of metric: value pairs")
+
+
+def _timestamp(value: Any) -> dt.datetime | None:
+    """lm-eval's ``date`` (seconds since 1970) as a UTC datetime; None for anything else (a
+    string, NaN, or a number no calendar date has)."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return None
+    try:
+        return dt.datetime.fromtimestamp(float(value), dt.UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+def group_leaves(groups: Mapping[str, list[str]]) -> dict[str, list[str]]:
+    """Each group's leaf tasks (members that are not groups, through every level of
+    subgroups, in first-seen order without repeats). Each group is walked once, so groups
+    that share subgroups cost the size of the graph, not the number of paths through it; a
+    member leading back to a group being walked (a cycle, refused when files are read) is
+    skipped."""
+    found: dict[str, list[str]] = {}
+    for root in groups:
+        if root in found:
+            continue
+        stack = [(root, iter(groups[root]))]
+        walking = {root}
+        while stack:
+            group, members = stack[-1]
+            for member in members:
+                if member in groups and member not in found and member not in walking:
+                    walking.add(member)
+                    stack.append((member, iter(groups[member])))
+                    break
+            else:
+                stack.pop()
+                walking.discard(group)
+                leaves: dict[str, None] = {}
+                for member in groups[group]:
+                    if member not in groups:
+                        leaves[member] = None
+                    elif member in found:
+                        leaves.update(dict.fromkeys(found[member]))
+                found[group] = list(leaves)
+    return found
+
+
+def group_cycle(groups: Mapping[str, list[str]]) -> list[str] | None:
+    """A group that contains itself through its subgroups, as the path round the cycle
+    (``[a, b, a]``); None when there is none."""
+    done: set[str] = set()
+    for root in groups:
+        if root in done:
+            continue
+        stack = [(root, iter(groups[root]))]
+        path = [root]
+        while stack:
+            group, members = stack[-1]
+            for member in members:
+                if member in path:
+                    return [*path[path.index(member) :], member]
+                if member in groups and member not in done:
+                    path.append(member)
+                    stack.append((member, iter(groups[member])))
+                    break
+            else:
+                stack.pop()
+                path.pop()
+                done.add(group)
+    return None
+
+
+def check_no_cycle(groups: Mapping[str, list[str]], where: str) -> None:
+    cycle = group_cycle(groups)
+    if cycle is not None:
+        raise ReportgenError(
+            f"{where}: group_subtasks has a cycle: {' -> '.join(cycle)} (a group cannot "
+            "contain itself through its subgroups); fix group_subtasks"
+        )
 
 
 def _whole(value: Any) -> bool:
@@ -317,6 +421,8 @@ def lmeval_results(paths: list[Path], name: str, where: Path) -> BenchmarkRun:
         args = (data.get("config") or {}).get("model_args")
         if args:
             model_args = args if isinstance(args, str) else json.dumps(args, sort_keys=True)
+    if len(loaded) > 1:
+        check_no_cycle(groups, f"{where} ({', '.join(p.name for _, p, _ in loaded)})")
     if not tasks:
         raise ReportgenError(f"{where}: the lm-eval results hold no tasks; check the files")
     digest = _combined_sha256([p for _, p, _ in loaded])
@@ -384,11 +490,8 @@ def run_details(loaded: list[dict[str, Any]]) -> dict[str, Any]:
         add("harness", f"lm-eval {version}" if version else None)
         git = data.get("git_hash")
         add("harness git", str(git)[:10] if git else None)
-        date = data.get("date")
-        if isinstance(date, int | float):
-            import datetime as dt
-
-            stamp = dt.datetime.fromtimestamp(float(date), dt.UTC)
+        stamp = _timestamp(data.get("date"))
+        if stamp is not None:
             add("date", stamp.strftime("%Y-%m-%d %H:%M UTC"))
         add("limit", config.get("limit"))
         add("batch size", config.get("batch_size"))

@@ -14,7 +14,7 @@ import pandas as pd
 from reportgen.errors import ReportgenError
 from reportgen.ingest.files import _read_frame, _sha256, detect_format
 from reportgen.ingest.language import TextRun
-from reportgen.ingest.runs import _row_location, _stem, class_name
+from reportgen.ingest.runs import _row_location, _stem, class_name, scalar_values
 
 SAMPLE_METRIC_ORDER = ("acc_norm", "acc", "exact_match")
 
@@ -28,8 +28,8 @@ def looks_like_samples(path: Path) -> bool:
     try:
         with path.open(encoding="utf-8") as handle:
             first = json.loads(handle.readline() or "null")
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-        return False
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        return False  # the table reader says what is wrong, naming the line
     return isinstance(first, dict) and "doc_id" in first and "filtered_resps" in first
 
 
@@ -114,10 +114,19 @@ def lmeval_samples(path: Path, name: str, metadata: dict[str, Any]) -> TextRun:
                 f"{path}: lm-eval sample log without a {column!r} field; pass the "
                 "samples_<task>_*.jsonl that lm-eval --log_samples writes"
             )
+    ids = scalar_values(frame["doc_id"], path, fmt, "doc_id", "id")
+    if ids.isna().any():
+        row = int(np.argmax(ids.isna().to_numpy()))
+        raise ReportgenError(
+            f"{path}: doc_id is missing (null or empty) at {_row_location(fmt, row)}; every "
+            "line of an lm-eval sample log needs its document's id"
+        )
     notes: list[str] = []
+    lines = np.arange(len(frame))  # each kept row's row in the file, for error locations
     if "filter" in frame.columns and frame["filter"].nunique() > 1:
         filters = list(dict.fromkeys(frame["filter"].astype(str)))
-        frame = frame[frame["filter"].astype(str) == filters[0]].reset_index(drop=True)
+        chosen = (frame["filter"].astype(str) == filters[0]).to_numpy()
+        frame, lines = frame[chosen].reset_index(drop=True), lines[chosen]
         notes.append(f"Filters {', '.join(filters)} logged; the first ({filters[0]}) is used.")
     listed = []
     if "metrics" in frame.columns:
@@ -135,7 +144,7 @@ def lmeval_samples(path: Path, name: str, metadata: dict[str, Any]) -> TextRun:
         else:
             broken[metric] = np.flatnonzero(~np.isfinite(values))
     for metric, rows in broken.items():
-        where = ", ".join(_row_location(fmt, int(r)) for r in rows[:3])
+        where = ", ".join(_row_location(fmt, int(lines[r])) for r in rows[:3])
         more = f" and {len(rows) - 3} more" if len(rows) > 3 else ""
         text = f"per-sample metric {metric!r} is not a finite number at {where}{more}"
         if not sample_metrics:
@@ -157,7 +166,7 @@ def lmeval_samples(path: Path, name: str, metadata: dict[str, Any]) -> TextRun:
         row = int(np.argmax(ids.duplicated().to_numpy()))
         raise ReportgenError(
             f"{path}: doc_id {class_name(ids.iloc[row])} appears twice at "
-            f"{_row_location(fmt, row)} for one filter; pass one task's log per file"
+            f"{_row_location(fmt, int(lines[row]))} for one filter; pass one task's log per file"
         )
     kept = [c for c in ("doc", "target", "arguments", "resps", "filtered_resps") if c in frame]
     drop = kept + [c for c in frame.columns if c.endswith("_hash") or c in ("metrics", "filter")]

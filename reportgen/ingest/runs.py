@@ -23,6 +23,8 @@ from reportgen.ingest.files import (
     SUPPORTED_HINT,
     _read_frame,
     _sha256,
+    check_regular_file,
+    check_text_head,
     detect_format,
 )
 from reportgen.ingest.vectors import EmbeddingSource, find_column, lazy_column
@@ -127,6 +129,7 @@ def load_run(
     columns = columns or ColumnNames()
     data_path, default_name, metadata = locate(path)
     fmt = detect_format(data_path)
+    check_text_head(data_path)  # before the header is read for an embedding column
     embedding = lazy_column(data_path, fmt)
     frame = _read_frame(data_path, fmt, embedding.name if embedding else None)
     return _validate(frame, name or default_name, data_path, fmt, columns, metadata, embedding)
@@ -169,6 +172,7 @@ def _find_predictions_file(directory: Path) -> Path:
 
 
 def _read_metadata(path: Path) -> dict[str, Any]:
+    check_regular_file(path, "run metadata")
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -341,7 +345,25 @@ def unique_ids(frame: pd.DataFrame, id_col: str | None, path: Path, fmt: str) ->
             f"{path}: duplicate id {class_name(series.iloc[row])} in column {id_col!r} at "
             f"{_row_location(fmt, row)}; ids must be unique"
         )
-    return series.to_numpy()
+    ids = series.to_numpy()
+    if ids.dtype == object and pd.api.types.infer_dtype(series) not in ("string", "bytes"):
+        _check_id_texts(ids, path, fmt, id_col)
+    return ids
+
+
+def _check_id_texts(ids: np.ndarray, path: Path, fmt: str, column: str) -> None:
+    """Ids of mixed types (0 and "0" in one JSON column) are paired with other runs' ids as
+    text: two that read the same are an error naming both, as for class values."""
+    texts = pd.Series(ids.astype(str))
+    clash = texts.duplicated().to_numpy()
+    if clash.any():
+        row = int(np.argmax(clash))
+        first = int(np.argmax((texts == texts.iloc[row]).to_numpy()))
+        raise ReportgenError(
+            f"{path}: ids {ids[first]!r} ({_row_location(fmt, first)}) and {ids[row]!r} "
+            f"({_row_location(fmt, row)}) in column {column!r} read the same as text; write "
+            "every id one way (all numbers or all strings)"
+        )
 
 
 def _validate(

@@ -25,7 +25,12 @@ import pandas as pd
 
 from reportgen.errors import ReportgenError
 from reportgen.ingest.base import RunBase
-from reportgen.ingest.files import _read_frame, detect_format
+from reportgen.ingest.files import (
+    _read_frame,
+    check_regular_file,
+    check_text_head,
+    detect_format,
+)
 from reportgen.ingest.folders import check_run_folder
 from reportgen.ingest.history import HISTORY_NAMES, History, load_history
 from reportgen.ingest.runs import ColumnNames, _stem, locate, parse_run_argument
@@ -84,15 +89,10 @@ def load_source(
     """Load one ``PATH`` or ``NAME=PATH`` argument: one run, or several from an lm-eval folder."""
     name, path = parse_run_argument(str(argument))
     columns = columns or ColumnNames()
-    if not path.exists():
-        raise ReportgenError(f"{path}: file not found; check the path")
-    if not (path.is_file() or path.is_dir()):
-        raise ReportgenError(
-            f"{path}: not a regular file or folder (a FIFO, device or socket); "
-            "write the run to a file first"
-        )
+    check_regular_file(path, "run", folder=True)
     if path.is_dir():
         check_run_folder(path)  # not /, a system folder or one that cannot be read
+    check_text_head(path)  # binary content is refused before any kind reads the file
     for kind in kinds:
         if kind.claims_file(path):
             histories = []
@@ -102,6 +102,7 @@ def load_source(
     data_path, default_name, metadata = locate(path)
     name = name or default_name
     if data_path != path:
+        check_text_head(data_path)
         for kind in kinds:
             if kind.claims_file(data_path):
                 return Sources(kind.load_file(data_path, name))

@@ -3,6 +3,7 @@ a column left in its Parquet or CSV/TSV file, or a memory-mapped ``.npy`` of sha
 
 from __future__ import annotations
 
+import io
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from reportgen.errors import ReportgenError
+from reportgen.ingest.files import read_head
 
 EMBEDDING_ALIASES = ("embedding", "embeddings", "vector", "features")
 
@@ -31,6 +33,7 @@ class EmbeddingSource:
 
 LAZY_FORMATS = ("parquet", "csv", "tsv")
 CSV_CHUNK = 100_000
+HEADER_BYTES = 1 << 20  # a header line longer than this is not searched for an embedding column
 
 
 def lazy_column(path: Path, fmt: str) -> EmbeddingSource | None:
@@ -43,7 +46,14 @@ def lazy_column(path: Path, fmt: str) -> EmbeddingSource | None:
 
             names = list(pq.read_schema(path).names)
         else:
-            names = list(pd.read_csv(path, sep="," if fmt == "csv" else "\t", nrows=0).columns)
+            # the header line from a bounded head: a file (or a gzip bomb) with no line break
+            # is not read whole here
+            head = read_head(path, HEADER_BYTES)
+            end = head.find(b"\n")
+            if end < 0 and len(head) == HEADER_BYTES:
+                return None
+            sep = "," if fmt == "csv" else "\t"
+            names = list(pd.read_csv(io.BytesIO(head[: end + 1 or None]), sep=sep, nrows=0).columns)
     except Exception:  # the main read reports unreadable files with a proper message
         return None
     found = find_column(pd.DataFrame(columns=[str(n) for n in names]))

@@ -21,12 +21,14 @@ from reportgen import metrics
 from reportgen.ingest.base import RunBase
 from reportgen.ingest.sources import Source
 from reportgen.kinds.cells import metadata_items, verdict_parts
-from reportgen.model import RunInfo, Section, Table
+from reportgen.model import PALETTE, RunInfo, Section, Table
 from reportgen.options import Options
 from reportgen.stats.comparison import Comparison
 from reportgen.stats.score import Score
 
 Mapper = Callable[[Callable[[Any], Any], Sequence[Any]], list[Any]]
+# models a kind's charts draw at most: the palette's colours but the grey kept for the rest
+MAX_DRAWN = len(PALETTE) - 1
 Progress = Callable[[str], None]
 
 
@@ -47,9 +49,15 @@ class Context:
     runs: list[Any] = field(default_factory=list)  # every loaded run, of every kind
     # the results a view reads (its ``reads``), evaluated before it; kinds get none
     inputs: list[KindResult] = field(default_factory=list)
+    # the models a kind's charts draw, when it has more than MAX_DRAWN (None: every model)
+    drawn: list[str] | None = None
 
     def baseline_among(self, names: Sequence[str]) -> str:
         return self.baseline if self.baseline in names else names[0]
+
+    def draws(self, name: str) -> bool:
+        """Whether the kind's charts draw this model (tables list every model)."""
+        return self.drawn is None or name in self.drawn
 
     def result(self, kind: str) -> KindResult | None:
         """The result of a kind this view declared in ``reads`` (None when it found no runs)."""
@@ -193,7 +201,13 @@ class Kind(ABC):
             ),
         )
 
+    def ranked_by(self, result: Any) -> str | None:
+        """The metric that ranks the kind's models when its charts cannot draw them all
+        (:func:`drawn_models`): by default the first of its score records."""
+        return next((s.metric for s in result.scores if s.slice_column is None), None)
+
     def sections(self, result: Any, ctx: Context) -> list[Section]:
+        """The kind's sections; charts draw only the models ``ctx.draws`` (tables list all)."""
         return []
 
     def appendix(self, result: Any, ctx: Context) -> list[Section]:
@@ -213,6 +227,39 @@ class Kind(ABC):
 
 
 # --- what a kind gets from its records when it says nothing itself ----------------------------
+
+
+def drawn_models(
+    models: Sequence[str], baseline: str, scores: Sequence[Score], metric: str | None
+) -> list[str] | None:
+    """The models a kind's charts draw when it has more than MAX_DRAWN: the baseline and the
+    best others on ``metric`` (whole runs, on the kind's first scope; undefined values last,
+    equal ones in run order), in run order. None when every model is drawn."""
+    if len(models) <= MAX_DRAWN:
+        return None
+    found = [s for s in scores if s.metric == metric and s.slice_column is None]
+    scope = found[0].scope if found else ""
+    values = {s.model: s.value for s in found if s.scope == scope}
+    declared = next((s.higher_is_better for s in found if s.higher_is_better is not None), None)
+    sign = -1.0 if metric is not None and metrics.higher_is_better(metric, declared) else 1.0
+    at = {name: i for i, name in enumerate(models)}
+
+    def order(name: str) -> tuple[bool, float, int]:
+        value = values.get(name)
+        return (value is None, sign * value if value is not None else 0.0, at[name])
+
+    others = sorted((m for m in models if m != baseline), key=order)
+    chosen = {baseline, *others[: MAX_DRAWN - (baseline in at)]}
+    return [m for m in models if m in chosen]
+
+
+def drawn_note(drawn: Sequence[str], models: Sequence[str], metric: str | None) -> str:
+    """What a section whose charts draw only some models says about it."""
+    label = f" on {metrics.label(metric)}" if metric is not None else ""
+    return (
+        f"The charts draw {len(drawn)} of {len(models)} models: the baseline and the best "
+        f"others{label}; the leaderboard lists every model."
+    )
 
 
 def score_columns(result: KindResult) -> list[BoardColumn]:

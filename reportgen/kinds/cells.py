@@ -198,9 +198,11 @@ def comparison_views(
     figure_id: str,
     metric_name: Callable[[Comparison], str] = lambda c: metric_label(c.metric),
     value_text: Callable[[str, float | None], str] = lambda metric, value: fmt.rate(value),
+    draws: Callable[[str], bool] = lambda name: True,
 ) -> tuple[Table, Figure | None]:
     """The table of comparisons (delta, adjusted and plain intervals, p, adjusted p, test,
-    verdict) and the chart of improvements with the adjusted intervals, for any kind of run.
+    verdict) and the chart of improvements with the adjusted intervals, for any kind of run;
+    the chart draws the candidates ``draws`` says, the table lists every one.
 
     The chart and the verdict use the same interval: it crosses zero exactly for a tie."""
     rows, points = [], []
@@ -227,7 +229,7 @@ def comparison_views(
                 Cell(c.verdict, role="verdict", tone=c.verdict),
             ]
         )
-        if drawn_ci is not None:
+        if drawn_ci is not None and draws(c.candidate):
             low, high = sorted((sign * drawn_ci[0], sign * drawn_ci[1]))
             points.append(
                 {

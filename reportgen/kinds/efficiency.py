@@ -226,7 +226,7 @@ class EfficiencyKind(Kind):
         return EfficiencyResult(self.name, "", models, entries=entries)
 
     def sections(self, result: EfficiencyResult, ctx: Context) -> list[Section]:
-        found = efficiency_section(result.entries, ctx.colours)
+        found = efficiency_section([e for e in result.entries if ctx.draws(e[0])], ctx.colours)
         return [found] if found is not None else []
 
 

@@ -20,13 +20,22 @@ import pandas as pd
 
 from reportgen import formatting as fmt
 from reportgen.errors import ReportgenError
+from reportgen.ingest.files import check_regular_file
 from reportgen.ingest.runs import parse_run_argument
 from reportgen.ingest.vectors import EmbeddingSource, read_rows, sample_rows
-from reportgen.kinds.base import Context, Kind, KindResult, SummaryPart
+from reportgen.kinds.base import (
+    Context,
+    Kind,
+    KindResult,
+    SummaryPart,
+    drawn_models,
+    drawn_note,
+)
 from reportgen.kinds.cells import (
     best_index,
     model_cell,
 )
+from reportgen.kinds.classification.evaluate import HEADLINE
 from reportgen.model import Cell, Figure, Section, Table, chart
 from reportgen.stats.score import Score
 from reportgen.stats.slicing import OTHER
@@ -305,6 +314,7 @@ class EmbeddingsResult(KindResult):
     projections: list[Projection] = field(default_factory=list)
     classes: tuple[str, ...] = ()
     ids: dict[str, np.ndarray | None] = field(default_factory=dict)
+    note: str = ""  # which models were projected, when not every one was
 
 
 class EmbeddingsKind(Kind):
@@ -325,6 +335,11 @@ class EmbeddingsKind(Kind):
         evaluations = found.evaluations  # type: ignore[attr-defined]
         sources = _attach(ctx, {e.name: e.encoded.run for e in evaluations})
         having = [e for e in evaluations if sources.get(e.name) is not None]
+        # project only the models the classification charts draw (t-SNE takes seconds each)
+        metric = HEADLINE[found.task][0]
+        drawn = drawn_models([e.name for e in having], found.baseline, found.scores, metric)
+        note = drawn_note(drawn, [e.name for e in having], metric) if drawn else ""
+        having = [e for e in having if drawn is None or e.name in drawn]
         if not having:
             return None
         options = ctx.options
@@ -356,14 +371,16 @@ class EmbeddingsKind(Kind):
             projections=projections,
             classes=evaluations[0].encoded.classes,
             ids={e.name: e.encoded.run.ids for e in evaluations},
+            note=note,
         )
 
     def sections(self, result: EmbeddingsResult, ctx: Context) -> list[Section]:
-        return [
-            embedding_section(
-                result.projections, result.classes, ctx.colours, result.ids, ctx.options.seed
-            )
-        ]
+        found = embedding_section(
+            result.projections, result.classes, ctx.colours, result.ids, ctx.options.seed
+        )
+        if result.note:
+            found.notes.insert(0, result.note)
+        return [found]
 
     def scores(self, result: EmbeddingsResult) -> list[Score]:
         return [
@@ -414,8 +431,10 @@ def _attach(ctx: Context, runs: dict[str, Any]) -> dict[str, EmbeddingSource | N
             raise ReportgenError(
                 f"--embeddings {item!r}: no classification run named {name!r}; runs are: {known}"
             )
-        if not path.is_file():
-            raise ReportgenError(f"--embeddings {item!r}: {path}: file not found")
+        try:
+            check_regular_file(path, "embeddings")  # a FIFO would block np.load forever
+        except ReportgenError as exc:
+            raise ReportgenError(f"--embeddings {item!r}: {exc}") from None
         if path.suffix.lower() != ".npy":
             raise ReportgenError(
                 f"--embeddings {item!r}: {path} is not a .npy file; save the n x d array with "

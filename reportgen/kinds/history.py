@@ -142,7 +142,8 @@ class HistoryKind(Kind):
         return SummaryPart()
 
     def sections(self, result: HistoryResult, ctx: Context) -> list[Section]:
-        found = history_section(result.histories, ctx.colours, ctx.options.history_scale)
+        histories = [h for h in result.histories if ctx.draws(h.name)]
+        found = history_section(histories, ctx.colours, ctx.options.history_scale)
         return [found] if found is not None else []
 
 

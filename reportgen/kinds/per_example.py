@@ -6,6 +6,7 @@ and :class:`LanguageKind`, the base of the language-model kinds that share one l
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from functools import partial
 from typing import Any, ClassVar
 
@@ -87,6 +88,7 @@ def paired_comparison_section(
     lead: str,
     metric_name: Callable[[Comparison], str],
     run_label: Callable[[str, str], str],
+    draws: Callable[[str], bool] = lambda name: True,
 ) -> Section | None:
     """Candidates against their baseline on per-example runs: the comparison table and chart,
     the pairing of each candidate, and how the intervals were drawn."""
@@ -99,6 +101,7 @@ def paired_comparison_section(
         section_id.replace("comparison", "improvements"),
         metric_name=metric_name,
         value_text=value_text,
+        draws=draws,
     )
     section = Section(
         section_id,
@@ -260,6 +263,19 @@ def _number(value: float | None) -> float | None:
     return None if value is None else float(value)
 
 
+def drawn_part(result: LanguageAssessment, ctx: Context) -> LanguageAssessment:
+    """The result narrowed to the models the kind's charts draw (``ctx.draws``)."""
+    if ctx.drawn is None:
+        return result
+    return replace(
+        result,
+        results=[r for r in result.results if ctx.draws(r.name)],
+        slices=[
+            replace(a, cells=[c for c in a.cells if ctx.draws(c.model)]) for a in result.slices
+        ],
+    )
+
+
 class ExampleKind(SumsKind):
     """A sums kind with the shared views: comparison, its own views, slices; its leaderboard
     columns, runs table and JSON entries."""
@@ -297,6 +313,7 @@ class ExampleKind(SumsKind):
             + self.compare_lead,
             metric_name=lambda c: self.metric_heading(c.scope, c.metric),
             run_label=lambda group, name: name,
+            draws=ctx.draws,
         )
 
     def sections(self, result: LanguageAssessment, ctx: Context) -> list[Section]:
@@ -304,10 +321,11 @@ class ExampleKind(SumsKind):
         comparison = self.comparison_section(result, ctx)
         if comparison is not None:
             found.append(comparison)
-        found += self.views(result, ctx)
+        shown = drawn_part(result, ctx)
+        found += self.views(shown, ctx)
         found += [
             slice_section(a, ctx.colours, i, self.title, self.slug, self.group_title)
-            for i, a in enumerate(result.slices)
+            for i, a in enumerate(shown.slices)
         ]
         return found
 

@@ -204,14 +204,18 @@ def _correlation(members: list[Comparison]) -> np.ndarray | None:
     blocks: dict[tuple[str, str, str], list[int]] = {}
     for i, c in enumerate(members):
         blocks.setdefault((c.scope, c.baseline, c.candidate), []).append(i)
+    known: dict[tuple[str, str, str], np.ndarray] = {}
+    for key, rows in blocks.items():
+        if len(rows) > 1:  # a block of one test has no correlation to know
+            block = stepdown.correlation_of([members[i].draws for i in rows])
+            if block is not None:
+                known[key] = block
+    if not known or len(members) > stepdown.MAX_TESTS:
+        return None  # Holm: tie-aware ranks of many models test one metric per pair
     found = np.eye(len(members))
-    known = False
-    for rows in blocks.values():
-        block = stepdown.correlation_of([members[i].draws for i in rows])
-        if block is not None:
-            found[np.ix_(rows, rows)] = block
-            known = True
-    return found if known else None
+    for key, block in known.items():
+        found[np.ix_(blocks[key], blocks[key])] = block
+    return found
 
 
 def significance_ranks(names: Sequence[str], pairs: Sequence[Comparison]) -> dict[str, int]:

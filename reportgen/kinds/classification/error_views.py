@@ -96,7 +96,15 @@ def error_section(
     )
     by_name = {e.name: e for e in evaluations}
     base = by_name[assessment.baseline]
+    left = [name for name in assessment.pairings if name not in by_name]
+    if left:
+        section.notes.append(
+            f"Lists of the {len(by_name)} models the charts draw; {len(left)} more candidates "
+            "are left out."
+        )
     for name, pairing in assessment.pairings.items():
+        if name not in by_name:
+            continue
         found = agreement(base.encoded, by_name[name].encoded, pairing, top_k, text_col)
         if found is None:
             section.notes.append(f"{name}: unpaired with {base.name}, so no agreement table.")

@@ -187,13 +187,17 @@ class ClassificationKind(Kind):
         )
         return parts + slice_regressions(result)
 
+    def ranked_by(self, result: ClassificationResult) -> str | None:
+        return HEADLINE[result.task][0]
+
     def sections(self, result: ClassificationResult, ctx: Context) -> list[Section]:
-        evaluations, assessment, colours = result.evaluations, result.assessment, ctx.colours
+        assessment, colours = result.assessment, ctx.colours
         assert assessment is not None
+        evaluations = [e for e in result.evaluations if ctx.draws(e.name)]
         names = [e.name for e in evaluations]
         body: list[Section] = []
         if assessment.comparisons:
-            body.append(sections.comparison_section(assessment, colours))
+            body.append(sections.comparison_section(assessment, colours, ctx.draws))
             body[-1].notes += [repeats_note(r) for r in result.repeats.values()]
         body.append(views.confusion_section(evaluations, names))
         body.append(views.curves_section(evaluations, colours))
@@ -206,7 +210,7 @@ class ClassificationKind(Kind):
             body.append(pairs)
         body.append(views.per_class_section(evaluations, colours))
         body += [
-            slice_view.slice_section(a, colours, assessment.baseline, i)
+            slice_view.slice_section(a, colours, assessment.baseline, i, ctx.draws)
             for i, a in enumerate(result.slices)
         ]
         options = ctx.options

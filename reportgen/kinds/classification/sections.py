@@ -7,7 +7,7 @@ classes in per-class charts, the ``MAX_PAIRS`` most frequent mistakes.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from reportgen import formatting as fmt
 from reportgen import metrics
@@ -128,10 +128,13 @@ def leaderboard(
     return Table(header, rows, caption=caption, numeric=numeric)
 
 
-def comparison_section(assessment: Assessment, colours: dict[str, str]) -> Section:
-    """Each candidate against the baseline: deltas, intervals, tests and verdicts."""
+def comparison_section(
+    assessment: Assessment, colours: dict[str, str], draws: Callable[[str], bool]
+) -> Section:
+    """Each candidate against the baseline: deltas, intervals, tests and verdicts (the chart
+    draws the candidates ``draws`` says)."""
     comparisons = [c for c in assessment.comparisons if c.delta is not None]
-    table, figure = comparison_views(comparisons, colours, "improvements")
+    table, figure = comparison_views(comparisons, colours, "improvements", draws=draws)
     section = Section(
         "comparison",
         f"Against the baseline: {assessment.baseline}",

@@ -3,6 +3,8 @@ fairness gaps, and the per-slice delta against the baseline."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pandas as pd
 
 from reportgen import formatting as fmt
@@ -17,30 +19,36 @@ from reportgen.model import Cell, Figure, Section, Table, chart
 
 
 def slice_section(
-    analysis: SliceAnalysis, colours: dict[str, str], baseline: str, position: int
+    analysis: SliceAnalysis,
+    colours: dict[str, str],
+    baseline: str,
+    position: int,
+    draws: Callable[[str], bool] = lambda name: True,
 ) -> Section:
-    """One metadata column: every model on every slice, deltas and fairness gaps."""
+    """One metadata column: every model on every slice, deltas and fairness gaps (the heatmap
+    draws the models ``draws`` says, the tables list every one)."""
     primary = analysis.primary
-    models = list(dict.fromkeys(c.model for c in analysis.cells))
-    values = [c.metrics.get(primary) for c in analysis.cells]
+    cells = [c for c in analysis.cells if draws(c.model)]
+    models = list(dict.fromkeys(c.model for c in cells))
+    values = [c.metrics.get(primary) for c in cells]
     present = [v for v in values if v is not None]
     low, high = (min(present), max(present)) if present else (0.0, 1.0)
     frame = pd.DataFrame(
         {
-            "model": [c.model for c in analysis.cells],
-            "slice": [c.value for c in analysis.cells],
-            "n": [c.n for c in analysis.cells],
+            "model": [c.model for c in cells],
+            "slice": [c.value for c in cells],
+            "n": [c.n for c in cells],
             "value": values,
             "text": [fmt.rate(v) for v in values],
-            "small": [c.small for c in analysis.cells],
-            "worst": [analysis.worst.get(c.model) == c.value for c in analysis.cells],
+            "small": [c.small for c in cells],
+            "worst": [analysis.worst.get(c.model) == c.value for c in cells],
             "shade": [
                 0.0 if v is None or high == low else (v - low) / (high - low) for v in values
             ],
             "note": [
                 ("worst slice; " if analysis.worst.get(c.model) == c.value else "")
                 + ("too small to judge" if c.small else "")
-                for c in analysis.cells
+                for c in cells
             ],
         }
     )

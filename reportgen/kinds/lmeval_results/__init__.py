@@ -7,7 +7,7 @@ Files: a results JSON (``{"results": ...}``) or an lm-eval output folder, whose 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -167,7 +167,14 @@ class LmevalResultsKind(Kind):
         )
 
     def sections(self, result: BenchmarkResult, ctx: Context) -> list[Section]:
-        return [benchmark_section(result.table, ctx.colours)]
+        table = result.table
+        if ctx.drawn is not None:  # the charts and the tasks table show the drawn models
+            table = replace(
+                table,
+                models=[m for m in table.models if ctx.draws(m)],
+                deltas=[d for d in table.deltas if ctx.draws(d.candidate)],
+            )
+        return [benchmark_section(table, ctx.colours)]
 
     def run_infos(self, result: BenchmarkResult, ctx: Context) -> list[RunInfo]:
         infos = []

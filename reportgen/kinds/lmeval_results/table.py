@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from reportgen import formatting as fmt
 from reportgen import metrics as registry
 from reportgen.errors import ReportgenError
-from reportgen.ingest.lmeval import BenchmarkRun, TaskResult
+from reportgen.ingest.lmeval import BenchmarkRun, TaskResult, group_leaves
 from reportgen.stats import significance as compare
 from reportgen.stats.comparison import ALPHA, Comparison, significance_ranks
 
@@ -212,14 +212,17 @@ def group_scores(
     (else unweighted), with SE = sqrt(Σ wᵢ² SEᵢ²) when every subtask has one. Computed only
     when the subtasks share one metric and direction; groups of groups bottom up."""
     found: dict[str, Score] = {}
+    tried: set[str] = set()  # groups walked once, scored or not (shared subgroups)
+    sizes_of: dict[str, int | None] = {}
 
     def score_of(group: str, seen: frozenset[str]) -> Score | None:
         if group in scores:
             return scores[group]
-        if group in found:
-            return found[group]
+        if group in found or group in tried:
+            return found.get(group)
         if group not in groups or group in seen or group not in run.tasks:
             return None
+        tried.add(group)
         children = [c for c in groups[group] if c in run.tasks or c in groups]
         members = [(c, score_of(c, seen | {group})) for c in children]
         present = [(c, s) for c, s in members if s is not None]
@@ -230,7 +233,7 @@ def group_scores(
         kinds = {(s.metric, s.filter, s.higher_is_better) for _, s in present}
         if len(kinds) > 1:
             return None
-        sizes = [_samples(run, c, groups) for c, _ in present]
+        sizes = [_samples(run, c, groups, sizes_of) for c, _ in present]
         weighted = all(n is not None and n > 0 for n in sizes)
         weights = [float(n) for n in sizes] if weighted else [1.0] * len(present)  # type: ignore[arg-type]
         total = sum(weights)
@@ -261,28 +264,24 @@ def group_scores(
 
 
 def _samples(
-    run: BenchmarkRun, task: str, groups: Mapping[str, list[str]], depth: int = 0
+    run: BenchmarkRun,
+    task: str,
+    groups: Mapping[str, list[str]],
+    known: dict[str, int | None],
+    walking: frozenset[str] = frozenset(),
 ) -> int | None:
-    """A task's sample count, or a group's without one: the sum of its subtasks'."""
+    """A task's sample count, or a group's without one: the sum of its subtasks' (each
+    group summed once, in ``known``)."""
     result = run.tasks.get(task)
     if result is not None and result.n_samples is not None:
         return result.n_samples
-    if task not in groups or depth > 8:
+    if task not in groups or task in walking:
         return None
-    counts = [_samples(run, c, groups, depth + 1) for c in groups[task]]
-    return sum(counts) if counts and all(c is not None for c in counts) else None  # type: ignore[misc]
-
-
-def _leaves(
-    group: str, groups: Mapping[str, list[str]], seen: frozenset[str] = frozenset()
-) -> list[str]:
-    out: list[str] = []
-    for member in groups.get(group, []):
-        if member in groups and member not in seen:
-            out += _leaves(member, groups, seen | {group})
-        else:
-            out.append(member)
-    return out
+    if task not in known:
+        counts = [_samples(run, c, groups, known, walking | {task}) for c in groups[task]]
+        ok = counts and all(c is not None for c in counts)
+        known[task] = sum(counts) if ok else None  # type: ignore[arg-type]
+    return known[task]
 
 
 def _shown_tasks(
@@ -341,10 +340,11 @@ def benchmark_table(
                 )
         scores[run.name] |= group_scores(run, scores[run.name], groups)
     shown, depth = _shown_tasks(tasks, groups)
+    leaves = group_leaves(groups)
     leaf_groups = {
-        g: [t for t in _leaves(g, groups) if t in aliases]
+        g: [t for t in leaves[g] if t in aliases]
         for g in groups
-        if len(_leaves(g, groups)) > MAX_SHOWN_CHILDREN
+        if len(leaves[g]) > MAX_SHOWN_CHILDREN
     }
     # outermost large groups only: MMLU, not also its four categories
     inner = {m for g in leaf_groups for m in groups.get(g, []) if m in leaf_groups}
