@@ -94,7 +94,7 @@ def slice_analysis(
             n = int(stats_of_value.confusion.n)
             positive_rate = None
             if task == "binary" and n:
-                predicted = stats_of_value.confusion.matrix[:, stats_of_value.positive].sum()
+                predicted = stats_of_value.confusion.predicted[stats_of_value.positive]
                 positive_rate = float(predicted / n)
             cells.append(
                 SliceCell(

@@ -147,7 +147,7 @@ def error_section(
         )
     for evaluation in evaluations:
         mistakes = confident_mistakes(evaluation.encoded, top_k, text_col)
-        wrong = int(evaluation.confusion.n - np.trace(evaluation.confusion.matrix))
+        wrong = int(evaluation.confusion.n - evaluation.confusion.correct.sum())
         table = _examples_table(
             mistakes,
             f"{evaluation.name}: most confident mistakes ({fmt.count(wrong)} wrong)",
@@ -183,7 +183,7 @@ def bounded_error_section(
         ],
     )
     for evaluation in evaluations:
-        wrong = int(evaluation.confusion.n - np.trace(evaluation.confusion.matrix))
+        wrong = int(evaluation.confusion.n - evaluation.confusion.correct.sum())
         found = mistakes.get(evaluation.name)
         if found is None:
             section.notes.append(

@@ -44,16 +44,15 @@ def _ratio(numerator: np.ndarray, denominator: np.ndarray, reason: str) -> Value
 
 def binary_counts(cm: ConfusionCounts, positive: int) -> tuple[np.ndarray, ...]:
     """(tp, fp, fn, tn) for one class against the rest."""
-    m = cm.matrix
-    tp = m[..., positive, positive]
-    fn = m[..., positive, :].sum(axis=-1) - tp
-    fp = m[..., :, positive].sum(axis=-1) - tp
+    tp = cm.correct[..., positive]
+    fn = cm.support[..., positive] - tp
+    fp = cm.predicted[..., positive] - tp
     return tp, fp, fn, cm.n - tp - fp - fn
 
 
 def accuracy(cm: ConfusionCounts) -> Value:
     """Fraction correct: trace(C) / n."""
-    return _ratio(np.trace(cm.matrix, axis1=-2, axis2=-1), cm.n, "no examples")
+    return _ratio(cm.correct.sum(axis=-1), cm.n, "no examples")
 
 
 def balanced_accuracy(cm: ConfusionCounts) -> Value:
@@ -96,7 +95,7 @@ def matthews_corrcoef(cm: ConfusionCounts) -> Value:
     c = correct, s = n, t = true counts per class, p = predicted counts per class.
     """
     t, p = cm.support.astype(np.float64), cm.predicted.astype(np.float64)
-    c = np.trace(cm.matrix, axis1=-2, axis2=-1).astype(np.float64)
+    c = cm.correct.sum(axis=-1).astype(np.float64)
     s = np.asarray(cm.n, dtype=np.float64)
     tp_dot = (t * p).sum(axis=-1)
     denominator = np.sqrt((s * s - (p * p).sum(axis=-1)) * (s * s - (t * t).sum(axis=-1)))
@@ -107,7 +106,7 @@ def cohen_kappa(cm: ConfusionCounts) -> Value:
     """(p_o - p_e) / (1 - p_e), p_e the agreement expected from the marginals."""
     n = np.asarray(cm.n, dtype=np.float64)
     safe_n = np.where(n == 0, 1.0, n)
-    observed = np.trace(cm.matrix, axis1=-2, axis2=-1) / safe_n
+    observed = cm.correct.sum(axis=-1) / safe_n
     expected = (cm.support.astype(np.float64) * cm.predicted).sum(axis=-1) / (safe_n * safe_n)
     if np.ndim(n) == 0 and n == 0:
         raise UndefinedMetric("no examples")

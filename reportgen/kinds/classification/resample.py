@@ -222,8 +222,12 @@ def cell_stats(cells: Cells, model: int, counts: np.ndarray) -> RunStats:
     counts = counts.astype(np.float64)
     n = counts.sum(axis=-1)
     group_sum = _GroupSums(counts)
-    matrix = group_sum(cells.label * k + mc.prediction, k * k)
-    confusion = ConfusionCounts(np.rint(matrix).astype(np.int64).reshape(*counts.shape[:-1], k, k))
+    support, predicted, correct = (
+        np.rint(group_sum(cells.label, k)).astype(np.int64),
+        np.rint(group_sum(mc.prediction, k)).astype(np.int64),
+        np.rint(group_sum(cells.label, k, cells.label == mc.prediction)).astype(np.int64),
+    )
+    confusion = ConfusionCounts.from_margins(support, predicted, correct)
     ranks: dict[int, RankCounts] | None = {}
     if mc.score_bin is not None and encoded.task == "binary":
         assert encoded.positive is not None
@@ -266,11 +270,13 @@ def replicate_metrics(
 ) -> list[dict[str, np.ndarray]]:
     """For each model: metric name -> its value in every replicate (NaN where undefined).
 
-    Replicates are drawn in chunks so memory stays near ``CHUNK_VALUES`` cell counts.
+    Replicates are drawn in chunks so memory stays near ``CHUNK_VALUES`` cell counts, or
+    confusion-matrix entries (K² per replicate) when those are more.
     """
     rng = np.random.default_rng(seed)
     n = cells.n
-    chunk = max(1, min(replicates, CHUNK_VALUES // max(1, len(cells.counts))))
+    k = max((len(mc.encoded.classes) for mc in cells.models), default=1)
+    chunk = max(1, min(replicates, CHUNK_VALUES // max(1, len(cells.counts), k * k)))
     p = cells.counts / n
     results: list[dict[str, list[np.ndarray]]] = [
         {name: [] for name in metric_names} for _ in cells.models

@@ -8,6 +8,7 @@ arrays may carry leading batch axes (one per bootstrap replicate).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -17,33 +18,50 @@ ECE_BINS = 15
 
 @dataclass(frozen=True)
 class ConfusionCounts:
-    """``matrix[i, j]`` = number of examples of true class i predicted as class j."""
+    """``matrix[i, j]`` = number of examples of true class i predicted as class j.
 
-    matrix: np.ndarray  # (K, K) int64
+    Metrics read only its margins (``support``, ``predicted``, ``correct``), so a bootstrap
+    replicate carries those alone (``matrix`` None): K numbers each instead of K²."""
+
+    matrix: np.ndarray | None  # (K, K) int64, None where only the margins were counted
+    margins: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # support, predicted, correct
 
     @classmethod
     def from_codes(cls, y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> ConfusionCounts:
         flat = np.bincount(y_true * n_classes + y_pred, minlength=n_classes * n_classes)
         return cls(flat.reshape(n_classes, n_classes).astype(np.int64, copy=False))
 
-    @property
+    @classmethod
+    def from_margins(
+        cls, support: np.ndarray, predicted: np.ndarray, correct: np.ndarray
+    ) -> ConfusionCounts:
+        return cls(None, (support, predicted, correct))
+
+    def _dense(self) -> np.ndarray:
+        assert self.matrix is not None
+        return self.matrix
+
+    @cached_property
     def n(self) -> Any:
         """Examples (an int; an array for a batch of matrices)."""
-        return _scalar(self.matrix.sum(axis=(-2, -1)))
+        return _scalar(self.support.sum(axis=-1))
 
-    @property
+    @cached_property
     def support(self) -> np.ndarray:
         """True examples per class (row sums)."""
-        return self.matrix.sum(axis=-1)
+        return self.margins[0] if self.margins is not None else self._dense().sum(axis=-1)
 
-    @property
+    @cached_property
     def predicted(self) -> np.ndarray:
         """Predictions per class (column sums)."""
-        return self.matrix.sum(axis=-2)
+        return self.margins[1] if self.margins is not None else self._dense().sum(axis=-2)
 
-    @property
+    @cached_property
     def correct(self) -> np.ndarray:
-        return np.diagonal(self.matrix, axis1=-2, axis2=-1).copy()
+        """Correct predictions per class (the diagonal)."""
+        if self.margins is not None:
+            return self.margins[2]
+        return np.diagonal(self._dense(), axis1=-2, axis2=-1).copy()
 
 
 @dataclass(frozen=True)
