@@ -128,6 +128,26 @@ def display_text(text: str) -> str:
 INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
 
 
+# control characters (a terminal would act on ESC sequences, BEL, CR; C1 holds CSI, \x9b),
+# and what reorders or hides text (INVISIBLE)
+HIDDEN = re.compile(f"[\\x00-\\x1f\\x7f-\\x9f]|{INVISIBLE.pattern}")
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def escape_hidden(text: str) -> str:
+    """Each control, bidi or invisible character of ``text`` as an escape (\\n, \\x1b,
+    \\u202e): what a terminal or a Markdown reader shows can neither drive the terminal nor
+    read as something it is not."""
+
+    def shown(found: re.Match[str]) -> str:
+        ch = found.group()
+        if ch in _NAMED:
+            return _NAMED[ch]
+        return f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}"
+
+    return HIDDEN.sub(shown, text)
+
+
 def check_names(names: list[str]) -> str | None:
     """Why these model names cannot be shown honestly, or None: a name holding a character
     that reorders or hides text, or two names that differ only by such characters."""

@@ -4,7 +4,6 @@ progress on stderr while a build runs, and one-line errors. Kept apart from :mod
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -12,7 +11,7 @@ import typer
 from rich.console import Console
 from typer.core import TyperCommand
 
-from reportgen.formatting import INVISIBLE
+from reportgen.formatting import escape_hidden
 from reportgen.options import PANELS
 
 try:  # Typer 0.22+ ships its own copy of click
@@ -112,24 +111,11 @@ def steps(quiet: bool, total: int) -> Iterator[Callable[..., None]]:
         yield step
 
 
-# control characters (a terminal would act on ESC sequences, BEL, CR), and what reorders or
-# hides text (formatting.INVISIBLE: bidi overrides and isolates, zero-width joiners, BOM)
-_HIDDEN = re.compile(f"[\\x00-\\x1f\\x7f-\\x9f]|{INVISIBLE.pattern}")
-
-
 def visible(text: str) -> str:
     """Text safe to print: each control, bidi or invisible character as an escape (\\n,
     \\x1b, \\u202e), so a file or column name can neither drive the terminal nor read as
     something it is not."""
-    named = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
-
-    def shown(found: re.Match[str]) -> str:
-        ch = found.group()
-        if ch in named:
-            return named[ch]
-        return f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}"
-
-    return _HIDDEN.sub(shown, text)
+    return escape_hidden(text)
 
 
 def line(text: str) -> None:

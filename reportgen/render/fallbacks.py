@@ -18,9 +18,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from typing import Any
 
 JPEG_QUALITY = 80
@@ -31,14 +33,41 @@ def light(spec: dict[str, Any]) -> dict[str, Any]:
     return {**spec, "config": {**spec.get("config", {}), "background": "white"}}
 
 
+_ASTRAL = re.compile("[\U00010000-\U0010ffff]")
+
+
+def _within_bmp(value: Any) -> Any:
+    """``value`` (a spec) with every character beyond the BMP (emoji...) as U+FFFD."""
+    if isinstance(value, str):
+        return _ASTRAL.sub("\ufffd", value)
+    if isinstance(value, dict):
+        return {_within_bmp(k): _within_bmp(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_within_bmp(v) for v in value]
+    return value
+
+
+def convert(function: Callable[..., Any], spec: dict[str, Any], **options: Any) -> Any:
+    """``function`` (a vl-convert converter) on the static spec. Vega cuts a label too long
+    for its room in UTF-16 units, which can halve a character beyond the BMP (an emoji), and
+    vl-convert then fails to measure the text ("Failed to deserialize text info"); such a
+    drawing is made again with those characters as U+FFFD (the page's charts keep them)."""
+    try:
+        return function(light(spec), **options)
+    except ValueError as exc:
+        if "Failed to deserialize text info" not in str(exc):
+            raise
+    return function(light(_within_bmp(spec)), **options)
+
+
 def draw(spec: dict[str, Any], fmt: str) -> str:
     """One drawing, in this process: SVG text, or a JPEG as base64."""
     import vl_convert
 
     if fmt == "jpeg":
-        jpeg = vl_convert.vegalite_to_jpeg(light(spec), scale=1.0, quality=JPEG_QUALITY)
+        jpeg = convert(vl_convert.vegalite_to_jpeg, spec, scale=1.0, quality=JPEG_QUALITY)
         return base64.b64encode(jpeg).decode("ascii")
-    return vl_convert.vegalite_to_svg(light(spec))
+    return convert(vl_convert.vegalite_to_svg, spec)
 
 
 def format_of(figure: Any) -> str:

@@ -171,7 +171,7 @@ def static_pngs(figures: list[Any], scale: float = 2.0) -> list[bytes]:
     the other: vl-convert holds the GIL, so threads would only wait."""
     import vl_convert
 
-    return [vl_convert.vegalite_to_png(fallbacks.light(f.spec), scale=scale) for f in figures]
+    return [fallbacks.convert(vl_convert.vegalite_to_png, f.spec, scale=scale) for f in figures]
 
 
 def render_html(report: Report, static: bool = False) -> str:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import jinja2
 
 from reportgen.errors import ReportgenError
+from reportgen.formatting import escape_hidden
 from reportgen.model import Cell, Figure, Table
 from reportgen.render.cells import still
 from reportgen.render.html import environment, static_pngs
@@ -43,8 +44,10 @@ _AUTOLINKS = re.compile(r"(@|://|(?<![\w.])www\.|#(?=\d))", re.IGNORECASE)
 def markdown_text(text: object) -> str:
     """Text safe inside a GitHub Markdown table cell: no markup, no HTML, no line breaks,
     and no live links or mentions: a word joiner (U+2060) breaks GitHub's autolinks of
-    ``https://``, ``www.``, ``@user`` and ``#123``, so a run name stays text."""
-    flat = " ".join(str(text).split())
+    ``https://``, ``www.``, ``@user`` and ``#123``, so a run name stays text. Control,
+    bidi and zero-width characters show as escapes (\\x1b, \\u202e), as on the terminal:
+    ``--markdown -`` prints the summary, and a bidi override would reorder the cell."""
+    flat = escape_hidden(" ".join(str(text).split()))
     escaped = _MARKDOWN_SPECIAL.sub(r"\\\1", flat.replace("&", "&amp;"))
     return _AUTOLINKS.sub(lambda m: m.group(1)[0] + "\u2060" + m.group(1)[1:], escaped)
 
@@ -120,11 +123,12 @@ XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]"
 
 
 def header_text(text: str) -> str:
-    """A header value on one line: line breaks and other control characters become spaces,
+    """A header value on one line: line breaks and other control characters (C0 and C1, whose
+    CSI \x9b a terminal mail reader would act on) become spaces,
     and "=?" is parted ("= ?"), so no RFC 2047 encoded word of the user's can be decoded into
     a line break: a title or run name can never end the header and start another (we encode
     non-ASCII text ourselves)."""
-    flat = " ".join(re.sub("[\x00-\x1f\x7f\u2028\u2029]", " ", text).split())
+    flat = " ".join(re.sub("[\x00-\x1f\x7f-\x9f\u2028\u2029]", " ", text).split())
     return flat.replace("=?", "= ?")
 
 
