@@ -261,3 +261,18 @@ def test_ci_quick_start_is_the_tested_example() -> None:
     runs = [step.get("run", "") for step in workflow["jobs"]["report"]["steps"]]
     assert "set -e\n" + next(r for r in runs if "reportgen build" in r) == _ci_commands()["github"]
     assert "examples/" not in "".join(runs)  # nothing that exists only in this repository
+
+
+def test_the_limits_table_states_the_limits_the_code_enforces() -> None:
+    from reportgen.ingest.files import GZIP_LIMIT
+    from reportgen.ingest.runs import MAX_CLASSES
+    from reportgen.kinds.base import MAX_DRAWN
+    from reportgen.pipeline import MAX_MODELS, MAX_RUNS
+
+    text = (ROOT / "docs" / "inputs.md").read_text()
+    assert f"| Models in one report | {MAX_MODELS:,} |" in text
+    assert f"| Runs in one report | {MAX_RUNS:,} |" in text
+    assert f"| Classes across the runs | {MAX_CLASSES:,} |" in text
+    assert f"| {GZIP_LIMIT / 2**30:g} GiB |" in text
+    assert f"With more than {MAX_DRAWN} models" in text
+    assert f"the {MAX_DRAWN - 1} best others" in text

@@ -98,3 +98,29 @@ def test_more_models_or_runs_than_a_report_holds_are_refused_before_any_work(
     assert done.returncode == 2
     assert f"{MAX_RUNS + 1} runs: a report reads at most {MAX_RUNS}" in done.stderr
     assert not (tmp_path / "r.html").exists()
+
+
+@pytest.mark.parametrize("engine", ["memory", "duckdb"])
+def test_more_classes_than_a_report_holds_are_refused_naming_the_run(
+    tmp_path: Path, engine: str
+) -> None:
+    from reportgen.ingest.runs import MAX_CLASSES
+
+    rng = np.random.default_rng(0)
+    n = 3 * MAX_CLASSES
+    labels = np.arange(n) % (MAX_CLASSES + 1)  # every class present
+    runs = []
+    for name in ("a", "b"):
+        guess = np.where(rng.random(n) < 0.5, labels, rng.integers(0, MAX_CLASSES, n))
+        path = tmp_path / f"{name}.csv"
+        pd.DataFrame({"id": np.arange(n), "label": labels, "prediction": guess}).to_csv(
+            path, index=False
+        )
+        runs.append(f"{name}={path}")
+    done = build_cli(*runs, "--engine", engine, "-o", str(tmp_path / "r.html"))
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1
+    assert f"{MAX_CLASSES + 1:,} classes across the runs" in done.stderr
+    assert f"a report handles at most {MAX_CLASSES:,}" in done.stderr
+    assert str(tmp_path) in done.stderr
+    assert not (tmp_path / "r.html").exists()

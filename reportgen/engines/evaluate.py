@@ -12,7 +12,7 @@ from reportgen.engines.joint import assess_tables, stage_rows
 from reportgen.engines.slicing import mistakes, slice_analysis
 from reportgen.engines.tables import aggregate, align_ids, evaluate_table, open_run
 from reportgen.errors import ReportgenError
-from reportgen.ingest.runs import ColumnNames, sort_classes
+from reportgen.ingest.runs import ColumnNames, check_classes, sort_classes
 from reportgen.kinds.base import Mapper, Options, Progress
 from reportgen.kinds.classification.curves import costs_of
 from reportgen.kinds.classification.kind import ClassificationResult, result_of
@@ -71,7 +71,9 @@ def evaluate_out_of_core(
                 f"out of core, compare runs of one task (--task {run_task}, or one run per "
                 "report)"
             )
+    widest = max(found, key=lambda f: len(f.labels))
     classes = sort_classes(set().union(*(f.labels for f in found)))
+    check_classes(len(classes), widest.run.path)
     evaluations = [evaluate_table(engine, f, classes, positive, threshold) for f in found]
     stage_rows(engine, found, evaluations, options.top_k)
     say(

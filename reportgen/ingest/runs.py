@@ -439,6 +439,20 @@ def _validate(
     )
 
 
+MAX_CLASSES = 1_000  # classes in one report: confusion matrices hold K² counts per model
+
+
+def check_classes(count: int, where: object) -> None:
+    """Refuse more classes than a report handles, naming the run (``where``) with the most."""
+    if count > MAX_CLASSES:
+        raise ReportgenError(
+            f"{count:,} classes across the runs ({where} has the most); a report handles at "
+            f"most {MAX_CLASSES:,} (confusion "
+            "matrices hold K² counts); merge rare classes into one, e.g. 'other', or "
+            "evaluate the most frequent classes"
+        )
+
+
 def sort_classes(names: set[str]) -> tuple[str, ...]:
     """Numbers in numeric order, False before True, anything else alphabetically."""
 

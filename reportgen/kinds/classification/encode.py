@@ -15,7 +15,7 @@ import numpy as np
 
 from reportgen import formatting as fmt
 from reportgen.errors import ReportgenError
-from reportgen.ingest.runs import Categorical, Run, sort_classes
+from reportgen.ingest.runs import Categorical, Run, check_classes, sort_classes
 from reportgen.kinds.classification.statistics import top_class
 
 Task = Literal["binary", "multiclass"]
@@ -117,6 +117,8 @@ def encode_runs(
     if positive_label is not None and len(seen) < 2:
         # single-class data: the named positive class is real even if no example has it
         seen.add(positive_label)
+    widest = max(runs, key=lambda run: len(run.classes_seen))
+    check_classes(len(seen), widest.path)
     classes = sort_classes(seen)
     resolved = detect_task(runs, classes, task)
     positive = None
