@@ -148,16 +148,25 @@ def escape_hidden(text: str) -> str:
     return HIDDEN.sub(shown, text)
 
 
+def hidden_in(text: str, what: str, fix: str) -> str | None:
+    """Why ``text`` cannot be shown honestly, or None: it holds a character that reorders or
+    hides text (bidi controls, zero-width characters). ``what`` names it, ``fix`` says what
+    to do."""
+    found = INVISIBLE.search(text)
+    if found is None:
+        return None
+    shown = INVISIBLE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+    return (
+        f"{what} '{shown}' holds U+{ord(found.group()):04X}, a character that reorders or "
+        f"hides text, so it would not read as it is; {fix}"
+    )
+
+
 def check_names(names: list[str]) -> str | None:
     """Why these model names cannot be shown honestly, or None: a name holding a character
     that reorders or hides text, or two names that differ only by such characters."""
     for name in names:
-        found = INVISIBLE.search(name)
+        found = hidden_in(name, "run name", "rename the run (NAME=PATH)")
         if found:
-            shown = INVISIBLE.sub(lambda m: f"\\u{ord(m.group()):04x}", name)
-            return (
-                f"run name '{shown}' holds U+{ord(found.group()):04X}, a character that "
-                "reorders or hides text, so the name would not read as it is; rename the run "
-                "(NAME=PATH)"
-            )
+            return found
     return None

@@ -54,6 +54,9 @@ def build_report(
     say = progress or (lambda message: None)
     o = resolve(options)
     title, timestamp, baseline, text_col = o.title, o.timestamp, o.baseline, o.text_col
+    hidden = fmt.hidden_in(title or "", "--title", "write the title without it")
+    if hidden is not None:
+        raise ReportgenError(hidden)
     gates = parse_gates(o.fail_if)
     check_options(gates, o.slices, o.bootstrap)
     if not runs:

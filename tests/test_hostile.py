@@ -423,3 +423,40 @@ def test_found_emoji_names_too_long_for_a_chart_label(tmp_path: Path) -> None:
     assert any(part.get_content_type() == "image/png" for part in message.walk())
     page = (tmp_path / "r.html").read_text(encoding="utf-8")
     assert emoji in page  # the page's own charts and tables keep the name
+
+
+@pytest.mark.parametrize(
+    ("option", "text"), [("--title", "prod\u202edeliaf"), ("--email-subject", "model\u200d")]
+)
+def test_a_title_or_subject_that_hides_text_is_refused(
+    tmp_path: Path, option: str, text: str
+) -> None:
+    """A bidi override or zero-width character in the title or the subject would make the
+    page, the Markdown or the mail read as something it is not: refused as in run names."""
+    outputs = [tmp_path / "r.html", tmp_path / "r.eml"]
+    args = ["build", "-o", str(outputs[0]), "--eml", str(outputs[1]), option, text]
+    result = runner.invoke(app, [*args, "--quiet", "--", *_two_runs(tmp_path)])
+    assert result.exit_code == 2, result.output
+    lines = result.output.rstrip("\n").split("\n")
+    assert len(lines) == 1 and lines[0].startswith(f"reportgen: error: {option} '")
+    assert f"\\u{ord(text[-1] if option == '--email-subject' else text[4]):04x}" in lines[0]
+    _terminal_clean(result.output, "the refusal")
+    assert not any(p.exists() for p in outputs)
+
+
+def test_the_plain_text_part_of_the_email_shows_control_characters_escaped(
+    tmp_path: Path,
+) -> None:
+    """The .eml's text/plain alternative, which terminal mail readers print, names the runs
+    with their ESC and C1 sequences escaped, as the terminal and the Markdown do."""
+    args = ["build", "-o", str(tmp_path / "r.html"), "--eml", str(tmp_path / "r.eml")]
+    result = runner.invoke(
+        app, [*args, "--eml-attach", "none", "--quiet", "--", *_two_runs(tmp_path)]
+    )
+    assert result.exit_code == 0, result.output
+    message = BytesParser(policy=email.policy.default).parsebytes((tmp_path / "r.eml").read_bytes())
+    plain = message.get_body(preferencelist=("plain",))
+    assert plain is not None
+    text = plain.get_content()
+    _terminal_clean(text.replace("\r\n", "\n"), "the plain-text part")  # SMTP line ends
+    assert "b\\x1b[2J" in text and "c\\x9b31m" in text

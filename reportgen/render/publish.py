@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import jinja2
 
+from reportgen import formatting as fmt
 from reportgen.errors import ReportgenError
 from reportgen.formatting import escape_hidden
 from reportgen.model import Cell, Figure, Table
@@ -226,7 +227,7 @@ def to_text(report: Report, attach: str = "report") -> str:
     if report.leaderboards:
         lines += ["", SIGNIFICANCE_NOTE]
     lines += ["", ATTACHED[attach]]
-    return "\n".join(lines) + "\n"
+    return "\n".join(fmt.escape_hidden(line) for line in lines) + "\n"
 
 
 ATTACHED = {
@@ -279,6 +280,9 @@ def to_email(
         )
     )
     message = EmailMessage(policy=SMTP)
+    hidden = fmt.hidden_in(subject or "", "--email-subject", "write the subject without it")
+    if hidden is not None:
+        raise ReportgenError(hidden)
     message["Subject"] = header_text(subject or report.title)
     for field, value, option in (("To", to, "--email-to"), ("From", sender, "--email-from")):
         if value:
