@@ -4,6 +4,7 @@ stated bounds hold."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -323,3 +324,29 @@ def test_ids_that_are_text_in_one_run_and_numbers_in_the_other_pair_as_text_on_d
             build_report(
                 [f"a={numbers}", f"b={tmp_path / 'other.csv'}"], engine=engine, bootstrap=0
             )
+
+
+@pytest.mark.parametrize(
+    ("bad", "said"),
+    [
+        (
+            '{"id": 25000, "label": 0, "score": "abc"}',
+            'line 25001 holds "abc" where the rows DuckDB sampled hold numerical values',
+        ),
+        ('{"id": 25000, "label": 0 "score": 0.5}', "cannot read line 25001 as JSON ("),
+    ],
+)
+def test_json_lines_duckdb_cannot_read_are_named_by_line(
+    tmp_path: Path, bad: str, said: str
+) -> None:
+    """Beyond the rows DuckDB samples, a JSON Lines value of another type or a malformed line
+    was DuckDB's text as an internal error: one line naming the file and line."""
+    lines = [json.dumps({"id": i, "label": i % 2, "score": (i % 7) / 7}) for i in range(30_000)]
+    lines[25_000] = bad
+    path = tmp_path / "run.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    done = build_cli(str(path), "--engine", "duckdb", "-o", str(tmp_path / "r.html"))
+    assert done.returncode == 2, done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert f"reportgen: error: {path}: {said}" in done.stderr
+    assert not (tmp_path / "r.html").exists()

@@ -6,6 +6,7 @@ differs between them: reading sources, quoting, hashing ids for samples, fetchin
 from __future__ import annotations
 
 import gzip
+import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -131,7 +132,7 @@ class DuckDBEngine(Engine):
                 found = self._first_reject(csv)
                 if found is not None:
                     return found
-        return exc
+        return json_error(str(exc)) or exc
 
     def _first_reject(self, csv: CsvSource) -> ReportgenError | None:
         listed = "[" + ", ".join(_literal(f) for f in csv.files) + "]"
@@ -217,6 +218,53 @@ def csv_error(
         f"{path}: cannot read as CSV ({reason} at line {line}: {text[:60]!r}); check the "
         "file is valid csv"
     )
+
+
+JSON_LINE = re.compile(
+    r'(?:JSON transform error|Malformed JSON) in file "(.+?)",.*?line (\d+): (.*)'
+)
+CAST = re.compile(r"Failed to cast value to (\w+): (.*)")
+
+
+def json_error(message: str) -> ReportgenError | None:
+    """DuckDB's error on a JSON Lines line it cannot read (malformed, or a value of another
+    type than its sampled rows held) as one line naming the file and line; None for others."""
+    found = JSON_LINE.search(message)
+    if found is None:
+        return None
+    path, line, reason = found.groups()
+    reason = reason.splitlines()[0].split(". Try ")[0].strip().rstrip(".")
+    cast = CAST.search(reason)
+    if cast:
+        kind, value = cast.groups()
+        return ReportgenError(
+            f"{path}: line {line} holds {value[:60]} where the rows DuckDB sampled hold "
+            f"{kind} values; give each field one type (scores must be finite numbers), or use "
+            "--engine memory"
+        )
+    return ReportgenError(
+        f"{path}: cannot read line {_malformed_line(path, int(line))} as JSON ({reason[:80]}); "
+        "check the file is valid JSON Lines"
+    )
+
+
+def _malformed_line(path: str, said: int) -> int:
+    """The line DuckDB means by "Malformed JSON ... in line ``said``": it counts the line an
+    object broken off at a line end runs into, so the one before is read again to see."""
+    try:
+        opener = gzip.open if path.lower().endswith(".gz") else open
+        with opener(path, "rb") as handle:
+            for number, text in enumerate(handle, start=1):
+                if number == said - 1:
+                    try:
+                        json.loads(text)
+                    except ValueError:
+                        return number
+                if number >= said - 1:
+                    break
+    except OSError:
+        pass
+    return said
 
 
 class SparkEngine(Engine):
