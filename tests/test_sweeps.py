@@ -71,6 +71,8 @@ def test_a_sweep_of_25_models_draws_the_baseline_and_the_best_others(
     assert {colours[n] for n in names if n not in expected} == {PALETTE[-1]}  # the rest grey
     comparison = next(s for s in report.sections if s.id == "comparison")
     assert len({row[0].text for row in comparison.tables[0].rows}) == 24  # every candidate
+    assert "24 candidates (c01 to c24): Paired by id" in " ".join(comparison.notes)
+    assert not any(note.startswith("c05:") for note in comparison.notes)  # one note, not 24
 
 
 def test_drawn_models_rank_by_the_metric_s_direction_and_keep_the_baseline() -> None:

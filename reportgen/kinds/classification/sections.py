@@ -145,14 +145,30 @@ def comparison_section(
         tables=[table],
         figures=[figure] if figure is not None else [],
     )
-    for name, pairing in assessment.pairings.items():
-        section.notes.append(f"{name}: {pairing.note}")
+    section.notes += pairing_notes({n: p.note for n, p in assessment.pairings.items()})
     section.notes.append(
         f"Unadjusted intervals: percentile bootstrap, {assessment.replicates:,} replicates, "
         f"seed {assessment.seed}. Tests: accuracy by McNemar's exact test, ROC AUC by DeLong's "
         "test, the rest by a Wald test whose standard error is the bootstrap deltas' spread."
     )
     return section
+
+
+def pairing_notes(notes: Mapping[str, str]) -> list[str]:
+    """One note per way candidates were paired with the baseline: a sweep's 24 candidates all
+    "paired by id" say so once."""
+    by_note: dict[str, list[str]] = {}
+    for name, note in notes.items():
+        by_note.setdefault(note, []).append(name)
+    found = []
+    for note, names in by_note.items():
+        who = (
+            ", ".join(names)
+            if len(names) <= 3
+            else f"{len(names)} candidates ({names[0]} to {names[-1]})"
+        )
+        found.append(f"{who}: {note}")
+    return found
 
 
 def all_metrics_table(evaluations: Sequence[RunEvaluation], colours: dict[str, str]) -> Table:
