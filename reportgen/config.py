@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from reportgen.errors import ReportgenError
-from reportgen.ingest.files import check_regular_file
+from reportgen.ingest.folders import check_regular_file
 from reportgen.options import BUILD
 
 if TYPE_CHECKING:

@@ -9,13 +9,13 @@ import gzip
 import hashlib
 import io
 import json
-import stat
 import zlib
 from pathlib import Path
 
 import pandas as pd
 
 from reportgen.errors import ReportgenError
+from reportgen.ingest.folders import check_regular_file
 
 FORMATS = {
     ".csv": "csv",
@@ -31,28 +31,6 @@ SUPPORTED_HINT = "CSV, TSV, JSON Lines, JSON, Parquet (.csv/.tsv/.jsonl may be g
 GZIP_LIMIT = 2 * 2**30  # the most a .gz run file may inflate to: it is read in memory
 HEAD_BYTES = 8192  # the head of a text file sniffed before anything reads the rest
 UTF8_HINT = "save it as UTF-8 (iconv -f {} -t UTF-8, or 'CSV UTF-8' in a spreadsheet's Save As)"
-
-
-def check_regular_file(path: Path, what: str = "file", *, folder: bool = False) -> None:
-    """An error unless ``path`` is a regular file (or, with ``folder``, a folder): a FIFO would
-    block the read forever and a device never ends. ``what`` names the file in the advice."""
-    try:
-        mode = path.stat().st_mode
-    except (FileNotFoundError, NotADirectoryError):
-        raise ReportgenError(f"{path}: file not found; check the path") from None
-    except OSError as exc:
-        raise ReportgenError(
-            f"{path}: cannot read the file ({exc.strerror or type(exc).__name__}); "
-            "check that it exists and that you may read it"
-        ) from None
-    if stat.S_ISREG(mode) or (folder and stat.S_ISDIR(mode)):
-        return
-    if stat.S_ISDIR(mode):
-        raise ReportgenError(f"{path}: a folder, not a file; give the {what} file")
-    raise ReportgenError(
-        f"{path}: not a regular file{' or folder' if folder else ''} (a FIFO, device or "
-        f"socket); write the {what} to a file first"
-    )
 
 
 def _text_format(path: Path) -> str | None:

@@ -1,9 +1,12 @@
-"""Run folders: refused at once when they are system folders or cannot be read, and walked
-without following symlinked folders (no loops, nothing outside the folder read twice)."""
+"""Paths before they are read: a file must be a regular file (a FIFO blocks a read forever);
+run folders are refused at once when they are system folders or cannot be read, and walked
+without following symlinked folders (no loops, nothing outside the folder read twice).
+Nothing here imports pandas: the command line checks its config file with it."""
 
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
 from reportgen.errors import ReportgenError
@@ -62,3 +65,25 @@ def folder_files(folder: Path) -> list[Path]:
         return sorted(path for path in found if path.is_file())
     except OSError as exc:
         raise ReportgenError(_unreadable(Path(exc.filename or folder).parent, exc)) from None
+
+
+def check_regular_file(path: Path, what: str = "file", *, folder: bool = False) -> None:
+    """An error unless ``path`` is a regular file (or, with ``folder``, a folder): a FIFO would
+    block the read forever and a device never ends. ``what`` names the file in the advice."""
+    try:
+        mode = path.stat().st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        raise ReportgenError(f"{path}: file not found; check the path") from None
+    except OSError as exc:
+        raise ReportgenError(
+            f"{path}: cannot read the file ({exc.strerror or type(exc).__name__}); "
+            "check that it exists and that you may read it"
+        ) from None
+    if stat.S_ISREG(mode) or (folder and stat.S_ISDIR(mode)):
+        return
+    if stat.S_ISDIR(mode):
+        raise ReportgenError(f"{path}: a folder, not a file; give the {what} file")
+    raise ReportgenError(
+        f"{path}: not a regular file{' or folder' if folder else ''} (a FIFO, device or "
+        f"socket); write the {what} to a file first"
+    )

@@ -12,7 +12,8 @@ import pandas as pd
 
 from reportgen.errors import ReportgenError
 from reportgen.ingest.base import RunBase
-from reportgen.ingest.files import _read_frame, check_regular_file, detect_format
+from reportgen.ingest.files import _read_frame, detect_format
+from reportgen.ingest.folders import check_regular_file
 from reportgen.ingest.runs import _row_location
 
 

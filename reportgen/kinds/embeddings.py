@@ -20,7 +20,7 @@ import pandas as pd
 
 from reportgen import formatting as fmt
 from reportgen.errors import ReportgenError
-from reportgen.ingest.files import check_regular_file
+from reportgen.ingest.folders import check_regular_file
 from reportgen.ingest.runs import parse_run_argument
 from reportgen.ingest.vectors import EmbeddingSource, read_rows, sample_rows
 from reportgen.kinds.base import (
