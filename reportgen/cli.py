@@ -204,6 +204,94 @@ def demo(
         typer.echo(f"   made by: {command_line(plan.runs, given)}")
 
 
+@app.command(
+    name="diff",
+    epilog="Examples:\n\n\b\n  reportgen diff main.json pr.json\n"
+    "  reportgen diff main.json pr.json --all --markdown - --fail-if 'delta(f1) < -0.01'",
+    short_help="Show how each metric moved between two summaries (--json files of builds).",
+)
+def diff(
+    old: Annotated[Path, typer.Argument(help="The earlier build's summary (build --json).")],
+    new: Annotated[Path, typer.Argument(help="The later build's summary (build --json).")],
+    everything: Annotated[
+        bool, typer.Option("--all", help="Show every metric, not only the changed ones.")
+    ] = False,
+    markdown: Annotated[
+        str | None,
+        typer.Option(
+            "--markdown",
+            metavar="PATH",
+            help="Also write the table as GitHub Markdown ('-': standard output instead of "
+            "the text table). E.g. --markdown diff.md.",
+        ),
+    ] = None,
+    json_path: Annotated[
+        str | None,
+        typer.Option(
+            "--json",
+            metavar="PATH",
+            help="Also write every change as JSON ('-': standard output). E.g. --json diff.json.",
+        ),
+    ] = None,
+    fail_if: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--fail-if",
+            metavar="EXPR",
+            help="A gate on the new values, as in build: exit 1 when true. delta(M) is new "
+            "minus old; regression(M) needs the new build's test against the old run. "
+            "E.g. --fail-if 'delta(accuracy) < -0.01'.",
+        ),
+    ] = None,
+) -> None:
+    """Show how each metric of two builds moved: old, new, change, and a verdict only where
+    the new build itself tested the model against the old build's run (the same file).
+
+    Exit codes: 0 (gates pass), 1 a --fail-if gate failed, 2 bad input.
+    """
+    from reportgen import diff as diffing
+    from reportgen.gates import parse_gates
+    from reportgen.ingest.summary import load_summary
+    from reportgen.render.html import write_atomic_bytes
+
+    try:
+        gates = parse_gates(fail_if or [])
+        for target in (markdown, json_path):
+            if target not in (None, "-") and Path(target).resolve() in (
+                old.resolve(),
+                new.resolve(),
+            ):
+                raise ReportgenError(f"{target}: is an input; write the output elsewhere")
+        before, after = load_summary(old), load_summary(new)
+        changes = diffing.diff_summaries(before, after)
+        listed = diffing.shown(changes, everything)
+        results = diffing.check_gates(gates, changes) if gates else []
+        outputs = {
+            markdown: diffing.to_markdown(before, after, listed, len(changes)),
+            json_path: diffing.to_json(before, after, listed, results),
+        }
+        printed = False
+        for target, text in outputs.items():
+            if target == "-":
+                typer.echo(text, nl=False)
+                printed = True
+            elif target is not None:
+                write_atomic_bytes(Path(target), text.encode("utf-8"))
+        if not printed:
+            typer.echo(diffing.to_text(before, after, listed, len(changes)), nl=False)
+    except ReportgenError as exc:
+        raise fail(str(exc)) from None
+    except OSError as exc:
+        raise fail(
+            f"{exc.filename or 'an output'}: cannot read or write ({exc.strerror})"
+        ) from None
+    failed = [r for r in results if not r.passed]
+    for result in failed:
+        line(f"reportgen: gate failed: {result.expression} ({result.detail})")
+    if failed:
+        raise typer.Exit(code=1)
+
+
 def main() -> None:
     """Console-script entry point. The process ends without unloading the libraries it
     imported (pandas, pyarrow and Altair take about 0.4 s to tear down): by then every output

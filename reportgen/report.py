@@ -22,6 +22,7 @@ from reportgen import __version__
 from reportgen import kinds as registry
 from reportgen.errors import ReportgenError
 from reportgen.gates import GateResult
+from reportgen.ingest.summary import SCHEMA_VERSION
 from reportgen.kinds.base import KindResult
 from reportgen.model import RunInfo, Section, Table
 from reportgen.render import html as render
@@ -29,11 +30,6 @@ from reportgen.render import publish
 from reportgen.render.reporters import reporter_for
 from reportgen.stats.comparison import Comparison
 from reportgen.stats.score import Score
-
-# The JSON summary's layout version. 1: the summaries before it was written (no key).
-# 2: ``scores`` (one record per model, metric and slice), and one test vocabulary
-# (metrics.TESTS) in every ``test`` field.
-SCHEMA_VERSION = 2
 
 
 @dataclass
