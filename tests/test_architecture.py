@@ -32,7 +32,18 @@ ALLOWED = {
     "top": {"ingest", "stats", "kinds", "engines", "charts", "render", "top", "demo"},
     "demo": {"ingest", "stats", "kinds", "engines", "charts", "render", "top"},
 }
-TOP = {"cli", "config", "gates", "pipeline", "report", "terminal", "write", "__init__", "__main__"}
+TOP = {
+    "cli",
+    "config",
+    "diff",
+    "gates",
+    "pipeline",
+    "report",
+    "terminal",
+    "write",
+    "__init__",
+    "__main__",
+}
 
 
 def modules() -> dict[str, Path]:
