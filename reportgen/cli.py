@@ -251,8 +251,8 @@ def diff(
     """
     from reportgen import diff as diffing
     from reportgen.gates import parse_gates
-    from reportgen.ingest.summary import load_summary
     from reportgen.render.html import write_atomic_bytes
+    from reportgen.summaries import load_summary
 
     try:
         gates = parse_gates(fail_if or [])

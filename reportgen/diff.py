@@ -18,9 +18,9 @@ from dataclasses import asdict, dataclass, replace
 from reportgen import formatting as fmt
 from reportgen import metrics as registry
 from reportgen.gates import Gate, GateResult, evaluate_gates
-from reportgen.ingest.summary import Summary
 from reportgen.render.publish import markdown_text
 from reportgen.stats.comparison import Comparison
+from reportgen.summaries import Summary
 
 
 @dataclass(frozen=True)

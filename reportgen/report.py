@@ -22,7 +22,6 @@ from reportgen import __version__
 from reportgen import kinds as registry
 from reportgen.errors import ReportgenError
 from reportgen.gates import GateResult
-from reportgen.ingest.summary import SCHEMA_VERSION
 from reportgen.kinds.base import KindResult
 from reportgen.model import RunInfo, Section, Table
 from reportgen.render import html as render
@@ -30,6 +29,7 @@ from reportgen.render import publish
 from reportgen.render.reporters import reporter_for
 from reportgen.stats.comparison import Comparison
 from reportgen.stats.score import Score
+from reportgen.summaries import SCHEMA_VERSION
 
 
 @dataclass

@@ -39,6 +39,7 @@ TOP = {
     "gates",
     "pipeline",
     "report",
+    "summaries",
     "terminal",
     "write",
     "__init__",

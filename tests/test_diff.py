@@ -14,7 +14,7 @@ from markdown_it import MarkdownIt
 
 from reportgen import build_report
 from reportgen.errors import ReportgenError
-from reportgen.ingest.summary import SCHEMA_VERSION, load_summary
+from reportgen.summaries import SCHEMA_VERSION, load_summary
 
 from .conftest import Predictions
 
