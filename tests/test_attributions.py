@@ -251,6 +251,8 @@ def test_email_shows_the_first_strips(tmp_path: Path, cancer: dict) -> None:
     text = body.get_payload(decode=True).decode()
     assert text.count('<span class="strip"') == 4 * 2  # 4 examples, 2 models
     assert "The first 4 examples" in text
+    [agreement] = [s.value for s in report.scores if s.metric == "attribution_rank_agreement"]
+    assert f"Rank agreement with v1 (mean Spearman ρ): v2 {agreement:.3f} (190 examples)." in text
 
 
 @pytest.mark.parametrize(

@@ -226,7 +226,7 @@ def attributions_section(result: AttributionsResult, ctx: Context) -> Section:
         + (f", {left:,} left out" if left else "")
         + f" (of the {result.pool:,}: {counts}); at most {MAX_EXAMPLES} examples and the first "
         f"{MAX_TOKENS} tokens of each. Each model's cell: its prediction, right or wrong, its "
-        "confidence, the class its attributions explain, then its tokens.",
+        "confidence, the class its attributions explain, then its tokens." + _agreement(result),
     )
     section = Section(
         "attributions",
@@ -260,6 +260,17 @@ def attributions_section(result: AttributionsResult, ctx: Context) -> Section:
             "need not agree."
         )
     return section
+
+
+def _agreement(result: AttributionsResult) -> str:
+    """The headline as a sentence: each candidate's rank agreement with the baseline."""
+    parts = [
+        f"{m.name} {fmt.rate(m.agreement)} ({m.compared:,} examples)"
+        for m in result.models_attributed[1:]
+    ]
+    if not parts:
+        return ""
+    return f" Rank agreement with {result.baseline} (mean Spearman ρ): {', '.join(parts)}."
 
 
 def attributions_board(result: AttributionsResult, colours: dict[str, str]) -> Table:
