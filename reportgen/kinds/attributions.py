@@ -198,6 +198,7 @@ def _model_cell(m: ModelAttributions, ident: str) -> Cell:
     tokens, left = strip(example.values, example.tokens)
     return Cell(
         text,
+        role="text",  # wraps, within a readable width
         tokens=tokens,
         sub=f"{fmt.count(left)} more tokens not shown" if left else None,
         sub_role="tag" if left else "",
