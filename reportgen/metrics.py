@@ -129,6 +129,8 @@ REGISTRY: dict[str, Metric] = _metrics(
     _rate("acc_norm", "Accuracy (normalised)", "mcnemar-exact"),
     # embeddings: the mean silhouette of the true classes, in [-1, 1]
     Metric("silhouette", "Silhouette (true classes)", bounded=False, test="none"),
+    # token attributions: mean Spearman ρ with the baseline's attributions, in [-1, 1]
+    Metric("attribution_rank_agreement", "Attribution agreement (ρ)", bounded=False, test="none"),
     # efficiency
     *(
         Metric(

@@ -72,6 +72,16 @@ SUB_ROLES: tuple[SubRole, ...] = get_args(SubRole)
 SUB_TONES: tuple[SubTone, ...] = get_args(SubTone)
 
 
+@dataclass(frozen=True)
+class Token:
+    """One token of a token strip: its text and its attribution, as the raw value and as a
+    weight in [-1, 1] (the value over the strip's largest absolute value; sign = direction)."""
+
+    text: str
+    value: float
+    weight: float
+
+
 @dataclass
 class Cell:
     """One table cell: its text and what it is, never how it looks."""
@@ -91,6 +101,7 @@ class Cell:
     sub: str | None = None  # a second, smaller line: a delta, a tag
     sub_role: SubRole = ""  # what the second line is
     sub_tone: SubTone = ""  # a significant delta: better or worse than the baseline
+    tokens: tuple[Token, ...] = ()  # a token strip after the text: tokens by attribution
 
     def __post_init__(self) -> None:
         for name, value, allowed in (

@@ -177,6 +177,12 @@ OPTIONS: tuple[Option, ...] = (
     Option("max_points", "int", 3000,
            "Embedding views: the size of the deterministic sample (per run) that is projected "
            "and scored; only these rows are read.", 1000, "Inputs", metavar="N", low=10),
+    Option("attributions", "texts", (),
+           "A classification run's token attributions as NAME=PATH to a JSON Lines file, one "
+           "example per line: id, tokens, attributions (one number per token), optionally "
+           "method, target, convergence_delta (Captum's and inseq's shape); repeatable. Shows "
+           "token strips for the examples the models disagree on, then the confident mistakes.",
+           ["v2=runs/v2-attributions.jsonl"], "Inputs", metavar="NAME=PATH"),
     # Comparison
     Option("baseline", "text", None,
            "The run the others are compared with, by name. Default: the first run.", "v1",

@@ -924,3 +924,55 @@ def test_small_multiples_fit_a_phone_and_use_a_desktop(
             pairs = page.evaluate(WIDTHS, "#confused-pairs .chart")  # type: ignore[attr-defined]
             assert 150 < pairs[0]["height"] < 600, pairs  # 15 pairs x 3 models, not 1,100 px
         page.context.close()  # type: ignore[attr-defined]
+
+
+def test_token_strips_render_and_hostile_tokens_stay_text(
+    tmp_path: Path,
+    visit: Callable[[Path], PageVisit],
+    browser: object,
+    cancer_logistic: Predictions,
+    write_run: Callable[..., Path],
+) -> None:
+    """Token strips are plain HTML: the page renders every chart, the hostile tokens arrive
+    as text with their colour inline, and nothing runs (the CSP allows the inline styles)."""
+    import json
+
+    frame = cancer_logistic.frame()
+    run = write_run(frame, "logistic.csv")
+    hostile = ['<img src=x onerror="window.__pwned=1">', "</mark><script>window.__pwned=2</script>"]
+    tokens = [*hostile, *(f"w{k}" for k in range(300))]
+    values = np.linspace(-1.0, 1.0, len(tokens))
+    path = tmp_path / "attributions.jsonl"
+    path.write_text(
+        "".join(
+            json.dumps({"id": int(i), "tokens": tokens, "attributions": values.tolist()}) + "\n"
+            for i in frame["id"][:20]
+        )
+    )
+    out = tmp_path / "tokens.html"
+    report = build_report([run], attributions=[f"logistic={path}"], bootstrap=0)
+    report.save(out)
+    seen = visit(out)
+    assert_clean(seen, sum(len(s.figures) for s in report.sections))
+    page = browser.new_page()  # type: ignore[attr-defined]
+    offline(page)
+    page.goto(out.resolve().as_uri())
+    found = page.evaluate(
+        """() => {
+            const strips = [...document.querySelectorAll('#attributions .strip')];
+            const marks = strips[0].querySelectorAll('mark');
+            return {
+                strips: strips.length,
+                marks: marks.length,
+                first: marks[0].textContent,
+                second: marks[1].textContent,
+                colour: getComputedStyle(marks[marks.length - 1]).backgroundColor,
+                inner: strips.flatMap(s => [...s.querySelectorAll('img, script')]).length,
+            };
+        }"""
+    )
+    page.close()
+    assert found["strips"] == 12 and found["marks"] == 256
+    assert found["first"] == hostile[0] and found["second"] == hostile[1]
+    assert found["inner"] == 0
+    assert found["colour"].startswith("rgba(230, 97, 1,")  # a positive token, shown orange

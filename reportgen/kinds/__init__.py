@@ -13,6 +13,7 @@ from pathlib import Path
 from reportgen.ingest import sources
 from reportgen.ingest.runs import ColumnNames
 from reportgen.ingest.sources import Sources
+from reportgen.kinds.attributions import ATTRIBUTIONS
 from reportgen.kinds.base import Kind
 from reportgen.kinds.classification.kind import CLASSIFICATION
 from reportgen.kinds.efficiency import EFFICIENCY
@@ -28,6 +29,7 @@ from reportgen.kinds.regression import REGRESSION
 KINDS: tuple[Kind, ...] = (
     CLASSIFICATION,
     EMBEDDINGS,  # reads the classification result: after it
+    ATTRIBUTIONS,  # token strips of the classification runs, before their error analysis
     PERPLEXITY,
     GENERATION,
     SAMPLES,

@@ -6,10 +6,11 @@ and the email template read the same fields for bold and colours; nothing outsid
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from markupsafe import Markup, escape
 
-from reportgen.model import Cell
+from reportgen.model import Cell, Table
 
 # a sentence that asks for a mouse: no reader of paper or email can follow it
 INTERACTIVE = re.compile(
@@ -52,6 +53,44 @@ def header_class(heading: str, numeric: bool) -> str:
 def sub_class(cell: Cell) -> str:
     """The CSS classes of the cell's second line, besides "sub": "delta better", "tag"..."""
     return " ".join(w for w in (cell.sub_role, cell.sub_tone) if w)
+
+
+# a diverging scale for token strips: orange for a positive attribution, blue for a
+# negative one (colour-blind safe), its opacity the weight's size; inline, so email keeps it
+POSITIVE_RGB = "230,97,1"
+NEGATIVE_RGB = "33,102,172"
+EMAIL_STRIPS = 4  # examples of a token table the email shows
+
+
+def token_colour(weight: float) -> str:
+    """A token's background for a weight in [-1, 1]: transparent at 0, full colour at ±1."""
+    if weight == 0:
+        return "transparent"
+    rgb = POSITIVE_RGB if weight > 0 else NEGATIVE_RGB
+    return f"rgba({rgb},{min(abs(weight), 1.0):.2f})"
+
+
+def token_strip(cell: Cell) -> Markup:
+    """A cell's tokens as a strip of ``<mark>`` elements: each token's text escaped, its
+    colour and hover value inline, so the strip needs no script and no style sheet."""
+    marks = [
+        Markup('<mark style="background:{}" title="{:+.3g}">{}</mark>').format(
+            token_colour(t.weight), t.value, t.text
+        )
+        for t in cell.tokens
+    ]
+    return Markup('<span class="strip" style="display:block;line-height:1.9">{}</span>').format(
+        Markup(" ").join(marks)
+    )
+
+
+def token_tables(tables: list[Table]) -> list[Table]:
+    """The tables that hold token strips, each cut to the rows the email shows."""
+    found = []
+    for table in tables:
+        if any(c.tokens for row in table.rows for c in row):
+            found.append(replace(table, rows=table.rows[:EMAIL_STRIPS]))
+    return found
 
 
 def still(text: str) -> str:

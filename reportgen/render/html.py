@@ -23,7 +23,7 @@ import jinja2
 from reportgen.errors import ReportgenError
 from reportgen.profiling import stage
 from reportgen.render import fallbacks
-from reportgen.render.cells import cell_class, header_class, hints, sub_class
+from reportgen.render.cells import cell_class, header_class, hints, sub_class, token_strip
 
 if TYPE_CHECKING:
     from reportgen.report import Report
@@ -55,6 +55,7 @@ def environment() -> jinja2.Environment:
     env.filters["cell_class"] = cell_class  # a cell's meaning as CSS classes
     env.filters["sub_class"] = sub_class
     env.filters["header_class"] = header_class
+    env.filters["token_strip"] = token_strip  # a cell's tokens as coloured, escaped text
     env.filters["hints"] = hints  # "Hover ..." sentences marked, for print to leave out
     return env
 

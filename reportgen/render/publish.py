@@ -18,7 +18,7 @@ from reportgen import formatting as fmt
 from reportgen.errors import ReportgenError
 from reportgen.formatting import escape_hidden
 from reportgen.model import Cell, Figure, Table
-from reportgen.render.cells import still
+from reportgen.render.cells import still, token_tables
 from reportgen.render.html import environment, static_pngs
 
 if TYPE_CHECKING:
@@ -80,6 +80,7 @@ def _email_environment() -> jinja2.Environment:
     env = environment().overlay()
     env.filters["still"] = still
     env.filters["email_leaderboard"] = email_leaderboard
+    env.filters["token_tables"] = token_tables
     return env
 
 
