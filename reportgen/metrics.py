@@ -129,6 +129,10 @@ REGISTRY: dict[str, Metric] = _metrics(
     _rate("acc_norm", "Accuracy (normalised)", "mcnemar-exact"),
     # embeddings: the mean silhouette of the true classes, in [-1, 1]
     Metric("silhouette", "Silhouette (true classes)", bounded=False, test="none"),
+    # decision boundaries (2-D grids): how far the slice explains the model's predictions, and
+    # the share of the grid where a candidate decides otherwise than the baseline
+    _rate("slice_agreement", "Slice agreement", "none"),
+    _rate("boundary_disagreement", "Boundary disagreement", "none", lower=True),
     # efficiency
     *(
         Metric(

@@ -14,6 +14,7 @@ from reportgen.ingest import sources
 from reportgen.ingest.runs import ColumnNames
 from reportgen.ingest.sources import Sources
 from reportgen.kinds.base import Kind
+from reportgen.kinds.boundary import BOUNDARY
 from reportgen.kinds.classification.kind import CLASSIFICATION
 from reportgen.kinds.efficiency import EFFICIENCY
 from reportgen.kinds.embeddings import EMBEDDINGS
@@ -28,6 +29,7 @@ from reportgen.kinds.regression import REGRESSION
 KINDS: tuple[Kind, ...] = (
     CLASSIFICATION,
     EMBEDDINGS,  # reads the classification result: after it
+    BOUNDARY,  # decision-boundary grids of classification runs: after it
     PERPLEXITY,
     GENERATION,
     SAMPLES,
