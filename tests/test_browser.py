@@ -924,3 +924,34 @@ def test_small_multiples_fit_a_phone_and_use_a_desktop(
             pairs = page.evaluate(WIDTHS, "#confused-pairs .chart")  # type: ignore[attr-defined]
             assert 150 < pairs[0]["height"] < 600, pairs  # 15 pairs x 3 models, not 1,100 px
         page.context.close()  # type: ignore[attr-defined]
+
+
+def test_decision_boundaries_render_bounded_with_hostile_feature_names(
+    tmp_path: Path, visit: Callable[[Path], PageVisit]
+) -> None:
+    """The wine demo's 200 x 200 grids, their feature renamed to markup: every chart draws,
+    at most 100 x 100 cells per model, and the names stay text."""
+    import json
+
+    from reportgen.demo.why_boundary import write_files
+
+    runs, options = write_files(tmp_path / "wine")
+    hostile = '<img src=x onerror="window.__pwned=1">'
+    for argument in runs:
+        path = Path(argument.partition("=")[2])
+        pd.read_csv(path).rename(columns={"alcohol": hostile}).to_csv(path, index=False)
+    for argument in options["boundary"]:  # type: ignore[union-attr]
+        meta = Path(argument.partition("=")[2] + ".meta.json")
+        found = json.loads(meta.read_text())
+        found["features"] = [hostile, "proline"]
+        meta.write_text(json.dumps(found))
+    out = tmp_path / "boundary.html"
+    report = build_report(runs, **options)
+    report.save(out)
+    seen = visit(out)
+    assert_clean(seen, sum(len(s.figures) for s in report.sections))
+    marks = {c["id"]: c["marks"] for c in seen.charts}
+    # two panels of 100 x 100 cells (every 2nd grid point) and 72 test points each
+    assert 2 * 100 * 100 < marks["chart-boundary-maps"] < 2 * 100 * 100 + 2_000
+    assert marks["chart-boundary-disagreement"] > 100
+    assert hostile not in out.read_text(encoding="utf-8")
