@@ -348,3 +348,27 @@ def test_hostile_feature_and_class_names_stay_text(tmp_path: Path) -> None:
     html = report.to_html()
     assert hostile not in html and "<b>bold</b>" not in html
     assert "&lt;b&gt;bold&lt;/b&gt;" in html
+
+
+def test_a_binary_run_may_give_class_probabilities(
+    cancer_grids: dict[str, object], tmp_path: Path
+) -> None:
+    arguments, classes = [], {}
+    for argument in cancer_grids["grids"]:
+        name, _, path = argument.partition("=")
+        grid = pd.read_csv(path)
+        probs = grid.assign(prob_0=1 - grid["score"], prob_1=grid["score"]).drop(columns="score")
+        probs.to_csv(tmp_path / f"{name}.csv", index=False)
+        arguments.append(f"{name}={tmp_path / f'{name}.csv'}")
+        classes[name] = np.argmax(probs[["prob_0", "prob_1"]].to_numpy(), axis=1)
+    report = build_report(
+        cancer_grids["runs"], boundary=arguments, boundary_features=",".join(CANCER), bootstrap=0
+    )
+    found = report.summary()["boundary"]
+    assert found["threshold"] is None  # the classes are the most probable ones
+    expected = float(np.mean(classes["tree"] != classes["logistic"]))
+    assert found["models"]["tree"]["disagreement_with_baseline"] == pytest.approx(expected)
+    section = next(s for s in report.sections if s.id == "boundary")
+    maps = next(f for f in section.figures if f.id == "boundary-maps")
+    heat = maps.spec["hconcat"][0]["layer"][0]
+    assert set(heat["data"]["values"][0]) == {"v", "c"}  # class and confidence

@@ -64,7 +64,8 @@ class BoundaryResult(KindResult):
     items: list[BoundaryModel] = field(default_factory=list)
     features: tuple[str, str] = ("x0", "x1")
     classes: tuple[str, ...] = ()
-    binary: bool = True
+    binary: bool = True  # drawn by score: a binary run, every grid a score grid
+    two_classes: bool = True  # a binary run: disagreement says which side each model takes
     threshold: float = 0.5
     held: dict[str, Any] = field(default_factory=dict)
     ids: dict[str, np.ndarray | None] = field(default_factory=dict)
@@ -210,7 +211,8 @@ class BoundaryKind(Kind):
             items=items,
             features=features,
             classes=first.classes,
-            binary=first.positive is not None,
+            binary=first.positive is not None and all(g.score is not None for g in grids.values()),
+            two_classes=first.positive is not None,
             threshold=threshold,
             held=held,
             ids={n: evaluations[n].encoded.run.ids for n in order},
@@ -384,7 +386,7 @@ def boundary_section(result: BoundaryResult, ctx: Context) -> Section:
                     [ctx.colours[n] for n in names],
                     f0,
                     f1,
-                    result.binary,
+                    result.two_classes,
                 ),
                 lead="Marked cells are grid points where the candidate decides otherwise than "
                 f"the baseline ({result.baseline}); blank ones where both agree.",
