@@ -372,3 +372,26 @@ def test_a_binary_run_may_give_class_probabilities(
     maps = next(f for f in section.figures if f.id == "boundary-maps")
     heat = maps.spec["hconcat"][0]["layer"][0]
     assert set(heat["data"]["values"][0]) == {"v", "c"}  # class and confidence
+
+
+def test_grids_on_other_axes_or_without_the_baseline_are_noted(
+    cancer_grids: dict[str, object], tmp_path: Path
+) -> None:
+    path = cancer_grids["grids"][1].partition("=")[2]
+    grid = pd.read_csv(path)
+    grid[grid["x0"] <= grid["x0"].median()].to_csv(tmp_path / "half.csv", index=False)
+    options = {"boundary_features": ",".join(CANCER), "bootstrap": 0}
+    report = build_report(
+        cancer_grids["runs"],
+        boundary=[cancer_grids["grids"][0], f"tree={tmp_path / 'half.csv'}"],
+        **options,
+    )
+    found = report.summary()["boundary"]["models"]["tree"]
+    assert found["grid"] == [75, 130] and found["disagreement_with_baseline"] is None
+    assert found["examples_within_grid"] < found["examples_placed"]
+    section = next(s for s in report.sections if s.id == "boundary")
+    assert any("not on the baseline's axes" in n for n in section.notes)
+    assert not any(f.id == "boundary-disagreement" for f in section.figures)
+    alone = build_report(cancer_grids["runs"], boundary=[cancer_grids["grids"][1]], **options)
+    section = next(s for s in alone.sections if s.id == "boundary")
+    assert section.notes[0].startswith("The report's baseline logistic has no grid")

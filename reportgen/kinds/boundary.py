@@ -433,6 +433,12 @@ def boundary_section(result: BoundaryResult, ctx: Context) -> Section:
         tables=[table],
         figures=figures,
     )
+    if result.baseline != ctx.baseline:
+        section.notes.insert(
+            0,
+            f"The report's baseline {ctx.baseline} has no grid: disagreement is measured "
+            f"against {result.baseline}, the first model with one.",
+        )
     section.notes += [m.note for m in result.items if m.note]
     return section
 
