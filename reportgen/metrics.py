@@ -131,6 +131,10 @@ REGISTRY: dict[str, Metric] = _metrics(
     Metric("silhouette", "Silhouette (true classes)", bounded=False, test="none"),
     # token attributions: mean Spearman ρ with the baseline's attributions, in [-1, 1]
     Metric("attribution_rank_agreement", "Attribution agreement (ρ)", bounded=False, test="none"),
+    # decision boundaries (2-D grids): how far the slice explains the model's predictions, and
+    # the share of the grid where a candidate decides otherwise than the baseline
+    _rate("slice_agreement", "Slice agreement", "none"),
+    _rate("boundary_disagreement", "Boundary disagreement", "none", lower=True),
     # efficiency
     *(
         Metric(

@@ -127,6 +127,18 @@ def _finite(value: float | None) -> float | None:
     return value
 
 
+def _boundary_features(text: str | None) -> tuple[str, str] | None:
+    """``F0,F1``: two distinct feature names (``--boundary-features``)."""
+    if text is None:
+        return None
+    parts = [p.strip() for p in text.split(",")]
+    if len(parts) != 2 or not all(parts):
+        raise ValueError("give two feature names separated by a comma, e.g. alcohol,proline")
+    if parts[0] == parts[1]:
+        raise ValueError("the two features must differ")
+    return parts[0], parts[1]
+
+
 OPTIONS: tuple[Option, ...] = (
     # Inputs
     Option("title", "text", None, "Report title; default: the run names and the task.",
@@ -183,6 +195,16 @@ OPTIONS: tuple[Option, ...] = (
            "method, target, convergence_delta (Captum's and inseq's shape); repeatable. Shows "
            "token strips for the examples the models disagree on, then the confident mistakes.",
            ["v2=runs/v2-attributions.jsonl"], "Inputs", metavar="NAME=PATH"),
+    Option("boundary", "texts", (),
+           "A classification model's decision-boundary grid as NAME=PATH: columns x0, x1 (a "
+           "regular grid over two features), then score (binary) or prob_<class>/prediction "
+           "(multiclass); repeatable. Draws each model's decision regions with the run's "
+           "examples overlaid (the run needs the two feature columns) and where candidates and "
+           "the baseline disagree.", ["v2=runs/v2-grid.csv"], "Inputs", metavar="NAME=PATH"),
+    Option("boundary_features", "text", None,
+           "The two features of the --boundary grids' x0 and x1, as columns of the runs "
+           "(default: 'features' in the grid's .meta.json sidecar).", "alcohol,proline",
+           "Inputs", metavar="F0,F1", check=_boundary_features),
     # Comparison
     Option("baseline", "text", None,
            "The run the others are compared with, by name. Default: the first run.", "v1",

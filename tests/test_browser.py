@@ -976,3 +976,34 @@ def test_token_strips_render_and_hostile_tokens_stay_text(
     assert found["first"] == hostile[0] and found["second"] == hostile[1]
     assert found["inner"] == 0
     assert found["colour"].startswith("rgba(230, 97, 1,")  # a positive token, shown orange
+
+
+def test_decision_boundaries_render_bounded_with_hostile_feature_names(
+    tmp_path: Path, visit: Callable[[Path], PageVisit]
+) -> None:
+    """The wine demo's 200 x 200 grids, their feature renamed to markup: every chart draws,
+    at most 100 x 100 cells per model, and the names stay text."""
+    import json
+
+    from reportgen.demo.why_boundary import write_files
+
+    runs, options = write_files(tmp_path / "wine")
+    hostile = '<img src=x onerror="window.__pwned=1">'
+    for argument in runs:
+        path = Path(argument.partition("=")[2])
+        pd.read_csv(path).rename(columns={"alcohol": hostile}).to_csv(path, index=False)
+    for argument in options["boundary"]:  # type: ignore[union-attr]
+        meta = Path(argument.partition("=")[2] + ".meta.json")
+        found = json.loads(meta.read_text())
+        found["features"] = [hostile, "proline"]
+        meta.write_text(json.dumps(found))
+    out = tmp_path / "boundary.html"
+    report = build_report(runs, **options)
+    report.save(out)
+    seen = visit(out)
+    assert_clean(seen, sum(len(s.figures) for s in report.sections))
+    marks = {c["id"]: c["marks"] for c in seen.charts}
+    # two panels of 100 x 100 cells (every 2nd grid point) and 72 test points each
+    assert 2 * 100 * 100 < marks["chart-boundary-maps"] < 2 * 100 * 100 + 2_000
+    assert marks["chart-boundary-disagreement"] > 100
+    assert hostile not in out.read_text(encoding="utf-8")

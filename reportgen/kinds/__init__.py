@@ -15,6 +15,7 @@ from reportgen.ingest.runs import ColumnNames
 from reportgen.ingest.sources import Sources
 from reportgen.kinds.attributions import ATTRIBUTIONS
 from reportgen.kinds.base import Kind
+from reportgen.kinds.boundary import BOUNDARY
 from reportgen.kinds.classification.kind import CLASSIFICATION
 from reportgen.kinds.efficiency import EFFICIENCY
 from reportgen.kinds.embeddings import EMBEDDINGS
@@ -30,6 +31,7 @@ KINDS: tuple[Kind, ...] = (
     CLASSIFICATION,
     EMBEDDINGS,  # reads the classification result: after it
     ATTRIBUTIONS,  # token strips of the classification runs, before their error analysis
+    BOUNDARY,  # decision-boundary grids of classification runs: after it
     PERPLEXITY,
     GENERATION,
     SAMPLES,
