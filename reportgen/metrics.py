@@ -129,6 +129,18 @@ REGISTRY: dict[str, Metric] = _metrics(
     _rate("acc_norm", "Accuracy (normalised)", "mcnemar-exact"),
     # embeddings: the mean silhouette of the true classes, in [-1, 1]
     Metric("silhouette", "Silhouette (true classes)", bounded=False, test="none"),
+    # feature importance: a candidate's ranking against the baseline's, and additivity
+    Metric("importance_spearman", "Importance Spearman ρ", bounded=False, test="none"),
+    Metric("importance_kendall", "Importance Kendall τ", bounded=False, test="none"),
+    _rate("importance_top_k_overlap", "Importance top-k overlap", "none"),
+    Metric(
+        "additivity_max_gap",
+        "Additivity gap",
+        higher_is_better=False,
+        bounded=False,
+        format="units",
+        test="none",
+    ),
     # efficiency
     *(
         Metric(
