@@ -317,7 +317,10 @@ def board_table(
         if agreements:
             a = by_candidate.get(table.name)
             if a is None:
-                row += [Cell("baseline", undefined=True)] + [Cell("", undefined=True)] * 2
+                row += [
+                    Cell(fmt.MISSING, role="num", undefined=True, title="the baseline")
+                    for _ in range(3)
+                ]
             else:
                 row += [
                     _value_cell(a.spearman, "undefined"),
