@@ -77,7 +77,8 @@ def contribution_swarm(
     )
     panels = []
     for model, colour in zip(models, colours, strict=True):
-        mine = points[points["model"] == model]
+        mine = points[points["model"] == model].astype({"colour": object})
+        mine = mine.assign(colour=mine["colour"].where(mine["colour"].notna(), None))
         data, fields = columnar(mine, ["order", "value", "colour", "offset"])
         colour_channel = (
             alt.Color(

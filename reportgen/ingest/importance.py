@@ -125,7 +125,7 @@ def _finite_column(
         row = int(np.argmax(bad))
         shown = raw.iloc[row]
         raise ReportgenError(
-            f"{path}: {_row_location(fmt, row)}, column {column!r}: {shown!r} is not a finite "
+            f"{path}: {_row_location(fmt, row)}, column {column!r}: {str(shown)!r} is not a finite "
             "number; write a number"
         )
     return values

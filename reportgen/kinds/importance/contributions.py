@@ -32,7 +32,8 @@ OUTPUT_COLUMNS = ("model_output", "margin", "logit", "raw_output")
 MAX_CONTRIBUTION_FEATURES = 10_000  # shap_ columns of one run
 SWARM_BINS = 60  # bins along a feature's row in which points are stacked
 SWARM_HALF = 0.42  # a row's points spread at most this far from its centre (1 = next row)
-LOGIT_CLIP = 1e-12  # scores of exactly 0 or 1 have no finite log-odds
+# scores of exactly 0 or 1 have no finite log-odds: they are taken as the nearest floats inside
+LOGIT_LOW, LOGIT_HIGH = np.nextafter(0.0, 1.0), np.nextafter(1.0, 0.0)
 
 
 @dataclass
@@ -88,7 +89,7 @@ def find_contributions(run: ExampleRun) -> Contributions | None:
         score = run.score
         outputs["score"] = score
         if np.all((score >= 0) & (score <= 1)):
-            clipped = np.clip(score, LOGIT_CLIP, 1 - LOGIT_CLIP)
+            clipped = np.clip(score, LOGIT_LOW, LOGIT_HIGH)
             outputs["log-odds of the score"] = np.log(clipped) - np.log1p(-clipped)
     features = [feature for _, feature in found]
     feature_values = {}
@@ -114,7 +115,7 @@ def _finite(run: ExampleRun, extra: pd.DataFrame, column: str) -> np.ndarray:
         row = int(bad[0])
         raise ReportgenError(
             f"{run.path}: {_row_location(run.format, row)}, column {column!r}: "
-            f"{extra[column].iloc[row]!r} is not "
+            f"{str(extra[column].iloc[row])!r} is not "
             f"a finite number ({len(bad):,} rows in all); contributions, base and output values "
             "must be numbers"
         )

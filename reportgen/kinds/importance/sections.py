@@ -183,7 +183,9 @@ def additivity_table(checks: Sequence[Additivity], colours: dict[str, str]) -> T
         caption="Contributions that explain the output add up to it exactly (SHAP's local "
         "accuracy); a gap above 0.001 is flagged. Without a base column the base is "
         "estimated as the mean of output − Σ contributions, which checks that the gap is "
-        "constant. A binary score is compared as given and as log-odds; the closer is shown.",
+        "constant. A binary score is compared as given and as log-odds; the closer is shown. "
+        "A score within about 1e-12 of 0 or 1 has lost the precision its log-odds need: "
+        "write the margin in a model_output column for an exact check.",
         numeric=[False, True, False, True, True, False],
     )
 
