@@ -924,3 +924,28 @@ def test_small_multiples_fit_a_phone_and_use_a_desktop(
             pairs = page.evaluate(WIDTHS, "#confused-pairs .chart")  # type: ignore[attr-defined]
             assert 150 < pairs[0]["height"] < 600, pairs  # 15 pairs x 3 models, not 1,100 px
         page.context.close()  # type: ignore[attr-defined]
+
+
+def test_feature_importance_charts_render_and_hostile_feature_names_stay_text(
+    tmp_path: Path, visit: Callable[[Path], PageVisit], browser: object
+) -> None:
+    """The importance bars and the contribution beeswarm render, with a feature named as
+    markup: it reaches the axes as SVG text and runs nothing."""
+    from .test_importance import HOSTILE, Cancer, hostile_importance_report
+
+    out = hostile_importance_report(tmp_path, Cancer())
+    seen = visit(out)
+    assert_clean(seen, len(seen.charts))
+    ids = {c["id"] for c in seen.charts}
+    assert {"chart-importance-bars", "chart-importance-swarm"} <= ids
+    page = browser.new_page()  # type: ignore[attr-defined]
+    page.goto(out.resolve().as_uri())
+    page.wait_for_function("document.querySelectorAll('.chart:not([data-rendered])').length === 0")
+    for chart in ("#chart-importance-bars", "#chart-importance-swarm"):
+        labels = page.locator(chart).evaluate(
+            "e => Array.from(e.querySelectorAll('svg text')).map(t => t.textContent)"
+        )
+        assert any(label.startswith("</script><script>") for label in labels), (chart, labels)
+        assert page.locator(f"{chart} svg script, {chart} svg img").count() == 0
+    assert HOSTILE[:20] not in out.read_text()
+    page.close()

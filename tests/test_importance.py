@@ -383,11 +383,12 @@ HOSTILE = "</script><script>window.__pwned=1</script><img src=x onerror=window._
 def hostile_importance_report(tmp_path: Path, cancer: Cancer) -> Path:
     """Feature names that are markup, in the table and in the contribution columns."""
     frame = cancer.run("logistic")
-    renamed = {c: c.replace("mean radius", HOSTILE) for c in frame.columns}
+    top = str(cancer.x.columns[int(np.argmax(np.abs(cancer.contributions).mean(axis=0)))])
+    renamed = {c: c.replace(top, HOSTILE) for c in frame.columns}
     run = tmp_path / "logistic.csv"
     frame.rename(columns=renamed).to_csv(run, index=False)
     table = cancer.table("logistic")
-    table["feature"] = table["feature"].replace("mean radius", HOSTILE)
+    table["feature"] = table["feature"].replace(top, HOSTILE)
     table["importance"] = np.where(table["feature"] == HOSTILE, 1.0, table["importance"])
     path = tmp_path / "imp.csv"
     table.to_csv(path, index=False)
