@@ -405,3 +405,39 @@ def test_hostile_feature_names_stay_text(tmp_path: Path, cancer: Cancer) -> None
     page = hostile_importance_report(tmp_path, cancer).read_text()
     assert HOSTILE not in page  # never raw
     assert "&lt;/script&gt;&lt;script&gt;window.__pwned=1" in page  # in tables, escaped
+
+
+def test_regression_contributions_are_checked_against_the_prediction(tmp_path: Path) -> None:
+    """A linear regression on the diabetes data: φ_ij = w_j (x_ij − mean_j x), base =
+    b + w·mean x; with no output column the prediction is the output, and it adds up."""
+    from sklearn.datasets import load_diabetes
+    from sklearn.linear_model import LinearRegression
+
+    x, y = load_diabetes(return_X_y=True, as_frame=True)
+    model = LinearRegression().fit(x, y)
+    centre = x.to_numpy().mean(axis=0)
+    frame = pd.DataFrame({"id": x.index, "label": y, "prediction": model.predict(x)})
+    for j, feature in enumerate(x.columns):
+        frame[f"shap_{feature}"] = model.coef_[j] * (x[feature].to_numpy() - centre[j])
+    frame["base_value"] = model.intercept_ + centre @ model.coef_
+    run = tmp_path / "linear.csv"
+    frame.to_csv(run, index=False)
+    found = build_report([f"linear={run}"], task="regression", bootstrap=0).summary()
+    check = found["importance"]["models"]["linear"]["additivity"]
+    assert check["output"] == "prediction" and check["max_gap"] < 1e-9
+    means = np.abs(frame[[f"shap_{f}" for f in x.columns]].to_numpy()).mean(axis=0)
+    tops = found["importance"]["models"]["linear"]["top_features"]
+    assert [t["feature"] for t in tops] == [x.columns[i] for i in np.argsort(-means)[:10]]
+
+
+def test_demo_part_builds_with_exact_additivity(tmp_path: Path) -> None:
+    from reportgen.demo.why_importance import NAMES, write_files
+
+    runs, options = write_files(tmp_path)
+    report = build_report(runs, bootstrap=0, **options)
+    found = report.summary()["importance"]
+    assert list(found["models"]) == list(NAMES)
+    assert found["models"][NAMES[0]]["additivity"]["max_gap"] < 1e-9
+    assert found["models"][NAMES[0]]["method"] == "permutation (ROC AUC drop)"
+    (agreed,) = found["rank_agreement"]
+    assert agreed["candidate"] == NAMES[1] and -1 <= agreed["spearman"] <= 1
