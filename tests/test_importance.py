@@ -328,6 +328,11 @@ def test_tables_in_json_and_sklearn_names(tmp_path: Path, cancer: Cancer) -> Non
     assert loaded.method == "permutation"
     assert np.allclose(loaded.importance, found.importances_mean)
     assert np.allclose(loaded.std, found.importances_std)
+    plain = tmp_path / "plain.csv"
+    plain.write_text("feature,importance\na,1\n")
+    assert load_importance(plain, "m").method == ""
+    (tmp_path / "plain.csv.meta.json").write_text('{"method": "shap"}')
+    assert load_importance(plain, "m").method == "shap"
     mapping = tmp_path / "gain.json"
     mapping.write_text(json.dumps({"method": "gain", "importances": {"a": 2.0, "b": 1.0}}))
     assert load_importance(mapping, "m").features.tolist() == ["a", "b"]

@@ -4,7 +4,8 @@ importance and, optionally, its standard deviation and the method that measured 
 CSV, TSV, JSON Lines, Parquet, or JSON: a list of records, or an object
 ``{"method": "permutation", "importances": [...records...] or {feature: importance}}``.
 scikit-learn's ``permutation_importance`` names (``importances_mean``, ``importances_std``)
-are read as ``importance`` and ``std``.
+are read as ``importance`` and ``std``. The method is a ``method`` column, else the JSON
+object's ``method``, else ``method`` in a ``<file>.meta.json`` sidecar.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from reportgen.ingest.files import (
     read_bytes,
 )
 from reportgen.ingest.folders import check_regular_file
-from reportgen.ingest.runs import _row_location
+from reportgen.ingest.runs import _read_metadata, _row_location
 
 FEATURE_ALIASES = ("feature", "feature_name", "variable", "name")
 IMPORTANCE_ALIASES = ("importance", "importances_mean", "importance_mean", "mean_importance")
@@ -101,6 +102,9 @@ def load_importance(path: Path, name: str) -> ImportanceTable:
                 f"{path}: {_row_location(fmt, row)}, column {std_col!r}: {std[row]:g} is "
                 "negative; a standard deviation is 0 or more"
             )
+    sidecar = path.with_name(path.name + ".meta.json")  # as beside a run file
+    if not method and sidecar.exists():
+        method = str(_read_metadata(sidecar).get("method") or "").strip()
     if "method" in by_lower:
         methods = frame[by_lower["method"]].astype(str).to_numpy(dtype=object)
         differs = np.flatnonzero(methods != methods[0])
