@@ -446,3 +446,23 @@ def test_demo_part_builds_with_exact_additivity(tmp_path: Path) -> None:
     assert found["models"][NAMES[0]]["method"] == "permutation (ROC AUC drop)"
     (agreed,) = found["rank_agreement"]
     assert agreed["candidate"] == NAMES[1] and -1 <= agreed["spearman"] <= 1
+
+
+def test_without_a_base_the_base_is_estimated_and_multiclass_has_no_output(
+    tmp_path: Path, cancer: Cancer
+) -> None:
+    frame = cancer.run("logistic").drop(columns="shap_base")
+    run = tmp_path / "logistic.csv"
+    frame.to_csv(run, index=False)
+    check = build_report([f"logistic={run}"], bootstrap=0).summary()["importance"]
+    found = check["models"]["logistic"]["additivity"]
+    assert found["base_estimated"] and found["max_gap"] < 1e-9  # the gap is a constant: base
+    # a multiclass run has no single output: the check says so instead of guessing
+    multi = frame.assign(label=np.arange(len(frame)) % 3).drop(columns=["score", "margin"])
+    multi["prediction"] = multi["label"]
+    multi.to_csv(run, index=False)
+    report = build_report([f"logistic={run}"], bootstrap=0)
+    found = report.summary()["importance"]["models"]["logistic"]["additivity"]
+    assert found["output"] is None and found["max_gap"] is None
+    score = next(s for s in report.scores if s.metric == "additivity_max_gap")
+    assert score.value is None and score.reason == "no model output in the run"
