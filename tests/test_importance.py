@@ -466,3 +466,23 @@ def test_without_a_base_the_base_is_estimated_and_multiclass_has_no_output(
     assert found["output"] is None and found["max_gap"] is None
     score = next(s for s in report.scores if s.metric == "additivity_max_gap")
     assert score.value is None and score.reason == "no model output in the run"
+
+
+def test_a_five_model_importance_board_fits_a_phone_in_the_email(
+    files: dict[str, Path],
+) -> None:
+    """Like the main leaderboard, a further board of five models goes out turned, in tables
+    of three model columns, each with the baseline."""
+    names = ["m1", "m2", "m3", "m4", "m5"]
+    pick = ["logistic", "forest", "forest", "logistic", "forest"]
+    report = build_report(
+        [f"{n}={files[p]}" for n, p in zip(names, pick, strict=True)],
+        importance=[f"{n}={files[p + '-imp']}" for n, p in zip(names, pick, strict=True)],
+        bootstrap=0,
+    )
+    message = email.message_from_bytes(report.to_email(attach="none"), policy=policy.default)
+    html = message.get_body(("html",)).get_content()
+    board = html[html.index("Feature importance: leaderboard") :]
+    board = board[: board.index("</table>\n</div>") if "</table>\n</div>" in board else None]
+    assert board.count("<table") == 2
+    assert board.count("m1 (baseline)") == 2 and all(n in board for n in names)
