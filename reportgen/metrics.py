@@ -135,6 +135,18 @@ REGISTRY: dict[str, Metric] = _metrics(
     # the share of the grid where a candidate decides otherwise than the baseline
     _rate("slice_agreement", "Slice agreement", "none"),
     _rate("boundary_disagreement", "Boundary disagreement", "none", lower=True),
+    # feature importance: a candidate's ranking against the baseline's, and additivity
+    Metric("importance_spearman", "Importance Spearman ρ", bounded=False, test="none"),
+    Metric("importance_kendall", "Importance Kendall τ", bounded=False, test="none"),
+    _rate("importance_top_k_overlap", "Importance top-k overlap", "none"),
+    Metric(
+        "additivity_max_gap",
+        "Additivity gap",
+        higher_is_better=False,
+        bounded=False,
+        format="units",
+        test="none",
+    ),
     # efficiency
     *(
         Metric(

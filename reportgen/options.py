@@ -186,6 +186,16 @@ OPTIONS: tuple[Option, ...] = (
            "example, in the run's order); repeatable. An 'embedding' column of list values works "
            "without this. Adds PCA and t-SNE projections and the silhouette of the true classes.",
            ["v2=runs/v2-embeddings.npy"], "Inputs", metavar="NAME=PATH"),
+    Option("importance", "texts", (),
+           "A model's feature importance table as NAME=PATH (CSV, TSV, JSON Lines, JSON or "
+           "Parquet; columns feature, importance, optional std and method); repeatable. Runs "
+           "that carry shap_<feature> columns add their contributions without this. Adds the "
+           "top features of every model, rank agreement with the baseline, a beeswarm of the "
+           "contributions and their additivity check.", ["v2=runs/v2-importance.csv"],
+           "Inputs", metavar="NAME=PATH"),
+    Option("importance_top", "int", 15,
+           "Feature importance: how many features the chart draws and the top-k overlap "
+           "compares.", 10, "Inputs", metavar="K", low=1, high=50),
     Option("max_points", "int", 3000,
            "Embedding views: the size of the deterministic sample (per run) that is projected "
            "and scored; only these rows are read.", 1000, "Inputs", metavar="N", low=10),

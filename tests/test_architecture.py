@@ -223,6 +223,7 @@ def test_views_declare_what_they_read_and_kinds_order_only_the_page() -> None:
         "efficiency",
         "token attributions",
         "boundary",
+        "importance",
     }
 
 

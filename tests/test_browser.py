@@ -1007,3 +1007,28 @@ def test_decision_boundaries_render_bounded_with_hostile_feature_names(
     assert 2 * 100 * 100 < marks["chart-boundary-maps"] < 2 * 100 * 100 + 2_000
     assert marks["chart-boundary-disagreement"] > 100
     assert hostile not in out.read_text(encoding="utf-8")
+
+
+def test_feature_importance_charts_render_and_hostile_feature_names_stay_text(
+    tmp_path: Path, visit: Callable[[Path], PageVisit], browser: object
+) -> None:
+    """The importance bars and the contribution beeswarm render, with a feature named as
+    markup: it reaches the axes as SVG text and runs nothing."""
+    from .test_importance import HOSTILE, Cancer, hostile_importance_report
+
+    out = hostile_importance_report(tmp_path, Cancer())
+    seen = visit(out)
+    assert_clean(seen, len(seen.charts))
+    ids = {c["id"] for c in seen.charts}
+    assert {"chart-importance-bars", "chart-importance-swarm"} <= ids
+    page = browser.new_page()  # type: ignore[attr-defined]
+    page.goto(out.resolve().as_uri())
+    page.wait_for_function("document.querySelectorAll('.chart:not([data-rendered])').length === 0")
+    for chart in ("#chart-importance-bars", "#chart-importance-swarm"):
+        labels = page.locator(chart).evaluate(
+            "e => Array.from(e.querySelectorAll('svg text')).map(t => t.textContent)"
+        )
+        assert any(label.startswith("</script><script>") for label in labels), (chart, labels)
+        assert page.locator(f"{chart} svg script, {chart} svg img").count() == 0
+    assert HOSTILE[:20] not in out.read_text()
+    page.close()

@@ -8,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 
-from reportgen.charts import boundary, classification, kinds, language, thresholds
+from reportgen.charts import boundary, classification, importance, kinds, language, thresholds
 from reportgen.charts.classification import chart_spec
 from reportgen.formatting import display_text
 from reportgen.model import Chart, Figure, Section
@@ -53,6 +53,7 @@ BUILDERS: dict[str, Callable[..., Any]] = {
             ),
         ),
         (boundary, ("boundary_panels", "disagreement_panels")),
+        (importance, ("contribution_swarm", "importance_bars")),
     )
     for name in names
 }

@@ -21,6 +21,7 @@ from reportgen.kinds.efficiency import EFFICIENCY
 from reportgen.kinds.embeddings import EMBEDDINGS
 from reportgen.kinds.generation import GENERATION
 from reportgen.kinds.history import HISTORY
+from reportgen.kinds.importance import IMPORTANCE
 from reportgen.kinds.lmeval_results import LMEVAL_RESULTS
 from reportgen.kinds.lmeval_samples import SAMPLES
 from reportgen.kinds.multilabel import MULTILABEL
@@ -39,6 +40,7 @@ KINDS: tuple[Kind, ...] = (
     REGRESSION,
     MULTILABEL,
     EFFICIENCY,  # reads every other kind's speed and cost: after them
+    IMPORTANCE,  # reads classification and regression runs' contributions
     HISTORY,
 )
 

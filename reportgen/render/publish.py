@@ -81,6 +81,7 @@ def _email_environment() -> jinja2.Environment:
     env.filters["still"] = still
     env.filters["email_leaderboard"] = email_leaderboard
     env.filters["token_tables"] = token_tables
+    env.filters["email_board"] = email_board
     return env
 
 
@@ -190,6 +191,16 @@ def email_leaderboard(report: Report) -> tuple[list[Table], int]:
     names = [row[0].text for row in board.rows]
     baseline = names.index(report.baseline) + 1 if report.baseline in names else 1
     return email_parts(shown, baseline), 0
+
+
+def email_board(full: Table, baseline: str) -> list[Table]:
+    """A further leaderboard (another kind's, a view's) as the email shows it: turned when
+    it has a turned layout, in tables of three models (:func:`email_parts`)."""
+    shown = full.shown(narrow=True)
+    if shown is full:
+        return [full]
+    names = [row[0].text for row in full.rows]
+    return email_parts(shown, names.index(baseline) + 1 if baseline in names else 1)
 
 
 def key_figures(report: Report, limit: int = MAX_EMAIL_FIGURES) -> list[Figure]:
