@@ -65,6 +65,18 @@ def build_report(
     limit = parse_memory(o.memory_limit) if o.memory_limit is not None else None
     choice = choose_engine(o.engine, runs, limit)
     if choice.name != "memory":
+        given = [n for k in registry.KINDS for n in k.options if getattr(o, n)]
+        if given:
+            flag = "--" + given[0].replace("_", "-")
+            raise ReportgenError(
+                f"{flag} needs the runs in memory (its view reads every example), but "
+                + (
+                    f"--engine {o.engine} keeps them where they lie"
+                    if not choice.reason
+                    else "they do not fit --memory-limit"
+                )
+                + f"; drop {flag}, or build with --engine memory"
+            )
         if choice.reason:
             say("Switching to DuckDB: the runs do not fit --memory-limit")
         with stage("evaluate"):

@@ -350,3 +350,25 @@ def test_json_lines_duckdb_cannot_read_are_named_by_line(
     assert len(done.stderr.strip().splitlines()) == 1
     assert f"reportgen: error: {path}: {said}" in done.stderr
     assert not (tmp_path / "r.html").exists()
+
+
+@pytest.mark.parametrize("option", ["--embeddings", "--importance", "--boundary", "--attributions"])
+def test_view_files_out_of_core_are_refused_not_ignored(tmp_path: Path, option: str) -> None:
+    """The views given their own files read every example, which the out-of-core engines do
+    not keep: --engine duckdb with one of them is one line, not a report without the view."""
+    path = _csv_with(tmp_path / "run.csv", 40, {})
+    done = build_cli(
+        f"a={path}",
+        "--engine",
+        "duckdb",
+        option,
+        f"a={tmp_path}/v.csv",
+        "-o",
+        str(tmp_path / "r.html"),
+    )
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip().splitlines() == [
+        f"reportgen: error: {option} needs the runs in memory (its view reads every example), "
+        f"but --engine duckdb keeps them where they lie; drop {option}, or build with "
+        "--engine memory"
+    ]

@@ -315,6 +315,7 @@ class AttributionsKind(Kind):
     board_title = "Token attributions"
     before_section = "errors"
     reads = ("classification",)
+    options = ("attributions",)
 
     def evaluate(self, runs: list[Any], ctx: Context) -> AttributionsResult | None:
         found = ctx.result("classification")

@@ -143,6 +143,9 @@ class Kind(ABC):
     # a view owns no runs: it reads the results of these kinds ("*": every kind), and is
     # evaluated after every kind, whatever its place in KINDS (which is only page order)
     reads: ClassVar[tuple[str, ...]] = ()
+    # the options that give a view its own files (--embeddings NAME=PATH, ...): it reads
+    # every example of the runs, so the out-of-core engines, which keep none, refuse them
+    options: ClassVar[tuple[str, ...]] = ()
     noun: ClassVar[str] = ""  # how the subtitle names its runs, when not by ``name``
     compares: ClassVar[bool] = True  # compares a model's runs with the baseline's (not history)
 

@@ -167,6 +167,7 @@ class BoundaryKind(Kind):
     board_title = "Decision boundaries (2-D slice)"
     before_section = "errors"
     reads = ("classification",)
+    options = ("boundary",)
     compares = False
 
     def evaluate(self, runs: list[Any], ctx: Context) -> BoundaryResult | None:

@@ -326,6 +326,7 @@ class EmbeddingsKind(Kind):
     board = "classification"
     before_section = "errors"
     reads = ("classification",)  # a view of the classification runs
+    options = ("embeddings",)
 
     def evaluate(self, runs: list[Any], ctx: Context) -> EmbeddingsResult | None:
         found = ctx.result("classification")

@@ -60,6 +60,7 @@ class ImportanceKind(Kind):
     board = "importance"
     board_title = "Feature importance"
     reads = ("classification", "regression")
+    options = ("importance",)
 
     def evaluate(self, runs: list[Any], ctx: Context) -> ImportanceResult | None:
         given = _tables(ctx)
