@@ -161,6 +161,7 @@ PROBES = {
     ("reportgen.engines.slicing", "value"),
     ("reportgen.kinds.classification.views", "curve"),
     ("reportgen.kinds.lmeval_results.table", "s"),
+    ("reportgen.pipeline", "o"),  # the options a view takes its files from (Kind.options)
     ("reportgen.render.html", "vl_convert"),
     ("reportgen.terminal", "param"),
 }
