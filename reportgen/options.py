@@ -174,6 +174,11 @@ OPTIONS: tuple[Option, ...] = (
            "example, in the run's order); repeatable. An 'embedding' column of list values works "
            "without this. Adds PCA and t-SNE projections and the silhouette of the true classes.",
            ["v2=runs/v2-embeddings.npy"], "Inputs", metavar="NAME=PATH"),
+    Option("robustness_tables", "texts", (),
+           "An aggregated robustness table (columns model, perturbation, severity, metric, "
+           "value; perturbation 'none' for the clean value); repeatable. Adds its models to the "
+           "robustness views: accuracy against severity, clean against perturbed, mCE.",
+           ["robustbench.csv"], "Inputs", flag="--robustness-table", metavar="PATH"),
     Option("max_points", "int", 3000,
            "Embedding views: the size of the deterministic sample (per run) that is projected "
            "and scored; only these rows are read.", 1000, "Inputs", metavar="N", low=10),

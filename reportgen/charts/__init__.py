@@ -8,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 
-from reportgen.charts import classification, kinds, language, thresholds
+from reportgen.charts import classification, kinds, language, robustness, thresholds
 from reportgen.charts.classification import chart_spec
 from reportgen.formatting import display_text
 from reportgen.model import Chart, Figure, Section
@@ -52,6 +52,7 @@ BUILDERS: dict[str, Callable[..., Any]] = {
                 "separation_chart",
             ),
         ),
+        (robustness, ("severity_panels",)),
     )
     for name in names
 }
