@@ -924,3 +924,28 @@ def test_small_multiples_fit_a_phone_and_use_a_desktop(
             pairs = page.evaluate(WIDTHS, "#confused-pairs .chart")  # type: ignore[attr-defined]
             assert 150 < pairs[0]["height"] < 600, pairs  # 15 pairs x 3 models, not 1,100 px
         page.context.close()  # type: ignore[attr-defined]
+
+
+def test_robustness_panels_render_with_hostile_names_as_text(
+    tmp_path: Path, visit: Callable[[Path], PageVisit]
+) -> None:
+    from reportgen.demo.why_robust import robustness_frames
+
+    from .test_robustness import HOSTILE, NAME
+
+    runs = []
+    for name, frame in robustness_frames().items():
+        path = tmp_path / f"{name}.csv"
+        frame.assign(
+            perturbation=frame["perturbation"].where(
+                frame["perturbation"] == "none", frame["perturbation"] + HOSTILE
+            )
+        ).to_csv(path, index=False)
+        runs.append(f"{NAME if name == 'knn' else name}={path}")
+    out = tmp_path / "robust.html"
+    report = build_report(runs, title=HOSTILE, timestamp=False)
+    report.save(out)
+    seen = visit(out)
+    assert_clean(seen, sum(len(s.figures) for s in report.sections))
+    panels = {c["id"]: c["marks"] for c in seen.charts}
+    assert panels["chart-robustness-severity"] > 2 * 2 * 4  # 2 panels x 2 models x 4 points

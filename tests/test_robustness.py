@@ -167,6 +167,11 @@ def test_board_markdown_email_and_gates(written: list[str], tmp_path: Path) -> N
     assert done.returncode == 1, done.stderr
 
 
+def test_task_multiclass_still_reads_a_robustness_run(report, written: list[str]) -> None:
+    forced = build_report(written, task="multiclass", timestamp=False)
+    assert scores(forced) == scores(report)
+
+
 def test_most_flipped_examples_are_the_ones_flipped_most(report, frames) -> None:
     section = next(s for s in report.sections if s.id == "robustness")
     table = next(t for t in section.tables if t.title == "Most flipped examples")

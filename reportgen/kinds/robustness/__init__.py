@@ -39,8 +39,10 @@ class RobustnessKind(Kind):
     run_types = (ingest.RobustnessRun,)
     detect_rank = 20  # before classification, which claims every table
 
-    def looks_like(self, source: Source) -> bool:
-        return ingest.has_columns(source.frame)
+    def claims(self, source: Source) -> bool:
+        # --task binary or multiclass still leaves perturbed copies to this kind: read as
+        # classification, their repeated ids would be refused as duplicates
+        return source.task in (None, "binary", "multiclass") and ingest.has_columns(source.frame)
 
     def load(self, source: Source) -> ingest.RobustnessRun:
         return ingest.load_run(*source.reader_args())
