@@ -316,3 +316,23 @@ def test_the_page_is_bounded_and_names_stay_text(frames, tmp_path: Path) -> None
     many.to_csv(path, index=False)
     with pytest.raises(ReportgenError, match="32 perturbations; a report shows at most 30"):
         build_report([str(path)])
+
+
+def test_per_setting_tables_are_bounded_by_the_charted_models(
+    frames: dict[str, pd.DataFrame], tmp_path: Path
+) -> None:
+    runs = []
+    for k in range(10):
+        frame = frames["knn" if k % 2 else "logistic"].copy()
+        frame.loc[frame.index % (k + 2) == 0, "prediction"] = 0  # ten different models
+        path = tmp_path / f"m{k}.csv"
+        frame.to_csv(path, index=False)
+        runs.append(f"m{k}={path}")
+    report = build_report(runs, timestamp=False)
+    section = next(s for s in report.sections if s.id == "robustness")
+    tables = {t.title: t for t in section.tables}
+    assert len({r[0].text for r in tables["Clean against perturbed accuracy"].rows}) == 10
+    assert len({r[0].text for r in tables["McNemar: clean against each perturbation"].rows}) == 8
+    assert len(tables["McNemar: clean against each perturbation"].rows) == 8 * 6
+    assert any("list the charted models" in n for n in section.notes)
+    assert len(json.loads(report.to_json())["runs"]) == 10

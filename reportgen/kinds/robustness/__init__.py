@@ -20,8 +20,6 @@ from reportgen.kinds.robustness.sections import colours_for, robustness_section
 from reportgen.model import PALETTE, Section
 from reportgen.stats.score import LEVEL, Score
 
-MAX_DRAWN_MODELS = 8  # lines per panel; the tables list every model
-
 
 @dataclass
 class RobustnessResult(KindResult):
@@ -126,15 +124,12 @@ class RobustnessKind(Kind):
 
     def sections(self, result: RobustnessResult, ctx: Context) -> list[Section]:
         colours = colours_for(result.models, ctx.colours)
-        drawn = [m for m in result.models if ctx.draws(m)][:MAX_DRAWN_MODELS]
-        if result.baseline not in drawn:
-            drawn = [result.baseline, *drawn[: MAX_DRAWN_MODELS - 1]]
+        drawn = [m for m in result.models if ctx.draws(m)]  # the pipeline caps the charts
         notes = list(result.notes)
         if len(drawn) < len(result.models):
-            notes.insert(
-                0,
-                f"The chart draws {len(drawn)} of {len(result.models)} models; "
-                "the tables list every model.",
+            notes.append(
+                "The flip-rate, most-flipped and McNemar tables list the charted models, as "
+                "the chart does; the JSON holds every model's."
             )
         return [
             robustness_section(

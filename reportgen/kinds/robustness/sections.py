@@ -278,11 +278,13 @@ def robustness_section(
     notes: Sequence[str],
 ) -> Section:
     tables = [drop_table(found, points, colours), mce_table(found, baseline, colours)]
+    # the per-setting tables grow with models x perturbations x severities: charted models only
+    shown = [m for m in found if m.name in set(drawn)]
     for table in (
-        flip_table(found, colours),
-        flipped_table(found, colours),
-        mcnemar_clean_table(found, colours),
-        mcnemar_pair_table(pairs, baseline, colours),
+        flip_table(shown, colours),
+        flipped_table(shown, colours),
+        mcnemar_clean_table(shown, colours),
+        mcnemar_pair_table({k: v for k, v in pairs.items() if k in set(drawn)}, baseline, colours),
     ):
         if table is not None:
             tables.append(table)
