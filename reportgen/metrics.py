@@ -128,8 +128,8 @@ REGISTRY: dict[str, Metric] = _metrics(
     _rate("acc", "Accuracy", "mcnemar-exact"),
     _rate("acc_norm", "Accuracy (normalised)", "mcnemar-exact"),
     # robustness under perturbation (kinds/robustness): reported, not tested as a delta
-    _rate("clean_accuracy", "Clean accuracy", "none"),
-    _rate("robust_accuracy", "Robust accuracy", "none"),
+    _rate("clean_accuracy", "Clean accuracy", "mcnemar-exact"),
+    _rate("robust_accuracy", "Robust accuracy"),  # the paired bootstrap over example ids
     Metric("mce", "mCE", higher_is_better=False, bounded=False, test="none"),
     _rate("flip_rate", "Flip rate", "none", lower=True),
     # embeddings: the mean silhouette of the true classes, in [-1, 1]

@@ -336,3 +336,56 @@ def test_per_setting_tables_are_bounded_by_the_charted_models(
     assert len(tables["McNemar: clean against each perturbation"].rows) == 8 * 6
     assert any("list the charted models" in n for n in section.notes)
     assert len(json.loads(report.to_json())["runs"]) == 10
+
+
+def test_robust_accuracy_interval_and_paired_test_agree_with_a_plain_bootstrap(
+    report,
+    frames: dict[str, pd.DataFrame],
+) -> None:
+    """An independent bootstrap (pandas, another generator) over example ids gives the same
+    interval to within Monte Carlo error; the comparisons carry the hand-computed deltas."""
+    rng = np.random.default_rng(12345)
+    ok = {n: (f["label"] == f["prediction"]).to_numpy() for n, f in frames.items()}
+    setting = frames["knn"]["perturbation"] + frames["knn"]["severity"].astype(str)
+    perturbed = (frames["knn"]["perturbation"] != "none").to_numpy()
+    ids = frames["knn"]["id"].to_numpy()
+    table = {
+        n: pd.DataFrame({"id": ids[perturbed], "s": setting[perturbed], "ok": ok[n][perturbed]})
+        .pivot(index="id", columns="s", values="ok")
+        .to_numpy(float)
+        for n in ok
+    }
+    n = len(table["knn"])
+    draws = {m: [] for m in table}
+    for _ in range(2000):
+        pick = rng.integers(0, n, n)
+        for m in table:
+            draws[m].append(table[m][pick].mean(axis=0).mean())
+    record = {s.model: s for s in report.scores if s.metric == "robust_accuracy"}
+    for m in table:
+        low, high = np.percentile(draws[m], [2.5, 97.5])
+        assert record[m].low == pytest.approx(low, abs=0.004)
+        assert record[m].high == pytest.approx(high, abs=0.004)
+    delta = np.array(draws["knn"]) - np.array(draws["logistic"])
+    found = {c.metric: c for c in report.comparisons}
+    robust = found["robust_accuracy"]
+    assert robust.delta == pytest.approx(table["knn"].mean() - table["logistic"].mean())
+    assert robust.ci == pytest.approx(tuple(np.percentile(delta, [2.5, 97.5])), abs=0.004)
+    assert robust.se == pytest.approx(float(np.std(delta, ddof=1)), rel=0.1)
+    assert robust.verdict == "better" and robust.test == "bootstrap-paired"
+    clean = found["clean_accuracy"]
+    b = ok["logistic"][~perturbed]
+    c = ok["knn"][~perturbed]
+    expected = mcnemar([[np.sum(b & c), np.sum(b & ~c)], [np.sum(~b & c), 0]], exact=True).pvalue
+    assert clean.p_value == pytest.approx(expected, rel=1e-9) and clean.n_paired == 719
+    assert "knn beats logistic on clean accuracy and robust accuracy" in report.verdict
+
+
+def test_without_bootstrap_robust_accuracy_is_untested_with_a_reason(written: list[str]) -> None:
+    report = build_report(written, bootstrap=0, timestamp=False)
+    robust = next(c for c in report.comparisons if c.metric == "robust_accuracy")
+    assert (
+        robust.p_value is None and robust.verdict == "untested" and "--bootstrap 0" in robust.reason
+    )
+    record = next(s for s in report.scores if s.metric == "robust_accuracy" and s.model == "knn")
+    assert record.low is None and record.value is not None

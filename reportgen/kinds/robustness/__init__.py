@@ -81,10 +81,13 @@ class RobustnessKind(Kind):
                 for r in runs
                 if r.name != baseline
             }
+        options = ctx.options
+        tested = compute.comparisons(runs, found, baseline, options.bootstrap, options.seed)
         return RobustnessResult(
             kind=self.name,
             baseline=baseline,
             models=names,
+            comparisons=tested,
             runs=list(runs),
             points=points,
             found=found,
@@ -114,6 +117,9 @@ class RobustnessKind(Kind):
                     "robust_accuracy",
                     m.robust,
                     result.baseline,
+                    low=m.robust_interval[0] if m.robust_interval else None,
+                    high=m.robust_interval[1] if m.robust_interval else None,
+                    level=LEVEL if m.robust_interval else None,
                     reason=None if m.robust is not None else "no perturbed rows",
                 ),
                 Score(m.name, self.name, "mce", m.mce, result.baseline, reason=m.mce_reason),

@@ -21,7 +21,15 @@ import numpy as np
 import pandas as pd
 
 from reportgen.ingest.robustness import RobustnessRun
-from reportgen.stats.significance import holm, mcnemar_from_counts, wilson_interval
+from reportgen.stats.comparison import Comparison
+from reportgen.stats.significance import (
+    holm,
+    mcnemar_exact,
+    mcnemar_from_counts,
+    percentile_interval,
+    wald_p_value,
+    wilson_interval,
+)
 
 MAX_FLIPPED = 10  # most flipped examples listed per model
 POINT_COLUMNS = ["model", "perturbation", "severity", "value", "low", "high", "n"]
@@ -41,6 +49,7 @@ class ModelRobustness:
     flipped: pd.DataFrame | None = None  # the most flipped examples
     flips: pd.DataFrame | None = None  # perturbation, severity, flipped, copies, flip_rate
     mcnemar: pd.DataFrame | None = None  # clean against each (p, s)
+    robust_interval: tuple[float, float] | None = None  # bootstrap over example ids
     ce: dict[str, float] = field(default_factory=dict)  # perturbation -> CE
     mce: float | None = None
     mce_reason: str | None = None
@@ -263,3 +272,159 @@ def analyse(
         model.ce, model.mce_reason = corruption_errors(points, name, baseline)
         model.mce = float(np.mean(list(model.ce.values()))) if model.ce else None
     return points, list(found.values())
+
+
+def _cells(
+    run: RobustnessRun, ids: pd.Index, settings: Sequence[tuple[str, float]]
+) -> tuple[np.ndarray, np.ndarray]:
+    """(correct, present): n x G 0/1 matrices of the run's perturbed copies, by example id
+    (``ids``) and setting."""
+    at = {s: j for j, s in enumerate(settings)}
+    mapping = np.array([at.get(s, -1) for s in run.settings] + [-1], dtype=np.int64)
+    rows = np.flatnonzero(run.setting >= 0)
+    g = mapping[run.setting[rows]]
+    i = ids.get_indexer(run.ids[rows])
+    keep = (g >= 0) & (i >= 0)
+    correct = np.zeros((len(ids), len(settings)))
+    present = np.zeros((len(ids), len(settings)))
+    correct[i[keep], g[keep]] = run.correct[rows[keep]]
+    present[i[keep], g[keep]] = 1.0
+    return correct, present
+
+
+def _robust_from_sums(sums: np.ndarray, k: int, complete: bool, n: int) -> np.ndarray:
+    """Robust accuracy per row of ``sums``: resampled sums of ``k`` correct columns and, when
+    some ids lack a setting, ``k`` present columns (else every setting counts ``n``)."""
+    right = sums[:, :k]
+    total = np.full_like(right, float(n)) if complete else sums[:, k : 2 * k]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.nanmean(right / total, axis=1)
+
+
+@dataclass
+class Resampled:
+    """Bootstrap replicates of robust accuracy, and its value on the unresampled cells."""
+
+    replicates: np.ndarray
+    on_cells: float
+
+
+def robust_bootstrap(
+    runs: Sequence[RobustnessRun],
+    ids: pd.Index,
+    settings: list[tuple[str, float]],
+    replicates: int,
+    seed: int,
+) -> list[Resampled]:
+    """Robust accuracy of each run over ``replicates`` resamples of the example ``ids`` (the
+    same resampled ids for every run, so runs given together are paired), on ``settings``."""
+    from reportgen.stats.bootstrap import resampled_sums
+
+    columns, complete = [], []
+    for run in runs:
+        correct, present = _cells(run, ids, settings)
+        whole = bool(present.all())
+        columns += [correct.T] + ([] if whole else [present.T])
+        complete.append(whole)
+    matrix = np.vstack(columns)
+    sums = resampled_sums(matrix, replicates, seed)
+    total = matrix.sum(axis=1)[None, :]
+    found, at, k = [], 0, len(settings)
+    for whole in complete:
+        width = k if whole else 2 * k
+        part = slice(at, at + width)
+        found.append(
+            Resampled(
+                _robust_from_sums(sums[:, part], k, whole, len(ids)),
+                float(_robust_from_sums(total[:, part], k, whole, len(ids))[0]),
+            )
+        )
+        at += width
+    return found
+
+
+def comparisons(
+    runs: Sequence[RobustnessRun],
+    found: Sequence[ModelRobustness],
+    baseline: str,
+    replicates: int,
+    seed: int,
+) -> list[Comparison]:
+    """Each run's robust-accuracy interval (set on ``found``), and each candidate against the
+    baseline run: clean accuracy by McNemar's exact test on the shared clean ids, robust
+    accuracy by the paired bootstrap over the shared ids and settings (a Wald test)."""
+    by_name = {m.name: m for m in found}
+    for run in runs:
+        model = by_name[run.name]
+        if replicates and model.robust is not None:
+            drawn = robust_bootstrap(
+                [run], pd.Index(run.ids[run.clean]), run.settings, replicates, seed
+            )[0]
+            model.robust_interval = percentile_interval(
+                drawn.replicates, model.robust, drawn.on_cells
+            )
+    base_run = next((r for r in runs if r.name == baseline), None)
+    if base_run is None:
+        return []
+    base = by_name[baseline]
+    found_pairs = []
+    for run in runs:
+        if run.name == baseline:
+            continue
+        model = by_name[run.name]
+        mine = pd.Index(run.ids[run.clean])
+        theirs = pd.Index(base_run.ids[base_run.clean])
+        shared = mine.intersection(theirs, sort=False)
+        shared_only = len(shared) < max(len(mine), len(theirs))
+        c_ok = run.correct[run.clean][mine.get_indexer(shared)]
+        b_ok = base_run.correct[base_run.clean][theirs.get_indexer(shared)]
+        found_pairs.append(
+            Comparison(
+                baseline,
+                run.name,
+                "clean_accuracy",
+                base.clean,
+                model.clean,
+                _minus(model.clean, base.clean),
+                None,
+                mcnemar_exact(b_ok, c_ok) if len(shared) else None,
+                "mcnemar-exact",
+                len(shared),
+                shared_only=shared_only,
+            )
+        )
+        common = [s for s in run.settings if s in set(base_run.settings)]
+        delta = _minus(model.robust, base.robust)
+        ci = p = se = None
+        if replicates and len(shared) and common and delta is not None:
+            mine_r, base_r = robust_bootstrap([run, base_run], shared, common, replicates, seed)
+            draws = mine_r.replicates - base_r.replicates
+            on_cells = mine_r.on_cells - base_r.on_cells
+            ci = percentile_interval(draws, delta, on_cells)
+            tested = wald_p_value(draws, delta, on_cells)
+            if tested is not None:
+                p, se = tested
+        found_pairs.append(
+            Comparison(
+                baseline,
+                run.name,
+                "robust_accuracy",
+                base.robust,
+                model.robust,
+                delta,
+                ci,
+                p,
+                "bootstrap-paired",
+                len(shared),
+                se=se,
+                shared_only=shared_only,
+                reason=""
+                if p is not None
+                else "no bootstrap (--bootstrap 0) or no shared perturbation",
+            )
+        )
+    return found_pairs
+
+
+def _minus(a: float | None, b: float | None) -> float | None:
+    return None if a is None or b is None else a - b
