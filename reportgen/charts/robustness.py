@@ -39,7 +39,7 @@ def severity_panels(
         x=x,
         y=alt.Y("low:Q", scale=y_scale, title="Accuracy"),
         y2=alt.Y2("high:Q"),
-        color=colour,
+        color=_colour("model", models, colours, None),  # the legend shows the lines
         detail=alt.Detail("model:N"),
     )
     line = base.mark_line(strokeWidth=1.8).encode(

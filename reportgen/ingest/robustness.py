@@ -140,10 +140,19 @@ def load_run(
             f"{path}: missing id in column {id_col!r} at {_row_location(fmt, row)}; every "
             "row needs the id of its example"
         )
-    id_text = ids_series.map(class_name).astype(str).to_numpy(dtype=object)
+    # ids as text (1 and "1" are one id, as classification pairs them), mapped per distinct id
+    id_codes, distinct = pd.factorize(ids_series, sort=False)
+    texts = np.array([class_name(v) for v in np.asarray(distinct, dtype=object)], dtype=object)
+    text_codes, text_values = pd.factorize(texts, sort=False)
+    id_code = text_codes[id_codes]  # one int per row: which example
+    id_text = np.asarray(text_values, dtype=object)[id_code]
     severity = np.where(is_clean, 0.0, severity)
-    key = pd.DataFrame({"id": id_text, "p": np.where(is_clean, "", kind_values), "s": severity})
-    duplicated = key.duplicated().to_numpy()
+    pairs = pd.MultiIndex.from_arrays([kind_values[~is_clean], severity[~is_clean]])
+    codes, uniques = pd.factorize(pairs, sort=False)
+    group = np.full(len(frame), -1, dtype=np.int64)
+    group[~is_clean] = codes
+    key = id_code.astype(np.int64) * (len(uniques) + 1) + (group + 1)
+    duplicated = pd.Series(key).duplicated().to_numpy()
     if duplicated.any():
         row = int(np.argmax(duplicated))
         what = (
@@ -156,8 +165,9 @@ def load_run(
             f"{_row_location(fmt, row)}); each example has one row per perturbation and severity"
         )
     clean = np.flatnonzero(is_clean)
-    clean_ids = pd.Index(id_text[clean])
-    source = clean_ids.get_indexer(id_text)
+    position = np.full(len(text_values), -1, dtype=np.int64)
+    position[id_code[clean]] = np.arange(len(clean))
+    source = position[id_code]
     orphan = source < 0
     if orphan.any():
         row = int(np.argmax(orphan))
@@ -165,10 +175,6 @@ def load_run(
             f"{path}: id {id_text[row]} at {_row_location(fmt, row)} has no clean row; add its "
             "unperturbed copy with perturbation 'none', or drop it"
         )
-    pairs = pd.MultiIndex.from_arrays([kind_values[~is_clean], severity[~is_clean]])
-    codes, uniques = pd.factorize(pairs, sort=False)
-    group = np.full(len(frame), -1, dtype=np.int64)
-    group[~is_clean] = codes
     groups = [(str(p), float(s)) for p, s in uniques]
     perturbations = list(dict.fromkeys(p for p, _ in groups))
     if len(perturbations) > MAX_PERTURBATIONS:
