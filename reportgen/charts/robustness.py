@@ -8,8 +8,6 @@ from collections.abc import Sequence
 import altair as alt
 import pandas as pd
 
-from reportgen.charts.classification import _colour
-
 PANEL_WIDTH = 220
 PANEL_HEIGHT = 170
 PANEL_COLUMNS = 4
@@ -23,7 +21,13 @@ def severity_panels(
 ) -> alt.TopLevelMixin:
     """``points``: model, perturbation, severity, value, low, high (low and high may be
     missing: values from an aggregated table have no interval). Accuracy's axis spans [0, 1]."""
-    colour = _colour("model", models, colours, "Model")
+    # one legend for the three layers, its symbols opaque (the bands' opacity is 0.18)
+    colour = alt.Color(
+        "model:N",
+        scale=alt.Scale(domain=list(models), range=list(colours)),
+        legend=alt.Legend(title="Model", symbolOpacity=1.0),
+        sort=list(models),
+    )
     x = alt.X("severity:Q", title="Severity", axis=alt.Axis(tickMinStep=1))
     y_scale = alt.Scale(domain=[0, 1])
     tooltip = [
@@ -39,7 +43,7 @@ def severity_panels(
         x=x,
         y=alt.Y("low:Q", scale=y_scale, title="Accuracy"),
         y2=alt.Y2("high:Q"),
-        color=_colour("model", models, colours, None),  # the legend shows the lines
+        color=colour,
         detail=alt.Detail("model:N"),
     )
     line = base.mark_line(strokeWidth=1.8).encode(
