@@ -261,8 +261,16 @@ def test_a_bad_table_names_its_line(written: list[str], tmp_path: Path) -> None:
     )
     with pytest.raises(ReportgenError, match=r"t.csv: value 'x' at line 3 is not a finite"):
         build_report(written, robustness_tables=[str(path)])
+    done = build_cli(*written, "--robustness-table", str(path), "-o", str(tmp_path / "r.html"))
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        f"reportgen: error: {path}: value 'x' at line 3 is not a finite number"
+    ]
     path.write_text("model,perturbation,value\nm,none,0.9\n")
     with pytest.raises(ReportgenError, match="missing: severity, metric"):
+        build_report(written, robustness_tables=[str(path)])
+    path.write_text("model,perturbation,severity,metric,value\nm\u202e,none,,accuracy,0.9\n")
+    with pytest.raises(ReportgenError, match="--robustness-table: "):
         build_report(written, robustness_tables=[str(path)])
 
 

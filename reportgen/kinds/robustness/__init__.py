@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from reportgen import formatting as fmt
 from reportgen.errors import ReportgenError
 from reportgen.ingest import robustness as ingest
 from reportgen.kinds.base import Context, Kind, KindResult, Source, SummaryPart, run_entry
@@ -53,6 +54,9 @@ class RobustnessKind(Kind):
         table = None
         if tables:
             table, notes = compute.table_points(pd.concat(tables, ignore_index=True))
+            hidden = fmt.check_names(list(dict.fromkeys(table["model"])))
+            if hidden is not None:
+                raise ReportgenError(f"--robustness-table: {hidden}")
             clash = sorted(set(table["model"]) & {r.name for r in runs})
             if clash:
                 raise ReportgenError(
