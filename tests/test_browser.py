@@ -941,7 +941,7 @@ def test_robustness_panels_render_with_hostile_names_as_text(
                 frame["perturbation"] == "none", frame["perturbation"] + HOSTILE
             )
         ).to_csv(path, index=False)
-        runs.append(f"{NAME if name == 'knn' else name}={path}")
+        runs.append(f"{NAME if name == 'digits-knn' else name}={path}")
     out = tmp_path / "robust.html"
     report = build_report(runs, title=HOSTILE, timestamp=False)
     report.save(out)

@@ -71,13 +71,13 @@ def test_mce_robust_accuracy_and_flip_rate_match_the_hand_computation(
     frames: dict[str, pd.DataFrame],
 ) -> None:
     found = scores(report)
-    logistic, knn = frames["logistic"], frames["knn"]
+    logistic, knn = frames["digits-logistic"], frames["digits-knn"]
     mce, ce = hand_mce(knn, logistic)
-    assert found[("knn", "mce")] == pytest.approx(mce, abs=1e-12)
-    assert found[("logistic", "mce")] == 1.0
+    assert found[("digits-knn", "mce")] == pytest.approx(mce, abs=1e-12)
+    assert found[("digits-logistic", "mce")] == 1.0
     assert 0.3 < mce < 0.7  # k-NN is far more robust than the logistic model on digits
     summary = {r["name"]: r for r in json.loads(report.to_json())["runs"]}
-    assert summary["knn"]["robustness"]["ce"] == pytest.approx(ce, abs=1e-12)
+    assert summary["digits-knn"]["robustness"]["ce"] == pytest.approx(ce, abs=1e-12)
     for name, frame in frames.items():
         accuracy = hand_accuracy(frame)
         assert found[(name, "clean_accuracy")] == pytest.approx(accuracy[("none", 0)])
@@ -104,12 +104,12 @@ def test_mce_robust_accuracy_and_flip_rate_match_the_hand_computation(
 
 
 def test_intervals_and_mcnemar_match_statsmodels(report, frames) -> None:
-    logistic = frames["logistic"]
+    logistic = frames["digits-logistic"]
     clean = logistic[logistic["perturbation"] == "none"]
     right = int((clean["label"] == clean["prediction"]).sum())
     low, high = proportion_confint(right, len(clean), alpha=0.05, method="wilson")
     record = next(
-        s for s in report.scores if s.model == "logistic" and s.metric == "clean_accuracy"
+        s for s in report.scores if s.model == "digits-logistic" and s.metric == "clean_accuracy"
     )
     assert (record.low, record.high) == pytest.approx((low, high), abs=1e-9)
     # clean against gaussian noise 3, then Holm over the model's 6 tests
@@ -124,15 +124,15 @@ def test_intervals_and_mcnemar_match_statsmodels(report, frames) -> None:
             counts = [[np.sum(was & now), np.sum(was & ~now)], [np.sum(~was & now), 0]]
             raw.append(mcnemar(counts, exact=True).pvalue)
     adjusted = multipletests(raw, method="holm")[1]
-    rows = [r for r in table.rows if r[0].text == "logistic"]
+    rows = [r for r in table.rows if r[0].text == "digits-logistic"]
     assert [r[7].title for r in rows] == [f"unadjusted {fmt.p_value(p)}" for p in raw]
     shown = [r[7].text for r in rows]
     assert shown == ["p < 0.001" if p < 0.001 else f"p = {p:.3f}" for p in adjusted]
     assert rows[2][7].tone == "worse"  # noise at sigma 8 loses accuracy, significantly
     # candidate against baseline, on the same ids
     summary = {r["name"]: r for r in json.loads(report.to_json())["runs"]}
-    pairs = summary["knn"]["robustness"]["mcnemar_vs_baseline"]
-    knn_ok = (frames["knn"]["label"] == frames["knn"]["prediction"]).to_numpy()
+    pairs = summary["digits-knn"]["robustness"]["mcnemar_vs_baseline"]
+    knn_ok = (frames["digits-knn"]["label"] == frames["digits-knn"]["prediction"]).to_numpy()
     mask = (
         (logistic["perturbation"] == "feature_dropout") & (logistic["severity"] == 2)
     ).to_numpy()
@@ -175,13 +175,13 @@ def test_task_multiclass_still_reads_a_robustness_run(report, written: list[str]
 def test_most_flipped_examples_are_the_ones_flipped_most(report, frames) -> None:
     section = next(s for s in report.sections if s.id == "robustness")
     table = next(t for t in section.tables if t.title == "Most flipped examples")
-    knn = frames["knn"]
+    knn = frames["digits-knn"]
     clean = knn[knn["perturbation"] == "none"].set_index("id")["prediction"]
     copies = knn[knn["perturbation"] != "none"]
     flipped = copies["prediction"].to_numpy() != clean.loc[copies["id"]].to_numpy()
     counts = pd.Series(flipped).groupby(copies["id"].to_numpy()).sum()
     top = counts.sort_values(ascending=False, kind="stable").head(10)
-    rows = [r for r in table.rows if r[0].text == "knn"]
+    rows = [r for r in table.rows if r[0].text == "digits-knn"]
     assert [int(r[1].text) for r in rows] == list(top.index)
     assert [r[4].text for r in rows] == [f"{n} of 6" for n in top]
 
@@ -195,7 +195,7 @@ def test_an_aggregated_table_gives_the_same_mce(
     rows = []
     for name, frame in frames.items():
         for (p, s), value in hand_accuracy(frame).items():
-            metric, shown = ("error", 1 - value) if name == "knn" else ("accuracy", value)
+            metric, shown = ("error", 1 - value) if name == "digits-knn" else ("accuracy", value)
             rows.append(
                 {
                     "model": f"{name}-table",
@@ -206,17 +206,25 @@ def test_an_aggregated_table_gives_the_same_mce(
                 }
             )
     rows.append(
-        {"model": "knn-table", "perturbation": "none", "severity": 0, "metric": "f1", "value": 0.5}
+        {
+            "model": "digits-knn-table",
+            "perturbation": "none",
+            "severity": 0,
+            "metric": "f1",
+            "value": 0.5,
+        }
     )
     path = tmp_path / "table.csv"
     pd.DataFrame(rows).to_csv(path, index=False)
     mixed = build_report(written, robustness_tables=[str(path)], timestamp=False)
     found = scores(mixed)
-    assert found[("knn-table", "mce")] == pytest.approx(scores(report)[("knn", "mce")], abs=1e-12)
-    assert found[("logistic-table", "robust_accuracy")] == pytest.approx(
-        scores(report)[("logistic", "robust_accuracy")], abs=1e-12
+    assert found[("digits-knn-table", "mce")] == pytest.approx(
+        scores(report)[("digits-knn", "mce")], abs=1e-12
     )
-    assert ("knn-table", "flip_rate") not in found
+    assert found[("digits-logistic-table", "robust_accuracy")] == pytest.approx(
+        scores(report)[("digits-logistic", "robust_accuracy")], abs=1e-12
+    )
+    assert ("digits-knn-table", "flip_rate") not in found
     section = next(s for s in mixed.sections if s.id == "robustness")
     assert any("ignored: f1" in n for n in section.notes)
 
@@ -245,7 +253,7 @@ def test_bad_rows_are_one_line_naming_file_and_line(
     message: str,
 ) -> None:
     path = tmp_path / "bad.csv"
-    edit(frames["knn"]).to_csv(path, index=False)
+    edit(frames["digits-knn"]).to_csv(path, index=False)
     with pytest.raises(ReportgenError, match=message):
         build_report([str(path)])
     done = build_cli(str(path), "-o", str(tmp_path / "r.html"))
@@ -293,7 +301,7 @@ def test_the_chart_draws_a_panel_per_perturbation_with_names_as_text() -> None:
 
 
 def test_the_page_is_bounded_and_names_stay_text(frames, tmp_path: Path) -> None:
-    frame = frames["knn"]
+    frame = frames["digits-knn"]
     path = tmp_path / "hostile.csv"
     frame.assign(
         perturbation=frame["perturbation"].where(
@@ -331,7 +339,7 @@ def test_per_setting_tables_are_bounded_by_the_charted_models(
 ) -> None:
     runs = []
     for k in range(10):
-        frame = frames["knn" if k % 2 else "logistic"].copy()
+        frame = frames["digits-knn" if k % 2 else "digits-logistic"].copy()
         frame.loc[frame.index % (k + 2) == 0, "prediction"] = 0  # ten different models
         path = tmp_path / f"m{k}.csv"
         frame.to_csv(path, index=False)
@@ -354,16 +362,16 @@ def test_robust_accuracy_interval_and_paired_test_agree_with_a_plain_bootstrap(
     interval to within Monte Carlo error; the comparisons carry the hand-computed deltas."""
     rng = np.random.default_rng(12345)
     ok = {n: (f["label"] == f["prediction"]).to_numpy() for n, f in frames.items()}
-    setting = frames["knn"]["perturbation"] + frames["knn"]["severity"].astype(str)
-    perturbed = (frames["knn"]["perturbation"] != "none").to_numpy()
-    ids = frames["knn"]["id"].to_numpy()
+    setting = frames["digits-knn"]["perturbation"] + frames["digits-knn"]["severity"].astype(str)
+    perturbed = (frames["digits-knn"]["perturbation"] != "none").to_numpy()
+    ids = frames["digits-knn"]["id"].to_numpy()
     table = {
         n: pd.DataFrame({"id": ids[perturbed], "s": setting[perturbed], "ok": ok[n][perturbed]})
         .pivot(index="id", columns="s", values="ok")
         .to_numpy(float)
         for n in ok
     }
-    n = len(table["knn"])
+    n = len(table["digits-knn"])
     draws = {m: [] for m in table}
     for _ in range(2000):
         pick = rng.integers(0, n, n)
@@ -374,19 +382,23 @@ def test_robust_accuracy_interval_and_paired_test_agree_with_a_plain_bootstrap(
         low, high = np.percentile(draws[m], [2.5, 97.5])
         assert record[m].low == pytest.approx(low, abs=0.004)
         assert record[m].high == pytest.approx(high, abs=0.004)
-    delta = np.array(draws["knn"]) - np.array(draws["logistic"])
+    delta = np.array(draws["digits-knn"]) - np.array(draws["digits-logistic"])
     found = {c.metric: c for c in report.comparisons}
     robust = found["robust_accuracy"]
-    assert robust.delta == pytest.approx(table["knn"].mean() - table["logistic"].mean())
+    assert robust.delta == pytest.approx(
+        table["digits-knn"].mean() - table["digits-logistic"].mean()
+    )
     assert robust.ci == pytest.approx(tuple(np.percentile(delta, [2.5, 97.5])), abs=0.004)
     assert robust.se == pytest.approx(float(np.std(delta, ddof=1)), rel=0.1)
     assert robust.verdict == "better" and robust.test == "bootstrap-paired"
     clean = found["clean_accuracy"]
-    b = ok["logistic"][~perturbed]
-    c = ok["knn"][~perturbed]
+    b = ok["digits-logistic"][~perturbed]
+    c = ok["digits-knn"][~perturbed]
     expected = mcnemar([[np.sum(b & c), np.sum(b & ~c)], [np.sum(~b & c), 0]], exact=True).pvalue
     assert clean.p_value == pytest.approx(expected, rel=1e-9) and clean.n_paired == 719
-    assert "knn beats logistic on clean accuracy and robust accuracy" in report.verdict
+    assert (
+        "digits-knn beats digits-logistic on clean accuracy and robust accuracy" in report.verdict
+    )
 
 
 def test_without_bootstrap_robust_accuracy_is_untested_with_a_reason(written: list[str]) -> None:
@@ -395,5 +407,7 @@ def test_without_bootstrap_robust_accuracy_is_untested_with_a_reason(written: li
     assert (
         robust.p_value is None and robust.verdict == "untested" and "--bootstrap 0" in robust.reason
     )
-    record = next(s for s in report.scores if s.metric == "robust_accuracy" and s.model == "knn")
+    record = next(
+        s for s in report.scores if s.metric == "robust_accuracy" and s.model == "digits-knn"
+    )
     assert record.low is None and record.value is not None

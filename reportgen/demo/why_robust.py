@@ -38,8 +38,8 @@ def robustness_frames(seed: int = SEED) -> dict[str, pd.DataFrame]:
         x, y, test_size=0.4, random_state=seed, stratify=y
     )
     models = {
-        "logistic": LogisticRegression(max_iter=2000),
-        "knn": KNeighborsClassifier(n_neighbors=5),
+        "digits-logistic": LogisticRegression(max_iter=2000),
+        "digits-knn": KNeighborsClassifier(n_neighbors=5),
     }
     copies = perturbed_copies(x_test, seed)
     frames = {}
