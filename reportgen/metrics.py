@@ -127,6 +127,11 @@ REGISTRY: dict[str, Metric] = _metrics(
     _rate("token_f1", "Token F1"),
     _rate("acc", "Accuracy", "mcnemar-exact"),
     _rate("acc_norm", "Accuracy (normalised)", "mcnemar-exact"),
+    # robustness under perturbation (kinds/robustness): reported, not tested as a delta
+    _rate("clean_accuracy", "Clean accuracy", "mcnemar-exact"),
+    _rate("robust_accuracy", "Robust accuracy"),  # the paired bootstrap over example ids
+    Metric("mce", "mCE", higher_is_better=False, bounded=False, test="none"),
+    _rate("flip_rate", "Flip rate", "none", lower=True),
     # embeddings: the mean silhouette of the true classes, in [-1, 1]
     Metric("silhouette", "Silhouette (true classes)", bounded=False, test="none"),
     # token attributions: mean Spearman ρ with the baseline's attributions, in [-1, 1]

@@ -196,6 +196,11 @@ OPTIONS: tuple[Option, ...] = (
     Option("importance_top", "int", 15,
            "Feature importance: how many features the chart draws and the top-k overlap "
            "compares.", 10, "Inputs", metavar="K", low=1, high=50),
+    Option("robustness_tables", "texts", (),
+           "An aggregated robustness table (columns model, perturbation, severity, metric, "
+           "value; perturbation 'none' for the clean value); repeatable. Adds its models to the "
+           "robustness views: accuracy against severity, clean against perturbed, mCE.",
+           ["robustbench.csv"], "Inputs", flag="--robustness-table", metavar="PATH"),
     Option("max_points", "int", 3000,
            "Embedding views: the size of the deterministic sample (per run) that is projected "
            "and scored; only these rows are read.", 1000, "Inputs", metavar="N", low=10),

@@ -1032,3 +1032,28 @@ def test_feature_importance_charts_render_and_hostile_feature_names_stay_text(
         assert page.locator(f"{chart} svg script, {chart} svg img").count() == 0
     assert HOSTILE[:20] not in out.read_text()
     page.close()
+
+
+def test_robustness_panels_render_with_hostile_names_as_text(
+    tmp_path: Path, visit: Callable[[Path], PageVisit]
+) -> None:
+    from reportgen.demo.why_robust import robustness_frames
+
+    from .test_robustness import HOSTILE, NAME
+
+    runs = []
+    for name, frame in robustness_frames().items():
+        path = tmp_path / f"{name}.csv"
+        frame.assign(
+            perturbation=frame["perturbation"].where(
+                frame["perturbation"] == "none", frame["perturbation"] + HOSTILE
+            )
+        ).to_csv(path, index=False)
+        runs.append(f"{NAME if name == 'digits-knn' else name}={path}")
+    out = tmp_path / "robust.html"
+    report = build_report(runs, title=HOSTILE, timestamp=False)
+    report.save(out)
+    seen = visit(out)
+    assert_clean(seen, sum(len(s.figures) for s in report.sections))
+    panels = {c["id"]: c["marks"] for c in seen.charts}
+    assert panels["chart-robustness-severity"] > 2 * 2 * 4  # 2 panels x 2 models x 4 points

@@ -8,7 +8,15 @@ from typing import Any
 
 import pandas as pd
 
-from reportgen.charts import boundary, classification, importance, kinds, language, thresholds
+from reportgen.charts import (
+    boundary,
+    classification,
+    importance,
+    kinds,
+    language,
+    robustness,
+    thresholds,
+)
 from reportgen.charts.classification import chart_spec
 from reportgen.formatting import display_text
 from reportgen.model import Chart, Figure, Section
@@ -54,6 +62,7 @@ BUILDERS: dict[str, Callable[..., Any]] = {
         ),
         (boundary, ("boundary_panels", "disagreement_panels")),
         (importance, ("contribution_swarm", "importance_bars")),
+        (robustness, ("severity_panels",)),
     )
     for name in names
 }

@@ -27,6 +27,7 @@ from reportgen.kinds.lmeval_samples import SAMPLES
 from reportgen.kinds.multilabel import MULTILABEL
 from reportgen.kinds.perplexity import PERPLEXITY
 from reportgen.kinds.regression import REGRESSION
+from reportgen.kinds.robustness import ROBUSTNESS
 
 KINDS: tuple[Kind, ...] = (
     CLASSIFICATION,
@@ -39,6 +40,7 @@ KINDS: tuple[Kind, ...] = (
     LMEVAL_RESULTS,
     REGRESSION,
     MULTILABEL,
+    ROBUSTNESS,  # classification on perturbed copies
     EFFICIENCY,  # reads every other kind's speed and cost: after them
     IMPORTANCE,  # reads classification and regression runs' contributions
     HISTORY,
