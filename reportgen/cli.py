@@ -169,7 +169,7 @@ app.command(
 
 @app.command(
     epilog="Example:\n\n\b\n  reportgen demo -o /tmp/demo   (then open /tmp/demo/report.html)",
-    short_help="Build four example reports from scikit-learn and LLM data made here.",
+    short_help="Build seven example reports from scikit-learn and LLM data made here.",
 )
 def demo(
     output: Annotated[
@@ -183,7 +183,9 @@ def demo(
     files into OUTPUT, then builds a report from each set of files; then an LLM report from
     lm-eval results files of two fictional models written in the harness's format, with
     generated perplexity, question-answering, sample-log and training-history runs; then a
-    report mixing regression (diabetes), multilabel tagging and embedding views (digits).
+    report mixing regression (diabetes), multilabel tagging and embedding views (digits); then
+    three that explain: feature importance (breast cancer) with robustness under noise and
+    dropout (digits), decision boundaries (wine) and token attributions (synthetic reviews).
     """
     from reportgen.render import fallbacks
 
@@ -191,7 +193,7 @@ def demo(
     from reportgen.demo.run import build_demo
 
     try:
-        with steps(quiet, total=5) as step:
+        with steps(quiet, total=8) as step:  # training, then each of the seven reports
             plans = build_demo(output, step)
     except ReportgenError as exc:
         raise fail(str(exc)) from None

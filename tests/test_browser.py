@@ -826,7 +826,7 @@ CONTROLS = """() => Array.from(document.querySelectorAll(
 
 @pytest.fixture(scope="module")
 def demo_pages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """The four reports of ``reportgen demo``, as a new user first prints them."""
+    """The seven reports of ``reportgen demo``, as a new user first prints them."""
     from reportgen.demo.run import build_demo
 
     plans = build_demo(tmp_path_factory.mktemp("demo"))
@@ -844,7 +844,18 @@ def _open(browser: object, path: Path, width: int) -> object:
     return page
 
 
-@pytest.mark.parametrize("name", ["report", "digits-report", "llm-report", "kinds-report"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "report",
+        "digits-report",
+        "llm-report",
+        "kinds-report",
+        "why-report",
+        "boundary-report",
+        "tokens-report",
+    ],
+)
 def test_printed_demo_reports_keep_figures_headings_and_numbers_whole(
     browser: object, demo_pages: dict[str, Path], name: str
 ) -> None:

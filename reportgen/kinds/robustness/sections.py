@@ -255,15 +255,17 @@ def mcnemar_pair_table(
             "Severity",
             "Paired",
             "Baseline",
-            "Candidate acc.",
-            "Only baseline right",
-            "Only candidate right",
+            "Cand.",
+            "Lost",
+            "Gained",
             "p (Holm)",
         ],
         rows,
         title=f"McNemar: each candidate against {baseline} per perturbation",
         caption="McNemar's exact test on the ids both models have at each perturbation and "
-        f"severity; p adjusted by Holm over each candidate's tests (α = {ALPHA}).",
+        "severity: Baseline and Cand. are their accuracies there, lost = ids only the "
+        "baseline gets right, gained = ids only the candidate gets right; p adjusted by Holm "
+        f"over each candidate's tests (α = {ALPHA}).",
         numeric=[False, False, True, True, True, True, True, True, True],
     )
 
