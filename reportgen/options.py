@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import inspect
 import math
+import re
 import shlex
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, make_dataclass
@@ -121,6 +122,28 @@ def parse_task_metrics(items: Sequence[str]) -> dict[str, str]:
     return found
 
 
+LABEL_KEY = re.compile(r"[A-Za-z0-9_.\-]{1,64}")
+
+
+def parse_labels(items: Sequence[str]) -> dict[str, str]:
+    """``KEY=VALUE`` labels of a build (``commit=3f2c1a9``), in the order given; a key is
+    letters, digits, ``_``, ``.`` or ``-``; the value is any text on one line."""
+    found: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not LABEL_KEY.fullmatch(key):
+            raise ValueError(
+                f"{item!r}: write KEY=VALUE with a key of letters, digits, _ . or -, e.g. "
+                "commit=3f2c1a9"
+            )
+        if key in found:
+            raise ValueError(f"{key!r} is given twice")
+        if any(ch in value for ch in "\r\n"):
+            raise ValueError(f"{key!r}: the value must be on one line")
+        found[key] = value
+    return found
+
+
 def _finite(value: float | None) -> float | None:
     if value is not None and not math.isfinite(value):
         raise ValueError("give a finite number, e.g. 0.3")
@@ -143,6 +166,11 @@ OPTIONS: tuple[Option, ...] = (
     # Inputs
     Option("title", "text", None, "Report title; default: the run names and the task.",
            "churn model: v2 vs v1", "Outputs", metavar="TEXT"),
+    Option("labels", "texts", (),
+           "A label of this build as KEY=VALUE, e.g. the commit or branch; repeatable. Shown "
+           "under the title and kept in the JSON summary's labels, where a later trend or "
+           "diff can order builds by it.", ["commit=3f2c1a9", "branch=main"], "Outputs",
+           flag="--label", metavar="KEY=VALUE", check=parse_labels),
     Option("task", "text", None,
            "Force the task instead of detecting it from the columns: multilabel reads "
            "'labels'/'predictions' lists or label_<name>/pred_<name> 0/1 columns; regression "

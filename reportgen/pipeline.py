@@ -94,6 +94,7 @@ def build_report(
         report = _assemble(ctx, [found], gates, title, timestamp, say)
         report.engine, report.engine_note = choice.name, engine_note(choice)
         report.command = python_call(runs, options)
+        report.labels = o.labels
         return report
     say("Loading runs")
     with stage("load"):
@@ -158,6 +159,7 @@ def build_report(
                 info.notes.append("--cost applies to binary runs, not to this one.")
     report.warnings = _same_files(loaded.runs) + _not_compared(owned, names, found)
     report.command = python_call(runs, options)
+    report.labels = o.labels
     return report
 
 

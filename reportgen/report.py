@@ -58,6 +58,7 @@ class Report:
     warnings: list[str] = field(default_factory=list)
     # how it was built, to be pasted: the reportgen build command, or the build_report call
     command: str = ""
+    labels: dict[str, str] = field(default_factory=dict)  # --label KEY=VALUE, in order
 
     def result(self, kind: str) -> Any:
         """One kind's result (``"classification"``, ``"regression"``, ...), or None."""
@@ -131,6 +132,7 @@ class Report:
             "bootstrap": {"replicates": self.replicates, "seed": self.seed},
             "engine": {"name": self.engine, "note": self.engine_note},
             "command": self.command,
+            "labels": dict(self.labels),
             "verdict": self.verdict,
             "warnings": list(self.warnings),
             "runs": runs,

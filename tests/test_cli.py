@@ -291,7 +291,7 @@ def test_demo_builds_both_reports(tmp_path: Path) -> None:
     assert pd.read_csv(tmp_path / "cancer-logistic.csv").shape[0] == 171
     # and it prints the command that makes each report from them: the same numbers again
     commands = [line.split("made by: ", 1)[1] for line in out.splitlines() if "made by: " in line]
-    assert len(commands) == 4 and all(c.startswith("reportgen build ") for c in commands)
+    assert len(commands) == 7 and all(c.startswith("reportgen build ") for c in commands)
     (digits,) = [c for c in commands if "digits-report.html" in c]
     code, _, err = invoke(*shlex.split(digits)[1:], "--quiet")
     assert code == 0, err

@@ -165,3 +165,47 @@ def test_older_schemas_are_read_and_newer_ones_refused(
         bad.write_text(text)
         done = diff_cli(str(bad), str(summaries["old"]))
         assert done.returncode == 2 and said in done.stderr, done.stderr
+
+
+def test_labels_of_a_build_reach_the_page_the_markdown_and_the_json(
+    tmp_path: Path, cancer_logistic: Predictions
+) -> None:
+    """--label KEY=VALUE: in order in the JSON's labels, under the title, and as text even
+    when a value holds markup."""
+    from tests.conftest import build_cli
+
+    run = tmp_path / "v1.csv"
+    cancer_logistic.frame().to_csv(run, index=False)
+    hostile = "</script><script>alert(1)</script>[x](javascript:alert(1))"
+    outputs = [tmp_path / "r.html", tmp_path / "r.json", tmp_path / "r.md"]
+    done = build_cli(
+        f"model={run}",
+        "--label",
+        "commit=3f2c1a9",
+        "--label",
+        f"branch={hostile}",
+        "-o",
+        str(outputs[0]),
+        "--json",
+        str(outputs[1]),
+        "--markdown",
+        str(outputs[2]),
+        "--bootstrap",
+        "0",
+    )
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(outputs[1].read_text())
+    assert list(summary["labels"].items()) == [("commit", "3f2c1a9"), ("branch", hostile)]
+    page = outputs[0].read_text()
+    assert "commit: 3f2c1a9" in page and "<script>alert(1)" not in page
+    assert "branch: &lt;/script&gt;&lt;script&gt;alert(1)" in page
+    html = MarkdownIt("commonmark").enable("table").render(outputs[2].read_text())
+    assert (
+        "commit: 3f2c1a9" in html
+        and "<script" not in html
+        and "javascript:" not in html.split('href="')[-1][:12]
+    )
+    for bad in ("commit", "=x", "commit=a\nb"):
+        refused = build_cli(f"model={run}", "--label", bad, "-o", str(tmp_path / "x.html"))
+        assert refused.returncode == 2 and refused.stderr.count("\n") == 1, refused.stderr
+        assert "--label" in refused.stderr
