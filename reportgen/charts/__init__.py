@@ -8,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 
-from reportgen.charts import classification, kinds, language, thresholds
+from reportgen.charts import attention, classification, kinds, language, thresholds
 from reportgen.charts.classification import chart_spec
 from reportgen.formatting import display_text
 from reportgen.model import Chart, Figure, Section
@@ -31,6 +31,7 @@ BUILDERS: dict[str, Callable[..., Any]] = {
             ),
         ),
         (thresholds, ("threshold_chart",)),
+        (attention, ("attention_heatmap",)),
         (
             language,
             (

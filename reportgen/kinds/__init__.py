@@ -13,6 +13,7 @@ from pathlib import Path
 from reportgen.ingest import sources
 from reportgen.ingest.runs import ColumnNames
 from reportgen.ingest.sources import Sources
+from reportgen.kinds.attention import ATTENTION
 from reportgen.kinds.base import Kind
 from reportgen.kinds.classification.kind import CLASSIFICATION
 from reportgen.kinds.efficiency import EFFICIENCY
@@ -28,6 +29,7 @@ from reportgen.kinds.regression import REGRESSION
 KINDS: tuple[Kind, ...] = (
     CLASSIFICATION,
     EMBEDDINGS,  # reads the classification result: after it
+    ATTENTION,  # a view of any run: attention maps, before the error analysis
     PERPLEXITY,
     GENERATION,
     SAMPLES,
