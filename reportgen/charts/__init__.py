@@ -95,5 +95,7 @@ def draw_all(sections: Iterable[Section], drawn: Callable[[Figure], None] | None
         for figure in section.figures:
             if isinstance(figure.spec, Chart):
                 figure.spec = draw(figure.spec)
+            if isinstance(figure.still, Chart):
+                figure.still = draw(figure.still)
             if drawn is not None:
                 drawn(figure)

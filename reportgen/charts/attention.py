@@ -20,10 +20,15 @@ import pandas as pd
 from reportgen.charts.kinds import _panel_title
 
 SIDE = 360  # a panel's side in pixels at most; cells are 3 to 18 pixels
-LAYER, HEAD, TOKENS = "layer", "head", "tok"
+STILL_SIDE = 192  # the static drawing's panel: cells of 1 to 14 pixels, a small image
+STILL_LABELS = 40  # the static drawing names tokens on its axes up to this many
+LAYER, HEAD, TOKENS, HAVE = "layer", "head", "tok", "have"
+LEFT_OUT = "left out to keep the page small"
 
 
-def cell_size(n: int) -> int:
+def cell_size(n: int, still: bool = False) -> int:
+    if still:
+        return max(1, min(14, STILL_SIDE // max(n, 1)))
     return max(3, min(18, SIDE // max(n, 1)))
 
 
@@ -35,40 +40,74 @@ def attention_heatmap(
     layers: int,
     heads: int,
     alphabet: str,
+    included: Sequence[tuple[int, int]],
+    still: bool = False,
 ) -> alt.TopLevelMixin:
-    """``matrices``: one row per row of a matrix, columns m (the model's index in
+    """``matrices``: one row per row of a carried matrix, columns m (the model's index in
     ``models``), l (layer, 1-based), h (head, 1-based; 0: the mean of the heads), q (the
-    query's position), s (the matrix's largest weight), v (the row's cells as
-    ``alphabet`` levels; a matrix left out has one row with an empty v). The layer
-    selector starts at the last layer, the head selector at the mean of the heads."""
+    query's position), s (the matrix's largest weight), v (the row's cells as ``alphabet``
+    levels). ``included``: the (layer, head) pairs carried; the others say they were left
+    out. The layer selector starts at the last layer, the head selector at the mean of the
+    heads. ``still``: the static drawing, that view only, small, with no selector."""
     n = len(tokens)
-    size = cell_size(n) * n
+    size = cell_size(n, still) * n
+    if still:
+        matrices = matrices[(matrices["l"] == layers) & (matrices["h"] == 0)]
     layer = alt.param(
         name=LAYER,
         value=layers,
-        bind=alt.binding_select(
-            options=list(range(1, layers + 1)),
-            labels=[f"{i}" + (" (last)" if i == layers else "") for i in range(1, layers + 1)],
-            name="Layer ",
+        **(
+            {}
+            if still
+            else {
+                "bind": alt.binding_select(
+                    options=list(range(1, layers + 1)),
+                    labels=[
+                        f"{i}" + (" (last)" if i == layers else "") for i in range(1, layers + 1)
+                    ],
+                    name="Layer ",
+                )
+            }
         ),
     )
     head = alt.param(
         name=HEAD,
         value=0,
-        bind=alt.binding_select(
-            options=list(range(0, heads + 1)),
-            labels=["mean of heads", *(f"head {i}" for i in range(1, heads + 1))],
-            name=" Head ",
+        **(
+            {}
+            if still
+            else {
+                "bind": alt.binding_select(
+                    options=list(range(0, heads + 1)),
+                    labels=["mean of heads", *(f"head {i}" for i in range(1, heads + 1))],
+                    name=" Head ",
+                )
+            }
         ),
     )
     names = alt.param(name=TOKENS, value=list(tokens))
+    have = alt.param(name=HAVE, value=[f"{lh[0]}:{lh[1]}" for lh in included])
     picked = f"datum.l == {LAYER} && datum.h == {HEAD}"
-    label = alt.Axis(labelExpr=f"{TOKENS}[datum.value]", labelFontSize=9, labelOverlap=True)
+    label = alt.Axis(
+        labelExpr=f"{TOKENS}[datum.value]",
+        labelFontSize=9,
+        labelOverlap=True,
+        labels=not still or n <= STILL_LABELS,
+        ticks=not still or n <= STILL_LABELS,
+    )
+    solid = alt.Scale(paddingInner=0, paddingOuter=0)
+    tooltip = [
+        alt.Tooltip("query:N", title="query"),
+        alt.Tooltip("key:N", title="key"),
+        alt.Tooltip("at:Q", title="query position"),
+        alt.Tooltip("w:Q", title="weight ≈", format=".3f"),
+    ]
     panels = []
     for at, (model, colour) in enumerate(zip(models, colours, strict=True)):
-        mine = alt.Chart().transform_filter(f"datum.m == {at} && {picked}")
         heat = (
-            mine.transform_flatten(["v"], as_=["row"])
+            alt.Chart()
+            .transform_filter(f"datum.m == {at} && {picked}")
+            .transform_flatten(["v"], as_=["row"])
             .transform_window(r="row_number()", groupby=["m", "l", "h"])
             .transform_calculate(c="split(datum.row, '')")
             .transform_flatten(["c"])
@@ -83,26 +122,22 @@ def attention_heatmap(
             )
             .mark_rect()
             .encode(
-                x=alt.X("k:O", title="Key (attended to)", axis=label, sort="ascending"),
-                y=alt.Y("q:O", title="Query (attending)", axis=label, sort="ascending"),
+                x=alt.X("k:O", title="Key (attended to)", axis=label, scale=solid),
+                y=alt.Y("q:O", title="Query (attending)", axis=label, scale=solid),
                 color=alt.Color(
                     "w:Q",
                     title="Weight",
                     scale=alt.Scale(scheme="blues", domainMin=0),
                     legend=alt.Legend(format=".2f", gradientLength=120),
                 ),
-                tooltip=[
-                    alt.Tooltip("query:N", title="query"),
-                    alt.Tooltip("key:N", title="key"),
-                    alt.Tooltip("at:Q", title="query position"),
-                    alt.Tooltip("w:Q", title="weight ≈", format=".3f"),
-                ],
+                tooltip=[] if still else tooltip,
             )
         )
         gone = (
-            mine.transform_filter("length(datum.v) == 0")
+            alt.Chart(alt.Data(values=[{"t": LEFT_OUT}]))
+            .transform_filter(f"indexof({HAVE}, {LAYER} + ':' + {HEAD}) < 0")
             .mark_text(fontSize=12, color="#666666")
-            .encode(text=alt.value("left out to keep the page small"))
+            .encode(text=alt.Text("t:N"), x=alt.value(size / 2), y=alt.value(size / 2))
         )
         panels.append(
             alt.layer(heat, gone).properties(
@@ -113,23 +148,16 @@ def attention_heatmap(
     return alt.hconcat(
         *panels,
         data=alt.Data(values=records(matrices)),
-        params=[layer.param, head.param, names.param],
+        params=[layer.param, head.param, names.param, have.param],
     )
 
 
 def records(matrices: pd.DataFrame) -> list[dict[str, object]]:
-    """One record per matrix, its rows in query order (none when it was left out)."""
+    """One record per matrix, its rows in query order."""
     found = []
     ordered = matrices.sort_values(["m", "l", "h", "q"], kind="stable")
     for (m, layer, head), rows in ordered.groupby(["m", "l", "h"], sort=False):
-        cells = [v for v in rows["v"].tolist() if v]
-        found.append(
-            {
-                "m": int(m),
-                "l": int(layer),
-                "h": int(head),
-                "s": float(rows["s"].iloc[0]),
-                "v": cells,
-            }
-        )
+        scale = float(rows["s"].iloc[0])
+        rows_text = rows["v"].tolist()
+        found.append({"m": int(m), "l": int(layer), "h": int(head), "s": scale, "v": rows_text})
     return found

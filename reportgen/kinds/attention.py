@@ -34,6 +34,7 @@ from reportgen.model import Figure, Section, chart
 MAX_EXAMPLES = 12
 MAX_MODELS = 3  # panels side by side in one example's figure
 MAX_TOKENS = 128
+SVG_CELLS = 1_000  # a static drawing with more cells is a JPEG: an SVG would be larger
 CELL_BUDGET = 18_000  # characters of weights per figure (one per cell): 12 figures ~ 216 kB
 # 64 levels, one character each, none that JSON or HTML escapes (the chart decodes them)
 ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-_"
@@ -128,20 +129,15 @@ def matrix(found: AttentionMap, layer: int, head: int, n: int) -> np.ndarray:
 
 
 def panel_frame(panel: Panel) -> pd.DataFrame:
-    """The chart's rows: one per row of each carried matrix (a left-out one: one empty row)."""
+    """The chart's rows: one per row of each carried matrix, quantised (:func:`quantise`)."""
     frames = []
-    carried = set(panel.included)
+    q = np.arange(panel.n)
     for m, found in enumerate(panel.maps):
-        for layer in range(1, panel.layers + 1):
-            for head in range(0, panel.heads + 1):
-                if (layer, head) in carried:
-                    scale, rows = quantise(matrix(found, layer, head, panel.n))
-                    q = np.arange(panel.n)
-                else:
-                    scale, rows, q = 0.0, [""], np.zeros(1, dtype=int)
-                frames.append(
-                    pd.DataFrame({"m": m, "l": layer, "h": head, "q": q, "s": scale, "v": rows})
-                )
+        for layer, head in panel.included:
+            scale, rows = quantise(matrix(found, layer, head, panel.n))
+            frames.append(
+                pd.DataFrame({"m": m, "l": layer, "h": head, "q": q, "s": scale, "v": rows})
+            )
     return pd.concat(frames, ignore_index=True)
 
 
@@ -217,23 +213,25 @@ def figure(panel: Panel, number: int, colours: dict[str, str]) -> Figure:
         if len(panel.included) < total
         else ""
     )
+    args = (
+        panel_frame(panel),
+        list(panel.maps[0].tokens[: panel.n]),
+        panel.models,
+        [colours[m] for m in panel.models],
+        panel.layers,
+        panel.heads,
+        ALPHABET,
+        panel.included,
+    )
     return Figure(
         f"attention-{number}",
         f"Example {shown}" + (f" ({panel.reason})" if panel.reason else ""),
-        chart(
-            "attention_heatmap",
-            panel_frame(panel),
-            list(panel.maps[0].tokens[: panel.n]),
-            panel.models,
-            [colours[m] for m in panel.models],
-            panel.layers,
-            panel.heads,
-            ALPHABET,
-        ),
+        chart("attention_heatmap", *args),
         lead="Each row is a query token and how it spreads its attention over the key tokens "
         "(darker: more). Shown: the last layer, averaged over its heads; pick another layer "
         "or a single head with the selectors under the chart." + cut + left,
-        raster=True,
+        raster=len(panel.models) * panel.n**2 > SVG_CELLS,
+        still=chart("attention_heatmap", *args, still=True),
     )
 
 
