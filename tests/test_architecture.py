@@ -218,7 +218,7 @@ def test_views_declare_what_they_read_and_kinds_order_only_the_page() -> None:
     for kind in KINDS:
         assert set(kind.reads) <= names | {"*"}, kind.name
         assert kind.name not in kind.reads
-    assert {k.name for k in KINDS if k.reads} == {"embeddings", "efficiency"}
+    assert {k.name for k in KINDS if k.reads} == {"embeddings", "efficiency", "attention"}
 
 
 def test_only_render_turns_a_cell_into_css() -> None:

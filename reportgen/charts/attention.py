@@ -22,13 +22,13 @@ from reportgen.charts.kinds import _panel_title
 SIDE = 360  # a panel's side in pixels at most; cells are 3 to 18 pixels
 STILL_SIDE = 192  # the static drawing's panel: cells of 1 to 14 pixels, a small image
 STILL_LABELS = 40  # the static drawing names tokens on its axes up to this many
-LAYER, HEAD, TOKENS, HAVE = "layer", "head", "tok", "have"
+LAYER, HEAD, TOKENS, HAVE, PEAK = "layer", "head", "tok", "have", "peak"
 LEFT_OUT = "left out to keep the page small"
 
 
 def cell_size(n: int, still: bool = False) -> int:
     if still:
-        return max(1, min(14, STILL_SIDE // max(n, 1)))
+        return max(1, min(10, STILL_SIDE // max(n, 1)))
     return max(3, min(18, SIDE // max(n, 1)))
 
 
@@ -87,13 +87,22 @@ def attention_heatmap(
     )
     names = alt.param(name=TOKENS, value=list(tokens))
     have = alt.param(name=HAVE, value=[f"{lh[0]}:{lh[1]}" for lh in included])
+    # each choice's largest weight over the models: one colour scale for the panels side by
+    # side, known before any data is drawn (a left-out choice has none, and no warning)
+    peaks = matrices.groupby(["l", "h"])["s"].max()
+    peak = alt.param(
+        name=PEAK,
+        value={f"{lh[0]}:{lh[1]}": float(v) or 1.0 for lh, v in peaks.items()},
+    )
+    chosen = f"{LAYER} + ':' + {HEAD}"
     picked = f"datum.l == {LAYER} && datum.h == {HEAD}"
     label = alt.Axis(
         labelExpr=f"{TOKENS}[datum.value]",
         labelFontSize=9,
         labelOverlap=True,
         labels=not still or n <= STILL_LABELS,
-        ticks=not still or n <= STILL_LABELS,
+        ticks=not still,  # the static drawing: no ticks nor domain line, a smaller file
+        domain=not still,
     )
     solid = alt.Scale(paddingInner=0, paddingOuter=0)
     tooltip = [
@@ -127,7 +136,7 @@ def attention_heatmap(
                 color=alt.Color(
                     "w:Q",
                     title="Weight",
-                    scale=alt.Scale(scheme="blues", domainMin=0),
+                    scale=alt.Scale(scheme="blues", domain=alt.ExprRef(f"[0, {PEAK}[{chosen}]]")),
                     legend=alt.Legend(format=".2f", gradientLength=120),
                 ),
                 tooltip=[] if still else tooltip,
@@ -135,7 +144,7 @@ def attention_heatmap(
         )
         gone = (
             alt.Chart(alt.Data(values=[{"t": LEFT_OUT}]))
-            .transform_filter(f"indexof({HAVE}, {LAYER} + ':' + {HEAD}) < 0")
+            .transform_filter(f"indexof({HAVE}, {chosen}) < 0")
             .mark_text(fontSize=12, color="#666666")
             .encode(text=alt.Text("t:N"), x=alt.value(size / 2), y=alt.value(size / 2))
         )
@@ -148,7 +157,7 @@ def attention_heatmap(
     return alt.hconcat(
         *panels,
         data=alt.Data(values=records(matrices)),
-        params=[layer.param, head.param, names.param, have.param],
+        params=[layer.param, head.param, names.param, have.param, peak.param],
     )
 
 

@@ -74,6 +74,9 @@ def read_map(ident: str, path: Path, limit: int) -> AttentionMap:
     """One example's tokens and attention, checked, the first ``limit`` tokens kept."""
     try:
         check_regular_file(path, "attention")
+        with path.open("rb") as head:
+            if head.read(4) != b"PK\x03\x04":  # np.load would take anything else as a pickle
+                raise ReportgenError(f"{path}: not an .npz file (a zip of .npy arrays); {HOW}")
         with np.load(path, allow_pickle=False) as found:
             missing = [k for k in ("tokens", "attention") if k not in found.files]
             if missing:
@@ -86,7 +89,7 @@ def read_map(ident: str, path: Path, limit: int) -> AttentionMap:
     except ReportgenError:
         raise
     except ValueError as exc:
-        if "allow_pickle" in str(exc) or "Object arrays" in str(exc):
+        if "Object arrays" in str(exc):
             raise ReportgenError(
                 f"{path}: holds an object array, which only pickle can load and is refused; "
                 "save tokens as a string array (np.array(tokens, dtype=str)) and attention as "

@@ -34,7 +34,7 @@ from reportgen.model import Figure, Section, chart
 MAX_EXAMPLES = 12
 MAX_MODELS = 3  # panels side by side in one example's figure
 MAX_TOKENS = 128
-SVG_CELLS = 1_000  # a static drawing with more cells is a JPEG: an SVG would be larger
+MAX_TOKEN_CHARS = 30  # characters of one token on an axis (a token of a whole line is cut)
 CELL_BUDGET = 18_000  # characters of weights per figure (one per cell): 12 figures ~ 216 kB
 # 64 levels, one character each, none that JSON or HTML escapes (the chart decodes them)
 ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-_"
@@ -203,6 +203,14 @@ def panels_for(ident: str, reason: str, folders: list[AttentionFolder]) -> list[
     return panels
 
 
+def token_text(token: str) -> str:
+    """A token as the axes and tooltips show it: control, bidi and invisible characters as
+    escapes (a newline token reads \\n; an override cannot reorder the labels), at most
+    :data:`MAX_TOKEN_CHARS` characters."""
+    shown = fmt.escape_hidden(token)
+    return shown if len(shown) <= MAX_TOKEN_CHARS else shown[: MAX_TOKEN_CHARS - 1] + "…"
+
+
 def figure(panel: Panel, number: int, colours: dict[str, str]) -> Figure:
     shown = fmt.escape_hidden(panel.id)
     total = panel.layers * (panel.heads + 1)
@@ -215,7 +223,7 @@ def figure(panel: Panel, number: int, colours: dict[str, str]) -> Figure:
     )
     args = (
         panel_frame(panel),
-        list(panel.maps[0].tokens[: panel.n]),
+        [token_text(t) for t in panel.maps[0].tokens[: panel.n]],
         panel.models,
         [colours[m] for m in panel.models],
         panel.layers,
@@ -230,7 +238,7 @@ def figure(panel: Panel, number: int, colours: dict[str, str]) -> Figure:
         lead="Each row is a query token and how it spreads its attention over the key tokens "
         "(darker: more). Shown: the last layer, averaged over its heads; pick another layer "
         "or a single head with the selectors under the chart." + cut + left,
-        raster=len(panel.models) * panel.n**2 > SVG_CELLS,
+        raster=True,
         still=chart("attention_heatmap", *args, still=True),
     )
 
@@ -262,13 +270,14 @@ def attention_section(result: AttentionResult, ctx: Context) -> Section:
 
 
 class AttentionKind(Kind):
-    """Attention maps saved beside any run, drawn before the error analysis."""
+    """Attention maps saved beside any run, drawn before the error analysis; it reads the
+    classification result only to choose the examples."""
 
     name = "attention"
     title = "Attention maps"
     board = "attention"  # no leaderboard: attention weights are not a quality
     before_section = "errors"
-    reads = ("*",)
+    reads = ("classification",)  # to choose examples; the maps may belong to any run
 
     def evaluate(self, runs: list[Any], ctx: Context) -> AttentionResult | None:
         folders = _attach(ctx)
