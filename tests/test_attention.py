@@ -146,7 +146,7 @@ def test_examples_the_models_disagree_on_come_first(
 
 def test_natural_order_and_the_budget_plan() -> None:
     assert sorted(["ex10", "ex2", "ex1", "a"], key=natural_key) == ["a", "ex1", "ex2", "ex10"]
-    # 12 layers x 12 heads of 20 tokens, one model: 400 cells each, 45 matrices fit 18,000
+    # 12 layers x 12 heads of 20 tokens, one model: 400 cells each, 40 matrices fit 16,384
     taken = plan(12, 12, 1, 20)
     assert taken[0] == (12, 0) and taken[1:12] == [(layer, 0) for layer in range(11, 0, -1)]
     assert taken[12:15] == [(12, 1), (12, 2), (12, 3)]
@@ -182,6 +182,9 @@ def test_long_inputs_are_cut_and_a_twelve_example_section_stays_under_300_kb(
     assert size < 300_000
     assert "The first 128 of 200 tokens." in figures[0].lead
     assert "1 of 28 layer and head choices" in figures[0].lead
+    # the static drawing: the default view only, 128 tokens at 1 pixel each
+    assert figures[0].still["hconcat"][0]["width"] == 128
+    assert len(figures[0].still["data"]["values"]) == 1
     # two models side by side share the budget: fewer tokens each
     write_maps(tmp_path / "two", ids, 200, 4, 6, seed=2)
     report = build_report(
@@ -190,7 +193,7 @@ def test_long_inputs_are_cut_and_a_twelve_example_section_stays_under_300_kb(
         bootstrap=0,
     )
     shown = report.summary()["attention"]["shown"]
-    assert {s["tokens_shown"] for s in shown} == {94}  # isqrt(18,000 / 2)
+    assert {s["tokens_shown"] for s in shown} == {83}  # isqrt((16,384 - 2,500) / 2)
     assert sum(len(json.dumps(f.spec)) for f in section(report).figures) < 300_000
 
 

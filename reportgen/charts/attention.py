@@ -20,15 +20,16 @@ import pandas as pd
 from reportgen.charts.kinds import _panel_title
 
 SIDE = 360  # a panel's side in pixels at most; cells are 3 to 18 pixels
-STILL_SIDE = 192  # the static drawing's panel: cells of 1 to 14 pixels, a small image
+STILL_SIDE = 128  # the static drawing's panels together: cells of 1 to 10 pixels, a small image
 STILL_LABELS = 40  # the static drawing names tokens on its axes up to this many
 LAYER, HEAD, TOKENS, HAVE, PEAK = "layer", "head", "tok", "have", "peak"
 LEFT_OUT = "left out to keep the page small"
 
 
-def cell_size(n: int, still: bool = False) -> int:
+def cell_size(n: int, still: bool = False, panels: int = 1) -> int:
+    """A cell's side in pixels; the static drawing's panels share :data:`STILL_SIDE`."""
     if still:
-        return max(1, min(10, STILL_SIDE // max(n, 1)))
+        return max(1, min(10, STILL_SIDE // panels // max(n, 1)))
     return max(3, min(18, SIDE // max(n, 1)))
 
 
@@ -50,7 +51,7 @@ def attention_heatmap(
     out. The layer selector starts at the last layer, the head selector at the mean of the
     heads. ``still``: the static drawing, that view only, small, with no selector."""
     n = len(tokens)
-    size = cell_size(n, still) * n
+    size = cell_size(n, still, len(models)) * n
     if still:
         matrices = matrices[(matrices["l"] == layers) & (matrices["h"] == 0)]
     layer = alt.param(

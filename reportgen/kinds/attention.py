@@ -8,7 +8,7 @@ natural order (``ex2`` before ``ex10``) within each. At most :data:`MAX_EXAMPLES
 those files are read.
 
 What the page holds is bounded whatever the input: the first :data:`MAX_TOKENS` tokens, fewer
-when several models share a panel row (``models x n x n`` cells must fit :data:`CELL_BUDGET`),
+when several models share a figure (``models x n x n`` cells must fit :func:`budget`),
 weights quantised to 64 levels of each matrix's largest weight (one character per cell), and
 the selector's other matrices only while the figure's budget lasts: the other layers' head
 means first (last layer backwards), then each layer's heads. Whatever was left out says so.
@@ -35,7 +35,8 @@ MAX_EXAMPLES = 12
 MAX_MODELS = 3  # panels side by side in one example's figure
 MAX_TOKENS = 128
 MAX_TOKEN_CHARS = 30  # characters of one token on an axis (a token of a whole line is cut)
-CELL_BUDGET = 18_000  # characters of weights per figure (one per cell): 12 figures ~ 216 kB
+CELL_BUDGET = 16_384  # characters of weights per figure (one per cell): 128 x 128, one model
+PANEL_COST = 2_500  # a second or third panel's own spec (encodings, transforms), in cells
 # 64 levels, one character each, none that JSON or HTML escapes (the chart decodes them)
 ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-_"
 LEVELS = len(ALPHABET) - 1
@@ -105,17 +106,23 @@ def dequantise(scale: float, rows: list[str]) -> np.ndarray:
     return (lookup[codes] / LEVELS * scale).reshape(len(rows), -1)
 
 
+def budget(models: int) -> int:
+    """Cells a figure of ``models`` panels may carry: :data:`CELL_BUDGET` less each further
+    panel's own spec, so that figures of 1, 2 or 3 panels weigh about the same."""
+    return CELL_BUDGET - PANEL_COST * (models - 1)
+
+
 def plan(layers: int, heads: int, models: int, n: int) -> list[tuple[int, int]]:
     """The (layer, head) matrices a figure carries: the last layer's head mean always, then
     the other layers' means from the last backwards, then each layer's heads, last layer
-    first, while ``models x n x n`` per matrix fits :data:`CELL_BUDGET`."""
+    first, while ``models x n x n`` per matrix fits the figure's :func:`budget`."""
     order = [(layer, 0) for layer in range(layers, 0, -1)]
     order += [(layer, h) for layer in range(layers, 0, -1) for h in range(1, heads + 1)]
     cost = models * n * n
     taken = [order[0]]
     used = cost
     for item in order[1:]:
-        if used + cost > CELL_BUDGET:
+        if used + cost > budget(models):
             break
         taken.append(item)
         used += cost
@@ -187,7 +194,7 @@ def panels_for(ident: str, reason: str, folders: list[AttentionFolder]) -> list[
     panels = []
     for members in groups.values():
         first = members[0][1]
-        fits = math.isqrt(CELL_BUDGET // len(members))
+        fits = math.isqrt(budget(len(members)) // len(members))
         n = min(len(first.tokens), fits)
         panels.append(
             Panel(
@@ -252,7 +259,8 @@ def attention_section(result: AttentionResult, ctx: Context) -> Section:
         lead=f"{CAVEAT} Heatmaps of {examples:,} of {result.pool:,} examples with attention "
         f"(at most {MAX_EXAMPLES}, first those the models predict differently, then "
         f"mistakes), the models side by side where their tokens are the same; at most "
-        f"{MAX_TOKENS} tokens and {CELL_BUDGET:,} cells per figure. Weights are rounded to 64 "
+        f"{MAX_TOKENS} tokens and {CELL_BUDGET:,} cells per figure (fewer for 2 or 3 models). "
+        "Weights are rounded to 64 "
         "levels of each matrix's largest weight; rows of cut matrices no longer add up to 1.",
         figures=figures,
     )
