@@ -286,6 +286,7 @@ class AttentionKind(Kind):
     board = "attention"  # no leaderboard: attention weights are not a quality
     before_section = "errors"
     reads = ("classification",)  # to choose examples; the maps may belong to any run
+    options = ("attention",)  # its own files (main's Kind.options: refused out of core)
 
     def evaluate(self, runs: list[Any], ctx: Context) -> AttentionResult | None:
         folders = _attach(ctx)
