@@ -375,3 +375,27 @@ def test_the_demo_part_builds_its_section(tmp_path: Path) -> None:
         softmax(np.tile(1.5 * weight, (len(weight), 1)), axis=1),
     )
     assert "Attention weights are not attributions" in section(report).lead
+
+
+def test_the_demo_attention_joins_runs_with_token_attributions(tmp_path: Path) -> None:
+    runs, _ = why_attention.write_files(tmp_path / "runs")
+    lines = []
+    frame = pd.read_csv(tmp_path / "runs" / "v1.csv")
+    for ident, text in zip(frame["id"], frame["text"], strict=True):
+        tokens = text.split(" ")
+        values = [float(len(t)) for t in tokens]  # any attribution: longer words weigh more
+        lines.append(json.dumps({"id": ident, "tokens": tokens, "attributions": values}))
+    (tmp_path / "v1.jsonl").write_text("\n".join(lines) + "\n")
+    options = why_attention.write_from_attributions(
+        tmp_path / "att", [f"v1={tmp_path / 'v1.jsonl'}"]
+    )
+    assert options == {"attention": [f"v1={tmp_path / 'att' / 'v1-attention'}"]}
+    found = read_map("a181", tmp_path / "att" / "v1-attention" / "a181.npz", MAX_TOKENS)
+    text = frame.set_index("id").loc["a181", "text"].split(" ")
+    assert list(found.tokens) == text
+    weight = np.array([len(t) for t in text], dtype=float)
+    np.testing.assert_allclose(
+        found.weights[1, 0], softmax(np.tile(4.0 * weight, (len(text), 1)), axis=1), atol=1e-5
+    )
+    report = build_report(runs[:1], bootstrap=0, **options)  # type: ignore[arg-type]
+    assert report.summary()["attention"]["models"]["v1"]["examples"] == 120

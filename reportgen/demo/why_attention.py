@@ -11,6 +11,8 @@ their coefficients do, and the heads differ visibly: what the selectors are for.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -94,3 +96,25 @@ def write_files(directory: Path) -> tuple[list[str], dict[str, object]]:
         runs.append(f"{name}={run}")
         folders.append(f"{name}={folder}")
     return runs, {"attention": folders}
+
+
+def write_from_attributions(directory: Path, attributions: Sequence[str]) -> dict[str, object]:
+    """Attention folders for runs that already have token attributions (``NAME=PATH`` of
+    JSON Lines with ``id``, ``tokens`` and ``attributions``, as the token-attribution demo
+    part writes them): the same toy attention, with each token's |attribution| as its weight,
+    so one report can show both views of the same models. Returns the ``attention`` option."""
+    folders = []
+    for item in attributions:
+        name, _, path = item.partition("=")
+        folder = directory / f"{name}-attention"
+        folder.mkdir(parents=True, exist_ok=True)
+        for line in Path(path).read_text(encoding="utf-8").splitlines():
+            example = json.loads(line)
+            weight = np.abs(np.asarray(example["attributions"], dtype=np.float64))
+            np.savez_compressed(
+                folder / f"{example['id']}.npz",
+                tokens=np.array(example["tokens"], dtype=str),
+                attention=np.round(toy_attention(weight), 5).astype(np.float32),
+            )
+        folders.append(f"{name}={folder}")
+    return {"attention": folders}
