@@ -150,6 +150,7 @@ class Figure:
     table: Table | None = None  # the numbers behind the chart
     note: str = ""
     raster: bool = False  # dense point clouds: the no-JavaScript fallback is a PNG, not SVG
+    still: dict[str, Any] | Chart | None = None  # a lighter chart for that fallback (None: spec)
 
 
 @dataclass

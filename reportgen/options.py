@@ -229,6 +229,11 @@ OPTIONS: tuple[Option, ...] = (
            "value; perturbation 'none' for the clean value); repeatable. Adds its models to the "
            "robustness views: accuracy against severity, clean against perturbed, mCE.",
            ["robustbench.csv"], "Inputs", flag="--robustness-table", metavar="PATH"),
+    Option("attention", "texts", (),
+           "A model's attention maps as NAME=DIR, a folder with one <id>.npz per example holding "
+           "'tokens' (strings) and 'attention' (layers x heads x tokens x tokens); repeatable. "
+           "Adds heatmaps of up to 12 examples with a layer and head selector.",
+           ["v2=runs/v2-attention"], "Inputs", metavar="NAME=DIR"),
     Option("max_points", "int", 3000,
            "Embedding views: the size of the deterministic sample (per run) that is projected "
            "and scored; only these rows are read.", 1000, "Inputs", metavar="N", low=10),

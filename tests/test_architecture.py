@@ -225,6 +225,7 @@ def test_views_declare_what_they_read_and_kinds_order_only_the_page() -> None:
         "token attributions",
         "boundary",
         "importance",
+        "attention",
     }
 
 

@@ -16,6 +16,8 @@ from reportgen import build_report
 from reportgen.render.cells import LONG_WORD
 
 from .conftest import Predictions
+from .test_attention import hostile_report as hostile_attention_report
+from .test_attention import write_maps
 from .test_lmeval import hostile_lm_report
 from .test_mixed import hostile_kinds_report
 from .test_render import hostile_report
@@ -1068,3 +1070,54 @@ def test_robustness_panels_render_with_hostile_names_as_text(
     assert_clean(seen, sum(len(s.figures) for s in report.sections))
     panels = {c["id"]: c["marks"] for c in seen.charts}
     assert panels["chart-robustness-severity"] > 2 * 2 * 4  # 2 panels x 2 models x 4 points
+
+
+def test_attention_maps_render_switch_layers_and_keep_tokens_as_text(
+    tmp_path: Path, browser: object, visit: Callable[[Path], PageVisit]
+) -> None:
+    from reportgen.demo import why_attention
+
+    # hostile tokens and id: every chart drawn, nothing run
+    seen = visit(hostile_attention_report(tmp_path / "hostile"))
+    assert_clean(seen, len(seen.charts))
+    assert "chart-attention-1" in {c["id"] for c in seen.charts}
+    # the demo part: 12 examples, two models side by side, every chart drawn
+    runs, options = why_attention.write_files(tmp_path / "demo")
+    demo = tmp_path / "demo.html"
+    build_report(runs, bootstrap=0, **options).save(demo)  # type: ignore[arg-type]
+    seen = visit(demo)
+    assert_clean(seen, len(seen.charts))
+    drawn = {c["id"]: c["marks"] for c in seen.charts}
+    assert all(f"chart-attention-{i}" in drawn for i in range(1, 13))
+    # 200 tokens cut to 128, one matrix in the page: other choices say they were left out
+    ids = ["e1"]
+    pd.DataFrame({"id": ["e1", "e2"], "label": [0, 1], "prediction": [0, 1]}).to_csv(
+        tmp_path / "m.csv", index=False
+    )
+    write_maps(tmp_path / "big", ids, 200, 2, 3, seed=0)
+    big = tmp_path / "big.html"
+    build_report([f"m={tmp_path / 'm.csv'}"], attention=[f"m={tmp_path / 'big'}"]).save(big)
+    context = browser.new_context()  # type: ignore[attr-defined]
+    offline(context)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type in ("error", "warning") else None)
+    page.goto(big.resolve().as_uri())
+    page.wait_for_function(
+        "document.querySelectorAll('.chart:not([data-rendered])').length === 0", timeout=30_000
+    )
+    cells = "document.querySelectorAll('#chart-attention-1 svg path').length"
+    assert page.evaluate(cells) > 128 * 128  # every cell of the default view drawn
+    selects = page.query_selector_all("#chart-attention-1 select")
+    assert len(selects) == 2
+    selects[1].select_option(label="head 2")
+    page.wait_for_function(
+        "document.querySelector('#chart-attention-1 svg').textContent"
+        ".includes('left out to keep the page small')",
+        timeout=10_000,
+    )
+    assert page.evaluate(cells) < 1000  # the matrix is not in the page
+    selects[1].select_option(label="mean of heads")
+    page.wait_for_function(f"{cells} > 128 * 128", timeout=10_000)
+    assert errors == []
+    context.close()

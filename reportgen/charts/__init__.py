@@ -9,6 +9,7 @@ from typing import Any
 import pandas as pd
 
 from reportgen.charts import (
+    attention,
     boundary,
     classification,
     importance,
@@ -39,6 +40,7 @@ BUILDERS: dict[str, Callable[..., Any]] = {
             ),
         ),
         (thresholds, ("threshold_chart",)),
+        (attention, ("attention_heatmap",)),
         (
             language,
             (
@@ -105,5 +107,7 @@ def draw_all(sections: Iterable[Section], drawn: Callable[[Figure], None] | None
         for figure in section.figures:
             if isinstance(figure.spec, Chart):
                 figure.spec = draw(figure.spec)
+            if isinstance(figure.still, Chart):
+                figure.still = draw(figure.still)
             if drawn is not None:
                 drawn(figure)

@@ -3,14 +3,14 @@
 Classification views read one board of runs on one test set, so the parts that explain
 classifiers on different data are reports of their own: feature importance with robustness
 (breast-cancer classifiers, and digits classifiers under noise and dropout, a kind of its
-own), decision boundaries (wine), token attributions (synthetic reviews).
+own), decision boundaries (wine), token attributions and attention maps (synthetic reviews).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from reportgen.demo import why_boundary, why_importance, why_robust, why_tokens
+from reportgen.demo import why_attention, why_boundary, why_importance, why_robust, why_tokens
 from reportgen.demo.classic import DemoReport
 
 
@@ -20,6 +20,8 @@ def write_why_demo_runs(directory: Path) -> list[DemoReport]:
     robust_runs, robust = why_robust.write_files(directory / "robustness")
     boundary_runs, boundary = why_boundary.write_files(directory / "boundary")
     token_runs, tokens = why_tokens.write_files(directory / "tokens")
+    attributions = [str(item) for item in tokens["attributions"]]  # type: ignore[attr-defined]
+    attention = why_attention.write_from_attributions(directory / "tokens", attributions)
     return [
         DemoReport(
             "Why and how robust: feature importance, robustness under perturbation",
@@ -38,11 +40,11 @@ def write_why_demo_runs(directory: Path) -> list[DemoReport]:
             options=boundary,
         ),
         DemoReport(
-            "Why: token attributions of review classifiers (synthetic)",
+            "Why: token attributions and attention of review classifiers (synthetic)",
             token_runs,
             directory / "tokens-report.html",
             directory / "tokens-summary.json",
-            about="token strips where the models disagree, then confident mistakes",
-            options=tokens,
+            about="token strips and attention maps where the models disagree, then mistakes",
+            options={**tokens, **attention},
         ),
     ]

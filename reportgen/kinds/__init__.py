@@ -13,6 +13,7 @@ from pathlib import Path
 from reportgen.ingest import sources
 from reportgen.ingest.runs import ColumnNames
 from reportgen.ingest.sources import Sources
+from reportgen.kinds.attention import ATTENTION
 from reportgen.kinds.attributions import ATTRIBUTIONS
 from reportgen.kinds.base import Kind
 from reportgen.kinds.boundary import BOUNDARY
@@ -34,6 +35,7 @@ KINDS: tuple[Kind, ...] = (
     EMBEDDINGS,  # reads the classification result: after it
     ATTRIBUTIONS,  # token strips of the classification runs, before their error analysis
     BOUNDARY,  # decision-boundary grids of classification runs: after it
+    ATTENTION,  # a view of any run: attention maps, before the error analysis
     PERPLEXITY,
     GENERATION,
     SAMPLES,

@@ -76,6 +76,12 @@ def format_of(figure: Any) -> str:
     return "jpeg" if figure.raster else "svg"
 
 
+def still_of(figure: Any) -> dict[str, Any]:
+    """The spec a figure's static drawing is made from: its lighter chart when it has one
+    (a heatmap's default view, small), else the chart itself."""
+    return figure.still if figure.still is not None else figure.spec
+
+
 def key_of(spec: dict[str, Any], fmt: str) -> str:
     text = json.dumps(spec, sort_keys=True, separators=(",", ":"))
     return fmt + ":" + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
@@ -168,17 +174,18 @@ def stop() -> None:
 def submit(figure: Any) -> None:
     """Ask the running worker, if any, to draw the figure's spec now."""
     if _WORKER is not None:
-        _WORKER.submit(figure.spec, format_of(figure))
+        _WORKER.submit(still_of(figure), format_of(figure))
 
 
 def drawing(figure: Any, cache: dict[str, str]) -> str:
     """The figure's drawing (SVG text, or a JPEG as base64): from the worker, from ``cache``
     (the same spec twice), or made here."""
     fmt = format_of(figure)
-    key = key_of(figure.spec, fmt)
+    spec = still_of(figure)
+    key = key_of(spec, fmt)
     if key not in cache:
         found = _WORKER.result(key) if _WORKER is not None else None
-        cache[key] = found if found is not None else draw(figure.spec, fmt)
+        cache[key] = found if found is not None else draw(spec, fmt)
     return cache[key]
 
 
