@@ -161,9 +161,17 @@ EMBEDDING_DIMS = 128
 MODELS = {"a": (1, 1.2), "b": (2, 1.4), "c": (3, 1.0), "d": (4, 1.3), "e": (5, 1.1)}
 
 
+def model_specs(models: int) -> list[tuple[str, tuple[int, float]]]:
+    """The first five models of MODELS, then a sweep's worth more (m005, m006, ...), each with
+    its own seed and a skill between 1.0 and 1.4."""
+    specs = list(MODELS.items())[:models]
+    specs += [(f"m{i:03d}", (i + 1, 1.0 + 0.04 * ((7 * i) % 11))) for i in range(5, models)]
+    return specs
+
+
 def make_runs(data: Path, task: str, rows: int, models: int = 2) -> list[Path]:
     paths = []
-    for model, (seed, skill) in list(MODELS.items())[:models]:
+    for model, (seed, skill) in model_specs(models):
         path = data / f"{task}-{rows}-{model}-v2.parquet"
         if not path.exists():
             GENERATORS[task](rows, seed, skill).to_parquet(path, index=False)
