@@ -227,8 +227,11 @@ def to_json(
     return json.dumps(found, indent=2, allow_nan=False) + "\n"
 
 
+NON_FINITE = {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}  # as build --json
+
+
 def _finite(entry: dict[str, object]) -> dict[str, object]:
     return {
-        k: (str(v) if isinstance(v, float) and not math.isfinite(v) else v)
+        k: (NON_FINITE[str(v)] if isinstance(v, float) and not math.isfinite(v) else v)
         for k, v in entry.items()
     }

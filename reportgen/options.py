@@ -123,6 +123,11 @@ def parse_task_metrics(items: Sequence[str]) -> dict[str, str]:
 
 
 LABEL_KEY = re.compile(r"[A-Za-z0-9_.\-]{1,64}")
+# control characters, and those that reorder or hide text (formatting.HIDDEN's set; this
+# module imports the standard library only)
+_HIDDEN = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]"
+)
 
 
 def parse_labels(items: Sequence[str]) -> dict[str, str]:
@@ -140,6 +145,12 @@ def parse_labels(items: Sequence[str]) -> dict[str, str]:
             raise ValueError(f"{key!r} is given twice")
         if any(ch in value for ch in "\r\n"):
             raise ValueError(f"{key!r}: the value must be on one line")
+        hidden = next((ch for ch in value if _HIDDEN.match(ch)), None)
+        if hidden is not None:
+            raise ValueError(
+                f"{key!r}: the value holds U+{ord(hidden):04X}, a control character or one "
+                "that reorders or hides text; write it without"
+            )
         found[key] = value
     return found
 

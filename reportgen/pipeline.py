@@ -12,6 +12,7 @@ import inspect
 import textwrap
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from reportgen import formatting as fmt
@@ -22,12 +23,20 @@ from reportgen.engines.evaluate import engine_note, evaluate_out_of_core
 from reportgen.errors import ReportgenError
 from reportgen.gates import Gate, check_names, check_options, evaluate_gates, parse_gates
 from reportgen.ingest.base import RunBase
-from reportgen.ingest.runs import ColumnNames
+from reportgen.ingest.runs import ColumnNames, parse_run_argument
 from reportgen.ingest.sources import load_sources
-from reportgen.kinds.base import BoardPart, Context, Kind, KindResult, drawn_models, drawn_note
+from reportgen.kinds.base import (
+    MAX_DRAWN,
+    BoardPart,
+    Context,
+    Kind,
+    KindResult,
+    drawn_models,
+    drawn_note,
+)
 from reportgen.kinds.board import board_table, shaped
 from reportgen.model import RunInfo, Section, Table, model_colours
-from reportgen.options import docstring, python_call, resolve, signature
+from reportgen.options import OPTIONS, docstring, python_call, resolve, signature
 from reportgen.parallel import parallel_map
 from reportgen.profiling import stage
 from reportgen.render import fallbacks
@@ -61,13 +70,13 @@ def build_report(
     check_options(gates, o.slices, o.bootstrap)
     if not runs:
         raise ReportgenError("no runs given; pass at least one run file")
-    _check_size(len(runs), None if o.repeats else len(runs))
+    _check_size(len(runs), None if o.repeats else len(_names_given(runs)))
     limit = parse_memory(o.memory_limit) if o.memory_limit is not None else None
     choice = choose_engine(o.engine, runs, limit)
     if choice.name != "memory":
         given = [n for k in registry.KINDS for n in k.options if getattr(o, n)]
         if given:
-            flag = "--" + given[0].replace("_", "-")
+            flag = next(x.long for x in OPTIONS if x.name == given[0])
             raise ReportgenError(
                 f"{flag} needs the runs in memory (its view reads every example), but "
                 + (
@@ -240,6 +249,17 @@ MAX_MODELS = 100  # models in one report: every pair is tested for the tie-aware
 MAX_RUNS = 500  # runs in one report (repeats of a model count each)
 
 
+def _names_given(runs: Sequence[RunSource]) -> set[str]:
+    """The model names the run arguments give (NAME=, else the path): one model may have
+    runs of several kinds. Loaded runs and folders are counted once loaded."""
+    names = set()
+    for run in runs:
+        if isinstance(run, str | Path):
+            name, path = parse_run_argument(str(run))
+            names.add(name or path.stem)
+    return names
+
+
 def _check_size(runs: int, models: int | None) -> None:
     """Refuse, before any work, a report of more models or runs than it is made for."""
     if models is not None and models > MAX_MODELS:
@@ -277,12 +297,7 @@ def _assemble(
                 settle(result.comparisons, method)
     say("Drawing charts")
     found = [(by_name[r.kind], r) for r in results]  # each result with its kind
-    headline = {k.name: k.ranked_by(r) for k, r in found}
-    drawn = {
-        r.kind: drawn_models(r.models, ctx.baseline_among(r.models), r.scores, headline[r.kind])
-        for _, r in found
-        if r.models
-    }
+    headline, drawn = _drawn(found, ctx)
     if any(d is not None for d in drawn.values()):  # the drawn models take the colours
         chosen = [m for r in results for m in (drawn.get(r.kind) or r.models)]
         everyone = list(ctx.colours)
@@ -312,7 +327,7 @@ def _assemble(
         shown = drawn.get(result.kind)
         sections = kind.sections(result, replace(ctx, drawn=shown))
         if shown is not None:
-            note = drawn_note(shown, result.models, headline[kind.name])
+            note = drawn_note(shown, result.models, headline[kind.name], not kind.reads)
             for section in sections:
                 if section.figures:
                     section.notes.insert(0, note)
@@ -353,6 +368,30 @@ def _assemble(
         n_models=len(names),
         gates=gate_results,
     )
+
+
+def _drawn(
+    found: Sequence[tuple[Kind, KindResult]], ctx: Context
+) -> tuple[dict[str, str | None], dict[str, list[str] | None]]:
+    """Each kind's ranking metric and the models its sections draw (None: all). A kind of
+    runs ranks its own; a view (``reads``) draws the models the kinds of runs draw, so that
+    one model has one colour and the same models appear everywhere."""
+    headline = {k.name: k.ranked_by(r) for k, r in found}
+    drawn: dict[str, list[str] | None] = {}
+    for kind, result in found:
+        if result.models and not kind.reads:
+            base = ctx.baseline_among(result.models)
+            drawn[kind.name] = drawn_models(result.models, base, result.scores, headline[kind.name])
+    chosen = {m for d in drawn.values() if d is not None for m in d}
+    for kind, result in found:
+        if result.models and kind.reads:
+            if chosen and len(result.models) > MAX_DRAWN:
+                kept = [m for m in result.models if m in chosen][:MAX_DRAWN]
+                drawn[kind.name] = kept or result.models[:MAX_DRAWN]
+            else:
+                base = ctx.baseline_among(result.models)
+                drawn[kind.name] = drawn_models(result.models, base, result.scores, None)
+    return headline, drawn
 
 
 def _board(

@@ -205,7 +205,7 @@ def test_labels_of_a_build_reach_the_page_the_markdown_and_the_json(
         and "<script" not in html
         and "javascript:" not in html.split('href="')[-1][:12]
     )
-    for bad in ("commit", "=x", "commit=a\nb"):
+    for bad in ("commit", "=x", "commit=a\nb", "commit=ab\u202egnp.exe", "x=\x1b[31mred"):
         refused = build_cli(f"model={run}", "--label", bad, "-o", str(tmp_path / "x.html"))
         assert refused.returncode == 2 and refused.stderr.count("\n") == 1, refused.stderr
         assert "--label" in refused.stderr

@@ -352,7 +352,17 @@ def test_json_lines_duckdb_cannot_read_are_named_by_line(
     assert not (tmp_path / "r.html").exists()
 
 
-@pytest.mark.parametrize("option", ["--embeddings", "--importance", "--boundary", "--attributions"])
+@pytest.mark.parametrize(
+    "option",
+    [
+        "--embeddings",
+        "--importance",
+        "--boundary",
+        "--attributions",
+        "--attention",
+        "--robustness-table",
+    ],
+)
 def test_view_files_out_of_core_are_refused_not_ignored(tmp_path: Path, option: str) -> None:
     """The views given their own files read every example, which the out-of-core engines do
     not keep: --engine duckdb with one of them is one line, not a report without the view."""

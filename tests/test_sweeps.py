@@ -63,7 +63,7 @@ def test_a_sweep_of_25_models_draws_the_baseline_and_the_best_others(
         assert drawn <= expected, figure.id
     assert _models_in([f.spec for f in figures], names) == expected
     noted = [s for s in report.sections if s.figures and s.id != "embeddings"]
-    assert all("The charts draw 8 of 25 models" in s.notes[0] for s in noted)
+    assert all("This section shows 8 of 25 models" in s.notes[0] for s in noted)
     assert "on Accuracy" in noted[0].notes[0]
     assert report.leaderboard is not None and len(report.leaderboard.rows) == 25
     colours = {r.name: r.colour for r in report.runs}
@@ -126,3 +126,55 @@ def test_more_classes_than_a_report_holds_are_refused_naming_the_run(
     assert f"a report handles at most {MAX_CLASSES:,}" in done.stderr
     assert str(tmp_path) in done.stderr
     assert not (tmp_path / "r.html").exists()
+
+
+def test_language_runs_rank_by_their_headline_and_views_draw_the_same_models(
+    tmp_path: Path,
+) -> None:
+    """Twelve answer runs that log latency: the generation charts draw the best by exact
+    match (not the fastest: latency is their first record), the speed view draws the same
+    models, and no two drawn models share a colour."""
+    rng = np.random.default_rng(3)
+    answers = [f"answer {i}" for i in range(60)]
+    runs, skill = [], {}
+    for m in range(12):
+        right = rng.random(60) < 0.3 + 0.05 * m  # later runs answer better...
+        frame = pd.DataFrame(
+            {
+                "id": np.arange(60),
+                "label": answers,
+                "prediction": [a if r else "wrong" for a, r in zip(answers, right, strict=True)],
+                "latency_ms": 10.0 + 5 * m + rng.random(60),  # ...and more slowly
+            }
+        )
+        skill[f"q{m:02d}"] = float(right.mean())
+        path = tmp_path / f"q{m:02d}.csv"
+        frame.to_csv(path, index=False)
+        runs.append(f"q{m:02d}={path}")
+    report = build_report(runs, task="generation", bootstrap=0)
+    names = list(skill)
+    best = sorted(names[1:], key=lambda n: (-skill[n], names.index(n)))[: MAX_DRAWN - 1]
+    expected = {"q00", *best}
+    figures = {f.id: f for s in report.sections for f in s.figures}
+    generation = [f for i, f in figures.items() if "generation" in i]
+    assert generation and all(_models_in(f.spec, names) <= expected for f in generation)
+    speed = [s for s in report.sections if s.id.startswith("efficiency")]
+    assert speed and _models_in([f.spec for f in speed[0].figures], names) <= expected
+    colours = {r.name: r.colour for r in report.runs}
+    assert len({colours[n] for n in expected}) == len(expected)
+    notes = [n for s in report.sections for n in s.notes if n.startswith("This section shows")]
+    assert any("best others on Exact match" in n for n in notes), notes
+
+
+def test_undefined_values_rank_last_and_one_model_may_bring_several_kinds(
+    tmp_path: Path,
+) -> None:
+    names = [f"r{i:02d}" for i in range(12)]
+    scores = [Score(n, "lm-eval results", "acc", 0.5 + i / 100) for i, n in enumerate(names)]
+    scores[11] = Score("r11", "lm-eval results", "acc", float("nan"))  # lm-eval keeps NaN
+    assert "r11" not in drawn_models(names, "r00", scores, "acc")  # type: ignore[operator]
+    assert "r04" in drawn_models(names, "r00", scores, "acc")  # type: ignore[operator]
+    # 51 models with two runs each are 51 models, not 102: refused only by what is missing
+    runs = [f"m{i}={tmp_path}/m{i}-{kind}.csv" for i in range(51) for kind in ("ppl", "qa")]
+    done = build_cli(*runs, "-o", str(tmp_path / "r.html"))
+    assert done.returncode == 2 and "file not found" in done.stderr, done.stderr

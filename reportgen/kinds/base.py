@@ -10,6 +10,7 @@ is a loop over the registered kinds (:data:`reportgen.kinds.KINDS`); see
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -249,19 +250,29 @@ def drawn_models(
 
     def order(name: str) -> tuple[bool, float, int]:
         value = values.get(name)
-        return (value is None, sign * value if value is not None else 0.0, at[name])
+        if value is None or not math.isfinite(value):  # undefined (lm-eval keeps NaN): last
+            return (True, 0.0, at[name])
+        return (False, sign * value, at[name])
 
     others = sorted((m for m in models if m != baseline), key=order)
     chosen = {baseline, *others[: MAX_DRAWN - (baseline in at)]}
     return [m for m in models if m in chosen]
 
 
-def drawn_note(drawn: Sequence[str], models: Sequence[str], metric: str | None) -> str:
-    """What a section whose charts draw only some models says about it."""
-    label = f" on {metrics.label(metric)}" if metric is not None else ""
+def drawn_note(
+    drawn: Sequence[str], models: Sequence[str], metric: str | None, ranked: bool = True
+) -> str:
+    """What a section that shows only some models says about it: which, and why."""
+    which = (
+        f"the baseline and the best others on {metrics.label(metric)}"
+        if ranked and metric is not None
+        else "the models the other sections draw"
+        if not ranked
+        else "the baseline and the first others in run order"
+    )
     return (
-        f"The charts draw {len(drawn)} of {len(models)} models: the baseline and the best "
-        f"others{label}; the leaderboard lists every model."
+        f"This section shows {len(drawn)} of {len(models)} models: {which}; the leaderboard "
+        "lists every model."
     )
 
 

@@ -296,6 +296,11 @@ class ExampleKind(SumsKind):
     def metric_heading(self, group: str, metric: str) -> str:
         return label(metric)
 
+    def ranked_by(self, result: LanguageAssessment) -> str | None:
+        """The headline metric (exact match, perplexity, ...), not the first record, which
+        may be a latency."""
+        return next((r.headline[0] for r in result.results if r.headline), None)
+
     def views(self, result: LanguageAssessment, ctx: Context) -> list[Section]:
         """The kind's own sections, between its comparison and its slices."""
         return []

@@ -159,7 +159,8 @@ def settle(
 
     A family whose tests come with joint bootstrap replicates is corrected by max-T
     (:func:`reportgen.stats.stepdown.max_t`), which counts correlated metrics for what they
-    are; others by Holm. Both step down, testing each comparison at a level a (Holm's
+    are, unless it holds more than ``stepdown.MAX_TESTS`` tests; others by Holm. Both step
+    down, testing each comparison at a level a (Holm's
     α / (m − k + 1), or max-T's), and each comparison's adjusted interval is Δ ± z(1 − a/2) · SE
     at the level it was tested at (the level where the procedure stopped, for those it kept),
     with SE the test's own standard error, or for exact tests the one its p-value implies,

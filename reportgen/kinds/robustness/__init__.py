@@ -32,6 +32,7 @@ class RobustnessResult(KindResult):
 
 class RobustnessKind(Kind):
     name = "robustness"
+    options = ("robustness_tables",)  # aggregated tables: read in memory
     title = "Robustness"
     board = "robustness"
     board_title = "Robustness"
