@@ -294,6 +294,104 @@ def diff(
         raise typer.Exit(code=1)
 
 
+def _help_of(name: str) -> str:
+    return next(o.described() for o in OPTIONS if o.name == name)
+
+
+@app.command(
+    name="history",
+    epilog="Examples:\n\n\b\n  reportgen history summaries/ -o history.html\n"
+    "  reportgen history 'artifacts/*/summary.json' --order-by version --markdown -",
+    short_help="Draw the trend of earlier builds' summaries (--json files) on one page.",
+)
+def history(
+    summaries: Annotated[
+        list[str],
+        typer.Argument(
+            metavar="SUMMARY...",
+            help="Summaries written by reportgen build --json: files, folders (their *.json) "
+            "or quoted glob patterns.",
+            show_default=False,
+        ),
+    ],
+    output: Annotated[
+        str, typer.Option("--output", "-o", metavar="PATH", help="Where to write the page.")
+    ] = "history.html",
+    order_by: Annotated[
+        str, typer.Option("--order-by", metavar="KEY", help=_help_of("order_by"))
+    ] = "date",
+    title: Annotated[
+        str | None, typer.Option("--title", metavar="TEXT", help="The page's title.")
+    ] = None,
+    json_path: Annotated[
+        str | None,
+        typer.Option(
+            "--json",
+            metavar="PATH",
+            help="Also write the builds, points and jumps as JSON. E.g. --json history.json.",
+        ),
+    ] = None,
+    markdown: Annotated[
+        str | None, typer.Option("--markdown", metavar="PATH", help=_help_of("markdown"))
+    ] = None,
+    markdown_marker: Annotated[
+        str | None,
+        typer.Option("--markdown-marker", metavar="ID", help=_help_of("markdown_marker")),
+    ] = None,
+    static: Annotated[bool, typer.Option("--static", help=_help_of("static"))] = False,
+    timestamp: Annotated[
+        bool, typer.Option("--timestamp/--no-timestamp", help=_help_of("timestamp"))
+    ] = True,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
+) -> None:
+    """Draw how each headline metric moved over earlier builds: one chart per metric and
+    kind, a line per model with its stored 95% interval, each build's significant changes
+    against its baseline marked, value gates as rules, and the largest jumps in a table.
+
+    Exit codes: 0, 2 bad input.
+    """
+    from reportgen.options import check_marker
+    from reportgen.render import fallbacks
+
+    o: dict[str, Any] = {
+        "runs": list(summaries),
+        "histories": [],
+        "embeddings": [],
+        "output": output,
+        "json_path": json_path,
+        "markdown": markdown,
+        "markdown_marker": markdown_marker,
+        "junit": None,
+        "eml": None,
+        "static": static,
+        "email_to": None,
+        "email_subject": None,
+        "email_from": None,
+        "eml_attach": "report",
+    }
+    fallbacks.start()
+    try:
+        try:
+            check_marker(markdown_marker)
+        except ValueError as exc:
+            raise ReportgenError(f"--markdown-marker {exc}") from None
+        from reportgen.history import history_report, summary_paths
+
+        check_outputs({**o, "runs": [str(p) for p in summary_paths(summaries)]})
+        report = history_report(summaries, order_by=order_by, title=title, timestamp=timestamp)
+        written = write_outputs(report, o)
+    except ReportgenError as exc:
+        raise fail(str(exc)) from None
+    except OSError as exc:
+        raise fail(
+            f"{exc.filename or 'an output'}: cannot read or write ({exc.strerror})"
+        ) from None
+    finally:
+        fallbacks.stop()
+    if not quiet:
+        line("Wrote " + ", ".join(map(str, written)))
+
+
 def main() -> None:
     """Console-script entry point. The process ends without unloading the libraries it
     imported (pandas, pyarrow and Altair take about 0.4 s to tear down): by then every output

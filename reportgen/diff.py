@@ -108,8 +108,22 @@ def shown(changes: Sequence[Change], everything: bool) -> list[Change]:
 def check_gates(gates: Sequence[Gate], changes: Sequence[Change]) -> list[GateResult]:
     """``--fail-if`` on the new values: ``delta(M)`` is new minus old, ``regression(M)`` needs
     the new build's test of the model against its old run (else it cannot be checked)."""
+    from reportgen.errors import ReportgenError
     from reportgen.stats.score import Score
 
+    metrics = list(dict.fromkeys(c.metric for c in changes))
+    models = list(dict.fromkeys(c.model for c in changes))
+    for gate in gates:  # a gate that names nothing in the summaries could never fail
+        if gate.metric not in metrics:
+            raise ReportgenError(
+                f"--fail-if {gate.expression!r}: neither summary has the metric "
+                f"{gate.metric!r}; they have: {', '.join(metrics[:12]) or 'no metrics'}"
+            )
+        if gate.model is not None and gate.model not in models:
+            raise ReportgenError(
+                f"--fail-if {gate.expression!r}: neither summary has a model named "
+                f"{gate.model!r}; models are: {', '.join(models)}"
+            )
     scores, comparisons = [], []
     for c in changes:
         old_name = f"{c.model} (old)"
@@ -137,6 +151,9 @@ def check_gates(gates: Sequence[Gate], changes: Sequence[Change]) -> list[GateRe
 
 
 def _value(metric: str, value: float | None) -> str:
+    """The value as the page shows it; NaN as the summary wrote it (not "no value")."""
+    if value is not None and math.isnan(value):
+        return "NaN"
     return fmt.MISSING if value is None else registry.format_value(metric, value)
 
 
@@ -158,7 +175,7 @@ def _verdict_text(c: Change) -> str:
 def rows(changes: Sequence[Change]) -> list[list[str]]:
     found = []
     for c in changes:
-        label = registry.label(c.metric) if c.scope == "" else f"{c.scope}: {c.metric}"
+        label = registry.label(c.metric) + (f" ({c.scope})" if c.scope else "")
         found.append(
             [
                 c.model,

@@ -155,6 +155,14 @@ def parse_labels(items: Sequence[str]) -> dict[str, str]:
     return found
 
 
+def check_marker(value: str | None) -> str | None:
+    """A --markdown-marker ID: letters, digits, ``_``, ``.`` or ``-`` (it goes into an HTML
+    comment, so nothing that could end one)."""
+    if value is not None and not LABEL_KEY.fullmatch(value):
+        raise ValueError(f"{value!r}: use letters, digits, _ . or -, e.g. pr-report")
+    return value
+
+
 def _finite(value: float | None) -> float | None:
     if value is not None and not math.isfinite(value):
         raise ValueError("give a finite number, e.g. 0.3")
@@ -311,6 +319,21 @@ OPTIONS: tuple[Option, ...] = (
            ["f1 < 0.90", "delta(accuracy) < -0.01", "regression(roc_auc)",
             "regression(f1) by region", "latency_p99_ms > 500 for v2"], "Gates",
            metavar="EXPR"),
+    # Trend of builds
+    Option("trend", "texts", (),
+           "Earlier builds' JSON summaries (files, folders or glob patterns; repeatable): adds "
+           "a History section with this build's headline metrics at the end of their trend, "
+           "and a verdict clause when this build breaks it (outside the range of the last "
+           "--trend-window builds and significantly worse than its baseline). Training "
+           "histories are --history.", ["summaries/"], "Comparison", metavar="DIR_OR_GLOB"),
+    Option("order_by", "text", "date",
+           "How a trend orders builds (--trend, reportgen history): by date, commit, version, "
+           "or any --label or run metadata key; builds without it first, then by generation "
+           "time.", "version",
+           "Comparison", metavar="KEY"),
+    Option("trend_window", "int", 10,
+           "How many earlier builds --trend checks this build against.", 20, "Comparison",
+           metavar="N", low=3, high=1000),
     # Outputs
     Option("top_k", "int", 20, "Examples per error-analysis list.", 50, "Outputs", metavar="N",
            low=0),
@@ -343,6 +366,10 @@ OPTIONS: tuple[Option, ...] = (
            "Also write a GitHub-flavoured summary (verdict, gates, leaderboard) to this file; "
            "'-' appends it to $GITHUB_STEP_SUMMARY when set, else prints it.", "summary.md",
            "Outputs", metavar="PATH", scope="cli"),
+    Option("markdown_marker", "text", None,
+           "Start the Markdown with a hidden <!-- reportgen:ID --> comment, so that a CI step "
+           "can find its pull-request comment and update it in place.", "pr-report", "Outputs",
+           metavar="ID", scope="cli", check=check_marker),
     Option("junit", "path", None, "Also write the gates as JUnit XML.", "gates.xml", "Gates",
            metavar="PATH", scope="cli"),
     Option("static", "flag", False,

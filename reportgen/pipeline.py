@@ -22,6 +22,7 @@ from reportgen.engines.choice import choose_engine, parse_memory
 from reportgen.engines.evaluate import engine_note, evaluate_out_of_core
 from reportgen.errors import ReportgenError
 from reportgen.gates import Gate, check_names, check_options, evaluate_gates, parse_gates
+from reportgen.history import break_clause, builds_section, read_summaries, trend_sections
 from reportgen.ingest.base import RunBase
 from reportgen.ingest.runs import ColumnNames, parse_run_argument
 from reportgen.ingest.sources import load_sources
@@ -36,12 +37,14 @@ from reportgen.kinds.base import (
 )
 from reportgen.kinds.board import board_table, shaped
 from reportgen.model import RunInfo, Section, Table, model_colours
-from reportgen.options import OPTIONS, docstring, python_call, resolve, signature
+from reportgen.options import OPTIONS, Options, docstring, python_call, resolve, signature
 from reportgen.parallel import parallel_map
 from reportgen.profiling import stage
 from reportgen.render import fallbacks
 from reportgen.report import Report, generation_time
 from reportgen.stats.comparison import settle
+from reportgen.summaries import Summary, parse_summary
+from reportgen.trend import build_trend
 
 Progress = Callable[[str], None]
 RunSource = Any  # a path, "NAME=PATH", or a run object
@@ -70,6 +73,8 @@ def build_report(
     check_options(gates, o.slices, o.bootstrap)
     if not runs:
         raise ReportgenError("no runs given; pass at least one run file")
+    # earlier builds' summaries: a bad one stops the build here, before any work
+    earlier = read_summaries(o.trend, empty_ok=True) if o.trend else None
     _check_size(len(runs), None if o.repeats else len(_names_given(runs)))
     limit = parse_memory(o.memory_limit) if o.memory_limit is not None else None
     choice = choose_engine(o.engine, runs, limit)
@@ -104,7 +109,7 @@ def build_report(
         report.engine, report.engine_note = choice.name, engine_note(choice)
         report.command = python_call(runs, options)
         report.labels = o.labels
-        return report
+        return _with_trend(report, earlier, o)
     say("Loading runs")
     with stage("load"):
         loaded = load_sources(
@@ -169,6 +174,32 @@ def build_report(
     report.warnings = _same_files(loaded.runs) + _not_compared(owned, names, found)
     report.command = python_call(runs, options)
     report.labels = o.labels
+    return _with_trend(report, earlier, o)
+
+
+def _with_trend(report: Report, earlier: list[Summary] | None, o: Options) -> Report:
+    """``--trend``: this build as the latest point of the earlier builds' trend, in a
+    History section, and a verdict clause when it breaks that trend."""
+    if earlier is None:
+        return report
+    if not earlier:  # a first build in CI: nothing kept yet
+        given = " ".join(o.trend)
+        report.warnings.append(f"--trend {given}: no earlier summaries yet; the trend starts here")
+        return report
+    current = parse_summary(report.summary(), Path("(this build)"))
+    trend = build_trend(earlier, o.order_by, current)
+    sections = [
+        *trend_sections(trend, "history", "History"),
+        builds_section(trend, "history-builds"),
+    ]
+    with stage("charts"):
+        draw_all(sections, fallbacks.submit)
+    report.sections += sections
+    trend.window = o.trend_window
+    clause = break_clause(trend.breaks(o.trend_window))
+    if clause:
+        report.verdict = f"{report.verdict} {clause}".strip()
+    report.trend = trend
     return report
 
 

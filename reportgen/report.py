@@ -30,6 +30,7 @@ from reportgen.render.reporters import reporter_for
 from reportgen.stats.comparison import Comparison
 from reportgen.stats.score import Score
 from reportgen.summaries import SCHEMA_VERSION
+from reportgen.trend import Trend
 
 
 @dataclass
@@ -59,6 +60,7 @@ class Report:
     # how it was built, to be pasted: the reportgen build command, or the build_report call
     command: str = ""
     labels: dict[str, str] = field(default_factory=dict)  # --label KEY=VALUE, in order
+    trend: Trend | None = None  # the trend of earlier builds (--trend; reportgen history)
 
     def result(self, kind: str) -> Any:
         """One kind's result (``"classification"``, ``"regression"``, ...), or None."""
@@ -122,6 +124,9 @@ class Report:
             slices += part.slice_comparisons
             extra |= part.top
         runs = [entry | patches.get((board, entry["name"]), {}) for board, entry in entries]
+        headlines = {
+            r.kind: metrics for r in self.results if (metrics := kinds[r.kind].headline_metrics(r))
+        }
         found: dict[str, Any] = {
             "schema_version": SCHEMA_VERSION,
             "reportgen_version": self.version,
@@ -137,10 +142,38 @@ class Report:
             "warnings": list(self.warnings),
             "runs": runs,
             "scores": [s.summary() for s in self.scores],
+            "headlines": headlines,
             "comparisons": [c.summary() for r in self.results for c in r.comparisons],
             "slice_comparisons": slices,
             **extra,
         }
+        if self.trend is not None and not self.results:  # reportgen history's page
+            return {
+                "schema_version": SCHEMA_VERSION,
+                "document": "history",
+                "reportgen_version": self.version,
+                "title": self.title,
+                "generated_at": self.generated_at,
+                "verdict": self.verdict,
+                **self.trend.summary(),
+            }
+        if self.trend is not None:  # build --trend: where this build stands, not the points
+            found["trend"] = {
+                "builds": len(self.trend.builds),
+                "breaks": [
+                    {
+                        "model": b.point.model,
+                        "kind": b.point.kind,
+                        "metric": b.point.metric,
+                        "value": b.point.value,
+                        "low": b.low,
+                        "high": b.high,
+                        "window": b.window,
+                        "baseline": b.point.baseline,
+                    }
+                    for b in self.trend.breaks(self.trend.window)
+                ],
+            }
         if self.gates:
             found["gates"] = {
                 "passed": not self.failed_gates,
@@ -162,9 +195,10 @@ class Report:
         """The self-contained page; ``static=True``: no JavaScript, charts as SVG images."""
         return render.render_html(self, static=static)
 
-    def to_markdown(self) -> str:
-        """A GitHub-flavoured summary (verdict, gates, leaderboard) for PR comments."""
-        return publish.to_markdown(self)
+    def to_markdown(self, marker: str | None = None) -> str:
+        """A GitHub-flavoured summary (verdict, gates, leaderboard) for PR comments;
+        ``marker``: a hidden ``<!-- reportgen:ID -->`` first line that finds the comment."""
+        return publish.to_markdown(self, marker)
 
     def to_junit(self) -> str:
         """JUnit XML: one test case per gate and model."""

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,11 @@ class Summary:
     scores: list[Score]
     comparisons: list[dict[str, Any]]  # as written: candidate, baseline, metric, verdict, ...
     sources: dict[str, str]  # run name -> the SHA-256 of its file (the first run of a name)
+    labels: dict[str, str] = field(default_factory=dict)  # --label KEY=VALUE
+    metadata: dict[str, dict[str, str]] = field(default_factory=dict)  # run name -> metadata
+    gates: list[str] = field(default_factory=list)  # the --fail-if expressions it was built with
+    headlines: dict[str, list[str]] = field(default_factory=dict)  # kind -> headline metrics
+    baseline: str = ""
 
 
 def load_summary(path: Path) -> Summary:
@@ -46,6 +51,12 @@ def load_summary(path: Path) -> Summary:
         ) from None
     except RecursionError:
         raise ReportgenError(f"{path}: nested too deeply to be a reportgen summary") from None
+    return parse_summary(found, path)
+
+
+def parse_summary(found: Any, path: Path) -> Summary:
+    """A summary from its parsed JSON (``Report.summary()`` gives one for the build being
+    made); ``path`` names it in messages."""
     if not isinstance(found, dict) or not isinstance(found.get("runs"), list):
         raise ReportgenError(
             f"{path}: not a reportgen summary (no 'runs' list); give a file written by "
@@ -65,6 +76,11 @@ def load_summary(path: Path) -> Summary:
         source = run.get("source")
         if isinstance(source, dict) and isinstance(source.get("sha256"), str):
             sources.setdefault(run["name"], source["sha256"])
+    if found.get("document") == "history":
+        raise ReportgenError(
+            f"{path}: is the JSON of a history page, not of a build; give the summaries that "
+            "reportgen build --json wrote"
+        )
     scores = _scores(found, runs, path) if schema >= 2 else _schema_1_scores(runs)
     comparisons = [c for c in found.get("comparisons") or [] if isinstance(c, dict)]
     return Summary(
@@ -75,7 +91,35 @@ def load_summary(path: Path) -> Summary:
         scores,
         comparisons,
         sources,
+        labels=_texts(found.get("labels")),
+        metadata={run["name"]: _texts(run.get("metadata")) for run in reversed(runs)},
+        gates=[
+            g["gate"]
+            for g in (found.get("gates") or {}).get("results") or []
+            if isinstance(g, dict) and isinstance(g.get("gate"), str)
+        ]
+        if isinstance(found.get("gates"), dict)
+        else [],
+        headlines={
+            str(kind): [m for m in names if isinstance(m, str)]
+            for kind, names in (found.get("headlines") or {}).items()
+            if isinstance(names, list)
+        }
+        if isinstance(found.get("headlines"), dict)
+        else {},
+        baseline=str(found.get("baseline") or ""),
     )
+
+
+def _texts(found: Any) -> dict[str, str]:
+    """A mapping of labels or metadata with text values (numbers written as text)."""
+    if not isinstance(found, dict):
+        return {}
+    return {
+        str(k): v if isinstance(v, str) else json.dumps(v)
+        for k, v in found.items()
+        if isinstance(v, str | int | float) and not isinstance(v, bool)
+    }
 
 
 def _number(value: Any) -> float | None:

@@ -94,13 +94,14 @@ def _write(report: Any, o: dict[str, Any], staging: Any) -> list[str]:
         "subject": o["email_subject"],
         "sender": o["email_from"],
         "attach": o["eml_attach"],
+        "marker": o.get("markdown_marker"),
     }
     with staging() as outputs:
         for option, path in paths.items():
             outputs.add(path, reporter_of(option, o).render(report, settings))
         written = [f"{p} ({fmt.byte_size(n)})" for p, n in outputs.commit()]
     if o["markdown"] == "-":
-        summary = report.to_markdown() + "\n"
+        summary = report.to_markdown(o.get("markdown_marker")) + "\n"
         target = summary_target(o)
         if target is not None:
             from reportgen.render.outputs import write_through

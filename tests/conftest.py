@@ -160,6 +160,38 @@ def spark_engine() -> object:
     session.stop()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _summaries_in_process() -> Any:
+    """Every ``Report.to_json`` of the test process is checked against the summary schema."""
+    import reportgen
+    from tests.summary_schema import check
+
+    original = reportgen.Report.to_json
+
+    def checked(self: Any) -> str:
+        text = original(self)
+        check(json.loads(text), f"{self.title!r}.to_json()")
+        return text
+
+    reportgen.Report.to_json = checked  # type: ignore[method-assign]
+    yield
+    reportgen.Report.to_json = original  # type: ignore[method-assign]
+
+
+@pytest.fixture(autouse=True)
+def _summaries_written(request: pytest.FixtureRequest) -> Any:
+    """...and every summary a test leaves in its tmp_path (the command line's --json)."""
+    wanted = "tmp_path" in request.fixturenames and not request.node.get_closest_marker(
+        "invalid_summaries"
+    )
+    folder = request.getfixturevalue("tmp_path") if wanted else None  # torn down after this
+    yield
+    if folder is not None:
+        from tests.summary_schema import check_folder
+
+        check_folder(folder)
+
+
 def pytest_configure(config: pytest.Config) -> None:
     """With REPORTGEN_SNAPSHOT=FILE, record the SHA-256 of every output a test renders
     (``benchmarks/snapshot.py`` compares two such records for byte identity)."""

@@ -1121,3 +1121,31 @@ def test_attention_maps_render_switch_layers_and_keep_tokens_as_text(
     page.wait_for_function(f"{cells} > 128 * 128", timeout=10_000)
     assert errors == []
     context.close()
+
+
+def test_history_page_renders_every_chart_fits_a_phone_and_hostile_labels_stay_text(
+    tmp_path: Path, browser: object, visit: Callable[[Path], PageVisit]
+) -> None:
+    """reportgen history (issue 20): every trend chart drawn, nothing loaded, a label made
+    to close the script element stays text, and the page fits 400 px."""
+    from reportgen.history import history_report
+    from tests.trend_data import drifting_builds, write_builds
+
+    builds = drifting_builds(12)
+    hostile = "</script><script>window.__pwned=1</script>"
+    builds[3]["labels"] = {"commit": hostile, "note": "[x](https://evil.example)"}
+    builds[3]["title"] = hostile
+    out = tmp_path / "history.html"
+    report = history_report(write_builds(tmp_path / "s", builds), timestamp=False)
+    report.save(out)
+    assert_clean(visit(out), 4)
+    context = browser.new_context(viewport={"width": 400, "height": 800})  # type: ignore[attr-defined]
+    offline(context)
+    page = context.new_page()
+    page.goto(out.resolve().as_uri())
+    page.wait_for_function(
+        "document.querySelectorAll('.chart:not([data-rendered])').length === 0", timeout=30_000
+    )
+    found = page.evaluate(LAYOUT)
+    assert found["page"] <= 400 and found["outside"] == [], found
+    context.close()

@@ -139,6 +139,26 @@ def test_gates_read_the_new_values_and_deltas(summaries: dict[str, Path]) -> Non
         if c["candidate"] == "model"
     }["accuracy"]
     assert tested.returncode == (1 if verdict == "worse" else 0), tested.stderr
+    for gate, said in (
+        ("acuracy < 0.9", "neither summary has the metric 'acuracy'; they have: accuracy"),
+        ("f1 < 0.9 for nobody", "neither summary has a model named 'nobody'"),
+    ):
+        refused = diff_cli(old, new, "--fail-if", gate)  # a gate that could never fail
+        assert refused.returncode == 2 and refused.stderr.count("\n") == 1, refused.stderr
+        assert said in refused.stderr
+
+
+def test_text_rows_name_scoped_metrics_and_show_nan_as_written(tmp_path: Path) -> None:
+    from reportgen.diff import Change, rows
+
+    found = rows(
+        [
+            Change("m", "generation", "exact_match", "generation", 0.5, float("nan"), None, None),
+            Change("m", "classification", "f1", "", None, 0.8, None, None),
+        ]
+    )
+    assert found[0][1:4] == ["Exact match (generation)", "0.500", "NaN"]
+    assert found[1][1:5] == ["F1", "—", "0.800", "added"]
 
 
 def test_older_schemas_are_read_and_newer_ones_refused(
@@ -199,6 +219,17 @@ def test_labels_of_a_build_reach_the_page_the_markdown_and_the_json(
     page = outputs[0].read_text()
     assert "commit: 3f2c1a9" in page and "<script>alert(1)" not in page
     assert "branch: &lt;/script&gt;&lt;script&gt;alert(1)" in page
+    from reportgen import build_report
+
+    mail = build_report(
+        [f"model={run}"], labels=["commit=3f2c1a9", f"branch={hostile}"], bootstrap=0
+    )
+    import email
+    import email.policy
+
+    message = email.message_from_bytes(mail.to_email(attach="none"), policy=email.policy.default)
+    body = message.get_body(preferencelist=("html",)).get_content()
+    assert "commit: 3f2c1a9" in body and "<script>alert(1)" not in body
     html = MarkdownIt("commonmark").enable("table").render(outputs[2].read_text())
     assert (
         "commit: 3f2c1a9" in html

@@ -17,6 +17,7 @@ from reportgen.charts import (
     language,
     robustness,
     thresholds,
+    trend,
 )
 from reportgen.charts.classification import chart_spec
 from reportgen.formatting import display_text
@@ -65,6 +66,7 @@ BUILDERS: dict[str, Callable[..., Any]] = {
         (boundary, ("boundary_panels", "disagreement_panels")),
         (importance, ("contribution_swarm", "importance_bars")),
         (robustness, ("severity_panels",)),
+        (trend, ("trend_chart",)),
     )
     for name in names
 }

@@ -32,6 +32,9 @@ Mapper = Callable[[Callable[[Any], Any], Sequence[Any]], list[Any]]
 MAX_DRAWN = len(PALETTE) - 1
 Progress = Callable[[str], None]
 
+# how many headline metrics a kind's trend follows by default
+TREND_METRICS = 4
+
 
 def serial_map(function: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
     return [function(item) for item in items]
@@ -209,6 +212,12 @@ class Kind(ABC):
         """The metric that ranks the kind's models when its charts cannot draw them all
         (:func:`drawn_models`): by default the first of its score records."""
         return next((s.metric for s in result.scores if s.slice_column is None), None)
+
+    def headline_metrics(self, result: Any) -> list[str]:
+        """The metrics a trend of builds follows for this kind (the summary's ``headlines``,
+        read by ``reportgen history``): by default its first whole-run metrics."""
+        found = (s.metric for s in result.scores if s.slice_column is None)
+        return list(dict.fromkeys(found))[:TREND_METRICS]
 
     def sections(self, result: Any, ctx: Context) -> list[Section]:
         """The kind's sections; charts draw only the models ``ctx.draws`` (tables list all)."""

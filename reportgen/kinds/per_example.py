@@ -17,7 +17,7 @@ from reportgen import formatting as fmt
 from reportgen import metrics as registry
 from reportgen.ingest.language import TextRun
 from reportgen.ingest.tabular import MultilabelRun, RegressionRun
-from reportgen.kinds.base import BoardColumn, BoardPart, Context, SummaryPart
+from reportgen.kinds.base import TREND_METRICS, BoardColumn, BoardPart, Context, SummaryPart
 from reportgen.kinds.board import shaped
 from reportgen.kinds.cells import (
     TEXT_HOVER,
@@ -300,6 +300,10 @@ class ExampleKind(SumsKind):
         """The headline metric (exact match, perplexity, ...), not the first record, which
         may be a latency."""
         return next((r.headline[0] for r in result.results if r.headline), None)
+
+    def headline_metrics(self, result: LanguageAssessment) -> list[str]:
+        found = (m for r in result.results for m in r.headline)
+        return list(dict.fromkeys(found))[:TREND_METRICS]
 
     def views(self, result: LanguageAssessment, ctx: Context) -> list[Section]:
         """The kind's own sections, between its comparison and its slices."""

@@ -36,6 +36,7 @@ KEY_FIGURES = (
 )
 MAX_EMAIL_FIGURES = 3
 EMAIL_COLUMNS = 8  # model, examples and six metrics fit a 760 px email
+MARKER = re.compile(r"[A-Za-z0-9_.\-]{1,64}")  # a --markdown-marker ID, as options checks it
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]|<>~])")
 
 
@@ -85,9 +86,22 @@ def _email_environment() -> jinja2.Environment:
     return env
 
 
-def to_markdown(report: Report) -> str:
-    """A GitHub-flavoured summary: verdict, gates, leaderboard; short enough for a PR comment."""
-    return _markdown_environment().get_template("summary.md.j2").render(report=report)
+def to_markdown(report: Report, marker: str | None = None) -> str:
+    """A GitHub-flavoured summary: verdict, gates, leaderboard, and the trend of earlier
+    builds as sparklines; short enough for a PR comment. ``marker`` starts it with a hidden
+    ``<!-- reportgen:ID -->`` line that a CI step finds to update the comment in place."""
+    if marker is not None and not MARKER.fullmatch(marker):
+        raise ReportgenError(
+            f"markdown marker {marker!r}: use letters, digits, _ . or -, e.g. pr-report"
+        )
+    trend = report.trend
+    rows = trend.markdown_rows() if trend is not None else []
+    points = min(trend.markdown_points, len(trend.builds)) if trend is not None else 0
+    return (
+        _markdown_environment()
+        .get_template("summary.md.j2")
+        .render(report=report, marker=marker, trend_rows=rows, trend_points=points)
+    )
 
 
 def to_junit(report: Report) -> str:

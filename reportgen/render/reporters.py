@@ -43,7 +43,7 @@ def _json(report: Any, settings: Settings) -> bytes:
 
 
 def _markdown(report: Any, settings: Settings) -> bytes:
-    return str(report.to_markdown()).encode("utf-8")
+    return str(report.to_markdown(settings.get("marker"))).encode("utf-8")
 
 
 def _junit(report: Any, settings: Settings) -> bytes:

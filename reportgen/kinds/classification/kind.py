@@ -35,6 +35,12 @@ from reportgen.kinds.efficiency import efficiency_metrics
 from reportgen.model import RunInfo, Section, Table
 from reportgen.stats.score import Score, interval, number
 
+# the metrics a trend of builds follows (Kind.headline_metrics)
+TREND = {
+    "binary": ("accuracy", "f1", "roc_auc", "log_loss"),
+    "multiclass": ("accuracy", "f1_macro", "roc_auc_ovr_macro", "log_loss"),
+}
+
 
 @dataclass
 class ClassificationResult(KindResult):
@@ -189,6 +195,12 @@ class ClassificationKind(Kind):
 
     def ranked_by(self, result: ClassificationResult) -> str | None:
         return HEADLINE[result.task][0]
+
+    def headline_metrics(self, result: ClassificationResult) -> list[str]:
+        """Accuracy, F1, the AUC and the log loss: right, balanced, ranked, calibrated."""
+        wanted = TREND[result.task]
+        have = {s.metric for s in result.scores if s.value is not None}
+        return [m for m in wanted if m in have]
 
     def sections(self, result: ClassificationResult, ctx: Context) -> list[Section]:
         assessment, colours = result.assessment, ctx.colours
