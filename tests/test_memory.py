@@ -136,6 +136,18 @@ def test_the_toy_example_matches_sklearn_classification_report(tmp_path: Path) -
     assert "6 examples: too few for a bootstrap interval" in page
 
 
+def test_six_examples_compared_give_a_verdict_but_no_interval() -> None:
+    """McNemar still tests the pair; neither the bootstrap interval of Δ nor the one implied
+    by the p-value is shown (it was -1.5 to +1.83 for a difference of accuracies)."""
+    toy = Run.from_arrays("toy", TOY_TRUE, TOY_PRED)
+    other = Run.from_arrays("other", TOY_TRUE, [0, 1, 1, 0, 1, 1])
+    compared = build_report([toy, other]).summary()["comparisons"]
+    accuracy = next(c for c in compared if c["metric"] == "accuracy")
+    assert accuracy["test"] == "mcnemar-exact" and accuracy["p_value"] is not None
+    assert accuracy["verdict"] == "tie"
+    assert all(c["ci"] is None and c["ci_adjusted"] is None for c in compared)
+
+
 def test_a_small_run_file_gets_no_interval_either(tmp_path: Path) -> None:
     """The minimum is the bootstrap's, not the API's: a six-row file gets none either, in
     classification and in the sums kinds (regression), and 20 rows get one."""
@@ -368,3 +380,18 @@ def test_the_notebook_example_runs(tmp_path: Path) -> None:
     assert all(r["source"]["type"] == "memory" for r in summary["runs"])
     assert "logistic beats tree" in result.stdout
     assert (tmp_path / "out" / "report.html").stat().st_size > 10_000
+
+
+def test_the_readme_from_python_section_runs(tmp_path: Path, monkeypatch: Any) -> None:
+    """The README's "From Python" block, as written, with two DataFrames in hand."""
+    text = (ROOT / "README.md").read_text()
+    section = text.split("### From Python", 1)[1]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    assert len(code.strip().splitlines()) == 3
+    frames = {
+        "df_old": pd.DataFrame({"label": TOY_TRUE * 5, "prediction": TOY_PRED * 5}),
+        "df_new": pd.DataFrame({"label": TOY_TRUE * 5, "prediction": TOY_TRUE * 5}),
+    }
+    monkeypatch.chdir(tmp_path)
+    exec(compile(code, "README.md", "exec"), dict(frames))
+    assert "new beats old" in (tmp_path / "report.html").read_text()
