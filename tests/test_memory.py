@@ -163,6 +163,10 @@ def test_a_small_run_file_gets_no_interval_either(tmp_path: Path) -> None:
     entry = build_report([regression]).summary()["runs"][0]
     assert all(v is None for v in entry["ci"].values())
     assert any("too few" in n for n in entry["notes"])
+    shifted = Run.from_arrays("s", y, y + 0.5, task="regression")
+    compared = build_report([regression, shifted]).summary()["comparisons"]
+    assert compared and all(c["ci"] is None and c["verdict"] == "untested" for c in compared)
+    assert compared[0]["reason"] == "6 examples: too few for a bootstrap test"
     n = MIN_INTERVAL_EXAMPLES
     labels = np.tile([0, 1], n // 2)
     enough = Run.from_arrays("e", labels, np.roll(labels, 1) | labels)
@@ -295,6 +299,29 @@ def test_regression_multilabel_and_language_runs_from_arrays() -> None:
     report = build_report([perplexity], bootstrap=0)
     value = report.metrics_frame().set_index("metric").loc["perplexity", "value"]
     assert value == pytest.approx(np.exp(nll.sum() / tokens.sum()))
+
+
+def test_keywords_are_columns_as_a_files_are() -> None:
+    """Extra keywords are example metadata (a slice, latency), a 2-D one a vector per
+    example (an embedding); texts with task="generation" are a generation run."""
+    rng = np.random.default_rng(0)
+    y = np.tile([0, 1], 30)
+    wrong = y.copy()
+    wrong[:7] = 1 - wrong[:7]
+    group, latency = np.array(["a", "b", "c"] * 20), rng.uniform(5, 50, 60)
+    run = Run.from_arrays(
+        "m", y, wrong, group=group, latency_ms=latency, embedding=rng.normal(size=(60, 8))
+    )
+    assert list(run.extra.columns) == ["group", "latency_ms"]
+    assert run.embedding is not None and len(run.embedding.column.iloc[0]) == 8
+    other = Run.from_arrays("n", y, y, group=group, latency_ms=latency)
+    summary = build_report({"m": run, "n": other}, slices=["group"], bootstrap=0).summary()
+    assert {c["value"] for c in summary["slice_comparisons"]} == {"a", "b", "c"}
+    assert summary["runs"][0]["metrics"]["latency_p50_ms"] == pytest.approx(np.median(latency))
+    generation = Run.from_arrays(
+        "g", reference=["the cat", "a dog"], prediction=["the cat", "dog"], task="generation"
+    )
+    assert type(generation).__name__ == "TextRun"
 
 
 def test_a_frame_of_repeats_is_one_build_not_one_run() -> None:

@@ -46,7 +46,7 @@ class RunBase:
     only, so a subclass's own fields may come first and have no defaults."""
 
     name: str  # the model's name in the report
-    path: Path  # the file or folder the run came from
+    path: Path  # the file or folder the run came from (a MemoryPath: built in memory)
     sha256: str = ""  # of the file's bytes (several files: of their digests)
     format: str = ""  # "csv", "parquet", "lm-eval results", ...
     metadata: dict[str, Any] = field(default_factory=dict)  # run.json / sidecar keys
@@ -134,8 +134,9 @@ def load_table(
     frame: pd.DataFrame, name: str, columns: Any, task: str | None, origin: str
 ) -> list[RunBase]:
     """The runs an in-memory table holds, read by the kinds' own rules (see TABLE_LOADERS)."""
-    if not TABLE_LOADERS:
-        import importlib
-
-        importlib.import_module("reportgen.kinds")  # registers the kinds' loader (a plug-in)
+    if not TABLE_LOADERS:  # reportgen.Run imports the kinds; ingest alone cannot
+        raise RuntimeError(
+            "no kinds are registered to read a table: import reportgen.kinds first (or use "
+            "reportgen.Run, which does)"
+        )
     return TABLE_LOADERS[-1](frame, name, columns, task, origin)

@@ -274,7 +274,8 @@ class SumsKind(Kind):
         base_exact = self.from_sums(base.run, {c: v.sum() for c, v in base_cols.items()}, n_base)
         cand_exact = self.from_sums(cand.run, {c: v.sum() for c, v in cand_cols.items()}, n_cand)
         base_reps = cand_reps = None
-        if replicates > 0 and min(n_base, n_cand) >= MIN_INTERVAL_EXAMPLES:
+        few = replicates > 0 and min(n_base, n_cand) < MIN_INTERVAL_EXAMPLES
+        if replicates > 0 and not few:
             if paired:
                 sums = resampled_sums([*base_cols.values(), *cand_cols.values()], replicates, seed)
                 k = len(names)
@@ -329,6 +330,9 @@ class SumsKind(Kind):
                         pairing.n_paired < base.run.n_examples
                         or pairing.n_paired < cand.run.n_examples
                     ),
+                    reason=f"{min(n_base, n_cand)} examples: too few for a bootstrap test"
+                    if few and p is None
+                    else "",
                 )
             )
         return found
