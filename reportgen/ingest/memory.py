@@ -47,9 +47,6 @@ class NamedTable:
     name: str
     table: Any
 
-    def __repr__(self) -> str:  # how the build_report call shows it
-        return f"<{type(self.table).__name__}>"
-
 
 def named_runs(runs: Mapping[Any, Any]) -> list[Any]:
     """``{name: run}`` as run arguments: a path as ``NAME=PATH``, a loaded run under the name
