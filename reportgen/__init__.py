@@ -40,6 +40,8 @@ def __getattr__(name: str) -> Any:
         raise AttributeError(f"module 'reportgen' has no attribute {name!r}")
     import importlib
 
+    if name == "Run":  # Run.from_frame and Run.from_arrays ask the kinds what a table holds
+        importlib.import_module("reportgen.kinds")
     value = getattr(importlib.import_module(_WHERE[name]), name)
     globals()[name] = value  # imported once
     return value

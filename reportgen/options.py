@@ -530,7 +530,11 @@ def command_line(runs: Sequence[Any], given: Mapping[str, Any]) -> str:
 
 def python_call(runs: Sequence[Any], given: Mapping[str, Any]) -> str:
     """The :func:`reportgen.build_report` call with these arguments, as Python source."""
-    shown = [repr([_argument(r) for r in runs])]
+    if isinstance(runs, Mapping):  # {name: path, DataFrame or run}
+        items = (f"{k!r}: {_mapped(v)}" for k, v in runs.items())
+        shown = ["{" + ", ".join(items) + "}"]
+    else:
+        shown = [repr([_argument(r) for r in runs])]
     defaults = {o.name: o.default for o in BUILD}
     shown += [
         f"{name}={_python(value)}"
@@ -540,10 +544,19 @@ def python_call(runs: Sequence[Any], given: Mapping[str, Any]) -> str:
     return f"reportgen.build_report({', '.join(shown)})"
 
 
+def _mapped(value: Any) -> str:
+    """A value of a mapping of runs: a path as a string, anything in memory by its type."""
+    if isinstance(value, str | Path):
+        return repr(str(value))
+    return f"<{type(value).__name__}>"
+
+
 def _argument(run: Any) -> str:
     """A run argument as text: a path as given, a loaded run by its name and source."""
     if isinstance(run, str | Path):
         return str(run)
+    if run.in_memory:  # built from arrays or a DataFrame: no path to paste
+        return f"<{type(run).__name__} {run.name!r}>"
     return f"{run.name}={run.path}"
 
 

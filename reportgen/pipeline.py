@@ -24,6 +24,7 @@ from reportgen.errors import ReportgenError
 from reportgen.gates import Gate, check_names, check_options, evaluate_gates, parse_gates
 from reportgen.history import break_clause, builds_section, read_summaries, trend_sections
 from reportgen.ingest.base import RunBase
+from reportgen.ingest.memory import named_runs
 from reportgen.ingest.runs import ColumnNames, parse_run_argument
 from reportgen.ingest.sources import load_sources
 from reportgen.kinds.base import (
@@ -47,13 +48,21 @@ from reportgen.summaries import Summary, parse_summary
 from reportgen.trend import build_trend
 
 Progress = Callable[[str], None]
-RunSource = Any  # a path, "NAME=PATH", or a run object
+RunSource = Any  # a path, "NAME=PATH", a run object; in a mapping by name, also a DataFrame
 
 
 def build_report(
-    runs: Sequence[RunSource], *, progress: Progress | None = None, **options: Any
+    runs: Sequence[RunSource] | Mapping[str, RunSource],
+    *,
+    progress: Progress | None = None,
+    **options: Any,
 ) -> Report:
     """Load (if given paths), evaluate and lay out runs into one side-by-side report.
+
+    ``runs`` is a list of paths (``"NAME=PATH"``) and runs (:meth:`Run.from_arrays`,
+    :meth:`Run.from_frame`, :func:`load_run`), or a mapping of name to path, run or table
+    (a pandas or polars DataFrame, a pyarrow Table):
+    ``build_report({"old": df_old, "new": df_new})``.
 
     Runs may be of several kinds (classification, regression, multilabel, perplexity,
     generation, lm-eval results and sample logs); each kind gets its own sections and runs are
@@ -64,6 +73,8 @@ def build_report(
 
     """
     say = progress or (lambda message: None)
+    given = runs
+    runs = named_runs(runs) if isinstance(runs, Mapping) else runs
     o = resolve(options)
     title, timestamp, baseline, text_col = o.title, o.timestamp, o.baseline, o.text_col
     hidden = fmt.hidden_in(title or "", "--title", "write the title without it")
@@ -78,6 +89,12 @@ def build_report(
     _check_size(len(runs), None if o.repeats else len(_names_given(runs)))
     limit = parse_memory(o.memory_limit) if o.memory_limit is not None else None
     choice = choose_engine(o.engine, runs, limit)
+    if choice.name != "memory" and not all(isinstance(r, str | Path) for r in runs):
+        raise ReportgenError(
+            f"--engine {o.engine} reads run files where they lie, but runs given in memory "
+            "(DataFrames, arrays, loaded runs) are already in memory; build them with "
+            'engine="memory", or write them to files'
+        )
     if choice.name != "memory":
         given = [n for k in registry.KINDS for n in k.options if getattr(o, n)]
         if given:
@@ -107,7 +124,7 @@ def build_report(
         _check_costs(o.cost, [found])
         report = _assemble(ctx, [found], gates, title, timestamp, say)
         report.engine, report.engine_note = choice.name, engine_note(choice)
-        report.command = python_call(runs, options)
+        report.command = python_call(given, options)
         report.labels = o.labels
         return _with_trend(report, earlier, o)
     say("Loading runs")
@@ -172,7 +189,7 @@ def build_report(
             if info.task != "binary":
                 info.notes.append("--cost applies to binary runs, not to this one.")
     report.warnings = _same_files(loaded.runs) + _not_compared(owned, names, found)
-    report.command = python_call(runs, options)
+    report.command = python_call(given, options)
     report.labels = o.labels
     return _with_trend(report, earlier, o)
 
@@ -230,10 +247,14 @@ def _same_files(runs: Sequence[RunBase]) -> list[str]:
             mine = names.setdefault(run.sha256, [])
             if run.name not in mine:
                 mine.append(run.name)
+    memory = {r.sha256 for r in runs if r.in_memory}
     return [
         f"{' and '.join(found)} are the same file (same SHA-256): the report compares it "
         "with itself"
-        for found in names.values()
+        if sha not in memory
+        else f"{' and '.join(found)} hold the same data (same SHA-256 of their tables): the "
+        "report compares it with itself"
+        for sha, found in names.items()
         if len(found) > 1
     ]
 

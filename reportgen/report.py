@@ -6,6 +6,7 @@ or without JavaScript), JSON, Markdown, JUnit XML or an email.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import html
 import json
@@ -61,6 +62,8 @@ class Report:
     command: str = ""
     labels: dict[str, str] = field(default_factory=dict)  # --label KEY=VALUE, in order
     trend: Trend | None = None  # the trend of earlier builds (--trend; reportgen history)
+    # the HTML file save() last wrote, which show() opens
+    _saved: Path | None = field(default=None, init=False, repr=False, compare=False)
 
     def result(self, kind: str) -> Any:
         """One kind's result (``"classification"``, ``"regression"``, ...), or None."""
@@ -93,6 +96,17 @@ class Report:
         """The score records as a DataFrame: one row per model, metric and slice; the columns
         are :class:`~reportgen.stats.score.Score`'s fields."""
         return _frame(Score, [s.summary() for s in self.scores])
+
+    def metrics_frame(self) -> pd.DataFrame:
+        """Each model's metrics on the whole runs as a tidy DataFrame: one row per model,
+        scope and metric (``model``, ``kind``, ``scope``, ``metric``, ``value``, the interval
+        ``low``/``high`` or ``stderr``, ``n``, ``baseline``, ``reason`` when undefined);
+        slices are in :meth:`scores_frame`."""
+        columns = ["model", "kind", "scope", "metric", "value", "low", "high", "stderr", "n"]
+        columns += ["baseline", "reason"]
+        rows = [s.summary() for s in self.scores if s.slice_column is None]
+        frame = pd.DataFrame.from_records(rows) if rows else pd.DataFrame(columns=columns)
+        return frame[columns].reset_index(drop=True)
 
     @property
     def slice_comparisons(self) -> list[Comparison]:
@@ -225,6 +239,8 @@ class Report:
         path = Path(path)
         reporter = reporter_for(path, format)
         render.write_atomic_bytes(path, reporter.render(self, settings))
+        if reporter.name == "html":
+            self._saved = path
         return path
 
     def preview(self) -> Report:
@@ -255,14 +271,18 @@ class Report:
         )
 
     def show(self) -> Path:
-        """Open the whole report in the default browser (written to a temporary file, which
-        is returned)."""
+        """Open the whole report in a browser, when one is available: the HTML file last
+        written by :meth:`save`, else a new one in a temporary folder. Returns the file's
+        path (to open by hand where no browser is, on a remote kernel)."""
         import tempfile
         import webbrowser
 
-        folder = Path(tempfile.mkdtemp(prefix="reportgen-"))
-        path = self.save(folder / "report.html")
-        webbrowser.open(path.as_uri())
+        path = self._saved
+        if path is None or not path.is_file():
+            folder = Path(tempfile.mkdtemp(prefix="reportgen-"))
+            path = self.save(folder / "report.html")
+        with contextlib.suppress(webbrowser.Error):  # no browser: the path is returned
+            webbrowser.open(path.resolve().as_uri())
         return path
 
 

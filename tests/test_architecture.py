@@ -161,6 +161,7 @@ PROBES = {
     ("reportgen.config", "value"),
     ("reportgen.demo.classic", "model"),
     ("reportgen.engines.slicing", "value"),
+    ("reportgen.ingest.memory", "table"),  # a DataFrame or Arrow table in memory, not a run
     ("reportgen.kinds.classification.views", "curve"),
     ("reportgen.kinds.lmeval_results.table", "s"),
     ("reportgen.pipeline", "o"),  # the options a view takes its files from (Kind.options)

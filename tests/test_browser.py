@@ -1149,3 +1149,70 @@ def test_history_page_renders_every_chart_fits_a_phone_and_hostile_labels_stay_t
     found = page.evaluate(LAYOUT)
     assert found["page"] <= 400 and found["outside"] == [], found
     context.close()
+
+
+def test_the_notebook_preview_draws_every_chart_with_nothing_from_the_network(
+    tmp_path: Path, browser: object, cancer_logistic: Predictions, cancer_tree: Predictions
+) -> None:
+    """``_repr_html_`` as a notebook shows it: inside a page of its own, in an iframe. Every
+    chart of the preview is drawn (static SVG), and nothing is asked of the network."""
+    from reportgen import Run
+
+    runs = {
+        p.name: Run.from_arrays(p.name, p.y_true, p.y_pred, p.proba[:, 1])
+        for p in (cancer_logistic, cancer_tree)
+    }
+    report = build_report(runs, bootstrap=0)
+    expected = sum(len(s.figures) for s in report.preview().sections)
+    assert expected >= 2
+    wrapper = tmp_path / "notebook.html"
+    wrapper.write_text(
+        "<!doctype html><html><head><meta charset='utf-8'><title>Notebook</title></head>"
+        f"<body><h1>In [1]: report</h1><div class='output'>{report._repr_html_()}</div>"
+        "</body></html>",
+        encoding="utf-8",
+    )
+    seen = PageVisit()
+    context = browser.new_context()  # type: ignore[attr-defined]
+    page = context.new_page()
+    page.on("console", lambda m: seen.console.append((m.type, m.text)))
+    page.on("pageerror", lambda e: seen.console.append(("pageerror", str(e))))
+
+    def route(route: object) -> None:
+        url = route.request.url  # type: ignore[attr-defined]
+        if url.startswith("file:"):
+            route.continue_()  # type: ignore[attr-defined]
+        else:
+            seen.blocked.append(url)
+            route.abort()  # type: ignore[attr-defined]
+
+    context.route("**/*", route)
+    page.goto(wrapper.resolve().as_uri(), wait_until="load")
+    inner = next(f for f in page.frames if f is not page.main_frame)
+    inner.wait_for_load_state("load")
+    boxes = inner.eval_on_selector_all(
+        ".static-chart svg",
+        "els => els.map(e => { const r = e.getBoundingClientRect(); "
+        "return [r.width, r.height, e.querySelectorAll('path, rect, line, text').length]; })",
+    )
+    assert len(boxes) == expected
+    assert all(w > 100 and h > 50 and marks > 10 for w, h, marks in boxes), boxes
+    assert "Leaderboard" in inner.inner_text("body")
+    assert seen.blocked == [] and seen.console == []
+    context.close()
+
+
+def test_the_six_example_toy_report_renders_every_chart(
+    tmp_path: Path, visit: Callable[[Path], PageVisit]
+) -> None:
+    """Seed-style toy arrays (six examples) give a whole, readable page."""
+    from reportgen import Run
+
+    run = Run.from_arrays("toy", [0, 1, 1, 0, 1, 0], [0, 0, 1, 0, 1, 1])
+    other = Run.from_arrays("other", [0, 1, 1, 0, 1, 0], [0, 1, 1, 0, 1, 1])
+    report = build_report([run, other])
+    out = report.save(tmp_path / "toy.html")
+    seen = visit(out)
+    assert_clean(seen, sum(len(s.figures) for s in report.sections))
+    compared = report.summary()["comparisons"]
+    assert compared and all(c["ci"] is None and c["ci_adjusted"] is None for c in compared)

@@ -30,6 +30,7 @@ def test_wheel_installs_and_runs_the_demo_outside_the_repo(tmp_path: Path) -> No
     names = zipfile.ZipFile(wheel).namelist()
     assert "reportgen/templates/report.html.j2" in names
     assert "reportgen/templates/render.js" in names
+    assert "reportgen/py.typed" in names  # type hints ship (PEP 561)
 
     env_dir = tmp_path / "venv"
     venv.create(env_dir, with_pip=True)

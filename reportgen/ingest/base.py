@@ -8,12 +8,34 @@ never probe a run with ``getattr`` or ``hasattr``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
+
+
+class MemoryPath(PurePosixPath):
+    """Where an in-memory run came from, in the place of a file's path: it prints as the run
+    is named in messages (``DataFrame 'candidate'``, ``arrays 'candidate'``) and carries the
+    SHA-256 of the table's canonical Arrow bytes. A pure path: nothing opens it as a file."""
+
+    label: str = "<memory>"
+    digest: str = ""
+
+    @classmethod
+    def of(cls, label: str, digest: str) -> MemoryPath:
+        found = cls("<memory>")
+        found.label, found.digest = label, digest
+        return found
+
+    def __str__(self) -> str:
+        return self.label
+
+    def __repr__(self) -> str:
+        return f"MemoryPath({self.label!r})"
 
 
 @dataclass(kw_only=True)
@@ -24,7 +46,7 @@ class RunBase:
     only, so a subclass's own fields may come first and have no defaults."""
 
     name: str  # the model's name in the report
-    path: Path  # the file or folder the run came from
+    path: Path  # the file or folder the run came from (a MemoryPath: built in memory)
     sha256: str = ""  # of the file's bytes (several files: of their digests)
     format: str = ""  # "csv", "parquet", "lm-eval results", ...
     metadata: dict[str, Any] = field(default_factory=dict)  # run.json / sidecar keys
@@ -59,6 +81,19 @@ class RunBase:
         """The run's example metadata columns (slices, text), when it has examples."""
         return None
 
+    @property
+    def in_memory(self) -> bool:
+        """Whether the run was built from arrays or a DataFrame, not read from a file."""
+        return isinstance(self.path, MemoryPath)
+
+    def source_entry(self) -> dict[str, Any]:
+        """Where the run came from, as the JSON summary's ``source`` writes it: a file's path,
+        SHA-256 and format; an in-memory run's ``"type": "memory"``, no path, and the SHA-256
+        of its canonical Arrow bytes."""
+        if self.in_memory:
+            return {"type": "memory", "path": None, "sha256": self.sha256, "format": self.format}
+        return {"path": str(self.path), "sha256": self.sha256, "format": self.format}
+
     def merged_with(self, other: RunBase) -> RunBase:
         """This run and ``other`` (same name and type) as one; only ``mergeable`` runs."""
         raise TypeError(f"{type(self).__name__} runs do not merge")
@@ -86,3 +121,22 @@ class ExampleRun(RunBase):
         """What each example is scored against, for checking that two runs paired by id
         score the same targets (regression labels, reference answers); None if not checked."""
         return None
+
+
+# How a table in memory becomes a run: set by :mod:`reportgen.kinds` when it is imported (the
+# kinds decide which kind a table holds, and ingest never imports them). It takes the frame,
+# the run's name, the column names, the task, and "dataframe" or "arrays", and gives the runs.
+TableLoader = Callable[[pd.DataFrame, str, Any, "str | None", str], list[RunBase]]
+TABLE_LOADERS: list[TableLoader] = []
+
+
+def load_table(
+    frame: pd.DataFrame, name: str, columns: Any, task: str | None, origin: str
+) -> list[RunBase]:
+    """The runs an in-memory table holds, read by the kinds' own rules (see TABLE_LOADERS)."""
+    if not TABLE_LOADERS:  # reportgen.Run imports the kinds; ingest alone cannot
+        raise RuntimeError(
+            "no kinds are registered to read a table: import reportgen.kinds first (or use "
+            "reportgen.Run, which does)"
+        )
+    return TABLE_LOADERS[-1](frame, name, columns, task, origin)

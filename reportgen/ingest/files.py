@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from reportgen.errors import ReportgenError
+from reportgen.ingest.base import MemoryPath
 from reportgen.ingest.folders import check_regular_file
 
 FORMATS = {
@@ -157,7 +158,9 @@ def read_bytes(path: Path) -> bytes:
 
 def _sha256(path: Path) -> str:
     """The SHA-256 of the bytes parsed from ``path`` (hashing the file only if it was not
-    parsed through :func:`read_bytes`)."""
+    parsed through :func:`read_bytes`); an in-memory table's, of its canonical Arrow bytes."""
+    if isinstance(path, MemoryPath):
+        return path.digest
     known = _PARSED.get(str(path))
     if known is not None:
         return known

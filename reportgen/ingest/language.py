@@ -28,6 +28,7 @@ from reportgen.ingest.runs import (
     _find_column,
     _row_location,
     class_name,
+    column_flag,
     unique_ids,
 )
 
@@ -282,7 +283,7 @@ def generation_run(
         raise ReportgenError(
             f"{path}: a generation run needs a {missing} column; name it "
             f"{'label' if label_col is None else 'prediction'} or pass "
-            f"{'--label-col' if label_col is None else '--pred-col'}"
+            f"{column_flag(path, 'label' if label_col is None else 'prediction')}"
         )
     id_col = _find_column(frame, path, "id", ID_ALIASES, columns.id)
     prompt_col = _find_column(frame, path, "prompt", PROMPT_ALIASES, None)

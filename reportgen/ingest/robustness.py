@@ -32,6 +32,7 @@ from reportgen.ingest.runs import (
     _row_location,
     as_float,
     class_name,
+    column_flag,
     scalar_values,
 )
 
@@ -93,8 +94,12 @@ def load_run(
     pred_col = _find_column(frame, path, "prediction", PREDICTION_ALIASES, overrides.prediction)
     id_col = _find_column(frame, path, "id", ID_ALIASES, overrides.id)
     for role, column, fix in (
-        ("label", label_col, "name one 'label' or pass --label-col"),
-        ("prediction", pred_col, "name the predicted class 'prediction' or pass --pred-col"),
+        ("label", label_col, f"name one 'label' or pass {column_flag(path, 'label')}"),
+        (
+            "prediction",
+            pred_col,
+            f"name the predicted class 'prediction' or pass {column_flag(path, 'prediction')}",
+        ),
         ("id", id_col, "name it 'id': it pairs each perturbed copy with its clean example"),
     ):
         if column is None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from reportgen.errors import ReportgenError
-from reportgen.ingest.base import ExampleRun
+from reportgen.ingest.base import ExampleRun, MemoryPath, RunBase, load_table
 from reportgen.ingest.files import (
     SUPPORTED_HINT,
     _read_frame,
@@ -52,6 +52,7 @@ PREDICTION_ALIASES = (
 SCORE_ALIASES = ("score", "y_score", "prob", "probability", "proba")
 ID_ALIASES = ("id", "example_id", "uid", "doc_id")
 CLASS_SCORE_PATTERN = re.compile(r"^(?:prob|proba|score)_(.+)$", re.IGNORECASE)
+IN_MEMORY_ROWS = {"dataframe": "row", "arrays": "index"}  # how messages name an in-memory row
 
 
 @dataclass(frozen=True)
@@ -91,12 +92,87 @@ class Run(ExampleRun):
     class_scores: dict[str, np.ndarray]  # class name -> float64 score column (prob_<class>)
     embedding: EmbeddingSource | None = None  # vectors, read only for the sampled rows
 
+    @classmethod
+    def from_frame(
+        cls,
+        frame: Any,
+        name: str,
+        columns: ColumnNames | Mapping[str, str] | None = None,
+        *,
+        task: str | None = None,
+    ) -> RunBase:
+        """A validated run from a table in memory: a pandas DataFrame, or a polars DataFrame
+        or pyarrow Table (through the Arrow PyCapsule interface, else ``to_pandas()``).
+
+        Its columns are matched, and its kind detected, by the rules a run file gets (a
+        ``label`` or ``y_true`` column, ``prediction``, ``score``, ``prob_<class>``, ``id``;
+        every other column is example metadata). ``columns`` names the columns instead:
+        ``{"label": "truth", "prediction": "guess", "score": ..., "id": ...}``. ``task``
+        forces a kind, as ``--task`` does (``"regression"``, ``"multilabel"``,
+        ``"generation"``). The run is of the kind the table holds (a classification
+        :class:`Run`, a regression run, ...). A bad table raises :class:`ReportgenError`
+        naming ``DataFrame 'NAME'``, the column and the row (as ``frame.iloc`` counts)."""
+        return _one(load_table(frame, name, columns, task, "dataframe"), name, "DataFrame")
+
+    @classmethod
+    def from_arrays(
+        cls,
+        name: str,
+        y_true: Any = None,
+        y_pred: Any = None,
+        y_score: Any = None,
+        *,
+        classes: Sequence[Any] | None = None,
+        ids: Any = None,
+        task: str | None = None,
+        **columns: Any,
+    ) -> RunBase:
+        """A validated run from arrays (lists, numpy arrays, pandas Series), as scikit-learn's
+        metrics take them.
+
+        - ``y_true``, ``y_pred``: one class per example; or numbers (regression, with
+          ``task="regression"`` when they are few); or 0/1 indicator matrices, n x L
+          (multilabel; ``classes`` names the L labels).
+        - ``y_score``: 1-D, the positive class's score (binary); or n x k class
+          probabilities (``predict_proba``), ``classes`` naming the columns in order
+          (default: the classes of ``y_true`` and ``y_pred``, sorted, when there are k).
+        - ``ids``: example ids, to pair runs by id rather than by position.
+        - every other keyword is a column, read as a file's column of that name is: example
+          metadata (slices, ``text``, ``latency_ms``), or the columns of other kinds, e.g.
+          ``Run.from_arrays("gpt", nll=nll, num_tokens=tokens)`` (perplexity) or
+          ``Run.from_arrays("gpt", reference=refs, prediction=outputs)`` (generation). A 2-D
+          keyword is one vector per example (``embedding=X``).
+
+        Errors name ``arrays 'NAME'``, the argument and the index."""
+        arguments = {
+            "y_true": y_true,
+            "y_pred": y_pred,
+            "y_score": y_score,
+            "classes": classes,
+            "ids": ids,
+            "columns": columns,
+        }
+        return _one(load_table(arguments, name, None, task, "arrays"), name, "arrays")
+
     @property
     def classes_seen(self) -> set[str]:
         seen = set(self.labels.values) | set(self.class_scores)
         if self.predictions is not None:
             seen |= set(self.predictions.values)
         return seen
+
+
+def _one(runs: list[RunBase], name: str, origin: str) -> RunBase:
+    """The one run a table holds; a table of several repeats (a ``seed`` column) is given to
+    :func:`reportgen.build_report` whole."""
+    if len(runs) > 1:
+        raise ReportgenError(
+            f"{origin} {name!r} holds {len(runs)} repeats "
+            f"({', '.join(r.repeat or '' for r in runs)}); a run is one of them: pass the "
+            f'table to build_report itself, build_report({{"{name}": table}}), or select one '
+            "repeat"
+        )
+    return runs[0]
 
 
 def parse_run_argument(argument: str) -> tuple[str | None, Path]:
@@ -192,9 +268,22 @@ def _line_word(fmt: str) -> str:
 
 
 def _row_location(fmt: str, row: int) -> str:
-    """Where row ``row`` (0-based data row) sits in the file, as a person would look for it."""
+    """Where row ``row`` (0-based data row) sits in the file, as a person would look for it:
+    in memory, as Python counts (``row 3`` is ``frame.iloc[3]``, ``index 3`` is ``y_true[3]``)."""
+    if fmt in IN_MEMORY_ROWS:
+        return f"{IN_MEMORY_ROWS[fmt]} {row}"
     offset = {"csv": 2, "tsv": 2}.get(fmt, 1)  # CSV/TSV: line 1 is the header
     return f"{_line_word(fmt)} {row + offset}"
+
+
+COLUMN_FLAGS = {"label": "--label-col", "prediction": "--pred-col", "score": "--score-col"}
+
+
+def column_flag(path: Path, role: str) -> str:
+    """How to name the column of a role: ``--label-col`` for a file, ``columns=`` in memory."""
+    if isinstance(path, MemoryPath):
+        return f'columns={{"{role}": NAME}}'
+    return COLUMN_FLAGS.get(role, f"--{role}-col")
 
 
 def _find_column(
@@ -383,7 +472,7 @@ def _validate(
     if label_col is None:
         raise ReportgenError(
             f"{path}: no label column; name one 'label' (or {', '.join(LABEL_ALIASES[1:])}) "
-            "or pass --label-col"
+            f"or pass {column_flag(path, 'label')}"
         )
     pred_col = _find_column(frame, path, "prediction", PREDICTION_ALIASES, overrides.prediction)
     score_col = _find_column(frame, path, "score", SCORE_ALIASES, overrides.score)

@@ -16,7 +16,7 @@ error that says how to declare them.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
@@ -24,6 +24,7 @@ from typing import Any, Protocol
 import pandas as pd
 
 from reportgen.errors import ReportgenError
+from reportgen.ingest import memory
 from reportgen.ingest.base import RunBase
 from reportgen.ingest.files import (
     _read_frame,
@@ -33,7 +34,13 @@ from reportgen.ingest.files import (
 )
 from reportgen.ingest.folders import check_run_folder
 from reportgen.ingest.history import HISTORY_NAMES, History, load_history
-from reportgen.ingest.runs import ColumnNames, _stem, locate, parse_run_argument
+from reportgen.ingest.runs import (
+    ColumnNames,
+    _row_location,
+    _stem,
+    locate,
+    parse_run_argument,
+)
 from reportgen.ingest.vectors import lazy_column
 
 REPEAT_KEYS = ("seed", "repeat")  # columns or metadata keys that say which repeat a run is
@@ -110,23 +117,54 @@ def load_source(
     embedding = lazy_column(data_path, fmt)  # vectors stay in the file until sampled
     frame = _read_frame(data_path, fmt, embedding.name if embedding else None)
     source = Source(frame, name, data_path, fmt, columns, metadata, task, embedding)
-    claimant = next(k for k in sorted(kinds, key=lambda k: k.detect_rank) if k.claims(source))
     histories = [load_history(h, name) for h in _histories_beside(path, data_path)]
+    return Sources(load_table(source, kinds), histories)
+
+
+def load_table(source: Source, kinds: Sequence[Claimant]) -> list[RunBase]:
+    """The runs a table of examples holds, a file's or one in memory: the first kind (in
+    ``detect_rank`` order) that claims it loads it, once per repeat it declares."""
+    claimant = next(k for k in sorted(kinds, key=lambda k: k.detect_rank) if k.claims(source))
     repeats = _repeat_sources(source)
     if repeats is None:
         run = claimant.load(source)
-        key = next((k for k in REPEAT_KEYS if k in metadata), None)
+        key = next((k for k in REPEAT_KEYS if k in source.metadata), None)
         if key is not None and run.repeatable:
-            run.repeat = f"{key}={metadata[key]}"
-        return Sources([run], histories)
+            run.repeat = f"{key}={source.metadata[key]}"
+        return [run]
     found = []
     for label, part in repeats:
         run = claimant.load(part)
         if not run.repeatable:
-            return Sources([claimant.load(source)], histories)  # a kind without repeats
+            return [claimant.load(source)]  # a kind without repeats
         run.repeat = label
         found.append(run)
-    return Sources(found, histories)
+    return found
+
+
+def load_memory(
+    table: Any,
+    name: str,
+    kinds: Sequence[Claimant],
+    columns: ColumnNames | Mapping[str, str] | None = None,
+    task: str | None = None,
+    origin: str = "dataframe",
+) -> list[RunBase]:
+    """The runs of a table in memory (a pandas or polars DataFrame, a pyarrow Table; for
+    ``origin="arrays"``, the keywords of :func:`reportgen.ingest.memory.arrays_frame`), by the
+    rules a file's table gets; messages name ``DataFrame 'NAME'`` and the row."""
+    if not isinstance(name, str) or not name:
+        raise ReportgenError(
+            f"a run built in memory needs a name (a non-empty string), not {name!r}; "
+            'e.g. Run.from_frame(frame, "candidate")'
+        )
+    at = memory.where(name, origin)
+    # origin "arrays": the arguments of Run.from_arrays
+    arrays = origin == "arrays"
+    frame = memory.arrays_frame(name, **table) if arrays else memory.frame_of(table, at)
+    path = memory.memory_path(frame, name, origin)
+    source = Source(frame, name, path, origin, memory.column_names(columns, at), {}, task)
+    return load_table(source, kinds)
 
 
 def _repeat_sources(source: Source) -> list[tuple[str, Source]] | None:
@@ -141,8 +179,8 @@ def _repeat_sources(source: Source) -> list[tuple[str, Source]] | None:
     if values.isna().any():
         row = int(values.isna().to_numpy().argmax())
         raise ReportgenError(
-            f"{source.path}: column {column!r} is empty at row {row + 2}; give every row its "
-            "repeat (seed), or rename the column if it is not one"
+            f"{source.path}: column {column!r} is empty at {_row_location(source.format, row)}; "
+            "give every row its repeat (seed), or rename the column if it is not one"
         )
     distinct = sorted(values.unique(), key=lambda v: (str(type(v)), v))
     if len(distinct) > 1 and source.embedding is not None:
@@ -175,10 +213,13 @@ def load_sources(
     def one(argument: Any) -> Sources:
         if isinstance(argument, RunBase):
             return Sources([argument])
+        if isinstance(argument, memory.NamedTable):
+            return Sources(load_memory(argument.table, argument.name, kinds, columns, task))
         if not isinstance(argument, str | Path):
             raise ReportgenError(
                 f"a run is a path, NAME=PATH or a loaded run, not {type(argument).__name__}; "
-                'e.g. build_report(["old=a.csv", "new=b.csv"])'
+                'e.g. build_report(["old=a.csv", "new=b.csv"]), or name DataFrames in a '
+                'mapping: build_report({"old": df_old, "new": df_new})'
             )
         return load_source(argument, kinds, columns, task)
 

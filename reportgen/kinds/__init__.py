@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from reportgen.ingest import sources
+from reportgen.ingest.base import TABLE_LOADERS, RunBase
 from reportgen.ingest.runs import ColumnNames
 from reportgen.ingest.sources import Sources
 from reportgen.kinds.attention import ATTENTION
@@ -67,3 +68,13 @@ def load_source(
 
 def load_sources(arguments: Sequence[object], columns: ColumnNames | None = None) -> Sources:
     return sources.load_sources(arguments, KINDS, columns)
+
+
+def load_table(
+    frame: object, name: str, columns: object, task: str | None, origin: str
+) -> list[RunBase]:
+    """A table in memory loaded by the registered kinds, as a file's table is."""
+    return sources.load_memory(frame, name, KINDS, columns, task, origin)  # type: ignore[arg-type]
+
+
+TABLE_LOADERS.append(load_table)  # Run.from_frame and Run.from_arrays ask it

@@ -343,7 +343,7 @@ def run_entry(run: RunBase, scores: Sequence[Score]) -> dict[str, Any]:
         "name": run.name,
         "task": run.kind,
         "n_examples": run.rows,
-        "source": {"path": str(run.path), "sha256": run.sha256, "format": run.format},
+        "source": run.source_entry(),
         "metadata": run.metadata,
         "metrics": {s.metric: s.value for s in mine},
         "ci": {s.metric: [s.low, s.high] if s.low is not None else None for s in mine},

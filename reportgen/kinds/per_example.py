@@ -55,7 +55,7 @@ def short_cell(text: str) -> Cell:
 # --- runs ------------------------------------------------------------------------------------
 
 
-def run_info(run: Any, colour: str) -> RunInfo:
+def run_info(run: Any, colour: str, notes: Sequence[str] = ()) -> RunInfo:
     kind = f"{run.kind} ({run.task})" if isinstance(run, TextRun) else run.kind
     classes = None
     if isinstance(run, MultilabelRun):
@@ -73,7 +73,7 @@ def run_info(run: Any, colour: str) -> RunInfo:
         predictions_from=None,
         columns=sorted(run.columns.items()),
         metadata=metadata_items(run.metadata),
-        notes=run.notes,
+        notes=[*run.notes, *notes],
     )
 
 
@@ -417,7 +417,7 @@ class ExampleKind(SumsKind):
         return found
 
     def run_infos(self, result: LanguageAssessment, ctx: Context) -> list[RunInfo]:
-        return [run_info(r.run, ctx.colours[r.name]) for r in result.results]
+        return [run_info(r.run, ctx.colours[r.name], r.notes) for r in result.results]
 
     def summary_entry(self, result: LanguageResult) -> dict[str, Any]:
         """Keys of a run's JSON entry beyond the shared ones."""
@@ -434,7 +434,7 @@ class ExampleKind(SumsKind):
                 "task": run.kind,
                 "benchmark_task": None,
                 "n_examples": run.n_examples,
-                "source": {"path": str(run.path), "sha256": run.sha256, "format": run.format},
+                "source": run.source_entry(),
                 "columns": run.columns,
                 "metadata": run.metadata,
                 "metrics": {k: _number(v) for k, v in r.metrics.items()},
@@ -456,7 +456,7 @@ class ExampleKind(SumsKind):
                     ]
                     for s in result.slices
                 },
-                "notes": run.notes,
+                "notes": [*run.notes, *r.notes],
             }
             if (r.group, r.name) in result.repeats:
                 entry["repeats"] = result.repeats[(r.group, r.name)].summary()

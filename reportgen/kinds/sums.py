@@ -30,7 +30,7 @@ from reportgen.kinds.sums_repeats import (
     repeat_sets,
 )
 from reportgen.stats import significance as compare
-from reportgen.stats.bootstrap import resampled_sums
+from reportgen.stats.bootstrap import MIN_INTERVAL_EXAMPLES, resampled_sums, too_few_note
 from reportgen.stats.comparison import Comparison, significance_ranks
 from reportgen.stats.pairing import Pairing, _id_strings, id_note, id_order, match_ids
 from reportgen.stats.slicing import MISSING, labeller
@@ -48,6 +48,7 @@ class LanguageResult:
     efficiency: dict[str, float] = field(default_factory=dict)
     metric_notes: dict[str, str] = field(default_factory=dict)  # why a metric is missing
     per_label: dict[str, np.ndarray] = field(default_factory=dict)  # multilabel with scores
+    notes: list[str] = field(default_factory=list)  # what evaluating noticed (too few examples)
 
     @property
     def name(self) -> str:
@@ -200,6 +201,9 @@ class SumsKind(Kind):
         names = self.stat_columns(result)
         if replicates <= 0:
             return {m: None for m in result.metrics}
+        if result.run.n_examples < MIN_INTERVAL_EXAMPLES:
+            result.notes.append(too_few_note(result.run.n_examples))
+            return {m: None for m in result.metrics}
         order = id_order(result.run.ids)  # resample in id order: row order changes nothing
         sums = resampled_sums([result.columns[c][order] for c in names], replicates, seed)
         reps = self.from_sums(
@@ -270,7 +274,8 @@ class SumsKind(Kind):
         base_exact = self.from_sums(base.run, {c: v.sum() for c, v in base_cols.items()}, n_base)
         cand_exact = self.from_sums(cand.run, {c: v.sum() for c, v in cand_cols.items()}, n_cand)
         base_reps = cand_reps = None
-        if replicates > 0:
+        few = replicates > 0 and min(n_base, n_cand) < MIN_INTERVAL_EXAMPLES
+        if replicates > 0 and not few:
             if paired:
                 sums = resampled_sums([*base_cols.values(), *cand_cols.values()], replicates, seed)
                 k = len(names)
@@ -325,6 +330,9 @@ class SumsKind(Kind):
                         pairing.n_paired < base.run.n_examples
                         or pairing.n_paired < cand.run.n_examples
                     ),
+                    reason=f"{min(n_base, n_cand)} examples: too few for a bootstrap test"
+                    if few and p is None
+                    else "",
                 )
             )
         return found

@@ -9,6 +9,21 @@ import numpy as np
 
 BOOTSTRAP_CHUNK = 4_000_000  # resampled indices held at once
 MAX_UNITS = 20_000  # beyond this many examples, resample random groups of examples
+# Fewer examples than this get no bootstrap interval (of a run's metric, or of a difference).
+# A percentile interval stands for the sampling distribution only when the resamples can take
+# many values: with n examples a proportion takes n + 1, and below about 20 the nominal 95%
+# interval covers far less often (Hesterberg 2015, "What teachers should know about the
+# bootstrap"; the same minimum as the "rule of 20" for normal approximations). The metric
+# itself is still shown, with a note that says why it has no interval.
+MIN_INTERVAL_EXAMPLES = 20
+
+
+def too_few_note(n: int) -> str:
+    """The note of a run with too few examples for an interval."""
+    return (
+        f"{n:,} examples: too few for a bootstrap interval (it needs "
+        f"{MIN_INTERVAL_EXAMPLES}); the metrics are shown without one."
+    )
 
 
 def resampled_sums(

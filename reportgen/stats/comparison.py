@@ -12,6 +12,7 @@ import numpy as np
 
 from reportgen import metrics
 from reportgen.stats import significance, stepdown
+from reportgen.stats.bootstrap import MIN_INTERVAL_EXAMPLES
 
 ALPHA = 0.05
 MULTIPLICITY = ("per-comparison", "report", "none")
@@ -246,6 +247,8 @@ def _interval_at(c: Comparison, level: float) -> tuple[float, float] | None:
     one), widened to reach zero if need be. Either way it crosses zero exactly for a tie."""
     if c.delta is None or c.p_value is None:
         return None
+    if c.slice_column is None and 0 < c.n_paired < MIN_INTERVAL_EXAMPLES:
+        return None  # too few examples for an interval (the verdict still stands)
     z = significance.normal_quantile(level / 2)
     implied = z * abs(c.delta) / max(significance.normal_quantile(c.p_value / 2), 1e-12)
     if c.p_value < level and c.delta != 0:

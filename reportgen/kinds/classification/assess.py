@@ -23,6 +23,7 @@ from reportgen.kinds.classification.evaluate import (
 from reportgen.kinds.classification.pairing import pair_runs
 from reportgen.kinds.classification.resample import build_cells, cell_stats, replicate_metrics
 from reportgen.stats import significance as compare
+from reportgen.stats.bootstrap import MIN_INTERVAL_EXAMPLES, too_few_note
 from reportgen.stats.comparison import Comparison
 from reportgen.stats.comparison import significance_ranks as ranks_of
 from reportgen.stats.pairing import Pairing
@@ -247,6 +248,11 @@ class Assessment:
     comparisons: list[Comparison]
 
 
+def enough(*evaluations: RunEvaluation) -> bool:
+    """Whether every run has examples enough for bootstrap intervals."""
+    return all(e.encoded.run.n_examples >= MIN_INTERVAL_EXAMPLES for e in evaluations)
+
+
 def assess(
     evaluations: Sequence[RunEvaluation],
     baseline: str | None = None,
@@ -276,6 +282,9 @@ def assess(
         if replicates <= 0:
             return None  # no intervals; paired tests without the bootstrap still run
         evaluation = evaluations[index]
+        if evaluation.encoded.run.n_examples < MIN_INTERVAL_EXAMPLES:
+            evaluation.notes.append(too_few_note(evaluation.encoded.run.n_examples))
+            return None
         return run_replicates(
             evaluation.encoded, list(evaluation.metrics), replicates, seed + index
         )
@@ -295,7 +304,7 @@ def assess(
             candidate,
             pairing,
             headline,
-            max(replicates, 0),
+            max(replicates, 0) if enough(base, candidate) else 0,
             seed + 1000 + index,
             (per_run[base_index], per_run[index]),
         )

@@ -443,7 +443,7 @@ def _run_summary(evaluation: RunEvaluation) -> dict[str, Any]:
         "classes": classes,
         "positive_label": classes[encoded.positive] if encoded.positive is not None else None,
         "predictions_from": encoded.prediction_source,
-        "source": {"path": str(run.path), "sha256": run.sha256, "format": run.format},
+        "source": run.source_entry(),
         "columns": run.columns,
         "metadata": run.metadata,
         "metrics": {
