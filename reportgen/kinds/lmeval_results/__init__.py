@@ -14,6 +14,7 @@ from typing import Any
 from reportgen import formatting as fmt
 from reportgen.errors import ReportgenError
 from reportgen.ingest.files import detect_format
+from reportgen.ingest.inspect_logs import is_inspect_folder
 from reportgen.ingest.lmeval import (
     BenchmarkRun,
     is_lmeval_file,
@@ -49,10 +50,16 @@ class LmevalResultsKind(Kind):
     board_rank = 0  # the suites' scores lead the language-model leaderboard
     run_types = (BenchmarkRun,)
 
+    def owns(self, run: Any) -> bool:
+        return type(run) is BenchmarkRun  # other harnesses' scores are a kind of their own
+
     def claims_file(self, path: Path) -> bool:
         if path.is_dir():
-            return not any(path.glob("predictions.*"))
-        return detect_format(path) == "json" and is_lmeval_file(path)
+            return not any(path.glob("predictions.*")) and not is_inspect_folder(path)
+        try:
+            return detect_format(path) == "json" and is_lmeval_file(path)
+        except ReportgenError:
+            return False  # not a type of ours: another kind's, or refused when read
 
     def load_file(self, path: Path, name: str | None) -> list[Any]:
         if path.is_dir():
