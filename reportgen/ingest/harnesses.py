@@ -444,13 +444,7 @@ def harness_format(path: Path) -> str | None:
             return None
         return "model-index" if isinstance(data, dict) and "model-index" in data else None
     if suffix in (".yaml", ".yml"):
-        try:
-            data = _yaml(read_bytes(path).decode("utf-8"), None)
-        except (OSError, UnicodeDecodeError):
-            return None
-        if isinstance(data, dict) and "model-index" in data:
-            return "model-index"
-        return ".eval_results" if is_eval_results(data) else None
+        return "YAML"  # no other run is YAML: what it holds is said when it is read
     return None
 
 
@@ -458,15 +452,19 @@ def harness_runs(path: Path, name: str | None) -> list[ScoresRun]:
     fmt = harness_format(path)
     if fmt in JSON_FORMATS:
         return JSON_FORMATS[fmt][1](_read_json(path), path, name)
-    text = read_bytes(path).decode("utf-8")
-    data = front_matter(text) if path.suffix.lower() == ".md" else _yaml(text, path)
-    if fmt == "model-index":
+    try:
+        text = read_bytes(path).decode("utf-8")
+    except UnicodeDecodeError:
+        raise ReportgenError(f"{path}: not UTF-8 text; save it as UTF-8") from None
+    if path.suffix.lower() == ".md":
+        return read_model_index(front_matter(text), path, name)
+    data = _yaml(text, path)
+    if isinstance(data, dict) and "model-index" in data:
         return read_model_index(data, path, name)
-    return read_eval_results(data, path, name)
-
-
-FORMATS_TRIED = (
-    "lm-eval results",
-    "inspect-ai log",
-    *JSON_FORMATS,
-)
+    if is_eval_results(data):
+        return read_eval_results(data, path, name)
+    raise ReportgenError(
+        f"{path}: YAML, but neither a model card's model-index (model-index: [{{name, "
+        "results}}]) nor .eval_results entries ([{dataset: {id, task_id}, value}]); pass one "
+        "of those"
+    )
