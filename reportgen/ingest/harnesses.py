@@ -204,6 +204,10 @@ def _yaml(text: str, path: Path | None) -> Any:
 
     try:
         return yaml.safe_load(text)
+    except RecursionError:
+        if path is None:
+            return None
+        raise ReportgenError(f"{path}: nested too deeply to read; fix the file") from None
     except yaml.YAMLError as exc:
         if path is None:
             return None
@@ -246,7 +250,8 @@ def read_model_index(data: dict[str, Any], path: Path, name: str | None) -> list
             if "main_score" in metrics:
                 metrics = {"main_score": metrics.pop("main_score"), **metrics}
             tasks[key] = _task(key, metrics, path)
-            kind = (result.get("task") or {}).get("type") if isinstance(result, dict) else None
+            task = result.get("task")
+            kind = task.get("type") if isinstance(task, dict) else None
             if kind:
                 groups.setdefault(str(kind), []).append(key)
         if len(tasks) > 12:  # a card of many datasets: one board column per task type

@@ -194,8 +194,8 @@ def _task_result(header: dict[str, Any], path: Path) -> TaskResult | None:
     dataset = found.get("dataset") if isinstance(found.get("dataset"), dict) else {}
     name = task_name(header)
     alias = name + (f" ({dataset['name']})" if dataset.get("name") not in (None, "", name) else "")
-    total = results.get("completed_samples", results.get("total_samples"))
-    original = dataset.get("samples")
+    total = _count(results.get("completed_samples", results.get("total_samples")))
+    original = _count(dataset.get("samples"))
     return TaskResult(
         task=name,
         alias=alias,
@@ -203,11 +203,25 @@ def _task_result(header: dict[str, Any], path: Path) -> TaskResult | None:
         stderrs=stderrs,
         n_shot=None,
         version=str(found.get("task_version", "")) or None,
-        n_samples=int(total) if isinstance(total, int | float) else None,
+        n_samples=total,
         higher_is_better={},
         source=path.name,
-        n_original=int(original) if isinstance(original, int | float) else None,
+        n_original=original,
     )
+
+
+def _count(value: Any) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return None
+    return int(value)
+
+
+def _order(value: Any) -> tuple[int, float, str]:
+    """Sample ids in order: numbers by value, then text."""
+    number = _count(value) if not isinstance(value, float) else None
+    if number is not None:
+        return (0, float(number), "")
+    return (1, 0.0, json.dumps(value, sort_keys=True, default=str))
 
 
 def _sample_runs(
@@ -218,13 +232,17 @@ def _sample_runs(
         return []
     task = task_name(header)
     by_epoch: dict[int, list[dict[str, Any]]] = {}
-    for sample in samples:
-        epoch = sample.get("epoch", 1)
-        by_epoch.setdefault(int(epoch) if isinstance(epoch, int | float) else 1, []).append(sample)
+    for i, sample in enumerate(samples):
+        if not isinstance(sample.get("scores") or {}, dict):
+            raise ReportgenError(
+                f"{path}: sample {i + 1}'s 'scores' should be an object of scorer: score; "
+                "fix the file"
+            )
+        by_epoch.setdefault(_count(sample.get("epoch")) or 1, []).append(sample)
     runs = []
     digest = _sha256(path)
     for epoch, rows in sorted(by_epoch.items()):
-        rows = sorted(rows, key=lambda s: (str(type(s.get("id"))), s.get("id")))
+        rows = sorted(rows, key=lambda s: _order(s.get("id")))
         values: dict[str, list[float]] = {}
         unreadable = 0
         for i, sample in enumerate(rows):
