@@ -456,3 +456,22 @@ def test_real_harness_files_give_what_they_state() -> None:
     table = load_source(folder / "summary_table_metrics.csv").runs
     assert table[0].name == "Logistic Regression" and len(table) == 6
     assert table[4].tasks["MCC"].metrics == {"mcc,none": 0.9441549509633318}
+
+
+def test_benchmark_metric_reaches_other_harnesses_tasks(tmp_path: Path) -> None:
+    """An override of another harness's task is that kind's (not refused as "no lm-eval
+    results among the runs"); a task no kind holds is refused."""
+    (tmp_path / "Banking77Classification.json").write_text(
+        json.dumps(mteb_result([0.8, 0.81, 0.79]))
+    )
+    path = tmp_path / "Banking77Classification.json"
+    report = build_report(
+        [f"m={path}"], benchmark_metrics=["Banking77Classification=f1"], timestamp=False
+    )
+    (score,) = report.scores
+    assert score.measure == "f1,none" and score.value == pytest.approx(0.79)
+    done = build_cli(
+        f"m={path}", "--benchmark-metric", "nosuch=acc", "-o", str(tmp_path / "r.html")
+    )
+    assert done.returncode == 2
+    assert "--benchmark-metric names task 'nosuch', which no lm-eval result holds" in done.stderr

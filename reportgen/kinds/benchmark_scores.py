@@ -47,11 +47,7 @@ class BenchmarkScoresKind(LmevalResultsKind):
     def evaluate(self, runs: list[Any], ctx: Context) -> BenchmarkResult | None:
         if not runs:
             return None
-        tasks = {t for run in runs for t in run.tasks}
-        mine = {k: v for k, v in ctx.options.benchmark_metrics.items() if k in tasks}
-        found = super().evaluate(
-            runs, replace(ctx, options=replace(ctx.options, benchmark_metrics=mine))
-        )
+        found = super().evaluate(runs, ctx)
         assert found is not None and found.table is not None
         # no standard errors, no test: equal values are not a tie the way a test says so
         table = found.table

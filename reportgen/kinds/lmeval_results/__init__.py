@@ -70,13 +70,19 @@ class LmevalResultsKind(Kind):
         return {task for run in runs for task in run.tasks}
 
     def evaluate(self, runs: list[Any], ctx: Context) -> BenchmarkResult | None:
+        asked = ctx.options.benchmark_metrics
+        # every benchmark task of the report (lm-eval's and other harnesses'): an override of a
+        # task another kind holds is that kind's; one that no kind holds is refused
+        every = {t for r in ctx.runs if isinstance(r, BenchmarkRun) for t in r.tasks}
         if not runs:
-            if ctx.options.benchmark_metrics:
+            if asked and not every:
                 raise ReportgenError(
                     "--benchmark-metric given, but no lm-eval results among the runs"
                 )
             return None
-        table = benchmark_table(runs, ctx.baseline, ctx.options.benchmark_metrics)
+        mine = {t for run in runs for t in run.tasks}
+        overrides = {k: v for k, v in asked.items() if k in mine or k not in every}
+        table = benchmark_table(runs, ctx.baseline, overrides)
         found = BenchmarkResult(
             self.name, table.baseline, list(table.models), table=table, runs=runs
         )
