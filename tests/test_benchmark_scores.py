@@ -384,6 +384,14 @@ def test_a_summary_table_is_a_leaderboard_without_intervals(tmp_path: Path) -> N
     done = build_cli(f"m={path}", "-o", str(tmp_path / "r.html"))
     assert done.returncode == 2
     assert "metrics.csv: a summary table of 2 models; pass it without NAME=" in done.stderr
+    one = tmp_path / "one.csv"
+    one.write_text("model,accuracy\nlogreg,0.9\n")
+    (run,) = load_source(f"mine={one}").runs
+    assert (
+        run.name == "mine"
+        and run.sha256
+        and run.tasks["accuracy"].metrics == {"accuracy,none": 0.9}
+    )
 
 
 def test_a_classification_report_csv_is_one_models_report() -> None:

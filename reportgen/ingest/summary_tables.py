@@ -113,7 +113,7 @@ def read_summary_table(path: Path, name: str | None) -> list[ScoresRun]:
                 notes=[note],
             )
         ]
-    if name is not None:
+    if name is not None and len(frame) > 1:
         raise ReportgenError(
             f"{path}: a summary table of {len(frame)} models; pass it without NAME= (each row "
             f"is named by its {frame.columns[0]!r} column)"
@@ -124,9 +124,12 @@ def read_summary_table(path: Path, name: str | None) -> list[ScoresRun]:
         for column, value in zip(frame.columns[1:], row[1:], strict=True):
             if not pd.isna(value):
                 tasks[str(column)] = _task(str(column), {str(column).lower(): float(value)}, path)
-        run = _run(class_name(row[0]), path, "summary table", tasks, intervals=False, notes=[note])
+        run = _run(
+            name or class_name(row[0]), path, "summary table", tasks, intervals=False, notes=[note]
+        )
         # one file, several models: its digest is each run's provenance, not a sign that two
         # names were given the same file
-        run.metadata["file sha256"], run.sha256 = run.sha256, ""
+        if len(frame) > 1:
+            run.metadata["file sha256"], run.sha256 = run.sha256, ""
         runs.append(run)
     return runs
