@@ -27,7 +27,7 @@ from reportgen.errors import ReportgenError
 from reportgen.ingest.files import _sha256, check_not_lfs_pointer
 from reportgen.ingest.harnesses import ScoresRun
 from reportgen.ingest.language import TextRun
-from reportgen.ingest.lmeval import TaskResult
+from reportgen.ingest.lmeval import TaskResult, _read_json
 from reportgen.ingest.runs import class_name
 
 FORMAT = "inspect-ai log"
@@ -43,17 +43,6 @@ def is_inspect_data(data: Any) -> bool:
     return "task" in found and "model" in found and ("status" in data or "results" in data)
 
 
-def _zip_header(path: Path) -> dict[str, Any] | None:
-    try:
-        with zipfile.ZipFile(path) as archive:
-            if "header.json" not in archive.namelist():
-                return None
-            data = json.loads(archive.read("header.json").decode("utf-8"))
-    except (OSError, zipfile.BadZipFile, UnicodeDecodeError, json.JSONDecodeError, RecursionError):
-        return None
-    return data if is_inspect_data(data) else None
-
-
 def _json_head_is_inspect(path: Path) -> bool:
     """A .json file that starts like an inspect log (``"version"`` then ``"status"`` or
     ``"eval"`` among its first keys), read in full only then."""
@@ -65,8 +54,8 @@ def _json_head_is_inspect(path: Path) -> bool:
     if not head.lstrip().startswith("{") or ('"eval"' not in head and '"status"' not in head):
         return False
     try:
-        return is_inspect_data(json.loads(path.read_text(encoding="utf-8")))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        return is_inspect_data(_read_json(path))  # parsed once, however often it is asked
+    except ReportgenError:
         return False
 
 
@@ -118,11 +107,8 @@ def _read_log(path: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise ReportgenError(f"{path}: a member of the .eval zip is not JSON ({exc})") from None
     else:
-        try:
-            header = json.loads(path.read_text(encoding="utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise ReportgenError(f"{path}: not valid JSON ({exc}); fix the file") from None
-        samples = header.get("samples") or []
+        header = _read_json(path)
+        samples = header.get("samples") or [] if isinstance(header, dict) else []
     if not is_inspect_data(header):
         raise ReportgenError(
             f"{path}: not an inspect-ai log (no 'eval' object with 'task' and 'model'); "

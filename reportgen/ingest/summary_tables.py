@@ -4,13 +4,12 @@ file gives them, without intervals, and marked as such."""
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import pandas as pd
 
 from reportgen.errors import ReportgenError
-from reportgen.ingest.files import read_bytes
+from reportgen.ingest.files import _read_frame, detect_format
 from reportgen.ingest.harnesses import ScoresRun, TaskResult, _run, _task
 from reportgen.ingest.importance import IMPORTANCE_ALIASES, STD_ALIASES
 from reportgen.ingest.language import NLL_ALIASES, PERPLEXITY_ALIASES
@@ -50,10 +49,9 @@ def summary_table(path: Path) -> pd.DataFrame | None:
     if path.suffix.lower() not in (".csv", ".tsv") or path.stat().st_size > 1_000_000:
         return None
     try:
-        text = read_bytes(path).decode("utf-8-sig")
-        frame = pd.read_csv(io.StringIO(text), sep="\t" if path.suffix.lower() == ".tsv" else ",")
-    except (OSError, UnicodeDecodeError, ValueError, pd.errors.ParserError):
-        return None
+        frame = _read_frame(path, detect_format(path))  # parsed as every table is
+    except ReportgenError:
+        return None  # not readable as a table: the table reader says why
     if frame.shape[1] < 2 or frame.empty or len(frame) > 200:
         return None
     first = str(frame.columns[0])
