@@ -159,7 +159,11 @@ def _write_bytes(tmp_path: Path, name: str, data: bytes) -> Path:
             b"id,label,prediction\n1,1,1\n1,0,0\n",
             r"dup\.csv: duplicate id 1 in column 'id' at line 3",
         ),
-        ("records.json", b'{"label": 1}', r"records\.json: a JSON object, but neither an lm-eval"),
+        (
+            "records.json",
+            b'{"label": 1}',
+            r"records\.json: a JSON object of none of the formats tried \(lm-eval results",
+        ),
         ("scalars.json", b"[1, 2]", r"scalars\.json: expected a JSON list of records"),
         ("bad.csv.gz", b"not gzip at all", r"bad\.csv\.gz: not a valid gzip archive"),
         (

@@ -713,7 +713,9 @@ def test_a_bare_results_object_is_read_and_other_objects_get_a_clear_error(
     assert run.tasks["piqa"].stderrs == {}
     other = tmp_path / "other.json"
     other.write_text(json.dumps({"model": "x", "score": 3}))
-    with pytest.raises(ReportgenError, match=r"other.json: a JSON object, but neither an lm-eval"):
+    with pytest.raises(
+        ReportgenError, match=r"other.json: a JSON object of none of the formats tried \(lm-eval"
+    ):
         load_source(other)
 
 

@@ -321,9 +321,9 @@ def _read_json_records(path: Path, text: bytes) -> pd.DataFrame:
         ) from None
     if isinstance(data, dict):
         raise ReportgenError(
-            f"{path}: a JSON object, but neither an lm-eval results file (an object of tasks, "
-            'each an object of metric: value, e.g. {"results": {"arc_easy": {"acc": 0.7}}}) '
-            "nor a prediction file (a list of records, one per example: "
+            f"{path}: a JSON object of none of the formats tried (lm-eval results, inspect-ai "
+            "log, MTEB results, simple-evals result, LLaMA-Factory all_results/predict_results, "
+            "RobustBench model_info), nor a prediction file (a list of records, one per example: "
             '[{"id": 1, "label": "cat", "prediction": "dog"}, ...], or .jsonl)'
         )
     if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):

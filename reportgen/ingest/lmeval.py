@@ -71,6 +71,8 @@ def is_lmeval_results(data: Any) -> bool:
     """lm-eval's results file, or its bare ``results`` object (task -> metric -> value)."""
     if not isinstance(data, dict):
         return False
+    if isinstance(data.get("eval"), dict) and "model" in data["eval"]:
+        return False  # an inspect-ai log (its results are not lm-eval's)
     if isinstance(data.get("results"), dict):
         return True
     return _is_bare_results(data)

@@ -23,8 +23,11 @@ def looks_like_samples(path: Path) -> bool:
     """An lm-eval per-sample log: ``samples_<task>_*.jsonl`` or lines with doc_id and resps."""
     if path.name.startswith("samples_") and ".jsonl" in path.name:
         return True
-    if detect_format(path) != "jsonl" or path.suffix == ".gz":
-        return False
+    try:
+        if detect_format(path) != "jsonl" or path.suffix == ".gz":
+            return False
+    except ReportgenError:
+        return False  # another kind may read it (an inspect-ai .eval); else it is refused later
     try:
         with path.open(encoding="utf-8") as handle:
             first = json.loads(handle.readline() or "null")

@@ -17,6 +17,7 @@ from reportgen.ingest.sources import Sources
 from reportgen.kinds.attention import ATTENTION
 from reportgen.kinds.attributions import ATTRIBUTIONS
 from reportgen.kinds.base import Kind
+from reportgen.kinds.benchmark_scores import BENCHMARK_SCORES
 from reportgen.kinds.boundary import BOUNDARY
 from reportgen.kinds.classification.kind import CLASSIFICATION
 from reportgen.kinds.efficiency import EFFICIENCY
@@ -41,6 +42,7 @@ KINDS: tuple[Kind, ...] = (
     GENERATION,
     SAMPLES,
     LMEVAL_RESULTS,
+    BENCHMARK_SCORES,  # other harnesses' scores and inspect-ai logs, beside lm-eval's
     REGRESSION,
     MULTILABEL,
     ROBUSTNESS,  # classification on perturbed copies

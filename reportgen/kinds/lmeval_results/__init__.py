@@ -14,6 +14,7 @@ from typing import Any
 from reportgen import formatting as fmt
 from reportgen.errors import ReportgenError
 from reportgen.ingest.files import detect_format
+from reportgen.ingest.inspect_logs import is_inspect_folder
 from reportgen.ingest.lmeval import (
     BenchmarkRun,
     is_lmeval_file,
@@ -49,10 +50,16 @@ class LmevalResultsKind(Kind):
     board_rank = 0  # the suites' scores lead the language-model leaderboard
     run_types = (BenchmarkRun,)
 
+    def owns(self, run: Any) -> bool:
+        return type(run) is BenchmarkRun  # other harnesses' scores are a kind of their own
+
     def claims_file(self, path: Path) -> bool:
         if path.is_dir():
-            return not any(path.glob("predictions.*"))
-        return detect_format(path) == "json" and is_lmeval_file(path)
+            return not any(path.glob("predictions.*")) and not is_inspect_folder(path)
+        try:
+            return detect_format(path) == "json" and is_lmeval_file(path)
+        except ReportgenError:
+            return False  # not a type of ours: another kind's, or refused when read
 
     def load_file(self, path: Path, name: str | None) -> list[Any]:
         if path.is_dir():
@@ -63,13 +70,19 @@ class LmevalResultsKind(Kind):
         return {task for run in runs for task in run.tasks}
 
     def evaluate(self, runs: list[Any], ctx: Context) -> BenchmarkResult | None:
+        asked = ctx.options.benchmark_metrics
+        # every benchmark task of the report (lm-eval's and other harnesses'): an override of a
+        # task another kind holds is that kind's; one that no kind holds is refused
+        every = {t for r in ctx.runs if isinstance(r, BenchmarkRun) for t in r.tasks}
         if not runs:
-            if ctx.options.benchmark_metrics:
+            if asked and not every:
                 raise ReportgenError(
                     "--benchmark-metric given, but no lm-eval results among the runs"
                 )
             return None
-        table = benchmark_table(runs, ctx.baseline, ctx.options.benchmark_metrics)
+        mine = {t for run in runs for t in run.tasks}
+        overrides = {k: v for k, v in asked.items() if k in mine or k not in every}
+        table = benchmark_table(runs, ctx.baseline, overrides)
         found = BenchmarkResult(
             self.name, table.baseline, list(table.models), table=table, runs=runs
         )
