@@ -34,13 +34,14 @@ from reportgen.kinds.base import (
     drawn_models,
     drawn_note,
 )
-from reportgen.kinds.board import board_table, shaped
+from reportgen.kinds.board import board_table, gated_ties, shaped
 from reportgen.model import RunInfo, Section, Table, model_colours
 from reportgen.options import OPTIONS, docstring, python_call, resolve, signature
 from reportgen.parallel import parallel_map
 from reportgen.profiling import stage
 from reportgen.render import fallbacks
 from reportgen.report import Report, generation_time
+from reportgen.stats import power
 from reportgen.stats.comparison import settle
 
 Progress = Callable[[str], None]
@@ -295,6 +296,12 @@ def _assemble(
         else:
             for result in unsettled:
                 settle(result.comparisons, method)
+        margins = {g.metric: g.margin for g in gates if g.margin is not None}
+        default = ctx.options.margin
+        power.fill(
+            [c for r in results for c in (*r.comparisons, *r.by_slice)],
+            lambda metric: margins.get(metric, default),
+        )
     say("Drawing charts")
     found = [(by_name[r.kind], r) for r in results]  # each result with its kind
     headline, drawn = _drawn(found, ctx)
@@ -367,6 +374,9 @@ def _assemble(
         kinds=subtitle,
         n_models=len(names),
         gates=gate_results,
+        detectable=gated_ties(
+            [c for r in results for c in r.comparisons], {g.metric for g in gates}
+        ),
     )
 
 
