@@ -296,7 +296,10 @@ def _assemble(
         else:
             for result in unsettled:
                 settle(result.comparisons, method)
-        margins = {g.metric: g.margin for g in gates if g.margin is not None}
+        margins: dict[str, float] = {}
+        for gate in gates:  # a metric's first bound gate gives its margin
+            if gate.margin is not None:
+                margins.setdefault(gate.metric, gate.margin)
         default = ctx.options.margin
         power.fill(
             [c for r in results for c in (*r.comparisons, *r.by_slice)],
