@@ -332,19 +332,23 @@ def _number(value: float) -> str:
     return f"{value:.4g}" if abs(value) >= 1e4 or (value and abs(value) < 1e-3) else f"{value:.3f}"
 
 
+def _not_compared(gate: Gate, model: str, baseline: str) -> GateResult:
+    return GateResult(
+        gate,
+        model,
+        False,
+        f"cannot check: no comparison of {model} with {baseline} on {gate.metric} "
+        f"(only headline metrics are tested); use delta({gate.metric}) instead",
+    )
+
+
 def _check(
     gate: Gate, model: str, baseline: str, value_of: Lookup, compared: Compared
 ) -> GateResult:
     if gate.kind == "regression":
         comparison = compared(model, gate.metric)
         if comparison is None:
-            return GateResult(
-                gate,
-                model,
-                False,
-                f"cannot check: no comparison of {model} with {baseline} on {gate.metric} "
-                f"(only headline metrics are tested); use delta({gate.metric}) instead",
-            )
+            return _not_compared(gate, model, baseline)
         verdict = comparison.verdict
         if verdict == "untested":
             why = comparison.reason or "no test applies"
@@ -430,13 +434,7 @@ def _bound_failed(gate: Gate, c: Comparison) -> tuple[bool, str] | None:
 def _check_bound(gate: Gate, model: str, baseline: str, c: Comparison | None) -> GateResult:
     """``lower(delta(M)) OP NUMBER`` / ``upper(...)``: an end of the adjusted interval."""
     if c is None:
-        return GateResult(
-            gate,
-            model,
-            False,
-            f"cannot check: no comparison of {model} with {baseline} on {gate.metric} "
-            f"(only headline metrics are tested); use delta({gate.metric}) instead",
-        )
+        return _not_compared(gate, model, baseline)
     found = _bound_failed(gate, c)
     if found is None:
         why = c.reason or "no test gave it an interval"

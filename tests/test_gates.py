@@ -340,3 +340,26 @@ def test_bound_gates_read_every_paired_kind_and_lm_eval_results(tmp_path: Path) 
     tested = {c.test for _, c in comparisons}
     assert {"mcnemar-exact", "bootstrap-paired", "z-test"} <= tested
     assert all(c.mde is not None for _, c in comparisons if c.test != "none"), tested
+
+
+def test_a_bound_gate_that_cannot_be_checked_fails_saying_why() -> None:
+    """No comparison of the metric, or one without an interval (untested): the gate fails
+    with the reason, never passes by default."""
+    from reportgen.stats.comparison import Comparison
+
+    gates = parse_gates(["lower(delta(f1)) < -0.01", "upper(delta(log_loss)) > 0.01"])
+    untested = Comparison("v1", "v2", "f1", 0.8, 0.7, -0.1, None, None, "none", 0)
+    untested.reason = "fewer than two positive or two negative examples are paired"
+    results = evaluate_gates(gates, ["v1", "v2"], "v1", [], [untested])
+    assert [(r.passed, r.detail) for r in results] == [
+        (
+            False,
+            "cannot check: delta(f1) has no interval (fewer than two positive or two negative "
+            "examples are paired)",
+        ),
+        (
+            False,
+            "cannot check: no comparison of v2 with v1 on log_loss (only headline metrics are "
+            "tested); use delta(log_loss) instead",
+        ),
+    ]
