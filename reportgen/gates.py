@@ -3,9 +3,10 @@ the built report.
 
 Grammar (a gate *fails* when its expression is true)::
 
-    gate        := comparison | regression
+    gate        := comparison | bound | regression
     comparison  := term OP NUMBER [for MODEL]
     term        := METRIC | delta(METRIC)
+    bound       := (lower | upper)(delta(METRIC)) OP NUMBER [by COLUMN] [for MODEL]
     regression  := regression(METRIC) [by COLUMN] [for MODEL]
     OP          := <  <=  >  >=  ==  !=
 
@@ -15,11 +16,17 @@ Grammar (a gate *fails* when its expression is true)::
 candidate is significantly worse than the baseline on M (the report's paired test, adjusted
 p < 0.05 within the candidate's comparison, by max-T or Holm); ``regression(M) by COLUMN``
 is true when it is significantly worse on any value of the ``--slice`` column (max-T over
-the column's values and metrics). Without ``for MODEL`` a gate checks every candidate
+the column's values and metrics). ``lower(delta(M))`` and ``upper(delta(M))`` are the ends
+of the adjusted interval of the delta, the one that agrees with the verdict and that the page
+shows (``Comparison.ci_adjusted``): ``lower(delta(f1)) < -0.01`` is a non-inferiority gate
+with margin 0.01, which passes only when the data show the candidate at most 0.01 worse;
+``by COLUMN`` checks the bound on every value of the ``--slice`` column and fails if any
+fails. Without ``for MODEL`` a gate checks every candidate
 (every model but the baseline), or the only model of a one-model report.
 
 Examples: ``f1 < 0.90``, ``roc_auc < 0.95 for candidate``, ``delta(accuracy) < -0.01``,
-``regression(f1)``, ``perplexity > 12``, ``latency_p99_ms > 500 for "v2 (int8)"``.
+``regression(f1)``, ``lower(delta(f1)) < -0.01``, ``upper(delta(log_loss)) > 0.02 by region``,
+``perplexity > 12``, ``latency_p99_ms > 500 for "v2 (int8)"``.
 """
 
 from __future__ import annotations
@@ -45,17 +52,27 @@ OPERATORS: dict[str, Callable[[float, float], bool]] = {
     ">": operator.gt,
 }
 GRAMMAR_HINT = (
-    "write METRIC OP NUMBER, delta(METRIC) OP NUMBER, regression(METRIC) or regression(METRIC) "
-    'by COLUMN, optionally followed by "for MODEL"; e.g. "f1 < 0.90", '
-    '"delta(accuracy) < -0.01 for candidate", "regression(f1) by region"'
+    "write METRIC OP NUMBER, delta(METRIC) OP NUMBER, lower(delta(METRIC)) OP NUMBER, "
+    "upper(delta(METRIC)) OP NUMBER, regression(METRIC) or regression(METRIC) by COLUMN, "
+    'optionally followed by "for MODEL"; e.g. "f1 < 0.90", '
+    '"delta(accuracy) < -0.01 for candidate", "lower(delta(f1)) < -0.01", '
+    '"regression(f1) by region"'
 )
+_NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
 _PATTERN = re.compile(
     r"""^\s*
     (?:
         (?P<regression>regression)\s*\(\s*(?P<rmetric>[\w.\-]+)\s*\)
         (?:\s+by\s+(?P<column>"[^"]+"|'[^']+'|[^\s"']+))?
+      | (?P<bound>lower|upper)\s*\(\s*delta\s*\(\s*(?P<bmetric>[\w.\-]+)\s*\)\s*\)
+        \s*(?P<bop><=|>=|==|!=|<|>)\s*(?P<bnumber>"""
+    + _NUMBER
+    + r""")
+        (?:\s+by\s+(?P<bcolumn>"[^"]+"|'[^']+'|[^\s"']+))?
       | (?:(?P<delta>delta)\s*\(\s*(?P<dmetric>[\w.\-]+)\s*\)|(?P<metric>[\w.\-]+))
-        \s*(?P<op><=|>=|==|!=|<|>)\s*(?P<number>[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)
+        \s*(?P<op><=|>=|==|!=|<|>)\s*(?P<number>"""
+    + _NUMBER
+    + r""")
     )
     (?:\s+for\s+(?P<model>"[^"]+"|'[^']+'|\S+))?
     \s*$""",
@@ -66,15 +83,23 @@ _PATTERN = re.compile(
 @dataclass(frozen=True)
 class Gate:
     expression: str
-    kind: str  # value | delta | regression
+    kind: str  # value | delta | regression | lower | upper
     metric: str
     op: str | None
     threshold: float | None
     model: str | None
-    column: str | None = None  # regression(METRIC) by COLUMN: any slice value of the column
+    column: str | None = None  # ... by COLUMN: any slice value of the column
 
     def describe(self) -> str:
         return self.expression.strip()
+
+    @property
+    def margin(self) -> float | None:
+        """A bound gate's margin: how far worse the candidate may be shown to be at most
+        (``lower(delta(f1)) < -0.01``: 0.01); None for other gates or a zero threshold."""
+        if self.kind not in ("lower", "upper") or not self.threshold:
+            return None
+        return abs(self.threshold)
 
 
 @dataclass(frozen=True)
@@ -105,11 +130,22 @@ def parse_gate(expression: str) -> Gate:
     model = match.group("model")
     if model is not None and model[0] in "'\"":
         model = model[1:-1]
+    column = match.group("column") or match.group("bcolumn")
+    if column is not None and column[0] in "'\"":
+        column = column[1:-1]
     if match.group("regression"):
-        column = match.group("column")
-        if column is not None and column[0] in "'\"":
-            column = column[1:-1]
         return Gate(expression, "regression", match.group("rmetric"), None, None, model, column)
+    if match.group("bound"):
+        threshold = float(match.group("bnumber"))
+        return Gate(
+            expression,
+            match.group("bound"),
+            match.group("bmetric"),
+            match.group("bop"),
+            threshold,
+            model,
+            column,
+        )
     kind = "delta" if match.group("delta") else "value"
     metric = match.group("dmetric") or match.group("metric")
     threshold = float(match.group("number"))
@@ -175,11 +211,18 @@ def check_options(gates: Iterable[Gate], slices: Sequence[str], bootstrap: int) 
                 "bootstrap, which --bootstrap 0 turns off, so this gate could never fail; "
                 f"drop --bootstrap 0, or gate on delta({gate.metric})"
             )
+        resampled = declared is not None and declared.test in ("bootstrap", "mcnemar-exact")
+        if gate.kind in _BOUNDS and bootstrap == 0 and resampled:
+            raise ReportgenError(
+                f"--fail-if {gate.expression!r}: the interval of delta({gate.metric}) "
+                "comes from the paired bootstrap, which --bootstrap 0 turns off; drop "
+                "--bootstrap 0"
+            )
 
 
 Lookup = Callable[[str, str], float | None]  # (model, metric) -> value
-# (model, metric, column) -> [(slice value, verdict)], or None when the column was not sliced
-SliceVerdicts = Callable[[str, str, str], list[tuple[str, str]] | None]
+# (model, metric, column) -> the comparison on each slice value, or None when not sliced
+SliceComparisons = Callable[[str, str, str], list[Comparison] | None]
 Compared = Callable[[str, str], Comparison | None]  # (model, metric) -> its comparison
 
 
@@ -206,13 +249,12 @@ def evaluate_gates(
             if s.baseline is not None:
                 bases.setdefault((s.model, s.metric), s.baseline)
     whole: dict[tuple[str, str], Comparison] = {}
-    sliced: dict[tuple[str, str, str], list[tuple[str, str]]] = {}
+    sliced: dict[tuple[str, str, str], list[Comparison]] = {}
     for c in comparisons:
         if c.slice_column is None:
             whole.setdefault((c.candidate, c.metric), c)
         else:
-            key = (c.candidate, c.metric, c.slice_column.lower())
-            sliced.setdefault(key, []).append((str(c.slice_value), c.verdict))
+            sliced.setdefault((c.candidate, c.metric, c.slice_column.lower()), []).append(c)
 
     def value_of(model: str, metric: str) -> float | None:
         return values.get((model, metric))
@@ -223,7 +265,7 @@ def evaluate_gates(
     def base_of(model: str, metric: str) -> str:
         return bases.get((model, metric), baseline)
 
-    def slice_verdicts(model: str, metric: str, column: str) -> list[tuple[str, str]] | None:
+    def slice_comparisons(model: str, metric: str, column: str) -> list[Comparison] | None:
         return sliced.get((model, metric, column.lower()))
 
     results = []
@@ -232,19 +274,24 @@ def evaluate_gates(
         for model in targets:
             base = base_of(model, gate.metric)
             if gate.column is not None:
-                results.append(_check_slices(gate, model, base, slice_verdicts))
+                results.append(_check_slices(gate, model, base, slice_comparisons))
+            elif gate.kind in ("lower", "upper"):
+                results.append(_check_bound(gate, model, base, compared(model, gate.metric)))
             else:
                 results.append(_check(gate, model, base, value_of, compared))
     return sorted(results, key=lambda r: r.passed)  # stable: failed first
 
 
 def _check_slices(
-    gate: Gate, model: str, baseline: str, slice_verdicts: SliceVerdicts | None
+    gate: Gate, model: str, baseline: str, slice_comparisons: SliceComparisons
 ) -> GateResult:
     """``regression(METRIC) by COLUMN``: fails when any value of the slice column is
     significantly worse than the baseline's on that value (max-T over the column's values
-    and metrics)."""
-    found = None if slice_verdicts is None else slice_verdicts(model, gate.metric, gate.column)
+    and metrics); a bound ``by COLUMN`` fails when the bound fails on any value."""
+    assert gate.column is not None
+    found = slice_comparisons(model, gate.metric, gate.column)
+    if found and gate.kind in ("lower", "upper"):
+        return _check_bound_slices(gate, model, baseline, found)
     if not found:
         return GateResult(
             gate,
@@ -254,7 +301,7 @@ def _check_slices(
             f"{gate.metric} by {gate.column} (pass --slice {gate.column}; slices below "
             "--min-slice-size and runs that cannot be paired are not tested)",
         )
-    worse = [value for value, verdict in found if verdict == "worse"]
+    worse = [str(c.slice_value) for c in found if c.verdict == "worse"]
     if worse:
         shown = ", ".join(worse[:5]) + (f" and {len(worse) - 5} more" if len(worse) > 5 else "")
         return GateResult(
@@ -285,19 +332,23 @@ def _number(value: float) -> str:
     return f"{value:.4g}" if abs(value) >= 1e4 or (value and abs(value) < 1e-3) else f"{value:.3f}"
 
 
+def _not_compared(gate: Gate, model: str, baseline: str) -> GateResult:
+    return GateResult(
+        gate,
+        model,
+        False,
+        f"cannot check: no comparison of {model} with {baseline} on {gate.metric} "
+        f"(only headline metrics are tested); use delta({gate.metric}) instead",
+    )
+
+
 def _check(
     gate: Gate, model: str, baseline: str, value_of: Lookup, compared: Compared
 ) -> GateResult:
     if gate.kind == "regression":
         comparison = compared(model, gate.metric)
         if comparison is None:
-            return GateResult(
-                gate,
-                model,
-                False,
-                f"cannot check: no comparison of {model} with {baseline} on {gate.metric} "
-                f"(only headline metrics are tested); use delta({gate.metric}) instead",
-            )
+            return _not_compared(gate, model, baseline)
         verdict = comparison.verdict
         if verdict == "untested":
             why = comparison.reason or "no test applies"
@@ -334,3 +385,87 @@ def _check(
     assert gate.op is not None and gate.threshold is not None
     failed = OPERATORS[gate.op](value, gate.threshold)
     return GateResult(gate, model, not failed, shown)
+
+
+_BOUNDS = ("lower", "upper")
+
+
+def _signed(value: float) -> str:
+    return f"{value:+.3f}" if value == 0 or abs(value) >= 5e-4 else f"{value:+.2g}"
+
+
+def _bound_of(gate: Gate, c: Comparison | None) -> tuple[float, tuple[float, float]] | None:
+    """The gate's end of the comparison's adjusted interval (the one the page shows)."""
+    if c is None or c.ci_adjusted is None:
+        return None
+    low, high = c.ci_adjusted
+    if not (math.isfinite(low) and math.isfinite(high)):
+        return None
+    return (low if gate.kind == "lower" else high), (low, high)
+
+
+def _bound_failed(gate: Gate, c: Comparison) -> tuple[bool, str] | None:
+    """(failed, what was found) for one comparison, or None when it has no interval."""
+    found = _bound_of(gate, c)
+    if found is None:
+        return None
+    bound, (low, high) = found
+    assert gate.op is not None and gate.threshold is not None
+    failed = OPERATORS[gate.op](bound, gate.threshold)
+    term = f"{gate.kind}(delta({gate.metric}))"
+    interval = (
+        f"the interval is [{_signed(low)}, {_signed(high)}], {c.candidate} minus {c.baseline}"
+    )
+    margin = f"{abs(gate.threshold):g}"
+    # the non-inferiority form: lower(delta(M)) < -m, or upper(delta(M)) > m for lower-is-better
+    lower_side = gate.kind == "lower" and gate.op in ("<", "<=") and gate.threshold <= 0
+    upper_side = gate.kind == "upper" and gate.op in (">", ">=") and gate.threshold >= 0
+    examples = f"{c.n_paired:,} examples" if c.n_paired else "the evaluation set"
+    if lower_side or upper_side:
+        shown = "cannot show" if failed else "show" if c.n_paired else "shows"
+        return failed, (
+            f"{term} = {_number(bound)} {gate.op if failed else 'not ' + gate.op} "
+            f"{gate.threshold:g}: {examples} {shown} {gate.metric} within {margin} of the "
+            f"baseline ({interval})"
+        )
+    return failed, f"{term} = {_number(bound)} ({interval})"
+
+
+def _check_bound(gate: Gate, model: str, baseline: str, c: Comparison | None) -> GateResult:
+    """``lower(delta(M)) OP NUMBER`` / ``upper(...)``: an end of the adjusted interval."""
+    if c is None:
+        return _not_compared(gate, model, baseline)
+    found = _bound_failed(gate, c)
+    if found is None:
+        why = c.reason or "no test gave it an interval"
+        return GateResult(
+            gate, model, False, f"cannot check: delta({gate.metric}) has no interval ({why})"
+        )
+    failed, detail = found
+    return GateResult(gate, model, not failed, detail)
+
+
+def _check_bound_slices(
+    gate: Gate, model: str, baseline: str, found: Sequence[Comparison]
+) -> GateResult:
+    """A bound ``by COLUMN``: checked on every value of the slice column; it fails when it
+    fails on any value, or when a value has no interval (too few examples to test)."""
+    failing: list[str] = []
+    first = ""
+    for c in found:
+        checked = _bound_failed(gate, c)
+        if checked is None or checked[0]:
+            failing.append(str(c.slice_value))
+            if not first:
+                first = checked[1] if checked else f"{c.slice_value} has no interval"
+    if failing:
+        shown = ", ".join(failing[:5])
+        shown += f" and {len(failing) - 5} more" if len(failing) > 5 else ""
+        return GateResult(gate, model, False, f"where {gate.column} is {shown}: {first}")
+    return GateResult(
+        gate,
+        model,
+        True,
+        f"{gate.kind}(delta({gate.metric})) passes on all {len(found)} {gate.column} values "
+        f"of {model} against {baseline}",
+    )

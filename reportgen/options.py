@@ -169,6 +169,12 @@ def _finite(value: float | None) -> float | None:
     return value
 
 
+def _positive(value: float) -> float:
+    if not (math.isfinite(value) and value > 0):
+        raise ValueError("give a positive number, e.g. 0.01")
+    return value
+
+
 def _boundary_features(text: str | None) -> tuple[str, str] | None:
     """``F0,F1``: two distinct feature names (``--boundary-features``)."""
     if text is None:
@@ -314,10 +320,14 @@ OPTIONS: tuple[Option, ...] = (
            "A CI gate: exit 1 (after writing every output) when EXPR is true; repeatable. EXPR "
            "is METRIC OP NUMBER, delta(METRIC) OP NUMBER (candidate minus baseline), "
            "regression(METRIC) (significantly worse than the baseline) or regression(METRIC) by "
-           "COLUMN (worse on any value of a --slice column), each optionally followed by "
-           "'for MODEL'; OP is < <= > >= == !=. Without 'for', every candidate is checked.",
+           "COLUMN (worse on any value of a --slice column), or lower(delta(METRIC)) OP NUMBER "
+           "and upper(delta(METRIC)) OP NUMBER (an end of the adjusted interval of the delta: "
+           "'lower(delta(f1)) < -0.01' fails unless the data show f1 at most 0.01 worse), "
+           "each optionally followed by 'for MODEL'; OP is < <= > >= == !=. Without 'for', "
+           "every candidate is checked.",
            ["f1 < 0.90", "delta(accuracy) < -0.01", "regression(roc_auc)",
-            "regression(f1) by region", "latency_p99_ms > 500 for v2"], "Gates",
+            "regression(f1) by region", "lower(delta(f1)) < -0.01",
+            "latency_p99_ms > 500 for v2"], "Gates",
            metavar="EXPR"),
     # Trend of builds
     Option("trend", "texts", (),
@@ -334,6 +344,11 @@ OPTIONS: tuple[Option, ...] = (
     Option("trend_window", "int", 10,
            "How many earlier builds --trend checks this build against.", 20, "Comparison",
            metavar="N", low=3, high=1000),
+    Option("margin", "float", 0.01,
+           "The change each comparison should be able to detect: the report says how many "
+           "paired examples would detect it with 80% power. A bound gate on a metric "
+           "(lower(delta(f1)) < -0.02) uses its own margin.", 0.02, "Gates",
+           metavar="DELTA", check=_positive),
     # Outputs
     Option("top_k", "int", 20, "Examples per error-analysis list.", 50, "Outputs", metavar="N",
            low=0),

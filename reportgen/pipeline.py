@@ -36,13 +36,14 @@ from reportgen.kinds.base import (
     drawn_models,
     drawn_note,
 )
-from reportgen.kinds.board import board_table, shaped
+from reportgen.kinds.board import board_table, gated_ties, shaped
 from reportgen.model import RunInfo, Section, Table, model_colours
 from reportgen.options import OPTIONS, Options, docstring, python_call, resolve, signature
 from reportgen.parallel import parallel_map
 from reportgen.profiling import stage
 from reportgen.render import fallbacks
 from reportgen.report import Report, generation_time
+from reportgen.stats import power
 from reportgen.stats.comparison import settle
 from reportgen.summaries import Summary, parse_summary
 from reportgen.trend import build_trend
@@ -347,6 +348,15 @@ def _assemble(
         else:
             for result in unsettled:
                 settle(result.comparisons, method)
+        margins: dict[str, float] = {}
+        for gate in gates:  # a metric's first bound gate gives its margin
+            if gate.margin is not None:
+                margins.setdefault(gate.metric, gate.margin)
+        default = ctx.options.margin
+        power.fill(
+            [c for r in results for c in (*r.comparisons, *r.by_slice)],
+            lambda metric: margins.get(metric, default),
+        )
     say("Drawing charts")
     found = [(by_name[r.kind], r) for r in results]  # each result with its kind
     headline, drawn = _drawn(found, ctx)
@@ -419,6 +429,9 @@ def _assemble(
         kinds=subtitle,
         n_models=len(names),
         gates=gate_results,
+        detectable=gated_ties(
+            [c for r in results for c in r.comparisons], {g.metric for g in gates}
+        ),
     )
 
 

@@ -53,6 +53,8 @@ class Report:
     kinds: str = ""
     n_models: int = 0
     gates: list[GateResult] = field(default_factory=list)
+    # tied gated metrics: what this set detects, and how many examples the margin needs
+    detectable: list[str] = field(default_factory=list)
     engine: str = "memory"
     engine_note: str | None = None  # why auto switched engines, shown under the verdict
     # what a reader must know about how the report was built (the same file under two names,

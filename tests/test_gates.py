@@ -192,3 +192,174 @@ def test_names_that_do_not_read_as_they_are_exit_2(tmp_path: Path, first: str, s
     assert "a character that reorders or hides text" in result.output
     assert "\u202e" not in result.output and "\u200d" not in result.output
     assert not (tmp_path / "r.html").exists()
+
+
+# --- issue 35: bound gates, lower(delta(M)) and upper(delta(M)) -------------------------------
+
+
+def _regional_runs(tmp_path: Path) -> list[str]:
+    """v2 is v1 everywhere but "east", where it loses 80 right answers."""
+    rng = np.random.default_rng(5)
+    n = 1200
+    y = rng.integers(0, 2, n)
+    region = rng.choice(["north", "south", "east"], n)
+    base = np.where(rng.random(n) < 0.85, y, 1 - y)
+    cand = base.copy()
+    east = np.flatnonzero((region == "east") & (base == y))[:80]
+    cand[east] = 1 - y[east]
+    good = np.where(rng.random(n) < 0.97, y, 1 - y)
+    runs = []
+    for name, pred in (("v1", base), ("v2", cand), ("good", good)):
+        frame = pd.DataFrame({"id": np.arange(n), "label": y, "prediction": pred, "region": region})
+        frame.to_csv(tmp_path / f"{name}.csv", index=False)
+        runs.append(f"{name}={tmp_path / f'{name}.csv'}")
+    return runs
+
+
+def test_a_bound_gate_by_column_fails_when_any_slice_value_fails(tmp_path: Path) -> None:
+    """lower(delta(M)) < -m by COLUMN: the bound of the adjusted interval on each value of the
+    --slice column; it fails naming the values where it fails, and passes on every value
+    where the candidate is unchanged."""
+    report = build_report(
+        _regional_runs(tmp_path)[:2],
+        slices=["region"],
+        bootstrap=200,
+        timestamp=False,
+        fail_if=[
+            "lower(delta(accuracy)) < -0.3 by region",
+            "lower(delta(accuracy)) < -0.1 by region",
+        ],
+    )
+    by_gate = {g.expression: g for g in report.gates}
+    (east,) = [
+        c for c in report.results[0].by_slice if c.metric == "accuracy" and c.slice_value == "east"
+    ]
+    assert east.ci_adjusted is not None and -0.3 < east.ci_adjusted[0] < -0.1
+    failed = by_gate["lower(delta(accuracy)) < -0.1 by region"]
+    assert not failed.passed
+    assert failed.detail.startswith(
+        f"where region is east: lower(delta(accuracy)) = {east.ci_adjusted[0]:.3f} < -0.1: "
+    )
+    assert "examples cannot show accuracy within 0.1 of the baseline" in failed.detail
+    passed = by_gate["lower(delta(accuracy)) < -0.3 by region"]
+    assert passed.passed and passed.detail == (
+        "lower(delta(accuracy)) passes on all 3 region values of v2 against v1"
+    )
+
+
+def test_a_bound_gate_for_one_model_checks_that_model_only(tmp_path: Path) -> None:
+    """[for MODEL] as with every term; without it, every candidate is checked (exit 1 from
+    the command, naming the failing model's interval)."""
+    runs = _regional_runs(tmp_path)
+    report = build_report(
+        runs, bootstrap=200, timestamp=False, fail_if=["lower(delta(accuracy)) < -0.01 for good"]
+    )
+    (only,) = report.gates
+    assert only.model == "good" and only.passed
+    assert "show accuracy within 0.01 of the baseline" in only.detail
+    done = build_cli(
+        *runs,
+        "--bootstrap", "200",
+        "--fail-if", "lower(delta(accuracy)) < -0.01",
+        "-o", str(tmp_path / "r.html"),
+    )  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    (line,) = [x for x in done.stderr.splitlines() if x.startswith("reportgen: gate failed")]
+    assert "cannot show accuracy within 0.01 of the baseline" in line
+    assert "v2 minus v1" in line and "good minus v1" not in line
+
+
+@pytest.mark.parametrize(
+    ("expression", "said"),
+    [
+        ("lower(delta(f1\x1b[31m)) < -0.01", "\\x1b[31m"),
+        ("upper(delta(<script>alert(1)</script>)) > 0.01", "<script>alert(1)</script>"),
+        ("lower(delta(ｆ１\u202e)) < -0.01", "\\u202e"),
+        ("lower(delta(ｆ１)) < -0.01", "unknown metric 'ｆ１'"),
+        ('lower(delta(f1)) < -0.01 for "<b>x</b>"', "no model named '<b>x</b>'"),
+    ],
+)
+def test_hostile_metric_names_in_a_bound_gate_stay_text(
+    tmp_path: Path, expression: str, said: str
+) -> None:
+    """A bound gate with a hostile metric or model name is refused with exit 2 and one line
+    that shows the name as text: escapes for control and bidi characters, markup as it is."""
+    runs = _slice_runs(tmp_path)
+    done = build_cli(*runs, "--fail-if", expression, "-o", str(tmp_path / "r.html"))
+    assert done.returncode == 2, done.stderr
+    (line,) = done.stderr.strip().splitlines()
+    assert line.startswith("reportgen: error: --fail-if ") and said in line
+    assert not re.search("[\x00-\x08\x0b-\x1f\x7f\u202e]", done.stderr), done.stderr
+    assert "Traceback" not in done.stderr and not (tmp_path / "r.html").exists()
+
+
+def test_a_bound_gate_with_no_bootstrap_is_a_usage_error(tmp_path: Path) -> None:
+    done = build_cli(
+        *_slice_runs(tmp_path),
+        "--bootstrap", "0",
+        "--fail-if", "lower(delta(f1)) < -0.01",
+        "-o", str(tmp_path / "r.html"),
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    (line,) = done.stderr.strip().splitlines()
+    assert line == (
+        "reportgen: error: --fail-if 'lower(delta(f1)) < -0.01': the interval of delta(f1) "
+        "comes from "
+        "the paired bootstrap, which --bootstrap 0 turns off; drop --bootstrap 0"
+    )
+
+
+def test_bound_gates_read_every_paired_kind_and_lm_eval_results(tmp_path: Path) -> None:
+    """Classification, regression, multilabel, perplexity, generation, lm-eval sample logs and
+    lm-eval results with standard errors: every tested comparison has the adjusted interval
+    its verdict agrees with, and the bound gate reads exactly that interval's end."""
+    lm = write_lm_demo_runs(tmp_path / "lm").runs
+    mixed = write_kinds_demo_runs(tmp_path / "kinds").runs
+    comparisons = []
+    for runs in (lm, mixed):
+        report = build_report(runs, bootstrap=200, timestamp=False)
+        comparisons += [
+            (report, c) for r in report.results for c in r.comparisons if c.p_value is not None
+        ]
+    kinds = {r.kind for report, _ in comparisons for r in report.results if r.comparisons}
+    assert LANGUAGE | {"regression", "classification", "multilabel"} <= kinds
+    for report, c in comparisons:
+        assert c.ci_adjusted is not None, (c.scope, c.metric, c.test)
+        low, high = c.ci_adjusted
+        assert (low > 0 or high < 0) == (c.verdict in ("better", "worse")), (c.metric, c.verdict)
+        for gate in (f"lower(delta({c.metric})) < {low}", f"upper(delta({c.metric})) > {high}"):
+            (result,) = evaluate_gates(
+                parse_gates([f"{gate} for {json.dumps(c.candidate)}"]),
+                [c.baseline, c.candidate],
+                c.baseline,
+                report.scores,
+                [c],
+            )
+            assert result.passed, result.detail  # the bound is exactly the interval's end
+            assert result.detail.startswith(f"{gate.split(' ')[0]} = "), result.detail
+    tested = {c.test for _, c in comparisons}
+    assert {"mcnemar-exact", "bootstrap-paired", "z-test"} <= tested
+    assert all(c.mde is not None for _, c in comparisons if c.test != "none"), tested
+
+
+def test_a_bound_gate_that_cannot_be_checked_fails_saying_why() -> None:
+    """No comparison of the metric, or one without an interval (untested): the gate fails
+    with the reason, never passes by default."""
+    from reportgen.stats.comparison import Comparison
+
+    gates = parse_gates(["lower(delta(f1)) < -0.01", "upper(delta(log_loss)) > 0.01"])
+    untested = Comparison("v1", "v2", "f1", 0.8, 0.7, -0.1, None, None, "none", 0)
+    untested.reason = "fewer than two positive or two negative examples are paired"
+    results = evaluate_gates(gates, ["v1", "v2"], "v1", [], [untested])
+    assert [(r.passed, r.detail) for r in results] == [
+        (
+            False,
+            "cannot check: delta(f1) has no interval (fewer than two positive or two negative "
+            "examples are paired)",
+        ),
+        (
+            False,
+            "cannot check: no comparison of v2 with v1 on log_loss (only headline metrics are "
+            "tested); use delta(log_loss) instead",
+        ),
+    ]

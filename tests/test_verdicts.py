@@ -353,10 +353,10 @@ def test_verdict_clauses_lead_with_the_majority_and_name_the_few() -> None:
 
     from reportgen.kinds.cells import verdict_parts
 
-    def clause(*verdicts: str, metrics: tuple[str, ...] = ()) -> str:
+    def clause(*verdicts: str, metrics: tuple[str, ...] = (), mde: float | None = None) -> str:
         names = metrics or tuple(f"m{i}" for i in range(len(verdicts)))
         found = [
-            SimpleNamespace(candidate="new", verdict=v, metric=m)
+            SimpleNamespace(candidate="new", verdict=v, metric=m, mde=mde)
             for v, m in zip(verdicts, names, strict=True)
         ]
         (text,) = verdict_parts(found, "old", "metrics")  # type: ignore[arg-type]
@@ -384,6 +384,17 @@ def test_verdict_clauses_lead_with_the_majority_and_name_the_few() -> None:
         "new is worse than old on F1, ties on 1"
     )
     assert clause("tie", "tie") == "new and old tie on all 2 metrics"
+    # issue 35: a tie says the smallest change the set detects (the first tied metric's MDE)
+    assert clause("tie", metrics=("f1",), mde=0.0312) == (
+        "new ties old on F1 (this set detects changes of 0.031 or more)"
+    )
+    assert clause("tie", "tie", metrics=("accuracy", "f1"), mde=0.05) == (
+        "new and old tie on all 2 metrics (this set detects accuracy changes of 0.050 or more)"
+    )
+    assert clause("worse", "tie", metrics=("f1", "log_loss"), mde=0.0004) == (
+        "new is worse than old on F1, ties on 1 (this set detects log loss changes of 0.0004 "
+        "or more)"
+    )
 
 
 def test_three_or_more_models_lead_with_the_best() -> None:

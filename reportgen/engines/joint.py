@@ -413,6 +413,7 @@ def _paired(
         if declared_test(name) == "mcnemar-exact":
             result.p_value = compare.mcnemar_from_counts(only_base, only_cand)
             result.test = "mcnemar-exact"
+            result.discordance = (only_base + only_cand) / max(int(counts.sum()), 1)
         if reps is None or cells_base.get(name) is None or cells_cand.get(name) is None:
             continue
         on_cells = cells_cand[name] - cells_base[name]  # type: ignore[operator]

@@ -14,8 +14,11 @@ from reportgen.kinds.cells import (
     delta_interval_text,
     model_cell,
 )
+from reportgen.kinds.power_text import gated_ties
 from reportgen.model import Cell, Table
 from reportgen.stats.comparison import RANK_NOTE
+
+__all__ = ["board_table", "gated_ties", "shaped"]  # gated_ties: under the verdict, for the page
 
 
 def board_table(

@@ -11,6 +11,7 @@ import pandas as pd
 
 from reportgen import formatting as fmt
 from reportgen import metrics
+from reportgen.kinds.power_text import detects, in_sentence, tie_note
 from reportgen.model import Cell, Figure, SubTone, Table, chart
 from reportgen.stats.comparison import Comparison
 
@@ -79,18 +80,7 @@ def listed(items: Sequence[str]) -> str:
 
 def named(metric_names: Sequence[str]) -> str:
     """Metric labels as a list in prose: "F1", "log loss and Brier", "F1, ECE and Brier"."""
-    return listed([_in_sentence(metric_label(m)) for m in metric_names])
-
-
-PROPER = ("Brier", "Matthews", "Cohen", "Jaccard", "Hamming", "Pearson", "Spearman", "Kendall")
-
-
-def _in_sentence(label: str) -> str:
-    """A label inside a sentence: "Log loss" -> "log loss"; acronyms (ECE, F1) and names
-    (Brier) stay."""
-    first = label.split(" ", 1)[0]
-    kept = first.isupper() or any(ch.isdigit() for ch in first) or first.startswith(PROPER)
-    return label if kept else label[0].lower() + label[1:]
+    return listed([in_sentence(metric_label(m)) for m in metric_names])
 
 
 def delta_text(delta: float) -> str:
@@ -119,8 +109,18 @@ def verdict_clauses(comparisons: Sequence[Comparison], baseline: str, what: str)
         better = [c.metric for c in tested if c.verdict == "better"]
         worse = [c.metric for c in tested if c.verdict == "worse"]
         ties = len(tested) - len(better) - len(worse)
+        tied = next((c for c in tested if c.verdict == "tie" and c.mde is not None), None)
+        if not better and not worse and len(tested) == 1 and tied is not None:
+            label = in_sentence(metric_label(tied.metric))
+            parts[candidate] = f"{candidate} ties {baseline} on {label} {tie_note(tied)}"
+            continue
+        detected = (
+            "" if tied is None else " " + tie_note(tied, in_sentence(metric_label(tied.metric)))
+        )
         if not better and not worse:
-            parts[candidate] = f"{candidate} and {baseline} tie on all {len(tested)} {what}"
+            parts[candidate] = (
+                f"{candidate} and {baseline} tie on all {len(tested)} {what}{detected}"
+            )
             continue
         lead_worse = len(worse) > len(better)
         main, other = (worse, better) if lead_worse else (better, worse)
@@ -131,7 +131,7 @@ def verdict_clauses(comparisons: Sequence[Comparison], baseline: str, what: str)
             shown = named(other) if len(other) <= FEW else f"{len(other)}"
             text += f" ({'better' if lead_worse else 'worse'} on {shown})"
         if ties:
-            text += f", ties on {ties}"
+            text += f", ties on {ties}{detected}"
         parts[candidate] = text
     return parts
 
@@ -169,7 +169,7 @@ def ranked_verdict(
         return list(clauses.values())
     order = sorted(ranks, key=ranks.__getitem__)  # stable: ties keep the report's order
     top = [m for m in order if ranks[m] == 1]
-    on = _in_sentence(metric_label(metric))
+    on = in_sentence(metric_label(metric))
     if len(top) == len(ranks):
         lead = f"No model ranks above the others on {on} (all {len(ranks)} share rank 1)"
     else:
@@ -225,6 +225,11 @@ def comparison_views(
                 Cell(interval, role="num"),
                 Cell(fmt.p_value(c.p_value), title=metrics.TESTS.get(c.test), role="num"),
                 Cell(fmt.p_value(c.p_value_adjusted), role="num"),
+                Cell(
+                    fmt.MISSING if c.mde is None else detects(c.mde),
+                    title="the smallest change this test detects with 80% power at its level",
+                    role="num",
+                ),
                 Cell(c.test, role="mono"),
                 Cell(c.verdict, role="verdict", tone=c.verdict),
             ]
@@ -257,6 +262,7 @@ def comparison_views(
             "95% CI of Δ",
             "p",
             "p (adjusted)",
+            "MDE",
             "Test",
             "Verdict",
         ],
@@ -264,8 +270,9 @@ def comparison_views(
         title="Comparison table",
         caption="Δ = candidate minus baseline. Verdicts use p < 0.05 adjusted "
         f"{correction_text(comparisons)}; the adjusted interval is the one the verdict "
-        "uses (it crosses zero exactly for a tie), the 95% interval is each metric's own.",
-        numeric=[False, False, True, True, True, True, True, True, True, False, False],
+        "uses (it crosses zero exactly for a tie), the 95% interval is each metric's own. "
+        "MDE: the smallest change the test detects with 80% power at its adjusted level.",
+        numeric=[False, False, True, True, True, True, True, True, True, True, False, False],
     )
     if not points:
         return table, None

@@ -33,6 +33,7 @@ from reportgen.kinds.cells import (
     slug_of,
     verdict_clauses,
 )
+from reportgen.kinds.power_text import margin_sentences
 from reportgen.kinds.sums import LanguageAssessment, LanguageResult, LMSlices, SumsKind
 from reportgen.model import Cell, Figure, RunInfo, Section, Table, chart
 from reportgen.stats.comparison import Comparison
@@ -112,6 +113,7 @@ def paired_comparison_section(
     )
     for (group, name), pairing in assessment.pairings.items():
         section.notes.append(f"{run_label(group, name)}: {pairing.note}")
+    section.notes += margin_sentences(comparisons, metric_name)
     section.notes.append(
         f"Unadjusted intervals: percentile bootstrap over examples, {replicates:,} replicates, "
         f"seed {seed}; p-values: McNemar's exact test for 0/1 outcomes, else a Wald test whose "

@@ -293,7 +293,7 @@ class SumsKind(Kind):
         for metric in compared:
             b, c = float(base_exact[metric]), float(cand_exact[metric])
             delta = c - b
-            ci = p = se = deltas = None
+            ci = p = se = deltas = discordant = None
             test = "bootstrap-paired" if paired else "bootstrap-unpaired"
             if base_reps is not None and cand_reps is not None:
                 deltas = np.asarray(cand_reps[metric]) - np.asarray(base_reps[metric])
@@ -308,7 +308,9 @@ class SumsKind(Kind):
                 and _binary(base_cols[metric])
                 and _binary(cand_cols[metric])
             ):
-                p = compare.mcnemar_exact(base_cols[metric] == 1, cand_cols[metric] == 1)
+                base_right, cand_right = base_cols[metric] == 1, cand_cols[metric] == 1
+                p = compare.mcnemar_exact(base_right, cand_right)
+                discordant = compare.discordance(base_right, cand_right)
                 test = "mcnemar-exact"
             found.append(
                 Comparison(
@@ -325,6 +327,7 @@ class SumsKind(Kind):
                     scope=base.group,
                     se=se,
                     draws=deltas,
+                    discordance=discordant,
                     shared_only=paired
                     and (
                         pairing.n_paired < base.run.n_examples

@@ -248,6 +248,7 @@ def to_text(report: Report, attach: str = "report") -> str:
         lines += [
             f"  [{'pass' if g.passed else 'FAIL'}] {g.expression}: {g.detail}" for g in report.gates
         ]
+        lines += [f"  {line}" for line in report.detectable]
     for heading, table in report.leaderboards:
         lines += ["", heading, *_text_table(table.shown(narrow=True))]
     if report.leaderboards:

@@ -49,6 +49,11 @@ class Comparison:
     slice_column: str | None = None  # a --slice column, when compared on one of its values
     slice_value: str | None = None
     reason: str = ""  # why it is untested, when it is: said by gates, the JSON and the table
+    level: float | None = None  # the level it was tested at after multiplicity (5% alone)
+    discordance: float | None = None  # McNemar: the share of pairs only one model gets right
+    mde: float | None = None  # the smallest |Δ| the test detects with 80% power (stats.power)
+    margin: float | None = None  # the margin n_for_margin is for (a bound gate's, or --margin)
+    n_for_margin: int | None = None  # paired examples that detect a change of margin (80%)
 
     @staticmethod
     def record_columns() -> tuple[str, ...]:
@@ -84,6 +89,10 @@ class Comparison:
             "ci_high": ci[1],
             "ci_adjusted_low": adjusted[0],
             "ci_adjusted_high": adjusted[1],
+            "level": self.level,
+            "mde": self.mde,
+            "margin": self.margin,
+            "n_for_margin": self.n_for_margin,
         }
 
     def summary(self) -> dict[str, object]:
@@ -104,6 +113,9 @@ class Comparison:
             "test": self.test,
             "verdict": self.verdict,
             "n_paired": self.n_paired,
+            "mde": self.mde,
+            "margin": self.margin,
+            "n_for_margin": self.n_for_margin,
             **({"on_shared_examples_only": True} if self.shared_only else {}),
             **({"reason": self.reason} if self.verdict == "untested" and self.reason else {}),
         }
@@ -134,6 +146,10 @@ RECORD_COLUMNS = (
     "ci_high",
     "ci_adjusted_low",
     "ci_adjusted_high",
+    "level",
+    "mde",
+    "margin",
+    "n_for_margin",
 )
 
 
@@ -197,6 +213,7 @@ def _settle_family(members: list[Comparison]) -> None:
         else:
             better = (c.delta > 0) == metrics.higher_is_better(c.metric, c.higher_is_better)
             c.verdict = "better" if better else "worse"
+        c.level = outcome.levels[i]
         c.ci_adjusted = _interval_at(c, outcome.levels[i])
 
 
@@ -245,18 +262,25 @@ def _interval_at(c: Comparison, level: float) -> tuple[float, float] | None:
     takes the standard error its p-value implies, so the interval just excludes zero; a kept
     one takes its own standard error when it has one (a p-value near 1 implies an unbounded
     one), widened to reach zero if need be. Either way it crosses zero exactly for a tie."""
-    if c.delta is None or c.p_value is None:
-        return None
     if c.slice_column is None and 0 < c.n_paired < MIN_INTERVAL_EXAMPLES:
         return None  # too few examples for an interval (the verdict still stands)
+    return adjusted_interval(c.delta, c.p_value, c.se, level)
+
+
+def adjusted_interval(
+    delta: float | None, p_value: float | None, se: float | None, level: float
+) -> tuple[float, float] | None:
+    """:func:`_interval_at` from the fields, for kinds that settle their own tests."""
+    if delta is None or p_value is None:
+        return None
     z = significance.normal_quantile(level / 2)
-    implied = z * abs(c.delta) / max(significance.normal_quantile(c.p_value / 2), 1e-12)
-    if c.p_value < level and c.delta != 0:
+    implied = z * abs(delta) / max(significance.normal_quantile(p_value / 2), 1e-12)
+    if p_value < level and delta != 0:
         half = implied
-    elif c.se is not None:
-        half = max(z * c.se, abs(c.delta))
-    elif c.delta != 0:
-        half = max(min(implied, 10 * abs(c.delta)), abs(c.delta))
+    elif se is not None:
+        half = max(z * se, abs(delta))
+    elif delta != 0:
+        half = max(min(implied, 10 * abs(delta)), abs(delta))
     else:
         return None
-    return (c.delta - half, c.delta + half)
+    return (delta - half, delta + half)

@@ -46,6 +46,13 @@ def mcnemar_exact(baseline_correct: np.ndarray, candidate_correct: np.ndarray) -
     return mcnemar_from_counts(b, c)
 
 
+def discordance(baseline_correct: np.ndarray, candidate_correct: np.ndarray) -> float | None:
+    """The discordant-pair rate: the share of pairs exactly one model gets right (None for no
+    pairs); McNemar's test detects changes at the scale sqrt(rate / n)."""
+    n = len(baseline_correct)
+    return float(np.count_nonzero(baseline_correct != candidate_correct)) / n if n else None
+
+
 def mcnemar_from_counts(b: int, c: int) -> float:
     """The exact McNemar p-value from the discordant counts (b: only the baseline right)."""
     if b + c == 0:

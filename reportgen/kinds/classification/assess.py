@@ -144,9 +144,9 @@ def compare_runs(
                 _ovr_auc_test(result, cand_influence - base_influence)
             continue
         if test == "mcnemar-exact":
-            result.p_value = compare.mcnemar_exact(
-                base.y_pred == base.y_true, cand.y_pred == cand.y_true
-            )
+            base_right, cand_right = base.y_pred == base.y_true, cand.y_pred == cand.y_true
+            result.p_value = compare.mcnemar_exact(base_right, cand_right)
+            result.discordance = compare.discordance(base_right, cand_right)
             result.test = "mcnemar-exact"
         if reps is None or cells_base.get(name) is None or cells_cand.get(name) is None:
             continue

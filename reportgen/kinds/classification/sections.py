@@ -29,6 +29,7 @@ from reportgen.kinds.classification.evaluate import (
     RunEvaluation,
 )
 from reportgen.kinds.classification.repeats import RepeatSet, spread_text
+from reportgen.kinds.power_text import margin_sentences
 from reportgen.model import Cell, RunInfo, Section, Table
 from reportgen.stats.comparison import RANK_NOTE
 
@@ -146,6 +147,7 @@ def comparison_section(
         figures=[figure] if figure is not None else [],
     )
     section.notes += pairing_notes({n: p.note for n, p in assessment.pairings.items()})
+    section.notes += margin_sentences(comparisons)
     section.notes.append(
         f"Unadjusted intervals: percentile bootstrap, {assessment.replicates:,} replicates, "
         f"seed {assessment.seed}. Tests: accuracy by McNemar's exact test, ROC AUC by DeLong's "

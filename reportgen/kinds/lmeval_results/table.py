@@ -17,7 +17,8 @@ from reportgen import metrics as registry
 from reportgen.errors import ReportgenError
 from reportgen.ingest.lmeval import BenchmarkRun, TaskResult, group_leaves
 from reportgen.stats import significance as compare
-from reportgen.stats.comparison import ALPHA, Comparison, significance_ranks
+from reportgen.stats import stepdown
+from reportgen.stats.comparison import ALPHA, Comparison, adjusted_interval, significance_ranks
 
 PRIMARY_ORDER = ("acc_norm", "acc", "exact_match")
 # suites whose leaderboards report another metric than PRIMARY_ORDER would pick
@@ -66,6 +67,8 @@ class TaskDelta:
     p_value_adjusted: float | None
     verdict: str  # better | worse | tie | untested
     higher_is_better: bool | None = None
+    level: float | None = None  # Holm's level for this test, where the step-down stopped
+    ci_adjusted: tuple[float, float] | None = None  # the interval that agrees with the verdict
 
     def as_comparison(self, baseline: str, family: int = 0) -> Comparison:
         """The same delta in the shape every other comparison of the report has; ``family``:
@@ -83,6 +86,8 @@ class TaskDelta:
             test="z-test",
             n_paired=0,
             p_value_adjusted=self.p_value_adjusted,
+            ci_adjusted=self.ci_adjusted,
+            level=self.level,
             verdict=self.verdict,  # type: ignore[arg-type]
             scope="benchmark",
             se=(self.ci[1] - self.delta) / Z95 if self.ci is not None else None,
@@ -151,6 +156,7 @@ class BenchmarkTable:
                     "candidate_value": d.candidate_value,
                     "delta": d.delta,
                     "ci": list(d.ci) if d.ci else None,
+                    "ci_adjusted": list(d.ci_adjusted) if d.ci_adjusted else None,
                     "p_value": d.p_value,
                     "p_value_adjusted": d.p_value_adjusted,
                     "test": "z-test",
@@ -389,11 +395,14 @@ def _deltas(table: BenchmarkTable) -> list[TaskDelta]:
                     p = compare.normal_two_sided_p(delta / se)
             rows.append((task, b, c, delta, ci, p))
         tested = [r for r in rows if r[5] is not None]
-        adjusted = dict(
-            zip([r[0] for r in tested], compare.holm([r[5] for r in tested]), strict=True)
-        )
+        holm = stepdown.holm([r[5] for r in tested], ALPHA)
+        adjusted = dict(zip([r[0] for r in tested], holm.adjusted, strict=True))
+        levels = dict(zip([r[0] for r in tested], holm.levels, strict=True))
         for task, b, c, delta, ci, p in rows:
             adj = adjusted.get(task)
+            level = levels.get(task)
+            se = (ci[1] - delta) / Z95 if ci is not None else None
+            shown = None if level is None else adjusted_interval(delta, p, se, level)
             if delta == 0:  # equal scores: no test can call them apart
                 verdict = "tie"
             elif adj is None:
@@ -415,6 +424,8 @@ def _deltas(table: BenchmarkTable) -> list[TaskDelta]:
                     adj,
                     verdict,
                     b.higher_is_better,
+                    level,
+                    shown,
                 )
             )
     return found

@@ -106,7 +106,7 @@ def benchmark_section(table: BenchmarkTable, colours: dict[str, str]) -> Section
                 add_delta(c, d.as_comparison(table.baseline))
                 c.title = (
                     (c.title or "")
-                    + f"; Δ {delta_interval_text(d.ci)}, "
+                    + f"; Δ {delta_interval_text(d.ci_adjusted or d.ci)} (adjusted), "
                     + f"{fmt.p_value(d.p_value_adjusted)} (Holm), {d.verdict}"
                 )
             notes = "; ".join(n for n in (score.subset, repeats_text(score)) if n)

@@ -23,6 +23,7 @@ import pandas as pd
 from reportgen.ingest.robustness import RobustnessRun
 from reportgen.stats.comparison import Comparison
 from reportgen.stats.significance import (
+    discordance,
     holm,
     mcnemar_exact,
     mcnemar_from_counts,
@@ -391,6 +392,7 @@ def comparisons(
                 "mcnemar-exact",
                 len(shared),
                 shared_only=shared_only,
+                discordance=discordance(b_ok, c_ok),
             )
         )
         common = [s for s in run.settings if s in set(base_run.settings)]
