@@ -27,7 +27,7 @@ import pandas as pd
 from reportgen import formatting as fmt
 from reportgen.errors import ReportgenError
 from reportgen.ingest.boundary import Grid, load_grid
-from reportgen.ingest.runs import _row_location, parse_run_argument
+from reportgen.ingest.runs import _row_location
 from reportgen.ingest.vectors import sample_rows
 from reportgen.kinds.base import Context, Kind, KindResult, SummaryPart
 from reportgen.kinds.cells import model_cell
@@ -446,32 +446,15 @@ def boundary_section(result: BoundaryResult, ctx: Context) -> Section:
 
 def _grids(ctx: Context, evaluations: dict[str, Any]) -> dict[str, Grid]:
     grids: dict[str, Grid] = {}
-    for item in ctx.options.boundary:
-        name, path = parse_run_argument(str(item))
-        if name is None:
-            raise ReportgenError(
-                f"--boundary {item!r}: write NAME=PATH, e.g. --boundary v2=runs/v2-grid.csv"
-            )
-        if name not in evaluations:
-            other = next((r for r in ctx.runs if r.name == name), None)
-            if other is not None:
-                raise ReportgenError(
-                    f"--boundary {item!r}: {name!r} is a {other.kind} run; decision boundaries "
-                    "are drawn for classification runs"
-                )
-            known = ", ".join(evaluations) or "(none)"
-            raise ReportgenError(
-                f"--boundary {item!r}: no classification run named {name!r}; runs are: {known}"
-            )
-        if name in grids:
-            raise ReportgenError(
-                f"--boundary {item!r}: {name!r} has a grid already ({grids[name].path}); "
-                "give one grid per model"
-            )
-        try:
-            grids[name] = load_grid(path, name)
-        except ReportgenError as exc:
-            raise ReportgenError(f"--boundary {item!r}: {exc}") from None
+    for given in BOUNDARY.file_arguments(
+        ctx,
+        list(evaluations),
+        of="classification",
+        why="decision boundaries are drawn for classification runs",
+        twice="{name!r} has a grid already ({path}); give one grid per model",
+    ):
+        with given.named():
+            grids[given.name] = load_grid(given.path, given.name)
     return grids
 
 
