@@ -83,10 +83,10 @@ class KindResult:
     scores: list[Score] = field(default_factory=list)
     runs: list[Any] = field(default_factory=list)  # the kind's runs (RunBase); the pipeline's
     settled: bool = False  # the kind corrected its comparisons itself (lm-eval's Holm)
-    # how tables that mix kinds name each scope of the result (a score's ``scope``; None for
+    # how tables that mix kinds name each scope of the result (a score's ``scope``; '' for
     # a kind without scopes), and the metric that stands for its quality there
-    labels: dict[str | None, str] = field(default_factory=dict)
-    headlines: dict[tuple[str, str | None], str] = field(default_factory=dict)  # (model, scope)
+    labels: dict[str, str] = field(default_factory=dict)
+    headlines: dict[tuple[str, str], str] = field(default_factory=dict)  # (model, scope)
     # comparisons on each value of a --slice column, corrected per candidate over the values
     by_slice: list[Comparison] = field(default_factory=list)
 
