@@ -26,8 +26,7 @@ import pandas as pd
 
 from reportgen import formatting as fmt
 from reportgen.errors import ReportgenError
-from reportgen.ingest.boundary import Grid, load_grid
-from reportgen.ingest.runs import _row_location
+from reportgen.ingest.boundary import Grid, feature_values, load_grid
 from reportgen.ingest.vectors import sample_rows
 from reportgen.kinds.base import Context, Kind, KindResult, SummaryPart
 from reportgen.kinds.cells import model_cell
@@ -98,30 +97,13 @@ def strides(grid: Grid) -> tuple[int, int]:
     return math.ceil(nx / MAX_CELLS), math.ceil(ny / MAX_CELLS)
 
 
-def _feature_values(run: Any, feature: str) -> np.ndarray | None:
-    table = run.extra
-    column = next((c for c in table.columns if str(c) == feature), None)
-    if column is None:
-        return None
-    values = pd.to_numeric(table[column], errors="coerce").to_numpy(np.float64, na_value=np.nan)
-    bad = ~np.isfinite(values)
-    if bad.any():
-        row = int(np.argmax(bad))
-        raise ReportgenError(
-            f"{run.path}: column {feature!r} holds {table[column].iloc[row]!r} at "
-            f"{_row_location(run.format, row)}, not a finite number; the decision-boundary "
-            "view places each example by this feature"
-        )
-    return values
-
-
 def place(
     name: str, grid: Grid, encoded: Any, features: tuple[str, str], threshold: float
 ) -> BoundaryModel:
     """A model's grid classes and its examples on the grid."""
     codes, confidence = grid.classes_at(encoded.classes, encoded.positive, threshold)
     run = encoded.run
-    x, y = (_feature_values(run, f) for f in features)
+    x, y = (feature_values(run, f) for f in features)
     if x is None or y is None:
         lacking = features[0] if x is None else features[1]
         empty = np.zeros(0)
