@@ -53,7 +53,7 @@ def delta_cell_parts(comparison: Comparison, mark: bool = True) -> tuple[str, Su
     tone: SubTone = ""
     if comparison.verdict in ("better", "worse"):
         tone = comparison.verdict
-    text = f"{arrow} {delta_text(delta)}"
+    text = f"{arrow} {fmt.signed(delta, floor=True)}"
     if comparison.shared_only:  # the values beside it are of whole runs; Δ is not
         text += f" on {fmt.count(comparison.n_paired)} shared"
     if mark and comparison.verdict == "tie":
@@ -91,15 +91,6 @@ def _in_sentence(label: str) -> str:
     first = label.split(" ", 1)[0]
     kept = first.isupper() or any(ch.isdigit() for ch in first) or first.startswith(PROPER)
     return label if kept else label[0].lower() + label[1:]
-
-
-def delta_text(delta: float) -> str:
-    """A delta the same way in every row of a column: three decimals; a difference too small
-    for them reads "<0.001" (the arrow beside it gives its sign), never +0.00041 beside
-    +0.012."""
-    if delta != 0 and abs(delta) < 0.0005:
-        return "<0.001"
-    return fmt.signed(delta)
 
 
 def verdict_parts(comparisons: Sequence[Comparison], baseline: str, what: str) -> list[str]:
