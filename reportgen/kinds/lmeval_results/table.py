@@ -17,7 +17,7 @@ from reportgen import metrics as registry
 from reportgen.errors import ReportgenError
 from reportgen.ingest.lmeval import BenchmarkRun, TaskResult, group_leaves
 from reportgen.stats import significance as compare
-from reportgen.stats.comparison import ALPHA, Comparison, significance_ranks
+from reportgen.stats.comparison import ALPHA, Comparison, significance_ranks, verdict_of
 
 PRIMARY_ORDER = ("acc_norm", "acc", "exact_match")
 # suites whose leaderboards report another metric than PRIMARY_ORDER would pick
@@ -394,14 +394,9 @@ def _deltas(table: BenchmarkTable) -> list[TaskDelta]:
         )
         for task, b, c, delta, ci, p in rows:
             adj = adjusted.get(task)
-            if delta == 0:  # equal scores: no test can call them apart
-                verdict = "tie"
-            elif adj is None:
-                verdict = "untested"
-            elif adj >= ALPHA:
-                verdict = "tie"
-            else:
-                verdict = "better" if (delta > 0) == b.higher_is_better else "worse"
+            # not adj < ALPHA: a NaN adjusted p-value is not a tie (as before)
+            significant = None if adj is None else not adj >= ALPHA
+            verdict = verdict_of(delta, significant, b.higher_is_better)
             found.append(
                 TaskDelta(
                     model,
