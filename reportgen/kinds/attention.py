@@ -25,9 +25,7 @@ import numpy as np
 import pandas as pd
 
 from reportgen import formatting as fmt
-from reportgen.errors import ReportgenError
 from reportgen.ingest.attention import AttentionFolder, AttentionMap, list_folder, read_map
-from reportgen.ingest.runs import parse_run_argument
 from reportgen.kinds.base import BoardPart, Context, Kind, KindResult, SummaryPart
 from reportgen.model import Figure, Section, chart
 
@@ -350,21 +348,8 @@ class AttentionKind(Kind):
 
 def _attach(ctx: Context) -> list[AttentionFolder]:
     """Each ``--attention NAME=DIR``, listed and checked against the report's runs."""
-    folders: dict[str, AttentionFolder] = {}
     names = list(dict.fromkeys(r.name for r in ctx.runs))
-    for item in ctx.options.attention:
-        name, path = parse_run_argument(str(item))
-        if name is None:
-            raise ReportgenError(
-                f"--attention {item!r}: write NAME=DIR, e.g. --attention v2=runs/v2-attention"
-            )
-        if name not in names:
-            known = ", ".join(names) or "(none)"
-            raise ReportgenError(f"--attention {item!r}: no run named {name!r}; runs are: {known}")
-        if name in folders:
-            raise ReportgenError(f"--attention {item!r}: {name!r} is given twice; give one")
-        folders[name] = list_folder(name, path)
-    return list(folders.values())
+    return [list_folder(g.name, g.path) for g in ATTENTION.file_arguments(ctx, names)]
 
 
 ATTENTION = AttentionKind()

@@ -22,10 +22,8 @@ import numpy as np
 import pandas as pd
 
 from reportgen import formatting as fmt
-from reportgen.errors import ReportgenError
 from reportgen.ingest.attributions import AttributionFile, read_attributions
 from reportgen.ingest.folders import check_regular_file
-from reportgen.ingest.runs import parse_run_argument
 from reportgen.kinds.base import BoardPart, Context, Kind, KindResult, SummaryPart
 from reportgen.kinds.cells import model_cell
 from reportgen.kinds.classification.encode import EncodedRun
@@ -397,31 +395,15 @@ class AttributionsKind(Kind):
 def _attach(ctx: Context, encoded: dict[str, EncodedRun]) -> dict[str, AttributionFile]:
     """Each ``--attributions NAME=PATH``, read and checked against the classification runs."""
     files: dict[str, AttributionFile] = {}
-    for item in ctx.options.attributions:
-        name, path = parse_run_argument(str(item))
-        if name is None:
-            raise ReportgenError(
-                f"--attributions {item!r}: write NAME=PATH, e.g. --attributions "
-                "v2=runs/v2-attributions.jsonl"
-            )
-        if name not in encoded:
-            other = next((r for r in ctx.runs if r.name == name), None)
-            if other is not None:
-                raise ReportgenError(
-                    f"--attributions {item!r}: {name!r} is a {other.kind} run; token "
-                    "attributions are shown beside classification predictions"
-                )
-            known = ", ".join(encoded) or "(none)"
-            raise ReportgenError(
-                f"--attributions {item!r}: no classification run named {name!r}; runs are: {known}"
-            )
-        if name in files:
-            raise ReportgenError(f"--attributions {item!r}: {name!r} is given twice; give one")
-        try:
-            check_regular_file(path, "attributions")
-        except ReportgenError as exc:
-            raise ReportgenError(f"--attributions {item!r}: {exc}") from None
-        files[name] = read_attributions(path, name)
+    for given in ATTRIBUTIONS.file_arguments(
+        ctx,
+        list(encoded),
+        of="classification",
+        why="token attributions are shown beside classification predictions",
+    ):
+        with given.named():
+            check_regular_file(given.path, "attributions")
+        files[given.name] = read_attributions(given.path, given.name)
     return files
 
 
