@@ -277,6 +277,8 @@
     for (var node = target; node; node = node.parentElement) {
       if (node.tagName === "DETAILS") { node.open = true; }
     }
+    var row = target.closest("tr");  // a row on a later page of its table: shown
+    if (row && row.hidden) { row.hidden = false; }
     var own = target.querySelector(":scope > details");
     if (own) { own.open = true; }
     target.scrollIntoView();
