@@ -1121,3 +1121,36 @@ def test_attention_maps_render_switch_layers_and_keep_tokens_as_text(
     page.wait_for_function(f"{cells} > 128 * 128", timeout=10_000)
     assert errors == []
     context.close()
+
+
+FITS = """sel => Array.from(document.querySelectorAll(sel)).map(card => ({
+  id: card.id,
+  scrolling: Array.from(card.querySelectorAll('.table-scroll'))
+    .filter(s => s.offsetParent && s.scrollWidth > s.clientWidth + 1)
+    .map(s => s.querySelector('th').textContent),
+  tall: Array.from(card.querySelectorAll('thead th'))
+    .filter(th => th.offsetParent && th.getBoundingClientRect().height >
+                  3.5 * parseFloat(getComputedStyle(th).lineHeight))
+    .map(th => th.textContent),
+  bars: Array.from(card.querySelectorAll('#chart-importance-bars'))
+    .map(c => [c.querySelector('svg.marks').getBoundingClientRect().width, c.clientWidth]),
+}))"""
+
+
+@pytest.mark.parametrize("width", [400, 1400])
+def test_importance_tables_and_bars_fit_their_cards(
+    browser: object, demo_pages: dict[str, Path], width: int
+) -> None:
+    """The demo's feature importance at phone and desktop width: no table of its sections is
+    wider than its card (none scrolls sideways), no heading breaks letter by letter (a
+    phone shows the rank-agreement and additivity tables turned), and the importance bars
+    narrow to the card."""
+    page = _open(browser, demo_pages["why-report"], width)
+    page.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")  # type: ignore[attr-defined]
+    page.wait_for_timeout(300)  # type: ignore[attr-defined]
+    found = page.evaluate(FITS, "#importance, #importance-leaderboard")  # type: ignore[attr-defined]
+    page.context.close()  # type: ignore[attr-defined]
+    assert len(found) == 2, found
+    assert all(card["scrolling"] == [] and card["tall"] == [] for card in found), found
+    [bars] = [b for card in found for b in card["bars"]]
+    assert 0 < bars[0] <= bars[1] + 1, (width, bars)
