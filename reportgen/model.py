@@ -165,7 +165,9 @@ class Figure:
     lead: str = ""  # how to read it, one sentence
     table: Table | None = None  # the numbers behind the chart
     note: str = ""
-    raster: bool = False  # dense point clouds: the no-JavaScript fallback is a PNG, not SVG
+    raster: bool = False  # dense point clouds: the no-JavaScript fallback is a JPEG, not SVG
+    # a lighter JPEG suffices (a heatmap whose cells are shown to the reader by its colours)
+    raster_quality: int | None = None
     still: dict[str, Any] | Chart | None = None  # a lighter chart for that fallback (None: spec)
 
 

@@ -1089,7 +1089,8 @@ def test_attention_maps_render_switch_layers_and_keep_tokens_as_text(
     assert_clean(seen, len(seen.charts))
     drawn = {c["id"]: c["marks"] for c in seen.charts}
     assert all(f"chart-attention-{i}" in drawn for i in range(1, 13))
-    # 200 tokens cut to 128, one matrix in the page: other choices say they were left out
+    # 200 tokens cut to 109 (the figure's bytes), one matrix in the page: other choices say
+    # they were left out
     ids = ["e1"]
     pd.DataFrame({"id": ["e1", "e2"], "label": [0, 1], "prediction": [0, 1]}).to_csv(
         tmp_path / "m.csv", index=False
@@ -1107,7 +1108,7 @@ def test_attention_maps_render_switch_layers_and_keep_tokens_as_text(
         "document.querySelectorAll('.chart:not([data-rendered])').length === 0", timeout=30_000
     )
     cells = "document.querySelectorAll('#chart-attention-1 svg path').length"
-    assert page.evaluate(cells) > 128 * 128  # every cell of the default view drawn
+    assert page.evaluate(cells) > 109 * 109  # every cell of the default view drawn
     selects = page.query_selector_all("#chart-attention-1 select")
     assert len(selects) == 2
     selects[1].select_option(label="head 2")
@@ -1118,7 +1119,7 @@ def test_attention_maps_render_switch_layers_and_keep_tokens_as_text(
     )
     assert page.evaluate(cells) < 1000  # the matrix is not in the page
     selects[1].select_option(label="mean of heads")
-    page.wait_for_function(f"{cells} > 128 * 128", timeout=10_000)
+    page.wait_for_function(f"{cells} > 109 * 109", timeout=10_000)
     assert errors == []
     context.close()
 
