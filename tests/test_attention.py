@@ -430,6 +430,9 @@ WORST_CASES = {
     # labels that cost 12 bytes a character, few tokens (the static drawing names them), and
     # the budget filled with layer and head choices
     "labels": (1, 24, 12, 12, lambda j: "\U0001f600" * 29 + chr(0x4E00 + j), True),
+    # the same labels on 40 tokens: too many to name in the static drawing, so the weights
+    # take the whole budget, and its cells (3 px each) are the costliest JPEG
+    "noise": (1, 40, 12, 12, lambda j: "\U0001f600" * 29 + chr(0x4E00 + j), True),
     # three tokens: the budget filled with the framing of 10,000s of matrices
     "matrices": (1, 3, 200, 200, "t{}".format, True),
     # three models whose tokens differ: three figures an example, at most twelve in all;
