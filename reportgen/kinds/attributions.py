@@ -28,7 +28,7 @@ from reportgen.kinds.base import BoardPart, Context, Kind, KindResult, SummaryPa
 from reportgen.kinds.cells import model_cell
 from reportgen.kinds.classification.encode import EncodedRun
 from reportgen.kinds.classification.examples import confidence
-from reportgen.model import Cell, Section, Table, Token
+from reportgen.model import Cell, ExampleRef, Section, Table, Token
 from reportgen.stats.score import Score
 
 MAX_EXAMPLES = 12  # examples shown
@@ -198,6 +198,7 @@ def _model_cell(m: ModelAttributions, ident: str) -> Cell:
         text,
         role="text",  # wraps, within a readable width
         tokens=tokens,
+        example=ExampleRef(m.name, ident, "strip"),  # linked to its error row, if listed
         sub=f"{fmt.count(left)} more tokens not shown" if left else None,
         sub_role="tag" if left else "",
     )
@@ -207,7 +208,7 @@ def attributions_section(result: AttributionsResult, ctx: Context) -> Section:
     models = [m for m in result.models_attributed if ctx.draws(m.name)]
     rows = [
         [
-            Cell(s.id, role="mono"),
+            Cell(fmt.escape_hidden(s.id), role="mono"),  # a bidi override cannot act
             Cell(s.label, role="mono"),
             Cell(s.reason),
             *[_model_cell(m, s.id) for m in models],
@@ -234,8 +235,8 @@ def attributions_section(result: AttributionsResult, ctx: Context) -> Section:
         "(orange) or away from it (blue), side by side on the same examples: first those the "
         "models predict differently, then the most confident mistakes. Each strip is scaled "
         "by its own largest absolute attribution (full colour), so compare tokens within a "
-        "strip, not strengths across strips. Hover a token for its value. The ids are those of "
-        "the error analysis below.",
+        "strip, not strengths across strips. Hover a token for its value. A model's prediction "
+        "links to the example's row in the error analysis below when that lists it.",
         tables=[table],
     )
     if len(models) < len(result.models_attributed):
