@@ -210,18 +210,43 @@ OPTIONS: tuple[Option, ...] = (
            "Binary: predict positive when score >= THRESHOLD, replacing any prediction column. "
            "Default: use the prediction column, or 0.5 when there is none.", 0.3, "Inputs",
            metavar="SCORE", check=_finite),
-    Option("label_col", "text", None,
+    Option("label_col", "texts", (),
            "Column holding the true class (default: label or an alias such as y_true, target, "
-           "gold).", "gold", "Inputs", metavar="COLUMN"),
-    Option("pred_col", "text", None,
-           "Column holding the predicted class (default: prediction, pred, y_pred, ...).",
-           "answer", "Inputs", metavar="COLUMN"),
-    Option("score_col", "text", None,
+           "gold, actual, <x>_true). COLUMN for every run, NAME=COLUMN for one run; a dotted "
+           "path reads nested JSON records (vanilla.answer); repeatable.", ["gold"], "Inputs",
+           metavar="[NAME=]COLUMN"),
+    Option("pred_col", "texts", (),
+           "Column holding the predicted class or answer (default: prediction, pred, y_pred, "
+           "predictions, predict, answer, output, <x>_pred, ...). COLUMN or NAME=COLUMN, as "
+           "--label-col.", ["answer"], "Inputs", metavar="[NAME=]COLUMN"),
+    Option("score_col", "texts", (),
            "Column holding the positive-class score of a binary run (default: score, prob, "
-           "probability, ...).", "p_yes", "Inputs", metavar="COLUMN"),
-    Option("id_col", "text", None,
-           "Column holding example ids (default: id, example_id, uid, doc_id).", "uid",
-           "Inputs", metavar="COLUMN"),
+           "probability, <x>_proba, ...). COLUMN or NAME=COLUMN, as --label-col.", ["p_yes"],
+           "Inputs", metavar="[NAME=]COLUMN"),
+    Option("id_col", "texts", (),
+           "Column holding example ids (default: id, example_id, uid, doc_id). COLUMN or "
+           "NAME=COLUMN, as --label-col.", ["uid"], "Inputs", metavar="[NAME=]COLUMN"),
+    Option("header", "flag", True,
+           "CSV and TSV run files have a header row; --no-header reads files without one, "
+           "with the names --columns gives.", False, "Inputs", negatable=True),
+    Option("column_names", "text", None,
+           "The columns of headerless CSV or TSV run files, in order, separated by commas "
+           "(with --no-header).", "id,label,prediction", "Inputs", flag="--columns",
+           metavar="A,B,..."),
+    Option("labels_file", "path", None,
+           "A file of ids and labels (a Kaggle train.csv or solution.csv) joined to the "
+           "prediction files by id; by row order when a prediction file has no id column and "
+           "the row counts match (the page says which).", "train.csv", "Inputs",
+           flag="--labels", metavar="PATH"),
+    Option("models_from_columns", "text", None,
+           "Columns of one file that each hold a model's predictions or scores (out-of-fold "
+           "files), comma-separated: one run per column. A 'model' column with several "
+           "values splits a file the same way without this.", "lgbm,xgb,cat", "Inputs",
+           metavar="A,B,..."),
+    Option("where", "text", None,
+           "Evaluate only the rows where this pandas DataFrame.query expression holds, in "
+           "every run file; the memory engine only.", "split == 'test'", "Inputs",
+           metavar="EXPR"),
     Option("text_col", "text", None,
            "Column with each example's text, shown in error analysis. Default: text, input or "
            "prompt, if present.", "question", "Inputs", metavar="COLUMN"),
@@ -464,6 +489,8 @@ def _value(option: Option, value: Any) -> Any:
         value = float(value)
     elif isinstance(value, int | float) and not isinstance(value, bool):
         value = str(value)  # memory_limit=2_000_000_000 means bytes
+    elif option.type == "path" and isinstance(value, Path):
+        value = str(value)  # labels_file=Path("train.csv")
     elif not isinstance(value, str):
         raise ValueError(f"give a text, e.g. {option.example!r}")
     if option.choices and value not in option.choices:

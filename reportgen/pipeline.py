@@ -245,7 +245,10 @@ def _same_files(runs: Sequence[RunBase]) -> list[str]:
     names: dict[str, list[str]] = {}
     for run in runs:
         if run.sha256:
-            mine = names.setdefault(run.sha256, [])
+            # runs read from one file by different columns or rows (--pred-col NAME=COLUMN,
+            # --models-from-columns, a model column) are not the file compared with itself
+            part = repr((sorted(getattr(run, "columns", {}).items()), run.notes))
+            mine = names.setdefault(run.sha256 + part, [])
             if run.name not in mine:
                 mine.append(run.name)
     memory = {r.sha256 for r in runs if r.in_memory}
