@@ -211,42 +211,28 @@ OPTIONS: tuple[Option, ...] = (
            "Default: use the prediction column, or 0.5 when there is none.", 0.3, "Inputs",
            metavar="SCORE", check=_finite),
     Option("label_col", "texts", (),
-           "Column holding the true class (default: label or an alias such as y_true, target, "
-           "gold, actual, <x>_true). COLUMN for every run, NAME=COLUMN for one run; a dotted "
-           "path reads nested JSON records (vanilla.answer); repeatable.", ["gold"], "Inputs",
-           metavar="[NAME=]COLUMN"),
-    Option("pred_col", "texts", (),
-           "Column holding the predicted class or answer (default: prediction, pred, y_pred, "
-           "predictions, predict, answer, output, <x>_pred, ...). COLUMN or NAME=COLUMN, as "
-           "--label-col.", ["answer"], "Inputs", metavar="[NAME=]COLUMN"),
-    Option("score_col", "texts", (),
-           "Column holding the positive-class score of a binary run (default: score, prob, "
-           "probability, <x>_proba, ...). COLUMN or NAME=COLUMN, as --label-col.", ["p_yes"],
-           "Inputs", metavar="[NAME=]COLUMN"),
-    Option("id_col", "texts", (),
-           "Column holding example ids (default: id, example_id, uid, doc_id). COLUMN or "
-           "NAME=COLUMN, as --label-col.", ["uid"], "Inputs", metavar="[NAME=]COLUMN"),
-    Option("header", "flag", True,
-           "CSV and TSV run files have a header row; --no-header reads files without one, "
-           "with the names --columns gives.", False, "Inputs", negatable=True),
-    Option("column_names", "text", None,
-           "The columns of headerless CSV or TSV run files, in order, separated by commas "
-           "(with --no-header).", "id,label,prediction", "Inputs", flag="--columns",
-           metavar="A,B,..."),
+           "Column of the true class (default: label or an alias, see docs/inputs.md); "
+           "NAME=COLUMN for one run; a dotted path reads nested records (cot.answer).",
+           ["gold"], "Inputs", metavar="[NAME=]COLUMN"),
+    Option("pred_col", "texts", (), "Column of the predicted class or answer; as --label-col.",
+           ["answer"], "Inputs", metavar="[NAME=]COLUMN"),
+    Option("score_col", "texts", (), "Column of a binary run's positive-class score (or a "
+           "grader's score); as --label-col.", ["p_yes"], "Inputs", metavar="[NAME=]COLUMN"),
+    Option("id_col", "texts", (), "Example ids.", ["uid"], "Inputs", metavar="[NAME=]COLUMN"),
+    Option("header", "flag", True, "--no-header: CSV/TSV run files have no header row; "
+           "--columns names their columns.", False, "Inputs", negatable=True),
+    Option("column_names", "text", None, "A headerless file's columns, in order.",
+           "id,label,prediction", "Inputs", flag="--columns", metavar="A,B,..."),
     Option("labels_file", "path", None,
-           "A file of ids and labels (a Kaggle train.csv or solution.csv) joined to the "
-           "prediction files by id; by row order when a prediction file has no id column and "
-           "the row counts match (the page says which).", "train.csv", "Inputs",
+           "A file of ids and labels joined to the prediction files by id, or by row order "
+           "when they have no id column and the counts match.", "train.csv", "Inputs",
            flag="--labels", metavar="PATH"),
     Option("models_from_columns", "text", None,
-           "Columns of one file that each hold a model's predictions or scores (out-of-fold "
-           "files), comma-separated: one run per column. A 'model' column with several "
-           "values splits a file the same way without this.", "lgbm,xgb,cat", "Inputs",
-           metavar="A,B,..."),
-    Option("where", "text", None,
-           "Evaluate only the rows where this pandas DataFrame.query expression holds, in "
-           "every run file; the memory engine only.", "split == 'test'", "Inputs",
-           metavar="EXPR"),
+           "Columns that each hold one model's predictions or scores: one run per column. (A "
+           "'model' column with several values splits a file without this.)", "lgbm,xgb",
+           "Inputs", metavar="A,B,..."),
+    Option("where", "text", None, "Evaluate the rows where this pandas DataFrame.query "
+           "expression holds (memory engine).", "split == 'test'", "Inputs", metavar="EXPR"),
     Option("text_col", "text", None,
            "Column with each example's text, shown in error analysis. Default: text, input or "
            "prompt, if present.", "question", "Inputs", metavar="COLUMN"),

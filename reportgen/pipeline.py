@@ -23,7 +23,7 @@ from reportgen.engines.evaluate import engine_note, evaluate_out_of_core
 from reportgen.errors import ReportgenError
 from reportgen.gates import Gate, check_names, check_options, evaluate_gates, parse_gates
 from reportgen.history import break_clause, builds_section, read_summaries, trend_sections
-from reportgen.ingest.base import RunBase
+from reportgen.ingest.base import ExampleRun, RunBase
 from reportgen.ingest.memory import named_runs
 from reportgen.ingest.runs import ColumnNames, parse_run_argument
 from reportgen.ingest.sources import load_sources
@@ -247,7 +247,9 @@ def _same_files(runs: Sequence[RunBase]) -> list[str]:
         if run.sha256:
             # runs read from one file by different columns or rows (--pred-col NAME=COLUMN,
             # --models-from-columns, a model column) are not the file compared with itself
-            part = repr((sorted(getattr(run, "columns", {}).items()), run.notes))
+            part = repr(
+                (sorted(run.columns.items()) if isinstance(run, ExampleRun) else [], run.notes)
+            )
             mine = names.setdefault(run.sha256 + part, [])
             if run.name not in mine:
                 mine.append(run.name)

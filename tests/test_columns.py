@@ -15,9 +15,11 @@ import pytest
 from sklearn.metrics import accuracy_score, f1_score, hamming_loss
 
 from reportgen import build_report
+from reportgen.errors import ReportgenError
 from reportgen.ingest.columns import ColumnNames
 from reportgen.ingest.runs import Run
 from reportgen.kinds import load_source
+from reportgen.options import resolve
 
 from .conftest import build_cli
 
@@ -132,11 +134,9 @@ def test_per_run_columns_let_two_layouts_share_a_report(tmp_path: Path) -> None:
 
 
 def test_a_plain_column_option_given_twice_is_refused() -> None:
-    class Options:
-        label_col = ("gold", "truth")
-
-    with pytest.raises(Exception, match=r"--label-col is given twice \('gold' and 'truth'\)"):
-        ColumnNames.of(Options())
+    options = resolve({"label_col": ["gold", "truth"]})
+    with pytest.raises(ReportgenError, match=r"--label-col is given twice \('gold' and 'truth'\)"):
+        ColumnNames.of(options)
 
 
 # --- dotted paths into nested records -----------------------------------------------------------

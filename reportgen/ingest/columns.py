@@ -71,15 +71,15 @@ class Layout:
 
     @classmethod
     def of(cls, options: Any) -> Layout:
-        labels = getattr(options, "labels_file", None)
-        models = getattr(options, "models_from_columns", None)
+        labels = options.labels_file
+        models = options.models_from_columns
         names = tuple(m.strip() for m in str(models).split(",")) if models else ()
         if names and (not all(names) or len(set(names)) != len(names)):
             raise ReportgenError(
                 f"--models-from-columns {models!r}: name each model's column once, separated "
                 "by commas, e.g. --models-from-columns lgbm,xgb,cat"
             )
-        return cls(Path(labels) if labels else None, names, getattr(options, "where", None))
+        return cls(Path(labels) if labels else None, names, options.where)
 
     @property
     def active(self) -> bool:
@@ -110,8 +110,14 @@ class ColumnNames:
         or ``NAME=COLUMN`` items; ``header`` and ``column_names``)."""
         plain: dict[str, str] = {}
         per_run: list[tuple[str, str, str]] = []
+        given = {
+            "label": options.label_col,
+            "prediction": options.pred_col,
+            "score": options.score_col,
+            "id": options.id_col,
+        }
         for role, key in OPTION_OF.items():
-            value = getattr(options, key, None)
+            value = given[role]
             flag = "--" + key.replace("_", "-")
             for item in (value,) if isinstance(value, str) else tuple(value or ()):
                 run, sep, column = str(item).partition("=")
@@ -125,9 +131,7 @@ class ColumnNames:
                     )
                 else:
                     plain[role] = str(item)
-        header = header_names(
-            getattr(options, "header", True), getattr(options, "column_names", None)
-        )
+        header = header_names(options.header, options.column_names)
         return cls(**plain, per_run=tuple(per_run), header=header, layout=Layout.of(options))
 
     def for_run(self, name: str) -> ColumnNames:
@@ -176,7 +180,7 @@ def check_run_names(columns: ColumnNames, names: set[str]) -> None:
 def with_paths(frame: pd.DataFrame, columns: ColumnNames, path: Path) -> pd.DataFrame:
     """The frame with a column for each dotted path the options name (``vanilla.answer``:
     the key ``answer`` of the objects in column ``vanilla``), read from nested records."""
-    wanted = [getattr(columns, role) for role in ROLES]
+    wanted = [columns.label, columns.prediction, columns.score, columns.id]
     dotted = [c for c in wanted if c and "." in c and c not in frame.columns]
     if not dotted:
         return frame
