@@ -242,7 +242,7 @@ def _check_costs(cost: Mapping[str, float], results: Sequence[KindResult]) -> No
 
 def _same_files(runs: Sequence[RunBase]) -> list[str]:
     """Two names given the very same bytes: the report compares a file with itself."""
-    names: dict[str, list[str]] = {}
+    names: dict[tuple[str, str], list[str]] = {}
     for run in runs:
         if run.sha256:
             # runs read from one file by different columns or rows (--pred-col NAME=COLUMN,
@@ -250,7 +250,7 @@ def _same_files(runs: Sequence[RunBase]) -> list[str]:
             part = repr(
                 (sorted(run.columns.items()) if isinstance(run, ExampleRun) else [], run.notes)
             )
-            mine = names.setdefault(run.sha256 + part, [])
+            mine = names.setdefault((run.sha256, part), [])
             if run.name not in mine:
                 mine.append(run.name)
     memory = {r.sha256 for r in runs if r.in_memory}
@@ -260,7 +260,7 @@ def _same_files(runs: Sequence[RunBase]) -> list[str]:
         if sha not in memory
         else f"{' and '.join(found)} hold the same data (same SHA-256 of their tables): the "
         "report compares it with itself"
-        for sha, found in names.items()
+        for (sha, _), found in names.items()
         if len(found) > 1
     ]
 
