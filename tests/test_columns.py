@@ -232,6 +232,12 @@ def test_headerless_tsv(tmp_path: Path) -> None:
         "preds.tsv: line 1 has 3 fields but --columns names 2",
     )
     _refused(build_cli(str(path), "--no-header", "-o", out), "--no-header needs --columns")
+    bad = tmp_path / "bad.tsv"
+    bad.write_text("0\t1\t1\n1\t\t0\n")  # the second line's label is missing
+    _refused(
+        build_cli(str(bad), "--no-header", "--columns", "id,label,prediction", "-o", out),
+        "bad.tsv: missing label in column 'label' at line 2",
+    )
     _refused(
         build_cli(str(path), "--columns", "id,label,prediction", "-o", out),
         "--columns names the columns of a file without a header row",

@@ -246,8 +246,13 @@ def _read_metadata(path: Path) -> dict[str, Any]:
     return data
 
 
+HEADERLESS = " (no header)"  # a CSV/TSV read with --no-header: its format is "csv (no header)"
+
+
 def _line_word(fmt: str) -> str:
-    return {"csv": "line", "tsv": "line", "jsonl": "line"}.get(fmt, "record")
+    return {"csv": "line", "tsv": "line", "jsonl": "line"}.get(
+        fmt.removesuffix(HEADERLESS), "record"
+    )
 
 
 def _row_location(fmt: str, row: int) -> str:
@@ -255,7 +260,7 @@ def _row_location(fmt: str, row: int) -> str:
     in memory, as Python counts (``row 3`` is ``frame.iloc[3]``, ``index 3`` is ``y_true[3]``)."""
     if fmt in IN_MEMORY_ROWS:
         return f"{IN_MEMORY_ROWS[fmt]} {row}"
-    offset = {"csv": 2, "tsv": 2}.get(fmt, 1)  # CSV/TSV: line 1 is the header
+    offset = {"csv": 2, "tsv": 2}.get(fmt, 1)  # CSV/TSV: line 1 is the header, unless none
     return f"{_line_word(fmt)} {row + offset}"
 
 

@@ -36,6 +36,7 @@ from reportgen.ingest.files import (
 from reportgen.ingest.folders import check_run_folder
 from reportgen.ingest.history import HISTORY_NAMES, History, load_history
 from reportgen.ingest.runs import (
+    HEADERLESS,
     ColumnNames,
     _row_location,
     _stem,
@@ -122,7 +123,8 @@ def load_source(
     else:
         embedding = lazy_column(data_path, fmt)  # vectors stay in the file until sampled
         frame = _read_frame(data_path, fmt, embedding.name if embedding else None)
-    source = Source(frame, name, data_path, fmt, columns, metadata, task, embedding)
+    shown = fmt + HEADERLESS if columns.header is not None else fmt  # lines count from 1
+    source = Source(frame, name, data_path, shown, columns, metadata, task, embedding)
     histories = [load_history(h, name) for h in _histories_beside(path, data_path)]
     return Sources(load_table(source, kinds), histories)
 
