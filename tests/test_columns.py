@@ -329,3 +329,16 @@ def test_real_prediction_files_need_no_column_options() -> None:
     assert llama.columns["prediction"] == "predict"
     (birds,) = load_source(REAL / "multilabel_suffix_columns.csv").runs
     assert len(birds.label_names) == 10
+
+
+def test_an_answer_column_read_as_the_reference_is_not_the_output(tmp_path: Path) -> None:
+    """'answer' is an alias of the prediction now; a generation file whose reference is its
+    'answer' column (no label) reads the model's output from 'output'."""
+    rows = [
+        {"question": f"q{i}", "answer": f"city {i}", "output": f"city {i if i % 4 else 0}"}
+        for i in range(1, 41)
+    ]
+    path = tmp_path / "qa.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    (run,) = load_source(path, task="generation").runs
+    assert run.columns["label"] == "answer" and run.columns["prediction"] == "output"
