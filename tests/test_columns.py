@@ -6,7 +6,6 @@ numbers, references written like lists."""
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -21,20 +20,10 @@ from reportgen.ingest.runs import Run
 from reportgen.kinds import load_source
 from reportgen.options import resolve
 
-from .conftest import build_cli
+from .conftest import build_cli, one_line_error
 
 REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "real-inputs" / "predictions"
 N = 80
-
-
-def _refused(result: subprocess.CompletedProcess[str], *needles: str) -> str:
-    """The one stderr line of a refused build: exit 2, no traceback, every needle in it."""
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert result.returncode == 2, result.stderr[-2000:]
-    assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr[-2000:]
-    for needle in needles:
-        assert needle in lines[0], lines[0]
-    return lines[0]
 
 
 def _accuracy(report: object) -> dict[str, float]:
@@ -104,7 +93,7 @@ def test_an_ambiguous_file_stops_naming_the_candidates(tmp_path: Path) -> None:
     path = tmp_path / "amb.csv"
     pd.DataFrame({"label": y, "lgbm_pred": p, "xgb_pred": 1 - p}).to_csv(path, index=False)
     result = build_cli(str(path), "-o", str(tmp_path / "r.html"))
-    _refused(result, "amb.csv", "2 columns could be the prediction", "'lgbm_pred'", "--pred-col")
+    one_line_error(result, "amb.csv", "2 columns could be", "'lgbm_pred'", "--pred-col")
     assert not (tmp_path / "r.html").exists()
     chosen = build_report([str(path)], pred_col="xgb_pred", bootstrap=0)
     assert _accuracy(chosen) == {"amb": pytest.approx(accuracy_score(y, 1 - p))}
@@ -130,10 +119,10 @@ def test_per_run_columns_let_two_layouts_share_a_report(tmp_path: Path) -> None:
         str(old), str(new), "--label-col", "old=gold", "--label-col", "nwe=truth",
         "--pred-col", "old=guess", "--pred-col", "new=verdict", "-o", str(tmp_path / "r.html"),
     )  # fmt: skip
-    _refused(result, "--label-col nwe=truth: no run is named 'nwe'", "new, old")
+    one_line_error(result, "--label-col nwe=truth: no run is named 'nwe'", "new, old")
 
 
-def test_a_plain_column_option_given_twice_is_refused() -> None:
+def test_a_plain_column_option_given_twice_isone_line_error() -> None:
     options = resolve({"label_col": ["gold", "truth"]})
     with pytest.raises(ReportgenError, match=r"--label-col is given twice \('gold' and 'truth'\)"):
         ColumnNames.of(options)
@@ -172,7 +161,7 @@ def test_dotted_paths_read_nested_records(tmp_path: Path) -> None:
     result = build_cli(
         str(path), "--pred-col", "target.answer", "-o", str(tmp_path / "r.html")
     )  # a path into a column of plain values
-    _refused(result, "nested.jsonl", "'target.answer' is a path into nested records")
+    one_line_error(result, "nested.jsonl", "'target.answer' is a path into nested records")
 
 
 # --- multilabel suffix columns ------------------------------------------------------------------
@@ -206,7 +195,7 @@ def test_multilabel_suffix_columns(tmp_path: Path) -> None:
     frame.drop(columns=["THAR_B2_pred"]).assign(MYME_X_true=0, MYME_X_pred=0).to_csv(
         broken, index=False
     )
-    _refused(
+    one_line_error(
         build_cli(str(broken), "-o", str(tmp_path / "r.html")),
         "broken.csv",
         "label 'THAR_B2' has no THAR_B2_pred column",
@@ -227,18 +216,18 @@ def test_headerless_tsv(tmp_path: Path) -> None:
     assert evaluation.encoded.run.n_examples == N  # the first line is an example, not a header
     assert evaluation.metrics["accuracy"] == pytest.approx(accuracy_score(y, p))
     out = str(tmp_path / "r.html")
-    _refused(
+    one_line_error(
         build_cli(str(path), "--no-header", "--columns", "id,label", "-o", out),
         "preds.tsv: line 1 has 3 fields but --columns names 2",
     )
-    _refused(build_cli(str(path), "--no-header", "-o", out), "--no-header needs --columns")
+    one_line_error(build_cli(str(path), "--no-header", "-o", out), "--no-header needs --columns")
     bad = tmp_path / "bad.tsv"
     bad.write_text("0\t1\t1\n1\t\t0\n")  # the second line's label is missing
-    _refused(
+    one_line_error(
         build_cli(str(bad), "--no-header", "--columns", "id,label,prediction", "-o", out),
         "bad.tsv: missing label in column 'label' at line 2",
     )
-    _refused(
+    one_line_error(
         build_cli(str(path), "--columns", "id,label,prediction", "-o", out),
         "--columns names the columns of a file without a header row",
     )
@@ -286,12 +275,12 @@ def test_a_graders_score_is_a_metric_with_paired_tests(tmp_path: Path) -> None:
     assert any("[Australia, Italy]" in n for n in run.notes)
 
 
-def test_a_score_column_that_is_not_a_number_is_refused(tmp_path: Path) -> None:
+def test_a_score_column_that_is_not_a_number_isone_line_error(tmp_path: Path) -> None:
     path, _ = _graded(tmp_path, "bad", 0.5, 9)
     rows = [json.loads(line) for line in path.read_text().splitlines()]
     rows[4]["score"] = "n/a"
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    _refused(
+    one_line_error(
         build_cli(str(path), "-o", str(tmp_path / "r.html")),
         "bad.jsonl: score column 'score' holds 'n/a' at line 5",
     )

@@ -4,7 +4,6 @@ section 4): --labels, a model column, --models-from-columns, --where."""
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -14,18 +13,9 @@ from sklearn.metrics import accuracy_score, roc_auc_score
 
 from reportgen import build_report
 
-from .conftest import build_cli
+from .conftest import build_cli, one_line_error
 
 N = 120
-
-
-def _refused(result: subprocess.CompletedProcess[str], *needles: str) -> str:
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert result.returncode == 2, result.stderr[-2000:]
-    assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr[-2000:]
-    for needle in needles:
-        assert needle in lines[0], lines[0]
-    return lines[0]
 
 
 def _kaggle(tmp_path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, Path, Path]:
@@ -59,7 +49,7 @@ def test_out_of_fold_columns_with_labels_by_row_order(tmp_path: Path) -> None:
     notes = runs["lgbm"].encoded.run.notes
     assert "Labels from train.csv, joined by row order (no id column)." in notes
     out = tmp_path / "r.html"
-    _refused(
+    one_line_error(
         build_cli(
             str(oof), "--labels", str(train), "--models-from-columns", "lgbm,cat", "-o", str(out)
         ),
@@ -67,7 +57,7 @@ def test_out_of_fold_columns_with_labels_by_row_order(tmp_path: Path) -> None:
     )
     short = tmp_path / "short.csv"
     pd.read_csv(train).head(N - 1).to_csv(short, index=False)
-    _refused(
+    one_line_error(
         build_cli(
             str(oof), "--labels", str(short), "--models-from-columns", "lgbm,xgb", "-o", str(out)
         ),
@@ -89,7 +79,7 @@ def test_labels_join_by_id(tmp_path: Path) -> None:
     assert "Labels from train.csv, joined by 'id'." in run.encoded.run.notes
     stray = tmp_path / "stray.csv"
     pd.DataFrame({"id": [1000, 5], "prediction": [0, 1]}).to_csv(stray, index=False)
-    _refused(
+    one_line_error(
         build_cli(str(stray), "--labels", str(train), "-o", str(tmp_path / "r.html")),
         "stray.csv: id 5 (row 2) is not in train.csv",
     )
@@ -125,16 +115,16 @@ def test_a_model_column_and_where(tmp_path: Path) -> None:
         )
         assert runs[model].encoded.run.n_examples == len(test)
     out = tmp_path / "r.html"
-    _refused(
+    one_line_error(
         build_cli(str(path), "--where", "split == 'dev'", "-o", str(out)),
         "long.csv: --where \"split == 'dev'\" keeps none of its 240 rows",
     )
-    _refused(
+    one_line_error(
         build_cli(str(path), "--where", "split ==", "-o", str(out)),
         "long.csv: --where 'split ==' cannot be evaluated",
         "pandas DataFrame.query",
     )
-    _refused(
+    one_line_error(
         build_cli(str(path), "--where", "split == 'test'", "--engine", "duckdb", "-o", str(out)),
         "--engine memory",
     )

@@ -17,6 +17,7 @@ All of it runs on the table as read, before a kind claims it (:func:`reportgen.i
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -31,9 +32,16 @@ MODEL_COLUMN = "model"  # a column naming each row's model: one run per value
 
 
 def read_labels(path: Path) -> pd.DataFrame:
-    """The labels file, read once per build."""
+    """The labels file, read once for every prediction file it is joined to."""
     check_regular_file(path, "labels")
     check_text_head(path)
+    stat = path.stat()
+    return _labels_frame(path, stat.st_mtime_ns, stat.st_size)
+
+
+@lru_cache(maxsize=4)
+def _labels_frame(path: Path, mtime_ns: int, size: int) -> pd.DataFrame:
+    """Keyed by the file's modification time and size too: a changed file is read again."""
     return _read_frame(path, detect_format(path))
 
 
