@@ -125,6 +125,8 @@ REGISTRY: dict[str, Metric] = _metrics(
     Metric("bits_per_byte", "Bits per byte", higher_is_better=False, bounded=False),
     _rate("exact_match", "Exact match", "mcnemar-exact"),
     _rate("token_f1", "Token F1"),
+    # a grader's logged per-example score (simple-evals' 'score'): 0/1 or continuous
+    Metric("grader_score", "Grader score", bounded=False, format="mean"),
     _rate("acc", "Accuracy", "mcnemar-exact"),
     _rate("acc_norm", "Accuracy (normalised)", "mcnemar-exact"),
     # robustness under perturbation (kinds/robustness): reported, not tested as a delta

@@ -217,18 +217,29 @@ OPTIONS: tuple[Option, ...] = (
            "Binary: predict positive when score >= THRESHOLD, replacing any prediction column. "
            "Default: use the prediction column, or 0.5 when there is none.", 0.3, "Inputs",
            metavar="SCORE", check=_finite),
-    Option("label_col", "text", None,
-           "Column holding the true class (default: label or an alias such as y_true, target, "
-           "gold).", "gold", "Inputs", metavar="COLUMN"),
-    Option("pred_col", "text", None,
-           "Column holding the predicted class (default: prediction, pred, y_pred, ...).",
-           "answer", "Inputs", metavar="COLUMN"),
-    Option("score_col", "text", None,
-           "Column holding the positive-class score of a binary run (default: score, prob, "
-           "probability, ...).", "p_yes", "Inputs", metavar="COLUMN"),
-    Option("id_col", "text", None,
-           "Column holding example ids (default: id, example_id, uid, doc_id).", "uid",
-           "Inputs", metavar="COLUMN"),
+    Option("label_col", "texts", (),
+           "Column of the true class (default: label or an alias, see docs/inputs.md); "
+           "NAME=COLUMN for one run; a dotted path reads nested records (cot.answer).",
+           ["gold"], "Inputs", metavar="[NAME=]COLUMN"),
+    Option("pred_col", "texts", (), "Column of the predicted class or answer; as --label-col.",
+           ["answer"], "Inputs", metavar="[NAME=]COLUMN"),
+    Option("score_col", "texts", (), "Column of a binary run's positive-class score (or a "
+           "grader's score); as --label-col.", ["p_yes"], "Inputs", metavar="[NAME=]COLUMN"),
+    Option("id_col", "texts", (), "Example ids.", ["uid"], "Inputs", metavar="[NAME=]COLUMN"),
+    Option("header", "flag", True, "--no-header: CSV/TSV run files have no header row; "
+           "--columns names their columns.", False, "Inputs", negatable=True),
+    Option("column_names", "text", None, "A headerless file's columns, in order.",
+           "id,label,prediction", "Inputs", flag="--columns", metavar="A,B,..."),
+    Option("labels_file", "path", None,
+           "A file of ids and labels joined to the prediction files by id, or by row order "
+           "when they have no id column and the counts match.", "train.csv", "Inputs",
+           flag="--labels", metavar="PATH"),
+    Option("models_from_columns", "text", None,
+           "Columns that each hold one model's predictions or scores: one run per column. (A "
+           "'model' column with several values splits a file without this.)", "lgbm,xgb",
+           "Inputs", metavar="A,B,..."),
+    Option("where", "text", None, "Evaluate the rows where this pandas DataFrame.query "
+           "expression holds (memory engine).", "split == 'test'", "Inputs", metavar="EXPR"),
     Option("text_col", "text", None,
            "Column with each example's text, shown in error analysis. Default: text, input or "
            "prompt, if present.", "question", "Inputs", metavar="COLUMN"),
@@ -466,6 +477,8 @@ def _value(option: Option, value: Any) -> Any:
         value = float(value)
     elif isinstance(value, int | float) and not isinstance(value, bool):
         value = str(value)  # memory_limit=2_000_000_000 means bytes
+    elif option.type == "path" and isinstance(value, Path):
+        value = str(value)  # labels_file=Path("train.csv")
     elif not isinstance(value, str):
         raise ValueError(f"give a text, e.g. {option.example!r}")
     if option.choices and value not in option.choices:

@@ -23,7 +23,7 @@ from reportgen.engines.evaluate import engine_note, evaluate_out_of_core
 from reportgen.errors import ReportgenError
 from reportgen.gates import Gate, check_names, check_options, evaluate_gates, parse_gates
 from reportgen.history import break_clause, builds_section, read_summaries, trend_sections
-from reportgen.ingest.base import RunBase
+from reportgen.ingest.base import ExampleRun, RunBase
 from reportgen.ingest.memory import named_runs
 from reportgen.ingest.runs import ColumnNames, parse_run_argument
 from reportgen.ingest.sources import load_sources
@@ -242,10 +242,15 @@ def _check_costs(cost: Mapping[str, float], results: Sequence[KindResult]) -> No
 
 def _same_files(runs: Sequence[RunBase]) -> list[str]:
     """Two names given the very same bytes: the report compares a file with itself."""
-    names: dict[str, list[str]] = {}
+    names: dict[tuple[str, str], list[str]] = {}
     for run in runs:
         if run.sha256:
-            mine = names.setdefault(run.sha256, [])
+            # runs read from one file by different columns or rows (--pred-col NAME=COLUMN,
+            # --models-from-columns, a model column) are not the file compared with itself
+            part = repr(
+                (sorted(run.columns.items()) if isinstance(run, ExampleRun) else [], run.notes)
+            )
+            mine = names.setdefault((run.sha256, part), [])
             if run.name not in mine:
                 mine.append(run.name)
     memory = {r.sha256 for r in runs if r.in_memory}
@@ -255,7 +260,7 @@ def _same_files(runs: Sequence[RunBase]) -> list[str]:
         if sha not in memory
         else f"{' and '.join(found)} hold the same data (same SHA-256 of their tables): the "
         "report compares it with itself"
-        for sha, found in names.items()
+        for (sha, _), found in names.items()
         if len(found) > 1
     ]
 

@@ -67,6 +67,16 @@ def build_cli(
     )
 
 
+def one_line_error(result: subprocess.CompletedProcess[str], *needles: str) -> str:
+    """The single stderr line of a refused build (exit 2, no traceback), holding every needle."""
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr[-2000:]
+    for needle in needles:
+        assert needle in lines[0], lines[0]
+    return lines[0]
+
+
 def _fit(
     loader: Callable[..., tuple[np.ndarray, np.ndarray]], model: object, name: str
 ) -> Predictions:

@@ -6,7 +6,6 @@ import gzip
 import json
 import os
 import resource
-import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -18,7 +17,7 @@ import pytest
 from reportgen.errors import ReportgenError
 from reportgen.ingest.runs import ColumnNames, load_run, parse_run_argument
 
-from .conftest import build_cli
+from .conftest import build_cli, one_line_error
 
 FRAME = pd.DataFrame(
     {
@@ -387,14 +386,7 @@ CLEAN_RUN = b"id,label,prediction,score\n" + b"".join(
 )
 
 
-def _one_line_error(result: subprocess.CompletedProcess[str], *needles: str) -> str:
-    """The single stderr line of a refused build (exit 2, no traceback), holding every needle."""
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert result.returncode == 2, result.stderr[-2000:]
-    assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr[-2000:]
-    for needle in needles:
-        assert needle in lines[0], lines[0]
-    return lines[0]
+_one_line_error = one_line_error
 
 
 def _cap_memory() -> None:  # in the child: 1.5 GiB of address space, far below the bomb

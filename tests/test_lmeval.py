@@ -275,10 +275,13 @@ def test_generation_runs_detect_json_answer_lists(tmp_path: Path) -> None:
     (result,) = report.result("generation").results
     assert result.metrics["exact_match"] == 0.5
     assert result.metrics["token_f1"] == pytest.approx((1 + 0 + 2 * 0.5 / 1.5 + 1) / 4)
-    broken = tmp_path / "broken.csv"
-    frame.assign(label=["[oops", "[1]", "[2]", "[3]"]).to_csv(broken, index=False)
-    with pytest.raises(ReportgenError, match=r"broken\.csv: 'label' at line 2 .*not a JSON list"):
-        load_source(broken)
+    # not JSON lists (``[Australia, Italy]`` as simple-evals writes them): read as text, noted
+    # (before: refused, "'label' at line 2 starts with '[' but is not a JSON list")
+    written = tmp_path / "written.csv"
+    frame.assign(label=["[oops", "[1]", "[Australia, Italy]", "[3]"]).to_csv(written, index=False)
+    (run,) = load_source(written).runs
+    assert run.references == [["[oops"], ["1"], ["[Australia, Italy]"], ["3"]]
+    assert any("2 references in 'label' start with '['" in n for n in run.notes)
 
 
 def llm_runs(tmp_path: Path, name_a: str = "base", name_b: str = "instruct") -> list[str]:

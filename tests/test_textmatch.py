@@ -92,3 +92,15 @@ def test_best_over_acceptable_answers() -> None:
     )
     np.testing.assert_array_equal(scores["exact_match"], [1.0, 0.0, 0.0])
     np.testing.assert_allclose(scores["token_f1"], [1.0, 0.0, 2 * (2 / 3) * 1 / (2 / 3 + 1)])
+
+
+def test_numbers_compare_as_numbers() -> None:
+    """Issue 34: '12.00' equals '12' and '-8' is not '8'. Before, '12.00' normalised to
+    '1200' (no match) and '-8' to '8' (a match): SQuAD's punctuation rule drops '.' and '-'."""
+    assert exact_match("12.00", "12") == 1.0
+    assert exact_match(" 1.2e1", "12") == 1.0
+    assert exact_match("-8", "8") == 0.0
+    assert token_f1("-8", "8") == 0.0
+    assert exact_match("The answer is 8.", "the answer is 8") == 1.0  # text: SQuAD as before
+    found = score_answers(["12.00", "-8", "0.50"], [["12"], ["8"], [".5", "half"]])
+    assert found["exact_match"].tolist() == [1.0, 0.0, 1.0]

@@ -117,6 +117,19 @@ def open_run(
         if any(ch in default for ch in "*?["):
             default = Path(text).parent.name
         default = default or "run"
+    overrides = overrides.for_run(name or default)  # NAME=COLUMN options of this run
+    if any("." in str(c) for c in (overrides.label, overrides.prediction, overrides.score)):
+        raise ReportgenError(
+            f"{text}: dotted column paths (nested JSON records) are read in memory; pass "
+            "--engine memory"
+        )
+    if overrides.layout.active:
+        raise ReportgenError(
+            f"{text}: --where, --labels and --models-from-columns are applied in memory "
+            "(--where is pandas DataFrame.query syntax); pass --engine memory"
+        )
+    if overrides.header is not None:
+        raise ReportgenError(f"{text}: --no-header files are read in memory; pass --engine memory")
     empty = engine.frame(f"SELECT * FROM {source} LIMIT 0")
     columns = [str(c) for c in empty.columns]
     frame_types = empty.dtypes

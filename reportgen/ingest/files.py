@@ -5,11 +5,13 @@ for anything that cannot be read."""
 from __future__ import annotations
 
 import codecs
+import csv
 import gzip
 import hashlib
 import io
 import json
 import zlib
+from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -223,8 +225,16 @@ def _text_bytes(path: Path, data: bytes) -> bytes:
         raise ReportgenError(f"{path}: not a valid gzip archive; re-compress it") from None
 
 
-def _read_frame(path: Path, fmt: str, skip: str | None = None) -> pd.DataFrame:
-    """The whole table; ``skip`` names a column left unread (a large embedding column)."""
+def _read_frame(
+    path: Path, fmt: str, skip: str | None = None, names: Sequence[str] | None = None
+) -> pd.DataFrame:
+    """The whole table; ``skip`` names a column left unread (a large embedding column);
+    ``names``: the columns of a CSV or TSV file without a header row (``--no-header``)."""
+    if names is not None and fmt not in ("csv", "tsv"):
+        raise ReportgenError(
+            f"{path}: --no-header reads CSV and TSV files; a {fmt.upper()} file names its "
+            "own columns (drop --no-header and --columns)"
+        )
     check_regular_file(path, "run")
     check_text_head(path)  # binary or UTF-16 content is refused before the whole file is read
     data = read_bytes(path)
@@ -236,9 +246,14 @@ def _read_frame(path: Path, fmt: str, skip: str | None = None) -> pd.DataFrame:
         _check_no_nul(path, text)
     try:
         if fmt in ("csv", "tsv"):
+            sep = _delimiter(text) if fmt == "csv" else "\t"
+            if names is not None:
+                _check_width(path, text, sep, names)
             frame = pd.read_csv(
                 io.BytesIO(text),
-                sep=_delimiter(text) if fmt == "csv" else "\t",
+                sep=sep,
+                header=None if names is not None else "infer",
+                names=list(names) if names is not None else None,
                 low_memory=False,
                 # only an empty cell is missing: a class named None, NA, null or NaN is a class
                 keep_default_na=False,
@@ -279,6 +294,17 @@ def _read_frame(path: Path, fmt: str, skip: str | None = None) -> pd.DataFrame:
             f"{path}: has a header but no rows; write one row per evaluated example"
         )
     return frame
+
+
+def _check_width(path: Path, text: bytes, sep: str, names: Sequence[str]) -> None:
+    """A headerless file's first line has as many fields as ``--columns`` names."""
+    first = text.split(b"\n", 1)[0].decode("utf-8", "replace").rstrip("\r")
+    width = len(next(csv.reader([first], delimiter=sep)))
+    if width != len(names):
+        raise ReportgenError(
+            f"{path}: line 1 has {width} fields but --columns names {len(names)} "
+            f"({', '.join(names)}); name every column of the file, in order"
+        )
 
 
 def _read_jsonl(path: Path, text: bytes) -> pd.DataFrame:

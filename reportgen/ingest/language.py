@@ -27,6 +27,7 @@ from reportgen.ingest.runs import (
     ColumnNames,
     _find_column,
     _row_location,
+    as_float,
     class_name,
     column_flag,
     unique_ids,
@@ -37,6 +38,7 @@ TOKENS_ALIASES = ("num_tokens", "n_tokens", "tokens", "token_count")
 BYTES_ALIASES = ("num_bytes", "n_bytes", "bytes")
 PERPLEXITY_ALIASES = ("perplexity", "ppl")
 PROMPT_ALIASES = ("prompt", "question", "input", "text")
+GRADE_ALIASES = ("score", "grade", "correct", "is_correct")  # a grader's per-example score
 
 
 @dataclass(kw_only=True)
@@ -60,6 +62,7 @@ class TextRun(ExampleRun):
     references: list[list[str]]  # acceptable answers per example
     prompts: list[str] | None
     sample_metrics: dict[str, np.ndarray]  # lm-eval logs: metric -> per-example value
+    graded: np.ndarray | None = None  # a grader's logged per-example score (simple-evals)
 
     @property
     def targets(self) -> np.ndarray | None:
@@ -242,12 +245,8 @@ def _answers(value: Any, path: Path, fmt: str, row: int, column: str) -> list[st
             parsed = json.loads(value)
         except json.JSONDecodeError:
             parsed = None
-        if not isinstance(parsed, list):
-            raise ReportgenError(
-                f"{path}: {column!r} at {_row_location(fmt, row)} starts with '[' but is not a "
-                'JSON list of answers; write it as ["answer one", "answer two"]'
-            )
-        answers = [str(v) for v in parsed if v is not None]
+        # not JSON (``[Australia, Italy]``): the text as written is the one answer
+        answers = [str(v) for v in parsed if v is not None] if isinstance(parsed, list) else [value]
     elif value is None or (isinstance(value, float) and math.isnan(value)):
         answers = []
     else:
@@ -271,13 +270,12 @@ def generation_run(
     label_col = _find_column(
         frame, path, "label", (*LABEL_ALIASES, "answers", "answer"), columns.label
     )
-    pred_col = _find_column(
-        frame,
-        path,
-        "prediction",
-        (*PREDICTION_ALIASES, "output", "generation", "response"),
-        columns.prediction,
-    )
+    outputs = (*PREDICTION_ALIASES, "generation", "response")
+    pred_col = _find_column(frame, path, "prediction", outputs, columns.prediction)
+    if pred_col is not None and pred_col == label_col and columns.prediction is None:
+        # an 'answer' column read as the reference is not the model's output too
+        others = frame.drop(columns=[label_col])
+        pred_col = _find_column(others, path, "prediction", outputs, None)
     if label_col is None or pred_col is None:
         missing = "label (reference answer)" if label_col is None else "prediction (model output)"
         raise ReportgenError(
@@ -292,7 +290,23 @@ def generation_run(
     ]
     predictions = _texts(frame[pred_col])
     prompts = None if prompt_col is None else _texts(frame[prompt_col])
+    others = frame.drop(columns=[c for c in (label_col, pred_col, id_col) if c])
+    grade_col = _find_column(others, path, "score", GRADE_ALIASES, columns.score)
+    graded = None if grade_col is None else _grades(frame[grade_col], path, fmt, grade_col)
+    notes = []
+    raw = frame[label_col]
+    if not pd.api.types.is_numeric_dtype(raw.dtype):
+        bracketed = raw.map(lambda v: isinstance(v, str) and v.lstrip().startswith("["))
+        rows = np.flatnonzero(bracketed.to_numpy(dtype=bool))
+        as_text = sum(references[i] == [raw.iloc[i]] for i in rows)
+        if as_text:
+            notes.append(
+                f"{as_text:,} references in {label_col!r} start with '[' but are not JSON "
+                "lists (such as [Australia, Italy]); each is read as one answer, as written."
+            )
     found = {"label": label_col, "prediction": pred_col}
+    if grade_col:
+        found["score"] = grade_col
     if id_col:
         found["id"] = id_col
     if prompt_col:
@@ -308,11 +322,27 @@ def generation_run(
         references=references,
         prompts=prompts,
         sample_metrics={},
+        graded=graded,
         ids=unique_ids(frame, id_col, path, fmt),
         columns=found,
-        extra=frame.drop(columns=[label_col, pred_col, *([id_col] if id_col else [])]),
+        extra=frame.drop(columns=[c for c in (label_col, pred_col, id_col, grade_col) if c]),
         metadata=metadata,
+        notes=notes,
     )
+
+
+def _grades(series: pd.Series, path: Path, fmt: str, column: str) -> np.ndarray:
+    """A grader's per-example scores (0/1, or continuous) as float64; booleans are 0/1."""
+    values = as_float(series)
+    bad = ~np.isfinite(values)
+    if bad.any():
+        row = int(np.argmax(bad))
+        raise ReportgenError(
+            f"{path}: score column {column!r} holds {str(series.iloc[row])[:40]!r} at "
+            f"{_row_location(fmt, row)}; a grader's score is a number per example (0/1 or "
+            f"continuous), or pass --score-col naming another column"
+        )
+    return values
 
 
 def _texts(series: pd.Series) -> list[str]:

@@ -11,6 +11,7 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,17 @@ import numpy as np
 import pandas as pd
 
 from reportgen.errors import ReportgenError
-from reportgen.ingest.base import ExampleRun, MemoryPath, RunBase, load_table
+from reportgen.ingest.base import ExampleRun, RunBase, load_table
+from reportgen.ingest.columns import (
+    CLASS_SCORE_PATTERN,
+    ID_ALIASES,
+    LABEL_ALIASES,
+    PREDICTION_ALIASES,
+    SCORE_ALIASES,
+    ColumnNames,
+    _find_column,
+    column_flag,
+)
 from reportgen.ingest.files import (
     SUPPORTED_HINT,
     _read_frame,
@@ -29,45 +40,17 @@ from reportgen.ingest.files import (
 )
 from reportgen.ingest.vectors import EmbeddingSource, find_column, lazy_column
 
-LABEL_ALIASES = (
-    "label",
-    "y_true",
-    "target",
-    "reference",
-    "references",
-    "gold",
-    "ground_truth",
-    "true_label",
-    "true_class",
-)
-PREDICTION_ALIASES = (
-    "prediction",
-    "pred",
-    "y_pred",
-    "predicted",
-    "predicted_label",
-    "pred_label",
-    "predicted_class",
-)
-SCORE_ALIASES = ("score", "y_score", "prob", "probability", "proba")
-ID_ALIASES = ("id", "example_id", "uid", "doc_id")
-CLASS_SCORE_PATTERN = re.compile(r"^(?:prob|proba|score)_(.+)$", re.IGNORECASE)
+__all__ = [  # column matching lives in reportgen.ingest.columns; these names stay importable
+    "ID_ALIASES",
+    "LABEL_ALIASES",
+    "PREDICTION_ALIASES",
+    "SCORE_ALIASES",
+    "ColumnNames",
+    "Run",
+    "column_flag",
+]
+
 IN_MEMORY_ROWS = {"dataframe": "row", "arrays": "index"}  # how messages name an in-memory row
-
-
-@dataclass(frozen=True)
-class ColumnNames:
-    """Explicit column names that override the alias lookup (``--label-col`` etc.)."""
-
-    label: str | None = None
-    prediction: str | None = None
-    score: str | None = None
-    id: str | None = None
-
-    @classmethod
-    def of(cls, options: Any) -> ColumnNames:
-        """The names a build's options give (``label_col``, ``pred_col``, ...)."""
-        return cls(options.label_col, options.pred_col, options.score_col, options.id_col)
 
 
 @dataclass(frozen=True)
@@ -263,8 +246,13 @@ def _read_metadata(path: Path) -> dict[str, Any]:
     return data
 
 
+HEADERLESS = " (no header)"  # a CSV/TSV read with --no-header: its format is "csv (no header)"
+
+
 def _line_word(fmt: str) -> str:
-    return {"csv": "line", "tsv": "line", "jsonl": "line"}.get(fmt, "record")
+    return {"csv": "line", "tsv": "line", "jsonl": "line"}.get(
+        fmt.removesuffix(HEADERLESS), "record"
+    )
 
 
 def _row_location(fmt: str, row: int) -> str:
@@ -272,43 +260,26 @@ def _row_location(fmt: str, row: int) -> str:
     in memory, as Python counts (``row 3`` is ``frame.iloc[3]``, ``index 3`` is ``y_true[3]``)."""
     if fmt in IN_MEMORY_ROWS:
         return f"{IN_MEMORY_ROWS[fmt]} {row}"
-    offset = {"csv": 2, "tsv": 2}.get(fmt, 1)  # CSV/TSV: line 1 is the header
+    offset = {"csv": 2, "tsv": 2}.get(fmt, 1)  # CSV/TSV: line 1 is the header, unless none
     return f"{_line_word(fmt)} {row + offset}"
 
 
-COLUMN_FLAGS = {"label": "--label-col", "prediction": "--pred-col", "score": "--score-col"}
+_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 
 
-def column_flag(path: Path, role: str) -> str:
-    """How to name the column of a role: ``--label-col`` for a file, ``columns=`` in memory."""
-    if isinstance(path, MemoryPath):
-        return f'columns={{"{role}": NAME}}'
-    return COLUMN_FLAGS.get(role, f"--{role}-col")
-
-
-def _find_column(
-    frame: pd.DataFrame, path: Path, role: str, aliases: Sequence[str], override: str | None
-) -> str | None:
-    by_lower = {str(c).lower(): str(c) for c in frame.columns}
-    if override is not None:
-        if override in frame.columns:
-            return override
-        if override.lower() in by_lower:
-            return by_lower[override.lower()]
-        raise ReportgenError(
-            f"{path}: no column {override!r} (given for the {role}); "
-            f"columns are: {', '.join(map(str, frame.columns))}"
-        )
-    for alias in aliases:
-        if alias in by_lower:
-            found = by_lower[alias]
-            if f"{found}.1" in frame.columns and path.suffix.lower() in (".csv", ".tsv", ".gz"):
-                raise ReportgenError(
-                    f"{path}: two columns are named {found!r} (the second would be read as "
-                    f"'{found}.1'); keep one, or rename the other"
-                )
-            return found
-    return None
+def number_text(text: str) -> str | None:
+    """A number written as text in one canonical form (``12.00``, ``12`` and ``1.2e1`` are
+    ``12``; ``-8`` stays ``-8``), or None when the text is not a plain number. Answers and
+    class labels that are numbers compare as numbers."""
+    text = text.strip()
+    if len(text) > 60 or not _NUMBER.fullmatch(text):
+        return None
+    number = Decimal(text)
+    if number == 0:
+        return "0"
+    if abs(number.adjusted()) > 30:  # far from any answer written out: kept as written
+        return None
+    return format(number.normalize(), "f")
 
 
 def class_name(value: Any) -> str:
@@ -374,7 +345,21 @@ def _categorical(series: pd.Series, path: Path, fmt: str, role: str, column: str
             f"({int(missing.sum())} rows in all); every example needs a {role}"
         )
     codes, uniques = pd.factorize(series, sort=False)
-    names = [class_name(v) for v in np.asarray(uniques, dtype=object)]
+    raw = np.asarray(uniques, dtype=object)
+    names = [class_name(v) for v in raw]
+    numbers = [
+        number_text(n) if isinstance(v, str) else None for n, v in zip(names, raw, strict=True)
+    ]
+    if any(numbers):  # '12.00' and 12 are one class, '-8' and 8 two
+        canonical = [m or n for n, m in zip(names, numbers, strict=True)]
+        merged, remap = np.unique(canonical, return_inverse=True)  # sorted; back to first seen
+        first = np.full(len(merged), len(canonical))
+        np.minimum.at(first, remap, np.arange(len(canonical)))
+        order = np.argsort(first, kind="stable")
+        rank = np.empty_like(order)
+        rank[order] = np.arange(len(order))
+        codes = rank[remap][codes]
+        names = [str(merged[i]) for i in order]
     if len(set(names)) != len(names):
         # e.g. 1 and "1" in one JSON column would otherwise become two classes named "1"
         raise ReportgenError(

@@ -24,8 +24,9 @@ from typing import Any, Protocol
 import pandas as pd
 
 from reportgen.errors import ReportgenError
-from reportgen.ingest import memory
+from reportgen.ingest import layouts, memory
 from reportgen.ingest.base import RunBase
+from reportgen.ingest.columns import check_run_names, with_paths
 from reportgen.ingest.files import (
     _read_frame,
     check_regular_file,
@@ -35,6 +36,7 @@ from reportgen.ingest.files import (
 from reportgen.ingest.folders import check_run_folder
 from reportgen.ingest.history import HISTORY_NAMES, History, load_history
 from reportgen.ingest.runs import (
+    HEADERLESS,
     ColumnNames,
     _row_location,
     _stem,
@@ -58,6 +60,7 @@ class Source:
     metadata: dict[str, Any]
     task: str | None  # --task, when given
     embedding: Any = None  # an embedding column left in the file (see ingest.vectors)
+    notes: tuple[str, ...] = ()  # what the layout options did (--where, --labels), for the page
 
     def reader_args(self) -> tuple[pd.DataFrame, str, Path, str, ColumnNames, dict[str, Any]]:
         """What every table reader of a kind takes: frame, name, path, format, columns,
@@ -114,9 +117,14 @@ def load_source(
             if kind.claims_file(data_path):
                 return Sources(kind.load_file(data_path, name))
     fmt = detect_format(data_path)
-    embedding = lazy_column(data_path, fmt)  # vectors stay in the file until sampled
-    frame = _read_frame(data_path, fmt, embedding.name if embedding else None)
-    source = Source(frame, name, data_path, fmt, columns, metadata, task, embedding)
+    if columns.header is not None:  # --no-header --columns: read as the names say
+        embedding = None
+        frame = _read_frame(data_path, fmt, names=columns.header)
+    else:
+        embedding = lazy_column(data_path, fmt)  # vectors stay in the file until sampled
+        frame = _read_frame(data_path, fmt, embedding.name if embedding else None)
+    shown = fmt + HEADERLESS if columns.header is not None else fmt  # lines count from 1
+    source = Source(frame, name, data_path, shown, columns, metadata, task, embedding)
     histories = [load_history(h, name) for h in _histories_beside(path, data_path)]
     return Sources(load_table(source, kinds), histories)
 
@@ -124,6 +132,23 @@ def load_source(
 def load_table(source: Source, kinds: Sequence[Claimant]) -> list[RunBase]:
     """The runs a table of examples holds, a file's or one in memory: the first kind (in
     ``detect_rank`` order) that claims it loads it, once per repeat it declares."""
+    columns = source.columns.for_run(source.name)  # NAME=COLUMN options of this run
+    source = replace(source, columns=columns, frame=with_paths(source.frame, columns, source.path))
+    if columns.layout.active:  # --where, --labels, several models in one table
+        return [
+            run for part in layouts.apply(source, columns.layout) for run in _load_one(part, kinds)
+        ]
+    return _load_one(source, kinds)
+
+
+def _load_one(source: Source, kinds: Sequence[Claimant]) -> list[RunBase]:
+    runs = _claimed(source, kinds)
+    for run in runs:
+        run.notes = [*run.notes, *source.notes]
+    return runs
+
+
+def _claimed(source: Source, kinds: Sequence[Claimant]) -> list[RunBase]:
     claimant = next(k for k in sorted(kinds, key=lambda k: k.detect_rank) if k.claims(source))
     repeats = _repeat_sources(source)
     if repeats is None:
@@ -223,6 +248,8 @@ def load_sources(
             )
         return load_source(argument, kinds, columns, task)
 
+    if columns is not None and columns.per_run:  # before loading: a misspelt NAME is named
+        check_run_names(columns, _names_given(arguments))
     found = Sources()
     for loaded in (mapper or (lambda f, items: [f(i) for i in items]))(one, list(arguments)):
         found.runs += loaded.runs
@@ -242,6 +269,19 @@ def load_sources(
     found.runs = _merged(found.runs)
     _check_names(found)
     return found
+
+
+def _names_given(arguments: Sequence[Any]) -> set[str]:
+    """The names of the runs the arguments give tables for: ``NAME=``, a file's stem, a run
+    folder's name, a table's or a loaded run's name (what ``NAME=COLUMN`` options name)."""
+    names = set()
+    for argument in arguments:
+        if isinstance(argument, RunBase | memory.NamedTable):
+            names.add(argument.name)
+        elif isinstance(argument, str | Path):
+            name, path = parse_run_argument(str(argument))
+            names.add(name or (path.name if path.is_dir() else _stem(path)))
+    return names
 
 
 def _merged(runs: list[RunBase]) -> list[RunBase]:

@@ -39,6 +39,9 @@ LIST_PREDICTION_ALIASES = ("predictions", "predicted_labels", "prediction", "pre
 LABEL_FLAG = re.compile(r"^label_(.+)$", re.IGNORECASE)
 PRED_FLAG = re.compile(r"^pred_(.+)$", re.IGNORECASE)
 SCORE_FLAG = re.compile(r"^(?:score|prob|proba)_(.+)$", re.IGNORECASE)
+TRUE_SUFFIX = re.compile(r"^(.+)_true$", re.IGNORECASE)  # <label>_true, <label>_pred
+PRED_SUFFIX = re.compile(r"^(.+)_pred$", re.IGNORECASE)
+SCORE_SUFFIX = re.compile(r"^(.+)_(?:score|prob|proba)$", re.IGNORECASE)
 CONTINUOUS_MIN_DISTINCT = 20  # fewer distinct float labels than this look like classes
 
 
@@ -110,7 +113,9 @@ def is_list_value(value: Any) -> bool:
 
 
 def flag_columns(frame: pd.DataFrame) -> tuple[dict[str, str], dict[str, str]]:
-    """``label_<name>`` and ``pred_<name>`` columns, by label name."""
+    """``label_<name>`` and ``pred_<name>`` columns, by label name; without them,
+    ``<name>_true`` and ``<name>_pred`` columns when two labels or more have both (one pair
+    is a classification run's label and prediction)."""
     labels: dict[str, str] = {}
     preds: dict[str, str] = {}
     for column in map(str, frame.columns):
@@ -118,6 +123,17 @@ def flag_columns(frame: pd.DataFrame) -> tuple[dict[str, str], dict[str, str]]:
             labels.setdefault(match.group(1), column)
         elif match := PRED_FLAG.match(column):
             preds.setdefault(match.group(1), column)
+    if labels and preds:
+        return labels, preds
+    true_sfx: dict[str, str] = {}
+    pred_sfx: dict[str, str] = {}
+    for column in map(str, frame.columns):
+        if match := TRUE_SUFFIX.match(column):
+            true_sfx.setdefault(match.group(1), column)
+        elif match := PRED_SUFFIX.match(column):
+            pred_sfx.setdefault(match.group(1), column)
+    if len(set(true_sfx) & set(pred_sfx)) >= 2:
+        return true_sfx, pred_sfx
     return labels, preds
 
 
@@ -323,6 +339,10 @@ def _scores(frame: pd.DataFrame, names: tuple[str, ...], path: Path, fmt: str) -
     for column in map(str, frame.columns):
         if match := SCORE_FLAG.match(column):
             found.setdefault(match.group(1), column)
+    if not found:  # <label>_proba columns beside <label>_true/<label>_pred
+        for column in map(str, frame.columns):
+            if (match := SCORE_SUFFIX.match(column)) and match.group(1) in names:
+                found.setdefault(match.group(1), column)
     if found:
         missing = [n for n in names if n not in found]
         if missing:
@@ -348,16 +368,23 @@ def multilabel_run(
     if label_flags and pred_flags and columns.label is None:
         only = sorted(set(label_flags) ^ set(pred_flags))
         if only:
-            side = "pred" if only[0] in label_flags else "label"
+            suffixed = next(iter(label_flags.values())).lower().endswith("_true")
+            side = "pred" if only[0] in label_flags else ("true" if suffixed else "label")
+            column = f"{only[0]}_{side}" if suffixed else f"{side}_{only[0]}"
             raise ReportgenError(
-                f"{path}: label {only[0]!r} has no {side}_{only[0]} column; every label needs "
-                "both label_<name> and pred_<name>"
+                f"{path}: label {only[0]!r} has no {column} column; every label needs both "
+                + ("<name>_true and <name>_pred" if suffixed else "label_<name> and pred_<name>")
             )
         names = sort_classes(set(label_flags))
         y_true = np.column_stack([_flags(frame, label_flags[n], path, fmt) for n in names])
         y_pred = np.column_stack([_flags(frame, pred_flags[n], path, fmt) for n in names])
         used = [*label_flags.values(), *pred_flags.values()]
-        found = {"labels": "label_<name>", "predictions": "pred_<name>"}
+        suffixed = next(iter(label_flags.values())).lower().endswith("_true")
+        found = (
+            {"labels": "<name>_true", "predictions": "<name>_pred"}
+            if suffixed
+            else {"labels": "label_<name>", "predictions": "pred_<name>"}
+        )
     else:
         label_col = _find_column(frame, path, "labels", LIST_LABEL_ALIASES, columns.label)
         pred_col = _find_column(

@@ -137,8 +137,14 @@ def text_sections(
                 row.append(c)
             rows.append(row)
         caption = (
-            "Exact match and token F1 after SQuAD normalisation (lower case, no punctuation, "
-            "articles or extra spaces), best over the acceptable answers."
+            (
+                "Grader score: the per-example score logged with the answers, averaged. "
+                if "grader_score" in metrics
+                else ""
+            )
+            + "Exact match and token F1 after SQuAD normalisation (lower case, no punctuation, "
+            "articles or extra spaces; plain numbers compared as numbers), best over the "
+            "acceptable answers."
             if group == "generation"
             else "Per-sample metrics as lm-eval logged them, averaged over the samples."
         )
@@ -236,7 +242,8 @@ class GenerationKind(LanguageKind):
         return generation_run(*source.reader_args())
 
     def example_columns(self, run: Any) -> tuple[Any, Any, Any, Any]:
-        return score_answers(run.predictions, run.references), {}, {}, {}
+        graded = {} if run.graded is None else {"grader_score": run.graded}
+        return graded | score_answers(run.predictions, run.references), {}, {}, {}
 
     def same_targets(self, base: Any, cand: Any) -> str | None:
         return "references" if base.references == cand.references else None

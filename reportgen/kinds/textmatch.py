@@ -2,7 +2,9 @@
 
 Rajpurkar et al. (2016), the official SQuAD evaluation script: lower-case, drop punctuation,
 drop the articles a/an/the, collapse white space. A prediction is scored against every
-acceptable answer and keeps its best score.
+acceptable answer and keeps its best score. An answer that is a plain number is compared as a
+number instead (``12.00`` equals ``12``; ``-8`` does not equal ``8``, whose minus sign SQuAD's
+punctuation rule would drop), as class labels are (:func:`reportgen.ingest.runs.number_text`).
 """
 
 from __future__ import annotations
@@ -14,12 +16,18 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from reportgen.ingest.runs import number_text
+
 _ARTICLES = re.compile(r"\b(a|an|the)\b", re.UNICODE)
 _PUNCTUATION = str.maketrans("", "", string.punctuation)
 
 
 def normalize_answer(text: str) -> str:
-    """SQuAD normalisation: lower case, no punctuation, no articles, single spaces."""
+    """SQuAD normalisation: lower case, no punctuation, no articles, single spaces; a plain
+    number in its canonical form (``12.00`` -> ``12``, ``-8`` stays ``-8``)."""
+    number = number_text(text)
+    if number is not None:
+        return number
     text = text.lower().translate(_PUNCTUATION)
     return " ".join(_ARTICLES.sub(" ", text).split())
 

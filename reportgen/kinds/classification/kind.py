@@ -454,7 +454,7 @@ def _run_summary(evaluation: RunEvaluation) -> dict[str, Any]:
         "metric_notes": dict(sorted(evaluation.metric_notes.items())),
         "per_class": per_class,
         "confusion_matrix": {"labels": classes, "matrix": evaluation.confusion.matrix.tolist()},
-        "notes": [*encoded.notes, *evaluation.notes],
+        "notes": [*run.notes, *encoded.notes, *evaluation.notes],
     }
 
 

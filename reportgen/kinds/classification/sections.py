@@ -219,7 +219,7 @@ def run_info(evaluation: RunEvaluation, colour: str) -> RunInfo:
         predictions_from=encoded.prediction_source,
         columns=sorted(run.columns.items()),
         metadata=metadata_items(run.metadata),
-        notes=[*encoded.notes, *evaluation.notes],
+        notes=[*run.notes, *encoded.notes, *evaluation.notes],
     )
 
 
