@@ -342,7 +342,6 @@ OPTIONS: tuple[Option, ...] = (
             "regression(f1) by region", "lower(delta(f1)) < -0.01",
             "latency_p99_ms > 500 for v2"], "Gates",
            metavar="EXPR"),
-    # Trend of builds
     Option("trend", "texts", (),
            "Earlier builds' JSON summaries (files, folders or glob patterns; repeatable): adds "
            "a History section with this build's headline metrics at the end of their trend, "
@@ -352,8 +351,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("order_by", "text", "date",
            "How a trend orders builds (--trend, reportgen history): by date, commit, version, "
            "or any --label or run metadata key; builds without it first, then by generation "
-           "time.", "version",
-           "Comparison", metavar="KEY"),
+           "time.", "version", "Comparison", metavar="KEY"),
     Option("trend_window", "int", 10,
            "How many earlier builds --trend checks this build against.", 20, "Comparison",
            metavar="N", low=3, high=1000),
