@@ -231,8 +231,10 @@ OPTIONS: tuple[Option, ...] = (
            flag="--benchmark-metric", metavar="TASK=METRIC", check=parse_task_metrics),
     Option("histories", "texts", (),
            "A model's training history as NAME=PATH (long form step,split,metric,value or wide "
-           "form step,train_loss,val_loss,...); repeatable. A history.csv inside a run folder is "
-           "found without this.", ["v2=runs/v2/history.csv"], "Inputs", flag="--history",
+           "form step,train_loss,val_loss,...; a Hugging Face trainer_state.json, a Keras "
+           "history JSON or CSVLogger log, a Lightning metrics.csv, a TensorBoard scalar CSV); "
+           "repeatable, and enough without runs. A history.csv inside a run folder is found "
+           "without this.", ["v2=runs/v2/history.csv"], "Inputs", flag="--history",
            metavar="NAME=PATH", objects=True),
     Option("embeddings", "texts", (),
            "A classification run's embeddings as NAME=PATH to an n x d .npy file (one row per "
