@@ -238,7 +238,8 @@ OPTIONS: tuple[Option, ...] = (
            metavar="NAME=PATH", objects=True),
     Option("embeddings", "texts", (),
            "A classification run's embeddings as NAME=PATH to an n x d .npy file (one row per "
-           "example, in the run's order); repeatable. An 'embedding' column of list values works "
+           "example, in the run's order) or Embedding Projector vectors.tsv (metadata.tsv beside "
+           "it: an id column aligns them); repeatable. An 'embedding' column of list values works "
            "without this. Adds PCA and t-SNE projections and the silhouette of the true classes.",
            ["v2=runs/v2-embeddings.npy"], "Inputs", metavar="NAME=PATH"),
     Option("importance", "texts", (),
