@@ -25,19 +25,24 @@ def rate(value: float | None, digits: int = 3) -> str:
     return f"{value:.{digits}f}"
 
 
-def signed(value: float | None, digits: int = 3) -> str:
+def signed(value: float | None, digits: int = 3, *, floor: bool = False) -> str:
     """A difference with its sign: +0.012, −0.004 (a true minus sign); ±0 for no difference.
 
     A difference too small for ``digits`` decimals keeps two significant digits (−0.00012),
-    so a cell never reads −0.000 or +0.000."""
+    so a cell never reads −0.000 or +0.000; with ``floor`` it reads "<0.001" instead, so that
+    every row of a column of deltas has the same decimals (the arrow beside it gives its
+    sign), never +0.00041 beside +0.012."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return MISSING
     if math.isinf(value):
         return "+Infinity" if value > 0 else "−Infinity"
+    tiny = abs(value) < 0.5 * 10.0**-digits
+    if floor and tiny and value != 0:
+        return f"<{10.0**-digits:.{digits}f}"
     if abs(value) < 1e-12:
         return "±0"
     places = digits
-    if abs(value) < 0.5 * 10.0**-digits:
+    if tiny:
         places = -math.floor(math.log10(abs(value))) + 1
     text = f"{value:+.{places}f}"
     return text.replace("-", "−")

@@ -5,6 +5,7 @@ Templates only lay these out; every number is already a formatted string here.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
@@ -82,6 +83,16 @@ class Token:
     weight: float
 
 
+@dataclass(frozen=True)
+class ExampleRef:
+    """One example of one model, as a cell of ``place`` shows it: ``"strip"`` (its token
+    attributions) or ``"error"`` (its row in the error analysis)."""
+
+    model: str
+    id: str
+    place: Literal["strip", "error"]
+
+
 @dataclass
 class Cell:
     """One table cell: its text and what it is, never how it looks."""
@@ -102,6 +113,11 @@ class Cell:
     sub_role: SubRole = ""  # what the second line is
     sub_tone: SubTone = ""  # a significant delta: better or worse than the baseline
     tokens: tuple[Token, ...] = ()  # a token strip after the text: tokens by attribution
+    # the example of a model the cell stands for (a token strip, a row of the error analysis):
+    # cells of the same example in two places link to each other (:func:`link_examples`)
+    example: ExampleRef | None = None
+    anchor: str = ""  # the cell's id on the page, when another cell links to it
+    link: str = ""  # the anchor the cell's text links to ("": none)
 
     def __post_init__(self) -> None:
         for name, value, allowed in (
@@ -149,7 +165,9 @@ class Figure:
     lead: str = ""  # how to read it, one sentence
     table: Table | None = None  # the numbers behind the chart
     note: str = ""
-    raster: bool = False  # dense point clouds: the no-JavaScript fallback is a PNG, not SVG
+    raster: bool = False  # dense point clouds: the no-JavaScript fallback is a JPEG, not SVG
+    # a lighter JPEG suffices (a heatmap whose cells are shown to the reader by its colours)
+    raster_quality: int | None = None
     still: dict[str, Any] | Chart | None = None  # a lighter chart for that fallback (None: spec)
 
 
@@ -178,3 +196,58 @@ class RunInfo:
     columns: list[tuple[str, str]]
     metadata: list[tuple[str, str]]
     notes: list[str]
+
+
+# where a cell of each place links to, and what its link says when hovered
+LINKED = {"strip": "error", "error": "strip"}
+LINK_TITLES = {
+    "error": "this example in the error analysis",
+    "strip": "this example's token attributions",
+}
+ANCHOR_CHARS = 60  # an anchor longer than this is a hash of the example's model and id
+
+
+def anchor_part(text: str) -> str:
+    """``text`` as letters and digits only, every other byte of its UTF-8 as ``_xx``: an id
+    and a URL fragment any browser reads as it is (a quote, a space, ``</script>`` or a
+    right-to-left mark become hex), and different texts never give the same part."""
+    return "".join(
+        ch if ch.isascii() and ch.isalnum() else "".join(f"_{b:02x}" for b in ch.encode())
+        for ch in text
+    )
+
+
+def example_anchor(ref: ExampleRef) -> str:
+    """The page id of ``ref``'s cell: unique per place, model and example."""
+    body = f"{anchor_part(ref.model)}-{anchor_part(ref.id)}"
+    if len(body) > ANCHOR_CHARS:
+        body = "h" + hashlib.sha256(body.encode("ascii")).hexdigest()[:24]
+    return f"ex-{ref.place}-{body}"
+
+
+def link_examples(sections: Sequence[Section]) -> None:
+    """Link each cell that stands for an example of a model (:attr:`Cell.example`) to the
+    first cell of the other place (:data:`LINKED`) that shows the same example of the same
+    model, both ways: a token strip to the example's row in the error analysis and back. An
+    example that only one place shows gets no link (never a link to nothing)."""
+    first: dict[tuple[str, str, str], Cell] = {}
+    cells = []
+    for section in sections:
+        tables = [*section.tables, *(f.table for f in section.figures if f.table is not None)]
+        for table in tables:
+            for row in table.rows:
+                for cell in row:
+                    ref = cell.example
+                    if ref is not None:
+                        first.setdefault((ref.place, ref.model, ref.id), cell)
+                        cells.append(cell)
+    for cell in cells:
+        ref = cell.example
+        assert ref is not None
+        other = LINKED[ref.place]
+        target = first.get((other, ref.model, ref.id))
+        if target is None:
+            continue
+        target.anchor = example_anchor(ExampleRef(ref.model, ref.id, other))
+        cell.link = target.anchor
+        cell.title = cell.title or LINK_TITLES[other]

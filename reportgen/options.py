@@ -187,6 +187,13 @@ def _boundary_features(text: str | None) -> tuple[str, str] | None:
     return parts[0], parts[1]
 
 
+def _files(
+    name: str, example: str, *, help: str, metavar: str = "NAME=PATH", **more: Any
+) -> Option:
+    """A repeatable option of input files, ``NAME=PATH`` unless said (``--embeddings``, ...)."""
+    return Option(name, "texts", (), help, [example], "Inputs", metavar=metavar, **more)
+
+
 OPTIONS: tuple[Option, ...] = (
     # Inputs
     Option("title", "text", None, "Report title; default: the run names and the task.",
@@ -229,54 +236,49 @@ OPTIONS: tuple[Option, ...] = (
            "lm-eval: the metric to rank a task by, instead of acc_norm > acc > exact_match; "
            "repeatable.", ["gsm8k=exact_match,flexible-extract"], "Inputs",
            flag="--benchmark-metric", metavar="TASK=METRIC", check=parse_task_metrics),
-    Option("histories", "texts", (),
-           "A model's training history as NAME=PATH (long form step,split,metric,value or wide "
-           "form step,train_loss,val_loss,...; a Hugging Face trainer_state.json, a Keras "
+    _files("histories", "v2=runs/v2/history.csv", flag="--history", objects=True,
+           help="A model's training history as NAME=PATH (long form step,split,metric,value or "
+           "wide form step,train_loss,val_loss,...; a Hugging Face trainer_state.json, a Keras "
            "history JSON or CSVLogger log, a Lightning metrics.csv, a TensorBoard scalar CSV); "
            "repeatable, and enough without runs. A history.csv inside a run folder is found "
-           "without this.", ["v2=runs/v2/history.csv"], "Inputs", flag="--history",
-           metavar="NAME=PATH", objects=True),
-    Option("embeddings", "texts", (),
-           "A classification run's embeddings as NAME=PATH to an n x d .npy file (one row per "
-           "example, in the run's order) or Embedding Projector vectors.tsv (metadata.tsv beside "
-           "it: an id column aligns them); repeatable. An 'embedding' column of list values works "
-           "without this. Adds PCA and t-SNE projections and the silhouette of the true classes.",
-           ["v2=runs/v2-embeddings.npy"], "Inputs", metavar="NAME=PATH"),
-    Option("importance", "texts", (),
-           "A model's feature importance table as NAME=PATH (CSV, TSV, JSON Lines, JSON or "
+           "without this."),
+    _files("embeddings", "v2=runs/v2-embeddings.npy",
+           help="A classification run's embeddings as NAME=PATH to an n x d .npy file (one row "
+           "per example, in the run's order) or Embedding Projector vectors.tsv (metadata.tsv "
+           "beside it: an id column aligns them); repeatable. An 'embedding' column of list "
+           "values works without this. Adds PCA and t-SNE projections and the silhouette of the "
+           "true classes."),
+    _files("importance", "v2=runs/v2-importance.csv",
+           help="A model's feature importance table as NAME=PATH (CSV, TSV, JSON Lines, JSON or "
            "Parquet; columns feature, importance, optional std and method); repeatable. Runs "
-           "that carry shap_<feature> columns add their contributions without this. Adds the "
-           "top features of every model, rank agreement with the baseline, a beeswarm of the "
-           "contributions and their additivity check.", ["v2=runs/v2-importance.csv"],
-           "Inputs", metavar="NAME=PATH"),
+           "that carry shap_<feature> columns add their contributions without this. Adds the top "
+           "features of every model, rank agreement with the baseline, a beeswarm of the "
+           "contributions and their additivity check."),
     Option("importance_top", "int", 15,
            "Feature importance: how many features the chart draws and the top-k overlap "
            "compares.", 10, "Inputs", metavar="K", low=1, high=50),
-    Option("robustness_tables", "texts", (),
-           "An aggregated robustness table (columns model, perturbation, severity, metric, "
+    _files("robustness_tables", "robustbench.csv", flag="--robustness-table", metavar="PATH",
+           help="An aggregated robustness table (columns model, perturbation, severity, metric, "
            "value; perturbation 'none' for the clean value); repeatable. Adds its models to the "
-           "robustness views: accuracy against severity, clean against perturbed, mCE.",
-           ["robustbench.csv"], "Inputs", flag="--robustness-table", metavar="PATH"),
-    Option("attention", "texts", (),
-           "A model's attention maps as NAME=DIR, a folder with one <id>.npz per example holding "
-           "'tokens' (strings) and 'attention' (layers x heads x tokens x tokens); repeatable. "
-           "Adds heatmaps of up to 12 examples with a layer and head selector.",
-           ["v2=runs/v2-attention"], "Inputs", metavar="NAME=DIR"),
+           "robustness views: accuracy against severity, clean against perturbed, mCE."),
+    _files("attention", "v2=runs/v2-attention", metavar="NAME=DIR",
+           help="A model's attention maps as NAME=DIR, a folder with one <id>.npz per example "
+           "holding 'tokens' (strings) and 'attention' (layers x heads x tokens x tokens); "
+           "repeatable. Adds heatmaps of up to 12 examples with a layer and head selector."),
     Option("max_points", "int", 3000,
            "Embedding views: the size of the deterministic sample (per run) that is projected "
            "and scored; only these rows are read.", 1000, "Inputs", metavar="N", low=10),
-    Option("attributions", "texts", (),
-           "A classification run's token attributions as NAME=PATH to a JSON Lines file, one "
+    _files("attributions", "v2=runs/v2-attributions.jsonl",
+           help="A classification run's token attributions as NAME=PATH to a JSON Lines file, one "
            "example per line: id, tokens, attributions (one number per token), optionally "
            "method, target, convergence_delta (Captum's and inseq's shape); repeatable. Shows "
-           "token strips for the examples the models disagree on, then the confident mistakes.",
-           ["v2=runs/v2-attributions.jsonl"], "Inputs", metavar="NAME=PATH"),
-    Option("boundary", "texts", (),
-           "A classification model's decision-boundary grid as NAME=PATH: columns x0, x1 (a "
+           "token strips for the examples the models disagree on, then the confident mistakes."),
+    _files("boundary", "v2=runs/v2-grid.csv",
+           help="A classification model's decision-boundary grid as NAME=PATH: columns x0, x1 (a "
            "regular grid over two features), then score (binary) or prob_<class>/prediction "
            "(multiclass); repeatable. Draws each model's decision regions with the run's "
            "examples overlaid (the run needs the two feature columns) and where candidates and "
-           "the baseline disagree.", ["v2=runs/v2-grid.csv"], "Inputs", metavar="NAME=PATH"),
+           "the baseline disagree."),
     Option("boundary_features", "text", None,
            "The two features of the --boundary grids' x0 and x1, as columns of the runs "
            "(default: 'features' in the grid's .meta.json sidecar).", "alcohol,proline",

@@ -37,7 +37,7 @@ from reportgen.kinds.base import (
     drawn_note,
 )
 from reportgen.kinds.board import board_table, gated_ties, shaped
-from reportgen.model import RunInfo, Section, Table, model_colours
+from reportgen.model import RunInfo, Section, Table, link_examples, model_colours
 from reportgen.options import OPTIONS, Options, docstring, python_call, resolve, signature
 from reportgen.parallel import parallel_map
 from reportgen.profiling import stage
@@ -405,6 +405,7 @@ def _assemble(
         _check_slices_found(ctx.options.slices, found, runs)
     body += appendix
     _unique_ids(body)
+    link_examples(body)  # a token strip and its example's error row, both ways
     with stage("charts"):
         draw_all(body, fallbacks.submit)
     names = list(ctx.names)

@@ -27,12 +27,23 @@
     (node.vconcat || []).forEach(function (child) { setColumns(child, columns); });
   }
 
+  // A chart that may narrow (usermeta.fit: its width, the room its labels take beside it,
+  // its least width) takes the room its figure has on a phone; never more than its width.
+  function widthFor(fit, target) {
+    if (!fit) { return null; }
+    var room = (target.closest(".figures") || target.parentNode).clientWidth;
+    return Math.max(fit.min, Math.min(fit.width, room - fit.extra));
+  }
+
   function draw(chart) {
     var spec = JSON.parse(chart.source.textContent);
     chart.wrap = (spec.usermeta && spec.usermeta.wrap) || null;
+    chart.fit = (spec.usermeta && spec.usermeta.fit) || null;
     var columns = columnsFor(chart.wrap, chart.target);
     if (columns !== null) { setColumns(spec, columns); }
     chart.columns = columns;
+    chart.width = widthFor(chart.fit, chart.target);
+    if (chart.width !== null) { spec.width = chart.width; }
     if (chart.view) { chart.view.finalize(); }
     return vegaEmbed(chart.target, spec, options).then(function (result) {
       chart.view = result;
@@ -56,7 +67,8 @@
   Array.prototype.forEach.call(specs, function (node) {
     var target = document.getElementById(node.getAttribute("data-chart"));
     if (!target) { return; }
-    var chart = { source: node, target: target, view: null, columns: null, wrap: null };
+    var chart = { source: node, target: target, view: null, columns: null, wrap: null,
+                  fit: null, width: null };
     charts.push(chart);
     draw(chart);
   });
@@ -66,8 +78,12 @@
     clearTimeout(pending);
     pending = setTimeout(function () {
       charts.forEach(function (chart) {
-        if (chart.columns === null || !chart.view) { return; }
-        if (columnsFor(chart.wrap, chart.target) !== chart.columns) { draw(chart); }
+        if (!chart.view) { return; }
+        if (chart.columns !== null && columnsFor(chart.wrap, chart.target) !== chart.columns) {
+          draw(chart);
+        } else if (chart.width !== null && widthFor(chart.fit, chart.target) !== chart.width) {
+          draw(chart);
+        }
       });
     }, 200);
   });
@@ -277,6 +293,8 @@
     for (var node = target; node; node = node.parentElement) {
       if (node.tagName === "DETAILS") { node.open = true; }
     }
+    var row = target.closest("tr");  // a row on a later page of its table: shown
+    if (row && row.hidden) { row.hidden = false; }
     var own = target.querySelector(":scope > details");
     if (own) { own.open = true; }
     target.scrollIntoView();

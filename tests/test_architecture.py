@@ -163,6 +163,7 @@ PROBES = {
     ("reportgen.engines.slicing", "value"),
     ("reportgen.ingest.memory", "table"),  # a DataFrame or Arrow table in memory, not a run
     ("reportgen.kinds.classification.views", "curve"),
+    ("reportgen.kinds.base", "ctx.options"),  # a view's file option (Kind.file_arguments)
     ("reportgen.kinds.lmeval_results.table", "s"),
     ("reportgen.pipeline", "o"),  # the options a view takes its files from (Kind.options)
     ("reportgen.render.html", "vl_convert"),

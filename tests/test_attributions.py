@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import email
 import json
+import re
 from collections.abc import Callable
+from html.parser import HTMLParser
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +22,7 @@ from sklearn.preprocessing import StandardScaler
 from reportgen import build_report
 from reportgen.demo.why_tokens import write_files
 from reportgen.errors import ReportgenError
+from reportgen.formatting import escape_hidden
 from reportgen.kinds.attributions import MAX_EXAMPLES, MAX_TOKENS, grouped_spearman
 from reportgen.model import Section, Table
 from reportgen.render.cells import token_colour, token_strip
@@ -341,3 +344,85 @@ def test_rank_agreement_can_be_gated(cancer: dict) -> None:
     )
     [gate] = report.gates
     assert not gate.passed and gate.model == "v2"
+
+
+class _Anchors(HTMLParser):
+    """The page's ids (each with the text of its element) and its example links."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ids: list[str] = []
+        self.links: list[tuple[str, str]] = []  # (href, the id of the cell holding it)
+        self.cells: dict[str, str] = {}  # a cell's id -> its text, as the reader sees it
+        self._cell: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = dict(attrs)
+        if found.get("id"):
+            self.ids.append(str(found["id"]))
+        if tag in ("td", "th"):
+            self._cell = found.get("id") or ""
+            if self._cell:
+                self.cells[self._cell] = ""
+        if tag == "a" and found.get("class") == "example-link":
+            self.links.append((str(found["href"]), self._cell or ""))
+
+    def handle_data(self, data: str) -> None:
+        if self._cell:
+            self.cells[self._cell] += data
+
+
+HOSTILE_IDS = [
+    "q\"uote's",
+    "sp ace",
+    "</script><script>alert(1)</script>",
+    "ünï 😀\u202e",
+    "a b",
+    "a_20b",  # what "a b" would be if a space were written _20 without escaping "_"
+    "right",
+]
+
+
+def test_strips_link_to_their_error_rows_and_back_with_safe_anchors(
+    tmp_path: Path, write_run: Callable[..., Path]
+) -> None:
+    """v1 is wrong on every id but "right"; v2 is right on the first three (newly right) and
+    wrong on the next three; "right" is right for both, so no error list holds it."""
+    labels = ["y"] * 6 + ["x"]
+    predictions = {"v1": ["x"] * 7, "v2": ["y"] * 3 + ["x"] * 4}
+    runs, files = [], []
+    for name, said in predictions.items():
+        frame = pd.DataFrame({"id": HOSTILE_IDS, "label": labels, "prediction": said})
+        runs.append(f"{name}={write_run(frame, f'{name}.csv')}")
+        records = [
+            {"id": i, "tokens": ["good", "bad"], "attributions": [1.0, -0.5]} for i in HOSTILE_IDS
+        ]
+        files.append(f"{name}={write_jsonl(tmp_path / f'{name}.jsonl', records)}")
+    report = build_report(
+        runs, attributions=files, bootstrap=0, timestamp=False, positive_label="y"
+    )
+    for html in (report.to_html(), report.to_html(static=True)):
+        assert "<script>alert(1)" not in html and "\u202e" not in html.split("<body", 1)[1]
+        page = _Anchors()
+        page.feed(html)
+        assert len(page.ids) == len(set(page.ids))  # every anchor unique on the page
+        assert all(re.fullmatch(r"ex-(strip|error)-[A-Za-z0-9_-]+", i) for i in page.cells)
+        targets = {href[1:]: holder for href, holder in page.links}
+        assert all(target in page.ids for target in targets)  # no dead link
+        # v1: a strip for each of its six mistakes links to its row, and the row back
+        # v2: three newly right, three mistakes; "right" is listed nowhere
+        assert len(page.links) == 2 * 12
+        for model, wrong in (("v1", HOSTILE_IDS[:6]), ("v2", HOSTILE_IDS[:6])):
+            for ident in wrong:
+                error = next(
+                    a
+                    for a in targets
+                    if a.startswith(f"ex-error-{model}-")
+                    and page.cells[a].strip() == escape_hidden(ident)
+                )
+                strip = targets[error]  # the strip cell that links to the row
+                assert strip.startswith(f"ex-strip-{model}-")
+                assert f"#{strip}" in {h for h, holder in page.links if holder == error}
+        assert not any(page.cells[a].strip() == "right" for a in targets)
+        # per model: the same id has two anchors, one per model
+        assert len({a for a in page.cells if a.startswith("ex-error-")}) == 12

@@ -1124,7 +1124,8 @@ def test_attention_maps_render_switch_layers_and_keep_tokens_as_text(
     assert_clean(seen, len(seen.charts))
     drawn = {c["id"]: c["marks"] for c in seen.charts}
     assert all(f"chart-attention-{i}" in drawn for i in range(1, 13))
-    # 200 tokens cut to 128, one matrix in the page: other choices say they were left out
+    # 200 tokens cut to 109 (the figure's bytes), one matrix in the page: other choices say
+    # they were left out
     ids = ["e1"]
     pd.DataFrame({"id": ["e1", "e2"], "label": [0, 1], "prediction": [0, 1]}).to_csv(
         tmp_path / "m.csv", index=False
@@ -1142,7 +1143,7 @@ def test_attention_maps_render_switch_layers_and_keep_tokens_as_text(
         "document.querySelectorAll('.chart:not([data-rendered])').length === 0", timeout=30_000
     )
     cells = "document.querySelectorAll('#chart-attention-1 svg path').length"
-    assert page.evaluate(cells) > 128 * 128  # every cell of the default view drawn
+    assert page.evaluate(cells) > 109 * 109  # every cell of the default view drawn
     selects = page.query_selector_all("#chart-attention-1 select")
     assert len(selects) == 2
     selects[1].select_option(label="head 2")
@@ -1153,7 +1154,7 @@ def test_attention_maps_render_switch_layers_and_keep_tokens_as_text(
     )
     assert page.evaluate(cells) < 1000  # the matrix is not in the page
     selects[1].select_option(label="mean of heads")
-    page.wait_for_function(f"{cells} > 128 * 128", timeout=10_000)
+    page.wait_for_function(f"{cells} > 109 * 109", timeout=10_000)
     assert errors == []
     context.close()
 
@@ -1251,3 +1252,36 @@ def test_the_six_example_toy_report_renders_every_chart(
     assert_clean(seen, sum(len(s.figures) for s in report.sections))
     compared = report.summary()["comparisons"]
     assert compared and all(c["ci"] is None and c["ci_adjusted"] is None for c in compared)
+
+
+FITS = """sel => Array.from(document.querySelectorAll(sel)).map(card => ({
+  id: card.id,
+  scrolling: Array.from(card.querySelectorAll('.table-scroll'))
+    .filter(s => s.offsetParent && s.scrollWidth > s.clientWidth + 1)
+    .map(s => s.querySelector('th').textContent),
+  tall: Array.from(card.querySelectorAll('thead th'))
+    .filter(th => th.offsetParent && th.getBoundingClientRect().height >
+                  3.5 * parseFloat(getComputedStyle(th).lineHeight))
+    .map(th => th.textContent),
+  bars: Array.from(card.querySelectorAll('#chart-importance-bars'))
+    .map(c => [c.querySelector('svg.marks').getBoundingClientRect().width, c.clientWidth]),
+}))"""
+
+
+@pytest.mark.parametrize("width", [400, 1400])
+def test_importance_tables_and_bars_fit_their_cards(
+    browser: object, demo_pages: dict[str, Path], width: int
+) -> None:
+    """The demo's feature importance at phone and desktop width: no table of its sections is
+    wider than its card (none scrolls sideways), no heading breaks letter by letter (a
+    phone shows the rank-agreement and additivity tables turned), and the importance bars
+    narrow to the card."""
+    page = _open(browser, demo_pages["why-report"], width)
+    page.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")  # type: ignore[attr-defined]
+    page.wait_for_timeout(300)  # type: ignore[attr-defined]
+    found = page.evaluate(FITS, "#importance, #importance-leaderboard")  # type: ignore[attr-defined]
+    page.context.close()  # type: ignore[attr-defined]
+    assert len(found) == 2, found
+    assert all(card["scrolling"] == [] and card["tall"] == [] for card in found), found
+    [bars] = [b for card in found for b in card["bars"]]
+    assert 0 < bars[0] <= bars[1] + 1, (width, bars)

@@ -89,3 +89,15 @@ def test_the_page_s_table_cell_markup() -> None:
     assert '<td class="num best">0.9<span class="sub delta better">▲\u00a0+0.1</span></td>' in page
     assert '<th scope="row">b</th>' in page
     assert "<td>0.8</td>" in page
+
+
+def test_a_delta_too_small_for_three_decimals_reads_less_than_one_thousandth() -> None:
+    """fmt.signed(floor=True), the deltas of table cells: one width down a column."""
+    from reportgen import formatting as fmt
+
+    assert fmt.signed(0.0004, floor=True) == "<0.001"
+    assert fmt.signed(-0.0004, floor=True) == "<0.001"
+    assert fmt.signed(0.0004) == "+0.00040"
+    assert fmt.signed(0.0, floor=True) == "±0"
+    assert fmt.signed(-0.0123, floor=True) == "−0.012"
+    assert fmt.signed(float("nan"), floor=True) == fmt.MISSING

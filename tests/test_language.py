@@ -9,15 +9,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from reportgen import build_report
+from reportgen import build_report, metrics
 from reportgen.errors import ReportgenError
 from reportgen.ingest.history import load_history
 from reportgen.kinds import kind_of, load_source
+from reportgen.kinds.cells import slug_of
 from reportgen.kinds.efficiency import efficiency_metrics, pareto_front
 from reportgen.kinds.perplexity import PERPLEXITY
 from reportgen.stats.comparison import settle
 
-from .conftest import build_cli
+from .conftest import Predictions, build_cli
 
 
 def serial(function, items):  # type: ignore[no-untyped-def]
@@ -232,3 +233,48 @@ def test_large_perplexities_and_tiny_latencies_build_without_numpy_warnings(
     done = build_cli(str(ppl), str(fast), "-o", str(tmp_path / "r.html"), "-q")
     assert done.returncode == 0, done.stderr
     assert _numpy_free(done.stderr), done.stderr
+
+
+def test_a_binary_classification_run_with_latency_gets_the_speed_section(
+    tmp_path: Path, cancer_logistic: Predictions, cancer_tree: Predictions
+) -> None:
+    """The efficiency view reads every kind's records: binary classification runs that log
+    latency_ms get the same section, table and quality-latency chart as regression runs
+    (their records' scope is '', which the view looked up as None and so never found)."""
+    runs, regression = [], []
+    for i, p in enumerate((cancer_logistic, cancer_tree)):
+        latency = 20.0 * (i + 1) + np.arange(len(p.y_true)) % 7
+        frame = p.frame().assign(latency_ms=latency)
+        frame.to_csv(tmp_path / f"{p.name}.csv", index=False)
+        runs.append(f"{p.name}={tmp_path / f'{p.name}.csv'}")
+        numeric = pd.DataFrame(
+            {"id": frame["id"], "label": p.y_true * 9.5, "prediction": p.proba[:, 1] * 9.0}
+        ).assign(latency_ms=latency)
+        numeric.to_csv(tmp_path / f"r{i}.csv", index=False)
+        regression.append(f"{p.name}={tmp_path / f'r{i}.csv'}")
+
+    def accuracy(p: Predictions) -> float:
+        return float(np.mean(p.y_pred == p.y_true))
+
+    def mae(p: Predictions) -> float:
+        return float(np.mean(np.abs(p.y_true * 9.5 - p.proba[:, 1] * 9.0)))
+
+    for given, kind, quality, value in [
+        (runs, "binary classification", "accuracy", accuracy),
+        (regression, "Regression", "mae", mae),
+    ]:
+        task = "regression" if given is regression else None
+        report = build_report(given, task=task, bootstrap=0, timestamp=False)
+        (section,) = [s for s in report.sections if s.id == "efficiency"]
+        (table,) = section.tables
+        assert table.header[:4] == ["Model", "Runs", "Quality", "Latency p50 (ms)"]
+        rows = [[c.text for c in row] for row in table.rows]
+        assert [r[:2] for r in rows] == [["logistic", kind], ["tree", kind]]
+        for row, p, i in zip(rows, (cancer_logistic, cancer_tree), (0, 1), strict=True):
+            shown = metrics.format_value(quality, value(p))
+            assert row[2] == f"{metrics.label(quality)} {shown}"
+            p50 = np.percentile(20.0 * (i + 1) + np.arange(len(p.y_true)) % 7, 50)
+            assert row[3] == metrics.format_value("latency_p50_ms", p50)
+        assert [f.id for f in section.figures] == [f"pareto-{slug_of(kind)}"]
+        html = report.to_html()
+        assert 'id="efficiency"' in html and "Speed and cost" in html

@@ -499,3 +499,18 @@ def test_a_five_model_email_fits_a_phone(tmp_path: Path) -> None:
     assert sorted(shown) == ["collapsed", "current", "peer1", "peer3"]
     body = report.to_email().decode()
     assert "more columns" not in body
+
+
+def test_one_rule_makes_every_verdict() -> None:
+    """verdict_of (settle and lm-eval's task deltas): equal values are a tie, tested or not;
+    untested stays untested; not significant is a tie; else the metric's direction decides."""
+    from reportgen.stats.comparison import verdict_of
+
+    assert verdict_of(0.0, True, True) == "tie"
+    assert verdict_of(0.0, None, True) == "tie"
+    assert verdict_of(0.01, None, True) == "untested"
+    assert verdict_of(0.01, False, True) == "tie"
+    assert verdict_of(None, True, True) == "tie"
+    assert verdict_of(0.01, True, True) == "better"
+    assert verdict_of(0.01, True, False) == "worse"
+    assert verdict_of(-0.01, True, False) == "better"

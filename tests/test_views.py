@@ -251,3 +251,47 @@ def test_slice_dots_start_a_rate_at_zero_and_let_other_scales_float() -> None:
     other = chart_spec(slice_dots(cells, ["x", "y"], ["a"], ["#4c78a8"], "Perplexity"))
     assert other["encoding"]["x"]["scale"] == {"zero": False}
     assert REGISTRY["accuracy"].bounded and not REGISTRY["perplexity"].bounded
+
+
+def test_file_arguments_check_each_value_in_order_before_the_next() -> None:
+    """Kind.file_arguments (every view's NAME=PATH option): a value is checked only once the
+    previous one was read, so the first bad value is the one reported; duplicates and runs of
+    another kind get their own messages."""
+    from types import SimpleNamespace
+
+    from reportgen import options
+    from reportgen.errors import ReportgenError
+    from reportgen.kinds.base import Context
+    from reportgen.kinds.boundary import BOUNDARY
+
+    def ctx(values: list[str]) -> Context:
+        runs = [
+            SimpleNamespace(name="v1", kind="binary"),
+            SimpleNamespace(name="r", kind="regression"),
+        ]
+        return Context(options.resolve({"boundary": values}), "v1", ["v1", "r"], {}, runs=runs)
+
+    why = "decision boundaries are drawn for classification runs"
+    twice = "{name!r} has a grid already ({path}); give one grid per model"
+    read = []
+    with pytest.raises(ReportgenError) as bad:
+        for given in BOUNDARY.file_arguments(
+            ctx(["v1=a.csv", "v1=b.csv"]), ["v1"], of="classification", why=why, twice=twice
+        ):
+            read.append(given.name)
+    assert read == ["v1"]
+    assert str(bad.value) == (
+        "--boundary 'v1=b.csv': 'v1' has a grid already (a.csv); give one grid per model"
+    )
+    for values, message in [
+        (["a.csv"], "--boundary 'a.csv': write NAME=PATH, e.g. --boundary v2=runs/v2-grid.csv"),
+        (["r=a.csv"], f"--boundary 'r=a.csv': 'r' is a regression run; {why}"),
+        (["zz=a.csv"], "--boundary 'zz=a.csv': no classification run named 'zz'; runs are: v1"),
+    ]:
+        with pytest.raises(ReportgenError) as bad:
+            list(BOUNDARY.file_arguments(ctx(values), ["v1"], of="classification", why=why))
+        assert str(bad.value) == message
+    given = next(BOUNDARY.file_arguments(ctx(["v1=a.csv"]), ["v1"]))
+    expected = r"^--boundary 'v1=a.csv': a.csv: unreadable$"
+    with pytest.raises(ReportgenError, match=expected), given.named():
+        raise ReportgenError("a.csv: unreadable")

@@ -13,6 +13,7 @@ for text (:func:`reportgen.formatting.display_text`, which cuts longer ones) kee
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import altair as alt
 import pandas as pd
@@ -21,7 +22,8 @@ from reportgen.charts.kinds import _panel_title
 
 SIDE = 360  # a panel's side in pixels at most; cells are 3 to 18 pixels
 STILL_SIDE = 128  # the static drawing's panels together: cells of 1 to 10 pixels, a small image
-STILL_LABELS = 40  # the static drawing names tokens on its axes up to this many
+MAX_OPTIONS = 48  # layers and heads a figure's selectors list, at most
+STILL_LABEL_PX = 30  # the static drawing's token names are cut to this width
 LAYER, HEAD, TOKENS, HAVE, PEAK = "layer", "head", "tok", "have", "peak"
 LEFT_OUT = "left out to keep the page small"
 
@@ -42,6 +44,7 @@ def attention_heatmap(
     heads: int,
     alphabet: str,
     included: Sequence[tuple[int, int]],
+    named: bool = False,
     still: bool = False,
 ) -> alt.TopLevelMixin:
     """``matrices``: one row per row of a carried matrix, columns m (the model's index in
@@ -49,11 +52,17 @@ def attention_heatmap(
     query's position), s (the matrix's largest weight), v (the row's cells as ``alphabet``
     levels). ``included``: the (layer, head) pairs carried; the others say they were left
     out. The layer selector starts at the last layer, the head selector at the mean of the
-    heads. ``still``: the static drawing, that view only, small, with no selector."""
+    heads. ``still``: the static drawing, that view only, small, with no selector, naming the
+    query tokens when ``named``."""
     n = len(tokens)
     size = cell_size(n, still, len(models)) * n
     if still:
         matrices = matrices[(matrices["l"] == layers) & (matrices["h"] == 0)]
+    # the selectors offer every layer and head, or, past MAX_OPTIONS of them, those carried
+    # (a page of a model with 1,000 layers stays small); a choice not carried says so
+    every = layers + heads + 1 <= MAX_OPTIONS
+    layer_options = list(range(1, layers + 1)) if every else sorted({lh[0] for lh in included})
+    head_options = list(range(heads + 1)) if every else sorted({lh[1] for lh in included})
     layer = alt.param(
         name=LAYER,
         value=layers,
@@ -62,10 +71,8 @@ def attention_heatmap(
             if still
             else {
                 "bind": alt.binding_select(
-                    options=list(range(1, layers + 1)),
-                    labels=[
-                        f"{i}" + (" (last)" if i == layers else "") for i in range(1, layers + 1)
-                    ],
+                    options=layer_options,
+                    labels=[f"{i}" + (" (last)" if i == layers else "") for i in layer_options],
                     name="Layer ",
                 )
             }
@@ -79,8 +86,8 @@ def attention_heatmap(
             if still
             else {
                 "bind": alt.binding_select(
-                    options=list(range(0, heads + 1)),
-                    labels=["mean of heads", *(f"head {i}" for i in range(1, heads + 1))],
+                    options=head_options,
+                    labels=[f"head {i}" if i else "mean of heads" for i in head_options],
                     name=" Head ",
                 )
             }
@@ -97,14 +104,17 @@ def attention_heatmap(
     )
     chosen = f"{LAYER} + ':' + {HEAD}"
     picked = f"datum.l == {LAYER} && datum.h == {HEAD}"
-    label = alt.Axis(
-        labelExpr=f"{TOKENS}[datum.value]",
-        labelFontSize=9,
-        labelOverlap=True,
-        labels=not still or n <= STILL_LABELS,
-        ticks=not still,  # the static drawing: no ticks nor domain line, a smaller file
-        domain=not still,
-    )
+    axis: dict[str, Any] = {
+        "labelExpr": f"{TOKENS}[datum.value]",
+        "labelFontSize": 9,
+        "labelOverlap": True,
+        "ticks": not still,  # the static drawing: no ticks nor domain line, a smaller file
+        "domain": not still,
+    }
+    if still:  # its labels (queries only, a few, cut short): a bounded image whatever the tokens
+        axis["labelLimit"] = STILL_LABEL_PX
+    key_axis = alt.Axis(**axis, labels=not still)
+    query_axis = alt.Axis(**axis, labels=not still or named)
     solid = alt.Scale(paddingInner=0, paddingOuter=0)
     tooltip = [
         alt.Tooltip("query:N", title="query"),
@@ -116,29 +126,24 @@ def attention_heatmap(
     for at, (model, colour) in enumerate(zip(models, colours, strict=True)):
         heat = (
             alt.Chart()
-            .transform_filter(f"datum.m == {at} && {picked}")
-            .transform_flatten(["v"], as_=["row"])
-            .transform_window(r="row_number()", groupby=["m", "l", "h"])
-            .transform_calculate(c="split(datum.row, '')")
-            .transform_flatten(["c"])
-            .transform_window(i="row_number()", groupby=["m", "l", "h", "r"])
-            .transform_calculate(
-                q="datum.r - 1",
-                k="datum.i - 1",
-                w=f"indexof('{alphabet}', datum.c) / {len(alphabet) - 1} * datum.s",
-            )
-            .transform_calculate(
-                query=f"{TOKENS}[datum.q]", key=f"{TOKENS}[datum.k]", at="datum.q + 1"
-            )
+            .transform_filter(f"datum.m == {at}")  # the cells, decoded once for every panel
             .mark_rect()
             .encode(
-                x=alt.X("k:O", title="Key (attended to)", axis=label, scale=solid),
-                y=alt.Y("q:O", title="Query (attending)", axis=label, scale=solid),
+                # the static drawing's panels are small: short titles that fit beside them
+                x=alt.X(
+                    "k:O", title="Key" if still else "Key (attended to)", axis=key_axis, scale=solid
+                ),
+                y=alt.Y(
+                    "q:O",
+                    title="Query" if still else "Query (attending)",
+                    axis=query_axis,
+                    scale=solid,
+                ),
                 color=alt.Color(
                     "w:Q",
                     title="Weight",
                     scale=alt.Scale(scheme="blues", domain=alt.ExprRef(f"[0, {PEAK}[{chosen}]]")),
-                    legend=alt.Legend(format=".2f", gradientLength=120),
+                    legend=alt.Legend(format=".2f", gradientLength=60 if still else 120),
                 ),
                 tooltip=[] if still else tooltip,
             )
@@ -154,11 +159,26 @@ def attention_heatmap(
                 width=size, height=size, title=_panel_title(model, colour)
             )
         )
-    # params and data given to the whole chart, inherited by every panel
-    return alt.hconcat(
-        *panels,
-        data=alt.Data(values=records(matrices)),
-        params=[layer.param, head.param, names.param, have.param, peak.param],
+    # params, data and the decoding of the chosen matrices given to the whole chart, inherited
+    # by every panel (the panels' own spec is their encoding and title: a small page)
+    return (
+        alt.hconcat(
+            *panels,
+            data=alt.Data(values=records(matrices)),
+            params=[layer.param, head.param, names.param, have.param, peak.param],
+        )
+        .transform_filter(picked)
+        .transform_flatten(["v"], as_=["row"])
+        .transform_window(r="row_number()", groupby=["m"])
+        .transform_calculate(c="split(datum.row, '')")
+        .transform_flatten(["c"])
+        .transform_window(i="row_number()", groupby=["m", "r"])
+        .transform_calculate(
+            q="datum.r - 1",
+            k="datum.i - 1",
+            w=f"indexof('{alphabet}', datum.c) / {len(alphabet) - 1} * datum.s",
+        )
+        .transform_calculate(query=f"{TOKENS}[datum.q]", key=f"{TOKENS}[datum.k]", at="datum.q + 1")
     )
 
 

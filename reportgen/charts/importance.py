@@ -12,6 +12,11 @@ from reportgen.charts.classification import GUIDE, _colour, _legend_highlight, w
 from reportgen.charts.kinds import _panel_title, columnar
 
 ROW = 7  # px per model within a feature's group
+BARS_WIDTH = 420  # the bars' width on a desktop and on paper
+LABEL_LIMIT = 150  # px of a feature's name beside the bars (the tooltip has all of it)
+# on a narrower screen the page narrows the bars to the room left beside the names, the
+# axis and the chart's menu (``usermeta.fit``), down to FIT_MIN px
+FIT_EXTRA, FIT_MIN = LABEL_LIMIT + 75, 120
 SWARM_ROW = 26  # px per feature row of the beeswarm
 SWARM_WIDTH = 300
 LOW_COLOUR, HIGH_COLOUR, NO_VALUE = "#1f6fd1", "#d6336c", "#9aa0a6"
@@ -31,12 +36,13 @@ def importance_bars(
             "feature:N",
             sort=alt.EncodingSortField("order", op="min"),
             title=None,
-            axis=alt.Axis(labelLimit=220),
+            axis=alt.Axis(labelLimit=LABEL_LIMIT),
         ),
         yOffset=alt.YOffset("model:N", sort=list(models)),
     )
     bars = base.mark_bar().encode(
-        x=alt.X("importance:Q", title=x_title),
+        # a long title is cut to the bars' width (a phone narrows them), never wider
+        x=alt.X("importance:Q", title=x_title, axis=alt.Axis(titleLimit=alt.ExprRef("width"))),
         color=_colour("model", models, colours, "Model"),
         opacity=when(alt.OpacityValue, highlight, 0.9, 0.2),
         tooltip=[
@@ -54,7 +60,9 @@ def importance_bars(
     )
     zero = alt.Chart(pd.DataFrame({"x": [0.0]})).mark_rule(color=GUIDE).encode(x=alt.X("x:Q"))
     return alt.layer(zero, bars.add_params(highlight), errors).properties(
-        width=420, height=alt.Step(ROW * max(2, len(models)))
+        width=BARS_WIDTH,
+        height=alt.Step(ROW * max(2, len(models))),
+        usermeta={"fit": {"width": BARS_WIDTH, "extra": FIT_EXTRA, "min": FIT_MIN}},
     )
 
 

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from reportgen.errors import ReportgenError
+from reportgen.ingest.base import ExampleRun
 from reportgen.ingest.files import _read_frame, detect_format
 from reportgen.ingest.folders import check_regular_file
 from reportgen.ingest.runs import _row_location, class_name, locate
@@ -161,16 +162,38 @@ def load_grid(path: Path, name: str) -> Grid:
     return grid
 
 
-def _numbers(frame: pd.DataFrame, column: str, path: Path, fmt: str) -> np.ndarray:
+def _numbers(
+    frame: pd.DataFrame,
+    column: Any,
+    path: Path,
+    fmt: str,
+    advice: str = "give a number at every grid point",
+) -> np.ndarray:
+    """A column's values, every one a finite number, else an error naming the first row."""
     values = pd.to_numeric(frame[column], errors="coerce").to_numpy(np.float64, na_value=np.nan)
     bad = ~np.isfinite(values)
     if bad.any():
         row = int(np.argmax(bad))
         raise ReportgenError(
-            f"{path}: column {column!r} holds {frame[column].iloc[row]!r} at "
-            f"{_row_location(fmt, row)}, not a finite number; give a number at every grid point"
+            f"{path}: column {str(column)!r} holds {frame[column].iloc[row]!r} at "
+            f"{_row_location(fmt, row)}, not a finite number; {advice}"
         )
     return values
+
+
+def feature_values(run: ExampleRun, feature: str) -> np.ndarray | None:
+    """A run's values of a grid feature (a column of its other columns), checked as the
+    grid's own axes are; None when the run has no such column."""
+    column = next((c for c in run.extra.columns if str(c) == feature), None)
+    if column is None:
+        return None
+    return _numbers(
+        run.extra,
+        column,
+        run.path,
+        run.format,
+        "the decision-boundary view places each example by this feature",
+    )
 
 
 def _axis(values: np.ndarray, column: str, path: Path) -> tuple[np.ndarray, np.ndarray]:

@@ -22,15 +22,13 @@ import numpy as np
 import pandas as pd
 
 from reportgen import formatting as fmt
-from reportgen.errors import ReportgenError
 from reportgen.ingest.attributions import AttributionFile, read_attributions
 from reportgen.ingest.folders import check_regular_file
-from reportgen.ingest.runs import parse_run_argument
 from reportgen.kinds.base import BoardPart, Context, Kind, KindResult, SummaryPart
 from reportgen.kinds.cells import model_cell
 from reportgen.kinds.classification.encode import EncodedRun
 from reportgen.kinds.classification.examples import confidence
-from reportgen.model import Cell, Section, Table, Token
+from reportgen.model import Cell, ExampleRef, Section, Table, Token
 from reportgen.stats.score import Score
 
 MAX_EXAMPLES = 12  # examples shown
@@ -200,6 +198,7 @@ def _model_cell(m: ModelAttributions, ident: str) -> Cell:
         text,
         role="text",  # wraps, within a readable width
         tokens=tokens,
+        example=ExampleRef(m.name, ident, "strip"),  # linked to its error row, if listed
         sub=f"{fmt.count(left)} more tokens not shown" if left else None,
         sub_role="tag" if left else "",
     )
@@ -209,7 +208,7 @@ def attributions_section(result: AttributionsResult, ctx: Context) -> Section:
     models = [m for m in result.models_attributed if ctx.draws(m.name)]
     rows = [
         [
-            Cell(s.id, role="mono"),
+            Cell(fmt.escape_hidden(s.id), role="mono"),  # a bidi override cannot act
             Cell(s.label, role="mono"),
             Cell(s.reason),
             *[_model_cell(m, s.id) for m in models],
@@ -236,8 +235,8 @@ def attributions_section(result: AttributionsResult, ctx: Context) -> Section:
         "(orange) or away from it (blue), side by side on the same examples: first those the "
         "models predict differently, then the most confident mistakes. Each strip is scaled "
         "by its own largest absolute attribution (full colour), so compare tokens within a "
-        "strip, not strengths across strips. Hover a token for its value. The ids are those of "
-        "the error analysis below.",
+        "strip, not strengths across strips. Hover a token for its value. A model's prediction "
+        "links to the example's row in the error analysis below when that lists it.",
         tables=[table],
     )
     if len(models) < len(result.models_attributed):
@@ -397,31 +396,15 @@ class AttributionsKind(Kind):
 def _attach(ctx: Context, encoded: dict[str, EncodedRun]) -> dict[str, AttributionFile]:
     """Each ``--attributions NAME=PATH``, read and checked against the classification runs."""
     files: dict[str, AttributionFile] = {}
-    for item in ctx.options.attributions:
-        name, path = parse_run_argument(str(item))
-        if name is None:
-            raise ReportgenError(
-                f"--attributions {item!r}: write NAME=PATH, e.g. --attributions "
-                "v2=runs/v2-attributions.jsonl"
-            )
-        if name not in encoded:
-            other = next((r for r in ctx.runs if r.name == name), None)
-            if other is not None:
-                raise ReportgenError(
-                    f"--attributions {item!r}: {name!r} is a {other.kind} run; token "
-                    "attributions are shown beside classification predictions"
-                )
-            known = ", ".join(encoded) or "(none)"
-            raise ReportgenError(
-                f"--attributions {item!r}: no classification run named {name!r}; runs are: {known}"
-            )
-        if name in files:
-            raise ReportgenError(f"--attributions {item!r}: {name!r} is given twice; give one")
-        try:
-            check_regular_file(path, "attributions")
-        except ReportgenError as exc:
-            raise ReportgenError(f"--attributions {item!r}: {exc}") from None
-        files[name] = read_attributions(path, name)
+    for given in ATTRIBUTIONS.file_arguments(
+        ctx,
+        list(encoded),
+        of="classification",
+        why="token attributions are shown beside classification predictions",
+    ):
+        with given.named():
+            check_regular_file(given.path, "attributions")
+        files[given.name] = read_attributions(given.path, given.name)
     return files
 
 

@@ -12,18 +12,21 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
 from reportgen import formatting as fmt
 from reportgen import metrics
+from reportgen.errors import ReportgenError
 from reportgen.ingest.base import RunBase
+from reportgen.ingest.runs import parse_run_argument
 from reportgen.ingest.sources import Source
 from reportgen.kinds.cells import metadata_items, verdict_parts
 from reportgen.model import PALETTE, RunInfo, Section, Table
-from reportgen.options import Options
+from reportgen.options import OPTIONS, Options
 from reportgen.stats.comparison import Comparison
 from reportgen.stats.score import Score
 
@@ -83,10 +86,10 @@ class KindResult:
     scores: list[Score] = field(default_factory=list)
     runs: list[Any] = field(default_factory=list)  # the kind's runs (RunBase); the pipeline's
     settled: bool = False  # the kind corrected its comparisons itself (lm-eval's Holm)
-    # how tables that mix kinds name each scope of the result (a score's ``scope``; None for
+    # how tables that mix kinds name each scope of the result (a score's ``scope``; '' for
     # a kind without scopes), and the metric that stands for its quality there
-    labels: dict[str | None, str] = field(default_factory=dict)
-    headlines: dict[tuple[str, str | None], str] = field(default_factory=dict)  # (model, scope)
+    labels: dict[str, str] = field(default_factory=dict)
+    headlines: dict[tuple[str, str], str] = field(default_factory=dict)  # (model, scope)
     # comparisons on each value of a --slice column, corrected per candidate over the values
     by_slice: list[Comparison] = field(default_factory=list)
 
@@ -131,6 +134,28 @@ class BoardColumn:
     stderr: bool = False  # the hover text is a reported standard error, not an interval
     ranks: dict[str, int] | None = None  # tie-aware ranks on this metric (3 or more models)
     spread: dict[str, str] = field(default_factory=dict)  # model given as repeats -> spread
+
+
+@dataclass(frozen=True)
+class FileArgument:
+    """One ``NAME=PATH`` value of a view's file option, its name checked against the runs."""
+
+    flag: str  # the option as typed, e.g. --embeddings
+    item: Any  # the value as given, as the messages quote it
+    name: str
+    path: Path
+
+    def error(self, message: str) -> ReportgenError:
+        """An error about this value: ``--embeddings 'v2=x.npy': <message>``."""
+        return ReportgenError(f"{self.flag} {self.item!r}: {message}")
+
+    @contextmanager
+    def named(self) -> Iterator[None]:
+        """Errors of reading its file, prefixed with the value."""
+        try:
+            yield
+        except ReportgenError as exc:
+            raise self.error(str(exc)) from None
 
 
 class Kind(ABC):
@@ -184,6 +209,45 @@ class Kind(ABC):
     def metric_names(self, runs: Sequence[Any]) -> set[str]:
         """Metric names known only once runs are loaded (lm-eval tasks, logged metrics)."""
         return set()
+
+    def file_arguments(
+        self,
+        ctx: Context,
+        among: Sequence[str],
+        *,
+        of: str = "",
+        why: str = "",
+        twice: str | None = "{name!r} is given twice; give one",
+        example: str | None = None,
+    ) -> Iterator[FileArgument]:
+        """The ``NAME=PATH`` values of the kind's file option (its one ``options`` entry), in
+        order, each checked as it is reached: written as NAME=PATH, NAME a run ``among``
+        (runs ``of`` a kind, e.g. "classification"; ``why`` says why a run of another kind
+        will not do), and, unless ``twice`` is None, not given before (``twice`` formats with
+        ``name`` and ``path``, the first path given). The caller reads each file before the
+        next value is checked, so the first bad value is the one reported."""
+        (option,) = (o for o in OPTIONS if o.name in self.options)
+        first: dict[str, Path] = {}
+        for item in getattr(ctx.options, option.name):
+            name, path = parse_run_argument(str(item))
+            if name is None:
+                shown = example or option.example[0]
+                raise ReportgenError(
+                    f"{option.long} {item!r}: write {option.metavar}, e.g. {option.long} {shown}"
+                )
+            found = FileArgument(option.long, item, name, path)
+            if name not in among:
+                other = next((r for r in ctx.runs if r.name == name), None) if of else None
+                if other is not None:
+                    raise found.error(f"{name!r} is a {other.kind} run; {why}")
+                known = ", ".join(among) or "(none)"
+                raise found.error(
+                    f"no {of + ' ' if of else ''}run named {name!r}; runs are: {known}"
+                )
+            if twice is not None and name in first:
+                raise found.error(twice.format(name=name, path=first[name]))
+            first.setdefault(name, path)
+            yield found
 
     # --- evaluation and comparison ---------------------------------------------------------
 

@@ -26,8 +26,7 @@ import pandas as pd
 
 from reportgen import formatting as fmt
 from reportgen.errors import ReportgenError
-from reportgen.ingest.boundary import Grid, load_grid
-from reportgen.ingest.runs import _row_location, parse_run_argument
+from reportgen.ingest.boundary import Grid, feature_values, load_grid
 from reportgen.ingest.vectors import sample_rows
 from reportgen.kinds.base import Context, Kind, KindResult, SummaryPart
 from reportgen.kinds.cells import model_cell
@@ -98,30 +97,13 @@ def strides(grid: Grid) -> tuple[int, int]:
     return math.ceil(nx / MAX_CELLS), math.ceil(ny / MAX_CELLS)
 
 
-def _feature_values(run: Any, feature: str) -> np.ndarray | None:
-    table = run.extra
-    column = next((c for c in table.columns if str(c) == feature), None)
-    if column is None:
-        return None
-    values = pd.to_numeric(table[column], errors="coerce").to_numpy(np.float64, na_value=np.nan)
-    bad = ~np.isfinite(values)
-    if bad.any():
-        row = int(np.argmax(bad))
-        raise ReportgenError(
-            f"{run.path}: column {feature!r} holds {table[column].iloc[row]!r} at "
-            f"{_row_location(run.format, row)}, not a finite number; the decision-boundary "
-            "view places each example by this feature"
-        )
-    return values
-
-
 def place(
     name: str, grid: Grid, encoded: Any, features: tuple[str, str], threshold: float
 ) -> BoundaryModel:
     """A model's grid classes and its examples on the grid."""
     codes, confidence = grid.classes_at(encoded.classes, encoded.positive, threshold)
     run = encoded.run
-    x, y = (_feature_values(run, f) for f in features)
+    x, y = (feature_values(run, f) for f in features)
     if x is None or y is None:
         lacking = features[0] if x is None else features[1]
         empty = np.zeros(0)
@@ -446,32 +428,15 @@ def boundary_section(result: BoundaryResult, ctx: Context) -> Section:
 
 def _grids(ctx: Context, evaluations: dict[str, Any]) -> dict[str, Grid]:
     grids: dict[str, Grid] = {}
-    for item in ctx.options.boundary:
-        name, path = parse_run_argument(str(item))
-        if name is None:
-            raise ReportgenError(
-                f"--boundary {item!r}: write NAME=PATH, e.g. --boundary v2=runs/v2-grid.csv"
-            )
-        if name not in evaluations:
-            other = next((r for r in ctx.runs if r.name == name), None)
-            if other is not None:
-                raise ReportgenError(
-                    f"--boundary {item!r}: {name!r} is a {other.kind} run; decision boundaries "
-                    "are drawn for classification runs"
-                )
-            known = ", ".join(evaluations) or "(none)"
-            raise ReportgenError(
-                f"--boundary {item!r}: no classification run named {name!r}; runs are: {known}"
-            )
-        if name in grids:
-            raise ReportgenError(
-                f"--boundary {item!r}: {name!r} has a grid already ({grids[name].path}); "
-                "give one grid per model"
-            )
-        try:
-            grids[name] = load_grid(path, name)
-        except ReportgenError as exc:
-            raise ReportgenError(f"--boundary {item!r}: {exc}") from None
+    for given in BOUNDARY.file_arguments(
+        ctx,
+        list(evaluations),
+        of="classification",
+        why="decision boundaries are drawn for classification runs",
+        twice="{name!r} has a grid already ({path}); give one grid per model",
+    ):
+        with given.named():
+            grids[given.name] = load_grid(given.path, given.name)
     return grids
 
 

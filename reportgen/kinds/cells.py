@@ -54,7 +54,7 @@ def delta_cell_parts(comparison: Comparison, mark: bool = True) -> tuple[str, Su
     tone: SubTone = ""
     if comparison.verdict in ("better", "worse"):
         tone = comparison.verdict
-    text = f"{arrow} {delta_text(delta)}"
+    text = f"{arrow} {fmt.signed(delta, floor=True)}"
     if comparison.shared_only:  # the values beside it are of whole runs; Δ is not
         text += f" on {fmt.count(comparison.n_paired)} shared"
     if mark and comparison.verdict == "tie":
@@ -81,15 +81,6 @@ def listed(items: Sequence[str]) -> str:
 def named(metric_names: Sequence[str]) -> str:
     """Metric labels as a list in prose: "F1", "log loss and Brier", "F1, ECE and Brier"."""
     return listed([in_sentence(metric_label(m)) for m in metric_names])
-
-
-def delta_text(delta: float) -> str:
-    """A delta the same way in every row of a column: three decimals; a difference too small
-    for them reads "<0.001" (the arrow beside it gives its sign), never +0.00041 beside
-    +0.012."""
-    if delta != 0 and abs(delta) < 0.0005:
-        return "<0.001"
-    return fmt.signed(delta)
 
 
 def verdict_parts(comparisons: Sequence[Comparison], baseline: str, what: str) -> list[str]:

@@ -22,7 +22,6 @@ from reportgen import formatting as fmt
 from reportgen.errors import ReportgenError
 from reportgen.ingest.folders import check_regular_file
 from reportgen.ingest.projector import projector_matrix, projector_vectors
-from reportgen.ingest.runs import parse_run_argument
 from reportgen.ingest.vectors import EmbeddingSource, read_rows, sample_rows
 from reportgen.kinds.base import (
     Context,
@@ -414,42 +413,33 @@ class EmbeddingsKind(Kind):
 
 
 def _attach(ctx: Context, runs: dict[str, Any]) -> dict[str, EmbeddingSource | None]:
-    """Each classification run's vectors: its embedding column, or ``--embeddings NAME=PATH``."""
+    """Each classification run's vectors: its embedding column, or ``--embeddings NAME=PATH``
+    (a later value for a run replaces an earlier one)."""
     sources = {name: run.embedding for name, run in runs.items()}
-    for item in ctx.options.embeddings:
-        name, path = parse_run_argument(str(item))
-        if name is None:
-            raise ReportgenError(
-                f"--embeddings {item!r}: write NAME=PATH, e.g. --embeddings v2=runs/v2.npy"
-            )
-        if name not in runs:
-            other = next((r for r in ctx.runs if r.name == name), None)
-            if other is not None:
-                raise ReportgenError(
-                    f"--embeddings {item!r}: {name!r} is a {other.kind} run; embedding views "
-                    "colour examples by true class, so they need a classification run"
-                )
-            known = ", ".join(runs) or "(none)"
-            raise ReportgenError(
-                f"--embeddings {item!r}: no classification run named {name!r}; runs are: {known}"
-            )
+    for given in EMBEDDINGS.file_arguments(
+        ctx,
+        list(runs),
+        of="classification",
+        why="embedding views colour examples by true class, so they need a classification run",
+        twice=None,
+        example="v2=runs/v2.npy",
+    ):
+        path = given.path
         vectors = projector_vectors(path)  # Embedding Projector TSVs (or their folder)
-        try:
+        with given.named():
             check_regular_file(vectors or path, "embeddings")  # a FIFO would block forever
-        except ReportgenError as exc:
-            raise ReportgenError(f"--embeddings {item!r}: {exc}") from None
         if vectors is not None:
-            run = runs[name]
+            run = runs[given.name]
             matrix = projector_matrix(vectors, run.ids, run.n_examples)
-            sources[name] = EmbeddingSource(str(vectors), matrix=matrix)
+            sources[given.name] = EmbeddingSource(str(vectors), matrix=matrix)
             continue
         if path.suffix.lower() != ".npy":
-            raise ReportgenError(
-                f"--embeddings {item!r}: {path} is not a .npy file nor Embedding Projector "
-                "vectors (vectors.tsv, with metadata.tsv beside it); save the n x d array with "
-                "numpy.save, or put the vectors in an 'embedding' column of the run file"
+            raise given.error(
+                f"{path} is not a .npy file nor Embedding Projector vectors (vectors.tsv, with "
+                "metadata.tsv beside it); save the n x d array with numpy.save, or put the "
+                "vectors in an 'embedding' column of the run file"
             )
-        sources[name] = EmbeddingSource(str(path), npy=path)
+        sources[given.name] = EmbeddingSource(str(path), npy=path)
     return sources
 
 

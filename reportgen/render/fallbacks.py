@@ -64,16 +64,19 @@ def draw(spec: dict[str, Any], fmt: str) -> str:
     """One drawing, in this process: SVG text, or a JPEG as base64."""
     import vl_convert
 
-    if fmt == "jpeg":
-        jpeg = convert(vl_convert.vegalite_to_jpeg, spec, scale=1.0, quality=JPEG_QUALITY)
+    if fmt.startswith("jpeg"):
+        quality = int(fmt[4:] or JPEG_QUALITY)
+        jpeg = convert(vl_convert.vegalite_to_jpeg, spec, scale=1.0, quality=quality)
         return base64.b64encode(jpeg).decode("ascii")
     return convert(vl_convert.vegalite_to_svg, spec)
 
 
 def format_of(figure: Any) -> str:
     """A figure's static drawing: a JPEG for dense point clouds (a fraction of the SVG's
-    size), else SVG."""
-    return "jpeg" if figure.raster else "svg"
+    size; ``jpeg50`` when the figure asks for a lighter one), else SVG."""
+    if not figure.raster:
+        return "svg"
+    return "jpeg" if figure.raster_quality is None else f"jpeg{figure.raster_quality}"
 
 
 def still_of(figure: Any) -> dict[str, Any]:

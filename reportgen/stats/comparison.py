@@ -153,6 +153,19 @@ RECORD_COLUMNS = (
 )
 
 
+def verdict_of(delta: float | None, significant: bool | None, higher: bool) -> Verdict:
+    """The one rule of a verdict: equal values are a tie (no test can call them apart);
+    untested (``significant`` None) stays untested; a difference that is not significant, or
+    has no value, is a tie; else better or worse by the metric's direction (``higher``)."""
+    if delta == 0:
+        return "tie"
+    if significant is None:
+        return "untested"
+    if not significant or delta is None:
+        return "tie"
+    return "better" if (delta > 0) == higher else "worse"
+
+
 def family_of(method: str) -> Callable[[Comparison], tuple[str, ...]]:
     """Which comparisons are corrected together: one candidate against its baseline over its
     metrics (``per-comparison``, the default), every test of the report (``report``), or
@@ -191,7 +204,8 @@ def settle(
     for members in families.values():
         _settle_family(members)
     for c in comparisons:
-        if c.p_value is None and c.delta == 0:  # equal values: no test can call them apart
+        # untested, but equal values are a tie (the direction does not matter then)
+        if c.p_value is None and verdict_of(c.delta, None, True) == "tie":
             c.verdict = "tie"
 
 
@@ -208,11 +222,8 @@ def _settle_family(members: list[Comparison]) -> None:
         c.p_value_adjusted = outcome.adjusted[i]
         c.family = len(members)
         c.correction = correction
-        if not outcome.rejected[i] or not c.delta:
-            c.verdict = "tie"
-        else:
-            better = (c.delta > 0) == metrics.higher_is_better(c.metric, c.higher_is_better)
-            c.verdict = "better" if better else "worse"
+        higher = metrics.higher_is_better(c.metric, c.higher_is_better)
+        c.verdict = verdict_of(c.delta, bool(outcome.rejected[i]), higher)
         c.level = outcome.levels[i]
         c.ci_adjusted = _interval_at(c, outcome.levels[i])
 

@@ -18,14 +18,18 @@ from reportgen.kinds.classification.evaluate import (
     RunEvaluation,
 )
 from reportgen.kinds.classification.examples import Example, agreement, confident_mistakes
-from reportgen.model import Cell, Section, Table
+from reportgen.model import Cell, ExampleRef, Section, Table
 
 
-def _example_rows(examples: Sequence[Example], with_text: bool) -> list[list[Cell]]:
+def _example_rows(examples: Sequence[Example], with_text: bool, model: str) -> list[list[Cell]]:
     rows = []
     for example in examples:
         row = [
-            Cell(example.id, role="mono"),
+            Cell(
+                fmt.escape_hidden(example.id),  # a bidi override in an id cannot act
+                role="mono",
+                example=ExampleRef(model, example.id, "error"),
+            ),
             Cell(example.label, role="mono"),
             Cell(example.prediction, role="mono"),
             Cell(fmt.rate(example.confidence), role="num"),
@@ -38,12 +42,13 @@ def _example_rows(examples: Sequence[Example], with_text: bool) -> list[list[Cel
     return rows
 
 
-def _examples_table(examples: Sequence[Example], title: str, caption: str) -> Table:
+def _examples_table(examples: Sequence[Example], title: str, caption: str, model: str) -> Table:
+    """One model's examples (``model``: whose predictions they are)."""
     with_text = any(e.text is not None for e in examples)
     header = ["Id", "Label", "Prediction", "Confidence"] + (["Text"] if with_text else [])
     return Table(
         header,
-        _example_rows(examples, with_text),
+        _example_rows(examples, with_text, model),
         title=title,
         caption=caption,
         numeric=[False, False, False, True] + ([False] if with_text else []),
@@ -135,6 +140,7 @@ def error_section(
                 f"{name}: newly wrong ({fmt.count(found.only_baseline_right)})",
                 f"{base.name} got these right; {name} gets them wrong."
                 + _shown(len(found.newly_wrong), found.only_baseline_right),
+                name,
             )
         )
         section.tables.append(
@@ -143,6 +149,7 @@ def error_section(
                 f"{name}: newly right ({fmt.count(found.only_candidate_right)})",
                 f"{base.name} got these wrong; {name} gets them right."
                 + _shown(len(found.newly_right), found.only_candidate_right),
+                name,
             )
         )
     for evaluation in evaluations:
@@ -152,6 +159,7 @@ def error_section(
             mistakes,
             f"{evaluation.name}: most confident mistakes ({fmt.count(wrong)} wrong)",
             "Wrong predictions the model was surest of." + _shown(len(mistakes), wrong),
+            evaluation.name,
         )
         pairing = assessment.pairings.get(evaluation.name)
         if evaluation.name != base.name and pairing and pairing.baseline_rows is not None:
@@ -197,6 +205,7 @@ def bounded_error_section(
                 listed,
                 f"{evaluation.name}: most confident mistakes ({fmt.count(wrong)} wrong)",
                 "Wrong predictions the model was surest of." + _shown(len(listed), wrong),
+                evaluation.name,
             )
         )
     return section

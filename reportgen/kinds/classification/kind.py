@@ -76,8 +76,9 @@ def result_of(
         mistakes=mistakes,
         costs=costs,
         by_slice=[d.test for a in analyses for d in a.deltas if d.test is not None],
-        labels={None: f"{evaluations[0].task} classification"} if evaluations else {},
-        headlines={(e.name, None): HEADLINE[e.task][0] for e in evaluations},
+        # keyed by its records' scope, '' (no scopes): the efficiency view looks them up so
+        labels={"": f"{evaluations[0].task} classification"} if evaluations else {},
+        headlines={(e.name, ""): HEADLINE[e.task][0] for e in evaluations},
     )
 
 

@@ -14,10 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from reportgen.errors import ReportgenError
 from reportgen.ingest.base import ExampleRun
 from reportgen.ingest.importance import ImportanceTable, load_importance
-from reportgen.ingest.runs import parse_run_argument
 from reportgen.kinds.base import (
     MAX_DRAWN,
     BoardPart,
@@ -225,25 +223,11 @@ def _derived(found: Contributions) -> ImportanceTable:
 def _tables(ctx: Context) -> dict[str, ImportanceTable]:
     """The ``--importance NAME=PATH`` tables, by model; NAME must be a run of the report."""
     tables: dict[str, ImportanceTable] = {}
-    for item in ctx.options.importance:
-        name, path = parse_run_argument(str(item))
-        if name is None:
-            raise ReportgenError(
-                f"--importance {item!r}: write NAME=PATH, "
-                "e.g. --importance v2=runs/v2-importance.csv"
-            )
-        if name not in ctx.names:
-            raise ReportgenError(
-                f"--importance {item!r}: no run named {name!r}; runs are: {', '.join(ctx.names)}"
-            )
-        if name in tables:
-            raise ReportgenError(
-                f"--importance {item!r}: {name!r} has a table already; give one per model"
-            )
-        try:
-            tables[name] = load_importance(path, name)
-        except ReportgenError as exc:
-            raise ReportgenError(f"--importance {item!r}: {exc}") from None
+    for given in IMPORTANCE.file_arguments(
+        ctx, ctx.names, twice="{name!r} has a table already; give one per model"
+    ):
+        with given.named():
+            tables[given.name] = load_importance(given.path, given.name)
     return tables
 
 

@@ -92,7 +92,7 @@ def agreement_table(
         rows.append(
             [
                 model_cell(a.candidate, colours),
-                Cell(methods[a.candidate]),
+                Cell(methods[a.candidate], role="text"),
                 Cell(_common_text(a), role="num"),
                 _value_cell(a.spearman, "fewer than 2 common features, or constant"),
                 _value_cell(a.kendall, "fewer than 2 common features, or constant"),
@@ -101,30 +101,52 @@ def agreement_table(
                     role="num",
                     undefined=a.overlap is None,
                 ),
-                Cell(_names(a.entered)),
-                Cell(_names(a.left)),
+                Cell(_names(a.entered), role="text"),  # lists of names: they wrap
+                Cell(_names(a.left), role="text"),
             ]
         )
     base = agreements[0].baseline if agreements else ""
-    return Table(
-        [
-            "Candidate",
-            "Method",
-            "Common features",
-            "Spearman ρ",
-            "Kendall τ",
-            "Top-k overlap",
-            "Entered the top k",
-            "Left the top k",
-        ],
-        rows,
-        title=f"Rank agreement with the baseline ({base})",
-        lead=True,
-        caption="Spearman's ρ and Kendall's τ-b of the importances on the features both "
-        "tables hold (1: the same order, 0: unrelated, −1: reversed); top-k overlap and the "
-        "features that entered or left compare each model's own top k.",
-        numeric=[False, False, True, True, True, True, False, False],
+    return narrow_turned(
+        Table(
+            [
+                "Candidate",
+                "Method",
+                "Common features",
+                "Spearman ρ",
+                "Kendall τ",
+                "Top-k overlap",
+                "Entered the top k",
+                "Left the top k",
+            ],
+            rows,
+            title=f"Rank agreement with the baseline ({base})",
+            lead=True,
+            caption="Spearman's ρ and Kendall's τ-b of the importances on the features both "
+            "tables hold (1: the same order, 0: unrelated, −1: reversed); top-k overlap and the "
+            "features that entered or left compare each model's own top k.",
+            numeric=[False, False, True, True, True, True, False, False],
+        ),
+        "Candidate",
     )
+
+
+def narrow_turned(table: Table, corner: str) -> Table:
+    """``table`` (a row per model) with its turned layout for narrow pages: a row per
+    column, a column per model, so that a phone reads it without squeezing eight headings
+    into 400 px."""
+    rows = [
+        [Cell(heading), *(row[j] for row in table.rows)]
+        for j, heading in enumerate(table.header[1:], start=1)
+    ]
+    table.turned = Table(
+        [corner, *(row[0].text for row in table.rows)],
+        rows,
+        title=table.title,
+        caption=table.caption,
+        numeric=[False] * (len(table.rows) + 1),
+    )
+    table.turn = "narrow"
+    return table
 
 
 def _common_text(a: Agreement) -> str:
@@ -175,18 +197,21 @@ def additivity_table(checks: Sequence[Additivity], colours: dict[str, str]) -> T
                 Cell(str(c.worst_id), role="mono"),
             ]
         )
-    return Table(
-        ["Model", "Examples", "Output compared", "Largest gap", "Mean gap", "At example"],
-        rows,
-        title="Additivity: base + Σ contributions against the output",
-        lead=True,
-        caption="Contributions that explain the output add up to it exactly (SHAP's local "
-        "accuracy); a gap above 0.001 is flagged. Without a base column the base is "
-        "estimated as the mean of output − Σ contributions, which checks that the gap is "
-        "constant. A binary score is compared as given and as log-odds; the closer is shown. "
-        "A score within about 1e-12 of 0 or 1 has lost the precision its log-odds need: "
-        "write the margin in a model_output column for an exact check.",
-        numeric=[False, True, False, True, True, False],
+    return narrow_turned(
+        Table(
+            ["Model", "Examples", "Output compared", "Largest gap", "Mean gap", "At example"],
+            rows,
+            title="Additivity: base + Σ contributions against the output",
+            lead=True,
+            caption="Contributions that explain the output add up to it exactly (SHAP's local "
+            "accuracy); a gap above 0.001 is flagged. Without a base column the base is "
+            "estimated as the mean of output − Σ contributions, which checks that the gap is "
+            "constant. A binary score is compared as given and as log-odds; the closer is shown. "
+            "A score within about 1e-12 of 0 or 1 has lost the precision its log-odds need: "
+            "write the margin in a model_output column for an exact check.",
+            numeric=[False, True, False, True, True, False],
+        ),
+        "Model",
     )
 
 
@@ -314,7 +339,7 @@ def board_table(
         row = [
             model_cell(table.name, colours),
             Cell(method_of(table)),
-            Cell(listed(top_k(table, TOP_SHOWN))),
+            Cell(listed(top_k(table, TOP_SHOWN)), role="text"),  # a list of names: it wraps
         ]
         if agreements:
             a = by_candidate.get(table.name)

@@ -18,7 +18,13 @@ from reportgen.errors import ReportgenError
 from reportgen.ingest.lmeval import BenchmarkRun, TaskResult, group_leaves
 from reportgen.stats import significance as compare
 from reportgen.stats import stepdown
-from reportgen.stats.comparison import ALPHA, Comparison, adjusted_interval, significance_ranks
+from reportgen.stats.comparison import (
+    ALPHA,
+    Comparison,
+    adjusted_interval,
+    significance_ranks,
+    verdict_of,
+)
 
 PRIMARY_ORDER = ("acc_norm", "acc", "exact_match")
 # suites whose leaderboards report another metric than PRIMARY_ORDER would pick
@@ -403,14 +409,9 @@ def _deltas(table: BenchmarkTable) -> list[TaskDelta]:
             level = levels.get(task)
             se = (ci[1] - delta) / Z95 if ci is not None else None
             shown = None if level is None else adjusted_interval(delta, p, se, level)
-            if delta == 0:  # equal scores: no test can call them apart
-                verdict = "tie"
-            elif adj is None:
-                verdict = "untested"
-            elif adj >= ALPHA:
-                verdict = "tie"
-            else:
-                verdict = "better" if (delta > 0) == b.higher_is_better else "worse"
+            # not adj < ALPHA: a NaN adjusted p-value is not a tie (as before)
+            significant = None if adj is None else not adj >= ALPHA
+            verdict = verdict_of(delta, significant, b.higher_is_better)
             found.append(
                 TaskDelta(
                     model,
