@@ -82,7 +82,7 @@ def _option_parameter(option: Option) -> inspect.Parameter:
     )
 
 
-def build(ctx: typer.Context, runs: list[str], **given: Any) -> None:
+def build(ctx: typer.Context, runs: list[str] | None, **given: Any) -> None:
     """Build one HTML report comparing RUNS side by side.
 
     Exit codes: 0 all gates pass, 1 a --fail-if gate failed (every output is still written,
@@ -141,7 +141,8 @@ RUNS_HELP = (
     "files or output folders (results_*.json, samples_<task>_*.jsonl). The name defaults to the "
     "file stem. One NAME may be given to runs of different kinds (classification, regression: "
     "numeric label + prediction, multilabel: lists of labels, perplexity: nll + num_tokens "
-    "columns, generation: free-text label + prediction, lm-eval results)."
+    "columns, generation: free-text label + prediction, lm-eval results). None with --history: "
+    "a report of training histories alone."
 )
 build.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
     [
@@ -150,11 +151,12 @@ build.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
             "runs",
             inspect.Parameter.POSITIONAL_OR_KEYWORD,
             annotation=Annotated[
-                list[str],
+                list[str] | None,
                 typer.Argument(
                     rich_help_panel="Inputs", metavar="RUNS...", help=RUNS_HELP, show_default=False
                 ),
             ],
+            default=None,  # --history alone makes a report of training histories
         ),
         *(_option_parameter(option) for option in OPTIONS),
     ]

@@ -65,6 +65,7 @@ def read_config(path: Path) -> dict[str, Any]:
 def with_config(ctx: typer.Context, path: str | Path | None) -> dict[str, Any]:
     """The command's options, defaults replaced by the config file's settings."""
     options = dict(ctx.params)
+    options["runs"] = list(options.get("runs") or [])  # none: histories alone (--history)
     found = Path(path) if path is not None else find_config(Path.cwd())
     if found is None:
         return options

@@ -156,8 +156,7 @@ def parse_labels(items: Sequence[str]) -> dict[str, str]:
 
 
 def check_marker(value: str | None) -> str | None:
-    """A --markdown-marker ID: letters, digits, ``_``, ``.`` or ``-`` (it goes into an HTML
-    comment, so nothing that could end one)."""
+    """A --markdown-marker ID: letters, digits, ``_ . -``: nothing that could end a comment."""
     if value is not None and not LABEL_KEY.fullmatch(value):
         raise ValueError(f"{value!r}: use letters, digits, _ . or -, e.g. pr-report")
     return value
@@ -249,13 +248,16 @@ OPTIONS: tuple[Option, ...] = (
            flag="--benchmark-metric", metavar="TASK=METRIC", check=parse_task_metrics),
     _files("histories", "v2=runs/v2/history.csv", flag="--history", objects=True,
            help="A model's training history as NAME=PATH (long form step,split,metric,value or "
-           "wide form step,train_loss,val_loss,...); repeatable. A history.csv inside a run "
-           "folder is found without this."),
+           "wide form step,train_loss,val_loss,...; a Hugging Face trainer_state.json, a Keras "
+           "history JSON or CSVLogger log, a Lightning metrics.csv, a TensorBoard scalar CSV); "
+           "repeatable, and enough without runs. A history.csv inside a run folder is found "
+           "without this."),
     _files("embeddings", "v2=runs/v2-embeddings.npy",
            help="A classification run's embeddings as NAME=PATH to an n x d .npy file (one row "
-           "per example, in the run's order); repeatable. An 'embedding' column of list values "
-           "works without this. Adds PCA and t-SNE projections and the silhouette of the true "
-           "classes."),
+           "per example, in the run's order) or Embedding Projector vectors.tsv (metadata.tsv "
+           "beside it: an id column aligns them); repeatable. An 'embedding' column of list "
+           "values works without this. Adds PCA and t-SNE projections and the silhouette of the "
+           "true classes."),
     _files("importance", "v2=runs/v2-importance.csv",
            help="A model's feature importance table as NAME=PATH (CSV, TSV, JSON Lines, JSON or "
            "Parquet; columns feature, importance, optional std and method); repeatable. Runs "
@@ -343,18 +345,16 @@ OPTIONS: tuple[Option, ...] = (
             "latency_p99_ms > 500 for v2"], "Gates",
            metavar="EXPR"),
     Option("trend", "texts", (),
-           "Earlier builds' JSON summaries (files, folders or glob patterns; repeatable): adds "
-           "a History section with this build's headline metrics at the end of their trend, "
-           "and a verdict clause when this build breaks it (outside the range of the last "
-           "--trend-window builds and significantly worse than its baseline). Training "
-           "histories are --history.", ["summaries/"], "Comparison", metavar="DIR_OR_GLOB"),
+           "Earlier builds' JSON summaries (files, folders or glob patterns; repeatable): a "
+           "History section with this build at the end of their trend, and a verdict clause when "
+           "it breaks the trend (outside the last --trend-window builds' range and significantly "
+           "worse than its baseline).", ["summaries/"], "Comparison", metavar="DIR_OR_GLOB"),
     Option("order_by", "text", "date",
            "How a trend orders builds (--trend, reportgen history): by date, commit, version, "
            "or any --label or run metadata key; builds without it first, then by generation "
            "time.", "version", "Comparison", metavar="KEY"),
-    Option("trend_window", "int", 10,
-           "How many earlier builds --trend checks this build against.", 20, "Comparison",
-           metavar="N", low=3, high=1000),
+    Option("trend_window", "int", 10, "How many earlier builds --trend checks this build "
+           "against.", 20, "Comparison", metavar="N", low=3, high=1000),
     Option("margin", "float", 0.01,
            "The change each comparison should be able to detect: the report says how many "
            "paired examples would detect it with 80% power. A bound gate on a metric "

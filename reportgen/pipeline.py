@@ -25,7 +25,7 @@ from reportgen.gates import Gate, check_names, check_options, evaluate_gates, pa
 from reportgen.history import break_clause, builds_section, read_summaries, trend_sections
 from reportgen.ingest.base import ExampleRun, RunBase
 from reportgen.ingest.memory import named_runs
-from reportgen.ingest.runs import ColumnNames, parse_run_argument
+from reportgen.ingest.runs import ColumnNames, _stem, parse_run_argument
 from reportgen.ingest.sources import load_sources
 from reportgen.kinds.base import (
     MAX_DRAWN,
@@ -83,8 +83,11 @@ def build_report(
         raise ReportgenError(hidden)
     gates = parse_gates(o.fail_if)
     check_options(gates, o.slices, o.bootstrap)
-    if not runs:
-        raise ReportgenError("no runs given; pass at least one run file")
+    if not runs and not o.histories:
+        raise ReportgenError(
+            "no runs given; pass at least one run file, or training histories with "
+            "--history NAME=PATH"
+        )
     # earlier builds' summaries: a bad one stops the build here, before any work
     earlier = read_summaries(o.trend, empty_ok=True) if o.trend else None
     _check_size(len(runs), None if o.repeats else len(_names_given(runs)))
@@ -159,12 +162,13 @@ def build_report(
     everything = [*loaded.runs, *loaded.histories]
     owned = {k.name: [r for r in everything if k.owns(r)] for k in registry.KINDS}
     known = set().union(*(k.metric_names(owned[k.name]) for k in registry.KINDS))
-    check_names(gates, names, known, baseline or names[0])
     everyone = names + [h.name for h in loaded.histories if h.name not in names]
-    colours = model_colours(everyone, baseline or names[0])
+    first = baseline or everyone[0]  # histories alone: the first history's model
+    check_names(gates, names, known, first)
+    colours = model_colours(everyone, first)
     ctx = Context(
         o,
-        baseline or names[0],
+        first,
         names,
         colours,
         parallel_map,
@@ -314,7 +318,7 @@ def _names_given(runs: Sequence[RunSource]) -> set[str]:
     for run in runs:
         if isinstance(run, str | Path):
             name, path = parse_run_argument(str(run))
-            names.add(name or path.stem)
+            names.add(name or _stem(path))
     return names
 
 
@@ -417,7 +421,10 @@ def _assemble(
         [s for r in results for s in r.scores],
         [c for r in results for c in (*r.comparisons, *r.by_slice)],
     )
-    kinds = _kinds(results, runs)
+    kinds = _kinds(results, runs) or [
+        _noun(registry.by_name()[r.kind], r) for r in results
+    ]  # training histories alone: no run, the histories' kind
+    names = names or list(dict.fromkeys(m for r in results for m in r.models))
     subtitle = ", ".join(full for full, _ in kinds)
     return Report(
         title=title or _default_title(names, kinds),

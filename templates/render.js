@@ -317,4 +317,33 @@
   });
   window.addEventListener("hashchange", openTarget);
   openTarget();
+
+  // A table wider than its box scrolls sideways: say so. The edge with more columns beyond
+  // it fades (.more-left, .more-right) and a line under the table says to scroll; both go
+  // when everything is in view. Measured again on resize and when a section opens.
+  var boxes = Array.prototype.slice.call(document.querySelectorAll(".table-scroll"));
+  function cue(box) {
+    var hint = box.nextElementSibling && box.nextElementSibling.classList.contains("scroll-hint") ?
+      box.nextElementSibling : null;
+    var hidden = box.offsetParent === null; // inside a closed section: measured when opened
+    var wide = !hidden && box.scrollWidth > box.clientWidth + 1;
+    var left = wide && box.scrollLeft > 1;
+    var right = wide && box.scrollLeft + box.clientWidth < box.scrollWidth - 1;
+    box.classList.toggle("more-left", left);
+    box.classList.toggle("more-right", right);
+    if (wide && !hint) {
+      hint = document.createElement("p");
+      hint.className = "scroll-hint";
+      hint.textContent = "\u21c6 Wider than the page: scroll sideways for more columns.";
+      box.parentNode.insertBefore(hint, box.nextSibling);
+    }
+    if (hint) { hint.hidden = !wide; }
+  }
+  boxes.forEach(function (box) {
+    box.addEventListener("scroll", function () { cue(box); }, { passive: true });
+    cue(box);
+  });
+  function cueAll() { boxes.forEach(cue); }
+  window.addEventListener("resize", cueAll);
+  document.addEventListener("toggle", cueAll, true); // a <details> opened or closed
 })();

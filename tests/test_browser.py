@@ -601,6 +601,41 @@ def test_pages_fit_the_screen(browser: object, layout_pages: list[Path], width: 
     context.close()
 
 
+def test_a_table_that_scrolls_shows_that_it_scrolls(
+    browser: object, layout_pages: list[Path]
+) -> None:
+    """At 400 px the comparison table is wider than its box: its right edge fades, a line
+    under it says to scroll sideways, and once scrolled the left edge fades too; tables that
+    fit carry neither (before: nothing told that columns were hidden)."""
+    context = browser.new_context(viewport={"width": 400, "height": 800})  # type: ignore[attr-defined]
+    offline(context)
+    page = context.new_page()
+    page.goto(layout_pages[0].resolve().as_uri())
+    page.wait_for_function(
+        "document.querySelectorAll('.chart:not([data-rendered])').length === 0", timeout=30_000
+    )
+    page.evaluate("document.querySelectorAll('details').forEach(d => { d.open = true; })")
+    page.wait_for_timeout(300)
+    boxes = page.eval_on_selector_all(
+        ".table-scroll",
+        """els => els.filter(e => e.offsetParent !== null).map(e => ({
+             wide: e.scrollWidth > e.clientWidth + 1, cls: e.className,
+             hint: !!(e.nextElementSibling && e.nextElementSibling.matches('.scroll-hint')
+                      && !e.nextElementSibling.hidden)}))""",
+    )
+    wide = [b for b in boxes if b["wide"]]
+    assert wide, boxes
+    assert all("more-right" in b["cls"] and b["hint"] for b in wide), wide
+    assert all("more-" not in b["cls"] and not b["hint"] for b in boxes if not b["wide"])
+    after = page.eval_on_selector(
+        ".table-scroll.more-right",
+        "e => { e.scrollLeft = e.scrollWidth; e.dispatchEvent(new Event('scroll')); "
+        "return e.className; }",
+    )
+    assert "more-left" in after and "more-right" not in after, after
+    context.close()
+
+
 def test_printing_keeps_every_table_column(browser: object, layout_pages: list[Path]) -> None:
     """Emulated print on A4 (the printable width at 96 dpi): no table runs past its card, so
     no leaderboard column is cut off."""

@@ -21,6 +21,8 @@ from reportgen.errors import ReportgenError
 from reportgen.ingest.vectors import EmbeddingSource, read_rows, sample_rows
 from reportgen.kinds.embeddings import project
 
+from .conftest import build_cli
+
 
 @pytest.fixture(scope="module")
 def digits_run() -> tuple[pd.DataFrame, np.ndarray]:
@@ -270,3 +272,69 @@ def test_ten_classes_get_their_own_colours_and_only_more_are_pooled() -> None:
 
     assert shown(10) == [str(i) for i in range(10)]
     assert shown(11) == [str(i) for i in range(2, 11)] + ["(other)"]  # 0 and 1 are rarest
+
+
+def _projector(folder: Path, vectors: np.ndarray, metadata: str | None) -> Path:
+    folder.mkdir()
+    np.savetxt(folder / "vectors.tsv", vectors, delimiter="\t", fmt="%.6f")
+    if metadata is not None:
+        (folder / "metadata.tsv").write_text(metadata)
+    return folder / "vectors.tsv"
+
+
+def test_embedding_projector_tsvs_are_embeddings(
+    tmp_path: Path, digits_run: tuple[pd.DataFrame, np.ndarray], write_run: Callable[..., Path]
+) -> None:
+    """Was: exit 2, "vectors.tsv is not a .npy file". Headerless labels are in row order; a
+    metadata header with an id column aligns shuffled vectors by id."""
+    frame, x = digits_run
+    run = write_run(frame, "run.csv")
+    labels = "".join(f"{v}\n" for v in frame["label"])
+    plain = _projector(tmp_path / "plain", x, labels)
+    order = np.random.default_rng(0).permutation(len(x))
+    ids, classes = frame["id"].to_numpy()[order], frame["label"].to_numpy()[order]
+    header = "id\tlabel\n" + "".join(f"{i}\t{v}\n" for i, v in zip(ids, classes, strict=True))
+    shuffled = _projector(tmp_path / "shuffled", x[order], header)
+    rows = sample_rows(len(x), 400, seed=0)
+    expected = silhouette_score(x[rows], frame["label"].to_numpy()[rows])
+    for given in (plain, plain.parent, shuffled):
+        summary = tmp_path / "s.json"
+        done = build_cli(f"run={run}", "--embeddings", f"run={given}", "--max-points", "400",
+                         "--bootstrap", "0", "-o", str(tmp_path / "r.html"),
+                         "--json", str(summary))  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        embedding = json.loads(summary.read_text())["runs"][0]["embedding"]
+        assert embedding["dimensions"] == 64 and embedding["silhouette"] == pytest.approx(
+            expected, abs=1e-6
+        )
+
+
+@pytest.mark.parametrize(
+    ("vectors", "metadata", "message"),
+    [
+        ("1\t2\n3\tx\n", None, "vectors.tsv: line 2, value 2 is 'x', not a number"),
+        ("1\t2\n3\t4\n", "a\nb\nc\n", "metadata.tsv: has 3 rows but vectors.tsv has 2 vectors"),
+        ("1\t2\n3\t4\n", None, "vectors.tsv: has 2 vectors but the run has 4 examples"),
+        ("1\t2\n3\t4\n5\t6\n7\t8\n", "id\tlabel\na\t0\nb\t1\nc\t1\nzz\t0\n",
+         "metadata.tsv: no vector for the run's id 'd' (1 of 4 ids missing)"),
+    ],
+    ids=["not a number", "metadata rows", "vector count", "missing id"],
+)  # fmt: skip
+def test_projector_files_that_do_not_fit_are_one_line(
+    tmp_path: Path, vectors: str, metadata: str | None, message: str
+) -> None:
+    run = tmp_path / "run.csv"
+    pd.DataFrame({"id": list("abcd"), "label": [0, 1, 1, 0], "prediction": [0, 1, 0, 0]}).to_csv(
+        run, index=False
+    )
+    folder = tmp_path / "proj"
+    folder.mkdir()
+    (folder / "vectors.tsv").write_text(vectors)
+    if metadata is not None:
+        (folder / "metadata.tsv").write_text(metadata)
+    done = build_cli(f"run={run}", "--embeddings", f"run={folder / 'vectors.tsv'}", "-o",
+                     str(tmp_path / "r.html"), "--bootstrap", "0")  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+    assert done.stderr.startswith(f"reportgen: error: {folder}/{message}"), done.stderr
+    assert not (tmp_path / "r.html").exists()

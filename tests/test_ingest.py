@@ -610,3 +610,27 @@ def test_symlinked_folders_are_not_walked_into(tmp_path: Path) -> None:
     code, output = _build(str(out), "-o", str(tmp_path / "r.html"), "--json", str(summary))
     assert code == 0, output
     assert [run["name"] for run in json.loads(summary.read_text())["runs"]] == ["demo/demo-lm-7b"]
+
+
+def test_default_run_names_strip_known_extensions_only(tmp_path: Path) -> None:
+    """Was: every dot was an extension, so lgbm.it1200.csv and lgbm.it800.csv were both
+    'lgbm' and the build stopped with "two classification runs are named 'lgbm'", exit 2."""
+    first, second = tmp_path / "lgbm.it1200.csv", tmp_path / "lgbm.it800.csv.gz"
+    FRAME.to_csv(first, index=False)
+    second.write_bytes(gzip.compress(FRAME.to_csv(index=False).encode()))
+    summary = tmp_path / "s.json"
+    done = build_cli(str(first), str(second), "-o", str(tmp_path / "r.html"),
+                     "--json", str(summary), "--bootstrap", "0")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    names = [run["name"] for run in json.loads(summary.read_text())["runs"]]
+    assert names == ["lgbm.it1200", "lgbm.it800"]
+
+
+def test_unsupported_type_names_the_extension_not_the_dotted_name(tmp_path: Path) -> None:
+    """Was: "unsupported file type .5B_v5.README.md"."""
+    path = tmp_path / "Qwen2.5-0.5B_v5.README.md"
+    path.write_text("# a note\n")
+    done = build_cli(str(path), "-o", str(tmp_path / "r.html"))
+    assert done.returncode == 2
+    assert done.stderr.startswith(f"reportgen: error: {path}: unsupported file type .md; use CSV")
+    assert done.stderr.count("\n") == 1 and not (tmp_path / "r.html").exists()

@@ -254,3 +254,21 @@ def test_the_cached_vega_bundle_is_used_only_when_it_is_the_pinned_one(
     page_html.javascript_bundle.cache_clear()
     assert page_html.javascript_bundle() == "window.__pwned = 2;"
     page_html.javascript_bundle.cache_clear()
+
+
+def test_the_page_says_when_a_table_scrolls_sideways(
+    tmp_path: Path, cancer_logistic: Predictions
+) -> None:
+    """Before: a wide table scrolled with nothing to show it. The page's script marks a box
+    wider than its table's room (.more-left/.more-right: the edge with more beyond it fades)
+    and adds a line that says so; print drops both (the browser test checks it at 400 px)."""
+    path = tmp_path / "a.csv"
+    cancer_logistic.frame().to_csv(path, index=False)
+    out = tmp_path / "r.html"
+    build_report([str(path)], bootstrap=0, timestamp=False).save(out)
+    page = out.read_text()
+    assert ".table-scroll.more-right { -webkit-mask-image: linear-gradient(" in page
+    assert ".table-scroll.more-left.more-right {" in page
+    assert 'box.classList.toggle("more-right", right);' in page
+    assert "scroll sideways for more columns" in page
+    assert "textContent" in page and "innerHTML" not in page.split("scroll-hint")[1][:800]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -170,3 +171,62 @@ def test_a_cut_list_says_how_many_it_shows_and_how_to_see_more(sliced_runs: Slic
     errors = next(s for s in full.sections if s.id == "errors")
     table = next(t for t in errors.tables if t.title.startswith("logistic: most confident"))
     assert "--top-k" not in table.caption and len(table.rows) == wrong
+
+
+def _fold_runs(tmp_path: Path) -> list[str]:
+    """A binary pair, a regression pair and a perplexity pair, each with folds 1-5 and
+    months 1-11 (integers) beside a whole-number column of many values."""
+    rng = np.random.default_rng(3)
+    n = 330
+    y, target = rng.integers(0, 2, n), rng.normal(size=n)
+    tokens = rng.integers(5, 60, n)
+    common = {"id": range(n), "fold": np.arange(n) % 5 + 1, "month": np.arange(n) % 11 + 1}
+    runs = []
+    for model, noise in (("a", 0.2), ("b", 0.3)):
+        flip = rng.random(n) < noise
+        frames = {
+            f"cls_{model}": {"label": y, "prediction": np.where(flip, 1 - y, y)},
+            f"reg_{model}": {"label": target, "prediction": target + rng.normal(0, noise, n)},
+            f"ppl_{model}": {"nll": rng.gamma(4.0, 0.5, n) * tokens, "num_tokens": tokens},
+        }
+        for name, columns in frames.items():
+            path = tmp_path / f"{name}.csv"
+            pd.DataFrame({**common, **columns}).to_csv(path, index=False)
+            runs.append(f"{model}={path}")
+    return runs
+
+
+def test_integer_slices_of_few_values_are_categories_in_order_and_one_shape(
+    tmp_path: Path,
+) -> None:
+    """Was: folds 1-5 cut into quartile bins, "[4, 5]" merging two folds, months listed
+    1, 10, 11, 2, ... and a regression or perplexity slice entry {value, n, small, mae}
+    where a classification one is {value, n, small, worst, metrics}."""
+    report = build_report(_fold_runs(tmp_path), slices=["fold", "month"], bootstrap=0)
+    runs = json.loads(report.to_json())["runs"]
+    assert {r["task"] for r in runs} == {"binary", "regression", "perplexity"}
+    for run in runs:
+        folds, months = run["slices"]["fold"], run["slices"]["month"]
+        assert [s["value"] for s in folds] == ["1", "2", "3", "4", "5"], run["name"]
+        assert [s["value"] for s in months] == [str(m) for m in range(1, 12)], run["name"]
+        assert all({"value", "n", "small", "worst", "metrics"} <= set(s) for s in folds)
+        assert all(isinstance(s["metrics"], dict) and s["metrics"] for s in folds)
+        assert sum(s["worst"] for s in folds) == 1
+    reg = next(r for r in runs if r["task"] == "regression" and r["name"] == "a")
+    frame = pd.read_csv(tmp_path / "reg_a.csv")
+    expected = (frame["label"] - frame["prediction"]).abs().groupby(frame["fold"]).mean()
+    found = {int(s["value"]): s["metrics"]["mae"] for s in reg["slices"]["fold"]}
+    assert found == pytest.approx(expected.to_dict())
+    worst = max(found, key=lambda k: found[k])  # mae: the highest is the worst
+    assert [s["value"] for s in reg["slices"]["fold"] if s["worst"]] == [str(worst)]
+
+
+def test_whole_numbers_of_many_values_are_still_binned(tmp_path: Path) -> None:
+    rng = np.random.default_rng(4)
+    n = 200
+    y = rng.integers(0, 2, n)
+    frame = pd.DataFrame({"label": y, "prediction": y, "age": rng.integers(18, 90, n)})
+    path = tmp_path / "r.csv"
+    frame.to_csv(path, index=False)
+    (age,) = build_report([str(path)], slices=["age"], bootstrap=0).result("classification").slices
+    assert len(age.values) == 4 and all(v.startswith("[") for v in age.values)

@@ -205,16 +205,19 @@ def history_chart(
     colours: Sequence[str],
     metric: str,
     log_scale: bool,
+    x_title: str = "Step",
 ) -> alt.TopLevelMixin:
     """One metric's training curves: colour = model, dash = split; the best validation step
-    of each model marked. ``points``: model, split, step, value; ``best``: model, step, value."""
+    of each model marked; a series of one value (a single test loss) drawn as a point, which a
+    line cannot show. ``points``: model, split, step, value; ``best``: model, step, value;
+    ``x_title``: what the steps count (Step, Epoch)."""
     highlight = _legend_highlight("model")
     y_scale = alt.Scale(type="log") if log_scale else alt.Scale(zero=False)
     lines = (
         alt.Chart(points)
         .mark_line(strokeWidth=1.8)
         .encode(
-            x=alt.X("step:Q", title="Step"),
+            x=alt.X("step:Q", title=x_title),
             y=alt.Y("value:Q", title=metric + (" (log scale)" if log_scale else ""), scale=y_scale),
             color=_colour("model", models, colours, "Model"),
             strokeDash=alt.StrokeDash("split:N", title="Split"),
@@ -243,7 +246,27 @@ def history_chart(
             ],
         )
     )
-    layers = [lines, marks] if len(best) else [lines]  # an empty layer has no extent
+    sizes = points.groupby(["model", "split"], sort=False)["step"].transform("size")
+    single = points[sizes.to_numpy() == 1]
+    dots = (
+        alt.Chart(single)
+        .mark_point(filled=True, size=70)
+        .encode(
+            x=alt.X("step:Q"),
+            y=alt.Y("value:Q"),
+            color=_colour("model", models, colours, "Model"),
+            shape=alt.Shape("split:N", title="Split"),
+            tooltip=[
+                alt.Tooltip("model:N"),
+                alt.Tooltip("split:N"),
+                alt.Tooltip("step:Q", format=","),
+                alt.Tooltip("value:Q", format=".4g"),
+            ],
+        )
+    )
+    layers = [lines]  # an empty layer has no extent
+    layers += [dots] if len(single) else []
+    layers += [marks] if len(best) else []
     return alt.layer(*layers).properties(width=440, height=SQUARE - 40)
 
 

@@ -131,11 +131,29 @@ def detect_format(path: Path) -> str:
     ext = suffixes[-2] if compressed and len(suffixes) >= 2 else (suffixes[-1] if suffixes else "")
     fmt = FORMATS.get(ext)
     if fmt is None or (compressed and fmt not in COMPRESSIBLE):
+        # the extension only: a dotted name (Qwen2.5-0.5B.README.md) says .md, not .5B.README.md
+        shown = "".join(path.suffixes[-2:] if compressed else path.suffixes[-1:])
         raise ReportgenError(
-            f"{path}: unsupported file type {''.join(path.suffixes) or '(no extension)'}; "
-            f"use {SUPPORTED_HINT}"
+            f"{path}: unsupported file type {shown or '(no extension)'}; use {SUPPORTED_HINT}"
         )
     return fmt
+
+
+# the extensions a default run name leaves out: the formats read, and the files other
+# harnesses write (a model card's .md, inspect-ai's .eval, .yaml results)
+NAME_SUFFIXES = frozenset({*FORMATS, ".md", ".yaml", ".yml", ".eval", ".txt"})
+
+
+def name_of(path: Path) -> str:
+    """A run's default name: the file name without its known extension (and ``.gz``), so a
+    dotted name keeps its dots: ``lgbm.it1200.csv`` is ``lgbm.it1200``."""
+    name = path.name
+    if name.lower().endswith(".gz"):
+        name = name[:-3]
+    dot = name.rfind(".")
+    if dot > 0 and name[dot:].lower() in NAME_SUFFIXES:
+        name = name[:dot]
+    return name or path.name
 
 
 _PARSED: dict[str, str] = {}  # path -> SHA-256 of the bytes last parsed from it

@@ -37,6 +37,7 @@ from reportgen.ingest.files import (
     check_regular_file,
     check_text_head,
     detect_format,
+    name_of,
 )
 from reportgen.ingest.vectors import EmbeddingSource, find_column, lazy_column
 
@@ -214,10 +215,8 @@ def locate(path: Path) -> tuple[Path, str, dict[str, Any]]:
 
 
 def _stem(path: Path) -> str:
-    name = path.name
-    for suffix in reversed(path.suffixes):
-        name = name.removesuffix(suffix)
-    return name or path.name
+    """A run's default name: the file name without its known extension (``name_of``)."""
+    return name_of(path)
 
 
 def _find_predictions_file(directory: Path) -> Path:

@@ -34,7 +34,13 @@ from reportgen.ingest.files import (
     detect_format,
 )
 from reportgen.ingest.folders import check_run_folder
-from reportgen.ingest.history import HISTORY_NAMES, History, load_history
+from reportgen.ingest.history import (
+    HISTORY_NAMES,
+    History,
+    history_json,
+    load_history,
+    looks_like_history,
+)
 from reportgen.ingest.runs import (
     HEADERLESS,
     ColumnNames,
@@ -117,12 +123,21 @@ def load_source(
             if kind.claims_file(data_path):
                 return Sources(kind.load_file(data_path, name))
     fmt = detect_format(data_path)
+    shape = history_json(data_path)[1] if fmt == "json" else None
     if columns.header is not None:  # --no-header --columns: read as the names say
         embedding = None
         frame = _read_frame(data_path, fmt, names=columns.header)
     else:
         embedding = lazy_column(data_path, fmt)  # vectors stay in the file until sampled
-        frame = _read_frame(data_path, fmt, embedding.name if embedding else None)
+        frame = (
+            None if shape else _read_frame(data_path, fmt, embedding.name if embedding else None)
+        )
+    if frame is None or looks_like_history(frame.columns):
+        shape = shape or "an epoch or step column beside losses"
+        raise ReportgenError(
+            f"{data_path}: this looks like a training history ({shape}), not a run; pass it "
+            f"with --history {name}={data_path}"
+        )
     shown = fmt + HEADERLESS if columns.header is not None else fmt  # lines count from 1
     source = Source(frame, name, data_path, shown, columns, metadata, task, embedding)
     histories = [load_history(h, name) for h in _histories_beside(path, data_path)]

@@ -29,6 +29,7 @@ class EmbeddingSource:
     file: Path | None = None  # with ``name`` and ``fmt``: a column not read with the run
     name: str = ""
     fmt: str = ""
+    matrix: np.ndarray | None = None  # read whole, in the run's order (Projector vectors.tsv)
 
 
 LAZY_FORMATS = ("parquet", "csv", "tsv")
@@ -113,6 +114,8 @@ def read_rows(source: EmbeddingSource, rows: np.ndarray, n_examples: int) -> np.
     vectors, naming the row."""
     if source.npy is not None:
         return _read_npy(source, rows, n_examples)
+    if source.matrix is not None:
+        return _finite(source.matrix[rows], source, rows)
     column = _file_rows(source, rows) if source.file is not None else source.column
     assert column is not None
     values = [_vector(v) for v in (column if source.file is not None else column.iloc[rows])]

@@ -21,6 +21,7 @@ import pandas as pd
 from reportgen import formatting as fmt
 from reportgen.errors import ReportgenError
 from reportgen.ingest.folders import check_regular_file
+from reportgen.ingest.projector import projector_matrix, projector_vectors
 from reportgen.ingest.vectors import EmbeddingSource, read_rows, sample_rows
 from reportgen.kinds.base import (
     Context,
@@ -424,11 +425,18 @@ def _attach(ctx: Context, runs: dict[str, Any]) -> dict[str, EmbeddingSource | N
         example="v2=runs/v2.npy",
     ):
         path = given.path
+        vectors = projector_vectors(path)  # Embedding Projector TSVs (or their folder)
         with given.named():
-            check_regular_file(path, "embeddings")  # a FIFO would block np.load forever
+            check_regular_file(vectors or path, "embeddings")  # a FIFO would block forever
+        if vectors is not None:
+            run = runs[given.name]
+            matrix = projector_matrix(vectors, run.ids, run.n_examples)
+            sources[given.name] = EmbeddingSource(str(vectors), matrix=matrix)
+            continue
         if path.suffix.lower() != ".npy":
             raise given.error(
-                f"{path} is not a .npy file; save the n x d array with numpy.save, or put the "
+                f"{path} is not a .npy file nor Embedding Projector vectors (vectors.tsv, with "
+                "metadata.tsv beside it); save the n x d array with numpy.save, or put the "
                 "vectors in an 'embedding' column of the run file"
             )
         sources[given.name] = EmbeddingSource(str(path), npy=path)

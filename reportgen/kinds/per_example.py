@@ -450,14 +450,7 @@ class ExampleKind(SumsKind):
                     "n_paired": pairing.n_paired,
                     "note": pairing.note,
                 },
-                "slices": {
-                    s.column: [
-                        {"value": c.value, "n": c.n, "small": c.small, c.metric: c.score}
-                        for c in s.cells
-                        if c.model == r.name and c.group == r.group
-                    ]
-                    for s in result.slices
-                },
+                "slices": {s.column: s.summary_of(r.group, r.name) for s in result.slices},
                 "notes": [*run.notes, *r.notes],
             }
             if (r.group, r.name) in result.repeats:

@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
+from reportgen import metrics as registry
 from reportgen.errors import ReportgenError
 from reportgen.ingest.base import ExampleRun
 from reportgen.ingest.runs import scalar_values
@@ -33,7 +34,7 @@ from reportgen.stats import significance as compare
 from reportgen.stats.bootstrap import MIN_INTERVAL_EXAMPLES, resampled_sums, too_few_note
 from reportgen.stats.comparison import Comparison, significance_ranks
 from reportgen.stats.pairing import Pairing, _id_strings, id_note, id_order, match_ids
-from reportgen.stats.slicing import MISSING, labeller
+from reportgen.stats.slicing import MISSING, labeller, value_order
 
 
 @dataclass
@@ -79,6 +80,30 @@ class LMSlices:
     column: str
     values: list[str]
     cells: list[LMSliceCell]
+
+    def summary_of(self, group: str, model: str) -> list[dict[str, object]]:
+        """One run's slices as the JSON summary lists them, in the shape every kind uses
+        (value, n, small, worst: the slice large enough to count with the worst headline
+        value, metrics); the headline also under its own name, as schema 2 first wrote it."""
+        at = {v: i for i, v in enumerate(self.values)}
+        mine = [c for c in self.cells if c.model == model and c.group == group]
+        mine.sort(key=lambda c: at.get(c.value, len(at)))
+        counted = [c for c in mine if not c.small and c.score is not None]
+        worst = None
+        if counted:
+            sign = 1.0 if registry.lower_is_better(counted[0].metric) else -1.0
+            worst = max(counted, key=lambda c: sign * float(c.score or 0.0)).value
+        return [
+            {
+                "value": c.value,
+                "n": c.n,
+                "small": c.small,
+                "worst": c.value == worst,
+                "metrics": {c.metric: c.score},
+                c.metric: c.score,
+            }
+            for c in mine
+        ]
 
 
 @dataclass
@@ -510,6 +535,8 @@ class SumsKind(Kind):
                     values.append(value)
         if labels is not None:
             values = [v for v in [*labels, MISSING] if v in values]
+        else:
+            values = sorted(values, key=lambda v: (v == MISSING, value_order(v)))
         return LMSlices(column, values, cells)
 
     # --- the Kind interface, shared --------------------------------------------------------

@@ -26,7 +26,7 @@ from reportgen.kinds.classification.resample import build_cells, cell_stats, rep
 from reportgen.stats import significance as compare
 from reportgen.stats.comparison import Comparison, settle
 from reportgen.stats.pairing import Pairing
-from reportgen.stats.slicing import MISSING, OTHER, labeller
+from reportgen.stats.slicing import MISSING, OTHER, labeller, value_order
 
 MAX_SLICES = 20
 SLICE_CELL_BUDGET = 2000  # cells per slice bootstrap: slices are many, their deltas coarse
@@ -167,7 +167,8 @@ def analyse(
         by_size = sorted(sizes, key=lambda v: (-sizes[v], v))
         pooled = len(by_size) > MAX_SLICES
         kept = by_size[: MAX_SLICES - 1] if pooled else by_size
-        values = sorted((v for v in kept if v != MISSING), key=str) + ([OTHER] if pooled else [])
+        values = sorted((v for v in kept if v != MISSING), key=value_order)
+        values += [OTHER] if pooled else []
     else:
         values = [v for v in bin_labels if sizes.get(v)]
     if sizes.get(MISSING):
