@@ -342,11 +342,9 @@ def history_report(
     from reportgen.charts import draw_all
     from reportgen.render import fallbacks
 
-    loaded = [s if isinstance(s, Summary) else None for s in summaries]
-    if all(s is not None for s in loaded):
-        found = [s for s in loaded if s is not None]
-    else:
-        found = read_summaries([s for s in summaries if not isinstance(s, Summary)])
+    paths = [s for s in summaries if not isinstance(s, Summary)]
+    found = [s for s in summaries if isinstance(s, Summary)]
+    found += read_summaries(paths) if paths else []
     if not found:
         raise ReportgenError("no summaries given; pass the JSON files reportgen build --json wrote")
     hidden = fmt.hidden_in(title or "", "--title", "write the title without it")

@@ -110,13 +110,17 @@ class Trend:
     order_by: str = "date"
     window: int = WINDOW  # build --trend: the earlier points a break is judged against
     markdown_points: int = MARKDOWN_POINTS  # the builds a Markdown sparkline covers
+    _series: dict[tuple[str, str, str, str], list[Point]] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     def series(self, kind: str, scope: str, metric: str, model: str) -> list[Point]:
-        return [
-            p
-            for p in self.points
-            if (p.kind, p.scope, p.metric, p.model) == (kind, scope, metric, model)
-        ]
+        """One model's points of one metric, in build order (grouped once, on first use)."""
+        if self._series is None:
+            self._series = {}
+            for p in self.points:
+                self._series.setdefault((p.kind, p.scope, p.metric, p.model), []).append(p)
+        return self._series.get((kind, scope, metric, model), [])
 
     @property
     def flagged(self) -> list[Point]:

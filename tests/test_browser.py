@@ -64,30 +64,37 @@ def browser() -> Iterator[object]:
         instance.close()
 
 
+def watched(browser: object) -> tuple[object, object, PageVisit]:
+    """A new context and page whose console messages, dialogs and requests outside file:
+    URLs (aborted) are recorded in the returned PageVisit."""
+    seen = PageVisit()
+    context = browser.new_context()  # type: ignore[attr-defined]
+    page = context.new_page()
+    page.on("console", lambda m: seen.console.append((m.type, m.text)))
+    page.on("pageerror", lambda e: seen.console.append(("pageerror", str(e))))
+
+    def on_dialog(dialog: object) -> None:
+        seen.dialogs.append(dialog.message)  # type: ignore[attr-defined]
+        dialog.dismiss()  # type: ignore[attr-defined]
+
+    page.on("dialog", on_dialog)
+
+    def route(route: object) -> None:
+        url = route.request.url  # type: ignore[attr-defined]
+        if url.startswith("file:"):
+            route.continue_()  # type: ignore[attr-defined]
+        else:
+            seen.blocked.append(url)
+            route.abort()  # type: ignore[attr-defined]
+
+    context.route("**/*", route)  # type: ignore[attr-defined]
+    return context, page, seen
+
+
 @pytest.fixture
 def visit(browser: object) -> Callable[[Path], PageVisit]:
     def open_page(path: Path) -> PageVisit:
-        seen = PageVisit()
-        context = browser.new_context()  # type: ignore[attr-defined]
-        page = context.new_page()
-        page.on("console", lambda m: seen.console.append((m.type, m.text)))
-        page.on("pageerror", lambda e: seen.console.append(("pageerror", str(e))))
-
-        def on_dialog(dialog: object) -> None:
-            seen.dialogs.append(dialog.message)  # type: ignore[attr-defined]
-            dialog.dismiss()  # type: ignore[attr-defined]
-
-        page.on("dialog", on_dialog)
-
-        def route(route: object) -> None:
-            url = route.request.url  # type: ignore[attr-defined]
-            if url.startswith("file:"):
-                route.continue_()  # type: ignore[attr-defined]
-            else:
-                seen.blocked.append(url)
-                route.abort()  # type: ignore[attr-defined]
-
-        context.route("**/*", route)
+        context, page, seen = watched(browser)
         page.goto(path.resolve().as_uri())
         page.wait_for_function(
             "document.querySelectorAll('.chart:not([data-rendered])').length === 0",
@@ -1208,21 +1215,7 @@ def test_the_notebook_preview_draws_every_chart_with_nothing_from_the_network(
         "</body></html>",
         encoding="utf-8",
     )
-    seen = PageVisit()
-    context = browser.new_context()  # type: ignore[attr-defined]
-    page = context.new_page()
-    page.on("console", lambda m: seen.console.append((m.type, m.text)))
-    page.on("pageerror", lambda e: seen.console.append(("pageerror", str(e))))
-
-    def route(route: object) -> None:
-        url = route.request.url  # type: ignore[attr-defined]
-        if url.startswith("file:"):
-            route.continue_()  # type: ignore[attr-defined]
-        else:
-            seen.blocked.append(url)
-            route.abort()  # type: ignore[attr-defined]
-
-    context.route("**/*", route)
+    context, page, seen = watched(browser)
     page.goto(wrapper.resolve().as_uri(), wait_until="load")
     inner = next(f for f in page.frames if f is not page.main_frame)
     inner.wait_for_load_state("load")

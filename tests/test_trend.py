@@ -8,7 +8,6 @@ import copy
 import json
 import subprocess
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +16,7 @@ import pytest
 
 from reportgen import build_report
 from reportgen.errors import ReportgenError
-from reportgen.history import history_report, summary_paths
+from reportgen.history import history_report
 from reportgen.summaries import SCHEMA_VERSION, load_summary, parse_summary
 from reportgen.trend import build_trend, order_builds, sparkline
 from tests.summary_schema import problems
@@ -326,7 +325,7 @@ def test_an_unchanged_build_does_not_break_its_trend(tmp_path: Path) -> None:
 
 
 def test_bad_trend_summaries_stop_the_build_before_any_work(
-    tmp_path: Path, write_run: Callable[..., Path]
+    tmp_path: Path,
 ) -> None:
     (tmp_path / "broken.json").write_text("{not json")
     from tests.conftest import build_cli
@@ -352,7 +351,6 @@ def test_hostile_labels_stay_text_in_html_and_markdown(tmp_path: Path) -> None:
     assert "&lt;/script&gt;&lt;script&gt;" in page
     text = report.to_markdown()
     assert "[click](" not in text and "<script>" not in text
-    assert summary_paths([]) == []
 
 
 def test_two_hundred_builds_of_five_models_make_a_page_under_two_megabytes(tmp_path: Path) -> None:
