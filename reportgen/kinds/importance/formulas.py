@@ -18,13 +18,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.stats import kendalltau, rankdata
 
 from reportgen.ingest.importance import ImportanceTable
 
 
 def ranks(importance: np.ndarray) -> np.ndarray:
     """1 for the most important feature; ties share their average rank."""
+    from scipy.stats import rankdata  # scipy.stats costs 0.5 s to import: only when needed
+
     return rankdata(-importance, method="average")
 
 
@@ -73,6 +74,8 @@ def agreement(base: ImportanceTable, cand: ImportanceTable, k: int) -> Agreement
     x = base.importance[in_base]
     y = cand.importance[[position[f] for f in base.features[in_base]]]
     spearman = kendall = None
+    from scipy.stats import kendalltau, rankdata
+
     if common >= 2 and np.ptp(x) > 0 and np.ptp(y) > 0:
         spearman = float(np.corrcoef(rankdata(x), rankdata(y))[0, 1])
         tau = kendalltau(x, y, variant="b").statistic
