@@ -188,6 +188,27 @@ def _summaries_in_process() -> Any:
     reportgen.Report.to_json = original  # type: ignore[method-assign]
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _charts_in_process() -> Any:
+    """The first specs each chart builder makes in the test process are checked against the
+    Vega-Lite schema: builds turn Altair's own checks off for speed (``charts.draw``)."""
+    import reportgen.charts as charts
+    from tests.chart_schema import check_spec
+
+    original, seen = charts.draw, dict[str, int]()
+
+    def checked(chart: Any) -> dict[str, Any]:
+        spec = original(chart)
+        if seen.get(chart.builder, 0) < 3:
+            seen[chart.builder] = seen.get(chart.builder, 0) + 1
+            check_spec(spec, chart.builder)
+        return spec
+
+    charts.draw = checked  # type: ignore[assignment]
+    yield
+    charts.draw = original  # type: ignore[assignment]
+
+
 @pytest.fixture(autouse=True)
 def _summaries_written(request: pytest.FixtureRequest) -> Any:
     """...and every summary a test leaves in its tmp_path (the command line's --json)."""
