@@ -11,6 +11,7 @@ from typing import Literal
 import numpy as np
 
 from reportgen import metrics
+from reportgen.parallel import parallel_map
 from reportgen.stats import significance, stepdown
 from reportgen.stats.bootstrap import MIN_INTERVAL_EXAMPLES
 
@@ -201,23 +202,27 @@ def settle(
     for c in comparisons:
         if c.p_value is not None:
             families.setdefault(key(c), []).append(c)
-    for members in families.values():
-        _settle_family(members)
+    groups = list(families.values())
+    # max-T simulates 200,000 normal vectors per family, and numpy does that without the GIL
+    for members, (outcome, correction) in zip(groups, parallel_map(_outcome, groups), strict=True):
+        _settle_family(members, outcome, correction)
     for c in comparisons:
         # untested, but equal values are a tie (the direction does not matter then)
         if c.p_value is None and verdict_of(c.delta, None, True) == "tie":
             c.verdict = "tie"
 
 
-def _settle_family(members: list[Comparison]) -> None:
+def _outcome(members: list[Comparison]) -> tuple[stepdown.StepDown, str]:
+    """A family's step-down outcome, and the correction's name."""
     p_values = [c.p_value for c in members]
     correlation = _correlation(members) if len(members) > 1 else None
     if correlation is None:
-        outcome = stepdown.holm(p_values, ALPHA)  # type: ignore[arg-type]
         correction = "Holm" if len(members) > 1 else "none"
-    else:
-        outcome = stepdown.max_t(p_values, correlation, ALPHA)  # type: ignore[arg-type]
-        correction = "max-T"
+        return stepdown.holm(p_values, ALPHA), correction  # type: ignore[arg-type]
+    return stepdown.max_t(p_values, correlation, ALPHA), "max-T"  # type: ignore[arg-type]
+
+
+def _settle_family(members: list[Comparison], outcome: stepdown.StepDown, correction: str) -> None:
     for i, c in enumerate(members):
         c.p_value_adjusted = outcome.adjusted[i]
         c.family = len(members)
