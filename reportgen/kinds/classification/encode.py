@@ -16,7 +16,7 @@ import numpy as np
 from reportgen import formatting as fmt
 from reportgen.errors import ReportgenError
 from reportgen.ingest.runs import Categorical, Run, check_classes, sort_classes
-from reportgen.kinds.classification.statistics import top_class
+from reportgen.kinds.classification.statistics import TopKCounts, top_class
 
 Task = Literal["binary", "multiclass"]
 POSITIVE_CANDIDATES = ("1", "true", "yes", "pos", "positive")
@@ -35,21 +35,56 @@ class EncodedRun:
     scores: np.ndarray | None  # binary: (n,) positive-class score; multiclass: (n, K)
     prediction_source: str  # how y_pred was obtained, for the page
     notes: list[str] = field(default_factory=list)
+    # per-row values derived from the scores, made once per run (see :meth:`top`)
+    derived: dict[str, np.ndarray] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     @property
     def name(self) -> str:
         return self.run.name
 
+    def top(self) -> tuple[np.ndarray, np.ndarray]:
+        """Multiclass: each row's highest-scoring class and that score
+        (:func:`~reportgen.kinds.classification.statistics.top_class`), made once: the
+        metrics, the calibration bins and the bootstrap cells all read them."""
+        if "top" not in self.derived:  # two threads may both make it: the same arrays
+            assert self.scores is not None
+            index, value = top_class(self.scores)
+            self.derived["top_value"] = value  # first: "top" present means both are
+            self.derived["top"] = index
+        return self.derived["top"], self.derived["top_value"]
+
+    def top2_hits(self) -> np.ndarray:
+        """Multiclass: is each row's true class among its two highest scores? Made once."""
+        if "top2" not in self.derived:
+            assert self.scores is not None
+            self.derived["top2"] = TopKCounts.hit_mask(self.y_true, self.scores, 2)
+        return self.derived["top2"]
+
     def subset(self, rows: np.ndarray) -> EncodedRun:
         """The same run restricted to (and reordered as) ``rows``."""
         if len(rows) == len(self.y_true) and np.array_equal(rows, np.arange(len(rows))):
             return self  # every row, in order: no copy
-        return dataclasses.replace(
+        picked = dataclasses.replace(
             self,
             y_true=self.y_true[rows],
             y_pred=self.y_pred[rows],
-            scores=None if self.scores is None else self.scores[rows],
+            scores=None if self.scores is None else _rows_of(self.scores, rows),
         )
+        picked.derived.update({name: values[rows] for name, values in self.derived.items()})
+        return picked
+
+
+def _rows_of(scores: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """``scores[rows]``, a class-score matrix kept column-major (as :func:`_class_score_matrix`
+    makes it: per-class passes and sorts read contiguous columns)."""
+    if scores.ndim == 1:
+        return scores[rows]
+    picked = np.empty((len(rows), scores.shape[1]), dtype=scores.dtype, order="F")
+    for k in range(scores.shape[1]):
+        np.take(scores[:, k], rows, out=picked[:, k])
+    return picked
 
 
 def detect_task(runs: Sequence[Run], classes: Sequence[str], task: str | None) -> Task:
@@ -202,9 +237,9 @@ def _encode(
         y_pred = np.where(scores >= cut, positive, negative).astype(np.int64)
         source = f"score ≥ {fmt.threshold(cut)}"
     else:
-        y_pred = top_class(scores)[0]
+        y_pred, top_value = top_class(scores)
         source = "argmax of class probabilities"
-    return EncodedRun(
+    encoded = EncodedRun(
         run=run,
         task=task,
         classes=classes,
@@ -215,6 +250,9 @@ def _encode(
         prediction_source=source,
         notes=notes,
     )
+    if task == "multiclass" and run.predictions is None:  # the argmax is the top class
+        encoded.derived["top_value"], encoded.derived["top"] = top_value, y_pred
+    return encoded
 
 
 def _negative_class(run: Run, classes: tuple[str, ...], positive: int) -> int:

@@ -21,7 +21,6 @@ from reportgen.kinds.classification.statistics import (
     ProbabilitySums,
     RankCounts,
     TopKCounts,
-    top_class,
 )
 
 BINARY_METRICS = (
@@ -205,10 +204,10 @@ def run_stats(encoded: EncodedRun) -> RunStats:
         for k in range(n_classes):
             if cm.support[k] or cm.predicted[k]:  # skip classes only other runs have
                 ranks[k] = RankCounts.from_scores(y_true == k, scores[:, k])
-        top2 = TopKCounts.from_scores(y_true, scores, 2)
+        top2 = TopKCounts(2, len(y_true), int(np.count_nonzero(encoded.top2_hits())))
         if problem is None:
             probability = ProbabilitySums.multiclass(y_true, scores)
-            top, confidence = top_class(scores)
+            top, confidence = encoded.top()
             calibration = CalibrationCounts.from_confidence(confidence, top == y_true)
     return RunStats(
         encoded.task,
@@ -329,7 +328,7 @@ def equal_count_bins(encoded: EncodedRun) -> CalibrationCounts | None:
         return None
     if encoded.task == "binary":
         return CalibrationCounts.from_quantiles(scores, encoded.y_true == encoded.positive)
-    top, confidence = top_class(scores)
+    top, confidence = encoded.top()
     return CalibrationCounts.from_quantiles(confidence, top == encoded.y_true)
 
 

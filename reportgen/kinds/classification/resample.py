@@ -26,7 +26,6 @@ from reportgen.kinds.classification.statistics import (
     ProbabilitySums,
     RankCounts,
     TopKCounts,
-    top_class,
 )
 
 MAX_BINS = 2048  # score bins per model at most
@@ -84,12 +83,12 @@ def _model_columns(
     take = (lambda a: a) if rows is None else (lambda a: a[rows])
     y_true, y_pred = take(encoded.y_true), take(encoded.y_pred)
     values: dict[str, np.ndarray] = {}
-    scores = None if encoded.scores is None else take(encoded.scores)
-    probabilities = scores is not None and probability_problem(encoded) is None
-    eps = np.finfo(np.float64).eps
-    if scores is None:
+    if encoded.scores is None:
         return y_pred, None, values, False
+    probabilities = probability_problem(encoded) is None
+    eps = np.finfo(np.float64).eps
     if encoded.task == "binary":
+        scores = take(encoded.scores)
         is_positive = y_true == encoded.positive
         if probabilities:
             clipped = np.clip(scores, eps, 1 - eps)
@@ -98,11 +97,12 @@ def _model_columns(
             values["confidence"] = scores
             values["outcome"] = is_positive.astype(np.float64)
         return y_pred, scores, values, probabilities
-    n = len(y_true)
-    top, confidence = top_class(scores)
-    values["top2"] = TopKCounts.hit_mask(y_true, scores, 2).astype(np.float64)
+    # the per-row values of the whole run, then the rows asked for (not the whole matrix)
+    top, confidence = take(encoded.top()[0]), take(encoded.top()[1])
+    values["top2"] = take(encoded.top2_hits()).astype(np.float64)
     if probabilities:
-        values["loss"] = -np.log(np.clip(scores[np.arange(n), y_true], eps, 1 - eps))
+        true_score = encoded.scores[np.arange(len(encoded.y_true)), encoded.y_true]
+        values["loss"] = -np.log(np.clip(take(true_score), eps, 1 - eps))
         values["confidence"] = confidence
         values["outcome"] = (top == y_true).astype(np.float64)
     return y_pred, confidence, values, probabilities
