@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import queue
 import re
 import subprocess
 import sys
@@ -106,6 +107,11 @@ class Worker:
         self._alive = True
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
+        # requests go through a queue to a writing thread: a spec larger than the pipe's
+        # buffer would otherwise hold the build up until the worker has read it
+        self._outbox: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+        self._writer = threading.Thread(target=self._write, daemon=True)
+        self._writer.start()
 
     def _read(self) -> None:
         assert self._process.stdout is not None
@@ -118,18 +124,25 @@ class Worker:
             self._alive = False
             self._ready.notify_all()
 
+    def _write(self) -> None:
+        assert self._process.stdin is not None
+        while (message := self._outbox.get()) is not None:
+            try:
+                self._process.stdin.write(message)
+                self._process.stdin.flush()
+            except (OSError, ValueError):  # the worker is gone: its requests are never answered
+                with self._ready:
+                    self._alive = False
+                    self._ready.notify_all()
+                return
+
     def submit(self, spec: dict[str, Any], fmt: str) -> None:
         key = key_of(spec, fmt)
         if key in self._asked or not self._alive:
             return
         self._asked.add(key)
         message = json.dumps({"key": key, "spec": spec, "format": fmt}) + "\n"  # ASCII: one line
-        try:
-            assert self._process.stdin is not None
-            self._process.stdin.write(message.encode("ascii"))
-            self._process.stdin.flush()
-        except (OSError, ValueError):
-            self._asked.discard(key)
+        self._outbox.put(message.encode("ascii"))
 
     def result(self, key: str) -> str | None:
         """The drawing of the spec with this :func:`key_of`, waiting for the worker if needed;
@@ -144,13 +157,15 @@ class Worker:
     def close(self) -> None:
         """End the process at once: by now every drawing asked for has been used, or the
         build failed and none is wanted (waiting would cost a failing run its warm-up)."""
+        self._outbox.put(None)
+        self._process.kill()
+        self._process.wait()
+        self._writer.join(timeout=5)
         try:
             if self._process.stdin is not None:
                 self._process.stdin.close()
         except OSError:
             pass
-        self._process.kill()
-        self._process.wait()
 
 
 _WORKER: Worker | None = None
