@@ -31,6 +31,7 @@ from reportgen.kinds.classification.statistics import (
 MAX_BINS = 2048  # score bins per model at most
 CELL_BUDGET = 6000  # about how many cells a bootstrap resamples
 CHUNK_VALUES = 4_000_000  # replicates x cells drawn at once
+FEW_GROUPS = 64  # group sums of replicates by one matrix product up to this many groups
 ECE_EDGES = np.linspace(0.0, 1.0, ECE_BINS + 1)
 
 
@@ -203,15 +204,36 @@ class _GroupSums:
         if self.transposed is None:
             values = self.counts if weights is None else self.counts * weights
             return np.bincount(group, weights=values, minlength=n_groups)
-        order = np.argsort(group, kind="stable")
-        ordered = group[order]
+        if n_groups <= FEW_GROUPS and (weights is None or _whole(weights)):
+            # counts times whole numbers: every sum is a whole number below 2**53, exact in
+            # any order, so one matrix product gives the same bits as the sums below
+            # (groups x replicates, returned transposed: the layout of the sums below, which
+            # later reductions depend on for their order of addition)
+            indicator = np.zeros((n_groups, len(group)))
+            indicator[group, np.arange(len(group))] = 1.0 if weights is None else weights
+            return (indicator @ self.transposed).T
+        if weights is not None and weights.dtype == bool:
+            # cells of weight 0 add 0.0 to their group's sum: the same sums without them
+            kept = np.flatnonzero(weights)
+            group, weights = group[kept], None
+            sorter = np.argsort(group, kind="stable")
+            order, ordered = kept[sorter], group[sorter]
+        else:
+            order = np.argsort(group, kind="stable")
+            ordered = group[order]
+        sums = np.zeros((n_groups, self.transposed.shape[1]))
+        if len(order) == 0:
+            return sums.T
         starts = np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1])))
         rows = self.transposed[order]
         if weights is not None:
             rows = rows * weights[order, None]
-        sums = np.zeros((n_groups, self.transposed.shape[1]))
         sums[ordered[starts]] = np.add.reduceat(rows, starts, axis=0)
         return sums.T
+
+
+def _whole(values: np.ndarray) -> bool:
+    return values.dtype == bool or bool(np.all(values == np.round(values)))
 
 
 def cell_stats(cells: Cells, model: int, counts: np.ndarray) -> RunStats:
