@@ -288,3 +288,41 @@ def test_ids_written_as_numbers_and_as_text_still_pair(
     assert encoded[1].run.ids is not None and encoded[1].run.ids.dtype.kind in "OUT"
     pairing = pair_runs(encoded[0], encoded[1])
     assert pairing.mode == "id" and pairing.n_paired == len(cancer_logistic.y_true)
+
+
+def _reference_group_sums(
+    counts: np.ndarray, group: np.ndarray, n_groups: int, weights: np.ndarray | None
+) -> np.ndarray:
+    """The plain way: every cell's weighted counts, sorted by group, added group by group."""
+    order = np.argsort(group, kind="stable")
+    ordered = group[order]
+    starts = np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1])))
+    rows = np.ascontiguousarray(counts.T)[order]
+    if weights is not None:
+        rows = rows * weights[order, None]
+    sums = np.zeros((n_groups, counts.shape[0]))
+    sums[ordered[starts]] = np.add.reduceat(rows, starts, axis=0)
+    return sums.T
+
+
+def test_group_sums_of_replicates_are_the_sums_in_cell_order_bit_for_bit() -> None:
+    """The fast paths (a matrix product for whole-number weights, cells of weight 0 left out)
+    give the bits and the memory layout of plain sums: later reductions add in an order that
+    depends on the layout, and the summaries must not move by one bit."""
+    from reportgen.kinds.classification.resample import FEW_GROUPS, _GroupSums
+
+    rng = np.random.default_rng(3)
+    for n_groups in (1, 2, 15, FEW_GROUPS, FEW_GROUPS + 1, 300):
+        cells = 400
+        counts = rng.multinomial(10**6, np.full(cells, 1 / cells), size=30).astype(float)
+        group = rng.integers(0, n_groups, cells)
+        for weights in (
+            None,
+            rng.random(cells) < 0.3,
+            rng.random(cells),
+            rng.integers(0, 3, cells).astype(float),
+        ):
+            found = _GroupSums(counts)(group, n_groups, weights)
+            expected = _reference_group_sums(counts, group, n_groups, weights)
+            assert np.array_equal(found, expected), (n_groups, weights)
+            assert found.flags.f_contiguous and found.shape == (30, n_groups)

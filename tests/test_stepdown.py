@@ -184,3 +184,18 @@ def test_large_families_are_settled_by_holm_in_bounded_memory() -> None:
     assert {c.correction for c in joint} == {"Holm"}
     settle(joint[: stepdown.MAX_TESTS])
     assert {c.correction for c in joint[: stepdown.MAX_TESTS]} == {"max-T"}
+
+
+def test_max_t_simulated_in_blocks_is_the_one_block_simulation() -> None:
+    """The simulation is made in blocks of rows to bound memory; the normal stream and every
+    product are those of one (draws x tests) block, so the outcome is the same to the bit."""
+    rng = np.random.default_rng(5)
+    for m in (1, 3, 11, 44):
+        a = rng.normal(size=(m, m + 4))
+        correlation = np.corrcoef(a) if m > 1 else np.eye(1)
+        draws = 3 * stepdown.BLOCK + 17
+        root = stepdown._root(correlation)
+        whole = np.abs(np.random.default_rng(0).standard_normal((draws, m)) @ root.T)
+        expected = np.maximum.accumulate(whole[:, ::-1], axis=1)[:, ::-1].T
+        found = stepdown._left_max(np.random.default_rng(0), root, draws)
+        assert np.array_equal(found, expected)
