@@ -20,6 +20,7 @@ blocks), and it still never does worse than Holm.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -119,8 +120,9 @@ def _left_max(rng: np.random.Generator, root: np.ndarray, draws: int) -> np.ndar
     normal stream, and every product, are the same as in one block."""
     m = len(root)
     left_max = np.empty((m, draws))
-    for start in range(0, draws, BLOCK):
-        stop = min(draws, start + BLOCK)
+    # blocks of near-equal size: a sliver of a last block could take another BLAS kernel
+    bounds = np.linspace(0, draws, -(-draws // BLOCK) + 1).round().astype(int)
+    for start, stop in itertools.pairwise(bounds.tolist()):
         block = rng.standard_normal((stop - start, m)) @ root.T
         np.abs(block, out=block)
         left_max[:, start:stop] = np.maximum.accumulate(block[:, ::-1], axis=1)[:, ::-1].T
