@@ -11,6 +11,7 @@ prints the median wall time, the peak resident memory of the process, and the re
     python benchmarks/bench.py --tasks regression multilabel embedding
     python benchmarks/bench.py --rows 5000 --models 2 5 --compare-sklearn
     python benchmarks/bench.py --startup          # reportgen --help and --version
+    python benchmarks/bench.py --demo             # reportgen demo (every kind of report)
 
 Each row also gives the median time per stage (``REPORTGEN_PROFILE=1``: imports, load,
 evaluate, verdicts, charts, fallbacks, write). ``--compare-sklearn`` times, in the same
@@ -293,6 +294,20 @@ def startup(repeat: int) -> None:
         print(f"| reportgen {flag} | {statistics.median(walls):.2f} |", flush=True)
 
 
+def demo(repeat: int) -> None:
+    """``reportgen demo``: every kind of report, from training the models to the pages."""
+    print("| command | wall (s) | peak memory (MiB) |")
+    print("|---|---:|---:|")
+    walls, peaks = [], []
+    for _ in range(repeat):
+        with tempfile.TemporaryDirectory() as folder:
+            command = [sys.executable, "-m", "reportgen.cli", "demo", "-o", folder, "-q"]
+            wall, peak = measure(command)
+        walls.append(wall)
+        peaks.append(peak)
+    print(f"| reportgen demo | {statistics.median(walls):.2f} | {max(peaks):,.0f} |", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, nargs="+", default=[100_000, 1_000_000])
@@ -317,6 +332,7 @@ def main() -> None:
         help="also time bare scikit-learn metric calls on the same files (binary, multiclass)",
     )
     parser.add_argument("--startup", action="store_true", help="time --help and --version only")
+    parser.add_argument("--demo", action="store_true", help="time `reportgen demo` only")
     parser.add_argument("--sklearn-child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.sklearn_child:  # the process --compare-sklearn times
@@ -325,6 +341,9 @@ def main() -> None:
         return
     if args.startup:
         startup(args.repeat)
+        return
+    if args.demo:
+        demo(args.repeat)
         return
     args.data.mkdir(parents=True, exist_ok=True)
     reportgen = [sys.executable, "-m", "reportgen.cli"]

@@ -40,9 +40,28 @@ class EncodedRun:
         default_factory=dict, init=False, repr=False, compare=False
     )
 
+    # sorted copies of per-row values (not row-aligned: a subset sorts its own)
+    ordered: dict[str, np.ndarray] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+
     @property
     def name(self) -> str:
         return self.run.name
+
+    def sorted_scores(self) -> np.ndarray:
+        """Binary: the scores in ascending order, sorted once per run (the rank counts and
+        the bootstrap's score bins both start from them)."""
+        if "scores" not in self.ordered:
+            assert self.scores is not None and self.scores.ndim == 1
+            self.ordered["scores"] = np.sort(self.scores)
+        return self.ordered["scores"]
+
+    def sorted_top(self) -> np.ndarray:
+        """Multiclass: each row's top score (:meth:`top`), in ascending order, sorted once."""
+        if "top" not in self.ordered:
+            self.ordered["top"] = np.sort(self.top()[1])
+        return self.ordered["top"]
 
     def top(self) -> tuple[np.ndarray, np.ndarray]:
         """Multiclass: each row's highest-scoring class and that score

@@ -196,7 +196,9 @@ def run_stats(encoded: EncodedRun) -> RunStats:
     if scores is not None and encoded.task == "binary":
         assert encoded.positive is not None
         is_positive = y_true == encoded.positive
-        ranks[encoded.positive] = RankCounts.from_scores(is_positive, scores)
+        ranks[encoded.positive] = RankCounts.from_scores(
+            is_positive, scores, encoded.sorted_scores()
+        )
         if problem is None:
             probability = ProbabilitySums.binary(is_positive, scores)
             calibration = CalibrationCounts.from_confidence(scores, is_positive)

@@ -62,9 +62,12 @@ class Cells:
         return int(self.counts.sum())
 
 
-def _score_bins(values: np.ndarray, max_bins: int, probability: bool) -> np.ndarray:
-    """Bin index per row, ascending with the score; exact when few distinct values."""
-    ordered = np.sort(values)
+def _score_bins(
+    values: np.ndarray, max_bins: int, probability: bool, ordered: np.ndarray | None = None
+) -> np.ndarray:
+    """Bin index per row, ascending with the score; exact when few distinct values.
+    ``ordered``: the values sorted, if at hand."""
+    ordered = np.sort(values) if ordered is None else ordered
     distinct = ordered[np.concatenate(([True], ordered[1:] != ordered[:-1]))]
     if len(distinct) <= max_bins:
         return np.searchsorted(distinct, values)
@@ -148,11 +151,14 @@ def build_cells(
     combos = len(_unique_keys(_mixed_radix([y_true] + [m[0] for m in per_model], class_radices))[0])
     bins_each = int(np.clip((budget / combos) ** (1 / len(runs)), 1, MAX_BINS))
     columns, radices = [y_true], [len(first.classes)]
-    for run, (y_pred, to_bin, _, probabilities) in zip(runs, per_model, strict=True):
+    for run, picked, (y_pred, to_bin, _, probabilities) in zip(runs, rows, per_model, strict=True):
         if to_bin is None:
             score_bin = np.zeros(len(y_true), dtype=np.int64)
         else:
-            score_bin = _score_bins(to_bin, bins_each, probabilities)
+            ordered = None
+            if picked is None:  # the whole run: its sorted scores are made once
+                ordered = run.sorted_scores() if run.task == "binary" else run.sorted_top()
+            score_bin = _score_bins(to_bin, bins_each, probabilities, ordered)
         columns += [y_pred, score_bin]
         radices += [len(run.classes), int(score_bin.max()) + 1]
     # one int64 key per row: np.unique on it is a plain sort, far faster than on 2-D rows
