@@ -305,6 +305,7 @@ def _read_frame(
         raise ReportgenError(
             f"{path}: cannot read as {fmt.upper()} ({reason}); check the file is valid {fmt}"
         ) from None
+    _release_arrow_memory()
     if len(frame.columns) == 0:
         raise ReportgenError(f"{path}: no columns found; the file needs a header row")
     if len(frame) == 0:
@@ -312,6 +313,15 @@ def _read_frame(
             f"{path}: has a header but no rows; write one row per evaluated example"
         )
     return frame
+
+
+def _release_arrow_memory() -> None:
+    """Arrow's allocator keeps the memory of a table it has converted, for reuse: 145 MB after
+    reading a 1M x 10-class Parquet file, twice the frame's own numeric columns. Give it back
+    to the system once the frame exists."""
+    import pyarrow as pa  # already imported by pandas
+
+    pa.default_memory_pool().release_unused()
 
 
 def _check_width(path: Path, text: bytes, sep: str, names: Sequence[str]) -> None:
