@@ -253,21 +253,6 @@ def enough(*evaluations: RunEvaluation) -> bool:
     return all(e.encoded.run.n_examples >= MIN_INTERVAL_EXAMPLES for e in evaluations)
 
 
-def pair_with_baseline(
-    evaluations: Sequence[RunEvaluation], baseline: str | None, unpaired: bool
-) -> tuple[str, dict[str, Pairing]]:
-    """The baseline's name (the first run's if None), and how each candidate pairs with it."""
-    names = [e.name for e in evaluations]
-    baseline = baseline or names[0]
-    if baseline not in names:
-        raise ReportgenError(
-            f"--baseline {baseline!r} is not a run name; runs are: {', '.join(names)}"
-        )
-    base = evaluations[names.index(baseline)]
-    candidates = [e for e in evaluations if e.name != baseline]
-    return baseline, {c.name: pair_runs(base.encoded, c.encoded, unpaired) for c in candidates}
-
-
 def assess(
     evaluations: Sequence[RunEvaluation],
     baseline: str | None = None,
@@ -275,21 +260,23 @@ def assess(
     replicates: int = 1000,
     seed: int = 0,
     parallel_map: Callable[[Callable[[Any], Any], Sequence[Any]], list[Any]] | None = None,
-    pairings: dict[str, Pairing] | None = None,
 ) -> Assessment:
     """Bootstrap intervals for each run; paired tests of each candidate against the baseline.
 
     Seeds are derived from ``seed`` and each run's position, so results do not depend on
-    thread timing. ``pairings``: those of :func:`pair_with_baseline`, if already made (then
-    ``baseline`` is the name it gave).
+    thread timing.
     """
     mapper = parallel_map or (lambda f, items: [f(i) for i in items])
-    if pairings is None:
-        baseline, pairings = pair_with_baseline(evaluations, baseline, unpaired)
-    assert baseline is not None
     names = [e.name for e in evaluations]
+    baseline = baseline or names[0]
+    if baseline not in names:
+        raise ReportgenError(
+            f"--baseline {baseline!r} is not a run name; runs are: {', '.join(names)}"
+        )
     base_index = names.index(baseline)
     base = evaluations[base_index]
+    candidates = [e for e in evaluations if e.name != baseline]
+    pairings = {c.name: pair_runs(base.encoded, c.encoded, unpaired) for c in candidates}
 
     def replicate(index: int) -> RunReplicates | None:
         if replicates <= 0:

@@ -16,12 +16,7 @@ from reportgen.ingest.runs import Run, _validate
 from reportgen.kinds import cells
 from reportgen.kinds.base import BoardPart, Context, Kind, KindResult, Source, SummaryPart
 from reportgen.kinds.classification import error_views, sections, slice_view, thresholds, views
-from reportgen.kinds.classification.assess import (
-    Assessment,
-    assess,
-    pair_with_baseline,
-    significance_ranks,
-)
+from reportgen.kinds.classification.assess import Assessment, assess, significance_ranks
 from reportgen.kinds.classification.curves import Costs, costs_of
 from reportgen.kinds.classification.encode import encode_runs
 from reportgen.kinds.classification.evaluate import HEADLINE, RunEvaluation, evaluate
@@ -133,50 +128,36 @@ class ClassificationKind(Kind):
             "baseline"
         )
         names = {r.name for r in runs}
-        baseline, pairings = pair_with_baseline(
-            evaluations, options.baseline if options.baseline in names else None, options.unpaired
+        baseline = options.baseline if options.baseline in names else None
+        assessment = assess(
+            evaluations, baseline, options.unpaired, options.bootstrap, options.seed, ctx.mapper
         )
-        columns = [  # a column may belong to other kinds of runs in this report
-            column
-            for column in dict.fromkeys(options.slices)
-            if any(
-                column in e.encoded.run.extra.columns
-                or column.lower() in {str(c).lower() for c in e.encoded.run.extra.columns}
-                for e in evaluations
-            )
-        ]
-        for column in columns:
-            say(f"Slicing by {column}")
-
-        def job(index: int) -> Any:
-            """The comparisons (0), or the slices of one column: independent resamplings, run
-            side by side on both cores."""
-            if index == 0:
-                return assess(
-                    evaluations,
-                    baseline,
-                    options.unpaired,
-                    options.bootstrap,
-                    options.seed,
-                    ctx.mapper,
-                    pairings,
-                )
-            return analyse(
-                evaluations,
-                columns[index - 1],
-                baseline,
-                pairings,
-                options.slice_bins,
-                options.min_slice_size,
-                options.bootstrap,
-                options.seed,
-                ctx.mapper,
-            )
-
-        assessment, *analyses = ctx.mapper(job, list(range(1 + len(columns))))
         if repeated:
             metric_names = HEADLINE[evaluations[0].task]
             apply_repeats(assessment, sets, metric_names, options.bootstrap, options.seed)
+        analyses = []
+        for column in dict.fromkeys(options.slices):
+            having = [
+                column in e.encoded.run.extra.columns
+                or column.lower() in {str(c).lower() for c in e.encoded.run.extra.columns}
+                for e in evaluations
+            ]
+            if not any(having):
+                continue  # the column may belong to other kinds of runs in this report
+            say(f"Slicing by {column}")
+            analyses.append(
+                analyse(
+                    evaluations,
+                    column,
+                    assessment.baseline,
+                    assessment.pairings,
+                    options.slice_bins,
+                    options.min_slice_size,
+                    options.bootstrap,
+                    options.seed,
+                    ctx.mapper,
+                )
+            )
         found = result_of(evaluations, assessment, analyses, costs=costs_of(options.cost))
         found.repeats = repeated
         found.ranks = significance_ranks(
