@@ -45,6 +45,25 @@ TYPE_I_LIMIT = ALPHA + 0.02
 AT_ZERO_TOLERANCE = 0.07
 
 
+def simulated(metric: str, exact: float, deltas: np.ndarray, n: int, test: str) -> Comparison:
+    """A simulated v2-minus-v1 comparison: the exact delta, its bootstrap replicates' interval
+    and the Wald standard error (the p-value is the test's own: set by the caller)."""
+    wald = sig.wald_p_value(deltas, exact, exact)
+    return Comparison(
+        "v1",
+        "v2",
+        metric,
+        None,
+        None,
+        exact,
+        sig.percentile_interval(deltas, exact, exact),
+        None,
+        test,
+        n,
+        se=None if wald is None else wald[1],
+    )
+
+
 @dataclass(frozen=True)
 class Binary:
     """0/1 outcomes of two models on the same examples: d of the pairs are discordant."""
@@ -67,21 +86,10 @@ class Binary:
         # the three kinds of pair (only the baseline right, only the candidate, the same)
         cells = rng.multinomial(n, [b / n, c / n, 1 - (b + c) / n], size=replicates)
         deltas = (cells[:, 1] - cells[:, 0]) / n
-        wald = sig.wald_p_value(deltas, exact, exact)
-        return Comparison(
-            "v1",
-            "v2",
-            self.metric,
-            None,
-            None,
-            exact,
-            sig.percentile_interval(deltas, exact, exact),
-            sig.mcnemar_from_counts(int(b), int(c)),
-            "mcnemar-exact",
-            n,
-            se=None if wald is None else wald[1],
-            discordance=(b + c) / n,
-        )
+        found = simulated(self.metric, exact, deltas, n, "mcnemar-exact")
+        found.p_value = sig.mcnemar_from_counts(int(b), int(c))
+        found.discordance = (b + c) / n
+        return found
 
 
 @dataclass(frozen=True)
@@ -112,21 +120,10 @@ class Regression:
         exact = float(errors[1].mean() - errors[0].mean())
         sums = resampled_sums(errors, replicates, int(rng.integers(2**31)))
         deltas = (sums[:, 1] - sums[:, 0]) / n
-        p_se = sig.wald_p_value(deltas, exact, exact)
-        p, se = p_se if p_se is not None else (None, None)
-        return Comparison(
-            "v1",
-            "v2",
-            self.metric,
-            None,
-            None,
-            exact,
-            sig.percentile_interval(deltas, exact, exact),
-            p,
-            "bootstrap-paired",
-            n,
-            se=se,
-        )
+        found = simulated(self.metric, exact, deltas, n, "bootstrap-paired")
+        wald = sig.wald_p_value(deltas, exact, exact)
+        found.p_value = None if wald is None else wald[0]
+        return found
 
 
 Setting = Binary | Regression

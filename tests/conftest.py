@@ -195,7 +195,8 @@ def _charts_in_process() -> Any:
     import reportgen.charts as charts
     from tests.chart_schema import check_spec
 
-    original, seen = charts.draw, dict[str, int]()
+    original = charts.draw
+    seen: dict[str, int] = {}  # builder -> specs checked
 
     def checked(chart: Any) -> dict[str, Any]:
         spec = original(chart)

@@ -33,7 +33,7 @@ DRAWS = 200_000  # normal vectors simulated per family; the MC error at p = 0.05
 BLOCK = 25_000  # normal vectors made at once
 RESOLVED = 100  # below this many simulated exceedances, the Bonferroni bound is used instead
 # families larger than this are corrected by Holm: max-T's simulation holds DRAWS × tests
-# numbers twice (100 tests: 320 MB), and Holm is valid under any dependence
+# numbers (100 tests: 160 MB), and Holm is valid under any dependence
 MAX_TESTS = 100
 
 

@@ -59,9 +59,9 @@ class EncodedRun:
 
     def sorted_top(self) -> np.ndarray:
         """Multiclass: each row's top score (:meth:`top`), in ascending order, sorted once."""
-        if "top" not in self.ordered:
-            self.ordered["top"] = np.sort(self.top()[1])
-        return self.ordered["top"]
+        if "top_value" not in self.ordered:
+            self.ordered["top_value"] = np.sort(self.top()[1])
+        return self.ordered["top_value"]
 
     def top(self) -> tuple[np.ndarray, np.ndarray]:
         """Multiclass: each row's highest-scoring class and that score

@@ -102,7 +102,7 @@ def _model_columns(
             values["outcome"] = is_positive.astype(np.float64)
         return y_pred, scores, values, probabilities
     # the per-row values of the whole run, then the rows asked for (not the whole matrix)
-    top, confidence = take(encoded.top()[0]), take(encoded.top()[1])
+    top, confidence = (take(values) for values in encoded.top())
     values["top2"] = take(encoded.top2_hits()).astype(np.float64)
     if probabilities:
         true_score = encoded.scores[np.arange(len(encoded.y_true)), encoded.y_true]

@@ -68,14 +68,14 @@ class Agreement:
 
 def agreement(base: ImportanceTable, cand: ImportanceTable, k: int) -> Agreement:
     """Spearman, Kendall and top-k overlap of ``cand``'s importances with ``base``'s."""
+    from scipy.stats import kendalltau, rankdata  # 0.5 s to import: only for this view
+
     position = {f: i for i, f in enumerate(cand.features)}
     in_base = np.array([f in position for f in base.features], dtype=bool)
     common = int(in_base.sum())
     x = base.importance[in_base]
     y = cand.importance[[position[f] for f in base.features[in_base]]]
     spearman = kendall = None
-    from scipy.stats import kendalltau, rankdata
-
     if common >= 2 and np.ptp(x) > 0 and np.ptp(y) > 0:
         spearman = float(np.corrcoef(rankdata(x), rankdata(y))[0, 1])
         tau = kendalltau(x, y, variant="b").statistic
